@@ -1,0 +1,431 @@
+import { createHash } from 'node:crypto';
+import { http, HttpResponse, type HttpHandler } from 'msw';
+import { example } from './examples';
+import { SimJob, SimRepoSpec, SimRunAttempt, SimulatedHistory } from './history';
+
+/** Where the simulated GitHub answers. */
+export interface GithubSimulatorOptions {
+  /** REST API base, e.g. `https://api.github.com` or `http://localhost:7008/api/v3`. */
+  apiBaseUrl: string;
+  /** Web base for `html_url`s, e.g. `https://github.com` or `http://localhost:7008`. */
+  webBaseUrl: string;
+  /** Requests allowed per token and hour before GitHub's 403 rate-limit answer. */
+  rateLimit?: number;
+  /** Answer 401 to requests with no `Authorization` header. */
+  requireAuth?: boolean;
+}
+
+/** What the simulator saw, for tests to assert on. */
+export interface GithubSimulatorStats {
+  /** Every request, as `METHOD path?query`. */
+  requests: string[];
+  /** The `Authorization` header of every request. */
+  authorizations: Array<string | null>;
+}
+
+/** A fault the next requests get, for outage and refusal tests. */
+export interface GithubFault {
+  status: number;
+  message: string;
+  /** How many requests get it; unset means until cleared. */
+  times?: number;
+}
+
+/**
+ * A simulated GitHub: GitHub Actions REST endpoints with GitHub's response
+ * shapes, `Link` pagination, rate-limit headers and ETags, served by msw
+ * handlers that unit tests install with `setupServer` and the local simulator
+ * serves over HTTP.
+ */
+export class GithubSimulator {
+  readonly history: SimulatedHistory;
+  readonly options: Required<GithubSimulatorOptions>;
+  readonly stats: GithubSimulatorStats = { requests: [], authorizations: [] };
+  private fault?: GithubFault;
+  private readonly used = new Map<string, { used: number; resetAt: number }>();
+
+  constructor(history: SimulatedHistory, options: GithubSimulatorOptions) {
+    this.history = history;
+    this.options = {
+      rateLimit: 5000,
+      requireAuth: false,
+      ...options,
+      apiBaseUrl: options.apiBaseUrl.replace(/\/$/, ''),
+      webBaseUrl: options.webBaseUrl.replace(/\/$/, ''),
+    };
+  }
+
+  /** Makes the next requests fail, or clears the fault with undefined. */
+  setFault(fault: GithubFault | undefined) {
+    this.fault = fault ? { ...fault } : undefined;
+  }
+
+  resetStats() {
+    this.stats.requests.length = 0;
+    this.stats.authorizations.length = 0;
+  }
+
+  handlers(): HttpHandler[] {
+    const api = this.options.apiBaseUrl;
+    const repoPath = `${api}/repos/:owner/:repo`;
+    return [
+      http.get(`${repoPath}/actions/runs`, ({ request, params }) =>
+        this.serve(request, params, (spec, url) => this.listRuns(spec, url)),
+      ),
+      http.get(`${repoPath}/actions/runs/:runId`, ({ request, params }) =>
+        this.serve(request, params, spec =>
+          this.runBody(spec, Number(params.runId)),
+        ),
+      ),
+      http.get(
+        `${repoPath}/actions/runs/:runId/attempts/:attempt`,
+        ({ request, params }) =>
+          this.serve(request, params, spec =>
+            this.runBody(spec, Number(params.runId), Number(params.attempt)),
+          ),
+      ),
+      http.get(`${repoPath}/actions/runs/:runId/jobs`, ({ request, params }) =>
+        this.serve(request, params, (spec, url) =>
+          this.jobsBody(spec, url, Number(params.runId)),
+        ),
+      ),
+      http.get(
+        `${repoPath}/actions/runs/:runId/attempts/:attempt/jobs`,
+        ({ request, params }) =>
+          this.serve(request, params, (spec, url) =>
+            this.jobsBody(spec, url, Number(params.runId), Number(params.attempt)),
+          ),
+      ),
+      http.get(`${repoPath}/actions/jobs/:jobId/logs`, ({ request, params }) =>
+        this.serve(request, params, spec => {
+          const found = this.history.findJob(spec, Number(params.jobId));
+          if (!found) {
+            return notFound();
+          }
+          // GitHub answers with a redirect to a short-lived download URL.
+          return new HttpResponse(null, {
+            status: 302,
+            headers: {
+              location: `${this.options.webBaseUrl}/_simulator/logs/${spec.owner}/${spec.repo}/${params.jobId}`,
+            },
+          });
+        }),
+      ),
+      http.get(repoPath, ({ request, params }) =>
+        this.serve(request, params, spec => this.repoBody(spec)),
+      ),
+      http.get(
+        `${this.options.webBaseUrl}/_simulator/logs/:owner/:repo/:jobId`,
+        ({ params }) => {
+          const spec = this.history.repo(String(params.owner), String(params.repo));
+          const found = spec && this.history.findJob(spec, Number(params.jobId));
+          if (!found) {
+            return new HttpResponse('Not Found', { status: 404 });
+          }
+          return new HttpResponse(found.job.log.join('\n'), {
+            headers: { 'content-type': 'text/plain; charset=utf-8' },
+          });
+        },
+      ),
+      http.get(
+        `${this.options.webBaseUrl}/:owner/:repo/actions/runs/:runId`,
+        ({ params }) => {
+          const spec = this.history.repo(String(params.owner), String(params.repo));
+          const run = spec && this.history.getRun(spec, Number(params.runId));
+          if (!spec || !run) {
+            return new HttpResponse('Not Found', { status: 404 });
+          }
+          return new HttpResponse(runPage(spec, run), {
+            headers: { 'content-type': 'text/html; charset=utf-8' },
+          });
+        },
+      ),
+    ];
+  }
+
+  private serve(
+    request: Request,
+    params: Record<string, string | readonly string[] | undefined>,
+    answer: (spec: SimRepoSpec, url: URL) => Response | Page,
+  ): Response {
+    const url = new URL(request.url);
+    const auth = request.headers.get('authorization');
+    this.stats.requests.push(`${request.method} ${url.pathname}${url.search}`);
+    this.stats.authorizations.push(auth);
+
+    const rate = this.rate(auth ?? 'anonymous');
+    const rateHeaders: Record<string, string> = {
+      'x-ratelimit-limit': String(this.options.rateLimit),
+      'x-ratelimit-remaining': String(Math.max(0, this.options.rateLimit - rate.used)),
+      'x-ratelimit-used': String(rate.used),
+      'x-ratelimit-reset': String(Math.floor(rate.resetAt / 1000)),
+      'x-ratelimit-resource': 'core',
+      'x-github-api-version-selected': '2022-11-28',
+    };
+    const fail = (status: number, message: string, extra = {}) =>
+      HttpResponse.json(
+        {
+          message,
+          documentation_url: 'https://docs.github.com/rest',
+          status: String(status),
+        },
+        { status, headers: { ...rateHeaders, ...extra } },
+      );
+
+    if (this.fault) {
+      const fault = this.fault;
+      if (fault.times !== undefined && --fault.times <= 0) {
+        this.fault = undefined;
+      }
+      return fail(fault.status, fault.message);
+    }
+    if (this.options.requireAuth && !auth) {
+      return fail(401, 'Requires authentication');
+    }
+    if (rate.used >= this.options.rateLimit) {
+      return fail(
+        403,
+        'API rate limit exceeded for installation. If you reach out to GitHub Support for help, please include the request ID.',
+        { 'x-ratelimit-remaining': '0' },
+      );
+    }
+    rate.used += 1;
+    rateHeaders['x-ratelimit-used'] = String(rate.used);
+    rateHeaders['x-ratelimit-remaining'] = String(
+      Math.max(0, this.options.rateLimit - rate.used),
+    );
+
+    const spec = this.history.repo(String(params.owner), String(params.repo));
+    if (!spec) {
+      return fail(404, 'Not Found');
+    }
+    if (spec.forbidden) {
+      return fail(403, 'Resource not accessible by integration');
+    }
+    const result = answer(spec, url);
+    if (result instanceof Response) {
+      for (const [k, v] of Object.entries(rateHeaders)) {
+        result.headers.set(k, v);
+      }
+      return result;
+    }
+    const body = JSON.stringify(result.body);
+    const etag = `W/"${createHash('sha1').update(body).digest('hex')}"`;
+    if (request.headers.get('if-none-match') === etag) {
+      // GitHub does not count a 304 against the rate limit.
+      rate.used -= 1;
+      return new HttpResponse(null, { status: 304, headers: { ...rateHeaders, etag } });
+    }
+    const headers: Record<string, string> = {
+      ...rateHeaders,
+      etag,
+      'content-type': 'application/json; charset=utf-8',
+    };
+    if (result.link) {
+      headers.link = result.link;
+    }
+    return new HttpResponse(body, { headers });
+  }
+
+  private rate(key: string) {
+    const now = Date.now();
+    let entry = this.used.get(key);
+    if (!entry || entry.resetAt <= now) {
+      entry = { used: 0, resetAt: now + 3600_000 };
+      this.used.set(key, entry);
+    }
+    return entry;
+  }
+
+  private repoBody(spec: SimRepoSpec): Page {
+    const body = this.rewrite(example('repository'), spec);
+    body.name = spec.repo;
+    body.full_name = `${spec.owner}/${spec.repo}`;
+    body.owner.login = spec.owner;
+    body.default_branch = spec.defaultBranch;
+    body.private = true;
+    return { body };
+  }
+
+  private listRuns(spec: SimRepoSpec, url: URL): Page {
+    const perPage = clamp(Number(url.searchParams.get('per_page') ?? 30), 1, 100);
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+    const branch = url.searchParams.get('branch');
+    const status = url.searchParams.get('status');
+    const event = url.searchParams.get('event');
+    const runs = this.history
+      .listRuns(spec)
+      .filter(r => !branch || r.branch === branch)
+      .filter(r => !event || r.event === event)
+      .filter(r => !status || r.status === status || r.conclusion === status);
+    const items = runs.slice((page - 1) * perPage, page * perPage);
+    const body = {
+      total_count: runs.length,
+      workflow_runs: items.map(r => this.runJson(spec, r)),
+    };
+    const last = Math.max(1, Math.ceil(runs.length / perPage));
+    return { body, link: linkHeader(url, page, last) };
+  }
+
+  private runBody(spec: SimRepoSpec, runId: number, attempt?: number) {
+    const run = this.history.getRun(spec, runId, attempt);
+    return run ? { body: this.runJson(spec, run) } : notFound();
+  }
+
+  private jobsBody(spec: SimRepoSpec, url: URL, runId: number, attempt?: number) {
+    const run = this.history.getRun(spec, runId, attempt);
+    if (!run) {
+      return notFound();
+    }
+    const perPage = clamp(Number(url.searchParams.get('per_page') ?? 30), 1, 100);
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+    const items = run.jobs.slice((page - 1) * perPage, page * perPage);
+    const body = {
+      total_count: run.jobs.length,
+      jobs: items.map(j => this.jobJson(spec, run, j)),
+    };
+    const last = Math.max(1, Math.ceil(run.jobs.length / perPage));
+    return { body, link: linkHeader(url, page, last) };
+  }
+
+  private runJson(spec: SimRepoSpec, run: SimRunAttempt) {
+    const json = this.rewrite(example('workflowRun'), spec);
+    const api = `${this.options.apiBaseUrl}/repos/${spec.owner}/${spec.repo}`;
+    const runApi = `${api}/actions/runs/${run.id}`;
+    Object.assign(json, {
+      id: run.id,
+      name: run.workflow.name,
+      head_branch: run.branch,
+      head_sha: run.sha,
+      path: `.github/workflows/${run.workflow.file}`,
+      display_title: run.message,
+      run_number: run.runNumber,
+      event: run.event,
+      status: run.status,
+      conclusion: run.conclusion,
+      workflow_id: run.workflow.id,
+      url: runApi,
+      html_url: `${this.options.webBaseUrl}/${spec.owner}/${spec.repo}/actions/runs/${run.id}`,
+      created_at: iso(run.createdAt),
+      updated_at: iso(run.updatedAt),
+      run_started_at: iso(run.startedAt),
+      run_attempt: run.attempt,
+      jobs_url: `${runApi}/jobs`,
+      logs_url: `${runApi}/logs`,
+      check_suite_url: `${api}/check-suites/${run.id}`,
+      artifacts_url: `${runApi}/artifacts`,
+      cancel_url: `${runApi}/cancel`,
+      rerun_url: `${runApi}/rerun`,
+      previous_attempt_url:
+        run.attempt > 1 ? `${runApi}/attempts/${run.attempt - 1}` : null,
+      workflow_url: `${api}/actions/workflows/${run.workflow.id}`,
+    });
+    json.actor = { ...json.actor, login: run.actor };
+    json.triggering_actor = { ...json.triggering_actor, login: run.actor };
+    json.head_commit = {
+      ...json.head_commit,
+      id: run.sha,
+      tree_id: run.sha,
+      message: run.message,
+      timestamp: iso(run.createdAt - 60_000),
+    };
+    return json;
+  }
+
+  private jobJson(spec: SimRepoSpec, run: SimRunAttempt, job: SimJob) {
+    const json = this.rewrite(example('job'), spec);
+    const api = `${this.options.apiBaseUrl}/repos/${spec.owner}/${spec.repo}`;
+    Object.assign(json, {
+      id: job.id,
+      run_id: run.id,
+      run_attempt: run.attempt,
+      run_url: `${api}/actions/runs/${run.id}`,
+      head_sha: run.sha,
+      head_branch: run.branch,
+      workflow_name: run.workflow.name,
+      url: `${api}/actions/jobs/${job.id}`,
+      html_url: `${this.options.webBaseUrl}/${spec.owner}/${spec.repo}/actions/runs/${run.id}/job/${job.id}`,
+      check_run_url: `${api}/check-runs/${job.id}`,
+      status: job.status,
+      conclusion: job.conclusion,
+      created_at: iso(run.startedAt),
+      started_at: iso(job.startedAt ?? run.startedAt),
+      completed_at: job.completedAt ? iso(job.completedAt) : null,
+      name: job.name,
+      runner_name: job.startedAt ? job.runnerName : null,
+      steps: job.steps.map(s => ({
+        name: s.name,
+        status: s.status,
+        conclusion: s.conclusion,
+        number: s.number,
+        started_at: s.startedAt ? iso(s.startedAt) : null,
+        completed_at: s.completedAt ? iso(s.completedAt) : null,
+      })),
+    });
+    return json;
+  }
+
+  /** Points an example's URLs and names at the simulated repository. */
+  private rewrite(value: Record<string, any>, spec: SimRepoSpec) {
+    const text = JSON.stringify(value)
+      .split('https://api.github.com')
+      .join(this.options.apiBaseUrl)
+      .split('https://github.com')
+      .join(this.options.webBaseUrl)
+      .replace(/octo-org\/octo-repo|octocat\/Hello-World/g, `${spec.owner}/${spec.repo}`);
+    return JSON.parse(text);
+  }
+}
+
+/** A JSON answer and its `Link` header. */
+interface Page {
+  body: object;
+  link?: string;
+}
+
+function notFound() {
+  return HttpResponse.json(
+    { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' },
+    { status: 404 },
+  );
+}
+
+function iso(ms: number) {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function clamp(n: number, min: number, max: number) {
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, Math.floor(n))) : min;
+}
+
+function linkHeader(url: URL, page: number, last: number): string | undefined {
+  if (last <= 1) {
+    return undefined;
+  }
+  const at = (p: number) => {
+    const u = new URL(url);
+    u.searchParams.set('page', String(p));
+    return u.toString();
+  };
+  const parts: string[] = [];
+  if (page > 1) {
+    parts.push(`<${at(page - 1)}>; rel="prev"`, `<${at(1)}>; rel="first"`);
+  }
+  if (page < last) {
+    parts.push(`<${at(page + 1)}>; rel="next"`, `<${at(last)}>; rel="last"`);
+  }
+  return parts.join(', ');
+}
+
+function runPage(spec: SimRepoSpec, run: SimRunAttempt): string {
+  const esc = (s: string) =>
+    s.replace(/[&<>"]/g, c => `&#${c.charCodeAt(0)};`);
+  const jobs = run.jobs
+    .map(j => `<li>${esc(j.name)}: ${esc(j.conclusion ?? j.status)}</li>`)
+    .join('');
+  return `<!doctype html><title>${esc(run.workflow.name)} #${run.runNumber}</title><h1>${esc(
+    `${spec.owner}/${spec.repo}`,
+  )} · ${esc(run.workflow.name)} #${run.runNumber} (attempt ${run.attempt})</h1><p>Simulated GitHub Actions run on ${esc(
+    run.branch,
+  )}: ${esc(run.conclusion ?? run.status)}</p><ul>${jobs}</ul>`;
+}

@@ -1,0 +1,641 @@
+import { hex, pick, seeded } from './random';
+
+/** How one simulated job fails, with the log lines it prints. */
+export type FailureKind =
+  | 'test'
+  | 'lint'
+  | 'dependency-install'
+  | 'out-of-memory'
+  | 'timeout';
+
+export interface SimJobSpec {
+  name: string;
+  /** The job-specific command step, e.g. `yarn test`. */
+  command: string;
+  /** The failure kinds this job can end with. */
+  failures: FailureKind[];
+}
+
+export interface SimWorkflowSpec {
+  id: number;
+  name: string;
+  file: string;
+  jobs: SimJobSpec[];
+  /** Only runs on the default branch (deploys). */
+  defaultBranchOnly?: boolean;
+}
+
+export interface SimRepoSpec {
+  owner: string;
+  repo: string;
+  defaultBranch: string;
+  featureBranches: string[];
+  workflows: SimWorkflowSpec[];
+  /** Share of runs that fail, 0 to 1. */
+  failureRate: number;
+  /** The token is refused for this repository (403), as GitHub does. */
+  forbidden?: boolean;
+}
+
+export interface SimStep {
+  number: number;
+  name: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: string | null;
+  startedAt?: number;
+  completedAt?: number;
+}
+
+export interface SimJob {
+  id: number;
+  name: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: string | null;
+  startedAt?: number;
+  completedAt?: number;
+  runnerName: string;
+  steps: SimStep[];
+  log: string[];
+}
+
+/** One attempt of one run, as seen at a moment. */
+export interface SimRunAttempt {
+  id: number;
+  attempt: number;
+  runNumber: number;
+  workflow: SimWorkflowSpec;
+  branch: string;
+  sha: string;
+  message: string;
+  actor: string;
+  event: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: string | null;
+  createdAt: number;
+  startedAt: number;
+  updatedAt: number;
+  jobs: SimJob[];
+}
+
+interface PlannedAttempt {
+  attempt: number;
+  createdAt: number;
+  queueMs: number;
+  jobDurations: number[];
+  /** Index of the failing job, and how it fails; absent when it succeeds. */
+  failure?: { job: number; kind: FailureKind };
+  cancelled?: boolean;
+}
+
+interface PlannedRun {
+  index: number;
+  id: number;
+  runNumber: number;
+  workflow: SimWorkflowSpec;
+  branch: string;
+  sha: string;
+  message: string;
+  actor: string;
+  event: string;
+  attempts: PlannedAttempt[];
+}
+
+const ACTORS = ['octocat', 'monalisa', 'hubot', 'dependabot[bot]', 'mona-dev'];
+const MESSAGES = [
+  'Fix rounding of refunds in invoices',
+  'Bump axios from 1.6.7 to 1.7.2',
+  'Add retry to the payment gateway client',
+  'Update README with local setup',
+  'Speed up the integration test fixtures',
+  'Handle empty carts at checkout',
+  'Refactor the ledger export',
+  'Pin the Node version in CI',
+];
+
+/** The demo services' repositories: what `yarn start` shows. */
+export const DEMO_REPOS: SimRepoSpec[] = [
+  {
+    owner: 'demo-org',
+    repo: 'payments-service',
+    defaultBranch: 'main',
+    featureBranches: ['feature/refunds', 'fix/rounding', 'dependabot/npm/axios'],
+    failureRate: 0.2,
+    workflows: [
+      {
+        id: 1001,
+        name: 'CI',
+        file: 'ci.yml',
+        jobs: [
+          { name: 'lint', command: 'yarn lint', failures: ['lint'] },
+          {
+            name: 'test',
+            command: 'yarn test --ci',
+            failures: ['test', 'test', 'out-of-memory', 'dependency-install'],
+          },
+          { name: 'build', command: 'yarn build', failures: ['timeout'] },
+        ],
+      },
+      {
+        id: 1002,
+        name: 'Deploy',
+        file: 'deploy.yml',
+        defaultBranchOnly: true,
+        jobs: [
+          {
+            name: 'deploy',
+            command: './scripts/deploy.sh production',
+            failures: ['timeout'],
+          },
+        ],
+      },
+    ],
+  },
+  {
+    owner: 'demo-org',
+    repo: 'checkout-web',
+    defaultBranch: 'main',
+    featureBranches: ['feature/new-cart', 'chore/eslint-9'],
+    failureRate: 0.35,
+    workflows: [
+      {
+        id: 2001,
+        name: 'Build and test',
+        file: 'build.yml',
+        jobs: [
+          { name: 'install', command: 'npm ci', failures: ['dependency-install'] },
+          { name: 'unit-tests', command: 'npm test', failures: ['test'] },
+          { name: 'e2e', command: 'npm run e2e', failures: ['test', 'timeout'] },
+        ],
+      },
+    ],
+  },
+  {
+    owner: 'demo-org',
+    repo: 'inventory-api',
+    defaultBranch: 'develop',
+    featureBranches: ['feature/stock-sync'],
+    failureRate: 0.1,
+    workflows: [
+      {
+        id: 3001,
+        name: 'CI',
+        file: 'ci.yml',
+        jobs: [
+          { name: 'test', command: 'go test ./...', failures: ['test'] },
+          { name: 'docker', command: 'docker build .', failures: ['timeout'] },
+        ],
+      },
+      {
+        id: 3002,
+        name: 'Nightly',
+        file: 'nightly.yml',
+        defaultBranchOnly: true,
+        jobs: [
+          {
+            name: 'integration',
+            command: 'make integration',
+            failures: ['out-of-memory', 'test'],
+          },
+        ],
+      },
+    ],
+  },
+  {
+    owner: 'demo-org',
+    repo: 'legacy-billing',
+    defaultBranch: 'master',
+    featureBranches: [],
+    failureRate: 0.5,
+    forbidden: true,
+    workflows: [
+      {
+        id: 4001,
+        name: 'CI',
+        file: 'ci.yml',
+        jobs: [{ name: 'build', command: 'mvn verify', failures: ['test'] }],
+      },
+    ],
+  },
+];
+
+export interface SimHistoryOptions {
+  /** The simulated clock, in ms since the epoch. */
+  now?: () => number;
+  /** Time between two runs of a repository. */
+  intervalMs?: number;
+  /** How far back the history goes from the start. */
+  historyMs?: number;
+  /** When the simulation started; runs are laid out around it. */
+  startedAt?: number;
+}
+
+const STEP_PRELUDE = ['Set up job', 'Run actions/checkout@v4', 'Set up runtime'];
+const STEP_POSTLUDE = ['Post Run actions/checkout@v4', 'Complete job'];
+
+/**
+ * An evolving, deterministic history of GitHub Actions runs: runs appear every
+ * few minutes, queue, start and finish as the clock moves; some fail with
+ * realistic logs, and some failures are re-run and pass on the second attempt.
+ */
+export class SimulatedHistory {
+  readonly repos: SimRepoSpec[];
+  private readonly now: () => number;
+  private readonly intervalMs: number;
+  private readonly origin: number;
+  private readonly planned = new Map<string, PlannedRun[]>();
+
+  constructor(repos: SimRepoSpec[] = DEMO_REPOS, options: SimHistoryOptions = {}) {
+    this.repos = repos;
+    this.now = options.now ?? Date.now;
+    this.intervalMs = options.intervalMs ?? 4 * 60_000;
+    const startedAt = options.startedAt ?? this.now();
+    const historyMs = options.historyMs ?? 12 * 60 * 60_000;
+    this.origin =
+      Math.floor((startedAt - historyMs) / this.intervalMs) * this.intervalMs;
+  }
+
+  repo(owner: string, repo: string): SimRepoSpec | undefined {
+    return this.repos.find(
+      r =>
+        r.owner.toLowerCase() === owner.toLowerCase() &&
+        r.repo.toLowerCase() === repo.toLowerCase(),
+    );
+  }
+
+  /** The latest visible attempt of every run created by now, newest first. */
+  listRuns(spec: SimRepoSpec): SimRunAttempt[] {
+    const at = this.now();
+    const out: SimRunAttempt[] = [];
+    for (const run of this.plan(spec, at)) {
+      const visible = run.attempts.filter(a => a.createdAt <= at);
+      if (visible.length > 0) {
+        out.push(this.materialize(spec, run, visible[visible.length - 1], at));
+      }
+    }
+    return out.sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
+  }
+
+  /** One run: its latest attempt, or the given one. */
+  getRun(
+    spec: SimRepoSpec,
+    runId: number,
+    attempt?: number,
+  ): SimRunAttempt | undefined {
+    const at = this.now();
+    const run = this.plan(spec, at).find(r => r.id === runId);
+    if (!run) {
+      return undefined;
+    }
+    const visible = run.attempts.filter(a => a.createdAt <= at);
+    const chosen =
+      attempt === undefined
+        ? visible[visible.length - 1]
+        : visible.find(a => a.attempt === attempt);
+    return chosen ? this.materialize(spec, run, chosen, at) : undefined;
+  }
+
+  findJob(
+    spec: SimRepoSpec,
+    jobId: number,
+  ): { run: SimRunAttempt; job: SimJob } | undefined {
+    const runId = Math.floor(jobId / 100);
+    const attempt = Math.floor((jobId % 100) / 10);
+    const run = this.getRun(spec, runId, attempt);
+    const job = run?.jobs.find(j => j.id === jobId);
+    return run && job ? { run, job } : undefined;
+  }
+
+  private plan(spec: SimRepoSpec, at: number): PlannedRun[] {
+    const key = `${spec.owner}/${spec.repo}`;
+    let runs = this.planned.get(key);
+    if (!runs) {
+      runs = [];
+      this.planned.set(key, runs);
+    }
+    const repoIndex = this.repos.indexOf(spec);
+    const lastIndex = Math.floor((at - this.origin) / this.intervalMs);
+    for (let index = runs.length; index <= lastIndex; index++) {
+      runs.push(this.planRun(spec, repoIndex, index, runs));
+    }
+    return runs;
+  }
+
+  private planRun(
+    spec: SimRepoSpec,
+    repoIndex: number,
+    index: number,
+    previous: PlannedRun[],
+  ): PlannedRun {
+    const rand = seeded((repoIndex + 1) * 100_003 + index * 7919);
+    const onDefault = spec.featureBranches.length === 0 || rand() < 0.65;
+    const branch = onDefault ? spec.defaultBranch : pick(rand, spec.featureBranches);
+    const eligible = spec.workflows.filter(
+      w => branch === spec.defaultBranch || !w.defaultBranchOnly,
+    );
+    const workflow = eligible[index % eligible.length];
+    const runNumber =
+      previous.filter(r => r.workflow.id === workflow.id).length + 1;
+    const createdAt =
+      this.origin + index * this.intervalMs + Math.floor(rand() * 20_000);
+    const first = this.planAttempt(rand, spec, workflow, 1, createdAt);
+    const attempts = [first];
+    if (first.failure && rand() < 0.45) {
+      const end =
+        createdAt + first.queueMs + first.jobDurations.reduce((a, b) => a + b, 0);
+      const retry = this.planAttempt(rand, spec, workflow, 2, end + 45_000);
+      delete retry.failure;
+      delete retry.cancelled;
+      attempts.push(retry);
+    }
+    return {
+      index,
+      id: (repoIndex + 1) * 1_000_000 + index,
+      runNumber,
+      workflow,
+      branch,
+      sha: hex(rand, 40),
+      message: pick(rand, MESSAGES),
+      actor: pick(rand, ACTORS),
+      event: onDefault ? (workflow.defaultBranchOnly ? 'schedule' : 'push') : 'pull_request',
+      attempts,
+    };
+  }
+
+  private planAttempt(
+    rand: () => number,
+    spec: SimRepoSpec,
+    workflow: SimWorkflowSpec,
+    attempt: number,
+    createdAt: number,
+  ): PlannedAttempt {
+    const queueMs = 3_000 + Math.floor(rand() * 40_000);
+    const jobDurations = workflow.jobs.map(
+      () => 20_000 + Math.floor(rand() * 70_000),
+    );
+    const roll = rand();
+    const planned: PlannedAttempt = { attempt, createdAt, queueMs, jobDurations };
+    if (roll < spec.failureRate) {
+      const job = Math.floor(rand() * workflow.jobs.length);
+      const kind = pick(rand, workflow.jobs[job].failures);
+      planned.failure = { job, kind };
+      if (kind === 'timeout') {
+        jobDurations[job] += 120_000;
+      }
+    } else if (roll < spec.failureRate + 0.03) {
+      planned.cancelled = true;
+    }
+    return planned;
+  }
+
+  private materialize(
+    spec: SimRepoSpec,
+    run: PlannedRun,
+    planned: PlannedAttempt,
+    at: number,
+  ): SimRunAttempt {
+    const startedAt = planned.createdAt + planned.queueMs;
+    const jobs: SimJob[] = [];
+    let cursor = startedAt;
+    let stoppedAt: number | undefined;
+    let updatedAt = planned.createdAt;
+    run.workflow.jobs.forEach((jobSpec, j) => {
+      const id = run.id * 100 + planned.attempt * 10 + j;
+      const duration = planned.jobDurations[j];
+      const fails = planned.failure?.job === j ? planned.failure.kind : undefined;
+      const cancels = planned.cancelled && j === run.workflow.jobs.length - 1;
+      const job = this.materializeJob(
+        spec,
+        run,
+        jobSpec,
+        id,
+        cursor,
+        duration,
+        at,
+        fails,
+        cancels,
+        stoppedAt,
+      );
+      if (job.completedAt) {
+        updatedAt = Math.max(updatedAt, job.completedAt);
+      } else if (job.startedAt) {
+        updatedAt = Math.max(updatedAt, job.startedAt);
+      }
+      jobs.push(job);
+      if (stoppedAt === undefined) {
+        cursor += duration;
+        if (fails || cancels) {
+          stoppedAt = cursor;
+        }
+      }
+    });
+    if (at >= startedAt) {
+      updatedAt = Math.max(updatedAt, startedAt);
+    }
+    const allDone = jobs.every(j => j.status === 'completed');
+    let status: SimRunAttempt['status'] = 'queued';
+    let conclusion: string | null = null;
+    if (allDone) {
+      status = 'completed';
+      conclusion = planned.cancelled
+        ? 'cancelled'
+        : jobs.find(j => j.conclusion === 'failure' || j.conclusion === 'timed_out')
+            ?.conclusion ?? 'success';
+      if (conclusion === 'timed_out') {
+        conclusion = 'failure';
+      }
+    } else if (at >= startedAt) {
+      status = 'in_progress';
+    }
+    return {
+      id: run.id,
+      attempt: planned.attempt,
+      runNumber: run.runNumber,
+      workflow: run.workflow,
+      branch: run.branch,
+      sha: run.sha,
+      message: run.message,
+      actor: run.actor,
+      event: run.event,
+      status,
+      conclusion,
+      createdAt: planned.createdAt,
+      startedAt: Math.min(startedAt, Math.max(at, planned.createdAt)),
+      updatedAt,
+      jobs,
+    };
+  }
+
+  private materializeJob(
+    spec: SimRepoSpec,
+    run: PlannedRun,
+    jobSpec: SimJobSpec,
+    id: number,
+    start: number,
+    duration: number,
+    at: number,
+    fails: FailureKind | undefined,
+    cancels: boolean | undefined,
+    skippedAt: number | undefined,
+  ): SimJob {
+    const runnerName = `GitHub Actions ${(id % 17) + 2}`;
+    const names = [...STEP_PRELUDE, `Run ${jobSpec.command}`, ...STEP_POSTLUDE];
+    if (skippedAt !== undefined) {
+      // An earlier job failed: GitHub skips the jobs that need it.
+      const done = at >= skippedAt;
+      return {
+        id,
+        name: jobSpec.name,
+        status: done ? 'completed' : 'queued',
+        conclusion: done ? 'skipped' : null,
+        startedAt: done ? skippedAt : undefined,
+        completedAt: done ? skippedAt : undefined,
+        runnerName,
+        steps: [],
+        log: [],
+      };
+    }
+    const weights = [0.05, 0.05, 0.1, 0.7, 0.05, 0.05];
+    const steps: SimStep[] = [];
+    let t = start;
+    let failed = false;
+    names.forEach((name, i) => {
+      const stepStart = t;
+      const stepEnd = t + Math.floor(duration * weights[i]);
+      t = stepEnd;
+      const isCommand = i === STEP_PRELUDE.length;
+      let status: SimStep['status'] = 'queued';
+      let conclusion: string | null = null;
+      if (at >= stepEnd) {
+        status = 'completed';
+        if (failed && i < names.length - 1) {
+          conclusion = 'skipped';
+        } else if (isCommand && fails) {
+          conclusion = 'failure';
+          failed = true;
+        } else if (isCommand && cancels) {
+          conclusion = 'cancelled';
+          failed = true;
+        } else {
+          conclusion = 'success';
+        }
+      } else if (at >= stepStart) {
+        status = 'in_progress';
+      }
+      steps.push({
+        number: i + 1,
+        name,
+        status,
+        conclusion,
+        startedAt: at >= stepStart ? stepStart : undefined,
+        completedAt: status === 'completed' ? stepEnd : undefined,
+      });
+    });
+    const end = start + duration;
+    const status: SimJob['status'] =
+      at >= end ? 'completed' : at >= start ? 'in_progress' : 'queued';
+    let conclusion: string | null = null;
+    if (status === 'completed') {
+      if (fails === 'timeout') {
+        conclusion = 'timed_out';
+      } else if (fails) {
+        conclusion = 'failure';
+      } else if (cancels) {
+        conclusion = 'cancelled';
+      } else {
+        conclusion = 'success';
+      }
+    }
+    return {
+      id,
+      name: jobSpec.name,
+      status,
+      conclusion,
+      startedAt: at >= start ? start : undefined,
+      completedAt: status === 'completed' ? end : undefined,
+      runnerName,
+      steps,
+      log: status === 'queued' ? [] : jobLog(jobSpec, start, Math.min(at, end), end, fails),
+    };
+  }
+}
+
+function jobLog(
+  job: SimJobSpec,
+  start: number,
+  until: number,
+  end: number,
+  fails: FailureKind | undefined,
+): string[] {
+  const lines: Array<[number, string]> = [
+    [0, 'Current runner version: \'2.321.0\''],
+    [0, 'Runner name: \'GitHub Actions 2\''],
+    [0, '##[group]Operating System'],
+    [0, 'Ubuntu 24.04.1 LTS'],
+    [0, '##[endgroup]'],
+    [0.05, '##[group]Run actions/checkout@v4'],
+    [0.06, 'Syncing repository'],
+    [0.09, '##[endgroup]'],
+    [0.1, '##[group]Run actions/setup-node@v4'],
+    [0.15, 'Found in cache @ /opt/hostedtoolcache/node/22.11.0/x64'],
+    [0.19, '##[endgroup]'],
+    [0.2, `##[group]Run ${job.command}`],
+    [0.21, `${job.command}`],
+    [0.22, '##[endgroup]'],
+  ];
+  lines.push(...failureLines(fails).map((l, i): [number, string] => [0.5 + i * 0.01, l]));
+  if (!fails) {
+    lines.push([0.85, 'Done in 42.17s.']);
+  }
+  lines.push([0.95, 'Cleaning up orphan processes']);
+  const span = end - start;
+  return lines
+    .filter(([f]) => start + f * span <= until)
+    .map(([f, text]) => `${new Date(start + f * span).toISOString()} ${text}`);
+}
+
+function failureLines(kind: FailureKind | undefined): string[] {
+  switch (kind) {
+    case 'test':
+      return [
+        'FAIL src/payments/refund.test.ts',
+        '  ● refunds › rounds partial refunds to the cent',
+        '',
+        '    expect(received).toBe(expected) // Object.is equality',
+        '',
+        '    Expected: 10.5',
+        '    Received: 10.499999999999998',
+        '',
+        'Tests:       1 failed, 211 passed, 212 total',
+        '##[error]Process completed with exit code 1.',
+      ];
+    case 'lint':
+      return [
+        '/home/runner/work/src/ledger/export.ts',
+        "  14:7  error  'unused' is assigned a value but never used  @typescript-eslint/no-unused-vars",
+        '',
+        '✖ 1 problem (1 error, 0 warnings)',
+        '##[error]Process completed with exit code 1.',
+      ];
+    case 'dependency-install':
+      return [
+        'npm error code ETIMEDOUT',
+        'npm error network request to https://registry.npmjs.org/left-pad failed, reason: connect ETIMEDOUT 104.16.0.35:443',
+        'npm error network This is a problem related to network connectivity.',
+        '##[error]Process completed with exit code 1.',
+      ];
+    case 'out-of-memory':
+      return [
+        '<--- Last few GCs --->',
+        'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+        ' 1: 0xb7a940 node::Abort() [node]',
+        '##[error]Process completed with exit code 134.',
+      ];
+    case 'timeout':
+      return [
+        '##[error]The job running on runner GitHub Actions 2 has exceeded the maximum execution time of 10 minutes.',
+        '##[error]The operation was canceled.',
+      ];
+    default:
+      return [];
+  }
+}

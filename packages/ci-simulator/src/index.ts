@@ -1,0 +1,10 @@
+/**
+ * The local CI simulator: a simulated GitHub Actions API for development and
+ * tests. Nothing in the plugins knows it exists; they talk to it as GitHub.
+ *
+ * @packageDocumentation
+ */
+
+export * from './history';
+export * from './handlers';
+export * from './server';

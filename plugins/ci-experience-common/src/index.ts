@@ -1,0 +1,10 @@
+/**
+ * Shared run model, annotations and status mapping of the CI Experience
+ * plugins.
+ *
+ * @packageDocumentation
+ */
+
+export * from './types';
+export * from './annotations';
+export * from './githubStatus';
