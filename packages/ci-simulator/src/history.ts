@@ -269,7 +269,7 @@ export class SimulatedHistory {
     for (const run of this.plan(spec, at)) {
       const visible = run.attempts.filter(a => a.createdAt <= at);
       if (visible.length > 0) {
-        out.push(this.materialize(spec, run, visible[visible.length - 1], at));
+        out.push(this.materialize(run, visible[visible.length - 1], at));
       }
     }
     return out.sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
@@ -291,7 +291,7 @@ export class SimulatedHistory {
       attempt === undefined
         ? visible[visible.length - 1]
         : visible.find(a => a.attempt === attempt);
-    return chosen ? this.materialize(spec, run, chosen, at) : undefined;
+    return chosen ? this.materialize(run, chosen, at) : undefined;
   }
 
   findJob(
@@ -388,7 +388,6 @@ export class SimulatedHistory {
   }
 
   private materialize(
-    spec: SimRepoSpec,
     run: PlannedRun,
     planned: PlannedAttempt,
     at: number,
@@ -404,8 +403,6 @@ export class SimulatedHistory {
       const fails = planned.failure?.job === j ? planned.failure.kind : undefined;
       const cancels = planned.cancelled && j === run.workflow.jobs.length - 1;
       const job = this.materializeJob(
-        spec,
-        run,
         jobSpec,
         id,
         cursor,
@@ -466,8 +463,6 @@ export class SimulatedHistory {
   }
 
   private materializeJob(
-    spec: SimRepoSpec,
-    run: PlannedRun,
     jobSpec: SimJobSpec,
     id: number,
     start: number,

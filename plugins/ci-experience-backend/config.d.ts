@@ -1,0 +1,30 @@
+import { SchedulerServiceTaskScheduleDefinitionConfig } from '@backstage/backend-plugin-api';
+
+export interface Config {
+  /**
+   * CI Experience backend. Every key is optional: without this section the
+   * plugin syncs GitHub Actions for annotated entities every two minutes,
+   * with credentials from `integrations.github`.
+   */
+  ciExperience?: {
+    sync?: {
+      /**
+       * How often annotated entities' sources are synced, e.g.
+       * `{ frequency: { minutes: 2 }, timeout: { minutes: 15 }, initialDelay: { seconds: 15 } }`.
+       */
+      schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
+      /**
+       * Pages of runs (100 a page on GitHub) read at most per source and sync.
+       * A first sync reads this many; later ones stop at the first page with
+       * nothing new. Default 5.
+       */
+      maxPages?: number;
+    };
+    providers?: {
+      githubActions?: {
+        /** Set false to turn the built-in GitHub Actions provider off. Default true. */
+        enabled?: boolean;
+      };
+    };
+  };
+}

@@ -1,0 +1,327 @@
+import {
+  DatabaseService,
+  resolvePackagePath,
+} from '@backstage/backend-plugin-api';
+import { InputError } from '@backstage/errors';
+import {
+  CiJob,
+  CiRun,
+  CiRunStatus,
+  CiSyncError,
+
+} from '@ci-experience/plugin-ci-experience-common';
+import { CiSource } from '@ci-experience/plugin-ci-experience-node';
+import { Knex } from 'knex';
+import {
+  CiStore,
+  ListRunsOptions,
+  StoredRun,
+  StoredRunVersion,
+  StoredSource,
+} from './CiStore';
+
+const migrationsDir = resolvePackagePath(
+  '@ci-experience/plugin-ci-experience-backend',
+  'migrations',
+);
+
+/** Rows per insert: well under SQLite's bound-variable limit. */
+const CHUNK = 100;
+
+interface RunRow {
+  id: string;
+  source_key: string;
+  provider: string;
+  source: string;
+  provider_run_id: string;
+  attempt: number;
+  workflow: string;
+  run_number: number;
+  status: string;
+  provider_status: string;
+  branch: string | null;
+  commit_sha: string | null;
+  commit_message: string | null;
+  actor: string | null;
+  event: string | null;
+  url: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_ms: number | string | null;
+  queued_ms: number | string | null;
+  provider_updated_at: string | null;
+  jobs: string | null;
+}
+
+interface SourceRow {
+  key: string;
+  provider: string;
+  source: string;
+  host: string | null;
+  default_branch: string | null;
+  last_synced_at: string | null;
+  last_attempt_at: string | null;
+  error_name: string | null;
+  error_message: string | null;
+}
+
+/** The store on the plugin's database (SQLite or PostgreSQL), through knex. */
+export class KnexCiStore implements CiStore {
+  static async create(options: {
+    database: DatabaseService;
+    skipMigrations?: boolean;
+  }): Promise<KnexCiStore> {
+    const client = await options.database.getClient();
+    if (!options.database.migrations?.skip && !options.skipMigrations) {
+      await client.migrate.latest({ directory: migrationsDir });
+    }
+    return new KnexCiStore(client);
+  }
+
+  /** For tests that hand over a knex of their own. */
+  static async fromKnex(client: Knex): Promise<KnexCiStore> {
+    await client.migrate.latest({ directory: migrationsDir });
+    return new KnexCiStore(client);
+  }
+
+  private constructor(private readonly db: Knex) {}
+
+  async getSources(keys: string[]): Promise<Map<string, StoredSource>> {
+    const result = new Map<string, StoredSource>();
+    if (keys.length === 0) {
+      return result;
+    }
+    const rows = await this.db<SourceRow>('ci_sources').whereIn('key', keys);
+    for (const row of rows) {
+      result.set(row.key, {
+        key: row.key,
+        provider: row.provider,
+        source: row.source,
+        host: row.host ?? undefined,
+        defaultBranch: row.default_branch ?? undefined,
+        lastSyncedAt: row.last_synced_at ?? undefined,
+        lastAttemptAt: row.last_attempt_at ?? undefined,
+        error: row.error_name
+          ? { name: row.error_name, message: row.error_message ?? '' }
+          : undefined,
+      });
+    }
+    return result;
+  }
+
+  async upsertSource(source: CiSource): Promise<void> {
+    await this.db('ci_sources')
+      .insert({
+        key: source.key,
+        provider: source.provider,
+        source: source.source,
+        host: source.host ?? null,
+      })
+      .onConflict('key')
+      .merge(['provider', 'source', 'host']);
+  }
+
+  async setDefaultBranch(key: string, branch: string): Promise<void> {
+    await this.db('ci_sources')
+      .where({ key })
+      .update({ default_branch: branch });
+  }
+
+  async markSynced(key: string, at: string): Promise<void> {
+    await this.db('ci_sources').where({ key }).update({
+      last_synced_at: at,
+      last_attempt_at: at,
+      error_name: null,
+      error_message: null,
+    });
+  }
+
+  async markFailed(key: string, at: string, error: CiSyncError): Promise<void> {
+    await this.db('ci_sources').where({ key }).update({
+      last_attempt_at: at,
+      error_name: error.name,
+      error_message: error.message,
+    });
+  }
+
+  async getRunVersions(ids: string[]): Promise<Map<string, StoredRunVersion>> {
+    const result = new Map<string, StoredRunVersion>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await this.db('ci_runs')
+        .whereIn('id', ids.slice(i, i + CHUNK))
+        .select(
+          'id',
+          'status',
+          'provider_updated_at',
+          this.db.raw('CASE WHEN jobs IS NULL THEN 0 ELSE 1 END AS has_jobs'),
+        );
+      for (const row of rows) {
+        result.set(row.id, {
+          status: row.status,
+          providerUpdatedAt: row.provider_updated_at ?? undefined,
+          hasJobs: Number(row.has_jobs) === 1,
+        });
+      }
+    }
+    return result;
+  }
+
+  async upsertRuns(runs: StoredRun[]): Promise<void> {
+    for (let i = 0; i < runs.length; i += CHUNK) {
+      const rows = runs.slice(i, i + CHUNK).map(toRow);
+      await this.db('ci_runs').insert(rows).onConflict('id').merge();
+    }
+  }
+
+  async listUnfinishedRuns(sourceKey: string) {
+    const rows = await this.db('ci_runs')
+      .where({ source_key: sourceKey })
+      .whereIn('status', ['queued', 'running'])
+      .select('id', 'provider_run_id', 'attempt');
+    return rows.map(r => ({
+      id: r.id as string,
+      providerRunId: r.provider_run_id as string,
+      attempt: Number(r.attempt),
+    }));
+  }
+
+  async listRuns(
+    options: ListRunsOptions,
+  ): Promise<{ items: CiRun[]; nextCursor?: string }> {
+    if (options.sourceKeys.length === 0) {
+      return { items: [] };
+    }
+    const query = this.db<RunRow>('ci_runs')
+      .whereIn('source_key', options.sourceKeys)
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(options.limit + 1);
+    if (options.branch !== undefined) {
+      query.where('branch', options.branch);
+    }
+    if (options.workflow !== undefined) {
+      query.where('workflow', options.workflow);
+    }
+    if (options.statuses?.length) {
+      query.whereIn('status', options.statuses);
+    }
+    if (options.cursor) {
+      const [createdAt, id] = decodeCursor(options.cursor);
+      query.where(q =>
+        q
+          .where('created_at', '<', createdAt)
+          .orWhere(q2 => q2.where('created_at', createdAt).andWhere('id', '<', id)),
+      );
+    }
+    const rows = await query;
+    const page = rows.slice(0, options.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(row => fromRow(row, false)),
+      nextCursor:
+        rows.length > options.limit && last
+          ? encodeCursor(last.created_at, last.id)
+          : undefined,
+    };
+  }
+
+  async getRun(id: string): Promise<StoredRun | undefined> {
+    const row = await this.db<RunRow>('ci_runs').where({ id }).first();
+    return row ? fromRow(row, true) : undefined;
+  }
+}
+
+function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string'
+    ) {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new InputError('Invalid cursor: pass back a nextCursor value unchanged');
+}
+
+function toRow(run: StoredRun): RunRow {
+  return {
+    id: run.id,
+    source_key: run.sourceKey,
+    provider: run.provider,
+    source: run.source,
+    provider_run_id: run.providerRunId,
+    attempt: run.attempt,
+    workflow: run.workflow,
+    run_number: run.runNumber,
+    status: run.status,
+    provider_status: run.providerStatus,
+    branch: run.branch ?? null,
+    commit_sha: run.commitSha ?? null,
+    commit_message: run.commitMessage ?? null,
+    actor: run.actor ?? null,
+    event: run.event ?? null,
+    url: run.url,
+    created_at: run.createdAt,
+    started_at: run.startedAt ?? null,
+    finished_at: run.finishedAt ?? null,
+    duration_ms: run.durationMs ?? null,
+    queued_ms: run.queuedMs ?? null,
+    provider_updated_at: run.providerUpdatedAt ?? null,
+    jobs: run.jobs ? JSON.stringify(run.jobs) : null,
+  };
+}
+
+function fromRow(row: RunRow, withJobs: true): StoredRun;
+function fromRow(row: RunRow, withJobs: false): CiRun;
+function fromRow(row: RunRow, withJobs: boolean): CiRun | StoredRun {
+  const run: CiRun = {
+    id: row.id,
+    provider: row.provider,
+    source: row.source,
+    workflow: row.workflow,
+    runNumber: Number(row.run_number),
+    attempt: Number(row.attempt),
+    status: row.status as CiRunStatus,
+    providerStatus: row.provider_status,
+    branch: row.branch ?? undefined,
+    commitSha: row.commit_sha ?? undefined,
+    commitMessage: row.commit_message ?? undefined,
+    actor: row.actor ?? undefined,
+    event: row.event ?? undefined,
+    url: row.url,
+    createdAt: row.created_at,
+    startedAt: row.started_at ?? undefined,
+    finishedAt: row.finished_at ?? undefined,
+    durationMs: row.duration_ms === null ? undefined : Number(row.duration_ms),
+    queuedMs: row.queued_ms === null ? undefined : Number(row.queued_ms),
+  };
+  if (!withJobs) {
+    return stripUndefined(run);
+  }
+  return stripUndefined({
+    ...run,
+    jobs: row.jobs ? (JSON.parse(row.jobs) as CiJob[]) : [],
+    sourceKey: row.source_key,
+    providerRunId: row.provider_run_id,
+    providerUpdatedAt: row.provider_updated_at ?? undefined,
+  });
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== undefined),
+  ) as T;
+}
+

@@ -1,0 +1,21 @@
+import { HttpAuthService, LoggerService } from '@backstage/backend-plugin-api';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import express from 'express';
+import Router from 'express-promise-router';
+import { CiStore } from './database/CiStore';
+import { createRunsRouter } from './routes/runs';
+import { CiSyncService } from './service/CiSyncService';
+
+/** The plugin's HTTP API, split by resource under `src/routes/`. */
+export function createRouter(options: {
+  httpAuth: HttpAuthService;
+  catalog: CatalogService;
+  store: CiStore;
+  sync: CiSyncService;
+  logger: LoggerService;
+}): express.Router {
+  const router = Router();
+  router.use(express.json({ limit: '100kb' }));
+  router.use(createRunsRouter(options));
+  return router;
+}

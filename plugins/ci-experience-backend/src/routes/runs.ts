@@ -1,0 +1,155 @@
+import { HttpAuthService } from '@backstage/backend-plugin-api';
+import { stringifyEntityRef } from '@backstage/catalog-model';
+import { InputError, NotFoundError } from '@backstage/errors';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import {
+  CI_RUN_STATUSES,
+  CiRunStatus,
+  CiRunsResponse,
+  CiSourceState,
+} from '@ci-experience/plugin-ci-experience-common';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import express from 'express';
+import Router from 'express-promise-router';
+import { z } from 'zod';
+import { CiStore } from '../database/CiStore';
+import { CiSyncService } from '../service/CiSyncService';
+
+const single = (name: string) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v, ctx) => {
+      if (Array.isArray(v)) {
+        ctx.addIssue({ code: 'custom', message: `${name} may be given once` });
+        return z.NEVER;
+      }
+      return v;
+    });
+
+const runsQuery = z
+  .object({
+    branch: single('branch').pipe(z.string().min(1).max(512).optional()),
+    workflow: single('workflow').pipe(z.string().min(1).max(512).optional()),
+    cursor: single('cursor').pipe(z.string().min(1).max(1024).optional()),
+    limit: single('limit').pipe(
+      z
+        .string()
+        .regex(/^\d+$/, 'limit must be a whole number from 1 to 100')
+        .transform(Number)
+        .pipe(z.number().min(1, 'limit must be 1 to 100').max(100, 'limit must be 1 to 100'))
+        .optional(),
+    ),
+    status: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .transform(v =>
+        (Array.isArray(v) ? v : v ? [v] : [])
+          .flatMap(s => s.split(','))
+          .map(s => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z.enum(CI_RUN_STATUSES as [CiRunStatus, ...CiRunStatus[]], {
+            errorMap: () => ({
+              message: `status must be one of ${CI_RUN_STATUSES.join(', ')}`,
+            }),
+          }),
+        ),
+      ),
+  })
+  .passthrough();
+
+function parseQuery(query: unknown) {
+  const parsed = runsQuery.safeParse(query);
+  if (!parsed.success) {
+    throw new InputError(
+      `Invalid query: ${parsed.error.issues
+        .map(i => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+        .join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** `GET /entities/:kind/:namespace/:name/runs` and `GET /runs/:id`. */
+export function createRunsRouter(options: {
+  httpAuth: HttpAuthService;
+  catalog: CatalogService;
+  store: CiStore;
+  sync: CiSyncService;
+  logger: LoggerService;
+}): express.Router {
+  const { httpAuth, catalog, store, sync, logger } = options;
+  const router = Router();
+
+  router.get('/entities/:kind/:namespace/:name/runs', async (req, res) => {
+    const query = parseQuery(req.query);
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const { kind, namespace, name } = req.params;
+    const entity = await catalog.getEntityByRef(
+      { kind, namespace, name },
+      { credentials },
+    );
+    if (!entity) {
+      throw new NotFoundError(`No entity ${kind}:${namespace}/${name}`);
+    }
+    const entityRef = stringifyEntityRef(entity);
+    const sources = sync.sourcesOf(entity);
+    const stored = await store.getSources(sources.map(s => s.key));
+
+    // A source never synced gets one sync now; the answer says it is under way.
+    for (const source of sources) {
+      if (!stored.get(source.key)?.lastAttemptAt && !sync.isSyncing(source.key)) {
+        sync.sync(source, entityRef).catch(error =>
+          logger.error(`Sync of ${source.source} for ${entityRef} crashed`, error),
+        );
+      }
+    }
+
+    const page = await store.listRuns({
+      sourceKeys: sources.map(s => s.key),
+      branch: query.branch,
+      workflow: query.workflow,
+      statuses: query.status,
+      limit: query.limit ?? 25,
+      cursor: query.cursor,
+    });
+    const states: CiSourceState[] = sources.map(source => {
+      const known = stored.get(source.key);
+      return {
+        provider: source.provider,
+        source: source.source,
+        syncing: sync.isSyncing(source.key),
+        ...(known?.lastSyncedAt ? { lastSyncedAt: known.lastSyncedAt } : {}),
+        ...(known?.defaultBranch ? { defaultBranch: known.defaultBranch } : {}),
+        ...(known?.error ? { error: known.error } : {}),
+      };
+    });
+    const body: CiRunsResponse = {
+      items: page.items,
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+      sources: states,
+    };
+    res.json(body);
+  });
+
+  router.get('/runs/:id', async (req, res) => {
+    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const { id } = req.params;
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+      throw new InputError('Invalid run id');
+    }
+    const run = await store.getRun(id);
+    if (!run) {
+      throw new NotFoundError(`No run ${id}`);
+    }
+    const { sourceKey, providerRunId, providerUpdatedAt, ...model } = run;
+    res.json(model);
+  });
+
+  return router;
+}

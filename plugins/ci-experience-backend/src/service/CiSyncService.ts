@@ -1,0 +1,230 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { Entity } from '@backstage/catalog-model';
+import {
+  CiJob,
+  CiSyncError,
+} from '@ci-experience/plugin-ci-experience-common';
+import {
+  CiProvider,
+  CiProviderRun,
+  CiSource,
+} from '@ci-experience/plugin-ci-experience-node';
+import { CiStore, StoredRun } from '../database/CiStore';
+import { runIdOf } from './runIds';
+
+/** Bounds of one sync of one source. */
+export interface SyncLimits {
+  /** Pages of runs read at most per sync of one source. */
+  maxPages: number;
+}
+
+/** What one sync of one source did, for logs and tests. */
+export interface SyncResult {
+  pages: number;
+  changedRuns: number;
+  error?: CiSyncError;
+}
+
+/**
+ * Reads runs from providers into the store, incrementally: a sync reads pages
+ * of runs newest first until a page brings nothing new and no stored run is
+ * left unfinished, so a quiet source costs one request. Concurrent requests
+ * to sync one source share one sync.
+ */
+export class CiSyncService {
+  private readonly inFlight = new Map<string, Promise<SyncResult>>();
+  private readonly providers: Map<string, CiProvider>;
+
+  static create(options: {
+    providers: CiProvider[];
+    store: CiStore;
+    logger: LoggerService;
+    limits: SyncLimits;
+  }): CiSyncService {
+    return new CiSyncService(options);
+  }
+
+  private constructor(
+    private readonly options: {
+      providers: CiProvider[];
+      store: CiStore;
+      logger: LoggerService;
+      limits: SyncLimits;
+    },
+  ) {
+    this.providers = new Map(options.providers.map(p => [p.id, p]));
+  }
+
+  /** The sources an entity's annotations name, across all providers. */
+  sourcesOf(entity: Entity): CiSource[] {
+    const seen = new Map<string, CiSource>();
+    for (const provider of this.providers.values()) {
+      for (const source of provider.getSources(entity)) {
+        seen.set(source.key, source);
+      }
+    }
+    return [...seen.values()];
+  }
+
+  isSyncing(key: string): boolean {
+    return this.inFlight.has(key);
+  }
+
+  /** Syncs a source, or joins the sync of it already under way. */
+  sync(source: CiSource, entityRef?: string): Promise<SyncResult> {
+    const running = this.inFlight.get(source.key);
+    if (running) {
+      return running;
+    }
+    const promise = this.run(source, entityRef).finally(() =>
+      this.inFlight.delete(source.key),
+    );
+    this.inFlight.set(source.key, promise);
+    return promise;
+  }
+
+  private async run(source: CiSource, entityRef?: string): Promise<SyncResult> {
+    const { store } = this.options;
+    const logger = this.options.logger.child({
+      provider: source.provider,
+      source: source.source,
+      ...(source.host ? { host: source.host } : {}),
+      ...(entityRef ? { entity: entityRef } : {}),
+    });
+    const provider = this.providers.get(source.provider);
+    const started = Date.now();
+    const result: SyncResult = { pages: 0, changedRuns: 0 };
+    await store.upsertSource(source);
+    try {
+      if (!provider) {
+        throw new Error(`No CI provider "${source.provider}" is installed`);
+      }
+      const known = (await store.getSources([source.key])).get(source.key);
+      if (!known?.defaultBranch) {
+        const info = await provider.getSourceInfo(source);
+        if (info.defaultBranch) {
+          await store.setDefaultBranch(source.key, info.defaultBranch);
+        }
+      }
+
+      const unfinished = await store.listUnfinishedRuns(source.key);
+      const seen = new Set<string>();
+      let page: string | undefined;
+      do {
+        const listed = await provider.listRuns(source, { page });
+        result.pages += 1;
+        const changed = await this.storeChanged(provider, source, listed.runs, seen, logger);
+        result.changedRuns += changed;
+        const unfinishedLeft = unfinished.some(u => !seen.has(u.id));
+        page = listed.nextPage;
+        if (changed === 0 && !unfinishedLeft) {
+          break;
+        }
+      } while (page && result.pages < this.options.limits.maxPages);
+
+      // Runs that were unfinished and fell beyond the pages read: ask for them.
+      for (const u of unfinished.filter(r => !seen.has(r.id))) {
+        const run = await provider.getRun(source, u.providerRunId, u.attempt);
+        if (run) {
+          result.changedRuns += await this.storeChanged(provider, source, [run], seen, logger);
+        }
+      }
+
+      await store.markSynced(source.key, new Date().toISOString());
+      logger.info(
+        `Synced ${source.source}: ${result.changedRuns} new or changed runs from ${result.pages} pages in ${
+          Date.now() - started
+        }ms`,
+      );
+    } catch (e) {
+      const error = e as Error;
+      result.error = { name: error.name || 'Error', message: error.message };
+      await store.markFailed(source.key, new Date().toISOString(), result.error);
+      logger.warn(`Sync of ${source.source} failed: ${error.name}: ${error.message}`);
+    }
+    return result;
+  }
+
+  /** Stores the runs that are new or changed, with their jobs. */
+  private async storeChanged(
+    provider: CiProvider,
+    source: CiSource,
+    runs: CiProviderRun[],
+    seen: Set<string>,
+    logger: LoggerService,
+  ): Promise<number> {
+    const ids = runs.map(r => runIdOf(source.key, r.providerRunId, r.attempt));
+    ids.forEach(id => seen.add(id));
+    const versions = await this.options.store.getRunVersions(ids);
+    const toStore: StoredRun[] = [];
+    for (const [i, run] of runs.entries()) {
+      const stored = versions.get(ids[i]);
+      const changed =
+        !stored ||
+        !stored.hasJobs ||
+        stored.status !== run.status ||
+        stored.providerUpdatedAt !== run.updatedAt;
+      if (!changed) {
+        continue;
+      }
+      toStore.push(this.toStored(source, run, await this.jobsOf(provider, source, run, logger)));
+      // An earlier attempt we never saw (a re-run of a run older than our history).
+      for (let attempt = 1; attempt < run.attempt; attempt++) {
+        const earlierId = runIdOf(source.key, run.providerRunId, attempt);
+        if (seen.has(earlierId)) {
+          continue;
+        }
+        seen.add(earlierId);
+        const had = await this.options.store.getRunVersions([earlierId]);
+        if (had.has(earlierId)) {
+          continue;
+        }
+        const earlier = await provider.getRun(source, run.providerRunId, attempt);
+        if (earlier) {
+          toStore.push(
+            this.toStored(source, earlier, await this.jobsOf(provider, source, earlier, logger)),
+          );
+        }
+      }
+    }
+    await this.options.store.upsertRuns(toStore);
+    return toStore.length;
+  }
+
+  /** Jobs of a run; a failure to read them keeps the run, without jobs, to retry later. */
+  private async jobsOf(
+    provider: CiProvider,
+    source: CiSource,
+    run: CiProviderRun,
+    logger: LoggerService,
+  ): Promise<CiJob[] | undefined> {
+    try {
+      return await provider.listJobs(source, run);
+    } catch (e) {
+      logger.warn(
+        `Could not read the jobs of run ${run.providerRunId} attempt ${run.attempt} of ${source.source}: ${
+          (e as Error).message
+        }`,
+      );
+      return undefined;
+    }
+  }
+
+  private toStored(
+    source: CiSource,
+    run: CiProviderRun,
+    jobs: CiJob[] | undefined,
+  ): StoredRun {
+    const { providerRunId, updatedAt, ...model } = run;
+    return {
+      ...model,
+      id: runIdOf(source.key, providerRunId, run.attempt),
+      provider: source.provider,
+      source: source.source,
+      sourceKey: source.key,
+      providerRunId,
+      providerUpdatedAt: updatedAt,
+      jobs,
+    };
+  }
+}

@@ -1,0 +1,67 @@
+import {
+  AuthService,
+  LoggerService,
+  SchedulerService,
+  SchedulerServiceTaskScheduleDefinition,
+} from '@backstage/backend-plugin-api';
+import { CATALOG_FILTER_EXISTS } from '@backstage/catalog-client';
+import { stringifyEntityRef } from '@backstage/catalog-model';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import { CI_ANNOTATIONS } from '@ci-experience/plugin-ci-experience-common';
+import { CiSyncService } from './CiSyncService';
+
+/**
+ * Syncs every source that an annotated catalog entity names, once each,
+ * one after another so that a large catalog does not burst the providers.
+ */
+export async function syncAllEntities(options: {
+  catalog: CatalogService;
+  auth: AuthService;
+  sync: CiSyncService;
+  logger: LoggerService;
+}): Promise<{ sources: number; failed: number }> {
+  const { catalog, auth, sync, logger } = options;
+  const { items } = await catalog.getEntities(
+    {
+      filter: CI_ANNOTATIONS.map(a => ({
+        [`metadata.annotations.${a}`]: CATALOG_FILTER_EXISTS,
+      })),
+      fields: ['kind', 'metadata.namespace', 'metadata.name', 'metadata.annotations'],
+    },
+    { credentials: await auth.getOwnServiceCredentials() },
+  );
+  const sources = new Map<string, { entityRef: string; source: ReturnType<CiSyncService['sourcesOf']>[number] }>();
+  for (const entity of items) {
+    for (const source of sync.sourcesOf(entity)) {
+      if (!sources.has(source.key)) {
+        sources.set(source.key, { entityRef: stringifyEntityRef(entity), source });
+      }
+    }
+  }
+  let failed = 0;
+  for (const { entityRef, source } of sources.values()) {
+    const result = await sync.sync(source, entityRef);
+    if (result.error) {
+      failed += 1;
+    }
+  }
+  logger.info(
+    `Scheduled sync: ${sources.size} sources from ${items.length} entities, ${failed} failed`,
+  );
+  return { sources: sources.size, failed };
+}
+
+/** Registers the periodic sync with the scheduler. */
+export async function scheduleSync(options: {
+  scheduler: SchedulerService;
+  schedule: SchedulerServiceTaskScheduleDefinition;
+  run: () => Promise<unknown>;
+}) {
+  await options.scheduler.scheduleTask({
+    id: 'ci-experience-sync',
+    ...options.schedule,
+    fn: async () => {
+      await options.run();
+    },
+  });
+}
