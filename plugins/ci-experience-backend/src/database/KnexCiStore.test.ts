@@ -1,0 +1,148 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { CiRunStatus } from '@ci-experience/plugin-ci-experience-common';
+import { KnexCiStore } from './KnexCiStore';
+import { StoredRun } from './CiStore';
+
+// SQLite always; PostgreSQL whenever BACKSTAGE_TEST_DATABASE_POSTGRES<NN>_CONNECTION_STRING is set.
+const databases = TestDatabases.create({
+  ids: ['SQLITE_3', 'POSTGRES_18', 'POSTGRES_17', 'POSTGRES_16', 'POSTGRES_15', 'POSTGRES_14', 'POSTGRES_13'],
+});
+
+const source = {
+  provider: 'github-actions',
+  key: 'github-actions:github.com/o/r',
+  source: 'o/r',
+  host: 'github.com',
+};
+
+function run(i: number, overrides: Partial<StoredRun> = {}): StoredRun {
+  const createdAt = new Date(Date.UTC(2026, 10, 20, 0, i)).toISOString();
+  return {
+    id: `run-${String(i).padStart(3, '0')}`,
+    sourceKey: source.key,
+    providerRunId: String(1000 + i),
+    provider: source.provider,
+    source: source.source,
+    workflow: i % 2 ? 'CI' : 'Deploy',
+    runNumber: i,
+    attempt: 1,
+    status: (['succeeded', 'failed', 'running'] as CiRunStatus[])[i % 3],
+    providerStatus: 'x',
+    branch: i % 4 === 0 ? 'feature/x' : 'main',
+    url: `https://github.com/o/r/actions/runs/${1000 + i}`,
+    createdAt,
+    providerUpdatedAt: createdAt,
+    ...overrides,
+  };
+}
+
+describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
+  let store: KnexCiStore;
+
+  beforeAll(async () => {
+    store = await KnexCiStore.fromKnex(await databases.init(databaseId));
+    await store.upsertSource(source);
+    await store.upsertRuns(Array.from({ length: 30 }, (_, i) => run(i)));
+  });
+
+  it('keeps the source state: default branch, sync time and error', async () => {
+    await store.setDefaultBranch(source.key, 'main');
+    await store.markFailed(source.key, '2026-11-20T01:00:00.000Z', {
+      name: 'NotAllowedError',
+      message: 'refused',
+    });
+    let state = (await store.getSources([source.key])).get(source.key);
+    expect(state).toMatchObject({
+      defaultBranch: 'main',
+      lastAttemptAt: '2026-11-20T01:00:00.000Z',
+      error: { name: 'NotAllowedError', message: 'refused' },
+    });
+    expect(state?.lastSyncedAt).toBeUndefined();
+    await store.markSynced(source.key, '2026-11-20T02:00:00.000Z');
+    state = (await store.getSources([source.key])).get(source.key);
+    expect(state?.lastSyncedAt).toBe('2026-11-20T02:00:00.000Z');
+    expect(state?.error).toBeUndefined();
+  });
+
+  it('lists newest first and pages with a cursor without gaps or repeats', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listRuns({ sourceKeys: [source.key], limit: 7, cursor });
+      seen.push(...page.items.map(r => r.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(30);
+    expect(new Set(seen).size).toBe(30);
+    expect(seen[0]).toBe('run-029');
+    expect(seen[29]).toBe('run-000');
+  });
+
+  it('filters by branch, status and workflow', async () => {
+    const page = await store.listRuns({
+      sourceKeys: [source.key],
+      branch: 'main',
+      statuses: ['failed', 'running'],
+      workflow: 'CI',
+      limit: 100,
+    });
+    expect(page.items.length).toBeGreaterThan(0);
+    for (const item of page.items) {
+      expect(item.branch).toBe('main');
+      expect(['failed', 'running']).toContain(item.status);
+      expect(item.workflow).toBe('CI');
+    }
+    const expected = Array.from({ length: 30 }, (_, i) => run(i)).filter(
+      r => r.branch === 'main' && ['failed', 'running'].includes(r.status) && r.workflow === 'CI',
+    );
+    expect(page.items.map(r => r.id).sort()).toEqual(expected.map(r => r.id).sort());
+  });
+
+  it('rejects a cursor it did not make', async () => {
+    await expect(
+      store.listRuns({ sourceKeys: [source.key], limit: 5, cursor: 'bm90LWpzb24' }),
+    ).rejects.toThrow(/Invalid cursor/);
+  });
+
+  it('updates a run in place and keeps its jobs', async () => {
+    await store.upsertRuns([
+      run(3, {
+        status: 'failed',
+        providerUpdatedAt: '2026-11-21T00:00:00.000Z',
+        durationMs: 123456,
+        jobs: [
+          {
+            id: '1',
+            name: 'test',
+            status: 'failed',
+            providerStatus: 'failure',
+            steps: [{ number: 1, name: 'Run tests', status: 'failed', providerStatus: 'failure' }],
+          },
+        ],
+      }),
+    ]);
+    const stored = await store.getRun('run-003');
+    expect(stored).toMatchObject({
+      status: 'failed',
+      durationMs: 123456,
+      jobs: [{ name: 'test', steps: [{ name: 'Run tests' }] }],
+    });
+    const versions = await store.getRunVersions(['run-003', 'run-004', 'missing']);
+    expect(versions.get('run-003')).toEqual({
+      status: 'failed',
+      providerUpdatedAt: '2026-11-21T00:00:00.000Z',
+      hasJobs: true,
+    });
+    expect(versions.get('run-004')?.hasJobs).toBe(false);
+    expect(versions.has('missing')).toBe(false);
+    expect(await store.getRun('missing')).toBeUndefined();
+  });
+
+  it('lists unfinished runs to revisit', async () => {
+    const unfinished = await store.listUnfinishedRuns(source.key);
+    const expected = Array.from({ length: 30 }, (_, i) => run(i))
+      .filter(r => r.status === 'running' && r.id !== 'run-003')
+      .map(r => r.id);
+    expect(unfinished.map(u => u.id).sort()).toEqual(expected.sort());
+  });
+});

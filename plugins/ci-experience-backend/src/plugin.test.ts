@@ -1,0 +1,189 @@
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
+import { setupServer } from 'msw/node';
+import request from 'supertest';
+import { createGithub, githubConfig, TOKEN } from './__testUtils__/github';
+import { ciExperiencePlugin } from './plugin';
+
+const server = setupServer();
+// supertest talks to the test backend on localhost; everything else must be mocked.
+beforeAll(() =>
+  server.listen({
+    onUnhandledRequest(req, print) {
+      if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(req.url).hostname)) {
+        print.error();
+      }
+    },
+  }),
+);
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const component = (name: string, annotations: Record<string, string> = {}): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name, namespace: 'default', annotations },
+  spec: { type: 'service', owner: 'team-a', lifecycle: 'production' },
+});
+
+const entities = [
+  component('payments-service', { 'github.com/project-slug': 'demo-org/payments-service' }),
+  component('legacy-billing', { 'github.com/project-slug': 'demo-org/legacy-billing' }),
+  component('no-ci'),
+];
+
+async function startBackend(options: { httpAuth?: ReturnType<typeof mockServices.httpAuth.factory> } = {}) {
+  const sim = createGithub();
+  server.use(...sim.github.handlers());
+  const logger = mockServices.logger.mock();
+  logger.child.mockReturnValue(logger);
+  const { server: http } = await startTestBackend({
+    features: [
+      ciExperiencePlugin,
+      mockServices.rootConfig.factory({
+        data: {
+          ...githubConfig,
+          // The periodic sync stays out of the way; views start syncs.
+          ciExperience: { sync: { schedule: { frequency: { hours: 24 }, timeout: { minutes: 5 }, initialDelay: { hours: 24 } } } },
+        },
+      }),
+      logger.factory,
+      catalogServiceMock.factory({ entities }),
+      ...(options.httpAuth ? [options.httpAuth] : []),
+    ],
+  });
+  return { http, ...sim, logger };
+}
+
+async function waitForSync(http: any, path: string): Promise<CiRunsResponse> {
+  for (let i = 0; i < 100; i++) {
+    const res = await request(http).get(path);
+    if (!res.body.sources?.some((s: { syncing: boolean }) => s.syncing)) {
+      return res.body;
+    }
+    await new Promise(r => setTimeout(r, 50));
+  }
+  throw new Error('sync did not finish');
+}
+
+const RUNS = '/api/ci-experience/entities/component/default/payments-service/runs';
+
+describe('ci-experience backend', () => {
+  it('starts one sync for an entity never synced, says so, then serves stored runs', async () => {
+    const { http, github } = await startBackend();
+    const [first, second] = await Promise.all([
+      request(http).get(RUNS),
+      request(http).get(RUNS),
+    ]);
+    expect(first.status).toBe(200);
+    expect(first.body.sources).toEqual([
+      { provider: 'github-actions', source: 'demo-org/payments-service', syncing: true },
+    ]);
+    expect(second.status).toBe(200);
+
+    const done = await waitForSync(http, RUNS);
+    expect(github.stats.requests.filter(r => r.endsWith('/repos/demo-org/payments-service'))).toHaveLength(1);
+    expect(done.items).toHaveLength(25);
+    expect(done.nextCursor).toBeDefined();
+    expect(done.sources[0]).toMatchObject({ defaultBranch: 'main', syncing: false });
+    expect(Date.parse(done.sources[0].lastSyncedAt!)).not.toBeNaN();
+    const created = done.items.map(r => r.createdAt);
+    expect([...created].sort().reverse()).toEqual(created);
+
+    // Page views read the store: no more GitHub requests.
+    const before = github.stats.requests.length;
+    const page2 = await request(http).get(`${RUNS}?cursor=${done.nextCursor}`);
+    expect(page2.status).toBe(200);
+    expect(page2.body.items[0].id).not.toBe(done.items[0].id);
+    expect(github.stats.requests.length).toBe(before);
+  });
+
+  it('filters by branch, status and workflow', async () => {
+    const { http } = await startBackend();
+    await waitForSync(http, RUNS);
+    const res = await request(http).get(`${RUNS}?branch=main&status=failed,succeeded&workflow=CI&limit=100`);
+    expect(res.status).toBe(200);
+    expect(res.body.items.length).toBeGreaterThan(0);
+    for (const run of res.body.items) {
+      expect(run).toMatchObject({ branch: 'main', workflow: 'CI' });
+      expect(['failed', 'succeeded']).toContain(run.status);
+    }
+    const repeated = await request(http).get(`${RUNS}?status=failed&status=cancelled&limit=100`);
+    expect(repeated.body.items.every((r: { status: string }) => ['failed', 'cancelled'].includes(r.status))).toBe(true);
+  });
+
+  it('serves one run with its jobs and steps', async () => {
+    const { http } = await startBackend();
+    const list = await waitForSync(http, `${RUNS}?status=failed`);
+    const res = await request(http).get(`/api/ci-experience/runs/${list.items[0].id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: list.items[0].id, status: 'failed' });
+    expect(res.body.jobs.some((j: { status: string }) => j.status === 'failed')).toBe(true);
+    expect(res.body.jobs[0].steps.length).toBeGreaterThan(0);
+    expect(res.body.sourceKey).toBeUndefined();
+  });
+
+  it.each([
+    ['limit=0', /limit/],
+    ['limit=101', /limit/],
+    ['limit=ten', /limit/],
+    ['status=green', /status must be one of/],
+    ['cursor=garbage', /Invalid cursor/],
+    ['branch=a&branch=b', /branch may be given once/],
+  ])('answers 400 to %s', async (query, message) => {
+    const { http } = await startBackend();
+    const res = await request(http).get(`${RUNS}?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(message);
+    expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('answers 404 for an unknown entity or run, and 400 for a malformed run id', async () => {
+    const { http } = await startBackend();
+    const entity = await request(http).get('/api/ci-experience/entities/component/default/nope/runs');
+    expect(entity.status).toBe(404);
+    expect((await request(http).get('/api/ci-experience/runs/unknownRunId')).status).toBe(404);
+    expect((await request(http).get('/api/ci-experience/runs/bad%20id!')).status).toBe(400);
+  });
+
+  it('answers an entity without annotation with no sources and no runs', async () => {
+    const { http, github } = await startBackend();
+    const res = await request(http).get('/api/ci-experience/entities/component/default/no-ci/runs');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ items: [], sources: [] });
+    expect(github.stats.requests).toHaveLength(0);
+  });
+
+  it('shows a refused source with its error and never the token', async () => {
+    const { http, logger } = await startBackend();
+    const path = '/api/ci-experience/entities/component/default/legacy-billing/runs';
+    const res = await waitForSync(http, path);
+    expect(res.items).toEqual([]);
+    expect(res.sources[0].error).toEqual({
+      name: 'NotAllowedError',
+      message: expect.stringContaining('Resource not accessible by integration'),
+    });
+    expect(JSON.stringify(res)).not.toContain(TOKEN);
+    const logged = JSON.stringify([
+      ...logger.info.mock.calls,
+      ...logger.warn.mock.calls,
+      ...logger.error.mock.calls,
+    ]);
+    expect(logged).toContain('legacy-billing');
+    expect(logged).not.toContain(TOKEN);
+  });
+
+  it('answers 401 without credentials', async () => {
+    const { http } = await startBackend({
+      httpAuth: mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
+    });
+    expect((await request(http).get(RUNS)).status).toBe(401);
+    expect((await request(http).get('/api/ci-experience/runs/abc')).status).toBe(401);
+  });
+});

@@ -1,0 +1,146 @@
+import {
+  mockServices,
+  registerMswTestHooks,
+  TestDatabases,
+} from '@backstage/backend-test-utils';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { createGithub, createProvider } from '../__testUtils__/github';
+import { KnexCiStore } from '../database/KnexCiStore';
+import { CiSyncService } from './CiSyncService';
+
+const server = setupServer();
+registerMswTestHooks(server);
+const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+
+const source = {
+  provider: 'github-actions',
+  key: 'github-actions:github.com/demo-org/payments-service',
+  source: 'demo-org/payments-service',
+  host: 'github.com',
+};
+
+async function setup() {
+  const sim = createGithub();
+  server.use(...sim.github.handlers());
+  const store = await KnexCiStore.fromKnex(await databases.init('SQLITE_3'));
+  const logger = mockServices.logger.mock();
+  logger.child.mockReturnValue(logger);
+  const sync = CiSyncService.create({
+    providers: [createProvider(logger)],
+    store,
+    logger,
+    limits: { maxPages: 5 },
+  });
+  return { ...sim, store, sync, logger };
+}
+
+const spec = () => ({ owner: 'demo-org', repo: 'payments-service' });
+
+describe('CiSyncService', () => {
+  it('stores every run of a first sync with its jobs, and the default branch', async () => {
+    const { github, history, store, sync } = await setup();
+    const result = await sync.sync(source);
+    expect(result.error).toBeUndefined();
+    const simRuns = history.listRuns(history.repo(spec().owner, spec().repo)!);
+    const attempts = simRuns.reduce((n, r) => n + r.attempt, 0);
+    expect(result.changedRuns).toBe(attempts);
+
+    const page = await store.listRuns({ sourceKeys: [source.key], limit: 100 });
+    expect(page.items[0].runNumber).toBe(simRuns[0].runNumber);
+    const state = (await store.getSources([source.key])).get(source.key);
+    expect(state?.defaultBranch).toBe('main');
+    expect(state?.lastSyncedAt).toBeDefined();
+
+    const full = await store.getRun(page.items[0].id);
+    expect(full?.jobs?.length).toBe(simRuns[0].jobs.length);
+    expect(github.stats.requests.some(r => r.includes('/jobs'))).toBe(true);
+  });
+
+  it('keeps the first attempt of a re-run as its own run', async () => {
+    const { history, store, sync } = await setup();
+    await sync.sync(source);
+    const rerun = history
+      .listRuns(history.repo(spec().owner, spec().repo)!)
+      .find(r => r.attempt === 2);
+    expect(rerun).toBeDefined();
+    const all = await store.listRuns({ sourceKeys: [source.key], limit: 100, workflow: rerun!.workflow.name });
+    let cursor = all.nextCursor;
+    const items = [...all.items];
+    while (cursor) {
+      const next = await store.listRuns({ sourceKeys: [source.key], limit: 100, workflow: rerun!.workflow.name, cursor });
+      items.push(...next.items);
+      cursor = next.nextCursor;
+    }
+    const attempts = items.filter(r => r.runNumber === rerun!.runNumber);
+    expect(attempts.map(a => a.attempt).sort()).toEqual([1, 2]);
+    expect(attempts.find(a => a.attempt === 1)?.status).toBe('failed');
+  });
+
+  it('costs one request when nothing changed', async () => {
+    const { github, sync } = await setup();
+    await sync.sync(source);
+    github.resetStats();
+    // The clock stands still: nothing is new and nothing is unfinished.
+    const again = await sync.sync(source);
+    expect(again.changedRuns).toBe(0);
+    expect(github.stats.requests).toHaveLength(1);
+  });
+
+  it('picks up new runs and finishes unfinished ones as time passes', async () => {
+    const { clock, store, sync } = await setup();
+    await sync.sync(source);
+    const before = await store.listUnfinishedRuns(source.key);
+    clock.now += 30 * 60_000;
+    const result = await sync.sync(source);
+    expect(result.changedRuns).toBeGreaterThan(0);
+    const after = await store.listUnfinishedRuns(source.key);
+    for (const u of before) {
+      expect(after.map(a => a.id)).not.toContain(u.id);
+    }
+  });
+
+  it('shares one sync between concurrent callers', async () => {
+    const { github, sync } = await setup();
+    const [a, b] = await Promise.all([sync.sync(source), sync.sync(source)]);
+    expect(a).toBe(b);
+    expect(github.stats.requests.filter(r => r.endsWith('/repos/demo-org/payments-service'))).toHaveLength(1);
+  });
+
+  it('records a refusal, keeps the stored runs and logs the source', async () => {
+    const { github, store, sync, logger } = await setup();
+    await sync.sync(source);
+    const stored = (await store.listRuns({ sourceKeys: [source.key], limit: 100 })).items.length;
+    github.setFault({ status: 403, message: 'Resource not accessible by integration' });
+    const result = await sync.sync(source);
+    expect(result.error?.name).toBe('NotAllowedError');
+    const state = (await store.getSources([source.key])).get(source.key);
+    expect(state?.error?.message).toContain('Resource not accessible by integration');
+    expect(state?.lastSyncedAt).toBeDefined();
+    expect((await store.listRuns({ sourceKeys: [source.key], limit: 100 })).items).toHaveLength(stored);
+    expect(logger.child).toHaveBeenCalledWith(
+      expect.objectContaining({ provider: 'github-actions', source: 'demo-org/payments-service' }),
+    );
+  });
+
+  it('keeps a run whose jobs could not be read, and reads them on the next sync', async () => {
+    const { store, sync, logger } = await setup();
+    server.use(
+      http.get(
+        'https://api.github.com/repos/:owner/:repo/actions/runs/:runId/attempts/:attempt/jobs',
+        () => HttpResponse.json({ message: 'Server Error' }, { status: 502 }),
+        { once: true },
+      ),
+    );
+    const first = await sync.sync(source);
+    expect(first.error).toBeUndefined();
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('Could not read the jobs'));
+    const ids = (await store.listRuns({ sourceKeys: [source.key], limit: 100 })).items.map(r => r.id);
+    const withoutJobs = () =>
+      store.getRunVersions(ids).then(v => [...v.values()].filter(x => !x.hasJobs).length);
+    expect(await withoutJobs()).toBe(1);
+    const second = await sync.sync(source);
+    expect(second.changedRuns).toBe(1);
+    expect(await withoutJobs()).toBe(0);
+  });
+});
