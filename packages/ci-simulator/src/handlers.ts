@@ -214,6 +214,10 @@ export class GithubSimulator {
     if (request.headers.get('if-none-match') === etag) {
       // GitHub does not count a 304 against the rate limit.
       rate.used -= 1;
+      rateHeaders['x-ratelimit-used'] = String(rate.used);
+      rateHeaders['x-ratelimit-remaining'] = String(
+        Math.max(0, this.options.rateLimit - rate.used),
+      );
       return new HttpResponse(null, { status: 304, headers: { ...rateHeaders, etag } });
     }
     const headers: Record<string, string> = {
