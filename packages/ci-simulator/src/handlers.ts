@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import { example } from './examples';
-import { SimJob, SimRepoSpec, SimRunAttempt, SimulatedHistory } from './history';
+import {
+  SimJob,
+  SimRepoSpec,
+  SimRunAttempt,
+  SimulatedHistory,
+} from './history';
 
 /** Where the simulated GitHub answers. */
 export interface GithubSimulatorOptions {
@@ -93,7 +98,12 @@ export class GithubSimulator {
         `${repoPath}/actions/runs/:runId/attempts/:attempt/jobs`,
         ({ request, params }) =>
           this.serve(request, params, (spec, url) =>
-            this.jobsBody(spec, url, Number(params.runId), Number(params.attempt)),
+            this.jobsBody(
+              spec,
+              url,
+              Number(params.runId),
+              Number(params.attempt),
+            ),
           ),
       ),
       http.get(`${repoPath}/actions/jobs/:jobId/logs`, ({ request, params }) =>
@@ -117,8 +127,12 @@ export class GithubSimulator {
       http.get(
         `${this.options.webBaseUrl}/_simulator/logs/:owner/:repo/:jobId`,
         ({ params }) => {
-          const spec = this.history.repo(String(params.owner), String(params.repo));
-          const found = spec && this.history.findJob(spec, Number(params.jobId));
+          const spec = this.history.repo(
+            String(params.owner),
+            String(params.repo),
+          );
+          const found =
+            spec && this.history.findJob(spec, Number(params.jobId));
           if (!found) {
             return new HttpResponse('Not Found', { status: 404 });
           }
@@ -130,7 +144,10 @@ export class GithubSimulator {
       http.get(
         `${this.options.webBaseUrl}/:owner/:repo/actions/runs/:runId`,
         ({ params }) => {
-          const spec = this.history.repo(String(params.owner), String(params.repo));
+          const spec = this.history.repo(
+            String(params.owner),
+            String(params.repo),
+          );
           const run = spec && this.history.getRun(spec, Number(params.runId));
           if (!spec || !run) {
             return new HttpResponse('Not Found', { status: 404 });
@@ -156,7 +173,9 @@ export class GithubSimulator {
     const rate = this.rate(auth ?? 'anonymous');
     const rateHeaders: Record<string, string> = {
       'x-ratelimit-limit': String(this.options.rateLimit),
-      'x-ratelimit-remaining': String(Math.max(0, this.options.rateLimit - rate.used)),
+      'x-ratelimit-remaining': String(
+        Math.max(0, this.options.rateLimit - rate.used),
+      ),
       'x-ratelimit-used': String(rate.used),
       'x-ratelimit-reset': String(Math.floor(rate.resetAt / 1000)),
       'x-ratelimit-resource': 'core',
@@ -218,7 +237,10 @@ export class GithubSimulator {
       rateHeaders['x-ratelimit-remaining'] = String(
         Math.max(0, this.options.rateLimit - rate.used),
       );
-      return new HttpResponse(null, { status: 304, headers: { ...rateHeaders, etag } });
+      return new HttpResponse(null, {
+        status: 304,
+        headers: { ...rateHeaders, etag },
+      });
     }
     const headers: Record<string, string> = {
       ...rateHeaders,
@@ -252,7 +274,11 @@ export class GithubSimulator {
   }
 
   private listRuns(spec: SimRepoSpec, url: URL): Page {
-    const perPage = clamp(Number(url.searchParams.get('per_page') ?? 30), 1, 100);
+    const perPage = clamp(
+      Number(url.searchParams.get('per_page') ?? 30),
+      1,
+      100,
+    );
     const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
     const branch = url.searchParams.get('branch');
     const status = url.searchParams.get('status');
@@ -276,12 +302,21 @@ export class GithubSimulator {
     return run ? { body: this.runJson(spec, run) } : notFound();
   }
 
-  private jobsBody(spec: SimRepoSpec, url: URL, runId: number, attempt?: number) {
+  private jobsBody(
+    spec: SimRepoSpec,
+    url: URL,
+    runId: number,
+    attempt?: number,
+  ) {
     const run = this.history.getRun(spec, runId, attempt);
     if (!run) {
       return notFound();
     }
-    const perPage = clamp(Number(url.searchParams.get('per_page') ?? 30), 1, 100);
+    const perPage = clamp(
+      Number(url.searchParams.get('per_page') ?? 30),
+      1,
+      100,
+    );
     const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
     const items = run.jobs.slice((page - 1) * perPage, page * perPage);
     const body = {
@@ -376,7 +411,10 @@ export class GithubSimulator {
       .join(this.options.apiBaseUrl)
       .split('https://github.com')
       .join(this.options.webBaseUrl)
-      .replace(/octo-org\/octo-repo|octocat\/Hello-World/g, `${spec.owner}/${spec.repo}`);
+      .replace(
+        /octo-org\/octo-repo|octocat\/Hello-World/g,
+        `${spec.owner}/${spec.repo}`,
+      );
     return JSON.parse(text);
   }
 }
@@ -389,7 +427,11 @@ interface Page {
 
 function notFound() {
   return HttpResponse.json(
-    { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' },
+    {
+      message: 'Not Found',
+      documentation_url: 'https://docs.github.com/rest',
+      status: '404',
+    },
     { status: 404 },
   );
 }
@@ -422,14 +464,17 @@ function linkHeader(url: URL, page: number, last: number): string | undefined {
 }
 
 function runPage(spec: SimRepoSpec, run: SimRunAttempt): string {
-  const esc = (s: string) =>
-    s.replace(/[&<>"]/g, c => `&#${c.charCodeAt(0)};`);
+  const esc = (s: string) => s.replace(/[&<>"]/g, c => `&#${c.charCodeAt(0)};`);
   const jobs = run.jobs
     .map(j => `<li>${esc(j.name)}: ${esc(j.conclusion ?? j.status)}</li>`)
     .join('');
-  return `<!doctype html><title>${esc(run.workflow.name)} #${run.runNumber}</title><h1>${esc(
-    `${spec.owner}/${spec.repo}`,
-  )} · ${esc(run.workflow.name)} #${run.runNumber} (attempt ${run.attempt})</h1><p>Simulated GitHub Actions run on ${esc(
-    run.branch,
-  )}: ${esc(run.conclusion ?? run.status)}</p><ul>${jobs}</ul>`;
+  return `<!doctype html><title>${esc(run.workflow.name)} #${
+    run.runNumber
+  }</title><h1>${esc(`${spec.owner}/${spec.repo}`)} · ${esc(
+    run.workflow.name,
+  )} #${run.runNumber} (attempt ${
+    run.attempt
+  })</h1><p>Simulated GitHub Actions run on ${esc(run.branch)}: ${esc(
+    run.conclusion ?? run.status,
+  )}</p><ul>${jobs}</ul>`;
 }

@@ -118,7 +118,11 @@ export const DEMO_REPOS: SimRepoSpec[] = [
     owner: 'demo-org',
     repo: 'payments-service',
     defaultBranch: 'main',
-    featureBranches: ['feature/refunds', 'fix/rounding', 'dependabot/npm/axios'],
+    featureBranches: [
+      'feature/refunds',
+      'fix/rounding',
+      'dependabot/npm/axios',
+    ],
     failureRate: 0.2,
     workflows: [
       {
@@ -162,9 +166,17 @@ export const DEMO_REPOS: SimRepoSpec[] = [
         name: 'Build and test',
         file: 'build.yml',
         jobs: [
-          { name: 'install', command: 'npm ci', failures: ['dependency-install'] },
+          {
+            name: 'install',
+            command: 'npm ci',
+            failures: ['dependency-install'],
+          },
           { name: 'unit-tests', command: 'npm test', failures: ['test'] },
-          { name: 'e2e', command: 'npm run e2e', failures: ['test', 'timeout'] },
+          {
+            name: 'e2e',
+            command: 'npm run e2e',
+            failures: ['test', 'timeout'],
+          },
         ],
       },
     ],
@@ -229,7 +241,11 @@ export interface SimHistoryOptions {
   startedAt?: number;
 }
 
-const STEP_PRELUDE = ['Set up job', 'Run actions/checkout@v4', 'Set up runtime'];
+const STEP_PRELUDE = [
+  'Set up job',
+  'Run actions/checkout@v4',
+  'Set up runtime',
+];
 const STEP_POSTLUDE = ['Post Run actions/checkout@v4', 'Complete job'];
 
 /**
@@ -244,7 +260,10 @@ export class SimulatedHistory {
   private readonly origin: number;
   private readonly planned = new Map<string, PlannedRun[]>();
 
-  constructor(repos: SimRepoSpec[] = DEMO_REPOS, options: SimHistoryOptions = {}) {
+  constructor(
+    repos: SimRepoSpec[] = DEMO_REPOS,
+    options: SimHistoryOptions = {},
+  ) {
     this.repos = repos;
     this.now = options.now ?? Date.now;
     this.intervalMs = options.intervalMs ?? 4 * 60_000;
@@ -328,7 +347,9 @@ export class SimulatedHistory {
   ): PlannedRun {
     const rand = seeded((repoIndex + 1) * 100_003 + index * 7919);
     const onDefault = spec.featureBranches.length === 0 || rand() < 0.65;
-    const branch = onDefault ? spec.defaultBranch : pick(rand, spec.featureBranches);
+    const branch = onDefault
+      ? spec.defaultBranch
+      : pick(rand, spec.featureBranches);
     const eligible = spec.workflows.filter(
       w => branch === spec.defaultBranch || !w.defaultBranchOnly,
     );
@@ -341,7 +362,9 @@ export class SimulatedHistory {
     const attempts = [first];
     if (first.failure && rand() < 0.45) {
       const end =
-        createdAt + first.queueMs + first.jobDurations.reduce((a, b) => a + b, 0);
+        createdAt +
+        first.queueMs +
+        first.jobDurations.reduce((a, b) => a + b, 0);
       const retry = this.planAttempt(rand, spec, workflow, 2, end + 45_000);
       delete retry.failure;
       delete retry.cancelled;
@@ -356,7 +379,11 @@ export class SimulatedHistory {
       sha: hex(rand, 40),
       message: pick(rand, MESSAGES),
       actor: pick(rand, ACTORS),
-      event: onDefault ? (workflow.defaultBranchOnly ? 'schedule' : 'push') : 'pull_request',
+      event: onDefault
+        ? workflow.defaultBranchOnly
+          ? 'schedule'
+          : 'push'
+        : 'pull_request',
       attempts,
     };
   }
@@ -373,7 +400,12 @@ export class SimulatedHistory {
       () => 20_000 + Math.floor(rand() * 70_000),
     );
     const roll = rand();
-    const planned: PlannedAttempt = { attempt, createdAt, queueMs, jobDurations };
+    const planned: PlannedAttempt = {
+      attempt,
+      createdAt,
+      queueMs,
+      jobDurations,
+    };
     if (roll < spec.failureRate) {
       const job = Math.floor(rand() * workflow.jobs.length);
       const kind = pick(rand, workflow.jobs[job].failures);
@@ -400,7 +432,8 @@ export class SimulatedHistory {
     run.workflow.jobs.forEach((jobSpec, j) => {
       const id = run.id * 100 + planned.attempt * 10 + j;
       const duration = planned.jobDurations[j];
-      const fails = planned.failure?.job === j ? planned.failure.kind : undefined;
+      const fails =
+        planned.failure?.job === j ? planned.failure.kind : undefined;
       const cancels = planned.cancelled && j === run.workflow.jobs.length - 1;
       const job = this.materializeJob(
         jobSpec,
@@ -435,8 +468,9 @@ export class SimulatedHistory {
       status = 'completed';
       conclusion = planned.cancelled
         ? 'cancelled'
-        : jobs.find(j => j.conclusion === 'failure' || j.conclusion === 'timed_out')
-            ?.conclusion ?? 'success';
+        : jobs.find(
+            j => j.conclusion === 'failure' || j.conclusion === 'timed_out',
+          )?.conclusion ?? 'success';
       if (conclusion === 'timed_out') {
         conclusion = 'failure';
       }
@@ -549,7 +583,10 @@ export class SimulatedHistory {
       completedAt: status === 'completed' ? end : undefined,
       runnerName,
       steps,
-      log: status === 'queued' ? [] : jobLog(jobSpec, start, Math.min(at, end), end, fails),
+      log:
+        status === 'queued'
+          ? []
+          : jobLog(jobSpec, start, Math.min(at, end), end, fails),
     };
   }
 }
@@ -562,8 +599,8 @@ function jobLog(
   fails: FailureKind | undefined,
 ): string[] {
   const lines: Array<[number, string]> = [
-    [0, 'Current runner version: \'2.321.0\''],
-    [0, 'Runner name: \'GitHub Actions 2\''],
+    [0, "Current runner version: '2.321.0'"],
+    [0, "Runner name: 'GitHub Actions 2'"],
     [0, '##[group]Operating System'],
     [0, 'Ubuntu 24.04.1 LTS'],
     [0, '##[endgroup]'],
@@ -577,7 +614,9 @@ function jobLog(
     [0.21, `${job.command}`],
     [0.22, '##[endgroup]'],
   ];
-  lines.push(...failureLines(fails).map((l, i): [number, string] => [0.5 + i * 0.01, l]));
+  lines.push(
+    ...failureLines(fails).map((l, i): [number, string] => [0.5 + i * 0.01, l]),
+  );
   if (!fails) {
     lines.push([0.85, 'Done in 42.17s.']);
   }

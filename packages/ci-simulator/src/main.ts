@@ -22,7 +22,9 @@ startSimulatorServer({
     );
   },
   error => {
-    console.error(`CI simulator could not start on port ${port}: ${error.message}`);
+    console.error(
+      `CI simulator could not start on port ${port}: ${error.message}`,
+    );
     process.exit(1);
   },
 );

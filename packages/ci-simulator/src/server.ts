@@ -17,7 +17,9 @@ export async function startSimulatorServer(options: {
   const server = http.createServer(async (req, res) => {
     const started = Date.now();
     try {
-      const origin = `http://${req.headers.host ?? `localhost:${options.port}`}`;
+      const origin = `http://${
+        req.headers.host ?? `localhost:${options.port}`
+      }`;
       const chunks: Buffer[] = [];
       for await (const chunk of req) {
         chunks.push(chunk as Buffer);
@@ -31,7 +33,9 @@ export async function startSimulatorServer(options: {
       const request = new Request(new URL(req.url ?? '/', origin), {
         method: req.method,
         headers,
-        body: ['GET', 'HEAD'].includes(req.method ?? 'GET') ? undefined : Buffer.concat(chunks),
+        body: ['GET', 'HEAD'].includes(req.method ?? 'GET')
+          ? undefined
+          : Buffer.concat(chunks),
       });
       const response =
         (await getResponse(handlers, request)) ??
@@ -42,7 +46,9 @@ export async function startSimulatorServer(options: {
       res.statusCode = response.status;
       response.headers.forEach((value, key) => res.setHeader(key, value));
       res.end(Buffer.from(await response.arrayBuffer()));
-      log(`${req.method} ${req.url} ${response.status} ${Date.now() - started}ms`);
+      log(
+        `${req.method} ${req.url} ${response.status} ${Date.now() - started}ms`,
+      );
     } catch (error) {
       log(`${req.method} ${req.url} failed: ${error}`);
       res.statusCode = 500;
@@ -54,7 +60,8 @@ export async function startSimulatorServer(options: {
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const port =
+    typeof address === 'object' && address ? address.port : options.port;
   return {
     url: `http://localhost:${port}`,
     close: () =>

@@ -27,11 +27,15 @@ describe('the local CI simulator', () => {
   });
   afterAll(() => server.close());
 
-  const get = (path: string, headers: Record<string, string> = { authorization: 'token t' }) =>
-    fetch(`${server.url}${path}`, { headers, redirect: 'manual' });
+  const get = (
+    path: string,
+    headers: Record<string, string> = { authorization: 'token t' },
+  ) => fetch(`${server.url}${path}`, { headers, redirect: 'manual' });
 
   it('serves runs over HTTP with GitHub paging and rate-limit headers', async () => {
-    const res = await get('/api/v3/repos/demo-org/payments-service/actions/runs?per_page=5');
+    const res = await get(
+      '/api/v3/repos/demo-org/payments-service/actions/runs?per_page=5',
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('link')).toContain('rel="next"');
     expect(Number(res.headers.get('x-ratelimit-remaining'))).toBeLessThan(5000);
@@ -39,8 +43,12 @@ describe('the local CI simulator', () => {
     expect(body.workflow_runs).toHaveLength(5);
     expect(body.total_count).toBeGreaterThan(5);
     // GitHub's example shape, pointed at the simulated repository.
-    expect(body.workflow_runs[0].repository.full_name).toBe('demo-org/payments-service');
-    expect(body.workflow_runs[0].html_url).toContain(`${server.url}/demo-org/payments-service/actions/runs/`);
+    expect(body.workflow_runs[0].repository.full_name).toBe(
+      'demo-org/payments-service',
+    );
+    expect(body.workflow_runs[0].html_url).toContain(
+      `${server.url}/demo-org/payments-service/actions/runs/`,
+    );
   });
 
   it('answers 304 to a matching ETag without spending the rate limit', async () => {
@@ -55,18 +63,30 @@ describe('the local CI simulator', () => {
   });
 
   it('refuses requests without a token and repositories the token cannot read', async () => {
-    expect((await get('/api/v3/repos/demo-org/payments-service', {})).status).toBe(401);
-    const forbidden = await get('/api/v3/repos/demo-org/legacy-billing/actions/runs');
+    expect(
+      (await get('/api/v3/repos/demo-org/payments-service', {})).status,
+    ).toBe(401);
+    const forbidden = await get(
+      '/api/v3/repos/demo-org/legacy-billing/actions/runs',
+    );
     expect(forbidden.status).toBe(403);
-    expect((await forbidden.json()).message).toBe('Resource not accessible by integration');
+    expect((await forbidden.json()).message).toBe(
+      'Resource not accessible by integration',
+    );
     expect((await get('/api/v3/repos/demo-org/nope')).status).toBe(404);
   });
 
-  it('redirects job logs to a download with a failing job\'s real error lines', async () => {
+  it("redirects job logs to a download with a failing job's real error lines", async () => {
     const spec = history.repo('demo-org', 'checkout-web')!;
-    const failed = history.listRuns(spec).find(r => r.conclusion === 'failure')!;
-    const job = failed.jobs.find(j => j.conclusion === 'failure' || j.conclusion === 'timed_out')!;
-    const res = await get(`/api/v3/repos/demo-org/checkout-web/actions/jobs/${job.id}/logs`);
+    const failed = history
+      .listRuns(spec)
+      .find(r => r.conclusion === 'failure')!;
+    const job = failed.jobs.find(
+      j => j.conclusion === 'failure' || j.conclusion === 'timed_out',
+    )!;
+    const res = await get(
+      `/api/v3/repos/demo-org/checkout-web/actions/jobs/${job.id}/logs`,
+    );
     expect(res.status).toBe(302);
     const log = await (await fetch(res.headers.get('location')!)).text();
     expect(log).toMatch(/##\[error\]/);

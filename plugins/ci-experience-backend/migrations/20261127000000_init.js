@@ -5,14 +5,22 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.createTable('ci_sources', table => {
-    table.comment('Homes of pipelines at CI providers, and how their last sync went');
+    table.comment(
+      'Homes of pipelines at CI providers, and how their last sync went',
+    );
     table.string('key', 512).primary().notNullable();
     table.string('provider', 64).notNullable();
     table.string('source', 512).notNullable();
     table.string('host', 255).nullable();
     table.string('default_branch', 255).nullable();
-    table.string('last_synced_at', 32).nullable().comment('ISO 8601 end of the last sync that succeeded');
-    table.string('last_attempt_at', 32).nullable().comment('ISO 8601 end of the last sync, failed or not');
+    table
+      .string('last_synced_at', 32)
+      .nullable()
+      .comment('ISO 8601 end of the last sync that succeeded');
+    table
+      .string('last_attempt_at', 32)
+      .nullable()
+      .comment('ISO 8601 end of the last sync, failed or not');
     table.string('error_name', 128).nullable();
     table.text('error_message').nullable();
   });
@@ -41,10 +49,16 @@ exports.up = async function up(knex) {
     table.bigInteger('duration_ms').nullable();
     table.bigInteger('queued_ms').nullable();
     table.string('provider_updated_at', 32).nullable();
-    table.text('jobs').nullable().comment('JSON array of jobs with steps; null until fetched');
+    table
+      .text('jobs')
+      .nullable()
+      .comment('JSON array of jobs with steps; null until fetched');
     table.unique(['source_key', 'provider_run_id', 'attempt']);
     table.index(['source_key', 'created_at'], 'ci_runs_source_created_idx');
-    table.index(['source_key', 'branch', 'created_at'], 'ci_runs_source_branch_created_idx');
+    table.index(
+      ['source_key', 'branch', 'created_at'],
+      'ci_runs_source_branch_created_idx',
+    );
   });
 };
 

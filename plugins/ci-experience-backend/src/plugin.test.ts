@@ -16,7 +16,11 @@ const server = setupServer();
 beforeAll(() =>
   server.listen({
     onUnhandledRequest(req, print) {
-      if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(req.url).hostname)) {
+      if (
+        !['127.0.0.1', 'localhost', '::1', '[::1]'].includes(
+          new URL(req.url).hostname,
+        )
+      ) {
         print.error();
       }
     },
@@ -25,7 +29,10 @@ beforeAll(() =>
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
-const component = (name: string, annotations: Record<string, string> = {}): Entity => ({
+const component = (
+  name: string,
+  annotations: Record<string, string> = {},
+): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
   kind: 'Component',
   metadata: { name, namespace: 'default', annotations },
@@ -33,12 +40,18 @@ const component = (name: string, annotations: Record<string, string> = {}): Enti
 });
 
 const entities = [
-  component('payments-service', { 'github.com/project-slug': 'demo-org/payments-service' }),
-  component('legacy-billing', { 'github.com/project-slug': 'demo-org/legacy-billing' }),
+  component('payments-service', {
+    'github.com/project-slug': 'demo-org/payments-service',
+  }),
+  component('legacy-billing', {
+    'github.com/project-slug': 'demo-org/legacy-billing',
+  }),
   component('no-ci'),
 ];
 
-async function startBackend(options: { httpAuth?: ReturnType<typeof mockServices.httpAuth.factory> } = {}) {
+async function startBackend(
+  options: { httpAuth?: ReturnType<typeof mockServices.httpAuth.factory> } = {},
+) {
   const sim = createGithub();
   server.use(...sim.github.handlers());
   const logger = mockServices.logger.mock();
@@ -50,7 +63,15 @@ async function startBackend(options: { httpAuth?: ReturnType<typeof mockServices
         data: {
           ...githubConfig,
           // The periodic sync stays out of the way; views start syncs.
-          ciExperience: { sync: { schedule: { frequency: { hours: 24 }, timeout: { minutes: 5 }, initialDelay: { hours: 24 } } } },
+          ciExperience: {
+            sync: {
+              schedule: {
+                frequency: { hours: 24 },
+                timeout: { minutes: 5 },
+                initialDelay: { hours: 24 },
+              },
+            },
+          },
         },
       }),
       logger.factory,
@@ -72,7 +93,8 @@ async function waitForSync(http: any, path: string): Promise<CiRunsResponse> {
   throw new Error('sync did not finish');
 }
 
-const RUNS = '/api/ci-experience/entities/component/default/payments-service/runs';
+const RUNS =
+  '/api/ci-experience/entities/component/default/payments-service/runs';
 
 describe('ci-experience backend', () => {
   it('starts one sync for an entity never synced, says so, then serves stored runs', async () => {
@@ -83,15 +105,26 @@ describe('ci-experience backend', () => {
     ]);
     expect(first.status).toBe(200);
     expect(first.body.sources).toEqual([
-      { provider: 'github-actions', source: 'demo-org/payments-service', syncing: true },
+      {
+        provider: 'github-actions',
+        source: 'demo-org/payments-service',
+        syncing: true,
+      },
     ]);
     expect(second.status).toBe(200);
 
     const done = await waitForSync(http, RUNS);
-    expect(github.stats.requests.filter(r => r.endsWith('/repos/demo-org/payments-service'))).toHaveLength(1);
+    expect(
+      github.stats.requests.filter(r =>
+        r.endsWith('/repos/demo-org/payments-service'),
+      ),
+    ).toHaveLength(1);
     expect(done.items).toHaveLength(25);
     expect(done.nextCursor).toBeDefined();
-    expect(done.sources[0]).toMatchObject({ defaultBranch: 'main', syncing: false });
+    expect(done.sources[0]).toMatchObject({
+      defaultBranch: 'main',
+      syncing: false,
+    });
     expect(Date.parse(done.sources[0].lastSyncedAt!)).not.toBeNaN();
     const created = done.items.map(r => r.createdAt);
     expect([...created].sort().reverse()).toEqual(created);
@@ -107,24 +140,36 @@ describe('ci-experience backend', () => {
   it('filters by branch, status and workflow', async () => {
     const { http } = await startBackend();
     await waitForSync(http, RUNS);
-    const res = await request(http).get(`${RUNS}?branch=main&status=failed,succeeded&workflow=CI&limit=100`);
+    const res = await request(http).get(
+      `${RUNS}?branch=main&status=failed,succeeded&workflow=CI&limit=100`,
+    );
     expect(res.status).toBe(200);
     expect(res.body.items.length).toBeGreaterThan(0);
     for (const run of res.body.items) {
       expect(run).toMatchObject({ branch: 'main', workflow: 'CI' });
       expect(['failed', 'succeeded']).toContain(run.status);
     }
-    const repeated = await request(http).get(`${RUNS}?status=failed&status=cancelled&limit=100`);
-    expect(repeated.body.items.every((r: { status: string }) => ['failed', 'cancelled'].includes(r.status))).toBe(true);
+    const repeated = await request(http).get(
+      `${RUNS}?status=failed&status=cancelled&limit=100`,
+    );
+    expect(
+      repeated.body.items.every((r: { status: string }) =>
+        ['failed', 'cancelled'].includes(r.status),
+      ),
+    ).toBe(true);
   });
 
   it('serves one run with its jobs and steps', async () => {
     const { http } = await startBackend();
     const list = await waitForSync(http, `${RUNS}?status=failed`);
-    const res = await request(http).get(`/api/ci-experience/runs/${list.items[0].id}`);
+    const res = await request(http).get(
+      `/api/ci-experience/runs/${list.items[0].id}`,
+    );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: list.items[0].id, status: 'failed' });
-    expect(res.body.jobs.some((j: { status: string }) => j.status === 'failed')).toBe(true);
+    expect(
+      res.body.jobs.some((j: { status: string }) => j.status === 'failed'),
+    ).toBe(true);
     expect(res.body.jobs[0].steps.length).toBeGreaterThan(0);
     expect(res.body.sourceKey).toBeUndefined();
   });
@@ -146,15 +191,23 @@ describe('ci-experience backend', () => {
 
   it('answers 404 for an unknown entity or run, and 400 for a malformed run id', async () => {
     const { http } = await startBackend();
-    const entity = await request(http).get('/api/ci-experience/entities/component/default/nope/runs');
+    const entity = await request(http).get(
+      '/api/ci-experience/entities/component/default/nope/runs',
+    );
     expect(entity.status).toBe(404);
-    expect((await request(http).get('/api/ci-experience/runs/unknownRunId')).status).toBe(404);
-    expect((await request(http).get('/api/ci-experience/runs/bad%20id!')).status).toBe(400);
+    expect(
+      (await request(http).get('/api/ci-experience/runs/unknownRunId')).status,
+    ).toBe(404);
+    expect(
+      (await request(http).get('/api/ci-experience/runs/bad%20id!')).status,
+    ).toBe(400);
   });
 
   it('answers an entity without annotation with no sources and no runs', async () => {
     const { http, github } = await startBackend();
-    const res = await request(http).get('/api/ci-experience/entities/component/default/no-ci/runs');
+    const res = await request(http).get(
+      '/api/ci-experience/entities/component/default/no-ci/runs',
+    );
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ items: [], sources: [] });
     expect(github.stats.requests).toHaveLength(0);
@@ -162,12 +215,15 @@ describe('ci-experience backend', () => {
 
   it('shows a refused source with its error and never the token', async () => {
     const { http, logger } = await startBackend();
-    const path = '/api/ci-experience/entities/component/default/legacy-billing/runs';
+    const path =
+      '/api/ci-experience/entities/component/default/legacy-billing/runs';
     const res = await waitForSync(http, path);
     expect(res.items).toEqual([]);
     expect(res.sources[0].error).toEqual({
       name: 'NotAllowedError',
-      message: expect.stringContaining('Resource not accessible by integration'),
+      message: expect.stringContaining(
+        'Resource not accessible by integration',
+      ),
     });
     expect(JSON.stringify(res)).not.toContain(TOKEN);
     const logged = JSON.stringify([
@@ -181,9 +237,13 @@ describe('ci-experience backend', () => {
 
   it('answers 401 without credentials', async () => {
     const { http } = await startBackend({
-      httpAuth: mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
+      httpAuth: mockServices.httpAuth.factory({
+        defaultCredentials: mockCredentials.none(),
+      }),
     });
     expect((await request(http).get(RUNS)).status).toBe(401);
-    expect((await request(http).get('/api/ci-experience/runs/abc')).status).toBe(401);
+    expect(
+      (await request(http).get('/api/ci-experience/runs/abc')).status,
+    ).toBe(401);
   });
 });

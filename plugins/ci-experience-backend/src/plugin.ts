@@ -48,10 +48,22 @@ export const ciExperiencePlugin = createBackendPlugin({
         scheduler: coreServices.scheduler,
         catalog: catalogServiceRef,
       },
-      async init({ httpRouter, httpAuth, auth, logger, config, database, scheduler, catalog }) {
+      async init({
+        httpRouter,
+        httpAuth,
+        auth,
+        logger,
+        config,
+        database,
+        scheduler,
+        catalog,
+      }) {
         const section = config.getOptionalConfig('ciExperience');
         const providers: CiProvider[] = [];
-        if (section?.getOptionalBoolean('providers.githubActions.enabled') !== false) {
+        if (
+          section?.getOptionalBoolean('providers.githubActions.enabled') !==
+          false
+        ) {
           providers.push(GithubActionsProvider.fromConfig(config, { logger }));
         }
         providers.push(...extraProviders);
@@ -75,7 +87,9 @@ export const ciExperiencePlugin = createBackendPlugin({
         await scheduleSync({
           scheduler,
           schedule: scheduleConfig
-            ? readSchedulerServiceTaskScheduleDefinitionFromConfig(scheduleConfig)
+            ? readSchedulerServiceTaskScheduleDefinitionFromConfig(
+                scheduleConfig,
+              )
             : DEFAULT_SCHEDULE,
           run: () => syncAllEntities({ catalog, auth, sync, logger }),
         });
@@ -83,7 +97,9 @@ export const ciExperiencePlugin = createBackendPlugin({
         httpRouter.use(
           createRouter({ httpAuth, catalog, store, sync, logger }),
         );
-        logger.info(`CI Experience serving providers: ${ids.join(', ') || 'none'}`);
+        logger.info(
+          `CI Experience serving providers: ${ids.join(', ') || 'none'}`,
+        );
       },
     });
   },

@@ -13,8 +13,12 @@ const entity = (annotations: Record<string, string>): Entity => ({
 
 describe('annotations', () => {
   it('knows an entity annotated for GitHub Actions', () => {
-    expect(hasCiAnnotation(entity({ 'github.com/project-slug': 'a/b' }))).toBe(true);
-    expect(hasCiAnnotation(entity({ 'github.com/project-slug': '  ' }))).toBe(false);
+    expect(hasCiAnnotation(entity({ 'github.com/project-slug': 'a/b' }))).toBe(
+      true,
+    );
+    expect(hasCiAnnotation(entity({ 'github.com/project-slug': '  ' }))).toBe(
+      false,
+    );
     expect(hasCiAnnotation(entity({}))).toBe(false);
   });
 
@@ -22,17 +26,22 @@ describe('annotations', () => {
     expect(
       getSourceLocationHost(
         entity({
-          'backstage.io/source-location': 'url:https://ghe.example.com/org/repo/tree/main/',
+          'backstage.io/source-location':
+            'url:https://ghe.example.com/org/repo/tree/main/',
         }),
       ),
     ).toBe('ghe.example.com');
     expect(
       getSourceLocationHost(
-        entity({ 'backstage.io/source-location': 'url:http://localhost:7008/o/r' }),
+        entity({
+          'backstage.io/source-location': 'url:http://localhost:7008/o/r',
+        }),
       ),
     ).toBe('localhost:7008');
     expect(
-      getSourceLocationHost(entity({ 'backstage.io/source-location': 'dir:./' })),
+      getSourceLocationHost(
+        entity({ 'backstage.io/source-location': 'dir:./' }),
+      ),
     ).toBeUndefined();
     expect(getSourceLocationHost(entity({}))).toBeUndefined();
   });
@@ -42,7 +51,10 @@ describe('annotations', () => {
       owner: 'octo-org',
       repo: 'octo-repo',
     });
-    expect(parseProjectSlug(' a.b/c_d ')).toEqual({ owner: 'a.b', repo: 'c_d' });
+    expect(parseProjectSlug(' a.b/c_d ')).toEqual({
+      owner: 'a.b',
+      repo: 'c_d',
+    });
     expect(parseProjectSlug('octo-org')).toBeUndefined();
     expect(parseProjectSlug('a/b/c')).toBeUndefined();
     expect(parseProjectSlug('../etc/passwd')).toBeUndefined();

@@ -22,11 +22,14 @@ describe('mapGithubStatus', () => {
     ['completed', 'cancelled', 'cancelled'],
     ['completed', 'stale', 'cancelled'],
     ['completed', 'skipped', 'skipped'],
-  ])('maps status %s with conclusion %s to %s', (status, conclusion, expected) => {
-    const mapped = mapGithubStatus(status, conclusion);
-    expect(mapped.status).toBe(expected);
-    expect(mapped.providerStatus).toBe(conclusion ?? status);
-  });
+  ])(
+    'maps status %s with conclusion %s to %s',
+    (status, conclusion, expected) => {
+      const mapped = mapGithubStatus(status, conclusion);
+      expect(mapped.status).toBe(expected);
+      expect(mapped.providerStatus).toBe(conclusion ?? status);
+    },
+  );
 
   it('keeps an unknown conclusion raw and never shows it as green', () => {
     expect(mapGithubStatus('completed', 'exploded')).toEqual({
@@ -44,7 +47,9 @@ describe('mapGithubStatus', () => {
       status: 'queued',
       providerStatus: 'brand_new_state',
     });
-    expect(mapGithubStatus(undefined, undefined).providerStatus).toBe('unknown');
+    expect(mapGithubStatus(undefined, undefined).providerStatus).toBe(
+      'unknown',
+    );
   });
 
   it('maps only to known statuses', () => {

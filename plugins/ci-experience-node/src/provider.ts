@@ -26,7 +26,10 @@ export interface CiSource {
  *
  * @public
  */
-export type CiProviderRun = Omit<CiRun, 'id' | 'provider' | 'source' | 'jobs'> & {
+export type CiProviderRun = Omit<
+  CiRun,
+  'id' | 'provider' | 'source' | 'jobs'
+> & {
   /** The provider's id of the run; attempts of one run share it. */
   providerRunId: string;
   /**

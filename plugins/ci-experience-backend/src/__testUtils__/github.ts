@@ -11,7 +11,9 @@ export const TOKEN = 'ghp_test-secret-token-0123456789';
 
 /** A simulated GitHub at api.github.com with a clock the test moves. */
 export function createGithub(options: { startedAt?: number } = {}) {
-  const clock = { now: options.startedAt ?? Date.parse('2026-11-20T12:00:00Z') };
+  const clock = {
+    now: options.startedAt ?? Date.parse('2026-11-20T12:00:00Z'),
+  };
   const history = new SimulatedHistory(DEMO_REPOS, {
     now: () => clock.now,
     historyMs: 10 * 60 * 60_000,

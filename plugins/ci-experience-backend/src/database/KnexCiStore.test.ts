@@ -5,7 +5,15 @@ import { StoredRun } from './CiStore';
 
 // SQLite always; PostgreSQL whenever BACKSTAGE_TEST_DATABASE_POSTGRES<NN>_CONNECTION_STRING is set.
 const databases = TestDatabases.create({
-  ids: ['SQLITE_3', 'POSTGRES_18', 'POSTGRES_17', 'POSTGRES_16', 'POSTGRES_15', 'POSTGRES_14', 'POSTGRES_13'],
+  ids: [
+    'SQLITE_3',
+    'POSTGRES_18',
+    'POSTGRES_17',
+    'POSTGRES_16',
+    'POSTGRES_15',
+    'POSTGRES_14',
+    'POSTGRES_13',
+  ],
 });
 
 const source = {
@@ -68,7 +76,11 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await store.listRuns({ sourceKeys: [source.key], limit: 7, cursor });
+      const page = await store.listRuns({
+        sourceKeys: [source.key],
+        limit: 7,
+        cursor,
+      });
       seen.push(...page.items.map(r => r.id));
       cursor = page.nextCursor;
     } while (cursor);
@@ -93,14 +105,23 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
       expect(item.workflow).toBe('CI');
     }
     const expected = Array.from({ length: 30 }, (_, i) => run(i)).filter(
-      r => r.branch === 'main' && ['failed', 'running'].includes(r.status) && r.workflow === 'CI',
+      r =>
+        r.branch === 'main' &&
+        ['failed', 'running'].includes(r.status) &&
+        r.workflow === 'CI',
     );
-    expect(page.items.map(r => r.id).sort()).toEqual(expected.map(r => r.id).sort());
+    expect(page.items.map(r => r.id).sort()).toEqual(
+      expected.map(r => r.id).sort(),
+    );
   });
 
   it('rejects a cursor it did not make', async () => {
     await expect(
-      store.listRuns({ sourceKeys: [source.key], limit: 5, cursor: 'bm90LWpzb24' }),
+      store.listRuns({
+        sourceKeys: [source.key],
+        limit: 5,
+        cursor: 'bm90LWpzb24',
+      }),
     ).rejects.toThrow(/Invalid cursor/);
   });
 
@@ -116,7 +137,14 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
             name: 'test',
             status: 'failed',
             providerStatus: 'failure',
-            steps: [{ number: 1, name: 'Run tests', status: 'failed', providerStatus: 'failure' }],
+            steps: [
+              {
+                number: 1,
+                name: 'Run tests',
+                status: 'failed',
+                providerStatus: 'failure',
+              },
+            ],
           },
         ],
       }),
@@ -127,7 +155,11 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
       durationMs: 123456,
       jobs: [{ name: 'test', steps: [{ name: 'Run tests' }] }],
     });
-    const versions = await store.getRunVersions(['run-003', 'run-004', 'missing']);
+    const versions = await store.getRunVersions([
+      'run-003',
+      'run-004',
+      'missing',
+    ]);
     expect(versions.get('run-003')).toEqual({
       status: 'failed',
       providerUpdatedAt: '2026-11-21T00:00:00.000Z',

@@ -8,7 +8,6 @@ import {
   CiRun,
   CiRunStatus,
   CiSyncError,
-
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiSource } from '@ci-experience/plugin-ci-experience-node';
 import { Knex } from 'knex';
@@ -213,7 +212,9 @@ export class KnexCiStore implements CiStore {
       query.where(q =>
         q
           .where('created_at', '<', createdAt)
-          .orWhere(q2 => q2.where('created_at', createdAt).andWhere('id', '<', id)),
+          .orWhere(q2 =>
+            q2.where('created_at', createdAt).andWhere('id', '<', id),
+          ),
       );
     }
     const rows = await query;
@@ -252,7 +253,9 @@ function decodeCursor(cursor: string): [string, string] {
   } catch {
     // fall through to the error below
   }
-  throw new InputError('Invalid cursor: pass back a nextCursor value unchanged');
+  throw new InputError(
+    'Invalid cursor: pass back a nextCursor value unchanged',
+  );
 }
 
 function toRow(run: StoredRun): RunRow {
@@ -324,4 +327,3 @@ function stripUndefined<T extends object>(value: T): T {
     Object.entries(value).filter(([, v]) => v !== undefined),
   ) as T;
 }
-

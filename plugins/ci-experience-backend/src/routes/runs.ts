@@ -37,7 +37,12 @@ const runsQuery = z
         .string()
         .regex(/^\d+$/, 'limit must be a whole number from 1 to 100')
         .transform(Number)
-        .pipe(z.number().min(1, 'limit must be 1 to 100').max(100, 'limit must be 1 to 100'))
+        .pipe(
+          z
+            .number()
+            .min(1, 'limit must be 1 to 100')
+            .max(100, 'limit must be 1 to 100'),
+        )
         .optional(),
     ),
     status: z
@@ -66,7 +71,9 @@ function parseQuery(query: unknown) {
   if (!parsed.success) {
     throw new InputError(
       `Invalid query: ${parsed.error.issues
-        .map(i => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+        .map(i =>
+          i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
+        )
         .join('; ')}`,
     );
   }
@@ -103,10 +110,18 @@ export function createRunsRouter(options: {
 
     // A source never synced gets one sync now; the answer says it is under way.
     for (const source of sources) {
-      if (!stored.get(source.key)?.lastAttemptAt && !sync.isSyncing(source.key)) {
-        sync.sync(source, entityRef).catch(error =>
-          logger.error(`Sync of ${source.source} for ${entityRef} crashed`, error),
-        );
+      if (
+        !stored.get(source.key)?.lastAttemptAt &&
+        !sync.isSyncing(source.key)
+      ) {
+        sync
+          .sync(source, entityRef)
+          .catch(error =>
+            logger.error(
+              `Sync of ${source.source} for ${entityRef} crashed`,
+              error,
+            ),
+          );
       }
     }
 

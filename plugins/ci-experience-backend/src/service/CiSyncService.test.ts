@@ -64,11 +64,20 @@ describe('CiSyncService', () => {
       .listRuns(history.repo(spec().owner, spec().repo)!)
       .find(r => r.attempt === 2);
     expect(rerun).toBeDefined();
-    const all = await store.listRuns({ sourceKeys: [source.key], limit: 100, workflow: rerun!.workflow.name });
+    const all = await store.listRuns({
+      sourceKeys: [source.key],
+      limit: 100,
+      workflow: rerun!.workflow.name,
+    });
     let cursor = all.nextCursor;
     const items = [...all.items];
     while (cursor) {
-      const next = await store.listRuns({ sourceKeys: [source.key], limit: 100, workflow: rerun!.workflow.name, cursor });
+      const next = await store.listRuns({
+        sourceKeys: [source.key],
+        limit: 100,
+        workflow: rerun!.workflow.name,
+        cursor,
+      });
       items.push(...next.items);
       cursor = next.nextCursor;
     }
@@ -104,22 +113,38 @@ describe('CiSyncService', () => {
     const { github, sync } = await setup();
     const [a, b] = await Promise.all([sync.sync(source), sync.sync(source)]);
     expect(a).toBe(b);
-    expect(github.stats.requests.filter(r => r.endsWith('/repos/demo-org/payments-service'))).toHaveLength(1);
+    expect(
+      github.stats.requests.filter(r =>
+        r.endsWith('/repos/demo-org/payments-service'),
+      ),
+    ).toHaveLength(1);
   });
 
   it('records a refusal, keeps the stored runs and logs the source', async () => {
     const { github, store, sync, logger } = await setup();
     await sync.sync(source);
-    const stored = (await store.listRuns({ sourceKeys: [source.key], limit: 100 })).items.length;
-    github.setFault({ status: 403, message: 'Resource not accessible by integration' });
+    const stored = (
+      await store.listRuns({ sourceKeys: [source.key], limit: 100 })
+    ).items.length;
+    github.setFault({
+      status: 403,
+      message: 'Resource not accessible by integration',
+    });
     const result = await sync.sync(source);
     expect(result.error?.name).toBe('NotAllowedError');
     const state = (await store.getSources([source.key])).get(source.key);
-    expect(state?.error?.message).toContain('Resource not accessible by integration');
+    expect(state?.error?.message).toContain(
+      'Resource not accessible by integration',
+    );
     expect(state?.lastSyncedAt).toBeDefined();
-    expect((await store.listRuns({ sourceKeys: [source.key], limit: 100 })).items).toHaveLength(stored);
+    expect(
+      (await store.listRuns({ sourceKeys: [source.key], limit: 100 })).items,
+    ).toHaveLength(stored);
     expect(logger.child).toHaveBeenCalledWith(
-      expect.objectContaining({ provider: 'github-actions', source: 'demo-org/payments-service' }),
+      expect.objectContaining({
+        provider: 'github-actions',
+        source: 'demo-org/payments-service',
+      }),
     );
   });
 
@@ -134,10 +159,16 @@ describe('CiSyncService', () => {
     );
     const first = await sync.sync(source);
     expect(first.error).toBeUndefined();
-    expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('Could not read the jobs'));
-    const ids = (await store.listRuns({ sourceKeys: [source.key], limit: 100 })).items.map(r => r.id);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('Could not read the jobs'),
+    );
+    const ids = (
+      await store.listRuns({ sourceKeys: [source.key], limit: 100 })
+    ).items.map(r => r.id);
     const withoutJobs = () =>
-      store.getRunVersions(ids).then(v => [...v.values()].filter(x => !x.hasJobs).length);
+      store
+        .getRunVersions(ids)
+        .then(v => [...v.values()].filter(x => !x.hasJobs).length);
     expect(await withoutJobs()).toBe(1);
     const second = await sync.sync(source);
     expect(second.changedRuns).toBe(1);

@@ -1,9 +1,6 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
-import {
-  CiJob,
-  CiSyncError,
-} from '@ci-experience/plugin-ci-experience-common';
+import { CiJob, CiSyncError } from '@ci-experience/plugin-ci-experience-common';
 import {
   CiProvider,
   CiProviderRun,
@@ -113,7 +110,13 @@ export class CiSyncService {
       do {
         const listed = await provider.listRuns(source, { page });
         result.pages += 1;
-        const changed = await this.storeChanged(provider, source, listed.runs, seen, logger);
+        const changed = await this.storeChanged(
+          provider,
+          source,
+          listed.runs,
+          seen,
+          logger,
+        );
         result.changedRuns += changed;
         const unfinishedLeft = unfinished.some(u => !seen.has(u.id));
         page = listed.nextPage;
@@ -126,21 +129,35 @@ export class CiSyncService {
       for (const u of unfinished.filter(r => !seen.has(r.id))) {
         const run = await provider.getRun(source, u.providerRunId, u.attempt);
         if (run) {
-          result.changedRuns += await this.storeChanged(provider, source, [run], seen, logger);
+          result.changedRuns += await this.storeChanged(
+            provider,
+            source,
+            [run],
+            seen,
+            logger,
+          );
         }
       }
 
       await store.markSynced(source.key, new Date().toISOString());
       logger.info(
-        `Synced ${source.source}: ${result.changedRuns} new or changed runs from ${result.pages} pages in ${
+        `Synced ${source.source}: ${
+          result.changedRuns
+        } new or changed runs from ${result.pages} pages in ${
           Date.now() - started
         }ms`,
       );
     } catch (e) {
       const error = e as Error;
       result.error = { name: error.name || 'Error', message: error.message };
-      await store.markFailed(source.key, new Date().toISOString(), result.error);
-      logger.warn(`Sync of ${source.source} failed: ${error.name}: ${error.message}`);
+      await store.markFailed(
+        source.key,
+        new Date().toISOString(),
+        result.error,
+      );
+      logger.warn(
+        `Sync of ${source.source} failed: ${error.name}: ${error.message}`,
+      );
     }
     return result;
   }
@@ -167,7 +184,13 @@ export class CiSyncService {
       if (!changed) {
         continue;
       }
-      toStore.push(this.toStored(source, run, await this.jobsOf(provider, source, run, logger)));
+      toStore.push(
+        this.toStored(
+          source,
+          run,
+          await this.jobsOf(provider, source, run, logger),
+        ),
+      );
       // An earlier attempt we never saw (a re-run of a run older than our history).
       for (let attempt = 1; attempt < run.attempt; attempt++) {
         const earlierId = runIdOf(source.key, run.providerRunId, attempt);
@@ -179,10 +202,18 @@ export class CiSyncService {
         if (had.has(earlierId)) {
           continue;
         }
-        const earlier = await provider.getRun(source, run.providerRunId, attempt);
+        const earlier = await provider.getRun(
+          source,
+          run.providerRunId,
+          attempt,
+        );
         if (earlier) {
           toStore.push(
-            this.toStored(source, earlier, await this.jobsOf(provider, source, earlier, logger)),
+            this.toStored(
+              source,
+              earlier,
+              await this.jobsOf(provider, source, earlier, logger),
+            ),
           );
         }
       }
@@ -202,9 +233,9 @@ export class CiSyncService {
       return await provider.listJobs(source, run);
     } catch (e) {
       logger.warn(
-        `Could not read the jobs of run ${run.providerRunId} attempt ${run.attempt} of ${source.source}: ${
-          (e as Error).message
-        }`,
+        `Could not read the jobs of run ${run.providerRunId} attempt ${
+          run.attempt
+        } of ${source.source}: ${(e as Error).message}`,
       );
       return undefined;
     }

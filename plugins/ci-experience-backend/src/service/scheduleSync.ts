@@ -26,15 +26,29 @@ export async function syncAllEntities(options: {
       filter: CI_ANNOTATIONS.map(a => ({
         [`metadata.annotations.${a}`]: CATALOG_FILTER_EXISTS,
       })),
-      fields: ['kind', 'metadata.namespace', 'metadata.name', 'metadata.annotations'],
+      fields: [
+        'kind',
+        'metadata.namespace',
+        'metadata.name',
+        'metadata.annotations',
+      ],
     },
     { credentials: await auth.getOwnServiceCredentials() },
   );
-  const sources = new Map<string, { entityRef: string; source: ReturnType<CiSyncService['sourcesOf']>[number] }>();
+  const sources = new Map<
+    string,
+    {
+      entityRef: string;
+      source: ReturnType<CiSyncService['sourcesOf']>[number];
+    }
+  >();
   for (const entity of items) {
     for (const source of sync.sourcesOf(entity)) {
       if (!sources.has(source.key)) {
-        sources.set(source.key, { entityRef: stringifyEntityRef(entity), source });
+        sources.set(source.key, {
+          entityRef: stringifyEntityRef(entity),
+          source,
+        });
       }
     }
   }

@@ -1,9 +1,16 @@
-import { mockServices, registerMswTestHooks } from '@backstage/backend-test-utils';
+import {
+  mockServices,
+  registerMswTestHooks,
+} from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { Entity } from '@backstage/catalog-model';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { createGithub, createProvider, TOKEN } from '../../__testUtils__/github';
+import {
+  createGithub,
+  createProvider,
+  TOKEN,
+} from '../../__testUtils__/github';
 import { GithubActionsProvider } from './GithubActionsProvider';
 
 const server = setupServer();
@@ -33,7 +40,9 @@ describe('GithubActionsProvider', () => {
   it('finds the source an entity names, on github.com by default', () => {
     const provider = createProvider();
     expect(
-      provider.getSources(entity({ 'github.com/project-slug': 'Demo-Org/Payments-Service' })),
+      provider.getSources(
+        entity({ 'github.com/project-slug': 'Demo-Org/Payments-Service' }),
+      ),
     ).toEqual([
       {
         provider: 'github-actions',
@@ -50,7 +59,11 @@ describe('GithubActionsProvider', () => {
       new ConfigReader({
         integrations: {
           github: [
-            { host: 'ghe.example.com', apiBaseUrl: 'https://ghe.example.com/api/v3', token: 't' },
+            {
+              host: 'ghe.example.com',
+              apiBaseUrl: 'https://ghe.example.com/api/v3',
+              token: 't',
+            },
           ],
         },
       }),
@@ -58,7 +71,8 @@ describe('GithubActionsProvider', () => {
     );
     const ghe = entity({
       'github.com/project-slug': 'org/repo',
-      'backstage.io/source-location': 'url:https://ghe.example.com/org/repo/tree/main/',
+      'backstage.io/source-location':
+        'url:https://ghe.example.com/org/repo/tree/main/',
     });
     expect(provider.getSources(ghe)[0].host).toBe('ghe.example.com');
     const unknownHost = entity({
@@ -71,22 +85,39 @@ describe('GithubActionsProvider', () => {
   it('ignores a malformed slug with a log line', () => {
     const logger = mockServices.logger.mock();
     const provider = createProvider(logger);
-    expect(provider.getSources(entity({ 'github.com/project-slug': 'no-slash' }))).toEqual([]);
-    expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('expected owner/repo'));
+    expect(
+      provider.getSources(entity({ 'github.com/project-slug': 'no-slash' })),
+    ).toEqual([]);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('expected owner/repo'),
+    );
   });
 
   it('reads the default branch, runs page by page with the token, and jobs with steps', async () => {
     const provider = createProvider();
-    expect(await provider.getSourceInfo(source)).toEqual({ defaultBranch: 'main' });
+    expect(await provider.getSourceInfo(source)).toEqual({
+      defaultBranch: 'main',
+    });
 
     const first = await provider.listRuns(source, {});
     expect(first.runs.length).toBe(
-      Math.min(100, github.history.listRuns(github.history.repo('demo-org', 'payments-service')!).length),
+      Math.min(
+        100,
+        github.history.listRuns(
+          github.history.repo('demo-org', 'payments-service')!,
+        ).length,
+      ),
     );
-    expect(github.stats.authorizations.every(a => a === `Bearer ${TOKEN}`)).toBe(true);
+    expect(
+      github.stats.authorizations.every(a => a === `Bearer ${TOKEN}`),
+    ).toBe(true);
     const newest = first.runs[0];
-    expect(Date.parse(newest.createdAt)).toBeGreaterThanOrEqual(Date.parse(first.runs[1].createdAt));
-    expect(newest.url).toMatch(/^https:\/\/github\.com\/demo-org\/payments-service\/actions\/runs\/\d+$/);
+    expect(Date.parse(newest.createdAt)).toBeGreaterThanOrEqual(
+      Date.parse(first.runs[1].createdAt),
+    );
+    expect(newest.url).toMatch(
+      /^https:\/\/github\.com\/demo-org\/payments-service\/actions\/runs\/\d+$/,
+    );
 
     const failed = first.runs.find(r => r.status === 'failed');
     expect(failed).toBeDefined();
@@ -111,7 +142,11 @@ describe('GithubActionsProvider', () => {
   it('reads one attempt of a run and answers undefined for a run GitHub does not have', async () => {
     const provider = createProvider();
     const { runs } = await provider.listRuns(source, {});
-    const run = await provider.getRun(source, runs[3].providerRunId, runs[3].attempt);
+    const run = await provider.getRun(
+      source,
+      runs[3].providerRunId,
+      runs[3].attempt,
+    );
     expect(run?.providerRunId).toBe(runs[3].providerRunId);
     expect(await provider.getRun(source, '999', 1)).toBeUndefined();
   });
@@ -130,7 +165,9 @@ describe('GithubActionsProvider', () => {
     );
     const page = await provider.listRuns(source, {});
     expect(page.runs).toHaveLength(1);
-    expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('unexpected shape'));
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('unexpected shape'),
+    );
   });
 
   it.each([
@@ -138,19 +175,25 @@ describe('GithubActionsProvider', () => {
     [404, 'Not Found', 'NotFoundError'],
     [401, 'Bad credentials', 'AuthenticationError'],
     [502, 'Server Error', 'ServiceUnavailableError'],
-  ])('turns a %s into %s whose message names the repository, never the token', async (status, message, name) => {
-    const provider = createProvider();
-    github.setFault({ status, message });
-    const error = await provider.listRuns(source, {}).catch(e => e);
-    expect(error.name).toBe(name);
-    expect(error.message).toContain('demo-org/payments-service');
-    expect(error.message).toContain(message);
-    expect(error.message).not.toContain(TOKEN);
-  });
+  ])(
+    'turns a %s into %s whose message names the repository, never the token',
+    async (status, message, name) => {
+      const provider = createProvider();
+      github.setFault({ status, message });
+      const error = await provider.listRuns(source, {}).catch(e => e);
+      expect(error.name).toBe(name);
+      expect(error.message).toContain('demo-org/payments-service');
+      expect(error.message).toContain(message);
+      expect(error.message).not.toContain(TOKEN);
+    },
+  );
 
   it('says when the rate limit is exhausted and until when', async () => {
     const provider = createProvider();
-    github.setFault({ status: 403, message: 'API rate limit exceeded for installation.' });
+    github.setFault({
+      status: 403,
+      message: 'API rate limit exceeded for installation.',
+    });
     const error = await provider.listRuns(source, {}).catch(e => e);
     expect(error.name).toBe('ServiceUnavailableError');
     expect(error.message).toMatch(/rate limit exhausted .* until \d{4}-/);
@@ -159,15 +202,25 @@ describe('GithubActionsProvider', () => {
   it('reports an unreachable GitHub and a body that is not JSON', async () => {
     const provider = createProvider();
     server.use(
-      http.get('https://api.github.com/repos/:owner/:repo/actions/runs', () => HttpResponse.error()),
-    );
-    expect((await provider.listRuns(source, {}).catch(e => e)).name).toBe('ServiceUnavailableError');
-    server.use(
       http.get('https://api.github.com/repos/:owner/:repo/actions/runs', () =>
-        new HttpResponse('<html>', { headers: { 'content-type': 'text/html' } }),
+        HttpResponse.error(),
       ),
     );
-    expect((await provider.listRuns(source, {}).catch(e => e)).message).toContain('not JSON');
+    expect((await provider.listRuns(source, {}).catch(e => e)).name).toBe(
+      'ServiceUnavailableError',
+    );
+    server.use(
+      http.get(
+        'https://api.github.com/repos/:owner/:repo/actions/runs',
+        () =>
+          new HttpResponse('<html>', {
+            headers: { 'content-type': 'text/html' },
+          }),
+      ),
+    );
+    expect(
+      (await provider.listRuns(source, {}).catch(e => e)).message,
+    ).toContain('not JSON');
   });
 
   it('refuses to send credentials to a page link on another host', async () => {

@@ -102,7 +102,9 @@ export class GithubActionsProvider implements CiProvider {
     );
     return {
       defaultBranch:
-        typeof body?.default_branch === 'string' ? body.default_branch : undefined,
+        typeof body?.default_branch === 'string'
+          ? body.default_branch
+          : undefined,
     };
   }
 
@@ -113,7 +115,8 @@ export class GithubActionsProvider implements CiProvider {
     const { body, next } = await this.api.get<{ workflow_runs?: unknown }>(
       hostOf(source),
       repoOf(source),
-      options.page ?? `/repos/${source.source}/actions/runs?per_page=${PAGE_SIZE}`,
+      options.page ??
+        `/repos/${source.source}/actions/runs?per_page=${PAGE_SIZE}`,
     );
     const runs = parseItems(
       githubRunSchema,
@@ -154,17 +157,26 @@ export class GithubActionsProvider implements CiProvider {
 
   async listJobs(source: CiSource, run: CiProviderRun): Promise<CiJob[]> {
     const jobs: CiJob[] = [];
-    let page: string | undefined = `/repos/${source.source}/actions/runs/${encodeURIComponent(
-      run.providerRunId,
-    )}/attempts/${run.attempt}/jobs?per_page=${PAGE_SIZE}`;
+    let page: string | undefined = `/repos/${
+      source.source
+    }/actions/runs/${encodeURIComponent(run.providerRunId)}/attempts/${
+      run.attempt
+    }/jobs?per_page=${PAGE_SIZE}`;
     // A workflow has at most 256 jobs: three pages of 100.
     for (let i = 0; page && i < 3; i++) {
       const { body, next }: { body: { jobs?: unknown }; next?: string } =
-        await this.api.get<{ jobs?: unknown }>(hostOf(source), repoOf(source), page);
+        await this.api.get<{ jobs?: unknown }>(
+          hostOf(source),
+          repoOf(source),
+          page,
+        );
       jobs.push(
-        ...parseItems(githubJobSchema, body?.jobs, `job of ${source.source}`, this.logger).map(
-          toJob,
-        ),
+        ...parseItems(
+          githubJobSchema,
+          body?.jobs,
+          `job of ${source.source}`,
+          this.logger,
+        ).map(toJob),
       );
       page = next;
     }

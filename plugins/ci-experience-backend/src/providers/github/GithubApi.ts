@@ -84,12 +84,14 @@ export class GithubApi {
       const remaining = response.headers.get('x-ratelimit-remaining');
       if (
         response.status === 429 ||
-        (response.status === 403 && (remaining === '0' || /rate limit/i.test(message)))
+        (response.status === 403 &&
+          (remaining === '0' || /rate limit/i.test(message)))
       ) {
         const reset = Number(response.headers.get('x-ratelimit-reset'));
-        const when = Number.isFinite(reset) && reset > 0
-          ? ` until ${new Date(reset * 1000).toISOString()}`
-          : '';
+        const when =
+          Number.isFinite(reset) && reset > 0
+            ? ` until ${new Date(reset * 1000).toISOString()}`
+            : '';
         throw new ServiceUnavailableError(
           `GitHub rate limit exhausted for ${where}${when}: ${message}`,
         );

@@ -1,9 +1,18 @@
 import { mockServices } from '@backstage/backend-test-utils';
-import { githubJobSchema, githubRunSchema, parseItems, toJob, toProviderRun } from './mapping';
+import {
+  githubJobSchema,
+  githubRunSchema,
+  parseItems,
+  toJob,
+  toProviderRun,
+} from './mapping';
 
 // Published real examples: GitHub's OpenAPI description and webhook deliveries.
 const spec = require('@octokit/openapi/generated/api.github.com.json');
-const webhooks: Array<{ name: string; examples: any[] }> = require('@octokit/webhooks-examples');
+const webhooks: Array<{
+  name: string;
+  examples: any[];
+}> = require('@octokit/webhooks-examples');
 
 describe('GitHub mapping on published examples', () => {
   it('maps the OpenAPI workflow-run example', () => {
@@ -50,15 +59,21 @@ describe('GitHub mapping on published examples', () => {
       .find(w => w.name === 'workflow_job')!
       .examples.map(e => e.workflow_job);
     const logger = mockServices.logger.mock();
-    const parsedRuns = parseItems(githubRunSchema, runs, 'run', logger).map(toProviderRun);
-    const parsedJobs = parseItems(githubJobSchema, jobs, 'job', logger).map(toJob);
+    const parsedRuns = parseItems(githubRunSchema, runs, 'run', logger).map(
+      toProviderRun,
+    );
+    const parsedJobs = parseItems(githubJobSchema, jobs, 'job', logger).map(
+      toJob,
+    );
     expect(logger.warn).not.toHaveBeenCalled();
     expect(parsedRuns).toHaveLength(runs.length);
     expect(parsedJobs).toHaveLength(jobs.length);
     const completed = parsedRuns.filter(r => r.finishedAt);
     expect(completed.length).toBeGreaterThan(0);
     for (const run of completed) {
-      expect(['succeeded', 'failed', 'cancelled', 'skipped']).toContain(run.status);
+      expect(['succeeded', 'failed', 'cancelled', 'skipped']).toContain(
+        run.status,
+      );
       expect(run.durationMs).toBeGreaterThanOrEqual(0);
     }
   });

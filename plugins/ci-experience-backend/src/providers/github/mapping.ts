@@ -68,8 +68,13 @@ function span(from?: string, to?: string): number | undefined {
 }
 
 /** A GitHub workflow run as the provider-neutral model. */
-export function toProviderRun(run: z.infer<typeof githubRunSchema>): CiProviderRun {
-  const { status, providerStatus } = mapGithubStatus(run.status, run.conclusion);
+export function toProviderRun(
+  run: z.infer<typeof githubRunSchema>,
+): CiProviderRun {
+  const { status, providerStatus } = mapGithubStatus(
+    run.status,
+    run.conclusion,
+  );
   const createdAt = iso(run.created_at)!;
   const startedAt = iso(run.run_started_at);
   const updatedAt = iso(run.updated_at);

@@ -1,0 +1,189 @@
+/*
+ * Browser test: starts the portal as the README says (`yarn start`), signs in
+ * as guest in Debian's Chromium driven by playwright-core, opens a demo
+ * service's CI tab and Overview, checks what a developer sees, and saves a
+ * screenshot for the README under docs/images/. Prints
+ * `browser: N passed, N failed` and exits non-zero on any failure.
+ */
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const root = path.resolve(__dirname, '..');
+const APP = 'http://localhost:3000';
+const BACKEND = 'http://localhost:7007';
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const results = [];
+
+async function check(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`  ok   ${name} (${Date.now() - started}ms)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`  FAIL ${name}: ${error.message.split('\n')[0]}`);
+  }
+}
+
+async function waitFor(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) {
+        return;
+      }
+      last = `HTTP ${res.status}`;
+    } catch (error) {
+      last = error.message;
+    }
+    await new Promise(r => setTimeout(r, 1000));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs / 1000}s (${last})`);
+}
+
+async function main() {
+  const logFile = path.join(root, 'test-results', 'portal.log');
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = fs.openSync(logFile, 'w');
+  console.log(
+    `Starting the portal with \`yarn start\` (log: ${path.relative(
+      root,
+      logFile,
+    )})`,
+  );
+  const portal = spawn(
+    process.execPath,
+    [path.join(root, '.yarn', 'launcher.cjs'), 'start'],
+    {
+      cwd: root,
+      stdio: ['ignore', log, log],
+      detached: true,
+      env: { ...process.env, BROWSER: 'none' },
+    },
+  );
+  const stop = () => {
+    try {
+      process.kill(-portal.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
+  process.on('exit', stop);
+
+  let browser;
+  try {
+    await check('backend readiness answers 200 (every plugin started)', () =>
+      waitFor(`${BACKEND}/.backstage/health/v1/readiness`, 240_000),
+    );
+    await check('app is served on :3000', () => waitFor(APP, 420_000));
+
+    browser = await chromium.launch({
+      executablePath,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    const page = await browser.newPage({
+      viewport: { width: 1440, height: 1000 },
+    });
+    page.setDefaultTimeout(60_000);
+    const pageErrors = [];
+    page.on('pageerror', e => pageErrors.push(e.message));
+
+    await check('guest sign-in', async () => {
+      await page.goto(APP);
+      await page.getByRole('button', { name: /enter/i }).click();
+      await page.getByText('payments-service').first().waitFor();
+    });
+
+    await check('CI tab lists workflow runs of payments-service', async () => {
+      await page.goto(`${APP}/catalog/default/component/payments-service/ci`);
+      const table = page.locator('table');
+      await table.first().waitFor();
+      // Runs arrive once the first sync ends: wait for a run row with a workflow name.
+      await page
+        .getByRole('cell', { name: /^(CI|Deploy)$/ })
+        .first()
+        .waitFor({ timeout: 90_000 });
+      const rows = await page.locator('tbody tr').count();
+      if (rows < 2) {
+        throw new Error(`expected several runs, saw ${rows} rows`);
+      }
+      fs.mkdirSync(path.join(root, 'docs', 'images'), { recursive: true });
+      await page.screenshot({
+        path: path.join(root, 'docs', 'images', 'ci-tab.png'),
+      });
+    });
+
+    await check('CI status card on the Overview', async () => {
+      await page.goto(`${APP}/catalog/default/component/payments-service`);
+      await page.getByText('CI status').first().waitFor();
+      await page
+        .getByText(/^(CI|Deploy)$/)
+        .first()
+        .waitFor();
+      await page.screenshot({
+        path: path.join(root, 'docs', 'images', 'ci-status-card.png'),
+      });
+    });
+
+    await check(
+      'a refused repository shows GitHub\'s reason, not "no data"',
+      async () => {
+        await page.goto(`${APP}/catalog/default/component/legacy-billing/ci`);
+        await page
+          .getByText(/Resource not accessible by integration/)
+          .first()
+          .waitFor({ timeout: 90_000 });
+      },
+    );
+
+    await check(
+      'an entity without annotation says which annotation is missing',
+      async () => {
+        await page.goto(`${APP}/catalog/default/component/docs-site`);
+        await page
+          .getByText('payments-team')
+          .or(page.getByText('storefront-team'))
+          .first()
+          .waitFor();
+        const ciTab = await page.getByRole('tab', { name: /^CI$/ }).count();
+        if (ciTab !== 0) {
+          throw new Error(
+            'the CI tab shows on an entity without CI annotation',
+          );
+        }
+      },
+    );
+
+    await check('no uncaught errors in the page', async () => {
+      if (pageErrors.length) {
+        throw new Error(pageErrors.join('; '));
+      }
+    });
+  } finally {
+    await browser?.close();
+    stop();
+  }
+  const ok = results.filter(r => r.ok).length;
+  console.log(`browser: ${ok} passed, ${results.length - ok} failed`);
+  process.exit(results.length - ok === 0 ? 0 : 1);
+}
+
+main().catch(error => {
+  console.error(error);
+  const ok = results.filter(r => r.ok).length;
+  console.log(`browser: ${ok} passed, ${results.length - ok + 1} failed`);
+  process.exit(1);
+});
