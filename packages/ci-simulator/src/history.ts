@@ -379,11 +379,7 @@ export class SimulatedHistory {
       sha: hex(rand, 40),
       message: pick(rand, MESSAGES),
       actor: pick(rand, ACTORS),
-      event: onDefault
-        ? workflow.defaultBranchOnly
-          ? 'schedule'
-          : 'push'
-        : 'pull_request',
+      event: eventOf(onDefault, workflow),
       attempts,
     };
   }
@@ -560,8 +556,12 @@ export class SimulatedHistory {
       });
     });
     const end = start + duration;
-    const status: SimJob['status'] =
-      at >= end ? 'completed' : at >= start ? 'in_progress' : 'queued';
+    let status: SimJob['status'] = 'queued';
+    if (at >= end) {
+      status = 'completed';
+    } else if (at >= start) {
+      status = 'in_progress';
+    }
     let conclusion: string | null = null;
     if (status === 'completed') {
       if (fails === 'timeout') {
@@ -589,6 +589,13 @@ export class SimulatedHistory {
           : jobLog(jobSpec, start, Math.min(at, end), end, fails),
     };
   }
+}
+
+function eventOf(onDefault: boolean, workflow: SimWorkflowSpec): string {
+  if (!onDefault) {
+    return 'pull_request';
+  }
+  return workflow.defaultBranchOnly ? 'schedule' : 'push';
 }
 
 function jobLog(

@@ -49,7 +49,8 @@ const runsQuery = z
       .union([z.string(), z.array(z.string())])
       .optional()
       .transform(v =>
-        (Array.isArray(v) ? v : v ? [v] : [])
+        [v ?? []]
+          .flat()
           .flatMap(s => s.split(','))
           .map(s => s.trim())
           .filter(Boolean),
