@@ -1,0 +1,3 @@
+export { ciExperienceApiRef } from './CiExperienceApi';
+export type { CiExperienceApi } from './CiExperienceApi';
+export { CiExperienceClient } from './CiExperienceClient';

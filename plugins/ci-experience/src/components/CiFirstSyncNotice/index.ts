@@ -1,0 +1,1 @@
+export { CiFirstSyncNotice, isWaitingForFirstSync } from './CiFirstSyncNotice';

@@ -1,0 +1,125 @@
+import {
+  CI_RUN_STATUSES,
+  CiRunStatus,
+} from '@ci-experience/plugin-ci-experience-common';
+import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
+import TextField from '@material-ui/core/TextField';
+import { ChangeEvent } from 'react';
+import { ciRunStatusLabel } from '../CiRunStatus';
+
+/** The value the selects use for "no filter". */
+export const ALL = '';
+
+/** The chosen filters; {@link ALL} means unfiltered. */
+export interface CiRunFilterValues {
+  branch: string;
+  status: CiRunStatus | typeof ALL;
+  workflow: string;
+}
+
+/** Props of {@link CiRunFilters}. */
+export interface CiRunFiltersProps {
+  values: CiRunFilterValues;
+  onChange: (values: CiRunFilterValues) => void;
+  /** Listed first, since it is what most people look at. */
+  defaultBranch?: string;
+  /** Other branches to offer, e.g. those seen in loaded runs. */
+  branches: string[];
+  workflows: string[];
+  onRefresh: () => void;
+  refreshing: boolean;
+}
+
+function uniqueSorted(values: string[], first?: string): string[] {
+  const rest = [...new Set(values)]
+    .filter(value => value && value !== first)
+    .sort((a, b) => a.localeCompare(b));
+  return first ? [first, ...rest] : rest;
+}
+
+/**
+ * Branch, status and workflow selects, and a Refresh button. Native selects
+ * keep the filters usable by keyboard and screen readers without extra work.
+ */
+export function CiRunFilters(props: CiRunFiltersProps) {
+  const { values, onChange, defaultBranch } = props;
+  // The chosen values stay listed even when no loaded run carries them.
+  const branches = uniqueSorted(
+    [...props.branches, values.branch],
+    defaultBranch,
+  );
+  const workflows = uniqueSorted([...props.workflows, values.workflow]);
+
+  const handle =
+    (field: keyof CiRunFilterValues) =>
+    (event: ChangeEvent<{ value: unknown }>) =>
+      onChange({ ...values, [field]: String(event.target.value) });
+
+  return (
+    <Box display="flex" flexWrap="wrap" alignItems="flex-end" mb={2}>
+      <Box mr={2} minWidth={180}>
+        <TextField
+          id="ci-filter-branch"
+          label="Branch"
+          select
+          fullWidth
+          SelectProps={{ native: true }}
+          value={values.branch}
+          onChange={handle('branch')}
+        >
+          {branches.map(branch => (
+            <option key={branch} value={branch}>
+              {branch === defaultBranch ? `${branch} (default)` : branch}
+            </option>
+          ))}
+          <option value={ALL}>All branches</option>
+        </TextField>
+      </Box>
+      <Box mr={2} minWidth={140}>
+        <TextField
+          id="ci-filter-status"
+          label="Status"
+          select
+          fullWidth
+          SelectProps={{ native: true }}
+          value={values.status}
+          onChange={handle('status')}
+        >
+          <option value={ALL}>Any</option>
+          {CI_RUN_STATUSES.map(status => (
+            <option key={status} value={status}>
+              {ciRunStatusLabel(status)}
+            </option>
+          ))}
+        </TextField>
+      </Box>
+      <Box mr={2} minWidth={180}>
+        <TextField
+          id="ci-filter-workflow"
+          label="Workflow"
+          select
+          fullWidth
+          SelectProps={{ native: true }}
+          value={values.workflow}
+          onChange={handle('workflow')}
+        >
+          <option value={ALL}>All</option>
+          {workflows.map(workflow => (
+            <option key={workflow} value={workflow}>
+              {workflow}
+            </option>
+          ))}
+        </TextField>
+      </Box>
+      <Box flexGrow={1} />
+      <Button
+        variant="outlined"
+        onClick={props.onRefresh}
+        disabled={props.refreshing}
+      >
+        Refresh
+      </Button>
+    </Box>
+  );
+}

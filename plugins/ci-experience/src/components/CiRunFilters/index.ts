@@ -1,0 +1,2 @@
+export { ALL, CiRunFilters } from './CiRunFilters';
+export type { CiRunFilterValues, CiRunFiltersProps } from './CiRunFilters';

@@ -1,0 +1,1 @@
+export { CiRunStatus, ciRunStatusLabel } from './CiRunStatus';

@@ -1,0 +1,2 @@
+export { CiRunsTable } from './CiRunsTable';
+export type { CiRunsTableProps } from './CiRunsTable';

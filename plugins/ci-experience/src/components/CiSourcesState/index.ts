@@ -1,0 +1,1 @@
+export { CiSourcesState } from './CiSourcesState';

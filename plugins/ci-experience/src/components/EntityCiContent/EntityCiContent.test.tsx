@@ -1,0 +1,268 @@
+import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { renderInTestApp } from '@backstage/frontend-test-utils';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { ciExperienceApiRef, CiExperienceApi } from '../../api';
+import {
+  annotatedEntity,
+  makeResponse,
+  makeRun,
+  makeSource,
+  plainEntity,
+} from '../../testing/fixtures';
+import { EntityCiContent } from './EntityCiContent';
+import { Entity } from '@backstage/catalog-model';
+
+function fakeApi(getRuns: CiExperienceApi['getRuns']) {
+  return {
+    getRuns: jest.fn(getRuns),
+    getRun: jest.fn(),
+  } satisfies CiExperienceApi;
+}
+
+function render(api: CiExperienceApi, entity: Entity = annotatedEntity) {
+  return renderInTestApp(
+    <EntityProvider entity={entity}>
+      <EntityCiContent />
+    </EntityProvider>,
+    { apis: [[ciExperienceApiRef, api]] },
+  );
+}
+
+describe('EntityCiContent', () => {
+  it('asks for the default branch and renders its runs', async () => {
+    const api = fakeApi(async (_ref, query) =>
+      makeResponse({
+        items: query.branch
+          ? [
+              makeRun({ attempt: 2, status: 'failed', workflow: 'Deploy' }),
+              makeRun({ id: 'run-2', runNumber: 561 }),
+            ]
+          : [makeRun({ id: 'run-3', branch: 'feature/x', runNumber: 9 })],
+      }),
+    );
+    render(api);
+
+    // findBy* throws when the text never appears. The table re-renders its
+    // rows, so the found node itself may be replaced right after.
+    await screen.findByText('#562 · attempt 2');
+    expect(screen.getByText('#561')).toBeInTheDocument();
+    const table = screen.getByRole('table');
+    expect(within(table).getByText('Failed')).toBeInTheDocument();
+    expect(within(table).getByText('Deploy')).toBeInTheDocument();
+    expect(screen.getAllByText('0123456')).toHaveLength(2);
+    expect(screen.getAllByText('Fix the rounding of refunds')).toHaveLength(2);
+    expect(screen.getAllByText('3m 12s')).toHaveLength(2);
+    expect(screen.getAllByText('9 minutes ago')).toHaveLength(2);
+    expect(
+      screen.getAllByRole('link', {
+        name: /Deploy #562 · attempt 2 on GitHub Actions/,
+      })[0],
+    ).toHaveAttribute(
+      'href',
+      'https://github.com/octo-org/payments/actions/runs/1',
+    );
+    // The feature-branch run of the first, unfiltered answer is not shown
+    // once the default branch is known.
+    expect(screen.queryByText('#9')).not.toBeInTheDocument();
+
+    expect(api.getRuns).toHaveBeenLastCalledWith(
+      { kind: 'Component', namespace: 'default', name: 'payments' },
+      { branch: 'main', limit: 25 },
+    );
+    expect((screen.getByLabelText('Branch') as HTMLSelectElement).value).toBe(
+      'main',
+    );
+    expect(screen.getByText(/synced 2 minutes ago/)).toBeInTheDocument();
+  });
+
+  it('shows the missing annotation state without a CI annotation', async () => {
+    const api = fakeApi(async () => makeResponse());
+    render(api, plainEntity);
+
+    expect(
+      await screen.findByText(/github\.com\/project-slug/),
+    ).toBeInTheDocument();
+    expect(screen.getByText(/Missing Annotation/i)).toBeInTheDocument();
+    expect(api.getRuns).not.toHaveBeenCalled();
+  });
+
+  it('shows the first sync under way, and polls until runs arrive', async () => {
+    let calls = 0;
+    const api = fakeApi(async () => {
+      calls += 1;
+      return calls < 2
+        ? makeResponse({
+            sources: [
+              makeSource({
+                syncing: true,
+                lastSyncedAt: undefined,
+                defaultBranch: undefined,
+              }),
+            ],
+          })
+        : makeResponse({
+            items: [makeRun({ runNumber: 77 })],
+            sources: [makeSource({ defaultBranch: undefined })],
+          });
+    });
+    render(api);
+
+    expect(
+      await screen.findByText(/First sync of octo-org\/payments under way…/),
+    ).toBeInTheDocument();
+    expect(screen.queryByText(/No runs/)).not.toBeInTheDocument();
+
+    await screen.findByText('#77', undefined, { timeout: 6000 });
+    expect(screen.queryByText(/First sync/)).not.toBeInTheDocument();
+  }, 10_000);
+
+  it('shows a source error next to the stored runs', async () => {
+    const api = fakeApi(async () =>
+      makeResponse({
+        items: [makeRun()],
+        sources: [
+          makeSource({
+            error: {
+              name: 'NotAllowedError',
+              message: 'Resource not accessible by integration',
+            },
+          }),
+        ],
+      }),
+    );
+    render(api);
+
+    expect(
+      await screen.findByText(
+        'Warning: GitHub Actions: octo-org/payments could not be synced',
+      ),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByText('Resource not accessible by integration'),
+    ).toBeInTheDocument();
+    await screen.findByText('#562');
+  });
+
+  it('says why the list is empty', async () => {
+    const api = fakeApi(async () => makeResponse());
+    render(api);
+
+    await waitFor(() =>
+      expect(
+        screen.getByText(/No runs on branch main match these filters/),
+      ).toBeInTheDocument(),
+    );
+    expect(screen.queryByText('No data')).not.toBeInTheDocument();
+  });
+
+  it('says when nothing has been ingested yet', async () => {
+    const api = fakeApi(async () =>
+      makeResponse({
+        sources: [
+          makeSource({ lastSyncedAt: undefined, defaultBranch: undefined }),
+        ],
+      }),
+    );
+    render(api);
+
+    await waitFor(() =>
+      expect(
+        screen.getByText(/Nothing has been ingested yet/),
+      ).toBeInTheDocument(),
+    );
+    expect(screen.getByText(/never synced/)).toBeInTheDocument();
+  });
+
+  it('asks the API again when a filter changes', async () => {
+    const api = fakeApi(async () =>
+      makeResponse({
+        items: [
+          makeRun(),
+          makeRun({ id: 'r2', branch: 'develop', workflow: 'Nightly' }),
+        ],
+      }),
+    );
+    render(api);
+    await screen.findAllByText('#562');
+
+    fireEvent.change(screen.getByLabelText('Branch'), {
+      target: { value: 'develop' },
+    });
+    await waitFor(() =>
+      expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
+        branch: 'develop',
+        limit: 25,
+      }),
+    );
+
+    fireEvent.change(screen.getByLabelText('Status'), {
+      target: { value: 'failed' },
+    });
+    await waitFor(() =>
+      expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
+        branch: 'develop',
+        status: ['failed'],
+        limit: 25,
+      }),
+    );
+
+    fireEvent.change(screen.getByLabelText('Branch'), {
+      target: { value: '' },
+    });
+    fireEvent.change(screen.getByLabelText('Workflow'), {
+      target: { value: 'Nightly' },
+    });
+    await waitFor(() =>
+      expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
+        status: ['failed'],
+        workflow: 'Nightly',
+        limit: 25,
+      }),
+    );
+  });
+
+  it('loads more runs with the cursor and refreshes from the first page', async () => {
+    const api = fakeApi(async (_ref, query) =>
+      query.cursor
+        ? makeResponse({ items: [makeRun({ id: 'r2', runNumber: 500 })] })
+        : makeResponse({ items: [makeRun()], nextCursor: 'next-1' }),
+    );
+    render(api);
+    await screen.findByText('#562');
+
+    fireEvent.click(screen.getByRole('button', { name: 'Load more' }));
+    expect(await screen.findByText('#500')).toBeInTheDocument();
+    expect(screen.getByText('#562')).toBeInTheDocument();
+    expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
+      branch: 'main',
+      limit: 25,
+      cursor: 'next-1',
+    });
+    expect(
+      screen.queryByRole('button', { name: 'Load more' }),
+    ).not.toBeInTheDocument();
+
+    const callsBefore = api.getRuns.mock.calls.length;
+    fireEvent.click(screen.getByRole('button', { name: 'Refresh' }));
+    await waitFor(() =>
+      expect(screen.queryByText('#500')).not.toBeInTheDocument(),
+    );
+    expect(api.getRuns.mock.calls.length).toBe(callsBefore + 1);
+    expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
+      branch: 'main',
+      limit: 25,
+    });
+  });
+
+  it('renders fetch errors', async () => {
+    const api = fakeApi(async () => {
+      throw new Error('Backend unavailable');
+    });
+    render(api);
+
+    expect(
+      (await screen.findAllByText(/Backend unavailable/)).length,
+    ).toBeGreaterThan(0);
+    expect(screen.queryByRole('table')).not.toBeInTheDocument();
+  });
+});

@@ -1,0 +1,173 @@
+import {
+  CompoundEntityRef,
+  getCompoundEntityRef,
+  stringifyEntityRef,
+} from '@backstage/catalog-model';
+import { Progress, ResponseErrorPanel } from '@backstage/core-components';
+import {
+  MissingAnnotationEmptyState,
+  useEntity,
+} from '@backstage/plugin-catalog-react';
+import {
+  CiRun,
+  CiRunsResponse,
+  GITHUB_PROJECT_SLUG_ANNOTATION,
+  hasCiAnnotation,
+} from '@ci-experience/plugin-ci-experience-common';
+import Box from '@material-ui/core/Box';
+import Button from '@material-ui/core/Button';
+import { useEffect, useState } from 'react';
+import { useCiRuns } from '../../hooks/useCiRuns';
+import { usePollWhile } from '../../hooks/usePollWhile';
+import { useSeenValues } from '../../hooks/useSeenValues';
+import { CiFirstSyncNotice, isWaitingForFirstSync } from '../CiFirstSyncNotice';
+import { ALL, CiRunFilters, CiRunFilterValues } from '../CiRunFilters';
+import { CiRunsTable } from '../CiRunsTable';
+import { CiSourcesState } from '../CiSourcesState';
+
+const PAGE_SIZE = 25;
+
+const pickBranch = (run: CiRun) => run.branch;
+const pickWorkflow = (run: CiRun) => run.workflow;
+
+/** Why the run list is empty, so that it never just says "no data". */
+function emptyReason(data: CiRunsResponse, filters: CiRunFilterValues): string {
+  const failed = data.sources.some(source => source.error);
+  if (filters.branch || filters.status || filters.workflow) {
+    const where = filters.branch ? ` on branch ${filters.branch}` : '';
+    return `No runs${where} match these filters. Try "All branches" or another status or workflow.${
+      failed ? ' Some sources could not be synced, so runs may be missing.' : ''
+    }`;
+  }
+  if (failed) {
+    return 'No runs are stored, and the last sync failed: see the warning above.';
+  }
+  if (data.sources.every(source => !source.lastSyncedAt)) {
+    return 'Nothing has been ingested yet: no sync of this CI has completed.';
+  }
+  return 'No CI runs have been recorded for this repository yet.';
+}
+
+function CiRunsView(props: { entityRef: CompoundEntityRef }) {
+  // `branch` undefined follows the default branch once the backend names it.
+  const [choice, setChoice] = useState<
+    Omit<CiRunFilterValues, 'branch'> & { branch?: string }
+  >({ status: ALL, workflow: ALL });
+  const [defaultBranch, setDefaultBranch] = useState<string>();
+
+  const values: CiRunFilterValues = {
+    ...choice,
+    branch: choice.branch ?? defaultBranch ?? ALL,
+  };
+  const runs = useCiRuns(
+    props.entityRef,
+    {
+      branch: values.branch || undefined,
+      status: values.status ? [values.status] : undefined,
+      workflow: values.workflow || undefined,
+    },
+    PAGE_SIZE,
+  );
+  const { data, error } = runs;
+
+  const reportedDefault = data?.sources.find(
+    s => s.defaultBranch,
+  )?.defaultBranch;
+  useEffect(() => {
+    if (reportedDefault) {
+      setDefaultBranch(reportedDefault);
+    }
+  }, [reportedDefault]);
+  // The first answer, for all branches, only serves to learn the default
+  // branch; it is about to be replaced, so it must not flash up as the list.
+  const learningDefault =
+    choice.branch === undefined && !defaultBranch && !!reportedDefault;
+  const stale = runs.stale || learningDefault;
+
+  const branches = useSeenValues(data?.items, pickBranch);
+  const workflows = useSeenValues(data?.items, pickWorkflow);
+
+  const waiting =
+    !!data && !stale && isWaitingForFirstSync(data.items, data.sources);
+  usePollWhile(waiting, runs.refresh, data);
+
+  if (error && !data) {
+    return <ResponseErrorPanel error={error} />;
+  }
+  if (!data) {
+    return <Progress />;
+  }
+
+  return (
+    <Box>
+      {error && (
+        <Box mb={2}>
+          <ResponseErrorPanel error={error} />
+        </Box>
+      )}
+      <Box mb={2}>
+        <CiSourcesState sources={data.sources} />
+      </Box>
+      <CiRunFilters
+        values={values}
+        onChange={next => setChoice(next)}
+        defaultBranch={defaultBranch}
+        branches={branches}
+        workflows={workflows}
+        onRefresh={runs.refresh}
+        refreshing={runs.loading}
+      />
+      {waiting ? (
+        <CiFirstSyncNotice sources={data.sources} />
+      ) : (
+        <CiRunsTable
+          runs={data.items}
+          loading={runs.loading || stale}
+          emptyContent={
+            <Box p={3} textAlign="center">
+              {emptyReason(data, values)}
+            </Box>
+          }
+          footer={
+            data.nextCursor &&
+            !stale && (
+              <Box mt={2} display="flex" justifyContent="center">
+                <Button
+                  variant="outlined"
+                  onClick={runs.loadMore}
+                  disabled={runs.loadingMore}
+                >
+                  {runs.loadingMore ? 'Loading…' : 'Load more'}
+                </Button>
+              </Box>
+            )
+          }
+        />
+      )}
+    </Box>
+  );
+}
+
+/**
+ * The CI tab of an entity page: the entity's runs with filters, the state of
+ * the sources they come from, and paging.
+ *
+ * @public
+ */
+export function EntityCiContent() {
+  const { entity } = useEntity();
+  if (!hasCiAnnotation(entity)) {
+    return (
+      <MissingAnnotationEmptyState
+        annotation={GITHUB_PROJECT_SLUG_ANNOTATION}
+      />
+    );
+  }
+  // Keyed so that filters and pages start over for another entity.
+  return (
+    <CiRunsView
+      key={stringifyEntityRef(entity)}
+      entityRef={getCompoundEntityRef(entity)}
+    />
+  );
+}

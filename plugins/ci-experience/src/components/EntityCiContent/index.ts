@@ -1,0 +1,1 @@
+export { EntityCiContent } from './EntityCiContent';

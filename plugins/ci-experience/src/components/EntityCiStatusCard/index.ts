@@ -1,0 +1,1 @@
+export { EntityCiStatusCard } from './EntityCiStatusCard';

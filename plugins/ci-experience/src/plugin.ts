@@ -1,0 +1,61 @@
+import {
+  createApiFactory,
+  createComponentExtension,
+  createPlugin,
+  createRoutableExtension,
+  discoveryApiRef,
+  fetchApiRef,
+} from '@backstage/core-plugin-api';
+import { ciExperienceApiRef, CiExperienceClient } from './api';
+import { rootRouteRef } from './routes';
+
+/**
+ * The CI Experience plugin, for apps on the legacy frontend system.
+ *
+ * @public
+ */
+export const ciExperiencePlugin = createPlugin({
+  id: 'ci-experience',
+  apis: [
+    createApiFactory({
+      api: ciExperienceApiRef,
+      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
+      factory: ({ discoveryApi, fetchApi }) =>
+        new CiExperienceClient({ discoveryApi, fetchApi }),
+    }),
+  ],
+  routes: {
+    root: rootRouteRef,
+  },
+});
+
+/**
+ * The CI tab of an entity page.
+ *
+ * @public
+ */
+export const EntityCiContent = ciExperiencePlugin.provide(
+  createRoutableExtension({
+    name: 'EntityCiContent',
+    component: () =>
+      import('./components/EntityCiContent').then(m => m.EntityCiContent),
+    mountPoint: rootRouteRef,
+  }),
+);
+
+/**
+ * The CI status card of an entity page's overview.
+ *
+ * @public
+ */
+export const EntityCiStatusCard = ciExperiencePlugin.provide(
+  createComponentExtension({
+    name: 'EntityCiStatusCard',
+    component: {
+      lazy: () =>
+        import('./components/EntityCiStatusCard').then(
+          m => m.EntityCiStatusCard,
+        ),
+    },
+  }),
+);
