@@ -15,6 +15,7 @@ const APP = 'http://localhost:3000';
 const BACKEND = 'http://localhost:7007';
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const results = [];
+let currentPage;
 
 async function check(name, fn) {
   const started = Date.now();
@@ -25,6 +26,15 @@ async function check(name, fn) {
   } catch (error) {
     results.push({ name, ok: false });
     console.log(`  FAIL ${name}: ${error.message.split('\n')[0]}`);
+    if (currentPage) {
+      const file = path.join(
+        root,
+        'test-results',
+        `failed-${results.length}.png`,
+      );
+      await currentPage.screenshot({ path: file }).catch(() => {});
+      console.log(`       screenshot: ${path.relative(root, file)}`);
+    }
   }
 }
 
@@ -98,6 +108,7 @@ async function main() {
       viewport: { width: 1440, height: 1000 },
     });
     page.setDefaultTimeout(60_000);
+    currentPage = page;
     const pageErrors = [];
     page.on('pageerror', e => pageErrors.push(e.message));
 

@@ -88,7 +88,6 @@ interface PlannedAttempt {
 }
 
 interface PlannedRun {
-  index: number;
   id: number;
   runNumber: number;
   workflow: SimWorkflowSpec;
@@ -99,6 +98,13 @@ interface PlannedRun {
   event: string;
   attempts: PlannedAttempt[];
 }
+
+/**
+ * Runs sit in fixed time slots counted from this moment, so that a restarted
+ * simulator serves the same run ids, numbers and outcomes for the same times,
+ * as GitHub would; only how far back it shows depends on when it started.
+ */
+const TIMELINE_EPOCH = Date.UTC(2026, 0, 1);
 
 const ACTORS = ['octocat', 'monalisa', 'hubot', 'dependabot[bot]', 'mona-dev'];
 const MESSAGES = [
@@ -257,7 +263,8 @@ export class SimulatedHistory {
   readonly repos: SimRepoSpec[];
   private readonly now: () => number;
   private readonly intervalMs: number;
-  private readonly origin: number;
+  /** The first time slot of the visible history. */
+  private readonly firstSlot: number;
   private readonly planned = new Map<string, PlannedRun[]>();
 
   constructor(
@@ -269,8 +276,9 @@ export class SimulatedHistory {
     this.intervalMs = options.intervalMs ?? 4 * 60_000;
     const startedAt = options.startedAt ?? this.now();
     const historyMs = options.historyMs ?? 12 * 60 * 60_000;
-    this.origin =
-      Math.floor((startedAt - historyMs) / this.intervalMs) * this.intervalMs;
+    this.firstSlot = Math.floor(
+      (startedAt - historyMs - TIMELINE_EPOCH) / this.intervalMs,
+    );
   }
 
   repo(owner: string, repo: string): SimRepoSpec | undefined {
@@ -332,9 +340,9 @@ export class SimulatedHistory {
       this.planned.set(key, runs);
     }
     const repoIndex = this.repos.indexOf(spec);
-    const lastIndex = Math.floor((at - this.origin) / this.intervalMs);
-    for (let index = runs.length; index <= lastIndex; index++) {
-      runs.push(this.planRun(spec, repoIndex, index, runs));
+    const lastSlot = Math.floor((at - TIMELINE_EPOCH) / this.intervalMs);
+    for (let slot = this.firstSlot + runs.length; slot <= lastSlot; slot++) {
+      runs.push(this.planRun(spec, repoIndex, slot));
     }
     return runs;
   }
@@ -342,10 +350,9 @@ export class SimulatedHistory {
   private planRun(
     spec: SimRepoSpec,
     repoIndex: number,
-    index: number,
-    previous: PlannedRun[],
+    slot: number,
   ): PlannedRun {
-    const rand = seeded((repoIndex + 1) * 100_003 + index * 7919);
+    const rand = seeded((repoIndex + 1) * 100_003 + slot * 7919);
     const onDefault = spec.featureBranches.length === 0 || rand() < 0.65;
     const branch = onDefault
       ? spec.defaultBranch
@@ -353,11 +360,9 @@ export class SimulatedHistory {
     const eligible = spec.workflows.filter(
       w => branch === spec.defaultBranch || !w.defaultBranchOnly,
     );
-    const workflow = eligible[index % eligible.length];
-    const runNumber =
-      previous.filter(r => r.workflow.id === workflow.id).length + 1;
+    const workflow = eligible[slot % eligible.length];
     const createdAt =
-      this.origin + index * this.intervalMs + Math.floor(rand() * 20_000);
+      TIMELINE_EPOCH + slot * this.intervalMs + Math.floor(rand() * 20_000);
     const first = this.planAttempt(rand, spec, workflow, 1, createdAt);
     const attempts = [first];
     if (first.failure && rand() < 0.45) {
@@ -371,9 +376,9 @@ export class SimulatedHistory {
       attempts.push(retry);
     }
     return {
-      index,
-      id: (repoIndex + 1) * 1_000_000 + index,
-      runNumber,
+      id: slot * 10 + repoIndex,
+      // A per-repository sequence: stable, increasing, never reused.
+      runNumber: slot,
       workflow,
       branch,
       sha: hex(rand, 40),

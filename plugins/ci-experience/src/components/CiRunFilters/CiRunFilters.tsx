@@ -65,6 +65,7 @@ export function CiRunFilters(props: CiRunFiltersProps) {
           select
           fullWidth
           SelectProps={{ native: true }}
+          InputLabelProps={{ shrink: true }}
           value={values.branch}
           onChange={handle('branch')}
         >
@@ -83,6 +84,7 @@ export function CiRunFilters(props: CiRunFiltersProps) {
           select
           fullWidth
           SelectProps={{ native: true }}
+          InputLabelProps={{ shrink: true }}
           value={values.status}
           onChange={handle('status')}
         >
@@ -101,6 +103,7 @@ export function CiRunFilters(props: CiRunFiltersProps) {
           select
           fullWidth
           SelectProps={{ native: true }}
+          InputLabelProps={{ shrink: true }}
           value={values.workflow}
           onChange={handle('workflow')}
         >

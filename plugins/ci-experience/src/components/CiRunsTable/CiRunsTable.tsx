@@ -19,6 +19,7 @@ const columns: TableColumn<CiRun>[] = [
   {
     title: 'Status',
     field: 'status',
+    cellStyle: { whiteSpace: 'nowrap' },
     render: run => <CiRunStatus status={run.status} />,
   },
   { title: 'Workflow', field: 'workflow' },

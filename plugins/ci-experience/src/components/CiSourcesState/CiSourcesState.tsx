@@ -33,6 +33,8 @@ export function CiSourcesState(props: { sources: CiSourceState[] }) {
                 source.source
               } could not be synced`}
               message={source.error!.message}
+              // The cause is the point of the panel: show it without a click.
+              defaultExpanded
             />
           </Box>
         ))}
