@@ -1,4 +1,5 @@
 import {
+  CiJob,
   CiRun,
   CiRunStatus,
   CiSyncError,
@@ -15,9 +16,14 @@ export interface StoredSource {
   lastSyncedAt?: string;
   lastAttemptAt?: string;
   error?: CiSyncError;
+  /** A replica holds the sync lease of this source until then. */
+  syncLeaseUntil?: string;
 }
 
-/** A run as stored: the model plus what a sync needs to compare. */
+/**
+ * A run as stored: the model plus what a sync needs to compare. `jobs`, when
+ * given to `upsertRuns`, is the run's complete job list.
+ */
 export interface StoredRun extends CiRun {
   sourceKey: string;
   providerRunId: string;
@@ -28,6 +34,7 @@ export interface StoredRun extends CiRun {
 export interface StoredRunVersion {
   status: CiRunStatus;
   providerUpdatedAt?: string;
+  /** The complete job list was read (a webhook may have added some jobs only). */
   hasJobs: boolean;
 }
 
@@ -41,16 +48,41 @@ export interface ListRunsOptions {
   cursor?: string;
 }
 
-/** Storage of sources and runs. */
+/** What one webhook delivery writes. */
+export interface DeliveryWrite {
+  deliveryId: string;
+  event: string;
+  runs?: StoredRun[];
+  jobs?: Array<{ runId: string; job: CiJob }>;
+}
+
+/**
+ * Storage of sources, runs and jobs.
+ *
+ * Writes of runs and jobs are monotonic: a write never moves a run or job
+ * back to an earlier state (queued, then running, then final; among equals,
+ * the later provider update wins), whatever order they arrive in, so polling
+ * and webhooks may race freely.
+ */
 export interface CiStore {
   getSources(keys: string[]): Promise<Map<string, StoredSource>>;
   upsertSource(source: CiSource): Promise<void>;
   setDefaultBranch(key: string, branch: string): Promise<void>;
   markSynced(key: string, at: string): Promise<void>;
   markFailed(key: string, at: string, error: CiSyncError): Promise<void>;
+  /** Takes the sync lease of a source unless another owner holds it. */
+  tryLeaseSync(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseSync(key: string, owner: string): Promise<void>;
 
   getRunVersions(ids: string[]): Promise<Map<string, StoredRunVersion>>;
   upsertRuns(runs: StoredRun[]): Promise<void>;
+  /**
+   * Applies one webhook delivery, once: answers `duplicate`, writing nothing,
+   * when a delivery with that id was applied before.
+   */
+  applyDelivery(write: DeliveryWrite): Promise<'applied' | 'duplicate'>;
+  /** Forgets delivery ids older than the given time. */
+  pruneDeliveries(before: string): Promise<number>;
   /** Runs of a source still queued or running, to revisit. */
   listUnfinishedRuns(
     sourceKey: string,
@@ -61,4 +93,12 @@ export interface CiStore {
   ): Promise<{ items: CiRun[]; nextCursor?: string }>;
   /** One run with its jobs. */
   getRun(id: string): Promise<StoredRun | undefined>;
+}
+
+/** 0 queued, 1 running, 2 final: a write never lowers it. */
+export function statusRank(status: CiRunStatus): number {
+  if (status === 'queued') {
+    return 0;
+  }
+  return status === 'running' ? 1 : 2;
 }

@@ -1,5 +1,6 @@
 import {
   DatabaseService,
+  isDatabaseConflictError,
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
@@ -13,10 +14,12 @@ import { CiSource } from '@ci-experience/plugin-ci-experience-node';
 import { Knex } from 'knex';
 import {
   CiStore,
+  DeliveryWrite,
   ListRunsOptions,
   StoredRun,
   StoredRunVersion,
   StoredSource,
+  statusRank,
 } from './CiStore';
 
 const migrationsDir = resolvePackagePath(
@@ -50,7 +53,8 @@ interface RunRow {
   duration_ms: number | string | null;
   queued_ms: number | string | null;
   provider_updated_at: string | null;
-  jobs: string | null;
+  status_rank: number;
+  jobs_synced: boolean | number;
 }
 
 interface SourceRow {
@@ -63,6 +67,7 @@ interface SourceRow {
   last_attempt_at: string | null;
   error_name: string | null;
   error_message: string | null;
+  sync_lease_until: string | null;
 }
 
 /** The store on the plugin's database (SQLite or PostgreSQL), through knex. */
@@ -104,6 +109,7 @@ export class KnexCiStore implements CiStore {
         error: row.error_name
           ? { name: row.error_name, message: row.error_message ?? '' }
           : undefined,
+        syncLeaseUntil: row.sync_lease_until ?? undefined,
       });
     }
     return result;
@@ -144,6 +150,28 @@ export class KnexCiStore implements CiStore {
     });
   }
 
+  async tryLeaseSync(key: string, owner: string, ttlMs: number) {
+    const now = new Date();
+    const until = new Date(now.getTime() + ttlMs).toISOString();
+    // One conditional UPDATE: atomic on SQLite and PostgreSQL alike.
+    const updated = await this.db('ci_sources')
+      .where({ key })
+      .andWhere(q =>
+        q
+          .whereNull('sync_lease_until')
+          .orWhere('sync_lease_until', '<', now.toISOString())
+          .orWhere('sync_lease_owner', owner),
+      )
+      .update({ sync_lease_until: until, sync_lease_owner: owner });
+    return updated === 1;
+  }
+
+  async releaseSync(key: string, owner: string) {
+    await this.db('ci_sources')
+      .where({ key, sync_lease_owner: owner })
+      .update({ sync_lease_until: null, sync_lease_owner: null });
+  }
+
   async getRunVersions(ids: string[]): Promise<Map<string, StoredRunVersion>> {
     const result = new Map<string, StoredRunVersion>();
     for (let i = 0; i < ids.length; i += CHUNK) {
@@ -153,13 +181,13 @@ export class KnexCiStore implements CiStore {
           'id',
           'status',
           'provider_updated_at',
-          this.db.raw('CASE WHEN jobs IS NULL THEN 0 ELSE 1 END AS has_jobs'),
+          'jobs_synced',
         );
       for (const row of rows) {
         result.set(row.id, {
           status: row.status,
           providerUpdatedAt: row.provider_updated_at ?? undefined,
-          hasJobs: Number(row.has_jobs) === 1,
+          hasJobs: Boolean(row.jobs_synced),
         });
       }
     }
@@ -167,10 +195,81 @@ export class KnexCiStore implements CiStore {
   }
 
   async upsertRuns(runs: StoredRun[]): Promise<void> {
-    for (let i = 0; i < runs.length; i += CHUNK) {
-      const rows = runs.slice(i, i + CHUNK).map(toRow);
-      await this.db('ci_runs').insert(rows).onConflict('id').merge();
+    await this.writeRuns(this.db, runs);
+  }
+
+  async applyDelivery(write: DeliveryWrite): Promise<'applied' | 'duplicate'> {
+    try {
+      await this.db.transaction(async trx => {
+        await trx('ci_deliveries').insert({
+          delivery_id: write.deliveryId,
+          event: write.event,
+          received_at: new Date().toISOString(),
+        });
+        await this.writeRuns(trx, write.runs ?? []);
+        for (const { runId, job } of write.jobs ?? []) {
+          await this.writeJobs(trx, runId, [job]);
+        }
+      });
+      return 'applied';
+    } catch (error) {
+      if (isDatabaseConflictError(error)) {
+        return 'duplicate';
+      }
+      throw error;
     }
+  }
+
+  async pruneDeliveries(before: string): Promise<number> {
+    return await this.db('ci_deliveries').where('received_at', '<', before).delete();
+  }
+
+  /** Inserts runs, or updates them unless the stored state is newer. */
+  private async writeRuns(db: Knex, runs: StoredRun[]) {
+    for (let i = 0; i < runs.length; i += CHUNK) {
+      const chunk = runs.slice(i, i + CHUNK);
+      await db('ci_runs')
+        .insert(chunk.map(toRow))
+        .onConflict('id')
+        .merge()
+        .where(
+          db.raw(
+            `excluded.status_rank > ci_runs.status_rank OR (excluded.status_rank = ci_runs.status_rank AND COALESCE(excluded.provider_updated_at, '') >= COALESCE(ci_runs.provider_updated_at, ''))`,
+          ),
+        );
+      // A complete job list read by a sync; webhooks bring jobs one by one.
+      for (const run of chunk) {
+        if (run.jobs) {
+          await this.writeJobs(db, run.id, run.jobs);
+          await db('ci_runs').where({ id: run.id }).update({ jobs_synced: true });
+        }
+      }
+    }
+  }
+
+  /** Inserts jobs, or updates them unless the stored state is newer. */
+  private async writeJobs(db: Knex, runId: string, jobs: CiJob[]) {
+    if (jobs.length === 0) {
+      return;
+    }
+    await db('ci_jobs')
+      .insert(
+        jobs.map(job => ({
+          run_id: runId,
+          job_id: job.id,
+          status_rank: statusRank(job.status),
+          version: job.finishedAt ?? job.startedAt ?? null,
+          started_at: job.startedAt ?? null,
+          data: JSON.stringify(job),
+        })),
+      )
+      .onConflict(['run_id', 'job_id'])
+      .merge()
+      .where(
+        db.raw(
+          `excluded.status_rank > ci_jobs.status_rank OR (excluded.status_rank = ci_jobs.status_rank AND COALESCE(excluded.version, '') >= COALESCE(ci_jobs.version, ''))`,
+        ),
+      );
   }
 
   async listUnfinishedRuns(sourceKey: string) {
@@ -231,7 +330,20 @@ export class KnexCiStore implements CiStore {
 
   async getRun(id: string): Promise<StoredRun | undefined> {
     const row = await this.db<RunRow>('ci_runs').where({ id }).first();
-    return row ? fromRow(row, true) : undefined;
+    if (!row) {
+      return undefined;
+    }
+    const jobs = await this.db('ci_jobs')
+      .where({ run_id: id })
+      .orderBy([
+        { column: 'started_at', order: 'asc' },
+        { column: 'job_id', order: 'asc' },
+      ])
+      .select('data');
+    return {
+      ...fromRow(row, true),
+      jobs: jobs.map(j => JSON.parse(j.data) as CiJob),
+    };
   }
 }
 
@@ -258,7 +370,7 @@ function decodeCursor(cursor: string): [string, string] {
   );
 }
 
-function toRow(run: StoredRun): RunRow {
+function toRow(run: StoredRun): Omit<RunRow, 'jobs_synced'> {
   return {
     id: run.id,
     source_key: run.sourceKey,
@@ -282,7 +394,7 @@ function toRow(run: StoredRun): RunRow {
     duration_ms: run.durationMs ?? null,
     queued_ms: run.queuedMs ?? null,
     provider_updated_at: run.providerUpdatedAt ?? null,
-    jobs: run.jobs ? JSON.stringify(run.jobs) : null,
+    status_rank: statusRank(run.status),
   };
 }
 
@@ -315,7 +427,6 @@ function fromRow(row: RunRow, withJobs: boolean): CiRun | StoredRun {
   }
   return stripUndefined({
     ...run,
-    jobs: row.jobs ? (JSON.parse(row.jobs) as CiJob[]) : [],
     sourceKey: row.source_key,
     providerRunId: row.provider_run_id,
     providerUpdatedAt: row.provider_updated_at ?? undefined,
