@@ -327,7 +327,8 @@ export class GithubSimulator {
     return { body, link: linkHeader(url, page, last) };
   }
 
-  private runJson(spec: SimRepoSpec, run: SimRunAttempt) {
+  /** A run attempt as GitHub's REST API (and `workflow_run` webhooks) shape it. */
+  runJson(spec: SimRepoSpec, run: SimRunAttempt) {
     const json = this.rewrite(example('workflowRun'), spec);
     const api = `${this.options.apiBaseUrl}/repos/${spec.owner}/${spec.repo}`;
     const runApi = `${api}/actions/runs/${run.id}`;
@@ -371,7 +372,8 @@ export class GithubSimulator {
     return json;
   }
 
-  private jobJson(spec: SimRepoSpec, run: SimRunAttempt, job: SimJob) {
+  /** A job as GitHub's REST API (and `workflow_job` webhooks) shape it. */
+  jobJson(spec: SimRepoSpec, run: SimRunAttempt, job: SimJob) {
     const json = this.rewrite(example('job'), spec);
     const api = `${this.options.apiBaseUrl}/repos/${spec.owner}/${spec.repo}`;
     Object.assign(json, {

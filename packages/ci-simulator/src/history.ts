@@ -261,7 +261,8 @@ const STEP_POSTLUDE = ['Post Run actions/checkout@v4', 'Complete job'];
  */
 export class SimulatedHistory {
   readonly repos: SimRepoSpec[];
-  private readonly now: () => number;
+  /** The simulated clock, for consumers that watch the history evolve. */
+  readonly now: () => number;
   private readonly intervalMs: number;
   /** The first time slot of the visible history. */
   private readonly firstSlot: number;

@@ -8,3 +8,4 @@
 export * from './history';
 export * from './handlers';
 export * from './server';
+export * from './webhooks';

@@ -2,6 +2,7 @@
 import { DEMO_REPOS, SimulatedHistory } from './history';
 import { GithubSimulator } from './handlers';
 import { startSimulatorServer } from './server';
+import { WebhookSender } from './webhooks';
 
 const port = Number(process.env.CI_SIMULATOR_PORT ?? 7008);
 const base = `http://localhost:${port}`;
@@ -20,6 +21,7 @@ startSimulatorServer({
     console.log(
       `CI simulator: GitHub Actions API for ${DEMO_REPOS.length} demo repositories at ${url}/api/v3`,
     );
+    startWebhooks();
   },
   error => {
     console.error(
@@ -28,3 +30,25 @@ startSimulatorServer({
     process.exit(1);
   },
 );
+
+/** Pushes run changes to the portal as GitHub webhooks would; `CI_SIMULATOR_WEBHOOK_URL=` turns it off. */
+function startWebhooks() {
+  const targetUrl =
+    process.env.CI_SIMULATOR_WEBHOOK_URL ??
+    'http://localhost:7007/api/events/http/github';
+  if (targetUrl === '') {
+    console.log('CI simulator: webhook deliveries off');
+    return;
+  }
+  new WebhookSender({
+    simulator,
+    targetUrl,
+    // The portal's app-config uses the same default; it guards nothing real.
+    secret:
+      process.env.CI_SIMULATOR_WEBHOOK_SECRET ?? 'simulator-webhook-secret',
+    log: line => console.log(`CI simulator: ${line}`),
+  }).start();
+  console.log(
+    `CI simulator: signed workflow_run and workflow_job webhooks go to ${targetUrl}`,
+  );
+}
