@@ -10,10 +10,19 @@
 exports.up = async function up(knex) {
   await knex.schema.createTable('ci_jobs', table => {
     table.comment('Jobs of run attempts, with their steps');
-    table.string('run_id', 64).notNullable().comment('ci_runs.id, which may not exist yet');
+    table
+      .string('run_id', 64)
+      .notNullable()
+      .comment('ci_runs.id, which may not exist yet');
     table.string('job_id', 128).notNullable();
-    table.integer('status_rank').notNullable().comment('0 queued, 1 running, 2 final');
-    table.string('version', 32).nullable().comment('finish, else start time: newer wins');
+    table
+      .integer('status_rank')
+      .notNullable()
+      .comment('0 queued, 1 running, 2 final');
+    table
+      .string('version', 32)
+      .nullable()
+      .comment('finish, else start time: newer wins');
     table.string('started_at', 32).nullable();
     table.text('data').notNullable().comment('JSON CiJob');
     table.primary(['run_id', 'job_id']);
@@ -31,7 +40,10 @@ exports.up = async function up(knex) {
   for (const row of rows) {
     await knex('ci_runs')
       .where({ id: row.id })
-      .update({ status_rank: rank(row.status), jobs_synced: row.jobs !== null });
+      .update({
+        status_rank: rank(row.status),
+        jobs_synced: row.jobs !== null,
+      });
     const jobs = row.jobs ? JSON.parse(row.jobs) : [];
     for (const job of jobs) {
       await knex('ci_jobs').insert({

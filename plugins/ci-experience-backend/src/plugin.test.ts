@@ -75,6 +75,7 @@ async function startBackend(
         },
       }),
       logger.factory,
+      mockServices.events.factory(),
       catalogServiceMock.factory({ entities }),
       ...(options.httpAuth ? [options.httpAuth] : []),
     ],

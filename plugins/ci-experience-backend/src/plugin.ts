@@ -5,14 +5,20 @@ import {
   SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
 import {
   CiProvider,
   ciProvidersExtensionPoint,
 } from '@ci-experience/plugin-ci-experience-node';
 import { KnexCiStore } from './database/KnexCiStore';
 import { GithubActionsProvider } from './providers/github/GithubActionsProvider';
+import {
+  GITHUB_WEBHOOK_TOPICS,
+  GithubWebhookIngestor,
+} from './providers/github/GithubWebhookIngestor';
 import { createRouter } from './router';
 import { CiSyncService } from './service/CiSyncService';
+import { CiMetrics } from './service/metrics';
 import { scheduleSync, syncAllEntities } from './service/scheduleSync';
 
 const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
@@ -21,9 +27,12 @@ const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   initialDelay: { seconds: 15 },
 };
 
+/** GitHub redelivers with the same id only when asked to; a week is plenty. */
+const DELIVERY_MEMORY_MS = 7 * 24 * 3600_000;
+
 /**
  * The CI Experience backend plugin: syncs runs from CI providers into its
- * database and serves them under `/api/ci-experience`.
+ * database, applies their webhooks, and serves runs under `/api/ci-experience`.
  *
  * @public
  */
@@ -46,7 +55,9 @@ export const ciExperiencePlugin = createBackendPlugin({
         config: coreServices.rootConfig,
         database: coreServices.database,
         scheduler: coreServices.scheduler,
+        cache: coreServices.cache,
         catalog: catalogServiceRef,
+        events: eventsServiceRef,
       },
       async init({
         httpRouter,
@@ -56,15 +67,24 @@ export const ciExperiencePlugin = createBackendPlugin({
         config,
         database,
         scheduler,
+        cache,
         catalog,
+        events,
       }) {
         const section = config.getOptionalConfig('ciExperience');
+        const metrics = CiMetrics.create();
         const providers: CiProvider[] = [];
-        if (
+        const githubEnabled =
           section?.getOptionalBoolean('providers.githubActions.enabled') !==
-          false
-        ) {
-          providers.push(GithubActionsProvider.fromConfig(config, { logger }));
+          false;
+        if (githubEnabled) {
+          providers.push(
+            GithubActionsProvider.fromConfig(config, {
+              logger,
+              cache,
+              metrics,
+            }),
+          );
         }
         providers.push(...extraProviders);
         const ids = providers.map(p => p.id);
@@ -78,10 +98,27 @@ export const ciExperiencePlugin = createBackendPlugin({
           providers,
           store,
           logger,
+          metrics,
           limits: {
             maxPages: section?.getOptionalNumber('sync.maxPages') ?? 5,
           },
         });
+
+        if (githubEnabled) {
+          const ingestor = new GithubWebhookIngestor({
+            store,
+            logger,
+            metrics,
+          });
+          // One subscriber id: with several replicas, each delivery reaches one.
+          await events.subscribe({
+            id: 'ci-experience-github',
+            topics: GITHUB_WEBHOOK_TOPICS,
+            onEvent: async event => {
+              await ingestor.handle(event);
+            },
+          });
+        }
 
         const scheduleConfig = section?.getOptionalConfig('sync.schedule');
         await scheduleSync({
@@ -91,7 +128,12 @@ export const ciExperiencePlugin = createBackendPlugin({
                 scheduleConfig,
               )
             : DEFAULT_SCHEDULE,
-          run: () => syncAllEntities({ catalog, auth, sync, logger }),
+          run: async () => {
+            await syncAllEntities({ catalog, auth, sync, logger });
+            await store.pruneDeliveries(
+              new Date(Date.now() - DELIVERY_MEMORY_MS).toISOString(),
+            );
+          },
         });
 
         httpRouter.use(

@@ -179,17 +179,40 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
   });
 
   it('never moves a run back to an earlier state, whatever the order of writes', async () => {
-    const base = run(100, { status: 'queued', providerUpdatedAt: '2026-11-22T00:00:00.000Z' });
-    const running = { ...base, status: 'running' as const, providerUpdatedAt: '2026-11-22T00:01:00.000Z' };
-    const done = { ...base, status: 'failed' as const, providerUpdatedAt: '2026-11-22T00:05:00.000Z' };
+    const base = run(100, {
+      status: 'queued',
+      providerUpdatedAt: '2026-11-22T00:00:00.000Z',
+    });
+    const running = {
+      ...base,
+      status: 'running' as const,
+      providerUpdatedAt: '2026-11-22T00:01:00.000Z',
+    };
+    const done = {
+      ...base,
+      status: 'failed' as const,
+      providerUpdatedAt: '2026-11-22T00:05:00.000Z',
+    };
     await store.upsertRuns([done]);
     await store.upsertRuns([running]);
     await store.upsertRuns([base]);
     expect((await store.getRun(base.id))?.status).toBe('failed');
     // Among final states the later provider update wins.
-    await store.upsertRuns([{ ...done, status: 'succeeded', providerUpdatedAt: '2026-11-22T00:04:00.000Z' }]);
+    await store.upsertRuns([
+      {
+        ...done,
+        status: 'succeeded',
+        providerUpdatedAt: '2026-11-22T00:04:00.000Z',
+      },
+    ]);
     expect((await store.getRun(base.id))?.status).toBe('failed');
-    await store.upsertRuns([{ ...done, status: 'succeeded', providerUpdatedAt: '2026-11-22T00:06:00.000Z' }]);
+    await store.upsertRuns([
+      {
+        ...done,
+        status: 'succeeded',
+        providerUpdatedAt: '2026-11-22T00:06:00.000Z',
+      },
+    ]);
     expect((await store.getRun(base.id))?.status).toBe('succeeded');
   });
 
@@ -201,29 +224,56 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
       providerStatus: 'in_progress',
       startedAt: '2026-11-22T01:00:00.000Z',
     };
-    const write = { deliveryId: 'd-1', event: 'workflow_job', jobs: [{ runId: 'run-200', job }] };
+    const write = {
+      deliveryId: 'd-1',
+      event: 'workflow_job',
+      jobs: [{ runId: 'run-200', job }],
+    };
     expect(await store.applyDelivery(write)).toBe('applied');
     expect(await store.applyDelivery(write)).toBe('duplicate');
-    const completed = { ...job, status: 'failed' as const, providerStatus: 'failure', finishedAt: '2026-11-22T01:03:00.000Z' };
+    const completed = {
+      ...job,
+      status: 'failed' as const,
+      providerStatus: 'failure',
+      finishedAt: '2026-11-22T01:03:00.000Z',
+    };
     expect(
-      await store.applyDelivery({ deliveryId: 'd-2', event: 'workflow_job', jobs: [{ runId: 'run-200', job: completed }] }),
+      await store.applyDelivery({
+        deliveryId: 'd-2',
+        event: 'workflow_job',
+        jobs: [{ runId: 'run-200', job: completed }],
+      }),
     ).toBe('applied');
     // A late, older delivery of the same job changes nothing.
-    expect(await store.applyDelivery({ deliveryId: 'd-3', event: 'workflow_job', jobs: [{ runId: 'run-200', job }] })).toBe(
-      'applied',
-    );
-    await store.applyDelivery({ deliveryId: 'd-4', event: 'workflow_run', runs: [run(200, { id: 'run-200' })] });
+    expect(
+      await store.applyDelivery({
+        deliveryId: 'd-3',
+        event: 'workflow_job',
+        jobs: [{ runId: 'run-200', job }],
+      }),
+    ).toBe('applied');
+    await store.applyDelivery({
+      deliveryId: 'd-4',
+      event: 'workflow_run',
+      runs: [run(200, { id: 'run-200' })],
+    });
     const stored = await store.getRun('run-200');
     expect(stored?.jobs).toEqual([completed]);
-    expect((await store.getRunVersions(['run-200'])).get('run-200')?.hasJobs).toBe(false);
-    expect(await store.pruneDeliveries('9999-01-01T00:00:00.000Z')).toBeGreaterThanOrEqual(4);
+    expect(
+      (await store.getRunVersions(['run-200'])).get('run-200')?.hasJobs,
+    ).toBe(false);
+    expect(
+      await store.pruneDeliveries('9999-01-01T00:00:00.000Z'),
+    ).toBeGreaterThanOrEqual(4);
     expect(await store.applyDelivery(write)).toBe('applied');
   });
 
   it('leases a source to one owner at a time until released or expired', async () => {
     expect(await store.tryLeaseSync(source.key, 'a', 60_000)).toBe(true);
     expect(await store.tryLeaseSync(source.key, 'b', 60_000)).toBe(false);
-    expect((await store.getSources([source.key])).get(source.key)?.syncLeaseUntil).toBeDefined();
+    expect(
+      (await store.getSources([source.key])).get(source.key)?.syncLeaseUntil,
+    ).toBeDefined();
     await store.releaseSync(source.key, 'b');
     expect(await store.tryLeaseSync(source.key, 'b', 60_000)).toBe(false);
     await store.releaseSync(source.key, 'a');

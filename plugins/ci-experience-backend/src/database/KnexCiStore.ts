@@ -177,12 +177,7 @@ export class KnexCiStore implements CiStore {
     for (let i = 0; i < ids.length; i += CHUNK) {
       const rows = await this.db('ci_runs')
         .whereIn('id', ids.slice(i, i + CHUNK))
-        .select(
-          'id',
-          'status',
-          'provider_updated_at',
-          'jobs_synced',
-        );
+        .select('id', 'status', 'provider_updated_at', 'jobs_synced');
       for (const row of rows) {
         result.set(row.id, {
           status: row.status,
@@ -221,7 +216,9 @@ export class KnexCiStore implements CiStore {
   }
 
   async pruneDeliveries(before: string): Promise<number> {
-    return await this.db('ci_deliveries').where('received_at', '<', before).delete();
+    return await this.db('ci_deliveries')
+      .where('received_at', '<', before)
+      .delete();
   }
 
   /** Inserts runs, or updates them unless the stored state is newer. */
@@ -241,7 +238,9 @@ export class KnexCiStore implements CiStore {
       for (const run of chunk) {
         if (run.jobs) {
           await this.writeJobs(db, run.id, run.jobs);
-          await db('ci_runs').where({ id: run.id }).update({ jobs_synced: true });
+          await db('ci_runs')
+            .where({ id: run.id })
+            .update({ jobs_synced: true });
         }
       }
     }

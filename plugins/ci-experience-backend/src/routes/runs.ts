@@ -109,12 +109,14 @@ export function createRunsRouter(options: {
     const sources = sync.sourcesOf(entity);
     const stored = await store.getSources(sources.map(s => s.key));
 
+    const now = new Date().toISOString();
+    // Under way here, or on another replica that holds the source's lease.
+    const syncing = (key: string) =>
+      sync.isSyncing(key) || (stored.get(key)?.syncLeaseUntil ?? '') > now;
+
     // A source never synced gets one sync now; the answer says it is under way.
     for (const source of sources) {
-      if (
-        !stored.get(source.key)?.lastAttemptAt &&
-        !sync.isSyncing(source.key)
-      ) {
+      if (!stored.get(source.key)?.lastAttemptAt && !syncing(source.key)) {
         sync
           .sync(source, entityRef)
           .catch(error =>
@@ -139,7 +141,7 @@ export function createRunsRouter(options: {
       return {
         provider: source.provider,
         source: source.source,
-        syncing: sync.isSyncing(source.key),
+        syncing: syncing(source.key),
         ...(known?.lastSyncedAt ? { lastSyncedAt: known.lastSyncedAt } : {}),
         ...(known?.defaultBranch ? { defaultBranch: known.defaultBranch } : {}),
         ...(known?.error ? { error: known.error } : {}),

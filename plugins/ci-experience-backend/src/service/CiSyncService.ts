@@ -6,13 +6,17 @@ import {
   CiProviderRun,
   CiSource,
 } from '@ci-experience/plugin-ci-experience-node';
+import { randomUUID } from 'node:crypto';
 import { CiStore, StoredRun } from '../database/CiStore';
+import { CiMetrics } from './metrics';
 import { runIdOf } from './runIds';
 
 /** Bounds of one sync of one source. */
 export interface SyncLimits {
   /** Pages of runs read at most per sync of one source. */
   maxPages: number;
+  /** How long a replica may hold a source's sync lease (a sync's time-out). */
+  leaseMs?: number;
 }
 
 /** What one sync of one source did, for logs and tests. */
@@ -20,6 +24,8 @@ export interface SyncResult {
   pages: number;
   changedRuns: number;
   error?: CiSyncError;
+  /** Another replica holds this source's sync lease: nothing was done. */
+  skipped?: boolean;
 }
 
 /**
@@ -31,12 +37,15 @@ export interface SyncResult {
 export class CiSyncService {
   private readonly inFlight = new Map<string, Promise<SyncResult>>();
   private readonly providers: Map<string, CiProvider>;
+  /** This replica, as the owner of sync leases. */
+  private readonly owner = randomUUID();
 
   static create(options: {
     providers: CiProvider[];
     store: CiStore;
     logger: LoggerService;
     limits: SyncLimits;
+    metrics?: CiMetrics;
   }): CiSyncService {
     return new CiSyncService(options);
   }
@@ -47,6 +56,7 @@ export class CiSyncService {
       store: CiStore;
       logger: LoggerService;
       limits: SyncLimits;
+      metrics?: CiMetrics;
     },
   ) {
     this.providers = new Map(options.providers.map(p => [p.id, p]));
@@ -92,6 +102,18 @@ export class CiSyncService {
     const started = Date.now();
     const result: SyncResult = { pages: 0, changedRuns: 0 };
     await store.upsertSource(source);
+    // One replica syncs a source at a time; the others serve what it stores.
+    const leased = await store.tryLeaseSync(
+      source.key,
+      this.owner,
+      this.options.limits.leaseMs ?? 15 * 60_000,
+    );
+    if (!leased) {
+      logger.debug(
+        `Sync of ${source.source} skipped: another replica is syncing it`,
+      );
+      return { ...result, skipped: true };
+    }
     try {
       if (!provider) {
         throw new Error(`No CI provider "${source.provider}" is installed`);
@@ -156,9 +178,19 @@ export class CiSyncService {
         result.error,
       );
       logger.warn(
-        `Sync of ${source.source} failed: ${error.name}: ${error.message}`,
+        `Sync of ${source.source} failed after ${result.pages} pages and ${
+          result.changedRuns
+        } stored runs in ${Date.now() - started}ms: ${error.name}: ${
+          error.message
+        }`,
       );
+    } finally {
+      await store.releaseSync(source.key, this.owner);
     }
+    this.options.metrics?.syncDuration.record(Date.now() - started, {
+      provider: source.provider,
+      outcome: result.error ? 'failed' : 'succeeded',
+    });
     return result;
   }
 

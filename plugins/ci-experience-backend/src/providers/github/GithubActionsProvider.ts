@@ -1,4 +1,4 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
+import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { NotFoundError } from '@backstage/errors';
@@ -21,7 +21,9 @@ import {
   CiSource,
   CiSourceInfo,
 } from '@ci-experience/plugin-ci-experience-node';
+import { CiMetrics } from '../../service/metrics';
 import { GithubApi } from './GithubApi';
+import { RateLimiterOptions } from './RateLimiter';
 import {
   githubJobSchema,
   githubRunSchema,
@@ -46,24 +48,37 @@ export class GithubActionsProvider implements CiProvider {
 
   static fromConfig(
     config: Config,
-    options: { logger: LoggerService },
+    options: {
+      logger: LoggerService;
+      cache?: CacheService;
+      metrics?: CiMetrics;
+    },
   ): GithubActionsProvider {
     const integrations = ScmIntegrations.fromConfig(config);
-    return new GithubActionsProvider(
+    return new GithubActionsProvider({
       integrations,
-      DefaultGithubCredentialsProvider.fromIntegrations(integrations),
-      options.logger,
-    );
+      credentials:
+        DefaultGithubCredentialsProvider.fromIntegrations(integrations),
+      limits: readLimits(config),
+      ...options,
+    });
   }
 
-  private readonly api: GithubApi;
+  readonly api: GithubApi;
+  private readonly integrations: ScmIntegrationRegistry;
+  private readonly logger: LoggerService;
 
-  constructor(
-    private readonly integrations: ScmIntegrationRegistry,
-    credentials: GithubCredentialsProvider,
-    private readonly logger: LoggerService,
-  ) {
-    this.api = new GithubApi({ integrations, credentials, logger });
+  constructor(options: {
+    integrations: ScmIntegrationRegistry;
+    credentials: GithubCredentialsProvider;
+    logger: LoggerService;
+    cache?: CacheService;
+    metrics?: CiMetrics;
+    limits?: (host: string) => RateLimiterOptions;
+  }) {
+    this.integrations = options.integrations;
+    this.logger = options.logger;
+    this.api = new GithubApi(options);
   }
 
   getSources(entity: Entity): CiSource[] {
@@ -182,6 +197,41 @@ export class GithubActionsProvider implements CiProvider {
     }
     return jobs;
   }
+}
+
+/**
+ * Request budgets per host: `ciExperience.providers.githubActions` sets the
+ * default, and `budgets` entries override it for one host.
+ */
+export function readLimits(
+  config: Config,
+): (host: string) => RateLimiterOptions {
+  const section = config.getOptionalConfig(
+    'ciExperience.providers.githubActions',
+  );
+  const defaults: RateLimiterOptions = {
+    requestsPerHour: section?.getOptionalNumber('requestsPerHour') ?? 4000,
+    maxConcurrency: section?.getOptionalNumber('maxConcurrency') ?? 4,
+  };
+  const overrides = new Map(
+    (section?.getOptionalConfigArray('budgets') ?? []).map(b => [
+      b.getString('host'),
+      {
+        requestsPerHour:
+          b.getOptionalNumber('requestsPerHour') ?? defaults.requestsPerHour,
+        maxConcurrency:
+          b.getOptionalNumber('maxConcurrency') ?? defaults.maxConcurrency,
+      },
+    ]),
+  );
+  for (const [host, limits] of [['*', defaults] as const, ...overrides]) {
+    if (!(limits.requestsPerHour >= 1) || !(limits.maxConcurrency >= 1)) {
+      throw new Error(
+        `ciExperience.providers.githubActions budget for ${host} must allow at least 1 request per hour and 1 at a time`,
+      );
+    }
+  }
+  return host => overrides.get(host) ?? defaults;
 }
 
 function hostOf(source: CiSource): string {
