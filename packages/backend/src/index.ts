@@ -34,6 +34,11 @@ backend.add(import('@backstage/plugin-user-settings-backend'));
 backend.add(import('@backstage/plugin-notifications-backend'));
 backend.add(import('@backstage/plugin-signals-backend'));
 
+// events: GitHub webhooks arrive at POST /api/events/http/github, their
+// signatures checked with events.modules.github.webhookSecret
+backend.add(import('@backstage/plugin-events-backend'));
+backend.add(import('@backstage/plugin-events-backend-module-github'));
+
 // CI Experience
 backend.add(import('@ci-experience/plugin-ci-experience-backend'));
 
