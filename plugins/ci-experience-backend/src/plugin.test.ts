@@ -56,6 +56,7 @@ async function startBackend(
   server.use(...sim.github.handlers());
   const logger = mockServices.logger.mock();
   logger.child.mockReturnValue(logger);
+  const events = mockServices.events.mock();
   const { server: http } = await startTestBackend({
     features: [
       ciExperiencePlugin,
@@ -75,12 +76,12 @@ async function startBackend(
         },
       }),
       logger.factory,
-      mockServices.events.factory(),
+      events.factory,
       catalogServiceMock.factory({ entities }),
       ...(options.httpAuth ? [options.httpAuth] : []),
     ],
   });
-  return { http, ...sim, logger };
+  return { http, ...sim, logger, events };
 }
 
 async function waitForSync(http: any, path: string): Promise<CiRunsResponse> {
@@ -246,5 +247,24 @@ describe('ci-experience backend', () => {
     expect(
       (await request(http).get('/api/ci-experience/runs/abc')).status,
     ).toBe(401);
+  });
+
+  it('subscribes to GitHub workflow webhooks and serves what they bring', async () => {
+    const { http, events, github, history } = await startBackend();
+    await waitForSync(http, RUNS);
+    expect(events.subscribe).toHaveBeenCalledWith(
+      expect.objectContaining({ topics: ['github.workflow_run', 'github.workflow_job'] }),
+    );
+    const { onEvent } = events.subscribe.mock.calls[0][0];
+    const spec = history.repo('demo-org', 'payments-service')!;
+    const newest = history.listRuns(spec)[0];
+    const json = github.runJson(spec, { ...newest, status: 'completed', conclusion: 'timed_out', updatedAt: newest.updatedAt + 3600_000 });
+    await onEvent({
+      topic: 'github.workflow_run',
+      eventPayload: { action: 'completed', workflow_run: json, repository: json.repository },
+      metadata: { 'x-github-delivery': 'plugin-test-1', 'x-github-event': 'workflow_run' },
+    });
+    const res = await request(http).get(`${RUNS}?limit=1`);
+    expect(res.body.items[0]).toMatchObject({ runNumber: newest.runNumber, status: 'failed', providerStatus: 'timed_out' });
   });
 });
