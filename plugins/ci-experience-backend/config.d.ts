@@ -24,6 +24,21 @@ export interface Config {
       githubActions?: {
         /** Set false to turn the built-in GitHub Actions provider off. Default true. */
         enabled?: boolean;
+        /**
+         * Requests to one GitHub host per hour that this replica may spend
+         * (304 answers do not count). Below a quarter of it left, requests
+         * are spaced out to the reset; the last 2% are never spent. Default
+         * 4000, under GitHub's 5,000 for a token.
+         */
+        requestsPerHour?: number;
+        /** Requests in flight at once per host. Default 4. */
+        maxConcurrency?: number;
+        /** Overrides for single hosts, e.g. a GitHub Enterprise server. */
+        budgets?: Array<{
+          host: string;
+          requestsPerHour?: number;
+          maxConcurrency?: number;
+        }>;
       };
     };
   };

@@ -253,18 +253,36 @@ describe('ci-experience backend', () => {
     const { http, events, github, history } = await startBackend();
     await waitForSync(http, RUNS);
     expect(events.subscribe).toHaveBeenCalledWith(
-      expect.objectContaining({ topics: ['github.workflow_run', 'github.workflow_job'] }),
+      expect.objectContaining({
+        topics: ['github.workflow_run', 'github.workflow_job'],
+      }),
     );
     const { onEvent } = events.subscribe.mock.calls[0][0];
     const spec = history.repo('demo-org', 'payments-service')!;
     const newest = history.listRuns(spec)[0];
-    const json = github.runJson(spec, { ...newest, status: 'completed', conclusion: 'timed_out', updatedAt: newest.updatedAt + 3600_000 });
+    const json = github.runJson(spec, {
+      ...newest,
+      status: 'completed',
+      conclusion: 'timed_out',
+      updatedAt: newest.updatedAt + 3600_000,
+    });
     await onEvent({
       topic: 'github.workflow_run',
-      eventPayload: { action: 'completed', workflow_run: json, repository: json.repository },
-      metadata: { 'x-github-delivery': 'plugin-test-1', 'x-github-event': 'workflow_run' },
+      eventPayload: {
+        action: 'completed',
+        workflow_run: json,
+        repository: json.repository,
+      },
+      metadata: {
+        'x-github-delivery': 'plugin-test-1',
+        'x-github-event': 'workflow_run',
+      },
     });
     const res = await request(http).get(`${RUNS}?limit=1`);
-    expect(res.body.items[0]).toMatchObject({ runNumber: newest.runNumber, status: 'failed', providerStatus: 'timed_out' });
+    expect(res.body.items[0]).toMatchObject({
+      runNumber: newest.runNumber,
+      status: 'failed',
+      providerStatus: 'timed_out',
+    });
   });
 });

@@ -1,7 +1,4 @@
-import {
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { cacheServiceFactory } from '@backstage/backend-defaults/cache';
 import { databaseServiceFactory } from '@backstage/backend-defaults/database';
 import { schedulerServiceFactory } from '@backstage/backend-defaults/scheduler';
@@ -51,7 +48,8 @@ const entities: Entity[] = [
   },
 ];
 
-const RUNS = '/api/ci-experience/entities/component/default/payments-service/runs';
+const RUNS =
+  '/api/ci-experience/entities/component/default/payments-service/runs';
 
 describeWithServices('two replicas on one PostgreSQL and one Redis', () => {
   const prefix = `ci_replicas_${Date.now()}_`;
@@ -119,7 +117,9 @@ describeWithServices('two replicas on one PostgreSQL and one Redis', () => {
   it('runs the scheduled sync once, on one of them', async () => {
     const scheduled = () =>
       backends.flatMap(b =>
-        b.logger.info.mock.calls.filter(([m]) => String(m).startsWith('Scheduled sync:')),
+        b.logger.info.mock.calls.filter(([m]) =>
+          String(m).startsWith('Scheduled sync:'),
+        ),
       );
     for (let i = 0; i < 200 && scheduled().length === 0; i++) {
       await new Promise(r => setTimeout(r, 100));
@@ -127,12 +127,16 @@ describeWithServices('two replicas on one PostgreSQL and one Redis', () => {
     await new Promise(r => setTimeout(r, 3000));
     expect(scheduled()).toHaveLength(1);
     expect(
-      sim.github.stats.requests.filter(r => r.endsWith('/repos/demo-org/payments-service')),
+      sim.github.stats.requests.filter(r =>
+        r.endsWith('/repos/demo-org/payments-service'),
+      ),
     ).toHaveLength(1);
   }, 40_000);
 
   it('serves the same runs from either', async () => {
-    const [a, b] = await Promise.all(backends.map(x => request(x.http).get(`${RUNS}?limit=50`)));
+    const [a, b] = await Promise.all(
+      backends.map(x => request(x.http).get(`${RUNS}?limit=50`)),
+    );
     expect(a.status).toBe(200);
     expect(a.body.items.length).toBeGreaterThan(0);
     expect(b.body.items).toEqual(a.body.items);
@@ -149,17 +153,31 @@ describeWithServices('two replicas on one PostgreSQL and one Redis', () => {
     });
     const event = {
       topic: 'github.workflow_run',
-      eventPayload: { action: 'completed', workflow_run: json, repository: json.repository },
-      metadata: { 'x-github-delivery': `replicas-${prefix}`, 'x-github-event': 'workflow_run' },
+      eventPayload: {
+        action: 'completed',
+        workflow_run: json,
+        repository: json.repository,
+      },
+      metadata: {
+        'x-github-delivery': `replicas-${prefix}`,
+        'x-github-event': 'workflow_run',
+      },
     };
-    const handlers = backends.map(b => b.events.subscribe.mock.calls[0][0].onEvent);
+    const handlers = backends.map(
+      b => b.events.subscribe.mock.calls[0][0].onEvent,
+    );
     await Promise.all(handlers.map(onEvent => onEvent(event)));
     for (const b of backends) {
       const res = await request(b.http).get(`${RUNS}?limit=1`);
-      expect(res.body.items[0]).toMatchObject({ runNumber: newest.runNumber, status: 'cancelled' });
+      expect(res.body.items[0]).toMatchObject({
+        runNumber: newest.runNumber,
+        status: 'cancelled',
+      });
     }
     const outcomes = backends.flatMap(b =>
-      b.logger.debug.mock.calls.map(([m]) => String(m)).filter(m => m.includes(`replicas-${prefix}`)),
+      b.logger.debug.mock.calls
+        .map(([m]) => String(m))
+        .filter(m => m.includes(`replicas-${prefix}`)),
     );
     expect(outcomes.filter(m => m.startsWith('Applied'))).toHaveLength(1);
     expect(outcomes.filter(m => m.includes('already applied'))).toHaveLength(1);

@@ -178,10 +178,22 @@ describe('CiSyncService', () => {
   it('lets one replica sync a source at a time', async () => {
     const { github, store, logger } = await setup();
     const replica = () =>
-      CiSyncService.create({ providers: [createProvider(logger)], store, logger, limits: { maxPages: 5 } });
-    const [a, b] = await Promise.all([replica().sync(source), replica().sync(source)]);
+      CiSyncService.create({
+        providers: [createProvider(logger)],
+        store,
+        logger,
+        limits: { maxPages: 5 },
+      });
+    const [a, b] = await Promise.all([
+      replica().sync(source),
+      replica().sync(source),
+    ]);
     expect([a.skipped, b.skipped].filter(Boolean)).toHaveLength(1);
-    expect(github.stats.requests.filter(r => r.endsWith('/repos/demo-org/payments-service'))).toHaveLength(1);
+    expect(
+      github.stats.requests.filter(r =>
+        r.endsWith('/repos/demo-org/payments-service'),
+      ),
+    ).toHaveLength(1);
     // The lease is released: the next sync runs.
     expect((await replica().sync(source)).skipped).toBeUndefined();
   });

@@ -1,4 +1,7 @@
-import { mockServices, registerMswTestHooks } from '@backstage/backend-test-utils';
+import {
+  mockServices,
+  registerMswTestHooks,
+} from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { setupServer } from 'msw/node';
 import { createGithub, githubConfig } from '../../__testUtils__/github';
@@ -35,10 +38,13 @@ describe('GitHub conditional requests and budgets', () => {
     const { github } = createGithub();
     server.use(...github.handlers());
     const cache = memoryCache();
-    const provider = GithubActionsProvider.fromConfig(new ConfigReader(githubConfig), {
-      logger: mockServices.logger.mock(),
-      cache: cache as any,
-    });
+    const provider = GithubActionsProvider.fromConfig(
+      new ConfigReader(githubConfig),
+      {
+        logger: mockServices.logger.mock(),
+        cache: cache as any,
+      },
+    );
     const first = await provider.listRuns(source, {});
     const second = await provider.listRuns(source, {});
     expect(second.runs).toEqual(first.runs);
@@ -59,7 +65,9 @@ describe('GitHub conditional requests and budgets', () => {
     const cache = memoryCache();
     const make = (token: string) =>
       GithubActionsProvider.fromConfig(
-        new ConfigReader({ integrations: { github: [{ host: 'github.com', token }] } }),
+        new ConfigReader({
+          integrations: { github: [{ host: 'github.com', token }] },
+        }),
         { logger: mockServices.logger.mock(), cache: cache as any },
       );
     await make('token-a').listRuns(source, {});
@@ -74,24 +82,43 @@ describe('GitHub conditional requests and budgets', () => {
           providers: {
             githubActions: {
               requestsPerHour: 3000,
-              budgets: [{ host: 'ghe.example.com', requestsPerHour: 12000, maxConcurrency: 8 }],
+              budgets: [
+                {
+                  host: 'ghe.example.com',
+                  requestsPerHour: 12000,
+                  maxConcurrency: 8,
+                },
+              ],
             },
           },
         },
       }),
     );
-    expect(limits('github.com')).toEqual({ requestsPerHour: 3000, maxConcurrency: 4 });
-    expect(limits('ghe.example.com')).toEqual({ requestsPerHour: 12000, maxConcurrency: 8 });
+    expect(limits('github.com')).toEqual({
+      requestsPerHour: 3000,
+      maxConcurrency: 4,
+    });
+    expect(limits('ghe.example.com')).toEqual({
+      requestsPerHour: 12000,
+      maxConcurrency: 8,
+    });
     expect(() =>
-      readLimits(new ConfigReader({ ciExperience: { providers: { githubActions: { maxConcurrency: 0 } } } })),
+      readLimits(
+        new ConfigReader({
+          ciExperience: { providers: { githubActions: { maxConcurrency: 0 } } },
+        }),
+      ),
     ).toThrow(/at least 1/);
   });
 
   it('names endpoints without repository names or ids, for metrics', () => {
     const base = 'https://api.github.com';
-    expect(endpointOf(`${base}/repos/o/r/actions/runs/123/attempts/2/jobs?per_page=100`, base)).toBe(
-      '/repos/{repo}/actions/runs/{id}/attempts/{id}/jobs',
-    );
+    expect(
+      endpointOf(
+        `${base}/repos/o/r/actions/runs/123/attempts/2/jobs?per_page=100`,
+        base,
+      ),
+    ).toBe('/repos/{repo}/actions/runs/{id}/attempts/{id}/jobs');
     expect(endpointOf(`${base}/repos/o/r`, base)).toBe('/repos/{repo}');
   });
 });

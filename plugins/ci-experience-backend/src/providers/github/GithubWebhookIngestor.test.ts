@@ -9,7 +9,10 @@ import { runIdOf } from '../../service/runIds';
 import { GithubWebhookIngestor } from './GithubWebhookIngestor';
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
-const webhooks: Array<{ name: string; examples: any[] }> = require('@octokit/webhooks-examples');
+const webhooks: Array<{
+  name: string;
+  examples: any[];
+}> = require('@octokit/webhooks-examples');
 
 const KEY = 'github-actions:github.com/demo-org/payments-service';
 
@@ -46,7 +49,11 @@ describe('GithubWebhookIngestor', () => {
     const queued = history.listRuns(spec)[0];
     const runPayload = (run: typeof queued) => {
       const workflow_run = github.runJson(spec, run);
-      return { action: run.status === 'completed' ? 'completed' : 'requested', workflow_run, repository: workflow_run.repository };
+      return {
+        action: run.status === 'completed' ? 'completed' : 'requested',
+        workflow_run,
+        repository: workflow_run.repository,
+      };
     };
     const first = runPayload(queued);
     clock.now += 60 * 60_000;
@@ -54,10 +61,16 @@ describe('GithubWebhookIngestor', () => {
     expect(done.status).toBe('completed');
     const last = runPayload(done);
 
-    expect(await ingestor.handle(delivery('workflow_run', last, 'run-done'))).toBe('accepted');
+    expect(
+      await ingestor.handle(delivery('workflow_run', last, 'run-done')),
+    ).toBe('accepted');
     // The earlier state arrives late, and the completed one is redelivered.
-    expect(await ingestor.handle(delivery('workflow_run', first, 'run-queued'))).toBe('accepted');
-    expect(await ingestor.handle(delivery('workflow_run', last, 'run-done'))).toBe('duplicate');
+    expect(
+      await ingestor.handle(delivery('workflow_run', first, 'run-queued')),
+    ).toBe('accepted');
+    expect(
+      await ingestor.handle(delivery('workflow_run', last, 'run-done')),
+    ).toBe('duplicate');
 
     const id = runIdOf(KEY, String(queued.id), queued.attempt);
     const stored = await store.getRun(id);
@@ -71,15 +84,31 @@ describe('GithubWebhookIngestor', () => {
     const { store, ingestor, history, github, spec } = await setup();
     const run = history.listRuns(spec).find(r => r.status === 'completed')!;
     const job = run.jobs[0];
-    const jobPayload = { action: 'completed', workflow_job: github.jobJson(spec, run, job) };
+    const jobPayload = {
+      action: 'completed',
+      workflow_job: github.jobJson(spec, run, job),
+    };
     const runJson = github.runJson(spec, run);
     expect(
-      await ingestor.handle(delivery('workflow_job', { ...jobPayload, repository: runJson.repository })),
+      await ingestor.handle(
+        delivery('workflow_job', {
+          ...jobPayload,
+          repository: runJson.repository,
+        }),
+      ),
     ).toBe('accepted');
     expect(
-      await ingestor.handle(delivery('workflow_run', { action: 'completed', workflow_run: runJson, repository: runJson.repository })),
+      await ingestor.handle(
+        delivery('workflow_run', {
+          action: 'completed',
+          workflow_run: runJson,
+          repository: runJson.repository,
+        }),
+      ),
     ).toBe('accepted');
-    const stored = await store.getRun(runIdOf(KEY, String(run.id), run.attempt));
+    const stored = await store.getRun(
+      runIdOf(KEY, String(run.id), run.attempt),
+    );
     expect(stored?.jobs?.map(j => j.id)).toEqual([String(job.id)]);
     expect(stored?.jobs?.[0].steps?.length).toBe(job.steps.length);
   });
@@ -89,20 +118,42 @@ describe('GithubWebhookIngestor', () => {
     const other = history.repo('demo-org', 'checkout-web')!;
     const run = github.runJson(other, history.listRuns(other)[0]);
     expect(
-      await ingestor.handle(delivery('workflow_run', { action: 'requested', workflow_run: run, repository: run.repository })),
+      await ingestor.handle(
+        delivery('workflow_run', {
+          action: 'requested',
+          workflow_run: run,
+          repository: run.repository,
+        }),
+      ),
     ).toBe('unclaimed');
-    expect(logger.debug).toHaveBeenCalledWith(expect.stringContaining('no entity claims it'));
+    expect(logger.debug).toHaveBeenCalledWith(
+      expect.stringContaining('no entity claims it'),
+    );
     expect(logger.warn).not.toHaveBeenCalled();
   });
 
   it('logs a malformed delivery with its id and drops it', async () => {
     const { store, ingestor, logger } = await setup();
     expect(
-      await ingestor.handle(delivery('workflow_run', { action: 'completed', workflow_run: { id: 'x' } }, 'bad-1')),
+      await ingestor.handle(
+        delivery(
+          'workflow_run',
+          { action: 'completed', workflow_run: { id: 'x' } },
+          'bad-1',
+        ),
+      ),
     ).toBe('rejected');
     expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('bad-1'));
-    expect(await ingestor.handle({ topic: 'github.workflow_run', eventPayload: {}, metadata: {} })).toBe('rejected');
-    expect((await store.listRuns({ sourceKeys: [KEY], limit: 10 })).items).toHaveLength(0);
+    expect(
+      await ingestor.handle({
+        topic: 'github.workflow_run',
+        eventPayload: {},
+        metadata: {},
+      }),
+    ).toBe('rejected');
+    expect(
+      (await store.listRuns({ sourceKeys: [KEY], limit: 10 })).items,
+    ).toHaveLength(0);
   });
 
   it('accepts every published workflow_run and workflow_job example for a claimed repository', async () => {
@@ -111,8 +162,15 @@ describe('GithubWebhookIngestor', () => {
       .filter(w => w.name === 'workflow_run' || w.name === 'workflow_job')
       .flatMap(w => w.examples.map(e => ({ name: w.name, payload: e })));
     for (const { payload } of examples) {
-      const key = `github-actions:${new URL(payload.repository.html_url).host}/${payload.repository.full_name}`.toLowerCase();
-      await store.upsertSource({ provider: 'github-actions', key, source: payload.repository.full_name, host: 'github.com' });
+      const key = `github-actions:${
+        new URL(payload.repository.html_url).host
+      }/${payload.repository.full_name}`.toLowerCase();
+      await store.upsertSource({
+        provider: 'github-actions',
+        key,
+        source: payload.repository.full_name,
+        host: 'github.com',
+      });
     }
     for (const { name, payload } of examples) {
       expect(await ingestor.handle(delivery(name, payload))).toBe('accepted');

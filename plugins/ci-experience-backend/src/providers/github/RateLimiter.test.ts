@@ -2,7 +2,9 @@ import { RateLimiter } from './RateLimiter';
 
 const headers = (h: Record<string, string>) => new Headers(h);
 
-function limiter(options: Partial<ConstructorParameters<typeof RateLimiter>[0]> = {}) {
+function limiter(
+  options: Partial<ConstructorParameters<typeof RateLimiter>[0]> = {},
+) {
   const clock = { now: Date.parse('2026-11-20T12:00:00Z') };
   const slept: number[] = [];
   const l = new RateLimiter({
@@ -36,7 +38,9 @@ describe('RateLimiter', () => {
   it('holds requests back for Retry-After', async () => {
     const { l, clock } = limiter();
     l.observe(429, headers({ 'retry-after': '30' }));
-    await expect(l.run(async () => 'x')).rejects.toThrow(/back off until 2026-11-20T12:00:30/);
+    await expect(l.run(async () => 'x')).rejects.toThrow(
+      /back off until 2026-11-20T12:00:30/,
+    );
     clock.now += 31_000;
     await expect(l.run(async () => 'x')).resolves.toBe('x');
   });
@@ -57,17 +61,37 @@ describe('RateLimiter', () => {
   it('waits for the reset when GitHub says nothing is left', async () => {
     const { l, clock } = limiter();
     const reset = Math.floor(clock.now / 1000) + 600;
-    l.observe(403, headers({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) }));
+    l.observe(
+      403,
+      headers({
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': String(reset),
+      }),
+    );
     expect(l.blockedUntilTime()).toBe(reset * 1000);
   });
 
   it('spaces requests out when little budget is left, before it is gone', async () => {
     const { l, clock, slept } = limiter();
     const reset = Math.floor(clock.now / 1000) + 1000;
-    l.observe(200, headers({ 'x-ratelimit-remaining': '4000', 'x-ratelimit-limit': '5000', 'x-ratelimit-reset': String(reset) }));
+    l.observe(
+      200,
+      headers({
+        'x-ratelimit-remaining': '4000',
+        'x-ratelimit-limit': '5000',
+        'x-ratelimit-reset': String(reset),
+      }),
+    );
     await l.run(async () => 1);
     expect(slept).toEqual([]);
-    l.observe(200, headers({ 'x-ratelimit-remaining': '100', 'x-ratelimit-limit': '5000', 'x-ratelimit-reset': String(reset) }));
+    l.observe(
+      200,
+      headers({
+        'x-ratelimit-remaining': '100',
+        'x-ratelimit-limit': '5000',
+        'x-ratelimit-reset': String(reset),
+      }),
+    );
     await l.run(async () => 1);
     // 1000 s to the reset over 100 requests left: one every 10 s.
     expect(slept).toEqual([10_000]);
@@ -78,7 +102,9 @@ describe('RateLimiter', () => {
     for (let i = 0; i < 98; i++) {
       await l.run(async () => i);
     }
-    await expect(l.run(async () => 'x')).rejects.toThrow(/budget for GitHub nearly spent/);
+    await expect(l.run(async () => 'x')).rejects.toThrow(
+      /budget for GitHub nearly spent/,
+    );
     clock.now += 3600_000;
     await expect(l.run(async () => 'x')).resolves.toBe('x');
   });
