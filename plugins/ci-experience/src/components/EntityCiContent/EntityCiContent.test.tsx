@@ -12,6 +12,9 @@ import {
 import { EntityCiContent } from './EntityCiContent';
 import { Entity } from '@backstage/catalog-model';
 
+// Rendering the full table is slow on a loaded 2-core machine; this is no speed target.
+jest.setTimeout(30_000);
+
 function fakeApi(getRuns: CiExperienceApi['getRuns']) {
   return {
     getRuns: jest.fn(getRuns),

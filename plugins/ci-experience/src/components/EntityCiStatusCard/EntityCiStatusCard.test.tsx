@@ -12,6 +12,9 @@ import {
 } from '../../testing/fixtures';
 import { EntityCiStatusCard } from './EntityCiStatusCard';
 
+// Rendering the full table is slow on a loaded 2-core machine; this is no speed target.
+jest.setTimeout(30_000);
+
 function fakeApi(getRuns: CiExperienceApi['getRuns']) {
   return {
     getRuns: jest.fn(getRuns),
