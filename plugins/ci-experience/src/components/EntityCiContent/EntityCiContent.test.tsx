@@ -268,4 +268,28 @@ describe('EntityCiContent', () => {
     ).toBeGreaterThan(0);
     expect(screen.queryByRole('table')).not.toBeInTheDocument();
   });
+
+  it('follows unfinished runs on the first page until they finish', async () => {
+    let calls = 0;
+    const api = fakeApi(async () => {
+      calls += 1;
+      // The run finishes on the third read.
+      const status = calls >= 3 ? 'succeeded' : 'running';
+      return makeResponse({ items: [makeRun({ status })] });
+    });
+    render(api);
+    // The status filter offers the same words: look in the table only.
+    await within(await screen.findByRole('table')).findByText('Running');
+    await waitFor(
+      () =>
+        expect(
+          within(screen.getByRole('table')).getByText('Succeeded'),
+        ).toBeInTheDocument(),
+      { timeout: 15_000 },
+    );
+    expect(calls).toBe(3);
+    const settled = api.getRuns.mock.calls.length;
+    await new Promise(r => setTimeout(r, 6000));
+    expect(api.getRuns.mock.calls.length).toBe(settled);
+  });
 });

@@ -26,6 +26,8 @@ import { CiRunsTable } from '../CiRunsTable';
 import { CiSourcesState } from '../CiSourcesState';
 
 const PAGE_SIZE = 25;
+/** How often the first page is re-read while some of its runs are unfinished. */
+export const LIVE_POLL_INTERVAL_MS = 5000;
 
 const pickBranch = (run: CiRun) => run.branch;
 const pickWorkflow = (run: CiRun) => run.workflow;
@@ -90,6 +92,15 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
   const waiting =
     !!data && !stale && isWaitingForFirstSync(data.items, data.sources);
   usePollWhile(waiting, runs.refresh, data);
+  // Runs still queued or running change within seconds (webhooks keep the
+  // backend current), so the first page follows them; not once more pages
+  // are loaded, as a refresh would drop them under the reader.
+  const following =
+    !!data &&
+    !stale &&
+    data.items.length <= PAGE_SIZE &&
+    data.items.some(r => r.status === 'queued' || r.status === 'running');
+  usePollWhile(following, runs.refresh, data, LIVE_POLL_INTERVAL_MS);
 
   if (error && !data) {
     return <ResponseErrorPanel error={error} />;
