@@ -38,6 +38,18 @@ describe('mapGithubStatus', () => {
     });
   });
 
+  it('never maps a value named like an Object.prototype member through the prototype', () => {
+    for (const value of [
+      'constructor',
+      'toString',
+      '__proto__',
+      'hasOwnProperty',
+    ]) {
+      expect(mapGithubStatus('completed', value).status).toBe('failed');
+      expect(mapGithubStatus(value, null).status).toBe('queued');
+    }
+  });
+
   it('treats completed without a conclusion yet as still running', () => {
     expect(mapGithubStatus('completed', null).status).toBe('running');
   });

@@ -70,7 +70,7 @@ export function mapGithubStatus(
 ): { status: CiRunStatus; providerStatus: string } {
   if (conclusion) {
     return {
-      status: GITHUB_CONCLUSION_MAP[conclusion] ?? 'failed',
+      status: lookup(GITHUB_CONCLUSION_MAP, conclusion) ?? 'failed',
       providerStatus: conclusion,
     };
   }
@@ -78,5 +78,16 @@ export function mapGithubStatus(
   if (raw === 'completed') {
     return { status: 'running', providerStatus: raw };
   }
-  return { status: GITHUB_STATUS_MAP[raw] ?? 'queued', providerStatus: raw };
+  return {
+    status: lookup(GITHUB_STATUS_MAP, raw) ?? 'queued',
+    providerStatus: raw,
+  };
+}
+
+/** Own keys only: a provider value like `constructor` must not reach Object.prototype. */
+function lookup(
+  map: Readonly<Record<string, CiRunStatus>>,
+  key: string,
+): CiRunStatus | undefined {
+  return Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
 }

@@ -14,6 +14,7 @@ import Router from 'express-promise-router';
 import { z } from 'zod';
 import { CiStore } from '../database/CiStore';
 import { CiSyncService } from '../service/CiSyncService';
+import { EntityResolver } from '../service/EntityResolver';
 
 const single = (name: string) =>
   z
@@ -91,6 +92,7 @@ export function createRunsRouter(options: {
 }): express.Router {
   const { httpAuth, catalog, store, sync, logger } = options;
   const router = Router();
+  const entities = new EntityResolver(catalog);
 
   router.get('/entities/:kind/:namespace/:name/runs', async (req, res) => {
     const query = parseQuery(req.query);
@@ -98,10 +100,7 @@ export function createRunsRouter(options: {
       allow: ['user', 'service'],
     });
     const { kind, namespace, name } = req.params;
-    const entity = await catalog.getEntityByRef(
-      { kind, namespace, name },
-      { credentials },
-    );
+    const entity = await entities.get({ kind, namespace, name }, credentials);
     if (!entity) {
       throw new NotFoundError(`No entity ${kind}:${namespace}/${name}`);
     }

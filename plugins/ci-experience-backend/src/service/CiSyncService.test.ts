@@ -197,4 +197,18 @@ describe('CiSyncService', () => {
     // The lease is released: the next sync runs.
     expect((await replica().sync(source)).skipped).toBeUndefined();
   });
+
+  it('reads one page per sync while runs progress, whatever the history', async () => {
+    const { github, clock, sync } = await setup();
+    await sync.sync(source);
+    for (let i = 0; i < 5; i++) {
+      github.resetStats();
+      clock.now += 90_000;
+      await sync.sync(source);
+      const pages = github.stats.requests.filter(r =>
+        r.includes('/actions/runs?'),
+      );
+      expect(pages).toHaveLength(1);
+    }
+  });
 });

@@ -132,7 +132,7 @@ export class CiSyncService {
       do {
         const listed = await provider.listRuns(source, { page });
         result.pages += 1;
-        const changed = await this.storeChanged(
+        const { changed, unchanged } = await this.storeChanged(
           provider,
           source,
           listed.runs,
@@ -140,9 +140,11 @@ export class CiSyncService {
           logger,
         );
         result.changedRuns += changed;
-        const unfinishedLeft = unfinished.some(u => !seen.has(u.id));
         page = listed.nextPage;
-        if (changed === 0 && !unfinishedLeft) {
+        // Runs come newest first: once a page holds a run we have as it is,
+        // older runs are as stored too, except unfinished ones, read below
+        // one by one. So a source with one run in progress costs one page.
+        if (unchanged > 0) {
           break;
         }
       } while (page && result.pages < this.options.limits.maxPages);
@@ -151,13 +153,14 @@ export class CiSyncService {
       for (const u of unfinished.filter(r => !seen.has(r.id))) {
         const run = await provider.getRun(source, u.providerRunId, u.attempt);
         if (run) {
-          result.changedRuns += await this.storeChanged(
+          const { changed } = await this.storeChanged(
             provider,
             source,
             [run],
             seen,
             logger,
           );
+          result.changedRuns += changed;
         }
       }
 
@@ -201,11 +204,12 @@ export class CiSyncService {
     runs: CiProviderRun[],
     seen: Set<string>,
     logger: LoggerService,
-  ): Promise<number> {
+  ): Promise<{ changed: number; unchanged: number }> {
     const ids = runs.map(r => runIdOf(source.key, r.providerRunId, r.attempt));
     ids.forEach(id => seen.add(id));
     const versions = await this.options.store.getRunVersions(ids);
     const toStore: StoredRun[] = [];
+    let unchanged = 0;
     for (const [i, run] of runs.entries()) {
       const stored = versions.get(ids[i]);
       const changed =
@@ -214,6 +218,7 @@ export class CiSyncService {
         stored.status !== run.status ||
         stored.providerUpdatedAt !== run.updatedAt;
       if (!changed) {
+        unchanged += 1;
         continue;
       }
       toStore.push(
@@ -251,7 +256,7 @@ export class CiSyncService {
       }
     }
     await this.options.store.upsertRuns(toStore);
-    return toStore.length;
+    return { changed: toStore.length, unchanged };
   }
 
   /** Jobs of a run; a failure to read them keeps the run, without jobs, to retry later. */

@@ -1,7 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { EventParams } from '@backstage/plugin-events-node';
 import { z } from 'zod';
-import { CiStore, StoredRun } from '../../database/CiStore';
+import { CiStore, StoredRun, StoredSource } from '../../database/CiStore';
 import { CiMetrics } from '../../service/metrics';
 import { runIdOf } from '../../service/runIds';
 import { GITHUB_ACTIONS_PROVIDER_ID } from './GithubActionsProvider';
@@ -53,14 +53,36 @@ export type DeliveryOutcome =
  * dropped; malformed ones are logged with their delivery id and dropped.
  */
 export class GithubWebhookIngestor {
+  /** Claimed sources, briefly: a burst of deliveries costs one lookup. */
+  private readonly sources = new Map<
+    string,
+    { at: number; source: StoredSource | undefined }
+  >();
+
   constructor(
     private readonly options: {
       store: CiStore;
       logger: LoggerService;
       metrics?: CiMetrics;
       now?: () => number;
+      /** How long a source lookup is remembered. Default 30 s. */
+      sourceTtlMs?: number;
     },
   ) {}
+
+  private async claimedSource(key: string): Promise<StoredSource | undefined> {
+    const now = this.options.now?.() ?? Date.now();
+    const hit = this.sources.get(key);
+    if (hit && now - hit.at < (this.options.sourceTtlMs ?? 30_000)) {
+      return hit.source;
+    }
+    const source = (await this.options.store.getSources([key])).get(key);
+    if (this.sources.size > 10_000) {
+      this.sources.clear();
+    }
+    this.sources.set(key, { at: now, source });
+    return source;
+  }
 
   async handle(event: EventParams): Promise<DeliveryOutcome> {
     const name = event.topic.replace(/^github\./, '');
@@ -111,7 +133,7 @@ export class GithubWebhookIngestor {
     const host = new URL(repository.html_url).host;
     const sourceKey =
       `${GITHUB_ACTIONS_PROVIDER_ID}:${host}/${repository.full_name}`.toLowerCase();
-    const source = (await store.getSources([sourceKey])).get(sourceKey);
+    const source = await this.claimedSource(sourceKey);
     if (!source) {
       logger.debug(
         `Ignored GitHub ${name} delivery ${deliveryId} for ${repository.full_name}: no entity claims it`,
@@ -173,6 +195,8 @@ export class GithubWebhookIngestor {
 
 function deliveryIdOf(event: EventParams): string | undefined {
   const raw = event.metadata?.['x-github-delivery'];
-  const id = Array.isArray(raw) ? raw[0] : raw;
-  return id && /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? id : undefined;
+  const id: unknown = Array.isArray(raw) ? raw[0] : raw;
+  return typeof id === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(id)
+    ? id
+    : undefined;
 }
