@@ -34,8 +34,11 @@ exports.up = async function up(knex) {
   });
 
   /** @param {string} status */
-  const rank = status =>
-    status === 'queued' ? 0 : status === 'running' ? 1 : 2;
+  const rank = status => {
+    if (status === 'queued') return 0;
+    if (status === 'running') return 1;
+    return 2;
+  };
   const rows = await knex('ci_runs').select('id', 'status', 'jobs');
   for (const row of rows) {
     await knex('ci_runs')

@@ -357,7 +357,9 @@ function decodeCursor(cursor: string): [string, string] {
       Array.isArray(value) &&
       value.length === 2 &&
       typeof value[0] === 'string' &&
-      typeof value[1] === 'string'
+      /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(value[0]) &&
+      typeof value[1] === 'string' &&
+      /^[A-Za-z0-9_-]{1,64}$/.test(value[1])
     ) {
       return [value[0], value[1]];
     }

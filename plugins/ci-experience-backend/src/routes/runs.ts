@@ -28,11 +28,25 @@ const single = (name: string) =>
       return v;
     });
 
+/** A branch or workflow name: what the store can hold and match. */
+const name = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine(v => !v.includes('\u0000'), { message: 'must not contain NUL' });
+
 const runsQuery = z
   .object({
-    branch: single('branch').pipe(z.string().min(1).max(512).optional()),
-    workflow: single('workflow').pipe(z.string().min(1).max(512).optional()),
-    cursor: single('cursor').pipe(z.string().min(1).max(1024).optional()),
+    branch: single('branch').pipe(name.optional()),
+    workflow: single('workflow').pipe(name.optional()),
+    cursor: single('cursor').pipe(
+      z
+        .string()
+        .min(1)
+        .max(1024)
+        .regex(/^[A-Za-z0-9_-]+$/, 'Invalid cursor')
+        .optional(),
+    ),
     limit: single('limit').pipe(
       z
         .string()

@@ -11,13 +11,24 @@ const isoDate = z.string().refine(s => !Number.isNaN(Date.parse(s)), {
   message: 'not a date',
 });
 
+/** A page link at the provider: only http(s), never `javascript:` and the like. */
+const webUrl = z
+  .string()
+  .max(2048)
+  .refine(u => /^https?:\/\/[^\s\u0000]+$/i.test(u), {
+    message: 'not an http(s) URL',
+  });
+
+/** GitHub's counters fit a 32-bit column; anything larger is not GitHub's. */
+const counter = z.number().int().min(0).max(2_147_483_647);
+
 /** The fields of a GitHub workflow run that the model needs. */
 export const githubRunSchema = z.object({
-  id: z.number().int(),
+  id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   name: z.string().nullish(),
   path: z.string().nullish(),
-  run_number: z.number().int(),
-  run_attempt: z.number().int().positive().nullish(),
+  run_number: counter,
+  run_attempt: counter.positive().nullish(),
   status: z.string().nullish(),
   conclusion: z.string().nullish(),
   head_branch: z.string().nullish(),
@@ -27,7 +38,7 @@ export const githubRunSchema = z.object({
   actor: z.object({ login: z.string() }).nullish(),
   triggering_actor: z.object({ login: z.string() }).nullish(),
   event: z.string().nullish(),
-  html_url: z.string(),
+  html_url: webUrl,
   created_at: isoDate,
   updated_at: isoDate.nullish(),
   run_started_at: isoDate.nullish(),
@@ -35,7 +46,7 @@ export const githubRunSchema = z.object({
 
 const githubStepSchema = z.object({
   name: z.string(),
-  number: z.number().int(),
+  number: counter,
   status: z.string().nullish(),
   conclusion: z.string().nullish(),
   started_at: isoDate.nullish(),
@@ -44,16 +55,33 @@ const githubStepSchema = z.object({
 
 /** The fields of a GitHub job that the model needs. */
 export const githubJobSchema = z.object({
-  id: z.number().int(),
+  id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   name: z.string(),
   status: z.string().nullish(),
   conclusion: z.string().nullish(),
-  html_url: z.string().nullish(),
+  html_url: webUrl.nullish(),
   started_at: isoDate.nullish(),
   completed_at: isoDate.nullish(),
   runner_name: z.string().nullish(),
   steps: z.array(githubStepSchema).nullish(),
 });
+
+/**
+ * Text as the database can hold it: no NUL (PostgreSQL refuses it) and no
+ * longer than its column, so one odd value never fails a page of runs.
+ */
+function text(value: string, max: number): string;
+function text(
+  value: string | null | undefined,
+  max: number,
+): string | undefined;
+function text(value: string | null | undefined, max: number) {
+  if (value === null || value === undefined) {
+    return undefined;
+  }
+  const clean = value.replace(/\u0000/g, '');
+  return clean.length > max ? clean.slice(0, max) : clean;
+}
 
 function iso(value: string | null | undefined): string | undefined {
   return value ? new Date(value).toISOString() : undefined;
@@ -72,8 +100,8 @@ export function toProviderRun(
   run: z.infer<typeof githubRunSchema>,
 ): CiProviderRun {
   const { status, providerStatus } = mapGithubStatus(
-    run.status,
-    run.conclusion,
+    text(run.status, 64),
+    text(run.conclusion, 64),
   );
   const createdAt = iso(run.created_at)!;
   const startedAt = iso(run.run_started_at);
@@ -82,16 +110,16 @@ export function toProviderRun(
   const finishedAt = isFinalStatus(status) ? updatedAt : undefined;
   return {
     providerRunId: String(run.id),
-    workflow: run.name || run.path || `workflow ${run.id}`,
+    workflow: text(run.name || run.path || `workflow ${run.id}`, 512),
     runNumber: run.run_number,
     attempt: run.run_attempt ?? 1,
     status,
     providerStatus,
-    branch: run.head_branch ?? undefined,
-    commitSha: run.head_sha ?? undefined,
-    commitMessage: run.head_commit?.message ?? run.display_title ?? undefined,
-    actor: run.triggering_actor?.login ?? run.actor?.login,
-    event: run.event ?? undefined,
+    branch: text(run.head_branch, 512),
+    commitSha: text(run.head_sha, 64),
+    commitMessage: text(run.head_commit?.message ?? run.display_title, 65_536),
+    actor: text(run.triggering_actor?.login ?? run.actor?.login, 255),
+    event: text(run.event, 64),
     url: run.html_url,
     createdAt,
     startedAt,
@@ -104,25 +132,28 @@ export function toProviderRun(
 
 /** A GitHub job as the provider-neutral model. */
 export function toJob(job: z.infer<typeof githubJobSchema>): CiJob {
-  const mapped = mapGithubStatus(job.status, job.conclusion);
+  const mapped = mapGithubStatus(
+    text(job.status, 64),
+    text(job.conclusion, 64),
+  );
   const startedAt = iso(job.started_at);
   const finishedAt = iso(job.completed_at);
   return {
     id: String(job.id),
-    name: job.name,
+    name: text(job.name, 512),
     ...mapped,
     url: job.html_url ?? undefined,
     startedAt,
     finishedAt,
     durationMs: span(startedAt, finishedAt),
-    runnerName: job.runner_name ?? undefined,
+    runnerName: text(job.runner_name, 255),
     steps: (job.steps ?? []).map(step => {
       const stepStart = iso(step.started_at);
       const stepEnd = iso(step.completed_at);
       return {
         number: step.number,
-        name: step.name,
-        ...mapGithubStatus(step.status, step.conclusion),
+        name: text(step.name, 512),
+        ...mapGithubStatus(text(step.status, 64), text(step.conclusion, 64)),
         startedAt: stepStart,
         finishedAt: stepEnd,
         durationMs: span(stepStart, stepEnd),
