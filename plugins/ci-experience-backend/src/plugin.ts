@@ -19,6 +19,8 @@ import {
 import { createRouter } from './router';
 import { CiSyncService } from './service/CiSyncService';
 import { CiMetrics } from './service/metrics';
+import { ListingCache } from './service/ListingCache';
+import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
 import { scheduleSync, syncAllEntities } from './service/scheduleSync';
 
 const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
@@ -94,11 +96,15 @@ export const ciExperiencePlugin = createBackendPlugin({
         }
 
         const store = await KnexCiStore.create({ database });
+        // Many viewers polling one page cost one query per change.
+        const listings = new ListingCache<CiRunsResponse>({ ttlMs: 2000 });
+        const onSourceChanged = (key: string) => listings.changed(key);
         const sync = CiSyncService.create({
           providers,
           store,
           logger,
           metrics,
+          onSourceChanged,
           limits: {
             maxPages: section?.getOptionalNumber('sync.maxPages') ?? 5,
           },
@@ -109,6 +115,7 @@ export const ciExperiencePlugin = createBackendPlugin({
             store,
             logger,
             metrics,
+            onSourceChanged,
           });
           // One subscriber id: with several replicas, each delivery reaches one.
           await events.subscribe({
@@ -137,7 +144,7 @@ export const ciExperiencePlugin = createBackendPlugin({
         });
 
         httpRouter.use(
-          createRouter({ httpAuth, catalog, store, sync, logger }),
+          createRouter({ httpAuth, catalog, store, sync, logger, listings }),
         );
         logger.info(
           `CI Experience serving providers: ${ids.join(', ') || 'none'}`,

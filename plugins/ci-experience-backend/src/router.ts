@@ -5,6 +5,8 @@ import Router from 'express-promise-router';
 import { CiStore } from './database/CiStore';
 import { createRunsRouter } from './routes/runs';
 import { CiSyncService } from './service/CiSyncService';
+import { ListingCache } from './service/ListingCache';
+import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
 
 /** The plugin's HTTP API, split by resource under `src/routes/`. */
 export function createRouter(options: {
@@ -13,6 +15,7 @@ export function createRouter(options: {
   store: CiStore;
   sync: CiSyncService;
   logger: LoggerService;
+  listings: ListingCache<CiRunsResponse>;
 }): express.Router {
   const router = Router();
   router.use(express.json({ limit: '100kb' }));

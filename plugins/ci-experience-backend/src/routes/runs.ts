@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { CiStore } from '../database/CiStore';
 import { CiSyncService } from '../service/CiSyncService';
 import { EntityResolver } from '../service/EntityResolver';
+import { ListingCache } from '../service/ListingCache';
 
 const single = (name: string) =>
   z
@@ -103,8 +104,9 @@ export function createRunsRouter(options: {
   store: CiStore;
   sync: CiSyncService;
   logger: LoggerService;
+  listings: ListingCache<CiRunsResponse>;
 }): express.Router {
-  const { httpAuth, catalog, store, sync, logger } = options;
+  const { httpAuth, catalog, store, sync, logger, listings } = options;
   const router = Router();
   const entities = new EntityResolver(catalog);
 
@@ -120,7 +122,14 @@ export function createRunsRouter(options: {
     }
     const entityRef = stringifyEntityRef(entity);
     const sources = sync.sourcesOf(entity);
-    const stored = await store.getSources(sources.map(s => s.key));
+    const sourceKeys = sources.map(s => s.key);
+    const cacheKey = JSON.stringify([sourceKeys, query]);
+    const cached = listings.get(cacheKey);
+    if (cached) {
+      res.json(cached);
+      return;
+    }
+    const stored = await store.getSources(sourceKeys);
 
     const now = new Date().toISOString();
     // Under way here, or on another replica that holds the source's lease.
@@ -165,6 +174,7 @@ export function createRunsRouter(options: {
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
       sources: states,
     };
+    listings.set(cacheKey, sourceKeys, body);
     res.json(body);
   });
 

@@ -46,6 +46,8 @@ export class CiSyncService {
     logger: LoggerService;
     limits: SyncLimits;
     metrics?: CiMetrics;
+    /** Told whenever a source's runs or sync state change. */
+    onSourceChanged?: (sourceKey: string) => void;
   }): CiSyncService {
     return new CiSyncService(options);
   }
@@ -57,6 +59,7 @@ export class CiSyncService {
       logger: LoggerService;
       limits: SyncLimits;
       metrics?: CiMetrics;
+      onSourceChanged?: (sourceKey: string) => void;
     },
   ) {
     this.providers = new Map(options.providers.map(p => [p.id, p]));
@@ -83,10 +86,13 @@ export class CiSyncService {
     if (running) {
       return running;
     }
-    const promise = this.run(source, entityRef).finally(() =>
-      this.inFlight.delete(source.key),
-    );
+    const changed = () => this.options.onSourceChanged?.(source.key);
+    const promise = this.run(source, entityRef).finally(() => {
+      this.inFlight.delete(source.key);
+      changed();
+    });
     this.inFlight.set(source.key, promise);
+    changed();
     return promise;
   }
 

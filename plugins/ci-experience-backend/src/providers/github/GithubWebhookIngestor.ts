@@ -67,6 +67,8 @@ export class GithubWebhookIngestor {
       now?: () => number;
       /** How long a source lookup is remembered. Default 30 s. */
       sourceTtlMs?: number;
+      /** Told when a delivery changed a source's runs. */
+      onSourceChanged?: (sourceKey: string) => void;
     },
   ) {}
 
@@ -170,6 +172,9 @@ export class GithubWebhookIngestor {
       changedAt = job.finishedAt ?? job.startedAt;
     }
     const result = await store.applyDelivery(write);
+    if (result === 'applied') {
+      this.options.onSourceChanged?.(sourceKey);
+    }
     if (result === 'duplicate') {
       logger.debug(
         `Ignored GitHub ${name} delivery ${deliveryId}: already applied`,
