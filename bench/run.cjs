@@ -929,7 +929,7 @@ function report(results, errorsByBench, totalMs) {
     L.push('');
     if (!w.met && w.check.passed) {
       L.push(
-        "Where a delivery's time goes: the events backend answers 202 only after `events.publish` returns, and that waits for (a) the CI Experience subscriber (zod parse, a source lookup, one transaction: the delivery id, then the run or job upsert) and (b), because the events backend runs on PostgreSQL with `events.useEventBus` at its default `auto`, an internal HTTP call with a freshly minted plugin token that persists the event to the events backend's bus table. In the first run of this bench (2026-11-27, same machine) a diagnostic run with `APP_CONFIG_events_useEventBus=never` took 556 deliveries/s against 1,271 catalog reads/s (0.44x) where the bus on gave 180/s: the bus write is about two thirds of the cost; the rest is our per-delivery source lookup and transaction.",
+        "Where a delivery's time goes: the events backend answers 202 only after `events.publish` returns, which waits for the CI Experience subscriber (zod parse of the payload, a source lookup remembered for 30 s, and one transaction: the delivery id, then the run or job upsert). The portal's `app-config.yaml` sets `events.useEventBus: never` (one backend: no round trip through the events bus table); with the bus on, the first run of this bench measured about a third of the intake.",
       );
       L.push('');
     }

@@ -81,6 +81,14 @@ export interface CiStore {
    * when a delivery with that id was applied before.
    */
   applyDelivery(write: DeliveryWrite): Promise<'applied' | 'duplicate'>;
+  /**
+   * Applies several deliveries in one transaction, each once; answers each
+   * one's outcome in order. A delivery id repeated within the batch is a
+   * duplicate after its first.
+   */
+  applyDeliveries(
+    writes: DeliveryWrite[],
+  ): Promise<Array<'applied' | 'duplicate'>>;
   /** Forgets delivery ids older than the given time. */
   pruneDeliveries(before: string): Promise<number>;
   /** Runs of a source still queued or running, to revisit. */

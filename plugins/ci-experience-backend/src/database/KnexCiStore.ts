@@ -1,6 +1,5 @@
 import {
   DatabaseService,
-  isDatabaseConflictError,
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
@@ -194,25 +193,94 @@ export class KnexCiStore implements CiStore {
   }
 
   async applyDelivery(write: DeliveryWrite): Promise<'applied' | 'duplicate'> {
-    try {
-      await this.db.transaction(async trx => {
-        await trx('ci_deliveries').insert({
-          delivery_id: write.deliveryId,
-          event: write.event,
-          received_at: new Date().toISOString(),
-        });
-        await this.writeRuns(trx, write.runs ?? []);
-        for (const { runId, job } of write.jobs ?? []) {
-          await this.writeJobs(trx, runId, [job]);
-        }
-      });
-      return 'applied';
-    } catch (error) {
-      if (isDatabaseConflictError(error)) {
-        return 'duplicate';
+    const [result] = await this.applyDeliveries([write]);
+    return result;
+  }
+
+  async applyDeliveries(
+    writes: DeliveryWrite[],
+  ): Promise<Array<'applied' | 'duplicate'>> {
+    const results: Array<'applied' | 'duplicate'> = writes.map(
+      () => 'duplicate',
+    );
+    const firstOf = new Map<string, number>();
+    writes.forEach((w, i) => {
+      if (!firstOf.has(w.deliveryId)) {
+        firstOf.set(w.deliveryId, i);
       }
-      throw error;
-    }
+    });
+    // Rows in one order in every transaction: concurrent replicas never deadlock.
+    const ids = [...firstOf.keys()].sort();
+    await this.db.transaction(async trx => {
+      const receivedAt = new Date().toISOString();
+      const inserted = new Set<string>();
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const rows: Array<{ delivery_id: string } | string> = await trx(
+          'ci_deliveries',
+        )
+          .insert(
+            ids.slice(i, i + CHUNK).map(id => ({
+              delivery_id: id,
+              event: writes[firstOf.get(id)!].event,
+              received_at: receivedAt,
+            })),
+          )
+          .onConflict('delivery_id')
+          .ignore()
+          .returning('delivery_id');
+        for (const row of rows) {
+          inserted.add(typeof row === 'string' ? row : row.delivery_id);
+        }
+      }
+      // Of all the states a batch brings for one run or job, the newest wins,
+      // by the same rule the upserts apply against what is stored.
+      const runs = new Map<string, StoredRun>();
+      const jobs = new Map<string, { runId: string; job: CiJob }>();
+      for (const id of inserted) {
+        const index = firstOf.get(id)!;
+        results[index] = 'applied';
+        for (const run of writes[index].runs ?? []) {
+          const had = runs.get(run.id);
+          if (
+            !had ||
+            isNotOlder(
+              run.status,
+              run.providerUpdatedAt,
+              had.status,
+              had.providerUpdatedAt,
+            )
+          ) {
+            runs.set(run.id, run);
+          }
+        }
+        for (const entry of writes[index].jobs ?? []) {
+          const key = `${entry.runId}\n${entry.job.id}`;
+          const had = jobs.get(key)?.job;
+          if (
+            !had ||
+            isNotOlder(
+              entry.job.status,
+              jobVersion(entry.job),
+              had.status,
+              jobVersion(had),
+            )
+          ) {
+            jobs.set(key, entry);
+          }
+        }
+      }
+      await this.writeRuns(
+        trx,
+        [...runs.values()].sort((x, y) => x.id.localeCompare(y.id)),
+      );
+      await this.writeJobRows(
+        trx,
+        [...jobs.entries()]
+          .sort(([x], [y]) => x.localeCompare(y))
+          .map(([, v]) => v),
+      );
+    });
+    return results;
   }
 
   async pruneDeliveries(before: string): Promise<number> {
@@ -248,12 +316,31 @@ export class KnexCiStore implements CiStore {
 
   /** Inserts jobs, or updates them unless the stored state is newer. */
   private async writeJobs(db: Knex, runId: string, jobs: CiJob[]) {
-    if (jobs.length === 0) {
+    await this.writeJobRows(
+      db,
+      jobs.map(job => ({ runId, job })),
+    );
+  }
+
+  private async writeJobRows(
+    db: Knex,
+    rows: Array<{ runId: string; job: CiJob }>,
+  ) {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      await this.upsertJobChunk(db, rows.slice(i, i + CHUNK));
+    }
+  }
+
+  private async upsertJobChunk(
+    db: Knex,
+    rows: Array<{ runId: string; job: CiJob }>,
+  ) {
+    if (rows.length === 0) {
       return;
     }
     await db('ci_jobs')
       .insert(
-        jobs.map(job => ({
+        rows.map(({ runId, job }) => ({
           run_id: runId,
           job_id: job.id,
           status_rank: statusRank(job.status),
@@ -344,6 +431,25 @@ export class KnexCiStore implements CiStore {
       jobs: jobs.map(j => JSON.parse(j.data) as CiJob),
     };
   }
+}
+
+function jobVersion(job: CiJob): string | undefined {
+  return job.finishedAt ?? job.startedAt;
+}
+
+/** The rule of the upserts: a higher status rank, or the same and not older. */
+function isNotOlder(
+  status: CiRunStatus,
+  version: string | undefined,
+  thanStatus: CiRunStatus,
+  thanVersion: string | undefined,
+): boolean {
+  const rank = statusRank(status);
+  const thanRank = statusRank(thanStatus);
+  return (
+    rank > thanRank ||
+    (rank === thanRank && (version ?? '') >= (thanVersion ?? ''))
+  );
 }
 
 function encodeCursor(createdAt: string, id: string): string {

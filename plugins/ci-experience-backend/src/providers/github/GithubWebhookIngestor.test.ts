@@ -176,4 +176,71 @@ describe('GithubWebhookIngestor', () => {
       expect(await ingestor.handle(delivery(name, payload))).toBe('accepted');
     }
   });
+
+  it('writes a burst of deliveries in few transactions, each once and the newest state winning', async () => {
+    const { store, ingestor, clock, history, github, spec } = await setup();
+    const applies = jest.spyOn(store, 'applyDeliveries');
+    const runs = history.listRuns(spec).slice(0, 10);
+    const states = runs.map(r => github.runJson(spec, r));
+    clock.now += 60 * 60_000;
+    const finals = runs.map(r =>
+      github.runJson(spec, history.getRun(spec, r.id, r.attempt)!),
+    );
+    const events = [...states, ...finals].map((json, i) =>
+      delivery(
+        'workflow_run',
+        { action: 'x', workflow_run: json, repository: json.repository },
+        `burst-${i}`,
+      ),
+    );
+    // Shuffled, with every fifth delivery sent twice.
+    const sent = [...events, ...events.filter((_, i) => i % 5 === 0)].sort(
+      () => Math.random() - 0.5,
+    );
+    const outcomes = await Promise.all(sent.map(e => ingestor.handle(e)));
+    expect(outcomes.filter(o => o === 'accepted')).toHaveLength(events.length);
+    expect(outcomes.filter(o => o === 'duplicate')).toHaveLength(
+      sent.length - events.length,
+    );
+    expect(applies.mock.calls.length).toBeLessThan(sent.length);
+    for (const [i, run] of runs.entries()) {
+      const stored = await store.getRun(
+        runIdOf(KEY, String(run.id), run.attempt),
+      );
+      expect(stored?.providerStatus).toBe(
+        finals[i].conclusion ?? finals[i].status,
+      );
+    }
+  });
+
+  it('keeps the rest of a batch when one delivery cannot be written', async () => {
+    const { store, ingestor, logger, history, github, spec } = await setup();
+    const original = store.applyDeliveries.bind(store);
+    jest.spyOn(store, 'applyDeliveries').mockImplementation(async writes => {
+      if (writes.some(w => w.deliveryId === 'poison')) {
+        throw new Error('disk full');
+      }
+      return original(writes);
+    });
+    const runs = history.listRuns(spec).slice(0, 5);
+    const events = runs.map((r, i) => {
+      const json = github.runJson(spec, r);
+      return delivery(
+        'workflow_run',
+        { action: 'x', workflow_run: json, repository: json.repository },
+        i === 2 ? 'poison' : `ok-${i}`,
+      );
+    });
+    const outcomes = await Promise.all(events.map(e => ingestor.handle(e)));
+    expect(outcomes).toEqual([
+      'accepted',
+      'accepted',
+      'rejected',
+      'accepted',
+      'accepted',
+    ]);
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.stringContaining('poison'),
+    );
+  });
 });
