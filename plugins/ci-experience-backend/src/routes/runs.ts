@@ -30,7 +30,7 @@ const single = (name: string) =>
     });
 
 /** A branch or workflow name: what the store can hold and match. */
-const name = z
+const filterName = z
   .string()
   .min(1)
   .max(512)
@@ -38,8 +38,8 @@ const name = z
 
 const runsQuery = z
   .object({
-    branch: single('branch').pipe(name.optional()),
-    workflow: single('workflow').pipe(name.optional()),
+    branch: single('branch').pipe(filterName.optional()),
+    workflow: single('workflow').pipe(filterName.optional()),
     cursor: single('cursor').pipe(
       z
         .string()

@@ -7,6 +7,8 @@ import {
 import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
 
+const NUL = String.fromCharCode(0);
+
 const isoDate = z.string().refine(s => !Number.isNaN(Date.parse(s)), {
   message: 'not a date',
 });
@@ -15,7 +17,7 @@ const isoDate = z.string().refine(s => !Number.isNaN(Date.parse(s)), {
 const webUrl = z
   .string()
   .max(2048)
-  .refine(u => /^https?:\/\/[^\s\u0000]+$/i.test(u), {
+  .refine(u => /^https?:\/\/\S+$/i.test(u) && !u.includes(NUL), {
     message: 'not an http(s) URL',
   });
 
@@ -79,7 +81,7 @@ function text(value: string | null | undefined, max: number) {
   if (value === null || value === undefined) {
     return undefined;
   }
-  const clean = value.replace(/\u0000/g, '');
+  const clean = value.split(NUL).join('');
   return clean.length > max ? clean.slice(0, max) : clean;
 }
 
