@@ -47,6 +47,16 @@ const entities = [
     'github.com/project-slug': 'demo-org/legacy-billing',
   }),
   component('no-ci'),
+  // A monorepo: two components in one repository, each with its own workflows.
+  component('payments-ci', {
+    'github.com/project-slug': 'demo-org/payments-service',
+    'ci-experience.io/workflows': 'CI',
+  }),
+  component('payments-deploy', {
+    'github.com/project-slug': 'demo-org/payments-service',
+    'ci-experience.io/workflows': '.github/workflows/deploy*.yml',
+  }),
+  component('jenkins-only', { 'jenkins.io/job-full-name': 'team/app' }),
 ];
 
 async function startBackend(
@@ -284,5 +294,55 @@ describe('ci-experience backend', () => {
       status: 'failed',
       providerStatus: 'timed_out',
     });
+  });
+
+  it('shows each component of a monorepo only its own workflows, by name or by file', async () => {
+    const { http } = await startBackend();
+    await waitForSync(http, RUNS);
+    const base = '/api/ci-experience/entities/component/default';
+    const ci = await request(http).get(`${base}/payments-ci/runs?limit=100`);
+    const deploy = await request(http).get(
+      `${base}/payments-deploy/runs?limit=100`,
+    );
+    expect(ci.body.items.length).toBeGreaterThan(0);
+    expect(deploy.body.items.length).toBeGreaterThan(0);
+    expect(
+      new Set(ci.body.items.map((r: { workflow: string }) => r.workflow)),
+    ).toEqual(new Set(['CI']));
+    expect(
+      new Set(deploy.body.items.map((r: { workflow: string }) => r.workflow)),
+    ).toEqual(new Set(['Deploy']));
+    expect(deploy.body.items[0].workflowPath).toBe(
+      '.github/workflows/deploy.yml',
+    );
+  });
+
+  it('filters by provider and names sources of providers not configured here', async () => {
+    const { http } = await startBackend();
+    await waitForSync(http, RUNS);
+    const none = await request(http).get(`${RUNS}?provider=jenkins`);
+    expect(none.status).toBe(200);
+    expect(none.body.items).toEqual([]);
+    const gh = await request(http).get(
+      `${RUNS}?provider=github-actions&limit=5`,
+    );
+    expect(gh.body.items).toHaveLength(5);
+    expect((await request(http).get(`${RUNS}?provider=GitHub!`)).status).toBe(
+      400,
+    );
+
+    const jenkins = await request(http).get(
+      '/api/ci-experience/entities/component/default/jenkins-only/runs',
+    );
+    expect(jenkins.status).toBe(200);
+    expect(jenkins.body.items).toEqual([]);
+    expect(jenkins.body.sources).toEqual([
+      {
+        provider: 'jenkins',
+        source: 'team/app',
+        syncing: false,
+        notConfigured: expect.stringContaining('not configured'),
+      },
+    ]);
   });
 });

@@ -1,7 +1,9 @@
 import { Entity } from '@backstage/catalog-model';
 import {
   getSourceLocationHost,
+  getWorkflowPatterns,
   hasCiAnnotation,
+  matchesWorkflowPattern,
   parseProjectSlug,
 } from './annotations';
 
@@ -59,5 +61,38 @@ describe('annotations', () => {
     expect(parseProjectSlug('a/b/c')).toBeUndefined();
     expect(parseProjectSlug('../etc/passwd')).toBeUndefined();
     expect(parseProjectSlug(undefined)).toBeUndefined();
+  });
+
+  it('reads the workflows an entity claims and matches names and paths', () => {
+    const e = entity({
+      'ci-experience.io/workflows':
+        ' Payments CI, .github/workflows/payments-*.yml ,',
+    });
+    const patterns = getWorkflowPatterns(e)!;
+    expect(patterns).toEqual([
+      'Payments CI',
+      '.github/workflows/payments-*.yml',
+    ]);
+    expect(matchesWorkflowPattern('Payments CI', patterns)).toBe(true);
+    expect(matchesWorkflowPattern('Payments CI nightly', patterns)).toBe(false);
+    expect(
+      matchesWorkflowPattern('.github/workflows/payments-deploy.yml', patterns),
+    ).toBe(true);
+    expect(
+      matchesWorkflowPattern('.github/workflows/checkout.yml', patterns),
+    ).toBe(false);
+    // Regular-expression characters are literal.
+    expect(matchesWorkflowPattern('a+b', ['a+b'])).toBe(true);
+    expect(matchesWorkflowPattern('aab', ['a+b'])).toBe(false);
+    expect(getWorkflowPatterns(entity({}))).toBeUndefined();
+  });
+
+  it('knows the annotations of every provider', () => {
+    expect(
+      hasCiAnnotation(entity({ 'jenkins.io/job-full-name': 'team/app' })),
+    ).toBe(true);
+    expect(
+      hasCiAnnotation(entity({ 'gitlab.com/project-slug': 'group/app' })),
+    ).toBe(true);
   });
 });

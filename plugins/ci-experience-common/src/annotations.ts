@@ -17,13 +17,73 @@ export const GITHUB_PROJECT_SLUG_ANNOTATION = 'github.com/project-slug';
 export const SOURCE_LOCATION_ANNOTATION = 'backstage.io/source-location';
 
 /**
+ * The workflows, pipelines or jobs that are the entity's own, when several
+ * entities share one repository (a monorepo): names or workflow file paths,
+ * comma-separated, `*` and `?` allowed, e.g. `Payments CI, .github/workflows/payments-*.yml`.
+ *
+ * @public
+ */
+export const CI_WORKFLOWS_ANNOTATION = 'ci-experience.io/workflows';
+
+/**
+ * The annotations of other CI systems, by provider id, as today's plugins
+ * name them: an entity carrying one names a source even where that provider
+ * is not configured.
+ *
+ * @public
+ */
+export const PROVIDER_ANNOTATIONS: Readonly<Record<string, readonly string[]>> =
+  {
+    'github-actions': [GITHUB_PROJECT_SLUG_ANNOTATION],
+    gitlab: ['gitlab.com/project-slug', 'gitlab.com/project-id'],
+    jenkins: ['jenkins.io/job-full-name'],
+    buildkite: ['buildkite.com/pipeline-slug'],
+    circleci: ['circleci.com/project-slug'],
+  };
+
+/**
+ * The patterns of {@link CI_WORKFLOWS_ANNOTATION}, or undefined when the
+ * entity claims every workflow of its sources.
+ *
+ * @public
+ */
+export function getWorkflowPatterns(entity: Entity): string[] | undefined {
+  const raw = entity.metadata.annotations?.[CI_WORKFLOWS_ANNOTATION];
+  const patterns = raw
+    ?.split(',')
+    .map(p => p.trim())
+    .filter(Boolean);
+  return patterns?.length ? patterns : undefined;
+}
+
+const GLOB: Record<string, string> = { '*': '.*', '?': '.' };
+
+/**
+ * Whether a workflow name or path matches one of the patterns (`*` any run
+ * of characters, `?` one character, the rest literal, whole string).
+ *
+ * @public
+ */
+export function matchesWorkflowPattern(
+  value: string,
+  patterns: readonly string[],
+): boolean {
+  return patterns.some(pattern => {
+    const source = pattern
+      .split('')
+      .map(c => GLOB[c] ?? c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))
+      .join('');
+    return new RegExp(`^${source}$`).test(value);
+  });
+}
+
+/**
  * The annotations that make an entity show CI runs.
  *
  * @public
  */
-export const CI_ANNOTATIONS: readonly string[] = [
-  GITHUB_PROJECT_SLUG_ANNOTATION,
-];
+export const CI_ANNOTATIONS: readonly string[] =
+  Object.values(PROVIDER_ANNOTATIONS).flat();
 
 /**
  * Whether an entity carries an annotation that CI Experience reads.

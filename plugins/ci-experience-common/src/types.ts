@@ -99,6 +99,8 @@ export interface CiRun {
   source: string;
   /** Workflow, pipeline or job name. */
   workflow: string;
+  /** The workflow's file, where the provider has one (e.g. `.github/workflows/ci.yml`). */
+  workflowPath?: string;
   runNumber: number;
   /** 1-based. */
   attempt: number;
@@ -153,6 +155,11 @@ export interface CiSourceState {
   defaultBranch?: string;
   /** The error the last sync ended with, if it failed. */
   error?: CiSyncError;
+  /**
+   * The entity names this source, but its provider is not configured in this
+   * portal: nothing is synced, and this says why.
+   */
+  notConfigured?: string;
 }
 
 /**
@@ -174,6 +181,8 @@ export interface CiRunsResponse {
  * @public
  */
 export interface CiRunsQuery {
+  /** Provider ids, e.g. `github-actions`. */
+  provider?: string[];
   branch?: string;
   status?: CiRunStatus[];
   workflow?: string;

@@ -44,6 +44,9 @@ export interface ListRunsOptions {
   branch?: string;
   statuses?: CiRunStatus[];
   workflow?: string;
+  /** Only these workflows (an entity's own, in a monorepo): by name or by file. */
+  workflowScope?: { names: string[]; paths: string[] };
+  providers?: string[];
   limit: number;
   cursor?: string;
 }
@@ -99,6 +102,10 @@ export interface CiStore {
   listRuns(
     options: ListRunsOptions,
   ): Promise<{ items: CiRun[]; nextCursor?: string }>;
+  /** The distinct workflows of these sources, with their files. */
+  listWorkflows(
+    sourceKeys: string[],
+  ): Promise<Array<{ workflow: string; workflowPath?: string }>>;
   /** One run with its jobs. */
   getRun(id: string): Promise<StoredRun | undefined>;
 }

@@ -37,6 +37,7 @@ interface RunRow {
   provider_run_id: string;
   attempt: number;
   workflow: string;
+  workflow_path: string | null;
   run_number: number;
   status: string;
   provider_status: string;
@@ -389,6 +390,15 @@ export class KnexCiStore implements CiStore {
     if (options.workflow !== undefined) {
       query.where('workflow', options.workflow);
     }
+    if (options.workflowScope) {
+      const { names, paths } = options.workflowScope;
+      query.where(q =>
+        q.whereIn('workflow', names).orWhereIn('workflow_path', paths),
+      );
+    }
+    if (options.providers?.length) {
+      query.whereIn('provider', options.providers);
+    }
     if (options.statuses?.length) {
       query.whereIn('status', options.statuses);
     }
@@ -412,6 +422,21 @@ export class KnexCiStore implements CiStore {
           ? encodeCursor(last.created_at, last.id)
           : undefined,
     };
+  }
+
+  async listWorkflows(
+    sourceKeys: string[],
+  ): Promise<Array<{ workflow: string; workflowPath?: string }>> {
+    if (sourceKeys.length === 0) {
+      return [];
+    }
+    const rows = await this.db('ci_runs')
+      .whereIn('source_key', sourceKeys)
+      .distinct('workflow', 'workflow_path');
+    return rows.map(r => ({
+      workflow: r.workflow,
+      workflowPath: r.workflow_path ?? undefined,
+    }));
   }
 
   async getRun(id: string): Promise<StoredRun | undefined> {
@@ -486,6 +511,7 @@ function toRow(run: StoredRun): Omit<RunRow, 'jobs_synced'> {
     provider_run_id: run.providerRunId,
     attempt: run.attempt,
     workflow: run.workflow,
+    workflow_path: run.workflowPath ?? null,
     run_number: run.runNumber,
     status: run.status,
     provider_status: run.providerStatus,
@@ -513,6 +539,7 @@ function fromRow(row: RunRow, withJobs: boolean): CiRun | StoredRun {
     provider: row.provider,
     source: row.source,
     workflow: row.workflow,
+    workflowPath: row.workflow_path ?? undefined,
     runNumber: Number(row.run_number),
     attempt: Number(row.attempt),
     status: row.status as CiRunStatus,

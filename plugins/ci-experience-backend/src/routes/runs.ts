@@ -1,8 +1,11 @@
 import { HttpAuthService } from '@backstage/backend-plugin-api';
-import { stringifyEntityRef } from '@backstage/catalog-model';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError, NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
+  getWorkflowPatterns,
+  matchesWorkflowPattern,
+  PROVIDER_ANNOTATIONS,
   CI_RUN_STATUSES,
   CiRunStatus,
   CiRunsResponse,
@@ -61,6 +64,23 @@ const runsQuery = z
         )
         .optional(),
     ),
+    provider: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .transform(v =>
+        [v ?? []]
+          .flat()
+          .flatMap(p => p.split(','))
+          .map(p => p.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(/^[a-z0-9-]{1,64}$/, 'provider must be a provider id'),
+        ),
+      ),
     status: z
       .union([z.string(), z.array(z.string())])
       .optional()
@@ -97,6 +117,29 @@ function parseQuery(query: unknown) {
   return parsed.data;
 }
 
+/**
+ * Sources the entity names for providers this portal has not configured:
+ * said so in the answer, not an error.
+ */
+function notConfiguredSources(
+  entity: Entity,
+  installed: string[],
+): CiSourceState[] {
+  const annotations = entity.metadata.annotations ?? {};
+  return Object.entries(PROVIDER_ANNOTATIONS)
+    .filter(([provider]) => !installed.includes(provider))
+    .flatMap(([provider, names]) =>
+      names
+        .filter(name => annotations[name]?.trim())
+        .map(name => ({
+          provider,
+          source: annotations[name].trim(),
+          syncing: false,
+          notConfigured: `The ${provider} provider is not configured in this portal, so ${name} is not synced`,
+        })),
+    );
+}
+
 /** `GET /entities/:kind/:namespace/:name/runs` and `GET /runs/:id`. */
 export function createRunsRouter(options: {
   httpAuth: HttpAuthService;
@@ -123,7 +166,8 @@ export function createRunsRouter(options: {
     const entityRef = stringifyEntityRef(entity);
     const sources = sync.sourcesOf(entity);
     const sourceKeys = sources.map(s => s.key);
-    const cacheKey = JSON.stringify([sourceKeys, query]);
+    const patterns = getWorkflowPatterns(entity);
+    const cacheKey = JSON.stringify([sourceKeys, patterns, query]);
     const cached = listings.get(cacheKey);
     if (cached) {
       res.json(cached);
@@ -150,8 +194,27 @@ export function createRunsRouter(options: {
       }
     }
 
+    // In a monorepo, an entity sees only the workflows it names as its own.
+    let workflowScope: { names: string[]; paths: string[] } | undefined;
+    if (patterns) {
+      const known = await store.listWorkflows(sourceKeys);
+      workflowScope = {
+        names: known
+          .filter(k => matchesWorkflowPattern(k.workflow, patterns))
+          .map(k => k.workflow),
+        paths: known
+          .filter(
+            k =>
+              k.workflowPath &&
+              matchesWorkflowPattern(k.workflowPath, patterns),
+          )
+          .map(k => k.workflowPath!),
+      };
+    }
     const page = await store.listRuns({
-      sourceKeys: sources.map(s => s.key),
+      sourceKeys,
+      workflowScope,
+      providers: query.provider.length ? query.provider : undefined,
       branch: query.branch,
       workflow: query.workflow,
       statuses: query.status,
@@ -169,6 +232,7 @@ export function createRunsRouter(options: {
         ...(known?.error ? { error: known.error } : {}),
       };
     });
+    states.push(...notConfiguredSources(entity, sync.providerIds()));
     const body: CiRunsResponse = {
       items: page.items,
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),

@@ -76,6 +76,11 @@ export class CiSyncService {
     return [...seen.values()];
   }
 
+  /** The ids of the providers installed. */
+  providerIds(): string[] {
+    return [...this.providers.keys()];
+  }
+
   isSyncing(key: string): boolean {
     return this.inFlight.has(key);
   }

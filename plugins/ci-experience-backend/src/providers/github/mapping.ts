@@ -113,6 +113,8 @@ export function toProviderRun(
   return {
     providerRunId: String(run.id),
     workflow: text(run.name || run.path || `workflow ${run.id}`, 512),
+    // GitHub adds `@ref` to the path of a called workflow.
+    workflowPath: text(run.path?.replace(/@.*$/, ''), 512) || undefined,
     runNumber: run.run_number,
     attempt: run.run_attempt ?? 1,
     status,
