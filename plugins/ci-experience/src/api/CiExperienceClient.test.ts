@@ -36,6 +36,7 @@ describe('CiExperienceClient', () => {
         branch: 'feature/a b',
         status: ['failed', 'running'],
         workflow: 'CI',
+        provider: ['github-actions', 'jenkins'],
         limit: 50,
         cursor: 'abc',
       },
@@ -51,6 +52,10 @@ describe('CiExperienceClient', () => {
       'running',
     ]);
     expect(requested?.searchParams.get('workflow')).toBe('CI');
+    expect(requested?.searchParams.getAll('provider')).toEqual([
+      'github-actions',
+      'jenkins',
+    ]);
     expect(requested?.searchParams.get('limit')).toBe('50');
     expect(requested?.searchParams.get('cursor')).toBe('abc');
   });

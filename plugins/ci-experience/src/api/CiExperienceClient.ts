@@ -50,6 +50,9 @@ export class CiExperienceClient implements CiExperienceApi {
     if (query.workflow) {
       params.set('workflow', query.workflow);
     }
+    for (const provider of query.provider ?? []) {
+      params.append('provider', provider);
+    }
     if (query.limit !== undefined) {
       params.set('limit', String(query.limit));
     }

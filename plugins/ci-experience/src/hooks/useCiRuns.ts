@@ -46,6 +46,7 @@ export function useCiRuns(
     filters.branch ?? null,
     filters.status ?? null,
     filters.workflow ?? null,
+    filters.provider ?? null,
     pageSize,
   ]);
   const keyRef = useRef(key);

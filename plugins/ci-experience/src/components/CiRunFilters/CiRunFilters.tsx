@@ -7,6 +7,7 @@ import Button from '@material-ui/core/Button';
 import TextField from '@material-ui/core/TextField';
 import { ChangeEvent } from 'react';
 import { ciRunStatusLabel } from '../CiRunStatus';
+import { providerLabel } from '../../lib/format';
 
 /** The value the selects use for "no filter". */
 export const ALL = '';
@@ -16,6 +17,8 @@ export interface CiRunFilterValues {
   branch: string;
   status: CiRunStatus | typeof ALL;
   workflow: string;
+  /** A provider id; {@link ALL} for every provider. */
+  provider?: string;
 }
 
 /** Props of {@link CiRunFilters}. */
@@ -27,6 +30,8 @@ export interface CiRunFiltersProps {
   /** Other branches to offer, e.g. those seen in loaded runs. */
   branches: string[];
   workflows: string[];
+  /** Provider ids of the entity's sources; a select shows when there are several. */
+  providers?: string[];
   onRefresh: () => void;
   refreshing: boolean;
 }
@@ -115,6 +120,27 @@ export function CiRunFilters(props: CiRunFiltersProps) {
           ))}
         </TextField>
       </Box>
+      {(props.providers?.length ?? 0) > 1 && (
+        <Box mr={2} minWidth={160}>
+          <TextField
+            id="ci-filter-provider"
+            label="Provider"
+            select
+            fullWidth
+            SelectProps={{ native: true }}
+            InputLabelProps={{ shrink: true }}
+            value={values.provider ?? ALL}
+            onChange={handle('provider')}
+          >
+            <option value={ALL}>All providers</option>
+            {props.providers!.map(provider => (
+              <option key={provider} value={provider}>
+                {providerLabel(provider)}
+              </option>
+            ))}
+          </TextField>
+        </Box>
+      )}
       <Box flexGrow={1} />
       <Button
         variant="outlined"

@@ -57,7 +57,7 @@ const columns: TableColumn<CiRun>[] = [
     },
   },
   {
-    title: 'Link',
+    title: 'Provider',
     render: run => (
       <Link
         to={run.url}

@@ -5,6 +5,9 @@ import Typography from '@material-ui/core/Typography';
 import { formatRelativeTime, providerLabel } from '../../lib/format';
 
 function dataAge(source: CiSourceState): string {
+  if (source.notConfigured) {
+    return source.notConfigured;
+  }
   if (source.syncing) {
     return source.lastSyncedAt
       ? `syncing now, last synced ${formatRelativeTime(source.lastSyncedAt)}`

@@ -291,5 +291,50 @@ describe('EntityCiContent', () => {
     const settled = api.getRuns.mock.calls.length;
     await new Promise(r => setTimeout(r, 6000));
     expect(api.getRuns.mock.calls.length).toBe(settled);
+    // Real timers: this waits for two polls and a quiet period.
+  }, 60_000);
+
+  it('offers a provider filter when the entity has several, and says which are not configured', async () => {
+    const api = fakeApi(async () =>
+      makeResponse({
+        items: [makeRun()],
+        sources: [
+          makeSource(),
+          makeSource({
+            provider: 'gitlab',
+            source: 'group/payments',
+            defaultBranch: undefined,
+          }),
+          {
+            provider: 'jenkins',
+            source: 'team/payments',
+            syncing: false,
+            notConfigured:
+              'The jenkins provider is not configured in this portal',
+          },
+        ],
+      }),
+    );
+    render(api);
+    await screen.findAllByText('#562');
+    expect(
+      screen.getByText(/The jenkins provider is not configured/),
+    ).toBeInTheDocument();
+    fireEvent.change(screen.getByLabelText('Provider'), {
+      target: { value: 'gitlab' },
+    });
+    await waitFor(() =>
+      expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
+        branch: 'main',
+        provider: ['gitlab'],
+        limit: 25,
+      }),
+    );
+  });
+
+  it('shows no provider filter for a single provider', async () => {
+    render(fakeApi(async () => makeResponse({ items: [makeRun()] })));
+    await screen.findAllByText('#562');
+    expect(screen.queryByLabelText('Provider')).not.toBeInTheDocument();
   });
 });

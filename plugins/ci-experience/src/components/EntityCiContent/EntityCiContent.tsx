@@ -67,6 +67,7 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
       branch: values.branch || undefined,
       status: values.status ? [values.status] : undefined,
       workflow: values.workflow || undefined,
+      provider: values.provider ? [values.provider] : undefined,
     },
     PAGE_SIZE,
   );
@@ -122,6 +123,7 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
       <CiRunFilters
         values={values}
         onChange={next => setChoice(next)}
+        providers={[...new Set(data.sources.map(source => source.provider))]}
         defaultBranch={defaultBranch}
         branches={branches}
         workflows={workflows}
