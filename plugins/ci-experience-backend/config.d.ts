@@ -40,6 +40,52 @@ export interface Config {
           maxConcurrency?: number;
         }>;
       };
+      /** GitLab CI, through `integrations.gitlab`; see docs/providers/gitlab.md. */
+      gitlab?: {
+        /** Default: on when an `integrations.gitlab` entry exists. */
+        enabled?: boolean;
+        /** Per replica and host. Default 3600. */
+        requestsPerHour?: number;
+        /** Default 4. */
+        maxConcurrency?: number;
+        budgets?: Array<{
+          host: string;
+          requestsPerHour?: number;
+          maxConcurrency?: number;
+        }>;
+        /**
+         * The secret token GitLab sends in `X-Gitlab-Token`.
+         * @visibility secret
+         */
+        webhookSecret?: string;
+        /**
+         * The signing token of GitLab's signed webhooks.
+         * @visibility secret
+         */
+        webhookSigningToken?: string;
+      };
+      /** Jenkins instances; see docs/providers/jenkins.md. */
+      jenkins?: {
+        /** The first is the default instance. */
+        instances?: Array<{
+          name: string;
+          baseUrl: string;
+          username: string;
+          /**
+           * @visibility secret
+           */
+          apiKey: string;
+        }>;
+        /**
+         * The shared secret of the Notification plugin's deliveries.
+         * @visibility secret
+         */
+        webhookToken?: string;
+        /** Per replica and instance. Default 3600. */
+        requestsPerHour?: number;
+        /** Default 4. */
+        maxConcurrency?: number;
+      };
     };
   };
 }

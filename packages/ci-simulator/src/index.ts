@@ -9,3 +9,5 @@ export * from './history';
 export * from './handlers';
 export * from './server';
 export * from './webhooks';
+export * from './gitlab';
+export * from './jenkins';

@@ -16,6 +16,13 @@ import {
   GITHUB_WEBHOOK_TOPICS,
   GithubWebhookIngestor,
 } from './providers/github/GithubWebhookIngestor';
+import {
+  GitlabCiProvider,
+  GitlabWebhookIngestor,
+  GITLAB_WEBHOOK_TOPICS,
+  isGitlabEnabled,
+} from './providers/gitlab';
+import { JenkinsProvider } from './providers/jenkins';
 import { createRouter } from './router';
 import { CiSyncService } from './service/CiSyncService';
 import { CiMetrics } from './service/metrics';
@@ -88,6 +95,16 @@ export const ciExperiencePlugin = createBackendPlugin({
             }),
           );
         }
+        const gitlabEnabled = isGitlabEnabled(config);
+        if (gitlabEnabled) {
+          providers.push(
+            GitlabCiProvider.fromConfig(config, { logger, cache, metrics }),
+          );
+        }
+        const jenkins = JenkinsProvider.fromConfig(config, { logger, metrics });
+        if (jenkins) {
+          providers.push(jenkins);
+        }
         providers.push(...extraProviders);
         const ids = providers.map(p => p.id);
         const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -123,6 +140,23 @@ export const ciExperiencePlugin = createBackendPlugin({
             topics: GITHUB_WEBHOOK_TOPICS,
             onEvent: async event => {
               await ingestor.handle(event);
+            },
+          });
+        }
+
+        if (gitlabEnabled) {
+          // Pipeline and job hooks, routed by the events backend's GitLab module.
+          const gitlab = new GitlabWebhookIngestor({
+            store,
+            logger,
+            metrics,
+            onSourceChanged,
+          });
+          await events.subscribe({
+            id: 'ci-experience-gitlab',
+            topics: GITLAB_WEBHOOK_TOPICS,
+            onEvent: async event => {
+              await gitlab.handle(event);
             },
           });
         }

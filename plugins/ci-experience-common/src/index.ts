@@ -8,3 +8,5 @@
 export * from './types';
 export * from './annotations';
 export * from './githubStatus';
+export * from './gitlab';
+export * from './jenkins';

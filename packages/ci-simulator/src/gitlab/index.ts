@@ -1,0 +1,2 @@
+export * from './GitlabSimulator';
+export * from './webhooks';

@@ -1,0 +1,392 @@
+import {
+  mockServices,
+  registerMswTestHooks,
+} from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import { Entity } from '@backstage/catalog-model';
+import {
+  AuthenticationError,
+  NotAllowedError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
+import {
+  DEMO_REPOS,
+  GitlabSimulator,
+  SimulatedHistory,
+} from '@ci-experience/ci-simulator';
+import { CiSource } from '@ci-experience/plugin-ci-experience-node';
+import { setupServer } from 'msw/node';
+import { GitlabCiProvider, isGitlabEnabled } from './GitlabCiProvider';
+
+/** A `javascript:` URL, spelled so that linters do not take it for code. */
+const SCRIPT_URL = ['javascript', 'alert(1)'].join(':');
+
+const TOKEN = 'glpat-test-secret-token-0123456789';
+
+const server = setupServer();
+registerMswTestHooks(server);
+
+const entity = (annotations: Record<string, string>): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name: 'svc', annotations },
+});
+
+const config = (extra: object = {}) =>
+  new ConfigReader({
+    integrations: {
+      gitlab: [
+        { host: 'gitlab.com', token: TOKEN },
+        {
+          host: 'gitlab.example.com',
+          apiBaseUrl: 'https://gitlab.example.com/api/v4',
+          token: 'other-token',
+        },
+      ],
+    },
+    ...extra,
+  });
+
+function setup(options: { requestsPerHour?: number } = {}) {
+  const clock = { now: Date.parse('2026-11-20T12:00:00Z') };
+  const history = new SimulatedHistory(DEMO_REPOS, {
+    now: () => clock.now,
+    historyMs: 10 * 60 * 60_000,
+  });
+  const gitlab = new GitlabSimulator(history, {
+    apiBaseUrl: 'https://gitlab.com/api/v4',
+    webBaseUrl: 'https://gitlab.com',
+    token: TOKEN,
+    // payments-service sits in a subgroup, as GitLab projects often do.
+    projectPath: spec =>
+      spec.repo === 'payments-service'
+        ? `${spec.owner}/backend/${spec.repo}`
+        : `${spec.owner}/${spec.repo}`,
+  });
+  server.use(...gitlab.handlers());
+  const logger = mockServices.logger.mock();
+  const provider = GitlabCiProvider.fromConfig(
+    config(
+      options.requestsPerHour
+        ? {
+            ciExperience: {
+              providers: {
+                gitlab: { requestsPerHour: options.requestsPerHour },
+              },
+            },
+          }
+        : {},
+    ),
+    { logger },
+  );
+  return { clock, history, gitlab, logger, provider };
+}
+
+const payments: CiSource = {
+  provider: 'gitlab',
+  key: 'gitlab:gitlab.com/demo-org/backend/payments-service',
+  source: 'demo-org/backend/payments-service',
+  host: 'gitlab.com',
+};
+const sourceOf = (path: string): CiSource => ({
+  provider: 'gitlab',
+  key: `gitlab:gitlab.com/${path}`,
+  source: path,
+  host: 'gitlab.com',
+});
+
+describe('GitlabCiProvider', () => {
+  it('is enabled by an integrations.gitlab entry or explicitly', () => {
+    expect(isGitlabEnabled(new ConfigReader({}))).toBe(false);
+    expect(isGitlabEnabled(config())).toBe(true);
+    expect(
+      isGitlabEnabled(
+        config({ ciExperience: { providers: { gitlab: { enabled: false } } } }),
+      ),
+    ).toBe(false);
+    expect(
+      isGitlabEnabled(
+        new ConfigReader({
+          ciExperience: { providers: { gitlab: { enabled: true } } },
+        }),
+      ),
+    ).toBe(true);
+  });
+
+  it('finds the source by slug or id, on the instance host, lower-cased key', () => {
+    const { provider, logger } = setup();
+    expect(
+      provider.getSources(
+        entity({ 'gitlab.com/project-slug': 'Demo-Org/Backend/Payments' }),
+      ),
+    ).toEqual([
+      {
+        provider: 'gitlab',
+        key: 'gitlab:gitlab.com/demo-org/backend/payments',
+        source: 'Demo-Org/Backend/Payments',
+        host: 'gitlab.com',
+      },
+    ]);
+    expect(
+      provider.getSources(
+        entity({
+          'gitlab.com/project-id': '1002',
+          'gitlab.com/instance': 'gitlab.example.com',
+        }),
+      ),
+    ).toEqual([
+      {
+        provider: 'gitlab',
+        key: 'gitlab:gitlab.example.com/1002',
+        source: '1002',
+        host: 'gitlab.example.com',
+      },
+    ]);
+    // The source location names the host when an integration covers it.
+    expect(
+      provider.getSources(
+        entity({
+          'gitlab.com/project-slug': 'a/b',
+          'backstage.io/source-location':
+            'url:https://gitlab.example.com/a/b/-/tree/main',
+        }),
+      )[0].host,
+    ).toBe('gitlab.example.com');
+    expect(provider.getSources(entity({}))).toEqual([]);
+    expect(
+      provider.getSources(entity({ 'gitlab.com/project-slug': 'no-slash' })),
+    ).toEqual([]);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('expected gitlab.com/project-slug'),
+    );
+  });
+
+  it('reads the default branch, pages pipelines newest first with the token, and jobs with stages', async () => {
+    const { provider, gitlab, history } = setup();
+    expect(await provider.getSourceInfo(payments)).toEqual({
+      defaultBranch: 'main',
+    });
+    // The project id is the URL-encoded path.
+    expect(gitlab.stats.requests[0]).toBe(
+      'GET /api/v4/projects/demo-org%2Fbackend%2Fpayments-service',
+    );
+
+    const all = history.listRuns(history.repo('demo-org', 'payments-service')!);
+    expect(all.length).toBeGreaterThan(100);
+    const first = await provider.listRuns(payments, {});
+    expect(first.runs).toHaveLength(100);
+    expect(first.nextPage).toBeDefined();
+    const second = await provider.listRuns(payments, { page: first.nextPage });
+    expect(second.runs).toHaveLength(Math.min(100, all.length - 100));
+    const ids = [...first.runs, ...second.runs].map(r =>
+      Number(r.providerRunId),
+    );
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(gitlab.stats.tokens.every(t => t === TOKEN)).toBe(true);
+    expect(gitlab.stats.requests[1]).toBe(
+      'GET /api/v4/projects/demo-org%2Fbackend%2Fpayments-service/pipelines?per_page=100&order_by=id&sort=desc',
+    );
+
+    const newest = first.runs[0];
+    expect(newest.url).toBe(
+      `https://gitlab.com/demo-org/backend/payments-service/-/pipelines/${newest.providerRunId}`,
+    );
+    expect(newest.attempt).toBe(1);
+
+    const finished = first.runs.find(r => r.status === 'failed')!;
+    const detailed = await provider.getRun(payments, finished.providerRunId, 1);
+    expect(detailed).toMatchObject({
+      providerRunId: finished.providerRunId,
+      status: 'failed',
+      providerStatus: 'failed',
+    });
+    expect(detailed!.startedAt).toBeDefined();
+    expect(detailed!.durationMs).toBeGreaterThan(0);
+    expect(detailed!.actor).toBeTruthy();
+    expect(await provider.getRun(payments, finished.providerRunId, 2)).toBe(
+      undefined,
+    );
+    expect(await provider.getRun(payments, '999999999', 1)).toBe(undefined);
+
+    const jobs = await provider.listJobs(payments, finished);
+    const run = history.getRun(
+      history.repo('demo-org', 'payments-service')!,
+      Number(finished.providerRunId),
+    )!;
+    expect(jobs.map(j => j.id)).toEqual(run.jobs.map(j => String(j.id)));
+    expect(jobs[0].name).toBe(`build: ${run.jobs[0].name}`);
+    expect(jobs.every(j => j.steps?.length === 0)).toBe(true);
+    expect(jobs.some(j => j.status === 'failed')).toBe(true);
+  });
+
+  it('maps every status family the history produces', async () => {
+    const { provider, clock } = setup();
+    const seen = new Set<string>();
+    // Move the clock so that some runs are queued or running when read.
+    for (let i = 0; i < 6; i++) {
+      clock.now += 37_000;
+      for (const path of ['demo-org/checkout-web', 'demo-org/inventory-api']) {
+        const page = await provider.listRuns(sourceOf(path), {});
+        page.runs.forEach(r => seen.add(`${r.providerStatus}>${r.status}`));
+      }
+      const page = await provider.listRuns(payments, {});
+      page.runs.forEach(r => seen.add(`${r.providerStatus}>${r.status}`));
+    }
+    expect(seen).toEqual(
+      new Set([
+        'success>succeeded',
+        'failed>failed',
+        'canceled>cancelled',
+        'running>running',
+        'pending>queued',
+      ]),
+    );
+  });
+
+  it.each([
+    [
+      'no token',
+      () =>
+        GitlabCiProvider.fromConfig(
+          new ConfigReader({
+            integrations: { gitlab: [{ host: 'gitlab.com' }] },
+          }),
+          { logger: mockServices.logger.mock() },
+        ),
+      payments,
+      AuthenticationError,
+      /GitLab rejected the credentials for GitLab project demo-org\/backend\/payments-service on gitlab\.com/,
+    ],
+    [
+      'a forbidden project',
+      undefined,
+      sourceOf('demo-org/legacy-billing'),
+      NotAllowedError,
+      /GitLab refused access to GitLab project demo-org\/legacy-billing on gitlab\.com: 403 Forbidden/,
+    ],
+    [
+      'an unknown project',
+      undefined,
+      sourceOf('demo-org/nope'),
+      NotFoundError,
+      /GitLab has no GitLab project demo-org\/nope on gitlab\.com .*404 Project Not Found/,
+    ],
+  ])(
+    'turns %s into the right error, naming the source and never the token',
+    async (_what, make, source, type, message) => {
+      const { provider } = setup();
+      const used = make ? make() : provider;
+      const error = await used.listRuns(source, {}).catch(e => e);
+      expect(error).toBeInstanceOf(type);
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain(TOKEN);
+    },
+  );
+
+  it('turns a 429, a 5xx and an unknown host into ServiceUnavailable / NotFound errors', async () => {
+    const { provider, gitlab } = setup();
+    gitlab.setFault({
+      status: 429,
+      message: 'Retry later',
+      times: 1,
+      headers: { 'retry-after': '0' },
+    });
+    const limited = await provider.listRuns(payments, {}).catch(e => e);
+    expect(limited).toBeInstanceOf(ServiceUnavailableError);
+    expect(limited.message).toMatch(/rate limit exhausted for GitLab project/);
+    gitlab.setFault({ status: 502, message: 'Bad Gateway', times: 1 });
+    const outage = await provider.listRuns(payments, {}).catch(e => e);
+    expect(outage).toBeInstanceOf(ServiceUnavailableError);
+    expect(outage.message).toMatch(/GitLab answered 502 for GitLab project/);
+    const unknownHost = await provider
+      .listRuns({ ...payments, host: 'git.unknown.example' }, {})
+      .catch(e => e);
+    expect(unknownHost).toBeInstanceOf(NotFoundError);
+    expect(unknownHost.message).toMatch(
+      /No GitLab integration is configured for git\.unknown\.example/,
+    );
+  });
+
+  it('drops a malformed pipeline with a log line and keeps the rest of the page', async () => {
+    const { provider, gitlab, history, logger } = setup();
+    const runs = history.listRuns(
+      history.repo('demo-org', 'payments-service')!,
+    );
+    gitlab.overridePipeline(runs[1].id, {
+      id: runs[1].id,
+      status: 'success',
+      web_url: SCRIPT_URL,
+      created_at: 'yesterday',
+    });
+    const page = await provider.listRuns(payments, {});
+    expect(page.runs).toHaveLength(99);
+    expect(page.runs.map(r => r.providerRunId)).not.toContain(
+      String(runs[1].id),
+    );
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringMatching(
+        new RegExp(
+          `Skipped a GitLab pipeline of demo-org/backend/payments-service item with an unexpected shape \\(id ${runs[1].id}\\): web_url: not an http\\(s\\) URL; created_at: not a date`,
+        ),
+      ),
+    );
+  });
+
+  it('spends its request budget through the RateLimiter, per host', async () => {
+    const { provider } = setup({ requestsPerHour: 200 });
+    const limiter = provider.api.limiter('gitlab.com');
+    const before = limiter.remainingBudget;
+    await provider.listRuns(payments, {});
+    await provider.getSourceInfo(payments);
+    // The simulator's RateLimit-Remaining is 2000 a minute; our budget is lower.
+    expect(limiter.remainingBudget).toBe(before - 2);
+    expect(provider.api.limiter('gitlab.example.com').remainingBudget).toBe(
+      200,
+    );
+  });
+
+  it('sends If-None-Match with a kept ETag and serves the cached body on 304', async () => {
+    const { gitlab } = setup();
+    const store = new Map<string, unknown>();
+    const cache = {
+      get: async (key: string) => store.get(key),
+      set: async (key: string, value: unknown) => {
+        store.set(key, value);
+      },
+      delete: async (key: string) => {
+        store.delete(key);
+      },
+      withOptions: () => cache,
+    };
+    const provider = GitlabCiProvider.fromConfig(config(), {
+      logger: mockServices.logger.mock(),
+      cache: cache as any,
+    });
+    const seen: Array<string | null> = [];
+    gitlab.resetStats();
+    const first = await provider.listRuns(payments, {});
+    const again = await provider.api.get<unknown[]>(
+      'gitlab.com',
+      payments.source,
+      '/projects/demo-org%2Fbackend%2Fpayments-service/pipelines?per_page=100&order_by=id&sort=desc',
+    );
+    seen.push(...gitlab.stats.requests);
+    expect(seen).toHaveLength(2);
+    expect(again.notModified).toBe(true);
+    expect(again.next).toBe(first.nextPage);
+    expect((again.body as unknown[]).length).toBe(100);
+    // Keys hash the credential: the token itself is never stored.
+    expect([...store.keys()].join()).not.toContain(TOKEN);
+  });
+
+  it('refuses to follow a page link outside the API base', async () => {
+    const { provider } = setup();
+    const error = await provider
+      .listRuns(payments, { page: 'https://evil.example/api/v4/projects/1' })
+      .catch(e => e);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(error.message).toMatch(/page link outside https:\/\/gitlab\.com/);
+  });
+});

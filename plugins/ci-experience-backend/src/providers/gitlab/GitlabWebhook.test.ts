@@ -1,0 +1,361 @@
+import { mockServices } from '@backstage/backend-test-utils';
+import { EventParams } from '@backstage/plugin-events-node';
+import {
+  DEMO_REPOS,
+  GitlabSimulator,
+  gitlabJobHook,
+  gitlabPipelineHook,
+  SimulatedHistory,
+} from '@ci-experience/ci-simulator';
+import { CiStore, DeliveryWrite } from '../../database/CiStore';
+import { runIdOf } from '../../service/runIds';
+import {
+  GITLAB_WEBHOOK_TOPICS,
+  GitlabWebhookIngestor,
+  parseGitlabDelivery,
+} from './GitlabWebhook';
+import pipelineHook from './__fixtures__/pipeline-hook.json';
+import jobHook from './__fixtures__/job-hook.json';
+
+/** A `javascript:` URL, spelled so that linters do not take it for code. */
+const SCRIPT_URL = ['javascript', 'alert(1)'].join(':');
+
+const DOC_KEY = 'gitlab:192.168.64.1:3005/gitlab-org/gitlab-test';
+
+const event = (
+  topic: string,
+  payload: unknown,
+  headers: Record<string, string> = {
+    'x-gitlab-event-uuid': 'a8f2c7d4-1b6e-4f0a-9c3d-5e7b8a9d0c1f',
+  },
+): EventParams => ({ topic, eventPayload: payload, metadata: headers });
+
+const claims =
+  (...keys: string[]) =>
+  async (key: string) =>
+    keys.includes(key) ? { source: 'gitlab-org/gitlab-test' } : undefined;
+
+describe('parseGitlabDelivery', () => {
+  it('reads the topics the events module routes to', () => {
+    expect(GITLAB_WEBHOOK_TOPICS).toEqual(['gitlab.pipeline', 'gitlab.build']);
+  });
+
+  it("turns GitLab's documented pipeline hook into a run and its jobs", async () => {
+    const result = await parseGitlabDelivery(
+      event('gitlab.pipeline', pipelineHook),
+      claims(DOC_KEY),
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const runId = runIdOf(DOC_KEY, '31', 1);
+    expect(result.sourceKey).toBe(DOC_KEY);
+    expect(result.deliveryId).toBe(
+      'gitlab:a8f2c7d4-1b6e-4f0a-9c3d-5e7b8a9d0c1f',
+    );
+    expect(result.write.runs).toEqual([
+      {
+        id: runId,
+        provider: 'gitlab',
+        source: 'gitlab-org/gitlab-test',
+        sourceKey: DOC_KEY,
+        providerRunId: '31',
+        providerUpdatedAt: undefined,
+        workflow: 'Pipeline for branch: master',
+        runNumber: 3,
+        attempt: 1,
+        status: 'succeeded',
+        providerStatus: 'success',
+        branch: 'master',
+        commitSha: 'bcbb5ec396a2c0f828686f14fac9b80b780504f2',
+        commitMessage: 'test\n',
+        actor: 'root',
+        event: 'merge_request_event',
+        url: 'http://example.com/gitlab-org/gitlab-test/-/pipelines/31',
+        createdAt: '2016-08-12T15:23:28.000Z',
+        startedAt: undefined,
+        finishedAt: '2016-08-12T15:26:29.000Z',
+        durationMs: 63_000,
+        queuedMs: undefined,
+      },
+    ]);
+    const jobs = result.write.jobs!;
+    expect(jobs.every(j => j.runId === runId)).toBe(true);
+    expect(
+      jobs.map(j => [j.job.id, j.job.name, j.job.status, j.job.providerStatus]),
+    ).toEqual([
+      ['380', 'deploy: production', 'skipped', 'skipped'],
+      ['377', 'test: test-image', 'succeeded', 'success'],
+      ['378', 'test: test-build', 'failed', 'failed'],
+      ['376', 'build: build-image', 'succeeded', 'success'],
+      ['379', 'deploy: staging', 'queued', 'created'],
+    ]);
+    expect(jobs[1].job).toMatchObject({
+      startedAt: '2016-08-12T15:26:12.000Z',
+      finishedAt: '2016-08-12T15:26:29.000Z',
+      durationMs: 17_000,
+      runnerName: 'shared-runners-manager-6.gitlab.com',
+      steps: [],
+    });
+  });
+
+  it("turns GitLab's documented job hook into a job of its pipeline", async () => {
+    const result = await parseGitlabDelivery(
+      event('gitlab.build', jobHook, {
+        'x-gitlab-event-uuid': 'uuid-1',
+        'idempotency-key': 'f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b',
+      }),
+      claims(DOC_KEY),
+    );
+    expect(result).toEqual({
+      ok: true,
+      // Idempotency-Key wins: it stays the same when GitLab retries.
+      deliveryId: 'gitlab:f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b',
+      sourceKey: DOC_KEY,
+      write: {
+        deliveryId: 'gitlab:f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b',
+        event: 'build',
+        jobs: [
+          {
+            runId: runIdOf(DOC_KEY, '2366', 1),
+            job: {
+              id: '1977',
+              name: 'test: test',
+              status: 'queued',
+              providerStatus: 'created',
+              url: 'http://192.168.64.1:3005/gitlab-org/gitlab-test/-/jobs/1977',
+              startedAt: undefined,
+              finishedAt: undefined,
+              durationMs: undefined,
+              runnerName: 'shared-runners-manager-6.gitlab.com',
+              steps: [],
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it('claims a project an entity names by id', async () => {
+    const result = await parseGitlabDelivery(
+      event('gitlab.build', jobHook),
+      claims('gitlab:192.168.64.1:3005/380'),
+    );
+    expect(result.ok && result.sourceKey).toBe('gitlab:192.168.64.1:3005/380');
+  });
+
+  it('refuses deliveries without an id, malformed, unclaimed or of other kinds', async () => {
+    expect(
+      await parseGitlabDelivery(
+        event('gitlab.pipeline', pipelineHook, {}),
+        claims(DOC_KEY),
+      ),
+    ).toMatchObject({ ok: false, reason: 'no-delivery-id' });
+    expect(
+      await parseGitlabDelivery(
+        event('gitlab.pipeline', pipelineHook, {
+          'x-gitlab-event-uuid': 'bad id with spaces',
+        }),
+        claims(DOC_KEY),
+      ),
+    ).toMatchObject({ ok: false, reason: 'no-delivery-id' });
+    expect(
+      await parseGitlabDelivery(
+        event('gitlab.push', { object_kind: 'push' }),
+        claims(DOC_KEY),
+      ),
+    ).toMatchObject({ ok: false, reason: 'unsupported' });
+
+    const malformed = [
+      { ...pipelineHook, object_attributes: undefined },
+      {
+        ...pipelineHook,
+        project: { ...pipelineHook.project, web_url: SCRIPT_URL },
+      },
+      {
+        ...pipelineHook,
+        project: { ...pipelineHook.project, path_with_namespace: '../x' },
+      },
+      {
+        ...pipelineHook,
+        object_attributes: {
+          ...pipelineHook.object_attributes,
+          created_at: 'yesterday',
+        },
+      },
+      { ...pipelineHook, object_kind: 'build' },
+      'not an object',
+    ];
+    for (const payload of malformed) {
+      const result = await parseGitlabDelivery(
+        event('gitlab.pipeline', payload),
+        claims(DOC_KEY),
+      );
+      expect(result).toMatchObject({ ok: false, reason: 'malformed' });
+    }
+    const oddBuild = await parseGitlabDelivery(
+      event('gitlab.pipeline', {
+        ...pipelineHook,
+        builds: [{ id: 'x' }, pipelineHook.builds[1]],
+      }),
+      claims(DOC_KEY),
+    );
+    // One odd build is left out; the run and the other builds are kept.
+    expect(oddBuild.ok && oddBuild.write.jobs?.map(j => j.job.id)).toEqual([
+      '377',
+    ]);
+
+    expect(
+      await parseGitlabDelivery(
+        event('gitlab.pipeline', pipelineHook),
+        claims(),
+      ),
+    ).toMatchObject({ ok: false, reason: 'unclaimed' });
+  });
+
+  it('gives a late, older state its own write for the same run, for the store to keep the newer', async () => {
+    const running = {
+      ...pipelineHook,
+      object_attributes: {
+        ...pipelineHook.object_attributes,
+        status: 'running',
+        finished_at: null,
+        duration: null,
+      },
+    };
+    const done = await parseGitlabDelivery(
+      event('gitlab.pipeline', pipelineHook, { 'x-gitlab-event-uuid': 'e-2' }),
+      claims(DOC_KEY),
+    );
+    const late = await parseGitlabDelivery(
+      event('gitlab.pipeline', running, { 'x-gitlab-event-uuid': 'e-1' }),
+      claims(DOC_KEY),
+    );
+    if (!done.ok || !late.ok) throw new Error('expected both to parse');
+    expect(late.write.runs![0].id).toBe(done.write.runs![0].id);
+    expect(late.write.runs![0]).toMatchObject({
+      status: 'running',
+      finishedAt: undefined,
+    });
+    expect(done.write.runs![0]).toMatchObject({ status: 'succeeded' });
+    expect(late.deliveryId).not.toBe(done.deliveryId);
+  });
+
+  it('builds the same write from the simulator payloads as the REST API gives', async () => {
+    const clock = { now: Date.parse('2026-11-20T12:00:00Z') };
+    const history = new SimulatedHistory(DEMO_REPOS, {
+      now: () => clock.now,
+      historyMs: 3600_000,
+    });
+    const sim = new GitlabSimulator(history, {
+      apiBaseUrl: 'https://gitlab.com/api/v4',
+      webBaseUrl: 'https://gitlab.com',
+    });
+    const project = sim.projects()[0];
+    const run = history
+      .listRuns(project.spec)
+      .find(r => r.status === 'completed')!;
+    const key = `gitlab:gitlab.com/${project.path}`;
+    const pipeline = await parseGitlabDelivery(
+      event('gitlab.pipeline', gitlabPipelineHook(sim, project, run)),
+      async k => (k === key ? { source: project.path } : undefined),
+    );
+    expect(pipeline.ok).toBe(true);
+    if (!pipeline.ok) return;
+    expect(pipeline.write.runs![0]).toMatchObject({
+      providerRunId: String(run.id),
+      runNumber: run.runNumber,
+      createdAt: new Date(
+        Math.floor(run.createdAt / 1000) * 1000,
+      ).toISOString(),
+    });
+    expect(pipeline.write.jobs).toHaveLength(run.jobs.length);
+    const job = await parseGitlabDelivery(
+      event('gitlab.build', gitlabJobHook(sim, project, run, run.jobs[0])),
+      async k => (k === key ? { source: project.path } : undefined),
+    );
+    expect(job.ok && job.write.jobs![0].runId).toBe(pipeline.write.runs![0].id);
+  });
+});
+
+describe('GitlabWebhookIngestor', () => {
+  function fakeStore() {
+    const applied = new Set<string>();
+    const writes: DeliveryWrite[] = [];
+    const store = {
+      getSources: jest.fn(async (keys: string[]) => {
+        const map = new Map();
+        for (const key of keys) {
+          if (key === DOC_KEY) {
+            map.set(key, {
+              key,
+              provider: 'gitlab',
+              source: 'gitlab-org/gitlab-test',
+            });
+          }
+        }
+        return map;
+      }),
+      applyDeliveries: jest.fn(async (batch: DeliveryWrite[]) =>
+        batch.map(w => {
+          if (applied.has(w.deliveryId)) {
+            return 'duplicate' as const;
+          }
+          applied.add(w.deliveryId);
+          writes.push(w);
+          return 'applied' as const;
+        }),
+      ),
+    } as unknown as CiStore;
+    return { store, writes };
+  }
+
+  it('applies a delivery once, ignores a duplicate id, and logs malformed ones', async () => {
+    const { store, writes } = fakeStore();
+    const logger = mockServices.logger.mock();
+    const changed = jest.fn();
+    const ingestor = new GitlabWebhookIngestor({
+      store,
+      logger,
+      onSourceChanged: changed,
+    });
+    const delivery = event('gitlab.pipeline', pipelineHook, {
+      'x-gitlab-event-uuid': 'dup-1',
+    });
+    expect(await ingestor.handle(delivery)).toBe('accepted');
+    expect(await ingestor.handle(delivery)).toBe('duplicate');
+    expect(writes).toHaveLength(1);
+    expect(changed).toHaveBeenCalledTimes(1);
+    expect(changed).toHaveBeenCalledWith(DOC_KEY);
+    expect(
+      await ingestor.handle(
+        event(
+          'gitlab.pipeline',
+          { object_kind: 'pipeline' },
+          {
+            'x-gitlab-event-uuid': 'bad-1',
+          },
+        ),
+      ),
+    ).toBe('rejected');
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining(
+        'Malformed GitLab pipeline delivery gitlab:bad-1',
+      ),
+    );
+    expect(
+      await ingestor.handle(
+        event(
+          'gitlab.pipeline',
+          {
+            ...pipelineHook,
+            project: {
+              ...pipelineHook.project,
+              path_with_namespace: 'someone/else',
+            },
+          },
+          { 'x-gitlab-event-uuid': 'other-1' },
+        ),
+      ),
+    ).toBe('unclaimed');
+  });
+});

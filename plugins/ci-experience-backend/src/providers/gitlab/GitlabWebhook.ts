@@ -1,0 +1,383 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  CiJob,
+  mapGitlabStatus,
+} from '@ci-experience/plugin-ci-experience-common';
+import { EventParams } from '@backstage/plugin-events-node';
+import { z } from 'zod';
+import { CiStore, DeliveryWrite, StoredRun } from '../../database/CiStore';
+import { CiMetrics } from '../../service/metrics';
+import { runIdOf } from '../../service/runIds';
+import { GITLAB_PROVIDER_ID } from './GitlabApi';
+import { gitlabSourceKey } from './GitlabCiProvider';
+import {
+  gitlabPipelineSchema,
+  iso,
+  jobName,
+  parseGitlabTime,
+  text,
+  toProviderRun,
+  webUrl,
+} from './mapping';
+
+/**
+ * The topics `@backstage/plugin-events-backend-module-gitlab` publishes
+ * pipeline and job hooks to: its `GitlabEventRouter` takes the `gitlab`
+ * topic (the HTTP ingress at `/api/events/http/gitlab`) and republishes each
+ * event to `gitlab.<object_kind>`, keeping the request headers as metadata.
+ */
+export const GITLAB_WEBHOOK_TOPICS = ['gitlab.pipeline', 'gitlab.build'];
+
+const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const date = z.string().refine(s => !Number.isNaN(parseGitlabTime(s)), {
+  message: 'not a date',
+});
+const seconds = z.number().min(0).max(1e9);
+
+const projectSchema = z.object({
+  id: id.nullish(),
+  path_with_namespace: z
+    .string()
+    .max(1024)
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/),
+  web_url: webUrl,
+});
+
+const buildSchema = z.object({
+  id,
+  stage: z.string().nullish(),
+  name: z.string(),
+  status: z.string().nullish(),
+  started_at: date.nullish(),
+  finished_at: date.nullish(),
+  duration: seconds.nullish(),
+  runner: z.object({ description: z.string().nullish() }).nullish(),
+});
+
+/** A pipeline hook (`object_kind: pipeline`), as GitLab's docs show it. */
+const pipelineHookSchema = z.object({
+  object_kind: z.literal('pipeline'),
+  object_attributes: z.object({
+    id,
+    iid: z.number().int().min(0).max(2_147_483_647).nullish(),
+    name: z.string().nullish(),
+    ref: z.string().nullish(),
+    sha: z.string().nullish(),
+    source: z.string().nullish(),
+    status: z.string(),
+    created_at: date,
+    finished_at: date.nullish(),
+    duration: seconds.nullish(),
+    queued_duration: seconds.nullish(),
+    url: webUrl.nullish(),
+  }),
+  user: z
+    .object({ username: z.string().nullish(), name: z.string().nullish() })
+    .nullish(),
+  project: projectSchema,
+  commit: z.object({ message: z.string().nullish() }).nullish(),
+  builds: z.array(z.unknown()).nullish(),
+});
+
+/** A job hook (`object_kind: build`), as GitLab's docs show it. */
+const jobHookSchema = z.object({
+  object_kind: z.literal('build'),
+  build_id: id,
+  build_name: z.string(),
+  build_stage: z.string().nullish(),
+  build_status: z.string(),
+  build_started_at: date.nullish(),
+  build_finished_at: date.nullish(),
+  build_duration: seconds.nullish(),
+  pipeline_id: id,
+  runner: z.object({ description: z.string().nullish() }).nullish(),
+  project: projectSchema,
+});
+
+/** Finds the claimed source for a key; undefined when no entity claims it. */
+export type GitlabSourceLookup = (
+  sourceKey: string,
+) => Promise<{ source: string } | undefined>;
+
+/** What one delivery becomes. */
+export type GitlabDeliveryResult =
+  | {
+      ok: true;
+      deliveryId: string;
+      sourceKey: string;
+      write: DeliveryWrite;
+    }
+  | {
+      ok: false;
+      reason: 'no-delivery-id' | 'unsupported' | 'malformed' | 'unclaimed';
+      deliveryId?: string;
+      message: string;
+    };
+
+function header(event: EventParams, name: string): string | undefined {
+  const raw = event.metadata?.[name];
+  const value: unknown = Array.isArray(raw) ? raw[0] : raw;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The delivery id: `Idempotency-Key` (the same across GitLab's retries of one
+ * delivery) when present, else `X-Gitlab-Event-UUID`; prefixed so it never
+ * meets another provider's ids in the shared delivery table.
+ */
+export function gitlabDeliveryIdOf(event: EventParams): string | undefined {
+  const idValue =
+    header(event, 'idempotency-key') ?? header(event, 'x-gitlab-event-uuid');
+  return idValue && /^[A-Za-z0-9._:-]{1,120}$/.test(idValue)
+    ? `gitlab:${idValue}`
+    : undefined;
+}
+
+function buildToJob(build: z.infer<typeof buildSchema>): CiJob {
+  const startedAt = iso(build.started_at);
+  const finishedAt = iso(build.finished_at);
+  let durationMs: number | undefined;
+  if (typeof build.duration === 'number') {
+    durationMs = Math.round(build.duration * 1000);
+  } else if (startedAt && finishedAt) {
+    durationMs = Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt));
+  }
+  return {
+    id: String(build.id),
+    name: jobName(build.stage, build.name),
+    ...mapGitlabStatus(text(build.status, 64)),
+    startedAt,
+    finishedAt,
+    durationMs,
+    runnerName: text(build.runner?.description, 255),
+    steps: [],
+  };
+}
+
+/**
+ * Turns one GitLab pipeline or job hook, as the events backend delivers it
+ * (topic `gitlab.pipeline` or `gitlab.build`, request headers as metadata),
+ * into the write that applies it, or says why it is refused. Pure but for
+ * `lookup`: it never writes. The store's writes are monotonic, so an older
+ * state arriving late never overrides a newer one; the delivery id lets the
+ * store apply each delivery once.
+ */
+export async function parseGitlabDelivery(
+  event: EventParams,
+  lookup: GitlabSourceLookup,
+): Promise<GitlabDeliveryResult> {
+  const kind = event.topic.replace(/^gitlab\./, '');
+  const deliveryId = gitlabDeliveryIdOf(event);
+  if (!deliveryId) {
+    return {
+      ok: false,
+      reason: 'no-delivery-id',
+      message: `GitLab ${kind} delivery without an Idempotency-Key or X-Gitlab-Event-UUID header`,
+    };
+  }
+  if (kind !== 'pipeline' && kind !== 'build') {
+    return {
+      ok: false,
+      reason: 'unsupported',
+      deliveryId,
+      message: `GitLab ${kind.slice(0, 40)} deliveries are not read`,
+    };
+  }
+  const parsed =
+    kind === 'pipeline'
+      ? pipelineHookSchema.safeParse(event.eventPayload)
+      : jobHookSchema.safeParse(event.eventPayload);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      reason: 'malformed',
+      deliveryId,
+      message: `Malformed GitLab ${kind} delivery ${deliveryId}: ${parsed.error.issues
+        .slice(0, 5)
+        .map(i => `${i.path.join('.') || '(payload)'}: ${i.message}`)
+        .join('; ')}`,
+    };
+  }
+  const { project } = parsed.data;
+  const host = new URL(project.web_url).host.toLowerCase();
+  // An entity names the project by path or by id: try both.
+  const keys = [gitlabSourceKey(host, project.path_with_namespace)];
+  if (project.id) {
+    keys.push(gitlabSourceKey(host, String(project.id)));
+  }
+  let sourceKey: string | undefined;
+  let claimed: { source: string } | undefined;
+  for (const key of keys) {
+    claimed = await lookup(key);
+    if (claimed) {
+      sourceKey = key;
+      break;
+    }
+  }
+  if (!claimed || !sourceKey) {
+    return {
+      ok: false,
+      reason: 'unclaimed',
+      deliveryId,
+      message: `GitLab ${kind} delivery ${deliveryId} for ${project.path_with_namespace} on ${host}: no entity claims it`,
+    };
+  }
+
+  if (parsed.data.object_kind === 'pipeline') {
+    const hook = parsed.data;
+    const attrs = hook.object_attributes;
+    const run = toProviderRun(
+      gitlabPipelineSchema.parse({
+        id: attrs.id,
+        iid: attrs.iid,
+        name: attrs.name,
+        status: attrs.status,
+        source: attrs.source,
+        ref: attrs.ref,
+        sha: attrs.sha,
+        web_url:
+          attrs.url ??
+          `${project.web_url.replace(/\/$/, '')}/-/pipelines/${attrs.id}`,
+        created_at: attrs.created_at,
+        finished_at: attrs.finished_at,
+        duration: attrs.duration,
+        queued_duration: attrs.queued_duration,
+        user: hook.user,
+      }),
+      { commitMessage: hook.commit?.message ?? undefined },
+    );
+    const { providerRunId, updatedAt, ...model } = run;
+    const runId = runIdOf(sourceKey, providerRunId, 1);
+    const stored: StoredRun = {
+      ...model,
+      id: runId,
+      provider: GITLAB_PROVIDER_ID,
+      source: claimed.source,
+      sourceKey,
+      providerRunId,
+      providerUpdatedAt: updatedAt,
+    };
+    const jobs = (hook.builds ?? []).flatMap(raw => {
+      const build = buildSchema.safeParse(raw);
+      return build.success ? [{ runId, job: buildToJob(build.data) }] : [];
+    });
+    return {
+      ok: true,
+      deliveryId,
+      sourceKey,
+      write: {
+        deliveryId,
+        event: 'pipeline',
+        runs: [stored],
+        ...(jobs.length > 0 ? { jobs } : {}),
+      },
+    };
+  }
+
+  const hook = parsed.data as z.infer<typeof jobHookSchema>;
+  const job = buildToJob({
+    id: hook.build_id,
+    name: hook.build_name,
+    stage: hook.build_stage,
+    status: hook.build_status,
+    started_at: hook.build_started_at,
+    finished_at: hook.build_finished_at,
+    duration: hook.build_duration,
+    runner: hook.runner,
+  });
+  job.url = `${project.web_url.replace(/\/$/, '')}/-/jobs/${hook.build_id}`;
+  return {
+    ok: true,
+    deliveryId,
+    sourceKey,
+    write: {
+      deliveryId,
+      event: 'build',
+      jobs: [{ runId: runIdOf(sourceKey, String(hook.pipeline_id), 1), job }],
+    },
+  };
+}
+
+/** What became of one delivery. */
+export type GitlabDeliveryOutcome =
+  | 'accepted'
+  | 'duplicate'
+  | 'unclaimed'
+  | 'rejected';
+
+/**
+ * Applies GitLab pipeline and job hooks to the store, each once. Wire it to
+ * {@link GITLAB_WEBHOOK_TOPICS}.
+ */
+export class GitlabWebhookIngestor {
+  private readonly sources = new Map<
+    string,
+    { at: number; source: { source: string } | undefined }
+  >();
+
+  constructor(
+    private readonly options: {
+      store: CiStore;
+      logger: LoggerService;
+      metrics?: CiMetrics;
+      now?: () => number;
+      sourceTtlMs?: number;
+      onSourceChanged?: (sourceKey: string) => void;
+    },
+  ) {}
+
+  private readonly lookup: GitlabSourceLookup = async key => {
+    const now = this.options.now?.() ?? Date.now();
+    const hit = this.sources.get(key);
+    if (hit && now - hit.at < (this.options.sourceTtlMs ?? 30_000)) {
+      return hit.source;
+    }
+    const source = (await this.options.store.getSources([key])).get(key);
+    if (this.sources.size > 10_000) {
+      this.sources.clear();
+    }
+    this.sources.set(key, { at: now, source });
+    return source;
+  };
+
+  async handle(event: EventParams): Promise<GitlabDeliveryOutcome> {
+    const kind = event.topic.replace(/^gitlab\./, '');
+    const { logger } = this.options;
+    let outcome: GitlabDeliveryOutcome;
+    try {
+      const result = await parseGitlabDelivery(event, this.lookup);
+      if (!result.ok) {
+        if (result.reason === 'unclaimed') {
+          logger.debug(result.message);
+          outcome = 'unclaimed';
+        } else {
+          logger.warn(`Dropped: ${result.message}`);
+          outcome = 'rejected';
+        }
+      } else {
+        const [applied] = await this.options.store.applyDeliveries([
+          result.write,
+        ]);
+        if (applied === 'applied') {
+          this.options.onSourceChanged?.(result.sourceKey);
+          outcome = 'accepted';
+        } else {
+          outcome = 'duplicate';
+        }
+      }
+    } catch (error) {
+      logger.error(
+        `Could not apply GitLab ${kind} delivery ${
+          gitlabDeliveryIdOf(event) ?? '(no id)'
+        }: ${error}`,
+      );
+      outcome = 'rejected';
+    }
+    this.options.metrics?.deliveries.add(1, {
+      provider: GITLAB_PROVIDER_ID,
+      event: kind,
+      outcome,
+    });
+    return outcome;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * GitLab CI for CI Experience. What the plugin wires:
+ *
+ * - {@link GitlabCiProvider} (`GitlabCiProvider.fromConfig(config, { logger, cache, metrics })`)
+ *   when {@link isGitlabEnabled}(config);
+ * - {@link GitlabWebhookIngestor} subscribed to {@link GITLAB_WEBHOOK_TOPICS};
+ * - {@link gitlabWebhookValidatorFromConfig} as the validator of the events
+ *   backend's HTTP ingress of topic `gitlab`, unless the official
+ *   `@backstage/plugin-events-backend-module-gitlab` validates it.
+ */
+export { GITLAB_PROVIDER_ID, GitlabApi } from './GitlabApi';
+export {
+  GitlabCiProvider,
+  gitlabSourceKey,
+  isGitlabEnabled,
+  readGitlabLimits,
+} from './GitlabCiProvider';
+export {
+  GITLAB_WEBHOOK_TOPICS,
+  GitlabWebhookIngestor,
+  gitlabDeliveryIdOf,
+  parseGitlabDelivery,
+} from './GitlabWebhook';
+export type {
+  GitlabDeliveryOutcome,
+  GitlabDeliveryResult,
+  GitlabSourceLookup,
+} from './GitlabWebhook';
+export {
+  createGitlabWebhookValidator,
+  gitlabWebhookValidatorFromConfig,
+  signGitlabWebhook,
+} from './GitlabWebhookValidator';
+export type { GitlabWebhookValidatorOptions } from './GitlabWebhookValidator';

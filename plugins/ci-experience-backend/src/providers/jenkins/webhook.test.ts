@@ -1,0 +1,163 @@
+import { EventParams } from '@backstage/plugin-events-node';
+import {
+  DEMO_REPOS,
+  JenkinsSimulator,
+  SimulatedHistory,
+  jenkinsDeliveryRequest,
+  jenkinsNotification,
+} from '@ci-experience/ci-simulator';
+import { runIdOf } from '../../service/runIds';
+import { createJenkinsRequestValidator, parseJenkinsDelivery } from './webhook';
+
+const KEY = 'jenkins:jenkins.example.com/team-a/payments';
+const lookup = async (key: string) =>
+  key === KEY ||
+  key === 'jenkins:jenkins.example.com/ci/demo-org/payments-service'
+    ? { source: key.split('/').slice(-2).join('/') }
+    : undefined;
+const event = (payload: unknown): EventParams => ({
+  topic: 'jenkins',
+  eventPayload: payload,
+});
+const fixture = () =>
+  JSON.parse(JSON.stringify(require('./__fixtures__/notification.json')));
+
+describe('parseJenkinsDelivery', () => {
+  it('turns a documented Notification plugin delivery into a run write', async () => {
+    const result = await parseJenkinsDelivery(event(fixture()), lookup);
+    expect(result.outcome).toBe('parsed');
+    if (result.outcome !== 'parsed') return;
+    expect(result.sourceKey).toBe(KEY);
+    expect(result.write.event).toBe('completed');
+    expect(result.write.runs![0]).toMatchObject({
+      id: runIdOf(KEY, '41', 1),
+      providerRunId: '41',
+      provider: 'jenkins',
+      runNumber: 41,
+      attempt: 1,
+      status: 'failed',
+      providerStatus: 'UNSTABLE',
+      branch: 'main',
+      commitSha: '0c1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5',
+      url: 'https://jenkins.example.com/job/team-a/job/payments/41/',
+      durationMs: 183245,
+      finishedAt: new Date(1732100400000 + 183245).toISOString(),
+    });
+  });
+
+  it('gives a repeated phase of one build the same delivery id, and other phases other ids', async () => {
+    const a = await parseJenkinsDelivery(event(fixture()), lookup);
+    const b = await parseJenkinsDelivery(event(fixture()), lookup);
+    const started = fixture();
+    started.build.phase = 'STARTED';
+    delete started.build.status;
+    const c = await parseJenkinsDelivery(event(started), lookup);
+    expect(a.outcome === 'parsed' && b.outcome === 'parsed').toBe(true);
+    if (
+      a.outcome !== 'parsed' ||
+      b.outcome !== 'parsed' ||
+      c.outcome !== 'parsed'
+    )
+      return;
+    expect(a.deliveryId).toBe(b.deliveryId);
+    expect(c.deliveryId).not.toBe(a.deliveryId);
+    expect(a.deliveryId.length).toBeLessThanOrEqual(128);
+    // Out of order: STARTED after COMPLETED writes a running run of the same
+    // id; the store keeps the final state because writes are monotonic.
+    expect(c.write.runs![0]).toMatchObject({
+      id: a.write.runs![0].id,
+      status: 'running',
+      providerStatus: 'BUILDING',
+      finishedAt: undefined,
+    });
+  });
+
+  it('rejects malformed deliveries and leaves unclaimed ones', async () => {
+    for (const bad of [
+      null,
+      { name: 'x' },
+      { ...fixture(), build: { ...fixture().build, phase: 'EXPLODED' } },
+      {
+        ...fixture(),
+        build: { ...fixture().build, full_url: ['javascript', 'x'].join(':') },
+      },
+      { ...fixture(), url: '../../etc/' },
+    ]) {
+      const result = await parseJenkinsDelivery(event(bad), lookup);
+      expect(result.outcome).toBe('rejected');
+    }
+    const other = fixture();
+    other.url = 'job/team-b/job/other/';
+    other.build.url = 'job/team-b/job/other/41/';
+    other.build.full_url =
+      'https://jenkins.example.com/job/team-b/job/other/41/';
+    expect(await parseJenkinsDelivery(event(other), lookup)).toMatchObject({
+      outcome: 'unclaimed',
+      sourceKey: 'jenkins:jenkins.example.com/team-b/other',
+    });
+  });
+
+  it('maps a branch job delivery of a multibranch project to the project source, as polling does', async () => {
+    const history = new SimulatedHistory(DEMO_REPOS, {
+      now: () => Date.parse('2026-11-20T12:00:00Z'),
+    });
+    const jenkins = new JenkinsSimulator(history, {
+      baseUrl: 'https://jenkins.example.com/ci',
+    });
+    const spec = history.repo('demo-org', 'payments-service')!;
+    const run = history
+      .listRuns(spec)
+      .find(r => r.status === 'completed' && r.branch.includes('/'))!;
+    const payload = jenkinsNotification(jenkins, spec, run, 'FINALIZED');
+    const result = await parseJenkinsDelivery(event(payload), lookup);
+    expect(result.outcome).toBe('parsed');
+    if (result.outcome !== 'parsed') return;
+    expect(result.sourceKey).toBe(
+      'jenkins:jenkins.example.com/ci/demo-org/payments-service',
+    );
+    expect(result.write.runs![0]).toMatchObject({
+      providerRunId: `${encodeURIComponent(run.branch)}#${
+        payload.build.number
+      }`,
+      branch: run.branch,
+      providerStatus: payload.build.status,
+    });
+    expect(
+      jenkinsDeliveryRequest(payload, 't').headers['x-jenkins-token'],
+    ).toBe('t');
+  });
+});
+
+describe('createJenkinsRequestValidator', () => {
+  const validator = createJenkinsRequestValidator('s3cret-token');
+  const check = async (headers: Record<string, string>, query = {}) => {
+    const reject = jest.fn();
+    await validator({ body: {}, headers, query } as any, { reject });
+    return reject;
+  };
+
+  it('accepts the right token in the header or the query', async () => {
+    expect(
+      await check({ 'x-jenkins-token': 's3cret-token' }),
+    ).not.toHaveBeenCalled();
+    expect(await check({}, { token: 's3cret-token' })).not.toHaveBeenCalled();
+  });
+
+  it('answers 401 without a token and 403 with a wrong one, never echoing it', async () => {
+    expect(await check({})).toHaveBeenCalledWith(
+      expect.objectContaining({ status: 401 }),
+    );
+    const wrong = await check({ 'x-jenkins-token': 's3cret-tokeN' });
+    expect(wrong).toHaveBeenCalledWith(
+      expect.objectContaining({ status: 403 }),
+    );
+    expect(JSON.stringify(wrong.mock.calls)).not.toContain('s3cret');
+    expect(await check({ 'x-jenkins-token': 'x' })).toHaveBeenCalledWith(
+      expect.objectContaining({ status: 403 }),
+    );
+  });
+
+  it('refuses an empty configured token', () => {
+    expect(() => createJenkinsRequestValidator('')).toThrow();
+  });
+});

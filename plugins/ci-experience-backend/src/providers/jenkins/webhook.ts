@@ -1,0 +1,260 @@
+import {
+  EventParams,
+  RequestDetails,
+  RequestValidationContext,
+  RequestValidator,
+} from '@backstage/plugin-events-node';
+import { mapJenkinsStatus } from '@ci-experience/plugin-ci-experience-common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { DeliveryWrite, StoredRun } from '../../database/CiStore';
+import { runIdOf } from '../../service/runIds';
+import { hostKeyOf } from './config';
+import { JENKINS_PROVIDER_ID } from './JenkinsProvider';
+import {
+  branchName,
+  branchOfJobName,
+  providerRunIdOf,
+  text,
+  webUrl,
+} from './mapping';
+
+/** The events topic the HTTP ingress publishes Jenkins deliveries to. */
+export const JENKINS_WEBHOOK_TOPIC = 'jenkins';
+/** The header the shared webhook token travels in. */
+export const JENKINS_TOKEN_HEADER = 'x-jenkins-token';
+
+const millis = z.number().int().min(0).max(8_640_000_000_000_000);
+
+/**
+ * One delivery of the Jenkins Notification plugin (JSON format), the fields
+ * the model needs.
+ */
+export const jenkinsNotificationSchema = z.object({
+  name: z.string().max(512),
+  url: z.string().max(2048),
+  build: z.object({
+    full_url: webUrl,
+    number: z.number().int().min(0).max(2_147_483_647),
+    phase: z.enum(['QUEUED', 'STARTED', 'COMPLETED', 'FINALIZED']),
+    status: z.string().max(64).nullish(),
+    url: z.string().max(2048),
+    timestamp: millis.nullish(),
+    duration: millis.nullish(),
+    scm: z
+      .object({
+        branch: z.string().nullish(),
+        commit: z.string().nullish(),
+      })
+      .nullish(),
+  }),
+});
+
+/** Whether an entity claims a source key; the store's sources, usually. */
+export type JenkinsSourceLookup = (
+  sourceKey: string,
+) => Promise<{ source: string } | undefined>;
+
+/** What one Jenkins delivery becomes. */
+export type JenkinsDeliveryResult =
+  | {
+      outcome: 'parsed';
+      deliveryId: string;
+      sourceKey: string;
+      write: DeliveryWrite;
+    }
+  | { outcome: 'unclaimed'; deliveryId: string; sourceKey: string }
+  | { outcome: 'rejected'; reason: string; deliveryId?: string };
+
+/** Job names from a Jenkins job URL path, e.g. `job/a/job/b%252Fc/`. */
+function jobNamesOf(path: string): string[] | undefined {
+  const segments = path.split('/').filter(Boolean);
+  if (segments.length === 0 || segments.length % 2 !== 0) {
+    return undefined;
+  }
+  const names: string[] = [];
+  for (let i = 0; i < segments.length; i += 2) {
+    if (segments[i] !== 'job') {
+      return undefined;
+    }
+    try {
+      names.push(decodeURIComponent(segments[i + 1]));
+    } catch {
+      return undefined;
+    }
+  }
+  return names;
+}
+
+/**
+ * Turns one Notification plugin delivery into the write it makes: a run of
+ * the job's source, or of its multibranch project's source (the job then
+ * being a branch job). Jenkins sends no delivery id, so the id is the job,
+ * the build number and the phase: a repeated phase of one build is a
+ * duplicate. The store keeps writes monotonic, so a `STARTED` arriving after
+ * `COMPLETED` changes nothing.
+ */
+export async function parseJenkinsDelivery(
+  event: EventParams,
+  lookup: JenkinsSourceLookup,
+  options: { now?: () => number } = {},
+): Promise<JenkinsDeliveryResult> {
+  const parsed = jenkinsNotificationSchema.safeParse(event.eventPayload);
+  if (!parsed.success) {
+    return {
+      outcome: 'rejected',
+      reason: `malformed Jenkins delivery: ${parsed.error.issues
+        .slice(0, 5)
+        .map(i => `${i.path.join('.') || '(payload)'}: ${i.message}`)
+        .join('; ')}`,
+    };
+  }
+  const { build } = parsed.data;
+  // full_url is the root URL followed by the build's relative url.
+  const relative = build.url.replace(/^\/+/, '');
+  if (!relative || !build.full_url.endsWith(relative)) {
+    return {
+      outcome: 'rejected',
+      reason: 'build.full_url does not end with build.url',
+    };
+  }
+  const root = build.full_url.slice(0, -relative.length);
+  const jobUrl = parsed.data.url.replace(/^\/+/, '');
+  const names = jobNamesOf(jobUrl);
+  if (!names || !relative.startsWith(jobUrl)) {
+    return {
+      outcome: 'rejected',
+      reason: `url ${jobUrl.slice(0, 200)} is not a Jenkins job path of build ${
+        build.number
+      }`,
+    };
+  }
+  let hostKey: string;
+  try {
+    hostKey = hostKeyOf(root);
+  } catch {
+    return { outcome: 'rejected', reason: 'build.full_url has no root URL' };
+  }
+  const deliveryId = `jenkins-${createHash('sha256')
+    .update(`${hostKey}\n${names.join('/')}\n${build.number}\n${build.phase}`)
+    .digest('base64url')}`;
+
+  const keyOf = (fullName: string) =>
+    `${JENKINS_PROVIDER_ID}:${hostKey}/${fullName}`.toLowerCase();
+  let sourceKey = keyOf(names.join('/'));
+  let source = await lookup(sourceKey);
+  let branchJob: string | undefined;
+  if (!source && names.length > 1) {
+    // A branch job of a multibranch project the entity names.
+    const parentKey = keyOf(names.slice(0, -1).join('/'));
+    const parent = await lookup(parentKey);
+    if (parent) {
+      sourceKey = parentKey;
+      source = parent;
+      branchJob = names[names.length - 1];
+    }
+  }
+  if (!source) {
+    return { outcome: 'unclaimed', deliveryId, sourceKey };
+  }
+
+  const final = build.phase === 'COMPLETED' || build.phase === 'FINALIZED';
+  const mapped = mapJenkinsStatus({
+    queued: build.phase === 'QUEUED',
+    building: build.phase === 'STARTED',
+    result: final ? text(build.status, 64) : undefined,
+  });
+  const now = options.now?.() ?? Date.now();
+  const started = build.timestamp ?? now;
+  const startedAt = new Date(started).toISOString();
+  const finishedAt =
+    final && build.duration !== null && build.duration !== undefined
+      ? new Date(started + build.duration).toISOString()
+      : undefined;
+  const providerRunId = providerRunIdOf(build.number, branchJob);
+  const run: StoredRun = {
+    id: runIdOf(sourceKey, providerRunId, 1),
+    provider: JENKINS_PROVIDER_ID,
+    source: source.source,
+    sourceKey,
+    providerRunId,
+    workflow: text(source.source, 512),
+    runNumber: build.number,
+    attempt: 1,
+    ...mapped,
+    branch: text(
+      branchJob !== undefined
+        ? branchOfJobName(branchJob)
+        : branchName(build.scm?.branch),
+      512,
+    ),
+    commitSha: text(build.scm?.commit, 64),
+    url: build.full_url,
+    createdAt: startedAt,
+    startedAt: build.phase === 'QUEUED' ? undefined : startedAt,
+    finishedAt,
+    durationMs: finishedAt ? build.duration ?? undefined : undefined,
+    providerUpdatedAt: finishedAt ?? startedAt,
+  };
+  return {
+    outcome: 'parsed',
+    deliveryId,
+    sourceKey,
+    write: { deliveryId, event: build.phase.toLowerCase(), runs: [run] },
+  };
+}
+
+function tokenOf(request: RequestDetails): string | undefined {
+  const raw = request.headers[JENKINS_TOKEN_HEADER];
+  const header = Array.isArray(raw) ? raw[0] : raw;
+  if (header) {
+    return header;
+  }
+  // A Notification plugin endpoint cannot set headers; its (secret) URL can
+  // carry the token instead.
+  const query = request.query?.token;
+  const fromQuery = Array.isArray(query) ? query[0] : query;
+  return typeof fromQuery === 'string' && fromQuery ? fromQuery : undefined;
+}
+
+/** Constant time, whatever the lengths: compares digests of both. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * The HTTP ingress validator of the `jenkins` topic: the shared token of
+ * `ciExperience.providers.jenkins.webhookToken`, in the `X-Jenkins-Token`
+ * header or the `token` query parameter, compared in constant time. Missing:
+ * 401; wrong: 403. The token is no signature: the Notification plugin signs
+ * nothing and sends no timestamp, so a captured delivery can be replayed; a
+ * replay has the delivery id of the original and is a duplicate.
+ */
+export function createJenkinsRequestValidator(
+  webhookToken: string,
+): RequestValidator {
+  if (!webhookToken) {
+    throw new Error('ciExperience.providers.jenkins.webhookToken is empty');
+  }
+  return async (
+    request: RequestDetails,
+    context: RequestValidationContext,
+  ): Promise<void> => {
+    const given = tokenOf(request);
+    if (!given) {
+      context.reject({
+        status: 401,
+        payload: { message: 'Missing X-Jenkins-Token' },
+      });
+      return;
+    }
+    if (!sameSecret(given, webhookToken)) {
+      context.reject({
+        status: 403,
+        payload: { message: 'Wrong X-Jenkins-Token' },
+      });
+    }
+  };
+}
