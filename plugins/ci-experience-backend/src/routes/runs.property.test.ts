@@ -418,7 +418,15 @@ describe.each(databases.eachSupportedId())(
         fc.asyncProperty(
           fc
             .constantFrom(...KEYS)
-            .chain(key => fc.tuple(fc.constant(key), valueFor(key))),
+            .chain(key => fc.tuple(fc.constant(key), valueFor(key)))
+            // A list of long values can outgrow the request head once encoded.
+            .filter(([key, value]) =>
+              fitsInRequestHead(
+                `${RUNS}?${encodeURIComponent(key)}=${encodeURIComponent(
+                  value,
+                )}`,
+              ),
+            ),
           async ([key, value]) => {
             const res = await request(http)
               .get(RUNS)
