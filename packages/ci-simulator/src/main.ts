@@ -3,23 +3,33 @@ import { DEMO_REPOS, SimulatedHistory } from './history';
 import { GithubSimulator } from './handlers';
 import { startSimulatorServer } from './server';
 import { WebhookSender } from './webhooks';
+import { GitlabSimulator } from './gitlab';
+import { JenkinsSimulator } from './jenkins';
 
 const port = Number(process.env.CI_SIMULATOR_PORT ?? 7008);
 const base = `http://localhost:${port}`;
-const simulator = new GithubSimulator(new SimulatedHistory(DEMO_REPOS), {
+const history = new SimulatedHistory(DEMO_REPOS);
+const simulator = new GithubSimulator(history, {
   apiBaseUrl: `${base}/api/v3`,
   webBaseUrl: base,
   requireAuth: true,
 });
+// The same repositories' runs, also as GitLab pipelines and Jenkins builds.
+const gitlab = new GitlabSimulator(history, {
+  apiBaseUrl: `${base}/gitlab/api/v4`,
+  webBaseUrl: `${base}/gitlab`,
+});
+const jenkins = new JenkinsSimulator(history, { baseUrl: `${base}/jenkins` });
 
 startSimulatorServer({
   simulator,
+  extra: [gitlab, jenkins],
   port,
   log: process.env.CI_SIMULATOR_VERBOSE ? line => console.log(line) : undefined,
 }).then(
   ({ url }) => {
     console.log(
-      `CI simulator: GitHub Actions API for ${DEMO_REPOS.length} demo repositories at ${url}/api/v3`,
+      `CI simulator: GitHub Actions API for ${DEMO_REPOS.length} demo repositories at ${url}/api/v3, GitLab at ${url}/gitlab/api/v4, Jenkins at ${url}/jenkins`,
     );
     startWebhooks();
   },

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { getResponse } from 'msw';
+import { getResponse, type HttpHandler } from 'msw';
 import { GithubSimulator } from './handlers';
 
 /**
@@ -8,11 +8,16 @@ import { GithubSimulator } from './handlers';
  */
 export async function startSimulatorServer(options: {
   simulator: GithubSimulator;
+  /** Further simulated providers served beside GitHub. */
+  extra?: Array<{ handlers(): HttpHandler[] }>;
   port: number;
   host?: string;
   log?: (line: string) => void;
 }): Promise<{ url: string; close(): Promise<void> }> {
-  const handlers = options.simulator.handlers();
+  const handlers = [
+    ...options.simulator.handlers(),
+    ...(options.extra ?? []).flatMap(sim => sim.handlers()),
+  ];
   const log = options.log ?? (() => {});
   const server = http.createServer(async (req, res) => {
     const started = Date.now();
