@@ -3,6 +3,7 @@
  */
 
 import { createBackend } from '@backstage/backend-defaults';
+import { ciExperienceEventsModule } from '@ci-experience/plugin-ci-experience-backend';
 
 const backend = createBackend();
 
@@ -39,7 +40,9 @@ backend.add(import('@backstage/plugin-signals-backend'));
 backend.add(import('@backstage/plugin-events-backend'));
 backend.add(import('@backstage/plugin-events-backend-module-github'));
 
-// CI Experience
+// CI Experience, and the webhook routes of CI systems Backstage has no
+// events module for (Jenkins)
 backend.add(import('@ci-experience/plugin-ci-experience-backend'));
+backend.add(ciExperienceEventsModule);
 
 backend.start();

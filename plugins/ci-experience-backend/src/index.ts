@@ -9,3 +9,4 @@ export {
   GithubActionsProvider,
   GITHUB_ACTIONS_PROVIDER_ID,
 } from './providers/github/GithubActionsProvider';
+export { ciExperienceEventsModule } from './eventsModule';

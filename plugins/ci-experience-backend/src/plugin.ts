@@ -22,7 +22,11 @@ import {
   GITLAB_WEBHOOK_TOPICS,
   isGitlabEnabled,
 } from './providers/gitlab';
-import { JenkinsProvider } from './providers/jenkins';
+import {
+  JenkinsProvider,
+  JENKINS_WEBHOOK_TOPIC,
+  parseJenkinsDelivery,
+} from './providers/jenkins';
 import { createRouter } from './router';
 import { CiSyncService } from './service/CiSyncService';
 import { CiMetrics } from './service/metrics';
@@ -157,6 +161,37 @@ export const ciExperiencePlugin = createBackendPlugin({
             topics: GITLAB_WEBHOOK_TOPICS,
             onEvent: async event => {
               await gitlab.handle(event);
+            },
+          });
+        }
+
+        if (jenkins) {
+          // Notification plugin deliveries, from the ingress of ciExperienceEventsModule.
+          await events.subscribe({
+            id: 'ci-experience-jenkins',
+            topics: [JENKINS_WEBHOOK_TOPIC],
+            onEvent: async event => {
+              const result = await parseJenkinsDelivery(event, async key =>
+                (await store.getSources([key])).get(key),
+              );
+              if (result.outcome === 'rejected') {
+                logger.warn(
+                  `Dropped Jenkins delivery ${
+                    result.deliveryId ?? '(no id)'
+                  }: ${result.reason}`,
+                );
+                return;
+              }
+              if (result.outcome === 'unclaimed') {
+                logger.debug(
+                  `Ignored Jenkins delivery ${result.deliveryId}: no entity claims ${result.sourceKey}`,
+                );
+                return;
+              }
+              const applied = await store.applyDelivery(result.write);
+              if (applied === 'applied') {
+                onSourceChanged(result.sourceKey);
+              }
             },
           });
         }

@@ -1,0 +1,44 @@
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
+import { eventsExtensionPoint } from '@backstage/plugin-events-node/alpha';
+import {
+  createJenkinsRequestValidator,
+  JENKINS_WEBHOOK_TOPIC,
+  readJenkinsConfig,
+} from './providers/jenkins';
+
+/**
+ * HTTP ingress routes of the events backend for CI systems that Backstage
+ * has no events module for, so that all webhooks arrive the same way, at
+ * `POST /api/events/http/<topic>`, each refused without its secret:
+ * Jenkins (`ciExperience.providers.jenkins.webhookToken`).
+ *
+ * @public
+ */
+export const ciExperienceEventsModule = createBackendModule({
+  pluginId: 'events',
+  moduleId: 'ci-experience-ingress',
+  register(env) {
+    env.registerInit({
+      deps: {
+        config: coreServices.rootConfig,
+        events: eventsExtensionPoint,
+        logger: coreServices.logger,
+      },
+      async init({ config, events, logger }) {
+        const token = readJenkinsConfig(config).webhookToken;
+        if (token) {
+          events.addHttpPostIngress({
+            topic: JENKINS_WEBHOOK_TOPIC,
+            validator: createJenkinsRequestValidator(token),
+          });
+          logger.info(
+            `Jenkins notifications accepted at /api/events/http/${JENKINS_WEBHOOK_TOPIC}`,
+          );
+        }
+      },
+    });
+  },
+});
