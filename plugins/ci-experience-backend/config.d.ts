@@ -64,6 +64,32 @@ export interface Config {
          */
         webhookSigningToken?: string;
       };
+      /** Buildkite; see docs/providers/buildkite.md. On when apiToken is set. */
+      buildkite?: {
+        /** @visibility secret */
+        apiToken?: string;
+        /** Default https://api.buildkite.com/v2. */
+        apiBaseUrl?: string;
+        /** @visibility secret */
+        webhookToken?: string;
+        /** @visibility secret */
+        webhookSigningSecret?: string;
+        requestsPerHour?: number;
+        maxConcurrency?: number;
+      };
+      /** CircleCI; see docs/providers/circleci.md. On when apiToken is set. */
+      circleci?: {
+        /** @visibility secret */
+        apiToken?: string;
+        /** Default https://circleci.com/api/v2. */
+        apiBaseUrl?: string;
+        /** Where run and job pages live. Default https://app.circleci.com for circleci.com. */
+        appBaseUrl?: string;
+        /** @visibility secret */
+        webhookSecret?: string;
+        requestsPerHour?: number;
+        maxConcurrency?: number;
+      };
       /** Jenkins instances; see docs/providers/jenkins.md. */
       jenkins?: {
         /** The first is the default instance. */

@@ -11,3 +11,5 @@ export * from './server';
 export * from './webhooks';
 export * from './gitlab';
 export * from './jenkins';
+export * from './buildkite';
+export * from './circleci';

@@ -5,6 +5,8 @@ import { startSimulatorServer } from './server';
 import { WebhookSender } from './webhooks';
 import { GitlabSimulator } from './gitlab';
 import { JenkinsSimulator } from './jenkins';
+import { BuildkiteSimulator } from './buildkite';
+import { CircleciSimulator } from './circleci';
 
 const port = Number(process.env.CI_SIMULATOR_PORT ?? 7008);
 const base = `http://localhost:${port}`;
@@ -20,16 +22,24 @@ const gitlab = new GitlabSimulator(history, {
   webBaseUrl: `${base}/gitlab`,
 });
 const jenkins = new JenkinsSimulator(history, { baseUrl: `${base}/jenkins` });
+const buildkite = new BuildkiteSimulator(history, {
+  apiBaseUrl: `${base}/buildkite/v2`,
+  token: 'simulator-token',
+});
+const circleci = new CircleciSimulator(history, {
+  baseUrl: `${base}/circleci/api/v2`,
+  appUrl: `${base}/circleci`,
+});
 
 startSimulatorServer({
   simulator,
-  extra: [gitlab, jenkins],
+  extra: [gitlab, jenkins, buildkite, circleci],
   port,
   log: process.env.CI_SIMULATOR_VERBOSE ? line => console.log(line) : undefined,
 }).then(
   ({ url }) => {
     console.log(
-      `CI simulator: GitHub Actions API for ${DEMO_REPOS.length} demo repositories at ${url}/api/v3, GitLab at ${url}/gitlab/api/v4, Jenkins at ${url}/jenkins`,
+      `CI simulator: GitHub Actions API for ${DEMO_REPOS.length} demo repositories at ${url}/api/v3, GitLab at ${url}/gitlab/api/v4, Jenkins at ${url}/jenkins, Buildkite at ${url}/buildkite/v2, CircleCI at ${url}/circleci/api/v2`,
     );
     startWebhooks();
   },

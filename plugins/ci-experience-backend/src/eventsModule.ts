@@ -8,12 +8,23 @@ import {
   JENKINS_WEBHOOK_TOPIC,
   readJenkinsConfig,
 } from './providers/jenkins';
+import {
+  BUILDKITE_WEBHOOK_TOPIC,
+  buildkiteWebhookValidatorFromConfig,
+} from './providers/buildkite';
+import {
+  CIRCLECI_WEBHOOK_TOPIC,
+  createCircleciRequestValidator,
+  readCircleciConfig,
+} from './providers/circleci';
 
 /**
  * HTTP ingress routes of the events backend for CI systems that Backstage
  * has no events module for, so that all webhooks arrive the same way, at
  * `POST /api/events/http/<topic>`, each refused without its secret:
- * Jenkins (`ciExperience.providers.jenkins.webhookToken`).
+ * Jenkins (`ciExperience.providers.jenkins.webhookToken`), Buildkite
+ * (`…buildkite.webhookSigningSecret` or `webhookToken`) and CircleCI
+ * (`…circleci.webhookSecret`).
  *
  * @public
  */
@@ -28,6 +39,20 @@ export const ciExperienceEventsModule = createBackendModule({
         logger: coreServices.logger,
       },
       async init({ config, events, logger }) {
+        const buildkite = buildkiteWebhookValidatorFromConfig(config);
+        if (buildkite) {
+          events.addHttpPostIngress({
+            topic: BUILDKITE_WEBHOOK_TOPIC,
+            validator: buildkite,
+          });
+        }
+        const circleciSecret = readCircleciConfig(config)?.webhookSecret;
+        if (circleciSecret) {
+          events.addHttpPostIngress({
+            topic: CIRCLECI_WEBHOOK_TOPIC,
+            validator: createCircleciRequestValidator(circleciSecret),
+          });
+        }
         const token = readJenkinsConfig(config).webhookToken;
         if (token) {
           events.addHttpPostIngress({

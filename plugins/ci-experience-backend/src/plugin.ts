@@ -5,7 +5,7 @@ import {
   SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { eventsServiceRef } from '@backstage/plugin-events-node';
+import { EventParams, eventsServiceRef } from '@backstage/plugin-events-node';
 import {
   CiProvider,
   ciProvidersExtensionPoint,
@@ -27,6 +27,18 @@ import {
   JENKINS_WEBHOOK_TOPIC,
   parseJenkinsDelivery,
 } from './providers/jenkins';
+import {
+  BuildkiteProvider,
+  BuildkiteWebhookIngestor,
+  BUILDKITE_WEBHOOK_TOPIC,
+} from './providers/buildkite';
+import {
+  CircleciProvider,
+  CIRCLECI_WEBHOOK_TOPIC,
+  parseCircleciDelivery,
+  readCircleciConfig,
+} from './providers/circleci';
+import { DeliveryWrite } from './database/CiStore';
 import { createRouter } from './router';
 import { CiSyncService } from './service/CiSyncService';
 import { CiMetrics } from './service/metrics';
@@ -39,6 +51,17 @@ const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   timeout: { minutes: 15 },
   initialDelay: { seconds: 15 },
 };
+
+/** What a provider's delivery parser answers. */
+type ParsedDelivery =
+  | {
+      outcome: 'parsed';
+      deliveryId: string;
+      sourceKey: string;
+      write: DeliveryWrite;
+    }
+  | { outcome: 'unclaimed'; deliveryId: string; sourceKey: string }
+  | { outcome: 'rejected'; reason: string; deliveryId?: string };
 
 /** GitHub redelivers with the same id only when asked to; a week is plenty. */
 const DELIVERY_MEMORY_MS = 7 * 24 * 3600_000;
@@ -106,8 +129,19 @@ export const ciExperiencePlugin = createBackendPlugin({
           );
         }
         const jenkins = JenkinsProvider.fromConfig(config, { logger, metrics });
-        if (jenkins) {
-          providers.push(jenkins);
+        const buildkite = BuildkiteProvider.fromConfig(config, {
+          logger,
+          cache,
+          metrics,
+        });
+        const circleci = CircleciProvider.fromConfig(config, {
+          logger,
+          metrics,
+        });
+        for (const provider of [jenkins, buildkite, circleci]) {
+          if (provider) {
+            providers.push(provider);
+          }
         }
         providers.push(...extraProviders);
         const ids = providers.map(p => p.id);
@@ -165,33 +199,62 @@ export const ciExperiencePlugin = createBackendPlugin({
           });
         }
 
-        if (jenkins) {
-          // Notification plugin deliveries, from the ingress of ciExperienceEventsModule.
-          await events.subscribe({
-            id: 'ci-experience-jenkins',
-            topics: [JENKINS_WEBHOOK_TOPIC],
+        // Deliveries of CI systems parsed by their provider, applied once.
+        const subscribeParsed = (
+          provider: string,
+          topic: string,
+          parse: (event: EventParams) => Promise<ParsedDelivery>,
+        ) =>
+          events.subscribe({
+            id: `ci-experience-${provider}`,
+            topics: [topic],
             onEvent: async event => {
-              const result = await parseJenkinsDelivery(event, async key =>
-                (await store.getSources([key])).get(key),
-              );
+              const result = await parse(event);
               if (result.outcome === 'rejected') {
                 logger.warn(
-                  `Dropped Jenkins delivery ${
+                  `Dropped ${provider} delivery ${
                     result.deliveryId ?? '(no id)'
                   }: ${result.reason}`,
                 );
-                return;
-              }
-              if (result.outcome === 'unclaimed') {
+              } else if (result.outcome === 'unclaimed') {
                 logger.debug(
-                  `Ignored Jenkins delivery ${result.deliveryId}: no entity claims ${result.sourceKey}`,
+                  `Ignored ${provider} delivery ${result.deliveryId}: no entity claims ${result.sourceKey}`,
                 );
-                return;
-              }
-              const applied = await store.applyDelivery(result.write);
-              if (applied === 'applied') {
+              } else if (
+                (await store.applyDelivery(result.write)) === 'applied'
+              ) {
                 onSourceChanged(result.sourceKey);
               }
+            },
+          });
+        const lookup = async (key: string) =>
+          (await store.getSources([key])).get(key);
+        if (jenkins) {
+          await subscribeParsed('jenkins', JENKINS_WEBHOOK_TOPIC, event =>
+            parseJenkinsDelivery(event, lookup),
+          );
+        }
+        const circleciConfig = readCircleciConfig(config);
+        if (circleci && circleciConfig) {
+          await subscribeParsed('circleci', CIRCLECI_WEBHOOK_TOPIC, event =>
+            parseCircleciDelivery(event, lookup, {
+              host: circleciConfig.host,
+              appBaseUrl: circleciConfig.appBaseUrl,
+            }),
+          );
+        }
+        if (buildkite) {
+          const ingestor = new BuildkiteWebhookIngestor({
+            store,
+            logger,
+            metrics,
+            onSourceChanged,
+          });
+          await events.subscribe({
+            id: 'ci-experience-buildkite',
+            topics: [BUILDKITE_WEBHOOK_TOPIC],
+            onEvent: async event => {
+              await ingestor.handle(event);
             },
           });
         }

@@ -10,3 +10,5 @@ export * from './annotations';
 export * from './githubStatus';
 export * from './gitlab';
 export * from './jenkins';
+export * from './buildkite';
+export * from './circleci';

@@ -1,0 +1,560 @@
+import { createHash } from 'node:crypto';
+import { http, HttpResponse, type HttpHandler } from 'msw';
+import {
+  SimJob,
+  SimRepoSpec,
+  SimRunAttempt,
+  SimulatedHistory,
+} from '../history';
+
+/** Where the simulated Buildkite answers. */
+export interface BuildkiteSimulatorOptions {
+  /** REST API base, e.g. `https://api.buildkite.com/v2`. */
+  apiBaseUrl: string;
+  /** Web base for `web_url`s; default `https://buildkite.com`. */
+  webBaseUrl?: string;
+  /** The API access token accepted as `Authorization: Bearer`. Unset: any. */
+  token?: string;
+  /** Requests allowed per token and minute before Buildkite's 429; default 200 (Buildkite's REST limit). */
+  rateLimit?: number;
+  /** The organization slug of a simulated repository; default its owner. */
+  organization?: (spec: SimRepoSpec) => string;
+}
+
+/** What the simulator saw, for tests to assert on. */
+export interface BuildkiteSimulatorStats {
+  /** Every request, as `METHOD path?query`. */
+  requests: string[];
+  /** The bearer token of every request, or null. */
+  tokens: Array<string | null>;
+  /** The `If-None-Match` of every request, or null. */
+  ifNoneMatch: Array<string | null>;
+}
+
+/** A fault the next requests get, for outage and refusal tests. */
+export interface BuildkiteFault {
+  status: number;
+  message: string;
+  times?: number;
+  headers?: Record<string, string>;
+}
+
+/** A simulated pipeline: the repository spec with its slugs. */
+export interface SimBuildkitePipeline {
+  spec: SimRepoSpec;
+  organization: string;
+  slug: string;
+  /** A stable UUID. */
+  id: string;
+}
+
+const STATE_OF_CONCLUSION: Record<string, string> = {
+  success: 'passed',
+  failure: 'failed',
+  timed_out: 'failed',
+  cancelled: 'canceled',
+  skipped: 'skipped',
+};
+
+/** A stable UUID (v4 layout) from a seed. */
+export function buildkiteUuid(seed: string): string {
+  const h = createHash('sha256').update(seed).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(
+    17,
+    20,
+  )}-${h.slice(20, 32)}`;
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/**
+ * A simulated Buildkite: the REST v2 endpoints the Buildkite provider reads
+ * (`GET /organizations/:org/pipelines/:pipeline`, `.../builds` and
+ * `.../builds/:number`) with Buildkite's response shapes (jobs embedded in
+ * each build, a `waiter` job between the first job and the rest), `Link`
+ * header pagination (`page`, `per_page` up to 100), `RateLimit-*` headers,
+ * ETags and refusals (401 without or with a wrong token, 404 for unknown
+ * pipelines, 403 for the forbidden one), built from the same
+ * {@link SimulatedHistory} as the GitHub simulator. Buildkite retries jobs
+ * within one build, so a build shows the latest attempt of the simulated run
+ * with its jobs' `retries_count`.
+ */
+export class BuildkiteSimulator {
+  readonly history: SimulatedHistory;
+  readonly options: Required<Omit<BuildkiteSimulatorOptions, 'token'>> & {
+    token?: string;
+  };
+  readonly stats: BuildkiteSimulatorStats = {
+    requests: [],
+    tokens: [],
+    ifNoneMatch: [],
+  };
+  private fault?: BuildkiteFault;
+  private readonly used = new Map<string, { used: number; resetAt: number }>();
+  private readonly overrides = new Map<number, object>();
+
+  constructor(history: SimulatedHistory, options: BuildkiteSimulatorOptions) {
+    this.history = history;
+    this.options = {
+      webBaseUrl: 'https://buildkite.com',
+      rateLimit: 200,
+      organization: spec => spec.owner,
+      ...options,
+      apiBaseUrl: options.apiBaseUrl.replace(/\/$/, ''),
+    };
+    this.options.webBaseUrl = this.options.webBaseUrl.replace(/\/$/, '');
+  }
+
+  setFault(fault: BuildkiteFault | undefined) {
+    this.fault = fault ? { ...fault } : undefined;
+  }
+
+  /** Serves this JSON instead of a build in lists (for malformed-item tests). */
+  overrideBuild(number: number, json: object | undefined) {
+    if (json) {
+      this.overrides.set(number, json);
+    } else {
+      this.overrides.delete(number);
+    }
+  }
+
+  resetStats() {
+    this.stats.requests.length = 0;
+    this.stats.tokens.length = 0;
+    this.stats.ifNoneMatch.length = 0;
+  }
+
+  pipelines(): SimBuildkitePipeline[] {
+    return this.history.repos.map(spec => {
+      const organization = this.options.organization(spec);
+      return {
+        spec,
+        organization,
+        slug: spec.repo,
+        id: buildkiteUuid(`pipeline:${organization}/${spec.repo}`),
+      };
+    });
+  }
+
+  pipeline(org: string, slug: string): SimBuildkitePipeline | undefined {
+    return this.pipelines().find(
+      p =>
+        p.organization.toLowerCase() === org.toLowerCase() &&
+        p.slug.toLowerCase() === slug.toLowerCase(),
+    );
+  }
+
+  /** The simulated build of a pipeline by number. */
+  build(pipeline: SimBuildkitePipeline, number: number) {
+    return this.history
+      .listRuns(pipeline.spec)
+      .find(r => r.runNumber === number);
+  }
+
+  handlers(): HttpHandler[] {
+    const api = this.options.apiBaseUrl;
+    const base = `${api}/organizations/:org/pipelines/:pipeline`;
+    return [
+      http.get(`${base}/builds/:number`, ctx =>
+        this.serve(ctx.request, ctx.params, pipeline => {
+          const run = this.build(pipeline, Number(ctx.params.number));
+          return run
+            ? { body: this.buildJson(pipeline, run) }
+            : buildkiteError(404, 'No build found');
+        }),
+      ),
+      http.get(`${base}/builds`, ctx =>
+        this.serve(ctx.request, ctx.params, (pipeline, url) =>
+          this.buildsPage(pipeline, url),
+        ),
+      ),
+      http.get(base, ctx =>
+        this.serve(ctx.request, ctx.params, pipeline => ({
+          body: this.pipelineJson(pipeline),
+        })),
+      ),
+    ];
+  }
+
+  private serve(
+    request: Request,
+    params: Record<string, string | readonly string[] | undefined>,
+    answer: (pipeline: SimBuildkitePipeline, url: URL) => Response | Page,
+  ): Response {
+    const url = new URL(request.url);
+    const auth = request.headers.get('authorization');
+    const token = auth?.match(/^Bearer\s+(.+)$/i)?.[1] ?? null;
+    this.stats.requests.push(`${request.method} ${url.pathname}${url.search}`);
+    this.stats.tokens.push(token);
+    this.stats.ifNoneMatch.push(request.headers.get('if-none-match'));
+
+    const rate = this.rate(token ?? 'anonymous');
+    // Buildkite's RateLimit-Reset is the seconds until the window resets.
+    const rateHeaders = (): Record<string, string> => ({
+      'ratelimit-limit': String(this.options.rateLimit),
+      'ratelimit-remaining': String(
+        Math.max(0, this.options.rateLimit - rate.used),
+      ),
+      'ratelimit-reset': String(
+        Math.max(0, Math.ceil((rate.resetAt - Date.now()) / 1000)),
+      ),
+    });
+
+    if (this.fault) {
+      const fault = this.fault;
+      if (fault.times !== undefined && --fault.times <= 0) {
+        this.fault = undefined;
+      }
+      return buildkiteError(fault.status, fault.message, {
+        ...rateHeaders(),
+        ...fault.headers,
+      });
+    }
+    if (!token || (this.options.token && token !== this.options.token)) {
+      return buildkiteError(
+        401,
+        'Authentication required. Please supply a valid API Access Token: https://buildkite.com/docs/apis/rest-api#authentication',
+      );
+    }
+    if (rate.used >= this.options.rateLimit) {
+      return buildkiteError(
+        429,
+        'You have exceeded your API rate limit. Please wait a while before trying again.',
+        rateHeaders(),
+      );
+    }
+    rate.used += 1;
+
+    const pipeline = this.pipeline(
+      String(params.org ?? ''),
+      String(params.pipeline ?? ''),
+    );
+    if (!pipeline) {
+      return buildkiteError(404, 'No pipeline found');
+    }
+    if (pipeline.spec.forbidden) {
+      return buildkiteError(403, 'Forbidden');
+    }
+    const result = answer(pipeline, url);
+    if (result instanceof Response) {
+      for (const [k, v] of Object.entries(rateHeaders())) {
+        result.headers.set(k, v);
+      }
+      return result;
+    }
+    const body = JSON.stringify(result.body);
+    const etag = `W/"${createHash('sha1').update(body).digest('hex')}"`;
+    if (request.headers.get('if-none-match') === etag) {
+      return new HttpResponse(null, {
+        status: 304,
+        headers: { ...rateHeaders(), etag },
+      });
+    }
+    return new HttpResponse(body, {
+      headers: {
+        ...rateHeaders(),
+        ...result.headers,
+        etag,
+        'content-type': 'application/json; charset=utf-8',
+      },
+    });
+  }
+
+  private rate(key: string) {
+    const now = Date.now();
+    let entry = this.used.get(key);
+    if (!entry || entry.resetAt <= now) {
+      entry = { used: 0, resetAt: now + 60_000 };
+      this.used.set(key, entry);
+    }
+    return entry;
+  }
+
+  private buildsPage(pipeline: SimBuildkitePipeline, url: URL): Page {
+    const branch = url.searchParams.get('branch');
+    const state = url.searchParams.get('state');
+    // Buildkite lists builds newest first.
+    const runs = this.history
+      .listRuns(pipeline.spec)
+      .filter(r => !branch || r.branch === branch)
+      .filter(r => !state || buildkiteBuildState(r) === state)
+      .sort((a, b) => b.runNumber - a.runNumber);
+    return paginate(
+      url,
+      runs,
+      run => this.overrides.get(run.runNumber) ?? this.buildJson(pipeline, run),
+    );
+  }
+
+  /** `GET /organizations/:org/pipelines/:pipeline`, the fields the provider reads and more. */
+  pipelineJson(pipeline: SimBuildkitePipeline) {
+    const { spec, organization, slug } = pipeline;
+    const api = `${this.options.apiBaseUrl}/organizations/${organization}/pipelines/${slug}`;
+    return {
+      id: pipeline.id,
+      graphql_id: Buffer.from(`Pipeline---${pipeline.id}`).toString('base64'),
+      url: api,
+      web_url: `${this.options.webBaseUrl}/${organization}/${slug}`,
+      name: spec.repo,
+      description: null,
+      slug,
+      repository: `git@github.com:${spec.owner}/${spec.repo}.git`,
+      branch_configuration: null,
+      default_branch: spec.defaultBranch,
+      skip_queued_branch_builds: false,
+      cancel_running_branch_builds: false,
+      provider: {
+        id: 'github',
+        webhook_url: `https://webhook.buildkite.com/deliver/${pipeline.id.replace(
+          /-/g,
+          '',
+        )}`,
+        settings: { trigger_mode: 'code' },
+      },
+      builds_url: `${api}/builds`,
+      badge_url: `https://badge.buildkite.com/${pipeline.id.replace(
+        /-/g,
+        '',
+      )}.svg`,
+      created_at: '2025-06-01T09:00:00.000Z',
+      archived_at: null,
+      env: null,
+      scheduled_builds_count: 0,
+      running_builds_count: 0,
+      scheduled_jobs_count: 0,
+      running_jobs_count: 0,
+      waiting_jobs_count: 0,
+      visibility: 'private',
+      tags: null,
+      steps: pipeline.spec.workflows[0].jobs.map(j => ({
+        type: 'script',
+        name: j.name,
+        command: j.command,
+      })),
+    };
+  }
+
+  /** A build as `GET .../builds` and `GET .../builds/:number` shape it, jobs embedded. */
+  buildJson(pipeline: SimBuildkitePipeline, run: SimRunAttempt) {
+    const { organization, slug } = pipeline;
+    const api = `${this.options.apiBaseUrl}/organizations/${organization}/pipelines/${slug}`;
+    const web = `${this.options.webBaseUrl}/${organization}/${slug}/builds/${run.runNumber}`;
+    const id = buildkiteUuid(`build:${organization}/${slug}/${run.id}`);
+    const state = buildkiteBuildState(run);
+    const started = run.status === 'queued' ? undefined : run.startedAt;
+    const finished = run.status === 'completed' ? run.updatedAt : undefined;
+    const jobs: object[] = [];
+    run.jobs.forEach((job, index) => {
+      jobs.push(this.jobJson(pipeline, run, job, index));
+      if (index === 0 && run.jobs.length > 1) {
+        jobs.push({
+          id: buildkiteUuid(`waiter:${run.id}`),
+          graphql_id: 'waiter',
+          type: 'waiter',
+          state: job.status === 'completed' ? 'passed' : 'waiting',
+          step_key: null,
+        });
+      }
+    });
+    const user = userJson(run.actor);
+    return {
+      id,
+      graphql_id: Buffer.from(`Build---${id}`).toString('base64'),
+      url: `${api}/builds/${run.runNumber}`,
+      web_url: web,
+      number: run.runNumber,
+      state,
+      cancel_reason: null,
+      blocked: false,
+      message: run.message,
+      commit: run.sha,
+      branch: run.branch,
+      tag: null,
+      env: {},
+      source: sourceOf(run.event),
+      author: { username: user.name, name: user.name, email: user.email },
+      creator: run.event === 'push' ? null : user,
+      created_at: iso(run.createdAt),
+      scheduled_at: iso(run.createdAt),
+      started_at: iso(started),
+      finished_at: iso(finished),
+      meta_data: {},
+      pull_request:
+        run.event === 'pull_request'
+          ? { id: String(run.id % 1000), base: 'main', repository: null }
+          : null,
+      rebuilt_from: null,
+      jobs,
+      pipeline: {
+        id: pipeline.id,
+        url: api,
+        web_url: `${this.options.webBaseUrl}/${organization}/${slug}`,
+        name: pipeline.spec.repo,
+        slug,
+        repository: `git@github.com:${pipeline.spec.owner}/${pipeline.spec.repo}.git`,
+        default_branch: pipeline.spec.defaultBranch,
+        provider: { id: 'github' },
+      },
+    };
+  }
+
+  /** A script job embedded in a build. */
+  jobJson(
+    pipeline: SimBuildkitePipeline,
+    run: SimRunAttempt,
+    job: SimJob,
+    index: number,
+  ) {
+    const { organization, slug } = pipeline;
+    const api = `${this.options.apiBaseUrl}/organizations/${organization}/pipelines/${slug}/builds/${run.runNumber}`;
+    const id = buildkiteUuid(`job:${job.id}`);
+    const state = buildkiteJobState(job, index);
+    const spec = run.workflow.jobs[index];
+    return {
+      id,
+      graphql_id: Buffer.from(`Job---${id}`).toString('base64'),
+      type: 'script',
+      name: `:hammer: ${job.name}`,
+      step_key: job.name,
+      agent_query_rules: ['queue=default'],
+      state,
+      build_url: api,
+      web_url: `${this.options.webBaseUrl}/${organization}/${slug}/builds/${run.runNumber}#${id}`,
+      log_url: `${api}/jobs/${id}/log`,
+      raw_log_url: `${api}/jobs/${id}/log.txt`,
+      artifacts_url: `${api}/jobs/${id}/artifacts`,
+      command: spec?.command ?? null,
+      soft_failed: false,
+      exit_status:
+        job.status === 'completed' && job.conclusion !== 'skipped'
+          ? Number(job.conclusion !== 'success')
+          : null,
+      artifact_paths: null,
+      agent: job.startedAt
+        ? {
+            id: buildkiteUuid(`agent:${job.runnerName}`),
+            url: `${
+              this.options.apiBaseUrl
+            }/organizations/${organization}/agents/${buildkiteUuid(
+              `agent:${job.runnerName}`,
+            )}`,
+            name: job.runnerName,
+            hostname: job.runnerName,
+            connection_state: 'connected',
+          }
+        : null,
+      created_at: iso(run.createdAt),
+      scheduled_at: iso(run.createdAt),
+      runnable_at: index === 0 ? iso(run.createdAt) : iso(job.startedAt),
+      started_at: iso(job.startedAt),
+      finished_at: iso(job.completedAt),
+      retried: false,
+      retried_in_job_id: null,
+      retries_count: run.attempt > 1 ? run.attempt - 1 : null,
+      retry_type: run.attempt > 1 ? 'manual' : null,
+      parallel_group_index: null,
+      parallel_group_total: null,
+    };
+  }
+}
+
+/** A JSON answer and its paging headers. */
+interface Page {
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+function userJson(actor: string) {
+  const name = actor.replace(/\[bot\]$/, '-bot');
+  return {
+    id: buildkiteUuid(`user:${name}`),
+    name,
+    email: `${name.replace(/\W/g, '')}@example.com`,
+    avatar_url:
+      'https://www.gravatar.com/avatar/00000000000000000000000000000000',
+    created_at: '2025-01-01T00:00:00.000Z',
+  };
+}
+
+/** A Buildkite build state for a simulated run attempt. */
+export function buildkiteBuildState(run: SimRunAttempt): string {
+  if (run.status === 'queued') {
+    return 'scheduled';
+  }
+  if (run.status === 'in_progress') {
+    return run.jobs.some(
+      j => j.status === 'completed' && j.conclusion !== 'success',
+    )
+      ? 'failing'
+      : 'running';
+  }
+  return STATE_OF_CONCLUSION[run.conclusion ?? ''] ?? 'failed';
+}
+
+/** A Buildkite job state for a simulated job. */
+export function buildkiteJobState(job: SimJob, index = 0): string {
+  if (job.status === 'queued') {
+    // The first job waits for an agent; later ones wait behind the wait step.
+    return index === 0 ? 'scheduled' : 'waiting';
+  }
+  if (job.status === 'in_progress') {
+    return 'running';
+  }
+  if (job.conclusion === 'timed_out') {
+    return 'timed_out';
+  }
+  return STATE_OF_CONCLUSION[job.conclusion ?? ''] ?? 'failed';
+}
+
+function sourceOf(event: string): string {
+  if (event === 'schedule') {
+    return 'schedule';
+  }
+  if (event === 'workflow_dispatch') {
+    return 'ui';
+  }
+  return 'webhook';
+}
+
+export function buildkiteError(
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+) {
+  return HttpResponse.json({ message }, { status, headers });
+}
+
+function paginate<T>(url: URL, items: T[], json: (item: T) => unknown): Page {
+  const rawPerPage = Number(url.searchParams.get('per_page') ?? 30);
+  const perPage = Number.isFinite(rawPerPage)
+    ? Math.min(100, Math.max(1, Math.floor(rawPerPage)))
+    : 30;
+  const page = Math.max(
+    1,
+    Math.floor(Number(url.searchParams.get('page') ?? 1)) || 1,
+  );
+  const totalPages = Math.max(1, Math.ceil(items.length / perPage));
+  const at = (p: number) => {
+    const u = new URL(url);
+    u.searchParams.set('page', String(p));
+    u.searchParams.set('per_page', String(perPage));
+    return u.toString();
+  };
+  // Buildkite's Link header: next/last, then first/prev when past page 1.
+  const links: string[] = [];
+  if (page < totalPages) {
+    links.push(
+      `<${at(page + 1)}>; rel="next"`,
+      `<${at(totalPages)}>; rel="last"`,
+    );
+  }
+  if (page > 1) {
+    links.push(`<${at(1)}>; rel="first"`, `<${at(page - 1)}>; rel="prev"`);
+  }
+  return {
+    body: items.slice((page - 1) * perPage, page * perPage).map(json),
+    headers: links.length > 0 ? { link: links.join(', ') } : {},
+  };
+}

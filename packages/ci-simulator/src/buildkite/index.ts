@@ -1,0 +1,2 @@
+export * from './BuildkiteSimulator';
+export * from './webhooks';

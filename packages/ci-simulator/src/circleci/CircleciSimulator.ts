@@ -1,0 +1,482 @@
+import { http, HttpResponse, type HttpHandler } from 'msw';
+import {
+  SimJob,
+  SimRepoSpec,
+  SimRunAttempt,
+  SimulatedHistory,
+} from '../history';
+
+/** Where the simulated CircleCI answers, and who may ask. */
+export interface CircleciSimulatorOptions {
+  /** The API v2 base, e.g. `https://circleci.com/api/v2` (the default). */
+  baseUrl?: string;
+  /** The web app's base, for page links; default `https://app.circleci.com`. */
+  appUrl?: string;
+  /** Accepted personal API tokens (`Circle-Token`); default {@link CIRCLECI_SIM_TOKEN}. */
+  tokens?: string[];
+  /** Items per page of pipelines; CircleCI sends 20. */
+  pageSize?: number;
+}
+
+/** What the simulator saw, for tests to assert on. */
+export interface CircleciSimulatorStats {
+  /** Every request, as `GET path?query`. */
+  requests: string[];
+  /** The `Circle-Token` header of every request. */
+  tokens: Array<string | null>;
+}
+
+/** The personal API token the simulator accepts unless told otherwise. */
+export const CIRCLECI_SIM_TOKEN = 'CCIPAT_sim1234567890abcdef_0123456789abcdef';
+
+/** A pipeline of API v2 (`GET /project/{slug}/pipeline`, `GET /pipeline/{id}`). */
+export interface CircleciPipelineJson {
+  id: string;
+  errors: Array<{ type: string; message: string }>;
+  project_slug: string;
+  updated_at: string;
+  number: number;
+  trigger_parameters: Record<string, unknown>;
+  state: string;
+  created_at: string;
+  trigger: {
+    type: string;
+    received_at: string;
+    actor: { login: string; avatar_url: string | null };
+  };
+  vcs: {
+    provider_name: string;
+    target_repository_url: string;
+    branch?: string;
+    tag?: string;
+    revision: string;
+    origin_repository_url: string;
+    commit: { subject: string; body: string };
+  };
+}
+
+/** A workflow of API v2 (`GET /pipeline/{id}/workflow`, `GET /workflow/{id}`). */
+export interface CircleciWorkflowJson {
+  pipeline_id: string;
+  canceled_by?: string;
+  id: string;
+  name: string;
+  project_slug: string;
+  errored_by?: string;
+  tag?: string;
+  status: string;
+  started_by: string;
+  pipeline_number: number;
+  created_at: string;
+  stopped_at: string | null;
+}
+
+/** A job of API v2 (`GET /workflow/{id}/job`). */
+export interface CircleciJobJson {
+  canceled_by?: string;
+  dependencies: string[];
+  job_number?: number;
+  id: string;
+  started_at: string | null;
+  name: string;
+  approved_by?: string;
+  project_slug: string;
+  status: string;
+  type: 'build' | 'approval';
+  stopped_at: string | null;
+  approval_request_id?: string;
+}
+
+/** The kinds of ids the simulator makes; encoded in the id so any id can be resolved. */
+const KIND = { project: 0, pipeline: 1, workflow: 2, job: 3, user: 4 };
+
+const iso = (ms: number | undefined) =>
+  ms === undefined ? null : new Date(ms).toISOString();
+
+function hex(value: number, length: number): string {
+  return value.toString(16).padStart(length, '0').slice(-length);
+}
+
+/**
+ * A deterministic, decodable UUID (version 4 layout): repository index, kind,
+ * attempt, job index and run id are readable back from it.
+ */
+export function circleciSimUuid(
+  repoIndex: number,
+  kind: keyof typeof KIND,
+  runId = 0,
+  attempt = 0,
+  jobIndex = 0,
+): string {
+  return `cc1c1e${hex(KIND[kind], 2)}-${hex(repoIndex, 4)}-4${hex(
+    attempt,
+    3,
+  )}-8${hex(jobIndex, 3)}-${hex(runId, 12)}`;
+}
+
+function parseSimUuid(id: string) {
+  const m = id.match(
+    /^cc1c1e([0-9a-f]{2})-([0-9a-f]{4})-4([0-9a-f]{3})-8([0-9a-f]{3})-([0-9a-f]{12})$/,
+  );
+  if (!m) {
+    return undefined;
+  }
+  return {
+    kind: parseInt(m[1], 16),
+    repoIndex: parseInt(m[2], 16),
+    attempt: parseInt(m[3], 16),
+    jobIndex: parseInt(m[4], 16),
+    runId: parseInt(m[5], 16),
+  };
+}
+
+const error = (status: number, message: string) =>
+  HttpResponse.json({ message }, { status });
+
+/**
+ * A simulated CircleCI (API v2) built from the same {@link SimulatedHistory}
+ * as the simulated GitHub: each repository `owner/repo` is the project
+ * `gh/owner/repo`; each run is a pipeline (number = run number) and each of
+ * its attempts a workflow of that pipeline (a re-run is a new workflow with
+ * the same name, as in CircleCI); the run's jobs are the workflow's jobs,
+ * each requiring the one before. It serves `GET /project/{slug}`,
+ * `/project/{slug}/pipeline` (20 a page, `next_page_token`),
+ * `/pipeline/{id}`, `/pipeline/{id}/workflow`, `/workflow/{id}` and
+ * `/workflow/{id}/job`; 401 without a known `Circle-Token`, 404 for unknown
+ * projects and ids, 403 for a repository whose spec is `forbidden`.
+ * CircleCI sends no ETags, and neither does this.
+ */
+export class CircleciSimulator {
+  readonly history: SimulatedHistory;
+  readonly baseUrl: string;
+  readonly appUrl: string;
+  readonly stats: CircleciSimulatorStats = { requests: [], tokens: [] };
+  private readonly tokens: Set<string>;
+  private readonly pageSize: number;
+
+  constructor(
+    history: SimulatedHistory,
+    options: CircleciSimulatorOptions = {},
+  ) {
+    this.history = history;
+    this.baseUrl = (options.baseUrl ?? 'https://circleci.com/api/v2').replace(
+      /\/$/,
+      '',
+    );
+    this.appUrl = (options.appUrl ?? 'https://app.circleci.com').replace(
+      /\/$/,
+      '',
+    );
+    this.tokens = new Set(options.tokens ?? [CIRCLECI_SIM_TOKEN]);
+    this.pageSize = options.pageSize ?? 20;
+  }
+
+  resetStats() {
+    this.stats.requests.length = 0;
+    this.stats.tokens.length = 0;
+  }
+
+  handlers(): HttpHandler[] {
+    return [
+      http.get(`${this.baseUrl}/*`, ({ request }) => this.answer(request)),
+    ];
+  }
+
+  /** The project slug of a repository: `gh/<owner>/<repo>`. */
+  slugOf(spec: SimRepoSpec): string {
+    return `gh/${spec.owner}/${spec.repo}`;
+  }
+
+  pipelineIdOf(spec: SimRepoSpec, runId: number): string {
+    return circleciSimUuid(this.indexOf(spec), 'pipeline', runId);
+  }
+
+  workflowIdOf(spec: SimRepoSpec, run: SimRunAttempt): string {
+    return circleciSimUuid(this.indexOf(spec), 'workflow', run.id, run.attempt);
+  }
+
+  jobIdOf(spec: SimRepoSpec, run: SimRunAttempt, index: number): string {
+    return circleciSimUuid(
+      this.indexOf(spec),
+      'job',
+      run.id,
+      run.attempt,
+      index + 1,
+    );
+  }
+
+  /** The web app's page of a workflow. */
+  workflowUrl(spec: SimRepoSpec, run: SimRunAttempt): string {
+    return `${this.appUrl}/pipelines/github/${spec.owner}/${spec.repo}/${
+      run.runNumber
+    }/workflows/${this.workflowIdOf(spec, run)}`;
+  }
+
+  /** Answers one API request (exposed so tests can wrap and alter answers). */
+  answer(request: Request): Response {
+    const url = new URL(request.url);
+    const token = request.headers.get('circle-token');
+    this.stats.requests.push(`GET ${url.pathname}${url.search}`);
+    this.stats.tokens.push(token);
+    if (!token || !this.tokens.has(token)) {
+      return error(401, 'You must log in first.');
+    }
+    const rest = url.pathname
+      .slice(new URL(this.baseUrl).pathname.length)
+      .split('/')
+      .filter(Boolean)
+      .map(decodeURIComponent);
+    if (rest[0] === 'project') {
+      return this.project(rest.slice(1), url);
+    }
+    if ((rest[0] === 'pipeline' || rest[0] === 'workflow') && rest[1]) {
+      return this.byId(rest[0], rest[1], rest.slice(2), url);
+    }
+    return error(404, 'Not found');
+  }
+
+  private indexOf(spec: SimRepoSpec): number {
+    return this.history.repos.indexOf(spec);
+  }
+
+  private specOfSlug(parts: string[]): SimRepoSpec | undefined {
+    const [vcs, owner, repo] = parts;
+    if (!['gh', 'github'].includes(vcs?.toLowerCase()) || !owner || !repo) {
+      return undefined;
+    }
+    return this.history.repo(owner, repo);
+  }
+
+  private project(parts: string[], url: URL): Response {
+    const spec = this.specOfSlug(parts.slice(0, 3));
+    const tail = parts.slice(3);
+    if (!spec || tail.length > 1 || (tail[0] && tail[0] !== 'pipeline')) {
+      return error(404, 'Project not found');
+    }
+    if (spec.forbidden) {
+      return error(403, 'Permission denied');
+    }
+    if (tail.length === 0) {
+      return HttpResponse.json(this.projectJson(spec));
+    }
+    // Pipelines are listed by creation, newest first; a re-run (a new
+    // workflow) does not move its pipeline up.
+    const runs = this.history
+      .listRuns(spec)
+      .map(run => ({ run, created: this.firstCreatedAt(spec, run) }))
+      .sort((a, b) => b.created - a.created || b.run.id - a.run.id)
+      .map(r => r.run);
+    const offset = decodePageToken(url.searchParams.get('page-token'));
+    if (offset === undefined) {
+      return error(400, 'Invalid page-token');
+    }
+    const page = runs.slice(offset, offset + this.pageSize);
+    const more = offset + this.pageSize < runs.length;
+    return HttpResponse.json({
+      items: page.map(run => this.pipelineJson(spec, run)),
+      next_page_token: more ? encodePageToken(offset + this.pageSize) : null,
+    });
+  }
+
+  private byId(
+    kind: 'pipeline' | 'workflow',
+    id: string,
+    tail: string[],
+    url: URL,
+  ): Response {
+    const parsed = parseSimUuid(id.toLowerCase());
+    const spec = parsed ? this.history.repos[parsed.repoIndex] : undefined;
+    if (!parsed || !spec || parsed.kind !== KIND[kind] || tail.length > 1) {
+      return error(
+        404,
+        `${kind === 'pipeline' ? 'Pipeline' : 'Workflow'} not found`,
+      );
+    }
+    if (spec.forbidden) {
+      return error(403, 'Permission denied');
+    }
+    const latest = this.history.getRun(spec, parsed.runId);
+    if (!latest) {
+      return error(404, 'Pipeline not found');
+    }
+    if (kind === 'pipeline') {
+      if (tail.length === 0) {
+        return HttpResponse.json(this.pipelineJson(spec, latest));
+      }
+      if (tail[0] !== 'workflow') {
+        return error(404, 'Not found');
+      }
+      const workflows: CircleciWorkflowJson[] = [];
+      for (let a = latest.attempt; a >= 1; a--) {
+        const run = this.history.getRun(spec, parsed.runId, a);
+        if (run) {
+          workflows.push(this.workflowJson(spec, run));
+        }
+      }
+      return HttpResponse.json({ items: workflows, next_page_token: null });
+    }
+    const run = this.history.getRun(spec, parsed.runId, parsed.attempt);
+    if (!run) {
+      return error(404, 'Workflow not found');
+    }
+    if (tail.length === 0) {
+      return HttpResponse.json(this.workflowJson(spec, run));
+    }
+    if (tail[0] !== 'job' || url.searchParams.get('page-token')) {
+      return error(404, 'Not found');
+    }
+    return HttpResponse.json({
+      items: run.jobs.map((job, i) => this.jobJson(spec, run, job, i)),
+      next_page_token: null,
+    });
+  }
+
+  private firstCreatedAt(spec: SimRepoSpec, run: SimRunAttempt): number {
+    return run.attempt === 1
+      ? run.createdAt
+      : this.history.getRun(spec, run.id, 1)?.createdAt ?? run.createdAt;
+  }
+
+  projectJson(spec: SimRepoSpec) {
+    return {
+      slug: this.slugOf(spec),
+      name: spec.repo,
+      id: circleciSimUuid(this.indexOf(spec), 'project'),
+      organization_name: spec.owner,
+      organization_slug: `gh/${spec.owner}`,
+      organization_id: circleciSimUuid(this.indexOf(spec), 'user'),
+      vcs_info: {
+        vcs_url: `https://github.com/${spec.owner}/${spec.repo}`,
+        provider: 'GitHub',
+        default_branch: spec.defaultBranch,
+      },
+    };
+  }
+
+  /** The pipeline of a run (any attempt of it: they share the pipeline). */
+  pipelineJson(spec: SimRepoSpec, run: SimRunAttempt): CircleciPipelineJson {
+    const first = this.history.getRun(spec, run.id, 1) ?? run;
+    const repoUrl = `https://github.com/${spec.owner}/${spec.repo}`;
+    const [subject, ...body] = run.message.split('\n');
+    return {
+      id: this.pipelineIdOf(spec, run.id),
+      errors: [],
+      project_slug: this.slugOf(spec),
+      updated_at: iso(run.updatedAt)!,
+      number: run.runNumber,
+      trigger_parameters: {},
+      state: 'created',
+      created_at: iso(first.createdAt)!,
+      trigger: {
+        type: run.event === 'schedule' ? 'schedule' : 'webhook',
+        received_at: iso(first.createdAt)!,
+        actor: { login: run.actor, avatar_url: null },
+      },
+      vcs: {
+        provider_name: 'GitHub',
+        target_repository_url: repoUrl,
+        branch: run.branch,
+        revision: run.sha,
+        origin_repository_url: repoUrl,
+        commit: { subject, body: body.join('\n') },
+      },
+    };
+  }
+
+  /** A workflow's status, as CircleCI words it, from the simulated attempt. */
+  workflowStatus(run: SimRunAttempt): string {
+    if (run.status !== 'completed') {
+      const failing = run.jobs.some(
+        j => j.conclusion === 'failure' || j.conclusion === 'timed_out',
+      );
+      return failing ? 'failing' : 'running';
+    }
+    switch (run.conclusion) {
+      case 'success':
+        return 'success';
+      case 'cancelled':
+        return 'canceled';
+      case 'skipped':
+        return 'not_run';
+      default:
+        return 'failed';
+    }
+  }
+
+  workflowJson(spec: SimRepoSpec, run: SimRunAttempt): CircleciWorkflowJson {
+    const status = this.workflowStatus(run);
+    return {
+      pipeline_id: this.pipelineIdOf(spec, run.id),
+      ...(status === 'canceled'
+        ? { canceled_by: circleciSimUuid(this.indexOf(spec), 'user', 1) }
+        : {}),
+      id: this.workflowIdOf(spec, run),
+      name: run.workflow.name,
+      project_slug: this.slugOf(spec),
+      status,
+      started_by: circleciSimUuid(this.indexOf(spec), 'user', 2),
+      pipeline_number: run.runNumber,
+      created_at: iso(run.createdAt)!,
+      stopped_at: run.status === 'completed' ? iso(run.updatedAt) : null,
+    };
+  }
+
+  /** A job's status, as CircleCI words it. */
+  jobStatus(run: SimRunAttempt, job: SimJob, index: number): string {
+    if (job.status === 'in_progress') {
+      return 'running';
+    }
+    if (job.status === 'queued') {
+      return index > 0 && run.jobs[index - 1].status !== 'completed'
+        ? 'blocked'
+        : 'queued';
+    }
+    switch (job.conclusion) {
+      case 'success':
+        return 'success';
+      case 'cancelled':
+        return 'canceled';
+      case 'skipped':
+        return 'not_run';
+      case 'timed_out':
+        return 'timedout';
+      default:
+        return 'failed';
+    }
+  }
+
+  jobJson(
+    spec: SimRepoSpec,
+    run: SimRunAttempt,
+    job: SimJob,
+    index: number,
+  ): CircleciJobJson {
+    const status = this.jobStatus(run, job, index);
+    const ran = !['blocked', 'queued', 'not_run'].includes(status);
+    return {
+      dependencies: index > 0 ? [this.jobIdOf(spec, run, index - 1)] : [],
+      ...(ran ? { job_number: job.id } : {}),
+      id: this.jobIdOf(spec, run, index),
+      started_at: ran ? iso(job.startedAt) : null,
+      name: job.name,
+      project_slug: this.slugOf(spec),
+      status,
+      type: 'build',
+      stopped_at: ran ? iso(job.completedAt) : null,
+    };
+  }
+}
+
+function encodePageToken(offset: number): string {
+  return Buffer.from(`offset:${offset}`).toString('base64url');
+}
+
+function decodePageToken(token: string | null): number | undefined {
+  if (!token) {
+    return 0;
+  }
+  const m = Buffer.from(token, 'base64url')
+    .toString('utf8')
+    .match(/^offset:(\d+)$/);
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,2 @@
+export * from './CircleciSimulator';
+export * from './webhooks';

@@ -1,0 +1,376 @@
+import {
+  mockServices,
+  registerMswTestHooks,
+} from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import { ConfigReader } from '@backstage/config';
+import {
+  AuthenticationError,
+  NotAllowedError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
+import {
+  BuildkiteSimulator,
+  DEMO_REPOS,
+  SimulatedHistory,
+} from '@ci-experience/ci-simulator';
+import { CiSource } from '@ci-experience/plugin-ci-experience-node';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { RateLimiter } from '../github/RateLimiter';
+import { BuildkiteProvider } from './BuildkiteProvider';
+import { isBuildkiteEnabled, readBuildkiteConfig } from './config';
+
+/** A `javascript:` URL, spelled so that linters do not take it for code. */
+const SCRIPT_URL = ['javascript', 'alert(1)'].join(':');
+
+const TOKEN = 'bkua_test_secret_token_0123456789';
+const API = 'https://api.buildkite.com/v2';
+
+const server = setupServer();
+registerMswTestHooks(server);
+
+const entity = (annotations: Record<string, string>): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: { name: 'svc', annotations },
+});
+
+function setup(options: { requestsPerHour?: number; token?: string } = {}) {
+  const clock = { now: Date.parse('2026-11-20T12:00:00Z') };
+  const history = new SimulatedHistory(DEMO_REPOS, {
+    now: () => clock.now,
+    historyMs: 10 * 60 * 60_000,
+  });
+  const sim = new BuildkiteSimulator(history, {
+    apiBaseUrl: API,
+    token: TOKEN,
+  });
+  server.use(...sim.handlers());
+  const logger = mockServices.logger.mock();
+  const provider = BuildkiteProvider.fromConfig(
+    new ConfigReader({
+      ciExperience: {
+        providers: {
+          buildkite: {
+            apiToken: options.token ?? TOKEN,
+            ...(options.requestsPerHour
+              ? { requestsPerHour: options.requestsPerHour }
+              : {}),
+          },
+        },
+      },
+    }),
+    { logger, cache: mockServices.cache.mock() },
+  )!;
+  const source = (slug: string): CiSource =>
+    provider.getSources(entity({ 'buildkite.com/pipeline-slug': slug }))[0];
+  return { clock, history, sim, logger, provider, source };
+}
+
+describe('BuildkiteProvider', () => {
+  it('is on only with an apiToken, and reads the config keys', () => {
+    expect(isBuildkiteEnabled(new ConfigReader({}))).toBe(false);
+    expect(
+      BuildkiteProvider.fromConfig(new ConfigReader({}), {
+        logger: mockServices.logger.mock(),
+      }),
+    ).toBeUndefined();
+    const read = readBuildkiteConfig(
+      new ConfigReader({
+        ciExperience: {
+          providers: {
+            buildkite: {
+              apiToken: 't',
+              apiBaseUrl: 'https://bk.example.com/v2/',
+              webhookSigningSecret: 's',
+              maxConcurrency: 2,
+            },
+          },
+        },
+      }),
+    );
+    expect(read).toMatchObject({
+      apiBaseUrl: 'https://bk.example.com/v2',
+      host: 'bk.example.com',
+      webhookSigningSecret: 's',
+      limits: { requestsPerHour: 3600, maxConcurrency: 2 },
+    });
+    expect(() =>
+      readBuildkiteConfig(
+        new ConfigReader({
+          ciExperience: {
+            providers: { buildkite: { apiToken: 't', apiBaseUrl: 'ftp://x' } },
+          },
+        }),
+      ),
+    ).toThrow(/apiBaseUrl/);
+  });
+
+  it('finds sources in the pipeline-slug annotation, keyed by API host', () => {
+    const { provider, logger } = setup();
+    expect(
+      provider.getSources(
+        entity({
+          'buildkite.com/pipeline-slug': 'Demo-Org/payments-service, acme/web',
+        }),
+      ),
+    ).toEqual([
+      {
+        provider: 'buildkite',
+        key: 'buildkite:api.buildkite.com/demo-org/payments-service',
+        source: 'Demo-Org/payments-service',
+        host: 'api.buildkite.com',
+      },
+      {
+        provider: 'buildkite',
+        key: 'buildkite:api.buildkite.com/acme/web',
+        source: 'acme/web',
+        host: 'api.buildkite.com',
+      },
+    ]);
+    expect(provider.getSources(entity({}))).toEqual([]);
+    expect(
+      provider.getSources(entity({ 'buildkite.com/pipeline-slug': 'bad' })),
+    ).toEqual([]);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('org-slug/pipeline-slug'),
+    );
+  });
+
+  it('reads the default branch with a Bearer token', async () => {
+    const { provider, source, sim } = setup();
+    await expect(
+      provider.getSourceInfo(source('demo-org/inventory-api')),
+    ).resolves.toEqual({ defaultBranch: 'develop' });
+    expect(sim.stats.tokens).toEqual([TOKEN]);
+  });
+
+  it('pages every build newest first, then stops', async () => {
+    const { provider, source, history, sim } = setup();
+    const expected = history
+      .listRuns(DEMO_REPOS[0])
+      .map(r => r.runNumber)
+      .sort((a, b) => b - a);
+    expect(expected.length).toBeGreaterThan(100);
+    const seen: number[] = [];
+    let page: string | undefined;
+    let pages = 0;
+    do {
+      const answer = await provider.listRuns(
+        source('demo-org/payments-service'),
+        { page },
+      );
+      seen.push(...answer.runs.map(r => r.runNumber));
+      page = answer.nextPage;
+      pages++;
+    } while (page && pages < 10);
+    expect(seen).toEqual(expected);
+    expect(pages).toBe(Math.ceil(expected.length / 100));
+    expect(sim.stats.requests[0]).toBe(
+      'GET /v2/organizations/demo-org/pipelines/payments-service/builds?per_page=100',
+    );
+  });
+
+  it('maps each status family and the run fields', async () => {
+    const { provider, source, history, clock } = setup();
+    // Walk the clock through one run's life until every family was seen.
+    const statuses = new Set<string>();
+    let runs: Awaited<ReturnType<typeof provider.listRuns>>['runs'] = [];
+    for (
+      let i = 0;
+      i < 60 && !(statuses.has('running') && statuses.has('queued'));
+      i++
+    ) {
+      clock.now += 10_000;
+      runs = (await provider.listRuns(source('demo-org/payments-service'), {}))
+        .runs;
+      runs.forEach(r => statuses.add(r.status));
+    }
+    for (const family of ['succeeded', 'failed', 'running', 'queued']) {
+      expect([...statuses]).toContain(family);
+    }
+    const byNumber = new Map(
+      history.listRuns(DEMO_REPOS[0]).map(r => [r.runNumber, r]),
+    );
+    for (const run of runs) {
+      const sim = byNumber.get(run.runNumber)!;
+      expect(run).toMatchObject({
+        providerRunId: String(sim.runNumber),
+        attempt: 1,
+        branch: sim.branch,
+        commitSha: sim.sha,
+        commitMessage: sim.message,
+        workflow: 'payments-service',
+        url: `https://buildkite.com/demo-org/payments-service/builds/${sim.runNumber}`,
+      });
+      const conclusions: Record<string, string> = {
+        success: 'succeeded',
+        failure: 'failed',
+        timed_out: 'failed',
+        cancelled: 'cancelled',
+        skipped: 'skipped',
+      };
+      const expected: string =
+        {
+          queued: 'queued',
+          in_progress: 'running',
+        }[sim.status as string] ?? conclusions[sim.conclusion ?? ''];
+      expect({
+        status: run.status,
+        finished: run.finishedAt !== undefined,
+      }).toEqual({
+        status: expected,
+        finished: sim.status === 'completed',
+      });
+    }
+  });
+
+  it('reads one build and its jobs, leaving out wait steps', async () => {
+    const { provider, source, history } = setup();
+    const sim = history
+      .listRuns(DEMO_REPOS[0])
+      .find(r => r.status === 'completed' && r.jobs.length > 1)!;
+    const src = source('demo-org/payments-service');
+    const run = await provider.getRun(src, String(sim.runNumber), 1);
+    expect(run).toMatchObject({ runNumber: sim.runNumber, attempt: 1 });
+    expect(run!.durationMs).toBeGreaterThan(0);
+    const jobs = await provider.listJobs(src, run!);
+    expect(jobs.map(j => j.name)).toEqual(
+      sim.jobs.map(j => `:hammer: ${j.name}`),
+    );
+    expect(jobs.every(j => j.steps?.length === 0)).toBe(true);
+    expect(jobs[0].runnerName).toBe(sim.jobs[0].runnerName);
+    await expect(
+      provider.getRun(src, String(sim.runNumber), 2),
+    ).resolves.toBeUndefined();
+    await expect(provider.getRun(src, '1', 1)).resolves.toBeUndefined();
+    await expect(provider.getRun(src, '../x', 1)).resolves.toBeUndefined();
+  });
+
+  it('turns 401, 403, 404, 429 and 5xx into the right errors, naming the pipeline and never the token', async () => {
+    const bad = setup({ token: 'wrong-token-value' });
+    const e401 = await bad.provider
+      .listRuns(bad.source('demo-org/payments-service'), {})
+      .catch(e => e);
+    expect(e401).toBeInstanceOf(AuthenticationError);
+    expect(e401.message).toContain('demo-org/payments-service');
+    expect(e401.message).not.toContain('wrong-token-value');
+
+    const { provider, source, sim } = setup();
+    const e403 = await provider
+      .listRuns(source('demo-org/legacy-billing'), {})
+      .catch(e => e);
+    expect(e403).toBeInstanceOf(NotAllowedError);
+    expect(e403.message).toContain('demo-org/legacy-billing');
+    const e404 = await provider
+      .getSourceInfo(source('demo-org/nope'))
+      .catch(e => e);
+    expect(e404).toBeInstanceOf(NotFoundError);
+    expect(e404.message).toContain('demo-org/nope');
+
+    sim.setFault({ status: 502, message: 'Bad gateway', times: 1 });
+    const e502 = await provider
+      .listRuns(source('demo-org/checkout-web'), {})
+      .catch(e => e);
+    expect(e502).toBeInstanceOf(ServiceUnavailableError);
+    expect(e502.message).toContain('502');
+
+    sim.setFault({
+      status: 429,
+      message: 'You have exceeded your API rate limit.',
+      times: 1,
+      headers: { 'retry-after': '30' },
+    });
+    const e429 = await provider
+      .listRuns(source('demo-org/checkout-web'), {})
+      .catch(e => e);
+    expect(e429).toBeInstanceOf(ServiceUnavailableError);
+    expect(e429.message).toMatch(/rate limit/);
+    for (const e of [e401, e403, e404, e502, e429]) {
+      expect(e.message).not.toContain(TOKEN);
+    }
+  });
+
+  it('turns a network failure into ServiceUnavailableError', async () => {
+    const logger = mockServices.logger.mock();
+    const provider = new BuildkiteProvider({
+      apiToken: TOKEN,
+      apiBaseUrl: 'http://127.0.0.1:9/v2',
+      logger,
+    });
+    server.use(http.get('http://127.0.0.1:9/*', () => HttpResponse.error()));
+    const error = await provider
+      .getSourceInfo({
+        provider: 'buildkite',
+        key: 'k',
+        source: 'a/b',
+        host: '127.0.0.1:9',
+      })
+      .catch(e => e);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(error.message).toContain('a/b');
+  });
+
+  it('drops malformed builds and jobs with a log line, keeping the rest', async () => {
+    const { provider, source, history, sim, logger } = setup();
+    const runs = history
+      .listRuns(DEMO_REPOS[0])
+      .sort((a, b) => b.runNumber - a.runNumber);
+    sim.overrideBuild(runs[1].runNumber, {
+      id: 'x',
+      number: runs[1].runNumber,
+      state: 'passed',
+      web_url: SCRIPT_URL,
+      created_at: '2026-11-20T11:00:00Z',
+    });
+    sim.overrideBuild(runs[2].runNumber, { number: 'three' });
+    const page = await provider.listRuns(
+      source('demo-org/payments-service'),
+      {},
+    );
+    expect(page.runs).toHaveLength(98);
+    expect(page.runs.map(r => r.runNumber)).not.toContain(runs[1].runNumber);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringMatching(/Skipped a Buildkite build of .* web_url/),
+    );
+  });
+
+  it('sends If-None-Match once it has an ETag, and reads the 304 from the cache', async () => {
+    const { source, sim } = setup();
+    const cache = new Map<string, unknown>();
+    const provider = new BuildkiteProvider({
+      apiToken: TOKEN,
+      logger: mockServices.logger.mock(),
+      cache: {
+        get: async (k: string) => cache.get(k),
+        set: async (k: string, v: unknown) => {
+          cache.set(k, v);
+        },
+        delete: async () => {},
+        withOptions: () => undefined as any,
+      } as any,
+    });
+    const src = source('demo-org/inventory-api');
+    await provider.getSourceInfo(src);
+    await expect(provider.getSourceInfo(src)).resolves.toEqual({
+      defaultBranch: 'develop',
+    });
+    expect(sim.stats.ifNoneMatch[0]).toBeNull();
+    expect(sim.stats.ifNoneMatch[1]).toMatch(/^W\/"/);
+  });
+
+  it('spends its requests through the per-host RateLimiter and stops when the budget is spent', async () => {
+    const run = jest.spyOn(RateLimiter.prototype, 'run');
+    const { provider, source } = setup({ requestsPerHour: 3 });
+    const src = source('demo-org/inventory-api');
+    await provider.getSourceInfo(src);
+    await provider.getSourceInfo(src);
+    expect(run).toHaveBeenCalledTimes(2);
+    const error = await provider.getSourceInfo(src).catch(e => e);
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(provider.api.limiter()).toBe(provider.api.limiter());
+    run.mockRestore();
+  });
+});

@@ -1,0 +1,215 @@
+import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
+import { Entity } from '@backstage/catalog-model';
+import { Config } from '@backstage/config';
+import { NotFoundError } from '@backstage/errors';
+import {
+  BUILDKITE_PIPELINE_SLUG_ANNOTATION,
+  CiJob,
+  getBuildkitePipelineRefs,
+} from '@ci-experience/plugin-ci-experience-common';
+import {
+  CiProvider,
+  CiProviderRun,
+  CiRunPage,
+  CiSource,
+  CiSourceInfo,
+} from '@ci-experience/plugin-ci-experience-node';
+import { CiMetrics } from '../../service/metrics';
+import { RateLimiterOptions } from '../github/RateLimiter';
+import { parseItems } from './parseItems';
+import { BuildkiteApi, BUILDKITE_PROVIDER_ID } from './BuildkiteApi';
+import { DEFAULT_BUILDKITE_API_BASE_URL, readBuildkiteConfig } from './config';
+import {
+  BuildkiteBuild,
+  buildkiteBuildSchema,
+  buildkiteJobSchema,
+  buildkitePipelineSchema,
+  toJobs,
+  toProviderRun,
+} from './mapping';
+
+const PAGE_SIZE = 100;
+
+/** The source key of a Buildkite pipeline: `buildkite:<api host>/<org>/<pipeline>`, lower-cased. */
+export function buildkiteSourceKey(host: string, slug: string): string {
+  return `${BUILDKITE_PROVIDER_ID}:${host}/${slug}`.toLowerCase();
+}
+
+/**
+ * Buildkite Pipelines, for entities annotated with
+ * `buildkite.com/pipeline-slug: org-slug/pipeline-slug` (several separated
+ * by commas). Reads `GET /organizations/{org}/pipelines/{pipeline}/builds`
+ * (newest first, `Link` paging, jobs embedded), `.../builds/{number}` and
+ * the pipeline itself for its default branch. The source is
+ * `org/pipeline`, the key `buildkite:<api host>/org/pipeline`, lower-cased.
+ */
+export class BuildkiteProvider implements CiProvider {
+  readonly id = BUILDKITE_PROVIDER_ID;
+
+  /** The provider, or undefined when `ciExperience.providers.buildkite.apiToken` is not set. */
+  static fromConfig(
+    config: Config,
+    options: {
+      logger: LoggerService;
+      cache?: CacheService;
+      metrics?: CiMetrics;
+    },
+  ): BuildkiteProvider | undefined {
+    const read = readBuildkiteConfig(config);
+    if (!read) {
+      return undefined;
+    }
+    return new BuildkiteProvider({
+      apiToken: read.apiToken,
+      apiBaseUrl: read.apiBaseUrl,
+      limits: read.limits,
+      ...options,
+    });
+  }
+
+  readonly api: BuildkiteApi;
+  private readonly logger: LoggerService;
+
+  constructor(options: {
+    apiToken: string;
+    apiBaseUrl?: string;
+    logger: LoggerService;
+    cache?: CacheService;
+    metrics?: CiMetrics;
+    limits?: RateLimiterOptions;
+    timeoutMs?: number;
+  }) {
+    this.logger = options.logger;
+    this.api = new BuildkiteApi({
+      ...options,
+      apiBaseUrl: (
+        options.apiBaseUrl ?? DEFAULT_BUILDKITE_API_BASE_URL
+      ).replace(/\/+$/, ''),
+    });
+  }
+
+  getSources(entity: Entity): CiSource[] {
+    const raw =
+      entity.metadata.annotations?.[BUILDKITE_PIPELINE_SLUG_ANNOTATION];
+    if (!raw?.trim()) {
+      return [];
+    }
+    const refs = getBuildkitePipelineRefs(entity);
+    if (refs.length === 0) {
+      this.logger.warn(
+        `Ignoring ${BUILDKITE_PIPELINE_SLUG_ANNOTATION} of ${entity.metadata.name}: expected org-slug/pipeline-slug`,
+      );
+      return [];
+    }
+    const host = this.api.host;
+    return refs.map(ref => {
+      const source = `${ref.organization}/${ref.pipeline}`;
+      return {
+        provider: this.id,
+        key: buildkiteSourceKey(host, source),
+        source,
+        host,
+      };
+    });
+  }
+
+  async getSourceInfo(source: CiSource): Promise<CiSourceInfo> {
+    const { body } = await this.api.get<unknown>(
+      source.source,
+      pipelinePath(source),
+    );
+    const parsed = buildkitePipelineSchema.safeParse(body);
+    return {
+      defaultBranch:
+        parsed.success && parsed.data.default_branch
+          ? parsed.data.default_branch
+          : undefined,
+    };
+  }
+
+  async listRuns(
+    source: CiSource,
+    options: { page?: string },
+  ): Promise<CiRunPage> {
+    const { body, next } = await this.api.get<unknown>(
+      source.source,
+      options.page ?? `${pipelinePath(source)}/builds?per_page=${PAGE_SIZE}`,
+    );
+    const runs = parseItems(
+      buildkiteBuildSchema,
+      body,
+      `build of ${source.source}`,
+      this.logger,
+    ).map(build => this.toRun(source, build));
+    // Newest first, whatever order the page came in.
+    runs.sort((a, b) => b.runNumber - a.runNumber);
+    return { runs, nextPage: next };
+  }
+
+  async getRun(
+    source: CiSource,
+    providerRunId: string,
+    attempt: number,
+  ): Promise<CiProviderRun | undefined> {
+    const build = await this.readBuild(source, providerRunId, attempt);
+    return build ? this.toRun(source, build) : undefined;
+  }
+
+  async listJobs(source: CiSource, run: CiProviderRun): Promise<CiJob[]> {
+    const build = await this.readBuild(source, run.providerRunId, run.attempt);
+    return build ? toJobs(this.jobsOf(source, build)) : [];
+  }
+
+  private async readBuild(
+    source: CiSource,
+    providerRunId: string,
+    attempt: number,
+  ): Promise<BuildkiteBuild | undefined> {
+    if (attempt !== 1 || !/^[1-9]\d{0,9}$/.test(providerRunId)) {
+      // Buildkite retries jobs within the build: there is only attempt 1.
+      return undefined;
+    }
+    try {
+      const { body } = await this.api.get<unknown>(
+        source.source,
+        `${pipelinePath(source)}/builds/${providerRunId}`,
+      );
+      const [build] = parseItems(
+        buildkiteBuildSchema,
+        [body],
+        `build of ${source.source}`,
+        this.logger,
+      );
+      return build;
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  private jobsOf(source: CiSource, build: BuildkiteBuild) {
+    return parseItems(
+      buildkiteJobSchema,
+      build.jobs ?? [],
+      `job of ${source.source} build ${build.number}`,
+      this.logger,
+    );
+  }
+
+  private toRun(source: CiSource, build: BuildkiteBuild): CiProviderRun {
+    return toProviderRun(build, {
+      workflow: source.source.split('/')[1] ?? source.source,
+      jobs: this.jobsOf(source, build),
+    });
+  }
+}
+
+/** `/organizations/<org>/pipelines/<pipeline>`. */
+function pipelinePath(source: CiSource): string {
+  const [org, pipeline] = source.source.split('/');
+  return `/organizations/${encodeURIComponent(
+    org,
+  )}/pipelines/${encodeURIComponent(pipeline ?? '')}`;
+}

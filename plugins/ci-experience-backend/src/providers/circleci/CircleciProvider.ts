@@ -1,0 +1,341 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { Entity } from '@backstage/catalog-model';
+import { Config } from '@backstage/config';
+import { NotFoundError, ServiceUnavailableError } from '@backstage/errors';
+import {
+  CiJob,
+  CIRCLECI_PROJECT_SLUG_ANNOTATION,
+  getCircleciProjectRef,
+  parseCircleciProjectSlug,
+} from '@ci-experience/plugin-ci-experience-common';
+import {
+  CiProvider,
+  CiProviderRun,
+  CiRunPage,
+  CiSource,
+  CiSourceInfo,
+} from '@ci-experience/plugin-ci-experience-node';
+import { CiMetrics } from '../../service/metrics';
+import { CircleciApi, CIRCLECI_PROVIDER_ID } from './CircleciApi';
+import { CircleciProviderConfig, readCircleciConfig } from './config';
+import {
+  CircleciLinks,
+  circleciId,
+  circleciJobSchema,
+  circleciPageSchema,
+  circleciPipelineSchema,
+  circleciProjectSchema,
+  circleciWorkflowSchema,
+  CircleciPipeline,
+  CircleciWorkflow,
+  parseItems,
+  PIPELINE_RUN_PREFIX,
+  toJob,
+  toPipelineRun,
+  toProviderRun,
+} from './mapping';
+
+/** Pages of workflows of one pipeline, and of jobs of one workflow, read at most. */
+const MAX_PAGES = 10;
+const PAGE_TOKEN = /^[A-Za-z0-9_\-=.~+/]{1,2048}$/;
+
+/** The source key of a CircleCI project: `circleci:<api host>/<slug>`, lower-cased. */
+export function circleciSourceKey(host: string, slug: string): string {
+  return `${CIRCLECI_PROVIDER_ID}:${host}/${slug}`.toLowerCase();
+}
+
+/**
+ * CircleCI (cloud or server) through the API v2, for entities annotated with
+ * `circleci.com/project-slug`. A run is one workflow of a pipeline (see
+ * {@link toProviderRun}); a pipeline whose config errored, so that it has no
+ * workflow, is a run named `pipeline`. Source key:
+ * `circleci:<api host>/<gh|bb|circleci>/<org>/<project>`, lower-cased.
+ */
+export class CircleciProvider implements CiProvider {
+  readonly id = CIRCLECI_PROVIDER_ID;
+
+  /** The provider, or undefined when `ciExperience.providers.circleci.apiToken` is not set. */
+  static fromConfig(
+    config: Config,
+    options: { logger: LoggerService; metrics?: CiMetrics },
+  ): CircleciProvider | undefined {
+    const read = readCircleciConfig(config);
+    return read ? new CircleciProvider({ ...read, ...options }) : undefined;
+  }
+
+  readonly api: CircleciApi;
+  private readonly logger: LoggerService;
+  private readonly host: string;
+  private readonly appBaseUrl: string;
+  private readonly now: () => number;
+
+  constructor(
+    options: Pick<
+      CircleciProviderConfig,
+      'apiToken' | 'apiBaseUrl' | 'appBaseUrl' | 'limits'
+    > & {
+      logger: LoggerService;
+      metrics?: CiMetrics;
+      timeoutMs?: number;
+      now?: () => number;
+    },
+  ) {
+    this.api = new CircleciApi(options);
+    this.logger = options.logger;
+    this.host = this.api.host;
+    this.appBaseUrl = options.appBaseUrl;
+    this.now = options.now ?? Date.now;
+  }
+
+  getSources(entity: Entity): CiSource[] {
+    const value =
+      entity.metadata.annotations?.[CIRCLECI_PROJECT_SLUG_ANNOTATION];
+    if (!value?.trim()) {
+      return [];
+    }
+    const ref = getCircleciProjectRef(entity);
+    if (!ref) {
+      this.logger.warn(
+        `Ignoring ${CIRCLECI_PROJECT_SLUG_ANNOTATION} of ${entity.metadata.name}: expected gh/<org>/<repo>, bb/<org>/<repo> or circleci/<org-id>/<project-id>`,
+      );
+      return [];
+    }
+    return [
+      {
+        provider: this.id,
+        key: circleciSourceKey(this.host, ref.slug),
+        source: ref.slug,
+        host: this.host,
+      },
+    ];
+  }
+
+  async getSourceInfo(source: CiSource): Promise<CiSourceInfo> {
+    const body = await this.api.get<unknown>(
+      projectPath(source),
+      where(source),
+    );
+    const parsed = circleciProjectSchema.safeParse(body);
+    return {
+      defaultBranch:
+        parsed.success && parsed.data.vcs_info?.default_branch
+          ? parsed.data.vcs_info.default_branch
+          : undefined,
+    };
+  }
+
+  async listRuns(
+    source: CiSource,
+    options: { page?: string },
+  ): Promise<CiRunPage> {
+    if (options.page !== undefined && !PAGE_TOKEN.test(options.page)) {
+      throw new ServiceUnavailableError(
+        `Invalid page token for ${where(source)}`,
+      );
+    }
+    const page = await this.getPage(
+      `${projectPath(source)}/pipeline${
+        options.page ? `?page-token=${encodeURIComponent(options.page)}` : ''
+      }`,
+      source,
+    );
+    const pipelines = parseItems(
+      circleciPipelineSchema,
+      page.items,
+      `pipeline of ${source.source}`,
+      this.logger,
+    );
+    const links = this.links(source);
+    const perPipeline = await Promise.all(
+      pipelines.map(async pipeline => {
+        const workflows = await this.workflowsOf(source, pipeline);
+        if (workflows.length === 0) {
+          return pipeline.state === 'errored'
+            ? [toPipelineRun(pipeline, links)]
+            : [];
+        }
+        return workflows
+          .sort(
+            (a, b) =>
+              Date.parse(b.created_at) - Date.parse(a.created_at) ||
+              b.id.localeCompare(a.id),
+          )
+          .map(w => toProviderRun(pipeline, w, links, this.now()));
+      }),
+    );
+    const next = page.next_page_token;
+    return {
+      runs: perPipeline.flat(),
+      nextPage: next && PAGE_TOKEN.test(next) ? next : undefined,
+    };
+  }
+
+  async getRun(
+    source: CiSource,
+    providerRunId: string,
+    attempt: number,
+  ): Promise<CiProviderRun | undefined> {
+    // A re-run is a new workflow: every run has attempt 1 only.
+    if (attempt !== 1) {
+      return undefined;
+    }
+    const links = this.links(source);
+    try {
+      if (providerRunId.startsWith(PIPELINE_RUN_PREFIX)) {
+        const id = providerRunId.slice(PIPELINE_RUN_PREFIX.length);
+        const pipeline = await this.getPipeline(source, id);
+        return pipeline && this.sameProject(source, pipeline.project_slug)
+          ? toPipelineRun(pipeline, links)
+          : undefined;
+      }
+      if (!circleciId.safeParse(providerRunId).success) {
+        return undefined;
+      }
+      const [workflow] = parseItems(
+        circleciWorkflowSchema,
+        [
+          await this.api.get<unknown>(
+            `/workflow/${providerRunId}`,
+            where(source),
+          ),
+        ],
+        `workflow of ${source.source}`,
+        this.logger,
+      );
+      if (!workflow || !this.sameProject(source, workflow.project_slug)) {
+        return undefined;
+      }
+      const pipeline = await this.getPipeline(source, workflow.pipeline_id);
+      return pipeline
+        ? toProviderRun(pipeline, workflow, links, this.now())
+        : undefined;
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  async listJobs(source: CiSource, run: CiProviderRun): Promise<CiJob[]> {
+    if (
+      run.providerRunId.startsWith(PIPELINE_RUN_PREFIX) ||
+      !circleciId.safeParse(run.providerRunId).success
+    ) {
+      return [];
+    }
+    const links = this.links(source);
+    const jobs: CiJob[] = [];
+    let token: string | undefined;
+    for (let i = 0; i < MAX_PAGES; i++) {
+      const page = await this.getPage(
+        `/workflow/${run.providerRunId}/job${
+          token ? `?page-token=${encodeURIComponent(token)}` : ''
+        }`,
+        source,
+      );
+      jobs.push(
+        ...parseItems(
+          circleciJobSchema,
+          page.items,
+          `job of ${source.source}`,
+          this.logger,
+        ).map(j => toJob(j, links, run.runNumber, run.providerRunId)),
+      );
+      token = page.next_page_token ?? undefined;
+      if (!token || !PAGE_TOKEN.test(token)) {
+        break;
+      }
+    }
+    return jobs;
+  }
+
+  private links(source: CiSource): CircleciLinks {
+    return { appBaseUrl: this.appBaseUrl, slug: source.source };
+  }
+
+  /** Whether an item's project slug is the source's (an id of another project is not read). */
+  private sameProject(source: CiSource, slug: string | null | undefined) {
+    if (!slug) {
+      return true;
+    }
+    const ref = parseCircleciProjectSlug(slug);
+    return ref?.slug.toLowerCase() === source.source.toLowerCase();
+  }
+
+  private async getPage(path: string, source: CiSource) {
+    const body = await this.api.get<unknown>(path, where(source));
+    const parsed = circleciPageSchema.safeParse(body);
+    if (!parsed.success) {
+      throw new ServiceUnavailableError(
+        `CircleCI answered without a list for ${where(source)} on ${this.host}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  private async getPipeline(
+    source: CiSource,
+    id: string,
+  ): Promise<CircleciPipeline | undefined> {
+    if (!circleciId.safeParse(id).success) {
+      return undefined;
+    }
+    const [pipeline] = parseItems(
+      circleciPipelineSchema,
+      [await this.api.get<unknown>(`/pipeline/${id}`, where(source))],
+      `pipeline of ${source.source}`,
+      this.logger,
+    );
+    return pipeline;
+  }
+
+  private async workflowsOf(
+    source: CiSource,
+    pipeline: CircleciPipeline,
+  ): Promise<CircleciWorkflow[]> {
+    const out: CircleciWorkflow[] = [];
+    let token: string | undefined;
+    try {
+      for (let i = 0; i < MAX_PAGES; i++) {
+        const page = await this.getPage(
+          `/pipeline/${pipeline.id}/workflow${
+            token ? `?page-token=${encodeURIComponent(token)}` : ''
+          }`,
+          source,
+        );
+        out.push(
+          ...parseItems(
+            circleciWorkflowSchema,
+            page.items,
+            `workflow of ${source.source}`,
+            this.logger,
+          ),
+        );
+        token = page.next_page_token ?? undefined;
+        if (!token || !PAGE_TOKEN.test(token)) {
+          break;
+        }
+      }
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        // Deleted between the two requests.
+        return [];
+      }
+      throw error;
+    }
+    return out;
+  }
+}
+
+function where(source: CiSource): string {
+  return `project ${source.source}`;
+}
+
+/** `/project/<vcs>/<org>/<project>`, each part encoded. */
+function projectPath(source: CiSource): string {
+  return `/project/${source.source
+    .split('/')
+    .map(encodeURIComponent)
+    .join('/')}`;
+}

@@ -1,0 +1,319 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  CiJob,
+  isFinalStatus,
+  mapCircleciStatus,
+} from '@ci-experience/plugin-ci-experience-common';
+import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
+import { z } from 'zod';
+
+const NUL = String.fromCharCode(0);
+
+/** CircleCI's ids are UUIDs; anything used in a request path must be this plain. */
+export const circleciId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, {
+  message: 'not a CircleCI id',
+});
+
+const date = z
+  .string()
+  .max(64)
+  .refine(s => !Number.isNaN(Date.parse(s)), { message: 'not a date' });
+
+/** Pipeline and job numbers fit a 32-bit column; anything larger is not CircleCI's. */
+const counter = z.number().int().min(0).max(2_147_483_647);
+
+/** A page link at the provider: only http(s), never `javascript:` and the like. */
+export const webUrl = z
+  .string()
+  .max(2048)
+  .refine(u => /^https?:\/\/\S+$/i.test(u) && !u.includes(NUL), {
+    message: 'not an http(s) URL',
+  });
+
+/** A pipeline of `GET /project/{slug}/pipeline` or `GET /pipeline/{id}`. */
+export const circleciPipelineSchema = z.object({
+  id: circleciId,
+  number: counter,
+  state: z.string().nullish(),
+  project_slug: z.string().nullish(),
+  created_at: date,
+  updated_at: date.nullish(),
+  trigger: z
+    .object({
+      type: z.string().nullish(),
+      actor: z.object({ login: z.string().nullish() }).nullish(),
+    })
+    .nullish(),
+  vcs: z
+    .object({
+      branch: z.string().nullish(),
+      tag: z.string().nullish(),
+      revision: z.string().nullish(),
+      commit: z
+        .object({
+          subject: z.string().nullish(),
+          body: z.string().nullish(),
+        })
+        .nullish(),
+    })
+    .nullish(),
+});
+export type CircleciPipeline = z.infer<typeof circleciPipelineSchema>;
+
+/** A workflow of `GET /pipeline/{id}/workflow` or `GET /workflow/{id}`. */
+export const circleciWorkflowSchema = z.object({
+  id: circleciId,
+  name: z.string(),
+  status: z.string().nullish(),
+  pipeline_id: circleciId,
+  pipeline_number: counter.nullish(),
+  project_slug: z.string().nullish(),
+  tag: z.string().nullish(),
+  created_at: date,
+  stopped_at: date.nullish(),
+});
+export type CircleciWorkflow = z.infer<typeof circleciWorkflowSchema>;
+
+/** A job of `GET /workflow/{id}/job`. */
+export const circleciJobSchema = z.object({
+  id: circleciId,
+  name: z.string(),
+  status: z.string().nullish(),
+  type: z.string().nullish(),
+  job_number: counter.nullish(),
+  started_at: date.nullish(),
+  stopped_at: date.nullish(),
+});
+export type CircleciJob = z.infer<typeof circleciJobSchema>;
+
+/** The fields of `GET /project/{slug}` that are read. */
+export const circleciProjectSchema = z.object({
+  slug: z.string().nullish(),
+  vcs_info: z.object({ default_branch: z.string().nullish() }).nullish(),
+});
+
+/** One page of a CircleCI list: `items` and `next_page_token`. */
+export const circleciPageSchema = z.object({
+  items: z.array(z.unknown()),
+  next_page_token: z.string().nullish(),
+});
+
+/**
+ * Text as the database can hold it: no NUL (PostgreSQL refuses it) and no
+ * longer than its column, so one odd value never fails a page of runs.
+ */
+export function text(value: string, max: number): string;
+export function text(
+  value: string | null | undefined,
+  max: number,
+): string | undefined;
+export function text(value: string | null | undefined, max: number) {
+  if (value === null || value === undefined) {
+    return undefined;
+  }
+  const clean = value.split(NUL).join('');
+  return clean.length > max ? clean.slice(0, max) : clean;
+}
+
+export function iso(value: string | null | undefined): string | undefined {
+  return value ? new Date(Date.parse(value)).toISOString() : undefined;
+}
+
+export function span(from?: string, to?: string): number | undefined {
+  if (!from || !to) {
+    return undefined;
+  }
+  const ms = Date.parse(to) - Date.parse(from);
+  return ms >= 0 ? ms : undefined;
+}
+
+/**
+ * Parses a list of CircleCI items, dropping (with a clear log line) any item
+ * whose shape is not CircleCI's, so that one odd item never loses the page.
+ */
+export function parseItems<S extends z.ZodTypeAny>(
+  schema: S,
+  items: unknown,
+  what: string,
+  logger: LoggerService,
+): z.infer<S>[] {
+  if (!Array.isArray(items)) {
+    logger.warn(`CircleCI answered without a list of ${what}`);
+    return [];
+  }
+  const out: z.infer<S>[] = [];
+  for (const item of items) {
+    const parsed = schema.safeParse(item);
+    if (parsed.success) {
+      out.push(parsed.data);
+    } else {
+      const id = (item as { id?: unknown })?.id;
+      logger.warn(
+        `Skipped a CircleCI ${what} item with an unexpected shape (id ${String(
+          id,
+        ).slice(0, 64)}): ${parsed.error.issues
+          .slice(0, 5)
+          .map(i => `${i.path.join('.')}: ${i.message}`)
+          .join('; ')}`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Where run and job links point, and which project they are of. */
+export interface CircleciLinks {
+  /** The web app's base, e.g. `https://app.circleci.com`. */
+  appBaseUrl: string;
+  /** The project slug, e.g. `gh/org/repo`. */
+  slug: string;
+}
+
+/** The project's path in the web app: `github/org/repo`, `bitbucket/org/repo` or `circleci/<org>/<project>`. */
+function appSlug(slug: string): string {
+  const [vcs, ...rest] = slug.split('/');
+  let long = vcs;
+  if (vcs === 'gh') {
+    long = 'github';
+  } else if (vcs === 'bb') {
+    long = 'bitbucket';
+  }
+  return [long, ...rest].map(encodeURIComponent).join('/');
+}
+
+export function pipelineUrl(links: CircleciLinks, number: number): string {
+  return `${links.appBaseUrl}/pipelines/${appSlug(links.slug)}/${number}`;
+}
+
+export function workflowUrl(
+  links: CircleciLinks,
+  number: number,
+  workflowId: string,
+): string {
+  return `${pipelineUrl(links, number)}/workflows/${workflowId}`;
+}
+
+/** The prefix of the provider run id of a pipeline shown without a workflow. */
+export const PIPELINE_RUN_PREFIX = 'pipeline-';
+/** The name a pipeline without a workflow is listed under. */
+export const PIPELINE_RUN_NAME = 'pipeline';
+
+function commitMessageOf(pipeline: CircleciPipeline): string | undefined {
+  const commit = pipeline.vcs?.commit;
+  if (!commit?.subject) {
+    return undefined;
+  }
+  return text(
+    commit.body ? `${commit.subject}\n\n${commit.body}` : commit.subject,
+    65_536,
+  );
+}
+
+function common(pipeline: CircleciPipeline) {
+  return {
+    runNumber: pipeline.number,
+    attempt: 1,
+    branch: pipeline.vcs?.tag ? undefined : text(pipeline.vcs?.branch, 512),
+    commitSha: text(pipeline.vcs?.revision, 64),
+    commitMessage: commitMessageOf(pipeline),
+    actor: text(pipeline.trigger?.actor?.login, 255),
+    event: text(pipeline.trigger?.type, 64),
+  };
+}
+
+/**
+ * One workflow of a pipeline as the provider-neutral run: the workflow's
+ * name is the run's workflow, the pipeline's number its run number. A
+ * re-run of a workflow is a new workflow (a new id) in the same pipeline, so
+ * it is a run of its own, attempt 1, with the same number and name.
+ * CircleCI has no start time for a workflow: a workflow that is not queued
+ * started when it was created. While a workflow is not final its last
+ * change is unknown, so `updatedAt` is `now`: every sync re-reads its jobs.
+ */
+export function toProviderRun(
+  pipeline: CircleciPipeline,
+  workflow: CircleciWorkflow,
+  links: CircleciLinks,
+  now: number = Date.now(),
+): CiProviderRun {
+  const { status, providerStatus } = mapCircleciStatus(
+    'workflow',
+    text(workflow.status, 64),
+  );
+  const createdAt = iso(workflow.created_at)!;
+  const final = isFinalStatus(status);
+  const finishedAt = final ? iso(workflow.stopped_at) : undefined;
+  const startedAt = status === 'queued' ? undefined : createdAt;
+  return {
+    providerRunId: workflow.id,
+    workflow: text(workflow.name, 512),
+    ...common(pipeline),
+    status,
+    providerStatus,
+    url: workflowUrl(links, pipeline.number, workflow.id),
+    createdAt,
+    startedAt,
+    finishedAt,
+    durationMs: span(startedAt, finishedAt),
+    queuedMs: span(iso(pipeline.created_at), createdAt),
+    updatedAt: final ? finishedAt ?? createdAt : new Date(now).toISOString(),
+  };
+}
+
+/**
+ * A pipeline that has no workflow, shown as a run of its own only when it is
+ * `errored` (its config could not be processed, so no workflow will ever
+ * come); other states without workflows are left out until workflows exist.
+ */
+export function toPipelineRun(
+  pipeline: CircleciPipeline,
+  links: CircleciLinks,
+): CiProviderRun {
+  const { status, providerStatus } = mapCircleciStatus(
+    'pipeline',
+    text(pipeline.state, 64),
+  );
+  const createdAt = iso(pipeline.created_at)!;
+  const final = isFinalStatus(status);
+  const updatedAt = iso(pipeline.updated_at) ?? createdAt;
+  return {
+    providerRunId: `${PIPELINE_RUN_PREFIX}${pipeline.id}`,
+    workflow: PIPELINE_RUN_NAME,
+    ...common(pipeline),
+    status,
+    providerStatus,
+    url: pipelineUrl(links, pipeline.number),
+    createdAt,
+    finishedAt: final ? updatedAt : undefined,
+    updatedAt,
+  };
+}
+
+/** A CircleCI job as the provider-neutral model; API v2 has no steps. */
+export function toJob(
+  job: CircleciJob,
+  links: CircleciLinks,
+  pipelineNumber: number,
+  workflowId: string,
+): CiJob {
+  const mapped = mapCircleciStatus('job', text(job.status, 64));
+  const startedAt = iso(job.started_at);
+  const finishedAt = isFinalStatus(mapped.status)
+    ? iso(job.stopped_at)
+    : undefined;
+  return {
+    id: job.id,
+    name: text(job.name, 512),
+    ...mapped,
+    url:
+      typeof job.job_number === 'number'
+        ? `${workflowUrl(links, pipelineNumber, workflowId)}/jobs/${
+            job.job_number
+          }`
+        : undefined,
+    startedAt,
+    finishedAt,
+    durationMs: span(startedAt, finishedAt),
+    steps: [],
+  };
+}
