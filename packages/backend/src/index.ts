@@ -39,6 +39,9 @@ backend.add(import('@backstage/plugin-signals-backend'));
 // signatures checked with events.modules.github.webhookSecret
 backend.add(import('@backstage/plugin-events-backend'));
 backend.add(import('@backstage/plugin-events-backend-module-github'));
+// GitLab pipeline and job hooks at POST /api/events/http/gitlab, checked with
+// events.modules.gitlab.webhookSecret, routed to gitlab.<object_kind>
+backend.add(import('@backstage/plugin-events-backend-module-gitlab'));
 
 // CI Experience, and the webhook routes of CI systems Backstage has no
 // events module for (Jenkins)
