@@ -1,4 +1,3 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
 import {
   CiJob,
   isFinalStatus,
@@ -6,6 +5,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
+import { itemParserFor } from '../shared/parseItems';
 
 const NUL = String.fromCharCode(0);
 
@@ -127,39 +127,8 @@ export function span(from?: string, to?: string): number | undefined {
   return ms >= 0 ? ms : undefined;
 }
 
-/**
- * Parses a list of CircleCI items, dropping (with a clear log line) any item
- * whose shape is not CircleCI's, so that one odd item never loses the page.
- */
-export function parseItems<S extends z.ZodTypeAny>(
-  schema: S,
-  items: unknown,
-  what: string,
-  logger: LoggerService,
-): z.infer<S>[] {
-  if (!Array.isArray(items)) {
-    logger.warn(`CircleCI answered without a list of ${what}`);
-    return [];
-  }
-  const out: z.infer<S>[] = [];
-  for (const item of items) {
-    const parsed = schema.safeParse(item);
-    if (parsed.success) {
-      out.push(parsed.data);
-    } else {
-      const id = (item as { id?: unknown })?.id;
-      logger.warn(
-        `Skipped a CircleCI ${what} item with an unexpected shape (id ${String(
-          id,
-        ).slice(0, 64)}): ${parsed.error.issues
-          .slice(0, 5)
-          .map(i => `${i.path.join('.')}: ${i.message}`)
-          .join('; ')}`,
-      );
-    }
-  }
-  return out;
-}
+/** Parses a list of CircleCI items, dropping odd ones with a log line. */
+export const parseItems = itemParserFor('CircleCI');
 
 /** Where run and job links point, and which project they are of. */
 export interface CircleciLinks {

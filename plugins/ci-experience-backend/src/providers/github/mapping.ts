@@ -1,4 +1,3 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
 import {
   CiJob,
   isFinalStatus,
@@ -6,6 +5,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
+import { itemParserFor } from '../shared/parseItems';
 
 const NUL = String.fromCharCode(0);
 
@@ -170,31 +170,4 @@ export function toJob(job: z.infer<typeof githubJobSchema>): CiJob {
  * Parses a list of GitHub items, dropping (with a clear log line) any item
  * whose shape is not GitHub's, so that one odd item never loses the page.
  */
-export function parseItems<S extends z.ZodTypeAny>(
-  schema: S,
-  items: unknown,
-  what: string,
-  logger: LoggerService,
-): z.infer<S>[] {
-  if (!Array.isArray(items)) {
-    logger.warn(`GitHub answered without a list of ${what}`);
-    return [];
-  }
-  const out: z.infer<S>[] = [];
-  for (const item of items) {
-    const parsed = schema.safeParse(item);
-    if (parsed.success) {
-      out.push(parsed.data);
-    } else {
-      const id = (item as { id?: unknown })?.id;
-      logger.warn(
-        `Skipped a GitHub ${what} item with an unexpected shape (id ${String(
-          id,
-        )}): ${parsed.error.issues
-          .map(i => `${i.path.join('.')}: ${i.message}`)
-          .join('; ')}`,
-      );
-    }
-  }
-  return out;
-}
+export const parseItems = itemParserFor('GitHub');
