@@ -7,7 +7,7 @@ import {
 } from '@backstage/errors';
 import { createHash } from 'node:crypto';
 import { CiMetrics } from '../../service/metrics';
-import { RateLimiter, RateLimiterOptions } from '../github/RateLimiter';
+import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 
 /** The provider id of Buildkite. */
 export const BUILDKITE_PROVIDER_ID = 'buildkite';
@@ -65,6 +65,7 @@ export class BuildkiteApi {
     if (!limiter) {
       limiter = new RateLimiter(
         this.options.limits ?? { requestsPerHour: 3600, maxConcurrency: 4 },
+        'Buildkite',
       );
       this.limiters.set(host, limiter);
     }

@@ -18,7 +18,7 @@ import {
 import { CiSource } from '@ci-experience/plugin-ci-experience-node';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { RateLimiter } from '../github/RateLimiter';
+import { RateLimiter } from '../shared/RateLimiter';
 import { BuildkiteProvider } from './BuildkiteProvider';
 import { isBuildkiteEnabled, readBuildkiteConfig } from './config';
 

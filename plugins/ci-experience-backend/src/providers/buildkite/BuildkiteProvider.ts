@@ -15,7 +15,7 @@ import {
   CiSourceInfo,
 } from '@ci-experience/plugin-ci-experience-node';
 import { CiMetrics } from '../../service/metrics';
-import { RateLimiterOptions } from '../github/RateLimiter';
+import { RateLimiterOptions } from '../shared/RateLimiter';
 import { parseItems } from './parseItems';
 import { BuildkiteApi, BUILDKITE_PROVIDER_ID } from './BuildkiteApi';
 import { DEFAULT_BUILDKITE_API_BASE_URL, readBuildkiteConfig } from './config';

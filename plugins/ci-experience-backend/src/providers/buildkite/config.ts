@@ -1,5 +1,5 @@
 import { Config } from '@backstage/config';
-import { RateLimiterOptions } from '../github/RateLimiter';
+import { RateLimiterOptions } from '../shared/RateLimiter';
 
 export const BUILDKITE_CONFIG_KEY = 'ciExperience.providers.buildkite';
 export const DEFAULT_BUILDKITE_API_BASE_URL = 'https://api.buildkite.com/v2';

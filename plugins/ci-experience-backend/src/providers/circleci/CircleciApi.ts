@@ -6,7 +6,7 @@ import {
   ServiceUnavailableError,
 } from '@backstage/errors';
 import { CiMetrics } from '../../service/metrics';
-import { RateLimiter, RateLimiterOptions } from '../github/RateLimiter';
+import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 
 /** The provider id of CircleCI. */
 export const CIRCLECI_PROVIDER_ID = 'circleci';
@@ -44,7 +44,7 @@ export class CircleciApi {
     const host = this.host;
     let limiter = this.limiters.get(host);
     if (!limiter) {
-      limiter = new RateLimiter(this.options.limits);
+      limiter = new RateLimiter(this.options.limits, 'CircleCI');
       this.limiters.set(host, limiter);
     }
     return limiter;

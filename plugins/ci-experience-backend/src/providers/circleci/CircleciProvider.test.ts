@@ -22,7 +22,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-node';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { RateLimiter } from '../github/RateLimiter';
+import { RateLimiter } from '../shared/RateLimiter';
 import { readCircleciConfig } from './config';
 import { CircleciProvider } from './CircleciProvider';
 

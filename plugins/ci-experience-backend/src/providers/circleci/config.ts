@@ -1,5 +1,5 @@
 import { Config } from '@backstage/config';
-import { RateLimiterOptions } from '../github/RateLimiter';
+import { RateLimiterOptions } from '../shared/RateLimiter';
 
 const KEY = 'ciExperience.providers.circleci';
 const DEFAULT_API = 'https://circleci.com/api/v2';

@@ -23,7 +23,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-node';
 import { CiMetrics } from '../../service/metrics';
 import { GithubApi } from './GithubApi';
-import { RateLimiterOptions } from './RateLimiter';
+import { RateLimiterOptions } from '../shared/RateLimiter';
 import {
   githubJobSchema,
   githubRunSchema,

@@ -11,7 +11,7 @@ import {
 } from '@backstage/integration';
 import { createHash } from 'node:crypto';
 import { CiMetrics } from '../../service/metrics';
-import { RateLimiter, RateLimiterOptions } from './RateLimiter';
+import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 
 /** One answer of the GitHub REST API. */
 export interface GithubResponse<T> {

@@ -11,7 +11,7 @@ import {
 } from '@backstage/integration';
 import { createHash } from 'node:crypto';
 import { CiMetrics } from '../../service/metrics';
-import { RateLimiter, RateLimiterOptions } from '../github/RateLimiter';
+import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 
 /** The provider id of GitLab CI. */
 export const GITLAB_PROVIDER_ID = 'gitlab';
@@ -72,6 +72,7 @@ export class GitlabApi {
           requestsPerHour: 3600,
           maxConcurrency: 4,
         },
+        'GitLab',
       );
       this.limiters.set(host, limiter);
     }

@@ -22,7 +22,7 @@ import {
   CiSourceInfo,
 } from '@ci-experience/plugin-ci-experience-node';
 import { CiMetrics } from '../../service/metrics';
-import { RateLimiterOptions } from '../github/RateLimiter';
+import { RateLimiterOptions } from '../shared/RateLimiter';
 import { GitlabApi, GITLAB_PROVIDER_ID } from './GitlabApi';
 import {
   gitlabJobSchema,

@@ -6,7 +6,7 @@ import {
   ServiceUnavailableError,
 } from '@backstage/errors';
 import { CiMetrics } from '../../service/metrics';
-import { RateLimiter, RateLimiterOptions } from '../github/RateLimiter';
+import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 import { JenkinsInstance } from './config';
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -32,7 +32,7 @@ export class JenkinsApi {
   limiter(instance: JenkinsInstance): RateLimiter {
     let limiter = this.limiters.get(instance.hostKey);
     if (!limiter) {
-      limiter = new RateLimiter(this.options.limits);
+      limiter = new RateLimiter(this.options.limits, 'Jenkins');
       this.limiters.set(instance.hostKey, limiter);
     }
     return limiter;

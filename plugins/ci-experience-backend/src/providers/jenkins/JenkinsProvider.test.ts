@@ -20,7 +20,7 @@ import {
 import { CiSource } from '@ci-experience/plugin-ci-experience-node';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { RateLimiter } from '../github/RateLimiter';
+import { RateLimiter } from '../shared/RateLimiter';
 import { hostKeyOf, readJenkinsConfig } from './config';
 import { JenkinsProvider } from './JenkinsProvider';
 

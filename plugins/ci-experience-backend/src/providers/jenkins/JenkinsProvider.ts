@@ -16,7 +16,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
 import { CiMetrics } from '../../service/metrics';
-import { RateLimiterOptions } from '../github/RateLimiter';
+import { RateLimiterOptions } from '../shared/RateLimiter';
 import { JenkinsInstance, readJenkinsConfig } from './config';
 import { JenkinsApi } from './JenkinsApi';
 import {

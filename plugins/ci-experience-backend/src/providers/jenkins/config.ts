@@ -1,5 +1,5 @@
 import { Config } from '@backstage/config';
-import { RateLimiterOptions } from '../github/RateLimiter';
+import { RateLimiterOptions } from '../shared/RateLimiter';
 
 /** One configured Jenkins controller. */
 export interface JenkinsInstance {

@@ -17,7 +17,8 @@ const RESERVE = 0.02;
 const MAX_PACING_MS = 10_000;
 
 /**
- * One host's request budget: a local hourly budget, GitHub's own
+ * One host's request budget, for every provider (each reads its own
+ * headers into GitHub's names): a local hourly budget, GitHub's own
  * `x-ratelimit-*` figures, `Retry-After` and secondary-limit back-off, and a
  * concurrency limit. When little budget is left it spaces requests out over
  * the time to the reset, so syncing slows down before the budget is gone
@@ -36,7 +37,14 @@ export class RateLimiter {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly options: RateLimiterOptions) {
+  /**
+   * @param provider - the provider's name, for the messages people read
+   *   when a sync is held back.
+   */
+  constructor(
+    private readonly options: RateLimiterOptions,
+    private readonly provider: string = 'GitHub',
+  ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? (ms => new Promise(r => setTimeout(r, ms)));
   }
@@ -120,7 +128,7 @@ export class RateLimiter {
     const now = this.now();
     if (this.blockedUntil > now) {
       throw new ServiceUnavailableError(
-        `GitHub asked to back off until ${new Date(
+        `${this.provider} asked to back off until ${new Date(
           this.blockedUntil,
         ).toISOString()}`,
       );
@@ -136,7 +144,9 @@ export class RateLimiter {
           ? this.resetAt
           : this.windowStart + 3600_000;
       throw new ServiceUnavailableError(
-        `Request budget for GitHub nearly spent (${left} left); syncing resumes after ${new Date(
+        `Request budget for ${
+          this.provider
+        } nearly spent (${left} left); syncing resumes after ${new Date(
           until,
         ).toISOString()}`,
       );

@@ -117,4 +117,15 @@ describe('RateLimiter', () => {
     }
     expect(l.remainingBudget).toBe(100);
   });
+
+  it('names the provider it limits', async () => {
+    const l = new RateLimiter(
+      { requestsPerHour: 1000, maxConcurrency: 1 },
+      'Buildkite',
+    );
+    l.observe(429, headers({ 'retry-after': '30' }));
+    await expect(l.run(async () => 'x')).rejects.toThrow(
+      /^Buildkite asked to back off/,
+    );
+  });
 });
