@@ -20,6 +20,18 @@ export interface Config {
        */
       maxPages?: number;
     };
+    /**
+     * Branch allow-lists: an entity's CI tab offers "Allowed branches", the
+     * listing with `branchScope=allowed` keeps only runs on branches matching
+     * these patterns (`*`, `?`). The first entry naming an entity wins; an
+     * entry without `entity` applies to all others. Without a branch filter
+     * the API still returns every branch.
+     */
+    branchAllowList?: Array<{
+      /** Entity refs, e.g. `component:default/payments-service`; omit for every entity. */
+      entity?: string | string[];
+      branches: string[];
+    }>;
     providers?: {
       githubActions?: {
         /** Set false to turn the built-in GitHub Actions provider off. Default true. */

@@ -60,7 +60,10 @@ const entities = [
 ];
 
 async function startBackend(
-  options: { httpAuth?: ReturnType<typeof mockServices.httpAuth.factory> } = {},
+  options: {
+    httpAuth?: ReturnType<typeof mockServices.httpAuth.factory>;
+    ciExperience?: Record<string, unknown>;
+  } = {},
 ) {
   const sim = createGithub();
   server.use(...sim.github.handlers());
@@ -82,6 +85,7 @@ async function startBackend(
                 initialDelay: { hours: 24 },
               },
             },
+            ...options.ciExperience,
           },
         },
       }),
@@ -344,5 +348,63 @@ describe('ci-experience backend', () => {
         notConfigured: expect.stringContaining('not configured'),
       },
     ]);
+  });
+
+  it("narrows to an entity's allow-listed branches only when asked, and lists every branch otherwise", async () => {
+    const { http } = await startBackend({
+      ciExperience: {
+        branchAllowList: [
+          { entity: 42, branches: ['x'] },
+          { entity: 'component:default/payments-service', branches: ['main'] },
+          { entity: ['payments-ci'], branches: ['feature/*', 'main'] },
+        ],
+      },
+    });
+    await waitForSync(http, RUNS);
+    const all = await request(http).get(`${RUNS}?limit=100`);
+    expect(all.status).toBe(200);
+    expect(all.body.allowedBranches).toEqual(['main']);
+    const branches = new Set(
+      all.body.items.map((r: { branch: string }) => r.branch),
+    );
+    // Without branchScope the API still returns every branch.
+    expect(branches.has('main')).toBe(true);
+    expect(branches.size).toBeGreaterThan(1);
+
+    const allowed = await request(http).get(
+      `${RUNS}?branchScope=allowed&limit=100`,
+    );
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.items.length).toBeGreaterThan(0);
+    expect(
+      allowed.body.items.every((r: { branch: string }) => r.branch === 'main'),
+    ).toBe(true);
+
+    // A short ref gets component:default/; globs match across slashes.
+    const ci = await request(http).get(
+      '/api/ci-experience/entities/component/default/payments-ci/runs?branchScope=allowed&limit=100',
+    );
+    expect(ci.body.allowedBranches).toEqual(['feature/*', 'main']);
+    const ciBranches = new Set(
+      ci.body.items.map((r: { branch: string }) => r.branch),
+    );
+    expect(ciBranches.has('main')).toBe(true);
+    expect(
+      [...ciBranches].every(
+        b => b === 'main' || String(b).startsWith('feature/'),
+      ),
+    ).toBe(true);
+
+    // Entities no entry names show every branch and say nothing.
+    const legacy = await request(http).get(
+      '/api/ci-experience/entities/component/default/jenkins-only/runs',
+    );
+    expect(legacy.body.allowedBranches).toBeUndefined();
+
+    const bad = await request(http).get(`${RUNS}?branchScope=some`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(
+      /branchScope must be all or allowed/,
+    );
   });
 });

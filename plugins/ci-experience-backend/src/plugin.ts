@@ -5,41 +5,53 @@ import {
   SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { EventParams, eventsServiceRef } from '@backstage/plugin-events-node';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
 import {
   CiProvider,
   ciProvidersExtensionPoint,
 } from '@ci-experience/plugin-ci-experience-node';
 import { KnexCiStore } from './database/KnexCiStore';
-import { GithubActionsProvider } from './providers/github/GithubActionsProvider';
+import {
+  GITHUB_ACTIONS_PROVIDER_ID,
+  GithubActionsProvider,
+} from './providers/github/GithubActionsProvider';
 import {
   GITHUB_WEBHOOK_TOPICS,
-  GithubWebhookIngestor,
+  parseGithubDelivery,
 } from './providers/github/GithubWebhookIngestor';
 import {
+  GITLAB_PROVIDER_ID,
   GitlabCiProvider,
-  GitlabWebhookIngestor,
   GITLAB_WEBHOOK_TOPICS,
   isGitlabEnabled,
+  parseGitlabDelivery,
 } from './providers/gitlab';
 import {
+  JENKINS_PROVIDER_ID,
   JenkinsProvider,
   JENKINS_WEBHOOK_TOPIC,
   parseJenkinsDelivery,
 } from './providers/jenkins';
 import {
+  BUILDKITE_PROVIDER_ID,
   BuildkiteProvider,
-  BuildkiteWebhookIngestor,
   BUILDKITE_WEBHOOK_TOPIC,
+  parseBuildkiteDelivery,
 } from './providers/buildkite';
 import {
+  CIRCLECI_PROVIDER_ID,
   CircleciProvider,
   CIRCLECI_WEBHOOK_TOPIC,
   parseCircleciDelivery,
   readCircleciConfig,
 } from './providers/circleci';
-import { DeliveryWrite } from './database/CiStore';
+import {
+  DeliveryIngestor,
+  DeliveryIngestorOptions,
+  headerOf,
+} from './providers/shared/DeliveryIngestor';
 import { createRouter } from './router';
+import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
 import { CiMetrics } from './service/metrics';
 import { ListingCache } from './service/ListingCache';
@@ -51,17 +63,6 @@ const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   timeout: { minutes: 15 },
   initialDelay: { seconds: 15 },
 };
-
-/** What a provider's delivery parser answers. */
-type ParsedDelivery =
-  | {
-      outcome: 'parsed';
-      deliveryId: string;
-      sourceKey: string;
-      write: DeliveryWrite;
-    }
-  | { outcome: 'unclaimed'; deliveryId: string; sourceKey: string }
-  | { outcome: 'rejected'; reason: string; deliveryId?: string };
 
 /** GitHub redelivers with the same id only when asked to; a week is plenty. */
 const DELIVERY_MEMORY_MS = 7 * 24 * 3600_000;
@@ -165,97 +166,74 @@ export const ciExperiencePlugin = createBackendPlugin({
           },
         });
 
-        if (githubEnabled) {
-          const ingestor = new GithubWebhookIngestor({
+        // Webhook deliveries, one ingestor per provider, the same way for all:
+        // each applied once, group-committed, source lookups cached. One
+        // subscriber id each: with several replicas, a delivery reaches one.
+        const ingest = async (
+          subscriber: string,
+          topics: string[],
+          parser: Pick<
+            DeliveryIngestorOptions,
+            'provider' | 'label' | 'parse' | 'kindOf'
+          >,
+        ) => {
+          const ingestor = new DeliveryIngestor({
+            ...parser,
             store,
             logger,
             metrics,
             onSourceChanged,
           });
-          // One subscriber id: with several replicas, each delivery reaches one.
           await events.subscribe({
-            id: 'ci-experience-github',
-            topics: GITHUB_WEBHOOK_TOPICS,
+            id: `ci-experience-${subscriber}`,
+            topics,
             onEvent: async event => {
               await ingestor.handle(event);
             },
           });
+        };
+        if (githubEnabled) {
+          // Published by the events backend's GitHub module.
+          await ingest('github', GITHUB_WEBHOOK_TOPICS, {
+            provider: GITHUB_ACTIONS_PROVIDER_ID,
+            label: 'GitHub',
+            parse: parseGithubDelivery,
+          });
         }
-
         if (gitlabEnabled) {
           // Pipeline and job hooks, routed by the events backend's GitLab module.
-          const gitlab = new GitlabWebhookIngestor({
-            store,
-            logger,
-            metrics,
-            onSourceChanged,
-          });
-          await events.subscribe({
-            id: 'ci-experience-gitlab',
-            topics: GITLAB_WEBHOOK_TOPICS,
-            onEvent: async event => {
-              await gitlab.handle(event);
-            },
+          await ingest('gitlab', GITLAB_WEBHOOK_TOPICS, {
+            provider: GITLAB_PROVIDER_ID,
+            label: 'GitLab',
+            parse: parseGitlabDelivery,
           });
         }
-
-        // Deliveries of CI systems parsed by their provider, applied once.
-        const subscribeParsed = (
-          provider: string,
-          topic: string,
-          parse: (event: EventParams) => Promise<ParsedDelivery>,
-        ) =>
-          events.subscribe({
-            id: `ci-experience-${provider}`,
-            topics: [topic],
-            onEvent: async event => {
-              const result = await parse(event);
-              if (result.outcome === 'rejected') {
-                logger.warn(
-                  `Dropped ${provider} delivery ${
-                    result.deliveryId ?? '(no id)'
-                  }: ${result.reason}`,
-                );
-              } else if (result.outcome === 'unclaimed') {
-                logger.debug(
-                  `Ignored ${provider} delivery ${result.deliveryId}: no entity claims ${result.sourceKey}`,
-                );
-              } else if (
-                (await store.applyDelivery(result.write)) === 'applied'
-              ) {
-                onSourceChanged(result.sourceKey);
-              }
-            },
-          });
-        const lookup = async (key: string) =>
-          (await store.getSources([key])).get(key);
+        // The rest arrive on the HTTP ingresses of ciExperienceEventsModule.
         if (jenkins) {
-          await subscribeParsed('jenkins', JENKINS_WEBHOOK_TOPIC, event =>
-            parseJenkinsDelivery(event, lookup),
-          );
+          await ingest('jenkins', [JENKINS_WEBHOOK_TOPIC], {
+            provider: JENKINS_PROVIDER_ID,
+            label: 'Jenkins',
+            parse: (event, lookup) => parseJenkinsDelivery(event, lookup),
+          });
         }
         const circleciConfig = readCircleciConfig(config);
         if (circleci && circleciConfig) {
-          await subscribeParsed('circleci', CIRCLECI_WEBHOOK_TOPIC, event =>
-            parseCircleciDelivery(event, lookup, {
-              host: circleciConfig.host,
-              appBaseUrl: circleciConfig.appBaseUrl,
-            }),
-          );
+          await ingest('circleci', [CIRCLECI_WEBHOOK_TOPIC], {
+            provider: CIRCLECI_PROVIDER_ID,
+            label: 'CircleCI',
+            parse: (event, lookup) =>
+              parseCircleciDelivery(event, lookup, {
+                host: circleciConfig.host,
+                appBaseUrl: circleciConfig.appBaseUrl,
+              }),
+          });
         }
         if (buildkite) {
-          const ingestor = new BuildkiteWebhookIngestor({
-            store,
-            logger,
-            metrics,
-            onSourceChanged,
-          });
-          await events.subscribe({
-            id: 'ci-experience-buildkite',
-            topics: [BUILDKITE_WEBHOOK_TOPIC],
-            onEvent: async event => {
-              await ingestor.handle(event);
-            },
+          await ingest('buildkite', [BUILDKITE_WEBHOOK_TOPIC], {
+            provider: BUILDKITE_PROVIDER_ID,
+            label: 'Buildkite',
+            parse: parseBuildkiteDelivery,
+            kindOf: event => headerOf(event, 'x-buildkite-event'),
           });
         }
 
@@ -276,7 +254,15 @@ export const ciExperiencePlugin = createBackendPlugin({
         });
 
         httpRouter.use(
-          createRouter({ httpAuth, catalog, store, sync, logger, listings }),
+          createRouter({
+            httpAuth,
+            catalog,
+            store,
+            sync,
+            logger,
+            listings,
+            branchAllowList: BranchAllowList.fromConfig(config, logger),
+          }),
         );
         logger.info(
           `CI Experience serving providers: ${ids.join(', ') || 'none'}`,

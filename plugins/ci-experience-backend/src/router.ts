@@ -4,6 +4,7 @@ import express from 'express';
 import Router from 'express-promise-router';
 import { CiStore } from './database/CiStore';
 import { createRunsRouter } from './routes/runs';
+import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
 import { ListingCache } from './service/ListingCache';
 import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
@@ -16,6 +17,7 @@ export function createRouter(options: {
   sync: CiSyncService;
   logger: LoggerService;
   listings: ListingCache<CiRunsResponse>;
+  branchAllowList?: BranchAllowList;
 }): express.Router {
   const router = Router();
   router.use(express.json({ limit: '100kb' }));

@@ -173,6 +173,12 @@ export interface CiRunsResponse {
   /** Pass as `cursor` to get the next page; absent on the last page. */
   nextCursor?: string;
   sources: CiSourceState[];
+  /**
+   * The branch patterns (`*`, `?`) the portal's config allows for this
+   * entity (`ciExperience.branchAllowList`); absent when every branch is
+   * shown. Ask with `branchScope: 'allowed'` to list only those.
+   */
+  allowedBranches?: string[];
 }
 
 /**
@@ -184,6 +190,8 @@ export interface CiRunsQuery {
   /** Provider ids, e.g. `github-actions`. */
   provider?: string[];
   branch?: string;
+  /** `allowed`: only the entity's allow-listed branches. Default `all`. */
+  branchScope?: 'all' | 'allowed';
   status?: CiRunStatus[];
   workflow?: string;
   /** 1 to 100. */

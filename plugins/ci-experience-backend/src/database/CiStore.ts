@@ -42,6 +42,8 @@ export interface StoredRunVersion {
 export interface ListRunsOptions {
   sourceKeys: string[];
   branch?: string;
+  /** Only runs on these branches (an entity's allow-list, resolved). */
+  branchScope?: string[];
   statuses?: CiRunStatus[];
   workflow?: string;
   /** Only these workflows (an entity's own, in a monorepo): by name or by file. */
@@ -106,6 +108,8 @@ export interface CiStore {
   listWorkflows(
     sourceKeys: string[],
   ): Promise<Array<{ workflow: string; workflowPath?: string }>>;
+  /** The distinct branches the sources' runs are on. */
+  listBranches(sourceKeys: string[]): Promise<string[]>;
   /** One run with its jobs. */
   getRun(id: string): Promise<StoredRun | undefined>;
 }

@@ -396,6 +396,9 @@ export class KnexCiStore implements CiStore {
         q.whereIn('workflow', names).orWhereIn('workflow_path', paths),
       );
     }
+    if (options.branchScope) {
+      query.whereIn('branch', options.branchScope);
+    }
     if (options.providers?.length) {
       query.whereIn('provider', options.providers);
     }
@@ -437,6 +440,17 @@ export class KnexCiStore implements CiStore {
       workflow: r.workflow,
       workflowPath: r.workflow_path ?? undefined,
     }));
+  }
+
+  async listBranches(sourceKeys: string[]): Promise<string[]> {
+    if (sourceKeys.length === 0) {
+      return [];
+    }
+    const rows = await this.db('ci_runs')
+      .whereIn('source_key', sourceKeys)
+      .whereNotNull('branch')
+      .distinct('branch');
+    return rows.map(r => r.branch as string);
   }
 
   async getRun(id: string): Promise<StoredRun | undefined> {

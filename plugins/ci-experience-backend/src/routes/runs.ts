@@ -17,6 +17,7 @@ import Router from 'express-promise-router';
 import { z } from 'zod';
 import { CiStore } from '../database/CiStore';
 import { CiSyncService } from '../service/CiSyncService';
+import { BranchAllowList } from '../service/BranchAllowList';
 import { EntityResolver } from '../service/EntityResolver';
 import { ListingCache } from '../service/ListingCache';
 
@@ -43,6 +44,13 @@ const runsQuery = z
   .object({
     branch: single('branch').pipe(filterName.optional()),
     workflow: single('workflow').pipe(filterName.optional()),
+    branchScope: single('branchScope').pipe(
+      z
+        .enum(['all', 'allowed'], {
+          errorMap: () => ({ message: 'branchScope must be all or allowed' }),
+        })
+        .optional(),
+    ),
     cursor: single('cursor').pipe(
       z
         .string()
@@ -148,8 +156,11 @@ export function createRunsRouter(options: {
   sync: CiSyncService;
   logger: LoggerService;
   listings: ListingCache<CiRunsResponse>;
+  /** Per-entity branch allow-lists from config; default none. */
+  branchAllowList?: BranchAllowList;
 }): express.Router {
   const { httpAuth, catalog, store, sync, logger, listings } = options;
+  const branchAllowList = options.branchAllowList ?? BranchAllowList.empty();
   const router = Router();
   const entities = new EntityResolver(catalog);
 
@@ -167,7 +178,13 @@ export function createRunsRouter(options: {
     const sources = sync.sourcesOf(entity);
     const sourceKeys = sources.map(s => s.key);
     const patterns = getWorkflowPatterns(entity);
-    const cacheKey = JSON.stringify([sourceKeys, patterns, query]);
+    const allowedBranches = branchAllowList.patternsFor(entityRef);
+    const cacheKey = JSON.stringify([
+      sourceKeys,
+      patterns,
+      allowedBranches,
+      query,
+    ]);
     const cached = listings.get(cacheKey);
     if (cached) {
       res.json(cached);
@@ -211,9 +228,18 @@ export function createRunsRouter(options: {
           .map(k => k.workflowPath!),
       };
     }
+    // Branch noise: `branchScope=allowed` keeps the entity's allow-listed
+    // branches; without it, every branch (the allow-list only narrows).
+    let branchScope: string[] | undefined;
+    if (query.branchScope === 'allowed' && allowedBranches) {
+      branchScope = (await store.listBranches(sourceKeys)).filter(b =>
+        matchesWorkflowPattern(b, allowedBranches),
+      );
+    }
     const page = await store.listRuns({
       sourceKeys,
       workflowScope,
+      branchScope,
       providers: query.provider.length ? query.provider : undefined,
       branch: query.branch,
       workflow: query.workflow,
@@ -237,6 +263,7 @@ export function createRunsRouter(options: {
       items: page.items,
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
       sources: states,
+      ...(allowedBranches ? { allowedBranches } : {}),
     };
     listings.set(cacheKey, sourceKeys, body);
     res.json(body);

@@ -43,6 +43,9 @@ export class CiExperienceClient implements CiExperienceApi {
     if (query.branch) {
       params.set('branch', query.branch);
     }
+    if (query.branchScope && query.branchScope !== 'all') {
+      params.set('branchScope', query.branchScope);
+    }
     // Repeated rather than comma-joined so that each value stays verbatim.
     for (const status of query.status ?? []) {
       params.append('status', status);

@@ -44,6 +44,7 @@ export function useCiRuns(
   const key = JSON.stringify([
     stringifyEntityRef(entityRef),
     filters.branch ?? null,
+    filters.branchScope ?? null,
     filters.status ?? null,
     filters.workflow ?? null,
     filters.provider ?? null,

@@ -26,7 +26,6 @@ export {
   signBuildkiteWebhook,
 } from './webhook';
 export type {
-  BuildkiteDeliveryOutcome,
   BuildkiteDeliveryResult,
   BuildkiteSourceLookup,
   BuildkiteWebhookValidatorOptions,

@@ -1,4 +1,3 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
 import {
   EventParams,
@@ -8,8 +7,13 @@ import {
 } from '@backstage/plugin-events-node';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { CiStore, DeliveryWrite, StoredRun } from '../../database/CiStore';
-import { CiMetrics } from '../../service/metrics';
+import { StoredRun } from '../../database/CiStore';
+import {
+  DeliveryIngestor,
+  DeliveryIngestorOptions,
+  ParsedDelivery,
+  SourceLookup,
+} from '../shared/DeliveryIngestor';
 import { runIdOf } from '../../service/runIds';
 import { BUILDKITE_PROVIDER_ID } from './BuildkiteApi';
 import { buildkiteSourceKey } from './BuildkiteProvider';
@@ -45,24 +49,10 @@ const deliverySchema = z.object({
 });
 
 /** Finds the claimed source for a key; undefined when no entity claims it. */
-export type BuildkiteSourceLookup = (
-  sourceKey: string,
-) => Promise<{ source: string } | undefined>;
+export type BuildkiteSourceLookup = SourceLookup;
 
 /** What one delivery becomes. */
-export type BuildkiteDeliveryResult =
-  | {
-      ok: true;
-      deliveryId: string;
-      sourceKey: string;
-      write: DeliveryWrite;
-    }
-  | {
-      ok: false;
-      reason: 'unsupported' | 'malformed' | 'unclaimed';
-      deliveryId?: string;
-      message: string;
-    };
+export type BuildkiteDeliveryResult = ParsedDelivery;
 
 function header(
   headers: Record<string, unknown> | undefined,
@@ -251,6 +241,8 @@ export async function parseBuildkiteDelivery(
     ok: true,
     deliveryId,
     sourceKey,
+    source: claimed.source,
+    changedAt: updatedAt,
     write: {
       deliveryId,
       event: kind,
@@ -260,83 +252,21 @@ export async function parseBuildkiteDelivery(
   };
 }
 
-/** What became of one delivery. */
-export type BuildkiteDeliveryOutcome =
-  | 'accepted'
-  | 'duplicate'
-  | 'unclaimed'
-  | 'rejected';
-
 /**
- * Applies Buildkite deliveries to the store, each once. Subscribe it to
- * {@link BUILDKITE_WEBHOOK_TOPIC}.
+ * Applies Buildkite deliveries to the store, each once, through the shared
+ * {@link DeliveryIngestor}. Subscribe it to {@link BUILDKITE_WEBHOOK_TOPIC}.
  */
-export class BuildkiteWebhookIngestor {
-  private readonly sources = new Map<
-    string,
-    { at: number; source: { source: string } | undefined }
-  >();
-
+export class BuildkiteWebhookIngestor extends DeliveryIngestor {
   constructor(
-    private readonly options: {
-      store: CiStore;
-      logger: LoggerService;
-      metrics?: CiMetrics;
-      now?: () => number;
-      sourceTtlMs?: number;
-      onSourceChanged?: (sourceKey: string) => void;
-    },
-  ) {}
-
-  private readonly lookup: BuildkiteSourceLookup = async key => {
-    const now = this.options.now?.() ?? Date.now();
-    const hit = this.sources.get(key);
-    if (hit && now - hit.at < (this.options.sourceTtlMs ?? 30_000)) {
-      return hit.source;
-    }
-    const source = (await this.options.store.getSources([key])).get(key);
-    if (this.sources.size > 10_000) {
-      this.sources.clear();
-    }
-    this.sources.set(key, { at: now, source });
-    return source;
-  };
-
-  async handle(event: EventParams): Promise<BuildkiteDeliveryOutcome> {
-    const kind = header(event.metadata, 'x-buildkite-event') ?? 'unknown';
-    const { logger } = this.options;
-    let outcome: BuildkiteDeliveryOutcome;
-    try {
-      const result = await parseBuildkiteDelivery(event, this.lookup);
-      if (!result.ok) {
-        if (result.reason === 'unclaimed' || result.reason === 'unsupported') {
-          logger.debug(result.message);
-          outcome = result.reason === 'unclaimed' ? 'unclaimed' : 'rejected';
-        } else {
-          logger.warn(`Dropped: ${result.message}`);
-          outcome = 'rejected';
-        }
-      } else {
-        const [applied] = await this.options.store.applyDeliveries([
-          result.write,
-        ]);
-        if (applied === 'applied') {
-          this.options.onSourceChanged?.(result.sourceKey);
-          outcome = 'accepted';
-        } else {
-          outcome = 'duplicate';
-        }
-      }
-    } catch (error) {
-      logger.error(`Could not apply Buildkite ${kind} delivery: ${error}`);
-      outcome = 'rejected';
-    }
-    this.options.metrics?.deliveries.add(1, {
+    options: Omit<DeliveryIngestorOptions, 'provider' | 'label' | 'parse'>,
+  ) {
+    super({
+      ...options,
       provider: BUILDKITE_PROVIDER_ID,
-      event: kind.slice(0, 40),
-      outcome,
+      label: 'Buildkite',
+      parse: parseBuildkiteDelivery,
+      kindOf: event => header(event.metadata, 'x-buildkite-event'),
     });
-    return outcome;
   }
 }
 

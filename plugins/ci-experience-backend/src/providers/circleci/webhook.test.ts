@@ -104,8 +104,8 @@ describe('parseCircleciDelivery', () => {
       event(workflowCompleted()),
       lookup,
     );
-    expect(result.outcome).toBe('parsed');
-    if (result.outcome !== 'parsed') return;
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
     expect(result.sourceKey).toBe(KEY);
     expect(result.deliveryId).toBe(
       'circleci:3888f21b-eaa7-38e3-8f3d-75a63bba8895',
@@ -147,8 +147,8 @@ describe('parseCircleciDelivery', () => {
       event(workflowCompleted()),
       lookup,
     );
-    expect(job.outcome).toBe('parsed');
-    if (job.outcome !== 'parsed' || workflow.outcome !== 'parsed') return;
+    expect(job.ok).toBe(true);
+    if (!job.ok || !workflow.ok) return;
     expect(job.write.runs).toBeUndefined();
     expect(job.write.jobs).toEqual([
       {
@@ -179,9 +179,11 @@ describe('parseCircleciDelivery', () => {
     const other = workflowCompleted();
     other.project.slug = 'github/someone/else';
     expect(await parseCircleciDelivery(event(other), lookup)).toEqual({
-      outcome: 'unclaimed',
+      ok: false,
+      reason: 'unclaimed',
       deliveryId: 'circleci:3888f21b-eaa7-38e3-8f3d-75a63bba8895',
       sourceKey: 'circleci:circleci.com/gh/someone/else',
+      message: expect.stringContaining('no entity claims it'),
     });
 
     const cases: Array<[unknown, RegExp]> = [
@@ -208,8 +210,9 @@ describe('parseCircleciDelivery', () => {
     for (const [payload, reason] of cases) {
       const result = await parseCircleciDelivery(event(payload), lookup);
       expect(result).toMatchObject({
-        outcome: 'rejected',
-        reason: expect.stringMatching(reason),
+        ok: false,
+        reason: 'malformed',
+        message: expect.stringMatching(reason),
       });
     }
   });
@@ -227,8 +230,8 @@ describe('parseCircleciDelivery', () => {
       async k =>
         k === key ? { source: 'gh/demo-org/checkout-web' } : undefined,
     );
-    expect(result.outcome).toBe('parsed');
-    if (result.outcome !== 'parsed') return;
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
     expect(result.write.runs![0]).toMatchObject({
       providerRunId: sim.workflowIdOf(spec, run),
       runNumber: run.runNumber,
@@ -241,7 +244,8 @@ describe('parseCircleciDelivery', () => {
       { host: 'CircleCI.Example.com' },
     );
     expect(elsewhere).toMatchObject({
-      outcome: 'unclaimed',
+      ok: false,
+      reason: 'unclaimed',
       sourceKey: 'circleci:circleci.example.com/gh/demo-org/checkout-web',
     });
   });

@@ -7,7 +7,8 @@ import {
 import { parseCircleciProjectSlug } from '@ci-experience/plugin-ci-experience-common';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { DeliveryWrite, StoredRun } from '../../database/CiStore';
+import { StoredRun } from '../../database/CiStore';
+import { ParsedDelivery, SourceLookup } from '../shared/DeliveryIngestor';
 import { runIdOf } from '../../service/runIds';
 import { CIRCLECI_PROVIDER_ID } from './CircleciApi';
 import { circleciSourceKey } from './CircleciProvider';
@@ -78,20 +79,10 @@ export const circleciWebhookSchema = z.object({
 });
 
 /** Whether an entity claims a source key; the store's sources, usually. */
-export type CircleciSourceLookup = (
-  sourceKey: string,
-) => Promise<{ source: string } | undefined>;
+export type CircleciSourceLookup = SourceLookup;
 
 /** What one CircleCI delivery becomes. */
-export type CircleciDeliveryResult =
-  | {
-      outcome: 'parsed';
-      deliveryId: string;
-      sourceKey: string;
-      write: DeliveryWrite;
-    }
-  | { outcome: 'unclaimed'; deliveryId: string; sourceKey: string }
-  | { outcome: 'rejected'; reason: string; deliveryId?: string };
+export type CircleciDeliveryResult = ParsedDelivery;
 
 /**
  * Turns one outbound webhook delivery into the write it makes:
@@ -111,8 +102,9 @@ export async function parseCircleciDelivery(
   if (!parsed.success) {
     const rawId = (event.eventPayload as { id?: unknown } | undefined)?.id;
     return {
-      outcome: 'rejected',
-      reason: `malformed CircleCI delivery: ${parsed.error.issues
+      ok: false,
+      reason: 'malformed',
+      message: `malformed CircleCI delivery: ${parsed.error.issues
         .slice(0, 5)
         .map(i => `${i.path.join('.') || '(payload)'}: ${i.message}`)
         .join('; ')}`,
@@ -126,8 +118,9 @@ export async function parseCircleciDelivery(
   const ref = parseCircleciProjectSlug(payload.project.slug);
   if (!ref) {
     return {
-      outcome: 'rejected',
-      reason: `project.slug ${payload.project.slug.slice(
+      ok: false,
+      reason: 'malformed',
+      message: `project.slug ${payload.project.slug.slice(
         0,
         100,
       )} is not a CircleCI project slug`,
@@ -136,8 +129,9 @@ export async function parseCircleciDelivery(
   }
   if (payload.type === 'job-completed' && !payload.job) {
     return {
-      outcome: 'rejected',
-      reason: 'job-completed delivery without a job',
+      ok: false,
+      reason: 'malformed',
+      message: 'job-completed delivery without a job',
       deliveryId,
     };
   }
@@ -145,7 +139,13 @@ export async function parseCircleciDelivery(
   const sourceKey = circleciSourceKey(host, ref.slug);
   const source = await lookup(sourceKey);
   if (!source) {
-    return { outcome: 'unclaimed', deliveryId, sourceKey };
+    return {
+      ok: false,
+      reason: 'unclaimed',
+      deliveryId,
+      sourceKey,
+      message: `Ignored CircleCI delivery ${deliveryId} for ${ref.slug} on ${host}: no entity claims it`,
+    };
   }
   const links: CircleciLinks = {
     appBaseUrl: options.appBaseUrl ?? 'https://app.circleci.com',
@@ -156,9 +156,11 @@ export async function parseCircleciDelivery(
   if (payload.type === 'job-completed') {
     const job = payload.job!;
     return {
-      outcome: 'parsed',
+      ok: true,
       deliveryId,
       sourceKey,
+      source: source.source,
+      changedAt: payload.happened_at,
       write: {
         deliveryId,
         event: payload.type,
@@ -215,9 +217,11 @@ export async function parseCircleciDelivery(
     providerUpdatedAt: updatedAt,
   };
   return {
-    outcome: 'parsed',
+    ok: true,
     deliveryId,
     sourceKey,
+    source: source.source,
+    changedAt: updatedAt,
     write: { deliveryId, event: payload.type, runs: [run] },
   };
 }

@@ -1,14 +1,12 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
 import { EventParams } from '@backstage/plugin-events-node';
 import { z } from 'zod';
-import {
-  CiStore,
-  DeliveryWrite,
-  StoredRun,
-  StoredSource,
-} from '../../database/CiStore';
-import { CiMetrics } from '../../service/metrics';
+import { StoredRun } from '../../database/CiStore';
 import { runIdOf } from '../../service/runIds';
+import {
+  DeliveryIngestor,
+  DeliveryIngestorOptions,
+  DeliveryParser,
+} from '../shared/DeliveryIngestor';
 import { GITHUB_ACTIONS_PROVIDER_ID } from './GithubActionsProvider';
 import {
   githubJobSchema,
@@ -16,6 +14,8 @@ import {
   toJob,
   toProviderRun,
 } from './mapping';
+
+export type { DeliveryOutcome } from '../shared/DeliveryIngestor';
 
 /** The topics the GitHub event router of the events backend publishes to. */
 export const GITHUB_WEBHOOK_TOPICS = [
@@ -43,218 +43,106 @@ const workflowJobEvent = z.object({
   repository: repositorySchema,
 });
 
-/** Deliveries written in one transaction at most. */
-const MAX_BATCH = 200;
-
-/** What became of one delivery. */
-export type DeliveryOutcome =
-  | 'accepted'
-  | 'duplicate'
-  | 'unclaimed'
-  | 'rejected';
+/**
+ * Turns a GitHub `workflow_run` or `workflow_job` delivery, as the events
+ * backend's GitHub module delivers it (topic `github.<event>`, request
+ * headers as metadata), into the write that applies it, or says why not.
+ */
+export const parseGithubDelivery: DeliveryParser = async (event, lookup) => {
+  const name = event.topic.replace(/^github\./, '').slice(0, 64);
+  const deliveryId = deliveryIdOf(event);
+  if (!deliveryId) {
+    return {
+      ok: false,
+      reason: 'no-delivery-id',
+      message: `GitHub ${name} delivery without an X-GitHub-Delivery id`,
+    };
+  }
+  if (name !== 'workflow_run' && name !== 'workflow_job') {
+    return {
+      ok: false,
+      reason: 'unsupported',
+      deliveryId,
+      message: `GitHub ${name} deliveries are not read (${deliveryId})`,
+    };
+  }
+  const parsed =
+    name === 'workflow_run'
+      ? workflowRunEvent.safeParse(event.eventPayload)
+      : workflowJobEvent.safeParse(event.eventPayload);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      reason: 'malformed',
+      deliveryId,
+      message: `malformed GitHub ${name} delivery ${deliveryId}: ${parsed.error.issues
+        .slice(0, 5)
+        .map(i => `${i.path.join('.') || '(payload)'}: ${i.message}`)
+        .join('; ')}`,
+    };
+  }
+  const { repository } = parsed.data;
+  const host = new URL(repository.html_url).host;
+  const sourceKey =
+    `${GITHUB_ACTIONS_PROVIDER_ID}:${host}/${repository.full_name}`.toLowerCase();
+  const source = await lookup(sourceKey);
+  if (!source) {
+    return {
+      ok: false,
+      reason: 'unclaimed',
+      deliveryId,
+      message: `Ignored GitHub ${name} delivery ${deliveryId} for ${repository.full_name}: no entity claims it`,
+    };
+  }
+  if ('workflow_run' in parsed.data) {
+    const run = toProviderRun(parsed.data.workflow_run);
+    const { providerRunId, updatedAt, ...model } = run;
+    const stored: StoredRun = {
+      ...model,
+      id: runIdOf(sourceKey, providerRunId, run.attempt),
+      provider: GITHUB_ACTIONS_PROVIDER_ID,
+      source: source.source,
+      sourceKey,
+      providerRunId,
+      providerUpdatedAt: updatedAt,
+    };
+    return {
+      ok: true,
+      deliveryId,
+      sourceKey,
+      source: source.source,
+      changedAt: updatedAt,
+      write: { deliveryId, event: name, runs: [stored] },
+    };
+  }
+  const raw = (parsed.data as z.infer<typeof workflowJobEvent>).workflow_job;
+  const job = toJob(raw);
+  const runId = runIdOf(sourceKey, String(raw.run_id), raw.run_attempt ?? 1);
+  return {
+    ok: true,
+    deliveryId,
+    sourceKey,
+    source: source.source,
+    changedAt: job.finishedAt ?? job.startedAt,
+    write: { deliveryId, event: name, jobs: [{ runId, job }] },
+  };
+};
 
 /**
- * Applies GitHub `workflow_run` and `workflow_job` deliveries to the store,
- * each exactly once (by `X-GitHub-Delivery`) and never moving a run or job
- * back to an older state, so redeliveries, duplicates and out-of-order
- * deliveries are harmless. Deliveries for repositories no entity claims are
- * dropped; malformed ones are logged with their delivery id and dropped.
+ * Applies GitHub `workflow_run` and `workflow_job` deliveries to the store
+ * through the shared {@link DeliveryIngestor}: each exactly once (by
+ * `X-GitHub-Delivery`), never moving a run or job back to an older state.
  */
-export class GithubWebhookIngestor {
-  private readonly pending: Array<{
-    write: DeliveryWrite;
-    resolve: (outcome: 'applied' | 'duplicate') => void;
-    reject: (error: unknown) => void;
-  }> = [];
-  private writing: Promise<void> = Promise.resolve();
-
-  /** Claimed sources, briefly: a burst of deliveries costs one lookup. */
-  private readonly sources = new Map<
-    string,
-    { at: number; source: StoredSource | undefined }
-  >();
-
+export class GithubWebhookIngestor extends DeliveryIngestor {
   constructor(
-    private readonly options: {
-      store: CiStore;
-      logger: LoggerService;
-      metrics?: CiMetrics;
-      now?: () => number;
-      /** How long a source lookup is remembered. Default 30 s. */
-      sourceTtlMs?: number;
-      /** Told when a delivery changed a source's runs. */
-      onSourceChanged?: (sourceKey: string) => void;
-    },
-  ) {}
-
-  /**
-   * Group commit: deliveries that arrive while a write is under way go to
-   * the database together, in one transaction, when it ends. One at a time
-   * under light load; in batches, and many times faster, under a burst.
-   */
-  private enqueue(write: DeliveryWrite): Promise<'applied' | 'duplicate'> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ write, resolve, reject });
-      if (this.pending.length === 1) {
-        this.writing = this.writing.then(() => this.flush());
-      }
-    });
-  }
-
-  private async flush() {
-    const batch = this.pending.splice(0, MAX_BATCH);
-    if (this.pending.length > 0) {
-      // More than one batch waits: the next one follows this one.
-      this.writing = this.writing.then(() => this.flush());
-    }
-    if (batch.length === 0) {
-      return;
-    }
-    try {
-      const results = await this.options.store.applyDeliveries(
-        batch.map(b => b.write),
-      );
-      batch.forEach((b, i) => b.resolve(results[i]));
-    } catch (error) {
-      if (batch.length === 1) {
-        batch[0].reject(error);
-        return;
-      }
-      // One bad delivery must not cost the others: write them one by one.
-      for (const b of batch) {
-        try {
-          const [result] = await this.options.store.applyDeliveries([b.write]);
-          b.resolve(result);
-        } catch (single) {
-          b.reject(single);
-        }
-      }
-    }
-  }
-
-  private async claimedSource(key: string): Promise<StoredSource | undefined> {
-    const now = this.options.now?.() ?? Date.now();
-    const hit = this.sources.get(key);
-    if (hit && now - hit.at < (this.options.sourceTtlMs ?? 30_000)) {
-      return hit.source;
-    }
-    const source = (await this.options.store.getSources([key])).get(key);
-    if (this.sources.size > 10_000) {
-      this.sources.clear();
-    }
-    this.sources.set(key, { at: now, source });
-    return source;
-  }
-
-  async handle(event: EventParams): Promise<DeliveryOutcome> {
-    const name = event.topic.replace(/^github\./, '');
-    const outcome = await this.apply(name, event).catch(error => {
-      // A store failure is not the sender's fault: log it loudly, GitHub's
-      // redelivery or the next poll brings the state again.
-      this.options.logger.error(
-        `Could not apply GitHub ${name} delivery ${
-          deliveryIdOf(event) ?? '(no id)'
-        }: ${error}`,
-      );
-      return 'rejected' as const;
-    });
-    this.options.metrics?.deliveries.add(1, {
+    options: Omit<DeliveryIngestorOptions, 'provider' | 'label' | 'parse'>,
+  ) {
+    super({
+      ...options,
       provider: GITHUB_ACTIONS_PROVIDER_ID,
-      event: name,
-      outcome,
+      label: 'GitHub',
+      parse: parseGithubDelivery,
     });
-    return outcome;
-  }
-
-  private async apply(
-    name: string,
-    event: EventParams,
-  ): Promise<DeliveryOutcome> {
-    const { logger } = this.options;
-    const deliveryId = deliveryIdOf(event);
-    if (!deliveryId) {
-      logger.warn(
-        `Dropped a GitHub ${name} delivery without an X-GitHub-Delivery id`,
-      );
-      return 'rejected';
-    }
-    const parsed =
-      name === 'workflow_run'
-        ? workflowRunEvent.safeParse(event.eventPayload)
-        : workflowJobEvent.safeParse(event.eventPayload);
-    if (!parsed.success) {
-      logger.warn(
-        `Dropped malformed GitHub ${name} delivery ${deliveryId}: ${parsed.error.issues
-          .slice(0, 5)
-          .map(i => `${i.path.join('.') || '(payload)'}: ${i.message}`)
-          .join('; ')}`,
-      );
-      return 'rejected';
-    }
-    const { repository } = parsed.data;
-    const host = new URL(repository.html_url).host;
-    const sourceKey =
-      `${GITHUB_ACTIONS_PROVIDER_ID}:${host}/${repository.full_name}`.toLowerCase();
-    const source = await this.claimedSource(sourceKey);
-    if (!source) {
-      logger.debug(
-        `Ignored GitHub ${name} delivery ${deliveryId} for ${repository.full_name}: no entity claims it`,
-      );
-      return 'unclaimed';
-    }
-
-    let write: DeliveryWrite;
-    let changedAt: string | undefined;
-    if ('workflow_run' in parsed.data) {
-      const run = toProviderRun(parsed.data.workflow_run);
-      const { providerRunId, updatedAt, ...model } = run;
-      const stored: StoredRun = {
-        ...model,
-        id: runIdOf(sourceKey, providerRunId, run.attempt),
-        provider: GITHUB_ACTIONS_PROVIDER_ID,
-        source: source.source,
-        sourceKey,
-        providerRunId,
-        providerUpdatedAt: updatedAt,
-      };
-      write = { deliveryId, event: name, runs: [stored] };
-      changedAt = updatedAt;
-    } else {
-      const raw = (parsed.data as z.infer<typeof workflowJobEvent>)
-        .workflow_job;
-      const job = toJob(raw);
-      const runId = runIdOf(
-        sourceKey,
-        String(raw.run_id),
-        raw.run_attempt ?? 1,
-      );
-      write = { deliveryId, event: name, jobs: [{ runId, job }] };
-      changedAt = job.finishedAt ?? job.startedAt;
-    }
-    const result = await this.enqueue(write);
-    if (result === 'applied') {
-      this.options.onSourceChanged?.(sourceKey);
-    }
-    if (result === 'duplicate') {
-      logger.debug(
-        `Ignored GitHub ${name} delivery ${deliveryId}: already applied`,
-      );
-      return 'duplicate';
-    }
-    if (changedAt) {
-      const now = this.options.now?.() ?? Date.now();
-      this.options.metrics?.syncLag.record(
-        Math.max(0, now - Date.parse(changedAt)),
-        {
-          provider: GITHUB_ACTIONS_PROVIDER_ID,
-          source: source.source,
-        },
-      );
-    }
-    logger.debug(
-      `Applied GitHub ${name} delivery ${deliveryId} for ${repository.full_name}`,
-    );
-    return 'accepted';
   }
 }
 

@@ -111,6 +111,9 @@ describe('parseGitlabDelivery', () => {
       // Idempotency-Key wins: it stays the same when GitLab retries.
       deliveryId: 'gitlab:f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b',
       sourceKey: DOC_KEY,
+      source: expect.any(String),
+      // A created job has no time yet: nothing for the lag metric.
+      changedAt: undefined,
       write: {
         deliveryId: 'gitlab:f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b',
         event: 'build',

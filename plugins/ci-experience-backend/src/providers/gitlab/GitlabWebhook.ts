@@ -1,12 +1,17 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
 import {
   CiJob,
   mapGitlabStatus,
 } from '@ci-experience/plugin-ci-experience-common';
 import { EventParams } from '@backstage/plugin-events-node';
 import { z } from 'zod';
-import { CiStore, DeliveryWrite, StoredRun } from '../../database/CiStore';
-import { CiMetrics } from '../../service/metrics';
+import { StoredRun } from '../../database/CiStore';
+import {
+  DeliveryIngestor,
+  DeliveryIngestorOptions,
+  headerOf,
+  ParsedDelivery,
+  SourceLookup,
+} from '../shared/DeliveryIngestor';
 import { runIdOf } from '../../service/runIds';
 import { GITLAB_PROVIDER_ID } from './GitlabApi';
 import { gitlabSourceKey } from './GitlabCiProvider';
@@ -95,30 +100,12 @@ const jobHookSchema = z.object({
 });
 
 /** Finds the claimed source for a key; undefined when no entity claims it. */
-export type GitlabSourceLookup = (
-  sourceKey: string,
-) => Promise<{ source: string } | undefined>;
+export type GitlabSourceLookup = SourceLookup;
 
 /** What one delivery becomes. */
-export type GitlabDeliveryResult =
-  | {
-      ok: true;
-      deliveryId: string;
-      sourceKey: string;
-      write: DeliveryWrite;
-    }
-  | {
-      ok: false;
-      reason: 'no-delivery-id' | 'unsupported' | 'malformed' | 'unclaimed';
-      deliveryId?: string;
-      message: string;
-    };
+export type GitlabDeliveryResult = ParsedDelivery;
 
-function header(event: EventParams, name: string): string | undefined {
-  const raw = event.metadata?.[name];
-  const value: unknown = Array.isArray(raw) ? raw[0] : raw;
-  return typeof value === 'string' ? value : undefined;
-}
+const header = headerOf;
 
 /**
  * The delivery id: `Idempotency-Key` (the same across GitLab's retries of one
@@ -265,6 +252,8 @@ export async function parseGitlabDelivery(
       ok: true,
       deliveryId,
       sourceKey,
+      source: claimed.source,
+      changedAt: updatedAt,
       write: {
         deliveryId,
         event: 'pipeline',
@@ -290,6 +279,8 @@ export async function parseGitlabDelivery(
     ok: true,
     deliveryId,
     sourceKey,
+    source: claimed.source,
+    changedAt: job.finishedAt ?? job.startedAt,
     write: {
       deliveryId,
       event: 'build',
@@ -298,86 +289,19 @@ export async function parseGitlabDelivery(
   };
 }
 
-/** What became of one delivery. */
-export type GitlabDeliveryOutcome =
-  | 'accepted'
-  | 'duplicate'
-  | 'unclaimed'
-  | 'rejected';
-
 /**
- * Applies GitLab pipeline and job hooks to the store, each once. Wire it to
- * {@link GITLAB_WEBHOOK_TOPICS}.
+ * Applies GitLab pipeline and job hooks to the store, each once, through the
+ * shared {@link DeliveryIngestor}. Wire it to {@link GITLAB_WEBHOOK_TOPICS}.
  */
-export class GitlabWebhookIngestor {
-  private readonly sources = new Map<
-    string,
-    { at: number; source: { source: string } | undefined }
-  >();
-
+export class GitlabWebhookIngestor extends DeliveryIngestor {
   constructor(
-    private readonly options: {
-      store: CiStore;
-      logger: LoggerService;
-      metrics?: CiMetrics;
-      now?: () => number;
-      sourceTtlMs?: number;
-      onSourceChanged?: (sourceKey: string) => void;
-    },
-  ) {}
-
-  private readonly lookup: GitlabSourceLookup = async key => {
-    const now = this.options.now?.() ?? Date.now();
-    const hit = this.sources.get(key);
-    if (hit && now - hit.at < (this.options.sourceTtlMs ?? 30_000)) {
-      return hit.source;
-    }
-    const source = (await this.options.store.getSources([key])).get(key);
-    if (this.sources.size > 10_000) {
-      this.sources.clear();
-    }
-    this.sources.set(key, { at: now, source });
-    return source;
-  };
-
-  async handle(event: EventParams): Promise<GitlabDeliveryOutcome> {
-    const kind = event.topic.replace(/^gitlab\./, '');
-    const { logger } = this.options;
-    let outcome: GitlabDeliveryOutcome;
-    try {
-      const result = await parseGitlabDelivery(event, this.lookup);
-      if (!result.ok) {
-        if (result.reason === 'unclaimed') {
-          logger.debug(result.message);
-          outcome = 'unclaimed';
-        } else {
-          logger.warn(`Dropped: ${result.message}`);
-          outcome = 'rejected';
-        }
-      } else {
-        const [applied] = await this.options.store.applyDeliveries([
-          result.write,
-        ]);
-        if (applied === 'applied') {
-          this.options.onSourceChanged?.(result.sourceKey);
-          outcome = 'accepted';
-        } else {
-          outcome = 'duplicate';
-        }
-      }
-    } catch (error) {
-      logger.error(
-        `Could not apply GitLab ${kind} delivery ${
-          gitlabDeliveryIdOf(event) ?? '(no id)'
-        }: ${error}`,
-      );
-      outcome = 'rejected';
-    }
-    this.options.metrics?.deliveries.add(1, {
+    options: Omit<DeliveryIngestorOptions, 'provider' | 'label' | 'parse'>,
+  ) {
+    super({
+      ...options,
       provider: GITLAB_PROVIDER_ID,
-      event: kind,
-      outcome,
+      label: 'GitLab',
+      parse: parseGitlabDelivery,
     });
-    return outcome;
   }
 }

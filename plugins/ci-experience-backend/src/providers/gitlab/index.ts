@@ -21,11 +21,7 @@ export {
   gitlabDeliveryIdOf,
   parseGitlabDelivery,
 } from './GitlabWebhook';
-export type {
-  GitlabDeliveryOutcome,
-  GitlabDeliveryResult,
-  GitlabSourceLookup,
-} from './GitlabWebhook';
+export type { GitlabDeliveryResult, GitlabSourceLookup } from './GitlabWebhook';
 export {
   createGitlabWebhookValidator,
   gitlabWebhookValidatorFromConfig,

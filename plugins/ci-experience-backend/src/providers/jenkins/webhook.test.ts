@@ -25,8 +25,8 @@ const fixture = () =>
 describe('parseJenkinsDelivery', () => {
   it('turns a documented Notification plugin delivery into a run write', async () => {
     const result = await parseJenkinsDelivery(event(fixture()), lookup);
-    expect(result.outcome).toBe('parsed');
-    if (result.outcome !== 'parsed') return;
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
     expect(result.sourceKey).toBe(KEY);
     expect(result.write.event).toBe('completed');
     expect(result.write.runs![0]).toMatchObject({
@@ -52,13 +52,8 @@ describe('parseJenkinsDelivery', () => {
     started.build.phase = 'STARTED';
     delete started.build.status;
     const c = await parseJenkinsDelivery(event(started), lookup);
-    expect(a.outcome === 'parsed' && b.outcome === 'parsed').toBe(true);
-    if (
-      a.outcome !== 'parsed' ||
-      b.outcome !== 'parsed' ||
-      c.outcome !== 'parsed'
-    )
-      return;
+    expect(a.ok && b.ok && c.ok).toBe(true);
+    if (!a.ok || !b.ok || !c.ok) return;
     expect(a.deliveryId).toBe(b.deliveryId);
     expect(c.deliveryId).not.toBe(a.deliveryId);
     expect(a.deliveryId.length).toBeLessThanOrEqual(128);
@@ -84,7 +79,7 @@ describe('parseJenkinsDelivery', () => {
       { ...fixture(), url: '../../etc/' },
     ]) {
       const result = await parseJenkinsDelivery(event(bad), lookup);
-      expect(result.outcome).toBe('rejected');
+      expect(result).toMatchObject({ ok: false, reason: 'malformed' });
     }
     const other = fixture();
     other.url = 'job/team-b/job/other/';
@@ -92,7 +87,8 @@ describe('parseJenkinsDelivery', () => {
     other.build.full_url =
       'https://jenkins.example.com/job/team-b/job/other/41/';
     expect(await parseJenkinsDelivery(event(other), lookup)).toMatchObject({
-      outcome: 'unclaimed',
+      ok: false,
+      reason: 'unclaimed',
       sourceKey: 'jenkins:jenkins.example.com/team-b/other',
     });
   });
@@ -110,8 +106,8 @@ describe('parseJenkinsDelivery', () => {
       .find(r => r.status === 'completed' && r.branch.includes('/'))!;
     const payload = jenkinsNotification(jenkins, spec, run, 'FINALIZED');
     const result = await parseJenkinsDelivery(event(payload), lookup);
-    expect(result.outcome).toBe('parsed');
-    if (result.outcome !== 'parsed') return;
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
     expect(result.sourceKey).toBe(
       'jenkins:jenkins.example.com/ci/demo-org/payments-service',
     );

@@ -7,7 +7,8 @@ import {
 import { mapJenkinsStatus } from '@ci-experience/plugin-ci-experience-common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { DeliveryWrite, StoredRun } from '../../database/CiStore';
+import { StoredRun } from '../../database/CiStore';
+import { ParsedDelivery, SourceLookup } from '../shared/DeliveryIngestor';
 import { runIdOf } from '../../service/runIds';
 import { hostKeyOf } from './config';
 import { JENKINS_PROVIDER_ID } from './JenkinsProvider';
@@ -51,20 +52,10 @@ export const jenkinsNotificationSchema = z.object({
 });
 
 /** Whether an entity claims a source key; the store's sources, usually. */
-export type JenkinsSourceLookup = (
-  sourceKey: string,
-) => Promise<{ source: string } | undefined>;
+export type JenkinsSourceLookup = SourceLookup;
 
 /** What one Jenkins delivery becomes. */
-export type JenkinsDeliveryResult =
-  | {
-      outcome: 'parsed';
-      deliveryId: string;
-      sourceKey: string;
-      write: DeliveryWrite;
-    }
-  | { outcome: 'unclaimed'; deliveryId: string; sourceKey: string }
-  | { outcome: 'rejected'; reason: string; deliveryId?: string };
+export type JenkinsDeliveryResult = ParsedDelivery;
 
 /** Job names from a Jenkins job URL path, e.g. `job/a/job/b%252Fc/`. */
 function jobNamesOf(path: string): string[] | undefined {
@@ -102,8 +93,9 @@ export async function parseJenkinsDelivery(
   const parsed = jenkinsNotificationSchema.safeParse(event.eventPayload);
   if (!parsed.success) {
     return {
-      outcome: 'rejected',
-      reason: `malformed Jenkins delivery: ${parsed.error.issues
+      ok: false,
+      reason: 'malformed',
+      message: `malformed Jenkins delivery: ${parsed.error.issues
         .slice(0, 5)
         .map(i => `${i.path.join('.') || '(payload)'}: ${i.message}`)
         .join('; ')}`,
@@ -114,8 +106,9 @@ export async function parseJenkinsDelivery(
   const relative = build.url.replace(/^\/+/, '');
   if (!relative || !build.full_url.endsWith(relative)) {
     return {
-      outcome: 'rejected',
-      reason: 'build.full_url does not end with build.url',
+      ok: false,
+      reason: 'malformed',
+      message: 'build.full_url does not end with build.url',
     };
   }
   const root = build.full_url.slice(0, -relative.length);
@@ -123,17 +116,23 @@ export async function parseJenkinsDelivery(
   const names = jobNamesOf(jobUrl);
   if (!names || !relative.startsWith(jobUrl)) {
     return {
-      outcome: 'rejected',
-      reason: `url ${jobUrl.slice(0, 200)} is not a Jenkins job path of build ${
-        build.number
-      }`,
+      ok: false,
+      reason: 'malformed',
+      message: `url ${jobUrl.slice(
+        0,
+        200,
+      )} is not a Jenkins job path of build ${build.number}`,
     };
   }
   let hostKey: string;
   try {
     hostKey = hostKeyOf(root);
   } catch {
-    return { outcome: 'rejected', reason: 'build.full_url has no root URL' };
+    return {
+      ok: false,
+      reason: 'malformed',
+      message: 'build.full_url has no root URL',
+    };
   }
   const deliveryId = `jenkins-${createHash('sha256')
     .update(`${hostKey}\n${names.join('/')}\n${build.number}\n${build.phase}`)
@@ -155,7 +154,15 @@ export async function parseJenkinsDelivery(
     }
   }
   if (!source) {
-    return { outcome: 'unclaimed', deliveryId, sourceKey };
+    return {
+      ok: false,
+      reason: 'unclaimed',
+      deliveryId,
+      sourceKey,
+      message: `Ignored Jenkins delivery ${deliveryId} for ${names.join(
+        '/',
+      )} on ${hostKey}: no entity claims it`,
+    };
   }
 
   const final = build.phase === 'COMPLETED' || build.phase === 'FINALIZED';
@@ -197,9 +204,11 @@ export async function parseJenkinsDelivery(
     providerUpdatedAt: finishedAt ?? startedAt,
   };
   return {
-    outcome: 'parsed',
+    ok: true,
     deliveryId,
     sourceKey,
+    source: source.source,
+    changedAt: run.providerUpdatedAt,
     write: { deliveryId, event: build.phase.toLowerCase(), runs: [run] },
   };
 }

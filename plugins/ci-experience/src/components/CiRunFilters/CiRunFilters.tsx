@@ -1,6 +1,7 @@
 import {
   CI_RUN_STATUSES,
   CiRunStatus,
+  matchesWorkflowPattern,
 } from '@ci-experience/plugin-ci-experience-common';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
@@ -11,6 +12,12 @@ import { providerLabel } from '../../lib/format';
 
 /** The value the selects use for "no filter". */
 export const ALL = '';
+
+/**
+ * The branch select's value for "the entity's allow-listed branches". NUL
+ * cannot be in a branch name, so it never meets one.
+ */
+export const ALLOWED_BRANCHES = '\u0000allowed';
 
 /** The chosen filters; {@link ALL} means unfiltered. */
 export interface CiRunFilterValues {
@@ -29,6 +36,11 @@ export interface CiRunFiltersProps {
   defaultBranch?: string;
   /** Other branches to offer, e.g. those seen in loaded runs. */
   branches: string[];
+  /**
+   * The entity's allow-listed branch patterns from the portal's config: the
+   * select then offers "Allowed branches" and lists only matching branches.
+   */
+  allowedBranches?: string[];
   workflows: string[];
   /** Provider ids of the entity's sources; a select shows when there are several. */
   providers?: string[];
@@ -50,8 +62,15 @@ function uniqueSorted(values: string[], first?: string): string[] {
 export function CiRunFilters(props: CiRunFiltersProps) {
   const { values, onChange, defaultBranch } = props;
   // The chosen values stay listed even when no loaded run carries them.
+  const { allowedBranches } = props;
   const branches = uniqueSorted(
-    [...props.branches, values.branch],
+    [
+      ...props.branches.filter(
+        branch =>
+          !allowedBranches || matchesWorkflowPattern(branch, allowedBranches),
+      ),
+      values.branch === ALLOWED_BRANCHES ? ALL : values.branch,
+    ],
     defaultBranch,
   );
   const workflows = uniqueSorted([...props.workflows, values.workflow]);
@@ -79,6 +98,11 @@ export function CiRunFilters(props: CiRunFiltersProps) {
               {branch === defaultBranch ? `${branch} (default)` : branch}
             </option>
           ))}
+          {allowedBranches && (
+            <option value={ALLOWED_BRANCHES}>
+              {`Allowed branches (${allowedBranches.join(', ')})`}
+            </option>
+          )}
           <option value={ALL}>All branches</option>
         </TextField>
       </Box>

@@ -1,2 +1,2 @@
-export { ALL, CiRunFilters } from './CiRunFilters';
+export { ALL, ALLOWED_BRANCHES, CiRunFilters } from './CiRunFilters';
 export type { CiRunFilterValues, CiRunFiltersProps } from './CiRunFilters';

@@ -224,6 +224,43 @@ describe('EntityCiContent', () => {
     );
   });
 
+  it("offers the entity's allowed branches from config, and asks for them", async () => {
+    const api = fakeApi(async () => ({
+      ...makeResponse({
+        items: [
+          makeRun(),
+          makeRun({ id: 'r2', branch: 'release/1.0', runNumber: 9 }),
+          makeRun({ id: 'r3', branch: 'dependabot/npm/x', runNumber: 8 }),
+        ],
+      }),
+      allowedBranches: ['main', 'release/*'],
+    }));
+    render(api);
+    await screen.findAllByText('#562');
+    const select = screen.getByLabelText('Branch') as HTMLSelectElement;
+    const options = Array.from(select.options).map(o => o.textContent);
+    // Noise outside the allow-list is not offered; every branch still is,
+    // one choice away.
+    expect(options).toContain('release/1.0');
+    expect(options).not.toContain('dependabot/npm/x');
+    expect(options).toContain('Allowed branches (main, release/*)');
+    expect(options).toContain('All branches');
+
+    fireEvent.change(select, {
+      target: {
+        value: Array.from(select.options).find(o =>
+          o.textContent?.startsWith('Allowed'),
+        )!.value,
+      },
+    });
+    await waitFor(() =>
+      expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
+        branchScope: 'allowed',
+        limit: 25,
+      }),
+    );
+  });
+
   it('loads more runs with the cursor and refreshes from the first page', async () => {
     const api = fakeApi(async (_ref, query) =>
       query.cursor

@@ -21,7 +21,12 @@ import { useCiRuns } from '../../hooks/useCiRuns';
 import { usePollWhile } from '../../hooks/usePollWhile';
 import { useSeenValues } from '../../hooks/useSeenValues';
 import { CiFirstSyncNotice, isWaitingForFirstSync } from '../CiFirstSyncNotice';
-import { ALL, CiRunFilters, CiRunFilterValues } from '../CiRunFilters';
+import {
+  ALL,
+  ALLOWED_BRANCHES,
+  CiRunFilters,
+  CiRunFilterValues,
+} from '../CiRunFilters';
 import { CiRunsTable } from '../CiRunsTable';
 import { CiSourcesState } from '../CiSourcesState';
 
@@ -36,7 +41,10 @@ const pickWorkflow = (run: CiRun) => run.workflow;
 function emptyReason(data: CiRunsResponse, filters: CiRunFilterValues): string {
   const failed = data.sources.some(source => source.error);
   if (filters.branch || filters.status || filters.workflow) {
-    const where = filters.branch ? ` on branch ${filters.branch}` : '';
+    let where = filters.branch ? ` on branch ${filters.branch}` : '';
+    if (filters.branch === ALLOWED_BRANCHES) {
+      where = ' on the allowed branches';
+    }
     return `No runs${where} match these filters. Try "All branches" or another status or workflow.${
       failed ? ' Some sources could not be synced, so runs may be missing.' : ''
     }`;
@@ -64,7 +72,9 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
   const runs = useCiRuns(
     props.entityRef,
     {
-      branch: values.branch || undefined,
+      ...(values.branch === ALLOWED_BRANCHES
+        ? { branchScope: 'allowed' as const }
+        : { branch: values.branch || undefined }),
       status: values.status ? [values.status] : undefined,
       workflow: values.workflow || undefined,
       provider: values.provider ? [values.provider] : undefined,
@@ -126,6 +136,7 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
         providers={[...new Set(data.sources.map(source => source.provider))]}
         defaultBranch={defaultBranch}
         branches={branches}
+        allowedBranches={data.allowedBranches}
         workflows={workflows}
         onRefresh={runs.refresh}
         refreshing={runs.loading}

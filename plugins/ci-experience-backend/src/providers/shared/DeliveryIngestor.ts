@@ -1,0 +1,249 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { EventParams } from '@backstage/plugin-events-node';
+import { CiStore, DeliveryWrite, StoredSource } from '../../database/CiStore';
+import { CiMetrics } from '../../service/metrics';
+
+/** Finds the claimed source for a key; undefined when no entity claims it. */
+export type SourceLookup = (
+  sourceKey: string,
+) => Promise<{ source: string } | undefined>;
+
+/** Why a delivery is not applied. */
+export type DeliveryRefusal =
+  | 'no-delivery-id'
+  | 'unsupported'
+  | 'malformed'
+  | 'unclaimed';
+
+/**
+ * What a provider's parser makes of one delivery: the write that applies it
+ * (and when the provider says the change happened, for the lag metric), or
+ * why it is refused.
+ */
+export type ParsedDelivery =
+  | {
+      ok: true;
+      deliveryId: string;
+      sourceKey: string;
+      write: DeliveryWrite;
+      /** When the change happened at the provider, ISO 8601. */
+      changedAt?: string;
+      /** The entity-facing source name, for the lag metric. */
+      source?: string;
+    }
+  | {
+      ok: false;
+      reason: DeliveryRefusal;
+      deliveryId?: string;
+      /** The source the delivery is about, when it got that far. */
+      sourceKey?: string;
+      message: string;
+    };
+
+/**
+ * Turns one delivery, as the events backend hands it over (topic, payload,
+ * request headers as metadata), into a write. Pure but for `lookup`.
+ */
+export type DeliveryParser = (
+  event: EventParams,
+  lookup: SourceLookup,
+) => Promise<ParsedDelivery>;
+
+/** What became of one delivery. */
+export type DeliveryOutcome =
+  | 'accepted'
+  | 'duplicate'
+  | 'unclaimed'
+  | 'rejected';
+
+/** Deliveries written in one transaction at most. */
+const MAX_BATCH = 200;
+
+export interface DeliveryIngestorOptions {
+  /** The provider id, for logs and metrics (`github-actions`, `gitlab`…). */
+  provider: string;
+  /** The provider's name in log lines (`GitHub`, `GitLab`…). */
+  label: string;
+  parse: DeliveryParser;
+  store: CiStore;
+  logger: LoggerService;
+  metrics?: CiMetrics;
+  now?: () => number;
+  /** How long a source lookup is remembered. Default 30 s. */
+  sourceTtlMs?: number;
+  /** Told when a delivery changed a source's runs. */
+  onSourceChanged?: (sourceKey: string) => void;
+  /** The event kind for logs and metrics; default: the topic after its first dot. */
+  kindOf?: (event: EventParams) => string | undefined;
+}
+
+/**
+ * Applies one provider's webhook deliveries to the store, the same way for
+ * every provider: each delivery once (by its delivery id), never moving a
+ * run or job back to an older state (the store's writes are monotonic), so
+ * redeliveries, duplicates and out-of-order deliveries are harmless.
+ * Deliveries for sources no entity claims are dropped (a source lookup is
+ * remembered briefly, so a burst costs one query); malformed ones are logged
+ * with their delivery id and dropped; a store failure is logged as an error
+ * and never thrown back at the sender. Writes are group-committed: under a
+ * burst, deliveries go to the database in batches of one transaction.
+ */
+export class DeliveryIngestor {
+  private readonly pending: Array<{
+    write: DeliveryWrite;
+    resolve: (outcome: 'applied' | 'duplicate') => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  private writing: Promise<void> = Promise.resolve();
+  private readonly sources = new Map<
+    string,
+    { at: number; source: Promise<StoredSource | undefined> }
+  >();
+
+  constructor(private readonly options: DeliveryIngestorOptions) {}
+
+  private now() {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  /** In-flight lookups are shared too: a burst's first deliveries wait on one query. */
+  private readonly lookup: SourceLookup = key => {
+    const now = this.now();
+    const hit = this.sources.get(key);
+    if (hit && now - hit.at < (this.options.sourceTtlMs ?? 30_000)) {
+      return hit.source;
+    }
+    if (this.sources.size > 10_000) {
+      this.sources.clear();
+    }
+    const source = this.options.store
+      .getSources([key])
+      .then(found => found.get(key));
+    this.sources.set(key, { at: now, source });
+    // A failed lookup is not remembered.
+    source.catch(() => {
+      if (this.sources.get(key)?.source === source) {
+        this.sources.delete(key);
+      }
+    });
+    return source;
+  };
+
+  /**
+   * Group commit: deliveries that arrive while a write is under way go to
+   * the database together, in one transaction, when it ends. One at a time
+   * under light load; in batches, and many times faster, under a burst.
+   */
+  private enqueue(write: DeliveryWrite): Promise<'applied' | 'duplicate'> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ write, resolve, reject });
+      if (this.pending.length === 1) {
+        this.writing = this.writing.then(() => this.flush());
+      }
+    });
+  }
+
+  private async flush() {
+    const batch = this.pending.splice(0, MAX_BATCH);
+    if (this.pending.length > 0) {
+      // More than one batch waits: the next one follows this one.
+      this.writing = this.writing.then(() => this.flush());
+    }
+    if (batch.length === 0) {
+      return;
+    }
+    try {
+      const results = await this.options.store.applyDeliveries(
+        batch.map(b => b.write),
+      );
+      batch.forEach((b, i) => b.resolve(results[i]));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0].reject(error);
+        return;
+      }
+      // One bad delivery must not cost the others: write them one by one.
+      for (const b of batch) {
+        try {
+          const [result] = await this.options.store.applyDeliveries([b.write]);
+          b.resolve(result);
+        } catch (single) {
+          b.reject(single);
+        }
+      }
+    }
+  }
+
+  /** Applies one delivery; never throws. */
+  async handle(event: EventParams): Promise<DeliveryOutcome> {
+    const { provider, label, logger } = this.options;
+    const kind = (this.options.kindOf?.(event) ?? eventKind(event)).slice(
+      0,
+      64,
+    );
+    let deliveryId: string | undefined;
+    let outcome: DeliveryOutcome;
+    try {
+      const result = await this.options.parse(event, this.lookup);
+      deliveryId = result.deliveryId;
+      if (!result.ok) {
+        if (result.reason === 'unclaimed') {
+          logger.debug(result.message);
+          outcome = 'unclaimed';
+        } else if (result.reason === 'unsupported') {
+          // Events the provider sends that runs are not made of (pings…).
+          logger.debug(result.message);
+          outcome = 'rejected';
+        } else {
+          logger.warn(`Dropped ${label} delivery: ${result.message}`);
+          outcome = 'rejected';
+        }
+      } else if ((await this.enqueue(result.write)) === 'applied') {
+        this.options.onSourceChanged?.(result.sourceKey);
+        if (result.changedAt) {
+          this.options.metrics?.syncLag.record(
+            Math.max(0, this.now() - Date.parse(result.changedAt)),
+            { provider, source: result.source ?? result.sourceKey },
+          );
+        }
+        logger.debug(
+          `Applied ${label} ${kind} delivery ${result.deliveryId} to ${result.sourceKey}`,
+        );
+        outcome = 'accepted';
+      } else {
+        logger.debug(
+          `Ignored ${label} ${kind} delivery ${result.deliveryId}: already applied`,
+        );
+        outcome = 'duplicate';
+      }
+    } catch (error) {
+      // A store failure is not the sender's fault: log it loudly; the
+      // provider's redelivery or the next poll brings the state again.
+      logger.error(
+        `Could not apply ${label} ${kind} delivery ${
+          deliveryId ?? '(no id)'
+        }: ${error}`,
+      );
+      outcome = 'rejected';
+    }
+    this.options.metrics?.deliveries.add(1, {
+      provider,
+      event: kind,
+      outcome,
+    });
+    return outcome;
+  }
+}
+
+/** The event's kind for logs and metrics: the topic after its provider. */
+function eventKind(event: EventParams): string {
+  const dot = event.topic.indexOf('.');
+  return (dot >= 0 ? event.topic.slice(dot + 1) : event.topic).slice(0, 64);
+}
+
+/** A request header from an event's metadata, first value when repeated. */
+export function headerOf(event: EventParams, name: string): string | undefined {
+  const raw = event.metadata?.[name];
+  const value: unknown = Array.isArray(raw) ? raw[0] : raw;
+  return typeof value === 'string' ? value : undefined;
+}
