@@ -9,6 +9,8 @@ export * from './history';
 export * from './handlers';
 export * from './server';
 export * from './webhooks';
+export * from './webhookSender';
+export * from './watchedRuns';
 export * from './gitlab';
 export * from './jenkins';
 export * from './buildkite';

@@ -3,10 +3,10 @@ import { DEMO_REPOS, SimulatedHistory } from './history';
 import { GithubSimulator } from './handlers';
 import { startSimulatorServer } from './server';
 import { WebhookSender } from './webhooks';
-import { GitlabSimulator } from './gitlab';
-import { JenkinsSimulator } from './jenkins';
-import { BuildkiteSimulator } from './buildkite';
-import { CircleciSimulator } from './circleci';
+import { GitlabSimulator, GitlabWebhookSender } from './gitlab';
+import { JenkinsSimulator, JenkinsWebhookSender } from './jenkins';
+import { BuildkiteSimulator, BuildkiteWebhookSender } from './buildkite';
+import { CircleciSimulator, CircleciWebhookSender } from './circleci';
 
 const port = Number(process.env.CI_SIMULATOR_PORT ?? 7008);
 const base = `http://localhost:${port}`;
@@ -51,24 +51,112 @@ startSimulatorServer({
   },
 );
 
-/** Pushes run changes to the portal as GitHub webhooks would; `CI_SIMULATOR_WEBHOOK_URL=` turns it off. */
+/**
+ * Pushes run changes to the portal as each provider's webhooks would, one
+ * sender per provider, to `/api/events/http/<provider>` of the portal:
+ * `CI_SIMULATOR_PORTAL_URL`, else the origin of `CI_SIMULATOR_WEBHOOK_URL`
+ * (GitHub's target, as before), else http://localhost:7007. An empty portal
+ * URL turns all deliveries off, and so does an empty
+ * `CI_SIMULATOR_WEBHOOK_URL` without a portal URL; with one, it turns only
+ * GitHub's off. A provider's secret set empty turns that provider's off. The
+ * default secrets guard nothing real: the portal's app-config uses them.
+ */
 function startWebhooks() {
-  const targetUrl =
-    process.env.CI_SIMULATOR_WEBHOOK_URL ??
-    'http://localhost:7007/api/events/http/github';
-  if (targetUrl === '') {
+  const env = process.env;
+  const githubUrl = env.CI_SIMULATOR_WEBHOOK_URL;
+  let portal = env.CI_SIMULATOR_PORTAL_URL;
+  if (portal === undefined) {
+    try {
+      portal = githubUrl
+        ? new URL(githubUrl).origin
+        : githubUrl ?? 'http://localhost:7007';
+    } catch {
+      console.error(
+        `CI simulator: CI_SIMULATOR_WEBHOOK_URL ${githubUrl} is not a URL; webhook deliveries off`,
+      );
+      return;
+    }
+  }
+  if (portal === '') {
     console.log('CI simulator: webhook deliveries off');
     return;
   }
-  new WebhookSender({
-    simulator,
-    targetUrl,
-    // The portal's app-config uses the same default; it guards nothing real.
-    secret:
-      process.env.CI_SIMULATOR_WEBHOOK_SECRET ?? 'simulator-webhook-secret',
-    log: line => console.log(`CI simulator: ${line}`),
-  }).start();
-  console.log(
-    `CI simulator: signed workflow_run and workflow_job webhooks go to ${targetUrl}`,
-  );
+  const portalBase = portal.replace(/\/+$/, '');
+  const log = (line: string) => console.log(`CI simulator: ${line}`);
+  const providers: Array<{
+    provider: string;
+    what: string;
+    secretEnv: string;
+    defaultSecret: string;
+    create: (targetUrl: string, secret: string) => { start(): void };
+  }> = [
+    {
+      provider: 'github',
+      what: 'signed workflow_run and workflow_job webhooks',
+      secretEnv: 'CI_SIMULATOR_WEBHOOK_SECRET',
+      defaultSecret: 'simulator-webhook-secret',
+      create: (targetUrl, secret) =>
+        new WebhookSender({ simulator, targetUrl, secret, log }),
+    },
+    {
+      provider: 'gitlab',
+      what: 'Pipeline Hook and Job Hook deliveries (X-Gitlab-Token)',
+      secretEnv: 'CI_SIMULATOR_GITLAB_WEBHOOK_SECRET',
+      defaultSecret: 'simulator-gitlab-secret',
+      create: (targetUrl, secretToken) =>
+        new GitlabWebhookSender({
+          simulator: gitlab,
+          targetUrl,
+          secretToken,
+          log,
+        }),
+    },
+    {
+      provider: 'jenkins',
+      what: 'Notification plugin deliveries (X-Jenkins-Token)',
+      secretEnv: 'CI_SIMULATOR_JENKINS_WEBHOOK_TOKEN',
+      defaultSecret: 'simulator-jenkins-token',
+      create: (targetUrl, token) =>
+        new JenkinsWebhookSender({ simulator: jenkins, targetUrl, token, log }),
+    },
+    {
+      provider: 'buildkite',
+      what: 'signed build.* and job.* webhooks (X-Buildkite-Signature)',
+      secretEnv: 'CI_SIMULATOR_BUILDKITE_WEBHOOK_SECRET',
+      defaultSecret: 'simulator-buildkite-secret',
+      create: (targetUrl, signingSecret) =>
+        new BuildkiteWebhookSender({
+          simulator: buildkite,
+          targetUrl,
+          signingSecret,
+          log,
+        }),
+    },
+    {
+      provider: 'circleci',
+      what: 'signed workflow-completed and job-completed webhooks',
+      secretEnv: 'CI_SIMULATOR_CIRCLECI_WEBHOOK_SECRET',
+      defaultSecret: 'simulator-circleci-secret',
+      create: (targetUrl, secret) =>
+        new CircleciWebhookSender({
+          simulator: circleci,
+          targetUrl,
+          secret,
+          log,
+        }),
+    },
+  ];
+  for (const p of providers) {
+    const secret = env[p.secretEnv] ?? p.defaultSecret;
+    const targetUrl =
+      p.provider === 'github' && githubUrl !== undefined
+        ? githubUrl
+        : `${portalBase}/api/events/http/${p.provider}`;
+    if (secret === '' || targetUrl === '') {
+      log(`${p.provider} webhook deliveries off`);
+      continue;
+    }
+    p.create(targetUrl, secret).start();
+    log(`${p.provider}: ${p.what} go to ${targetUrl}`);
+  }
 }

@@ -1,2 +1,3 @@
 export * from './BuildkiteSimulator';
 export * from './webhooks';
+export * from './BuildkiteWebhookSender';

@@ -1,2 +1,3 @@
 export * from './CircleciSimulator';
 export * from './webhooks';
+export * from './CircleciWebhookSender';

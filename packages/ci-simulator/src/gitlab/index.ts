@@ -1,2 +1,3 @@
 export * from './GitlabSimulator';
 export * from './webhooks';
+export * from './GitlabWebhookSender';
