@@ -12,3 +12,4 @@ export * from './gitlab';
 export * from './jenkins';
 export * from './buildkite';
 export * from './circleci';
+export * from './permissions';

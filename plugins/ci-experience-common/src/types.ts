@@ -66,6 +66,52 @@ export interface CiStep {
  *
  * @public
  */
+/**
+ * What kind of failure a failure class is.
+ *
+ * @public
+ */
+export type CiFailureCategory =
+  | 'infrastructure'
+  | 'dependency'
+  | 'test'
+  | 'flaky'
+  | 'timeout'
+  | 'configuration'
+  | 'code';
+
+/** @public */
+export const CI_FAILURE_CATEGORIES: readonly CiFailureCategory[] = [
+  'infrastructure',
+  'dependency',
+  'test',
+  'flaky',
+  'timeout',
+  'configuration',
+  'code',
+];
+
+/**
+ * Why a job failed, as the triage rules classify it from the failed job's
+ * log tail, once, when the failure is ingested.
+ *
+ * @public
+ */
+export interface CiFailureClass {
+  /** The rule's id, e.g. `out-of-memory`; `unknown` when no rule matched. */
+  id: string;
+  title: string;
+  /** Absent when no rule matched. */
+  category?: CiFailureCategory;
+  /**
+   * Where the guide on fixing it lives in TechDocs, as a path in the portal,
+   * e.g. `/docs/default/component/ci-experience/troubleshooting/out-of-memory/`.
+   */
+  guide?: string;
+  /** The log line the rule matched (trimmed, at most 500 characters). */
+  line?: string;
+}
+
 export interface CiJob {
   /** The provider's id of the job. */
   id: string;
@@ -83,6 +129,8 @@ export interface CiJob {
   /** The machine or agent that ran the job. */
   runnerName?: string;
   steps?: CiStep[];
+  /** Why it failed; only on failed jobs once triaged. */
+  failure?: CiFailureClass;
 }
 
 /**
@@ -126,6 +174,78 @@ export interface CiRun {
   queuedMs?: number;
   /** Present on a single run's answer; absent from lists. */
   jobs?: CiJob[];
+  /** Why it failed: the class of its first failed job, once triaged. */
+  failure?: CiFailureClass;
+}
+
+/**
+ * One attempt of a run, as listed beside it.
+ *
+ * @public
+ */
+export interface CiRunAttempt {
+  /** The id of that attempt's run (`GET /runs/{id}`). */
+  id: string;
+  attempt: number;
+  status: CiRunStatus;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  failure?: CiFailureClass;
+}
+
+/**
+ * What the provider of a run lets the portal do with it.
+ *
+ * @public
+ */
+export interface CiRunActions {
+  /** Rerun every job. */
+  rerun: boolean;
+  /** Rerun only the failed jobs. */
+  rerunFailed: boolean;
+  cancel: boolean;
+  /** Job logs can be read through the backend. */
+  logs: boolean;
+}
+
+/**
+ * `GET /runs/{id}`: a run with its jobs, its other attempts and what can
+ * be done with it.
+ *
+ * @public
+ */
+export interface CiRunDetail extends CiRun {
+  jobs: CiJob[];
+  /** Every attempt of this run, oldest first, this one included. */
+  attempts: CiRunAttempt[];
+  actions: CiRunActions;
+}
+
+/**
+ * `GET /runs/{id}/jobs/{jobId}/log`: the tail of a job's log.
+ *
+ * @public
+ */
+export interface CiJobLog {
+  /** The log text, ANSI escapes kept; plain text, never markup. */
+  text: string;
+  /** The text is the tail of a longer log. */
+  truncated: boolean;
+  /** The whole log's size in bytes, when known. */
+  totalBytes?: number;
+  /** The full log at the provider. */
+  url?: string;
+}
+
+/**
+ * The body of `POST /entities/{kind}/{namespace}/{name}/runs/{id}/rerun`.
+ *
+ * @public
+ */
+export interface CiRerunRequest {
+  /** Rerun only the failed jobs, where the provider can. */
+  failedOnly?: boolean;
 }
 
 /**

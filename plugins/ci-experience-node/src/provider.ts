@@ -91,4 +91,75 @@ export interface CiProvider {
 
   /** The jobs, with steps, of one attempt of one run. */
   listJobs(source: CiSource, run: CiProviderRun): Promise<CiJob[]>;
+
+  /**
+   * The log of one job, or undefined when the provider no longer has it.
+   * Providers that cannot read logs leave it out. The backend keeps only
+   * the tail it serves (see {@link CiJobLogText}).
+   */
+  getJobLog?(
+    source: CiSource,
+    run: CiRunRef,
+    jobId: string,
+  ): Promise<CiJobLogText | undefined>;
+
+  /**
+   * Starts the run again: every job, or with `failedOnly` only the failed
+   * ones (providers that cannot should say so in {@link CiProvider.capabilities}).
+   * Throws an `@backstage/errors` error when the provider refuses.
+   */
+  rerun?(
+    source: CiSource,
+    run: CiRunRef,
+    options: { failedOnly: boolean },
+  ): Promise<void>;
+
+  /** Cancels a queued or running run. */
+  cancel?(source: CiSource, run: CiRunRef): Promise<void>;
+
+  /** What of the optional methods the provider supports; default: what it implements. */
+  readonly capabilities?: CiProviderCapabilities;
+}
+
+/**
+ * Names one attempt of one run at its provider, with what the store knows
+ * of it.
+ *
+ * @public
+ */
+export interface CiRunRef {
+  providerRunId: string;
+  attempt: number;
+  runNumber: number;
+  /** The run's workflow (for providers that address runs through it). */
+  workflow: string;
+  url: string;
+}
+
+/**
+ * A job's log as a provider hands it over.
+ *
+ * @public
+ */
+export interface CiJobLogText {
+  /** The log, or its tail when the provider serves ranges. */
+  text: string;
+  /** `text` is already the tail of a longer log. */
+  truncated?: boolean;
+  /** The whole log's size in bytes, when known. */
+  totalBytes?: number;
+  /** The full log at the provider, for people. */
+  url?: string;
+}
+
+/**
+ * What a provider can do beyond syncing.
+ *
+ * @public
+ */
+export interface CiProviderCapabilities {
+  logs?: boolean;
+  rerun?: boolean;
+  rerunFailed?: boolean;
+  cancel?: boolean;
 }

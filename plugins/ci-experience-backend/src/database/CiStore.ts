@@ -1,4 +1,5 @@
 import {
+  CiFailureClass,
   CiJob,
   CiRun,
   CiRunStatus,
@@ -112,6 +113,48 @@ export interface CiStore {
   listBranches(sourceKeys: string[]): Promise<string[]>;
   /** One run with its jobs. */
   getRun(id: string): Promise<StoredRun | undefined>;
+  /** Every stored attempt of one run of a source, oldest first. */
+  listAttempts(sourceKey: string, providerRunId: string): Promise<CiRun[]>;
+
+  /**
+   * Claims up to `limit` failed jobs not yet triaged (and not claimed by
+   * another replica, nor given up on), for `leaseMs`.
+   */
+  claimTriage(options: {
+    limit: number;
+    leaseMs: number;
+    now: string;
+    maxAttempts: number;
+  }): Promise<TriageTask[]>;
+  /** Stores a job's failure class; the run takes it when it has none yet. */
+  recordTriage(
+    task: TriageTask,
+    failure: CiFailureClass,
+    at: string,
+  ): Promise<void>;
+  /**
+   * Reading the job's log failed: counts the attempt and frees the claim.
+   * After `maxAttempts`, `claimTriage` no longer offers the job.
+   */
+  releaseTriage(task: TriageTask): Promise<void>;
+}
+
+/** A failed job to classify, with what reading its log needs. */
+export interface TriageTask {
+  runId: string;
+  jobId: string;
+  jobName: string;
+  sourceKey: string;
+  provider: string;
+  source: string;
+  providerRunId: string;
+  attempt: number;
+  runNumber: number;
+  workflow: string;
+  url: string;
+  /** The job's failed step, when steps are known. */
+  failedStep?: string;
+  triageAttempts: number;
 }
 
 /** 0 queued, 1 running, 2 final: a write never lowers it. */

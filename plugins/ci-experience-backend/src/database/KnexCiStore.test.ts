@@ -282,4 +282,163 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
     expect(await store.tryLeaseSync(source.key, 'a', 60_000)).toBe(true);
     await store.releaseSync(source.key, 'a');
   });
+
+  it('queues failed jobs for triage once, across replicas, and keeps a class through later upserts', async () => {
+    const failedRun = run(200, {
+      id: 'run-triage',
+      providerRunId: '9200',
+      status: 'failed',
+      jobs: [
+        {
+          id: 'j-ok',
+          name: 'lint',
+          status: 'succeeded',
+          providerStatus: 'success',
+          startedAt: '2026-11-21T00:00:00.000Z',
+        },
+        {
+          id: 'j-bad',
+          name: 'test',
+          status: 'failed',
+          providerStatus: 'failure',
+          startedAt: '2026-11-21T00:00:01.000Z',
+          finishedAt: '2026-11-21T00:05:00.000Z',
+          steps: [
+            {
+              number: 1,
+              name: 'checkout',
+              status: 'succeeded',
+              providerStatus: 'success',
+            },
+            {
+              number: 2,
+              name: 'yarn test',
+              status: 'failed',
+              providerStatus: 'failure',
+            },
+          ],
+        },
+      ],
+    });
+    await store.upsertRuns([failedRun]);
+    const now = '2026-11-21T01:00:00.000Z';
+    const options = { limit: 10, leaseMs: 60_000, now, maxAttempts: 3 };
+    // Two replicas ask at once: the job goes to one of them.
+    const [a, b] = await Promise.all([
+      store.claimTriage(options),
+      store.claimTriage(options),
+    ]);
+    const mine = [...a, ...b].filter(t => t.runId === 'run-triage');
+    expect(mine).toEqual([
+      expect.objectContaining({
+        jobId: 'j-bad',
+        jobName: 'test',
+        failedStep: 'yarn test',
+        sourceKey: source.key,
+        providerRunId: '9200',
+        attempt: 1,
+        triageAttempts: 0,
+      }),
+    ]);
+    // Claimed: not offered again until the lease ends.
+    expect(
+      (await store.claimTriage(options)).filter(t => t.runId === 'run-triage'),
+    ).toEqual([]);
+
+    // The log could not be read: counted, and offered again.
+    await store.releaseTriage(mine[0]);
+    const again = (await store.claimTriage(options)).filter(
+      t => t.runId === 'run-triage',
+    );
+    expect(again.map(t => t.triageAttempts)).toEqual([1]);
+
+    const failure = {
+      id: 'failing-tests',
+      title: 'Failing tests',
+      category: 'test' as const,
+      guide:
+        '/docs/default/component/ci-experience/troubleshooting/failing-tests/',
+      line: 'Tests: 1 failed, 41 passed',
+    };
+    await store.recordTriage(again[0], failure, now);
+    expect(
+      (
+        await store.claimTriage({ ...options, now: '2026-11-22T00:00:00.000Z' })
+      ).filter(t => t.runId === 'run-triage'),
+    ).toEqual([]);
+    let stored = await store.getRun('run-triage');
+    expect(stored?.failure).toEqual(failure);
+    expect(stored?.jobs?.find(j => j.id === 'j-bad')?.failure).toEqual(failure);
+    expect(stored?.jobs?.find(j => j.id === 'j-ok')?.failure).toBeUndefined();
+
+    // A later sync rewrites the job: the class stays.
+    await store.upsertRuns([
+      { ...failedRun, providerUpdatedAt: '2026-11-21T02:00:00.000Z' },
+    ]);
+    stored = await store.getRun('run-triage');
+    expect(stored?.jobs?.find(j => j.id === 'j-bad')?.failure).toEqual(failure);
+    const listed = await store.listRuns({
+      sourceKeys: [source.key],
+      limit: 100,
+    });
+    expect(listed.items.find(r => r.id === 'run-triage')?.failure).toEqual(
+      failure,
+    );
+  });
+
+  it('gives up on a job whose log could not be read maxAttempts times', async () => {
+    await store.upsertRuns([
+      run(201, {
+        id: 'run-nolog',
+        providerRunId: '9201',
+        status: 'failed',
+        jobs: [
+          {
+            id: 'j',
+            name: 'build',
+            status: 'failed',
+            providerStatus: 'failure',
+          },
+        ],
+      }),
+    ]);
+    const options = {
+      limit: 50,
+      leaseMs: 60_000,
+      now: '2026-11-21T03:00:00.000Z',
+      maxAttempts: 2,
+    };
+    for (let i = 0; i < 2; i++) {
+      const task = (await store.claimTriage(options)).find(
+        t => t.runId === 'run-nolog',
+      );
+      expect(task).toBeDefined();
+      await store.releaseTriage(task!);
+    }
+    expect(
+      (await store.claimTriage(options)).find(t => t.runId === 'run-nolog'),
+    ).toBeUndefined();
+  });
+
+  it('lists every attempt of a run, oldest first', async () => {
+    await store.upsertRuns([
+      run(210, {
+        id: 'att-2',
+        providerRunId: '9210',
+        attempt: 2,
+        status: 'succeeded',
+      }),
+      run(210, {
+        id: 'att-1',
+        providerRunId: '9210',
+        attempt: 1,
+        status: 'failed',
+      }),
+    ]);
+    const attempts = await store.listAttempts(source.key, '9210');
+    expect(attempts.map(a => [a.id, a.attempt, a.status])).toEqual([
+      ['att-1', 1, 'failed'],
+      ['att-2', 2, 'succeeded'],
+    ]);
+  });
 });

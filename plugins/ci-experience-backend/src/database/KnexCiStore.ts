@@ -4,6 +4,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import {
+  CiFailureClass,
   CiJob,
   CiRun,
   CiRunStatus,
@@ -19,6 +20,7 @@ import {
   StoredRunVersion,
   StoredSource,
   statusRank,
+  TriageTask,
 } from './CiStore';
 
 const migrationsDir = resolvePackagePath(
@@ -55,6 +57,7 @@ interface RunRow {
   provider_updated_at: string | null;
   status_rank: number;
   jobs_synced: boolean | number;
+  failure?: string | null;
 }
 
 interface SourceRow {
@@ -347,7 +350,8 @@ export class KnexCiStore implements CiStore {
           status_rank: statusRank(job.status),
           version: job.finishedAt ?? job.startedAt ?? null,
           started_at: job.startedAt ?? null,
-          data: JSON.stringify(job),
+          status: job.status,
+          data: JSON.stringify(stripFailure(job)),
         })),
       )
       .onConflict(['run_id', 'job_id'])
@@ -464,11 +468,145 @@ export class KnexCiStore implements CiStore {
         { column: 'started_at', order: 'asc' },
         { column: 'job_id', order: 'asc' },
       ])
-      .select('data');
+      .select('data', 'failure');
     return {
       ...fromRow(row, true),
-      jobs: jobs.map(j => JSON.parse(j.data) as CiJob),
+      jobs: jobs.map(j => {
+        const job = JSON.parse(j.data) as CiJob;
+        const failure = parseFailure(j.failure);
+        return failure ? { ...job, failure } : job;
+      }),
     };
+  }
+
+  async listAttempts(
+    sourceKey: string,
+    providerRunId: string,
+  ): Promise<CiRun[]> {
+    const rows = await this.db<RunRow>('ci_runs')
+      .where({ source_key: sourceKey, provider_run_id: providerRunId })
+      .orderBy('attempt', 'asc')
+      .limit(100);
+    return rows.map(row => fromRow(row, false));
+  }
+
+  async claimTriage(options: {
+    limit: number;
+    leaseMs: number;
+    now: string;
+    maxAttempts: number;
+  }): Promise<TriageTask[]> {
+    const until = new Date(
+      Date.parse(options.now) + options.leaseMs,
+    ).toISOString();
+    const open = (q: Knex.QueryBuilder) =>
+      q
+        .where('ci_jobs.status', 'failed')
+        .whereNull('ci_jobs.triaged_at')
+        .where('ci_jobs.triage_attempts', '<', options.maxAttempts)
+        .where(w =>
+          w
+            .whereNull('ci_jobs.triage_claim_until')
+            .orWhere('ci_jobs.triage_claim_until', '<', options.now),
+        );
+    const candidates = await open(
+      this.db('ci_jobs').join('ci_runs', 'ci_runs.id', 'ci_jobs.run_id'),
+    )
+      .orderBy('ci_jobs.started_at', 'desc')
+      .limit(options.limit)
+      .select(
+        'ci_jobs.run_id',
+        'ci_jobs.job_id',
+        'ci_jobs.data',
+        'ci_jobs.triage_attempts',
+        'ci_runs.source_key',
+        'ci_runs.provider',
+        'ci_runs.source',
+        'ci_runs.provider_run_id',
+        'ci_runs.attempt',
+        'ci_runs.run_number',
+        'ci_runs.workflow',
+        'ci_runs.url',
+      );
+    const claimed: TriageTask[] = [];
+    for (const c of candidates) {
+      // Another replica may have claimed it since: the update says.
+      const updated = await open(
+        this.db('ci_jobs').where({ run_id: c.run_id, job_id: c.job_id }),
+      ).update({ triage_claim_until: until });
+      if (updated !== 1) {
+        continue;
+      }
+      let job: Partial<CiJob> = {};
+      try {
+        job = JSON.parse(c.data);
+      } catch {
+        // the name stays unknown
+      }
+      const failedStep = job.steps?.find(step => step.status === 'failed');
+      claimed.push({
+        runId: c.run_id,
+        jobId: c.job_id,
+        jobName: job.name ?? c.job_id,
+        sourceKey: c.source_key,
+        provider: c.provider,
+        source: c.source,
+        providerRunId: c.provider_run_id,
+        attempt: Number(c.attempt),
+        runNumber: Number(c.run_number),
+        workflow: c.workflow,
+        url: c.url,
+        ...(failedStep ? { failedStep: failedStep.name } : {}),
+        triageAttempts: Number(c.triage_attempts),
+      });
+    }
+    return claimed;
+  }
+
+  async recordTriage(
+    task: TriageTask,
+    failure: CiFailureClass,
+    at: string,
+  ): Promise<void> {
+    const json = JSON.stringify(failure);
+    await this.db.transaction(async tx => {
+      await tx('ci_jobs')
+        .where({ run_id: task.runId, job_id: task.jobId })
+        .update({ failure: json, triaged_at: at, triage_claim_until: null });
+      await tx('ci_runs')
+        .where({ id: task.runId })
+        .whereNull('failure')
+        .update({ failure: json });
+    });
+  }
+
+  async releaseTriage(task: TriageTask): Promise<void> {
+    await this.db('ci_jobs')
+      .where({ run_id: task.runId, job_id: task.jobId })
+      .update({
+        triage_attempts: this.db.raw('triage_attempts + 1'),
+        triage_claim_until: null,
+      });
+  }
+}
+
+/** The class lives in its own column, set once by triage; never in `data`. */
+function stripFailure(job: CiJob): CiJob {
+  if (!('failure' in job)) {
+    return job;
+  }
+  const { failure, ...rest } = job;
+  return rest;
+}
+
+function parseFailure(raw: unknown): CiFailureClass | undefined {
+  if (typeof raw !== 'string' || !raw) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(raw) as CiFailureClass;
+  } catch {
+    return undefined;
   }
 }
 
@@ -569,6 +707,7 @@ function fromRow(row: RunRow, withJobs: boolean): CiRun | StoredRun {
     finishedAt: row.finished_at ?? undefined,
     durationMs: row.duration_ms === null ? undefined : Number(row.duration_ms),
     queuedMs: row.queued_ms === null ? undefined : Number(row.queued_ms),
+    failure: parseFailure(row.failure),
   };
   if (!withJobs) {
     return stripUndefined(run);
