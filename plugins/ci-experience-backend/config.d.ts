@@ -32,6 +32,41 @@ export interface Config {
       entity?: string | string[];
       branches: string[];
     }>;
+    /** Job logs, read through the provider when someone opens them. */
+    logs?: {
+      /** The tail served at most, in bytes. Default 1048576 (1 MiB). */
+      maxBytes?: number;
+      /** The tail served at most, in lines. Default 5000. */
+      maxLines?: number;
+    };
+    /**
+     * Failure triage: each failed job is classified once, from its log
+     * tail, when it is ingested. See docs/troubleshooting/adding-rules.md.
+     */
+    triage?: {
+      /** Default true. */
+      enabled?: boolean;
+      /** Whether the shipped rules follow the configured ones. Default true. */
+      defaults?: boolean;
+      /** Tried before the defaults, in order; the first that matches a line wins. */
+      rules?: Array<{
+        /** Unique, e.g. `vault-token-expired`. */
+        id: string;
+        title: string;
+        /** A JavaScript regular expression, case-insensitive, matched per line. */
+        pattern: string;
+        category:
+          | 'infrastructure'
+          | 'dependency'
+          | 'test'
+          | 'flaky'
+          | 'timeout'
+          | 'configuration'
+          | 'code';
+        /** A path in the portal, e.g. `/docs/default/component/my-guides/vault/`. */
+        guide?: string;
+      }>;
+    };
     providers?: {
       githubActions?: {
         /** Set false to turn the built-in GitHub Actions provider off. Default true. */

@@ -55,7 +55,10 @@ import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
 import { CiMetrics } from './service/metrics';
 import { ListingCache } from './service/ListingCache';
-import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
+import {
+  ciExperiencePermissions,
+  CiRunsResponse,
+} from '@ci-experience/plugin-ci-experience-common';
 import { scheduleSync, syncAllEntities } from './service/scheduleSync';
 
 const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
@@ -87,6 +90,9 @@ export const ciExperiencePlugin = createBackendPlugin({
       deps: {
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        auditor: coreServices.auditor,
         auth: coreServices.auth,
         logger: coreServices.logger,
         config: coreServices.rootConfig,
@@ -99,6 +105,9 @@ export const ciExperiencePlugin = createBackendPlugin({
       async init({
         httpRouter,
         httpAuth,
+        permissions,
+        permissionsRegistry,
+        auditor,
         auth,
         logger,
         config,
@@ -151,6 +160,7 @@ export const ciExperiencePlugin = createBackendPlugin({
           throw new Error(`Two CI providers registered the id "${duplicate}"`);
         }
 
+        permissionsRegistry.addPermissions(ciExperiencePermissions);
         const store = await KnexCiStore.create({ database });
         // Many viewers polling one page cost one query per change.
         const listings = new ListingCache<CiRunsResponse>({ ttlMs: 2000 });
@@ -262,6 +272,13 @@ export const ciExperiencePlugin = createBackendPlugin({
             logger,
             listings,
             branchAllowList: BranchAllowList.fromConfig(config, logger),
+            permissions,
+            auditor,
+            providers,
+            logLimits: {
+              maxBytes: section?.getOptionalNumber('logs.maxBytes'),
+              maxLines: section?.getOptionalNumber('logs.maxLines'),
+            },
           }),
         );
         logger.info(

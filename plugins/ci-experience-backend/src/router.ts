@@ -1,8 +1,15 @@
-import { HttpAuthService, LoggerService } from '@backstage/backend-plugin-api';
+import {
+  AuditorService,
+  HttpAuthService,
+  LoggerService,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { CiProvider } from '@ci-experience/plugin-ci-experience-node';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import express from 'express';
 import Router from 'express-promise-router';
 import { CiStore } from './database/CiStore';
+import { createRunDetailRouter, LogLimits } from './routes/runDetail';
 import { createRunsRouter } from './routes/runs';
 import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
@@ -18,9 +25,14 @@ export function createRouter(options: {
   logger: LoggerService;
   listings: ListingCache<CiRunsResponse>;
   branchAllowList?: BranchAllowList;
+  permissions: PermissionsService;
+  auditor: AuditorService;
+  providers: CiProvider[];
+  logLimits?: Partial<LogLimits>;
 }): express.Router {
   const router = Router();
   router.use(express.json({ limit: '100kb' }));
   router.use(createRunsRouter(options));
+  router.use(createRunDetailRouter(options));
   return router;
 }

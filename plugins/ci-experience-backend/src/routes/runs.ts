@@ -148,7 +148,7 @@ function notConfiguredSources(
     );
 }
 
-/** `GET /entities/:kind/:namespace/:name/runs` and `GET /runs/:id`. */
+/** `GET /entities/:kind/:namespace/:name/runs`. */
 export function createRunsRouter(options: {
   httpAuth: HttpAuthService;
   catalog: CatalogService;
@@ -267,20 +267,6 @@ export function createRunsRouter(options: {
     };
     listings.set(cacheKey, sourceKeys, body);
     res.json(body);
-  });
-
-  router.get('/runs/:id', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const { id } = req.params;
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
-      throw new InputError('Invalid run id');
-    }
-    const run = await store.getRun(id);
-    if (!run) {
-      throw new NotFoundError(`No run ${id}`);
-    }
-    const { sourceKey, providerRunId, providerUpdatedAt, ...model } = run;
-    res.json(model);
   });
 
   return router;

@@ -7,24 +7,10 @@ import { setupServer } from 'msw/node';
 import { createGithub, githubConfig } from '../../__testUtils__/github';
 import { GithubActionsProvider, readLimits } from './GithubActionsProvider';
 import { endpointOf } from './GithubApi';
+import { memoryCache } from '../shared/__testUtils__/memoryCache';
 
 const server = setupServer();
 registerMswTestHooks(server);
-
-function memoryCache() {
-  const data = new Map<string, unknown>();
-  return {
-    get: jest.fn(async (k: string) => data.get(k)),
-    set: jest.fn(async (k: string, v: unknown) => {
-      data.set(k, v);
-    }),
-    delete: jest.fn(async (k: string) => {
-      data.delete(k);
-    }),
-    withOptions: jest.fn(),
-    data,
-  };
-}
 
 const source = {
   provider: 'github-actions',

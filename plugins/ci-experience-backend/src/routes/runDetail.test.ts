@@ -1,0 +1,332 @@
+import {
+  createBackendModule,
+  AuditorServiceEvent,
+} from '@backstage/backend-plugin-api';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import { NotAllowedError } from '@backstage/errors';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import {
+  CiJob,
+  CiRunDetail,
+  CiRunsResponse,
+} from '@ci-experience/plugin-ci-experience-common';
+import {
+  CiProvider,
+  CiProviderRun,
+  ciProvidersExtensionPoint,
+} from '@ci-experience/plugin-ci-experience-node';
+import request from 'supertest';
+import { ciExperiencePlugin } from '../plugin';
+
+const component = (name: string, slug: string): Entity => ({
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: {
+    name,
+    namespace: 'default',
+    annotations: { 'fake.io/slug': slug },
+  },
+  spec: { type: 'service', owner: 'team-a', lifecycle: 'production' },
+});
+
+const job = (id: string, status: CiJob['status']): CiJob => ({
+  id,
+  name: `job ${id}`,
+  status,
+  providerStatus: status,
+  url: `https://ci.example.com/jobs/${id}`,
+});
+
+const runOf = (
+  providerRunId: string,
+  attempt: number,
+  status: CiProviderRun['status'],
+): CiProviderRun => ({
+  providerRunId,
+  attempt,
+  runNumber: Number(providerRunId),
+  workflow: 'CI',
+  status,
+  providerStatus: status,
+  branch: 'main',
+  url: `https://ci.example.com/runs/${providerRunId}/${attempt}`,
+  createdAt: `2026-11-20T10:0${attempt}:00.000Z`,
+  updatedAt: `2026-11-20T10:0${attempt}:30.000Z`,
+});
+
+/** A provider of everything, recording what the backend asks of it. */
+function fakeProvider(log: string) {
+  const calls: string[] = [];
+  const provider: CiProvider = {
+    id: 'fake',
+    capabilities: { rerunFailed: true },
+    getSources: entity => {
+      const slug = entity.metadata.annotations?.['fake.io/slug'];
+      return slug
+        ? [{ provider: 'fake', key: `fake:${slug}`, source: slug }]
+        : [];
+    },
+    getSourceInfo: async () => ({ defaultBranch: 'main' }),
+    listRuns: async source =>
+      source.source === 'org/app'
+        ? {
+            runs: [
+              runOf('7', 1, 'failed'),
+              runOf('7', 2, 'succeeded'),
+              runOf('8', 1, 'running'),
+            ],
+          }
+        : { runs: [runOf('9', 1, 'failed')] },
+    getRun: async () => undefined,
+    listJobs: async (_source, run) =>
+      run.status === 'failed'
+        ? [job('a', 'succeeded'), job('b', 'failed')]
+        : [job('a', run.status)],
+    getJobLog: async (_source, run, jobId) => {
+      calls.push(`log ${run.providerRunId}/${run.attempt}/${jobId}`);
+      return jobId === 'gone' ? undefined : { text: log };
+    },
+    rerun: async (_source, run, { failedOnly }) => {
+      calls.push(`rerun ${run.providerRunId}/${run.attempt} ${failedOnly}`);
+    },
+    cancel: async (_source, run) => {
+      calls.push(`cancel ${run.providerRunId}/${run.attempt}`);
+    },
+  };
+  return { provider, calls };
+}
+
+async function start(options: {
+  allow: boolean;
+  log?: string;
+  logs?: { maxBytes?: number; maxLines?: number };
+}) {
+  const { provider, calls } = fakeProvider(options.log ?? 'line 1\nline 2\n');
+  const permissions = mockServices.permissions.mock({
+    authorize: jest.fn(async requests =>
+      requests.map(() => ({
+        result: options.allow ? AuthorizeResult.ALLOW : AuthorizeResult.DENY,
+      })),
+    ) as any,
+  });
+  const audited: Array<{ eventId: string; outcome: string; meta: unknown }> =
+    [];
+  const auditor = mockServices.auditor.mock({
+    createEvent: jest.fn(async ({ eventId, meta }) => {
+      const event: AuditorServiceEvent = {
+        success: async () => {
+          audited.push({ eventId, outcome: 'success', meta });
+        },
+        fail: async ({ error }) => {
+          audited.push({ eventId, outcome: `fail: ${error.name}`, meta });
+        },
+      };
+      return event;
+    }),
+  });
+  const { server } = await startTestBackend({
+    features: [
+      ciExperiencePlugin,
+      createBackendModule({
+        pluginId: 'ci-experience',
+        moduleId: 'fake-provider',
+        register(env) {
+          env.registerInit({
+            deps: { providers: ciProvidersExtensionPoint },
+            async init({ providers }) {
+              providers.addProvider(provider);
+            },
+          });
+        },
+      }),
+      mockServices.rootConfig.factory({
+        data: {
+          ciExperience: {
+            providers: { githubActions: { enabled: false } },
+            sync: {
+              schedule: {
+                frequency: { hours: 24 },
+                timeout: { minutes: 5 },
+                initialDelay: { hours: 24 },
+              },
+            },
+            ...(options.logs ? { logs: options.logs } : {}),
+          },
+        },
+      }),
+      mockServices.events.factory(),
+      catalogServiceMock.factory({
+        entities: [
+          component('app', 'org/app'),
+          component('other', 'org/other'),
+        ],
+      }),
+      permissions.factory,
+      auditor.factory,
+    ],
+  });
+  const http = request(server);
+  const list = async (name: string): Promise<CiRunsResponse> => {
+    for (let i = 0; i < 100; i++) {
+      const res = await http.get(
+        `/api/ci-experience/entities/component/default/${name}/runs`,
+      );
+      if (!res.body.sources?.some((s: { syncing: boolean }) => s.syncing)) {
+        return res.body;
+      }
+      await new Promise(r => setTimeout(r, 50));
+    }
+    throw new Error('sync did not finish');
+  };
+  return { http, list, calls, audited, permissions };
+}
+
+const ENTITY = '/api/ci-experience/entities/component/default/app';
+
+describe('run detail, logs and actions', () => {
+  it('serves a run with its jobs, every attempt and what can be done', async () => {
+    const { http, list } = await start({ allow: true });
+    const runs = await list('app');
+    const second = runs.items.find(
+      r => r.providerStatus === 'succeeded' && r.attempt === 2,
+    )!;
+    const res = await http.get(`/api/ci-experience/runs/${second.id}`);
+    expect(res.status).toBe(200);
+    const detail = res.body as CiRunDetail;
+    expect(detail.attempts.map(a => [a.attempt, a.status])).toEqual([
+      [1, 'failed'],
+      [2, 'succeeded'],
+    ]);
+    expect(detail.attempts[1].id).toBe(second.id);
+    expect(detail.jobs.map(j => j.id)).toEqual(['a']);
+    expect(detail.actions).toEqual({
+      logs: true,
+      rerun: true,
+      rerunFailed: true,
+      cancel: true,
+    });
+    expect(detail).not.toHaveProperty('sourceKey');
+  });
+
+  it('serves the tail of a job log, says it is truncated, and links the full log', async () => {
+    const long = Array.from({ length: 50 }, (_, i) => `line ${i}`).join('\n');
+    const { http, list, calls } = await start({
+      allow: true,
+      log: `${long}\n<script>alert(1)</script>\n`,
+      logs: { maxLines: 10 },
+    });
+    const runs = await list('app');
+    const failed = runs.items.find(r => r.status === 'failed')!;
+    const res = await http.get(
+      `/api/ci-experience/runs/${failed.id}/jobs/b/log`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect(res.body.truncated).toBe(true);
+    expect(res.body.text.split('\n').filter(Boolean)).toHaveLength(10);
+    // The log is data: it arrives as a JSON string, as it was written.
+    expect(res.body.text).toContain('<script>alert(1)</script>');
+    expect(res.body.url).toBe('https://ci.example.com/jobs/b');
+    expect(calls).toEqual([`log 7/1/b`]);
+
+    expect(
+      (await http.get(`/api/ci-experience/runs/${failed.id}/jobs/nope/log`))
+        .status,
+    ).toBe(404);
+    expect(
+      (await http.get(`/api/ci-experience/runs/${failed.id}/jobs/a%2Fb/log`))
+        .status,
+    ).toBe(400);
+    expect(
+      (await http.get('/api/ci-experience/runs/nope/jobs/b/log')).status,
+    ).toBe(404);
+  });
+
+  it('reruns and cancels for those allowed, and records who did what', async () => {
+    const { http, list, calls, audited, permissions } = await start({
+      allow: true,
+    });
+    const runs = await list('app');
+    const failed = runs.items.find(r => r.status === 'failed')!;
+    const running = runs.items.find(r => r.status === 'running')!;
+
+    const rerun = await http
+      .post(`${ENTITY}/runs/${failed.id}/rerun`)
+      .send({ failedOnly: true });
+    expect(rerun.status).toBe(202);
+    const cancel = await http.post(`${ENTITY}/runs/${running.id}/cancel`);
+    expect(cancel.status).toBe(202);
+    expect(calls).toEqual(['rerun 7/1 true', 'cancel 8/1']);
+
+    expect(permissions.authorize).toHaveBeenCalledWith(
+      [
+        {
+          permission: expect.objectContaining({
+            name: 'ci-experience.run.execute',
+          }),
+          resourceRef: 'component:default/app',
+        },
+      ],
+      { credentials: mockCredentials.user() },
+    );
+    expect(audited).toEqual([
+      {
+        eventId: 'run-rerun',
+        outcome: 'success',
+        meta: expect.objectContaining({
+          entityRef: 'component:default/app',
+          runId: failed.id,
+          failedOnly: true,
+        }),
+      },
+      {
+        eventId: 'run-cancel',
+        outcome: 'success',
+        meta: expect.objectContaining({ runId: running.id }),
+      },
+    ]);
+
+    // A finished run cannot be cancelled; a bad body is named.
+    expect((await http.post(`${ENTITY}/runs/${failed.id}/cancel`)).status).toBe(
+      400,
+    );
+    const bad = await http
+      .post(`${ENTITY}/runs/${failed.id}/rerun`)
+      .send({ failedOnly: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/failedOnly/);
+  });
+
+  it('refuses those not allowed with 403, acts on nothing, and records the refusal', async () => {
+    const { http, list, calls, audited } = await start({ allow: false });
+    const runs = await list('app');
+    const failed = runs.items.find(r => r.status === 'failed')!;
+    const res = await http.post(`${ENTITY}/runs/${failed.id}/rerun`).send({});
+    expect(res.status).toBe(403);
+    expect(res.body.error.message).toMatch(/may not rerun/);
+    expect(calls).toEqual([]);
+    expect(audited).toEqual([
+      {
+        eventId: 'run-rerun',
+        outcome: `fail: ${new NotAllowedError().name}`,
+        meta: expect.objectContaining({ runId: failed.id }),
+      },
+    ]);
+  });
+
+  it("refuses to act on another entity's run through an entity one may act on", async () => {
+    const { http, list, calls } = await start({ allow: true });
+    const others = await list('other');
+    const res = await http
+      .post(`${ENTITY}/runs/${others.items[0].id}/rerun`)
+      .send({});
+    expect(res.status).toBe(404);
+    expect(calls).toEqual([]);
+  });
+});
