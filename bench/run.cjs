@@ -34,6 +34,9 @@ const {
 } = require('./lib.cjs');
 
 const ROOT = path.resolve(__dirname, '..');
+/** Where the report goes: docs/benchmarks.md, or BENCH_OUT (to compare runs without touching the docs). */
+const benchOut = () =>
+  process.env.BENCH_OUT ?? path.join(ROOT, 'docs/benchmarks.md');
 const BACKEND_DIR = path.join(ROOT, 'packages/backend');
 const BACKEND_PORT = 7107; // as in app-config.bench.yaml
 const SIM_PORT = 7108; // as in app-config.bench.yaml and bench/entities.yaml
@@ -1005,7 +1008,7 @@ function report(results, errorsByBench, totalMs) {
     'Knobs: `BENCH_VIEW_SECONDS` (120), `BENCH_VIEWERS` (100), `BENCH_THINK_MS` (1000), `BENCH_CANNON_SECONDS` (15), `BENCH_DELIVERIES` (5000), `BENCH_BACKEND=yarn` (start the backend with `yarn workspace backend start --config ../../app-config.yaml --config ../../app-config.bench.yaml`, i.e. in watch mode, instead of the same entry point with plain node). The backend log of a run is kept under the system temp directory (path printed at the end). Each run uses fresh PostgreSQL databases `bench_<timestamp>_*` and drops them at the end.',
   );
   L.push('');
-  const out = path.join(ROOT, 'docs/benchmarks.md');
+  const out = benchOut();
   fs.writeFileSync(out, L.join('\n'));
   try {
     // Keep the page as `yarn prettier:check` wants it; best effort.
@@ -1224,7 +1227,7 @@ async function main() {
     JSON.stringify({ results, errorsByBench }, null, 2),
   );
   report(results, errorsByBench, Date.now() - stamp);
-  log(`wrote docs/benchmarks.md; backend log: ${backendLog}`);
+  log(`wrote ${benchOut()}; backend log: ${backendLog}`);
   const couldNotRun = Object.values(errorsByBench).some(Boolean);
   process.exit(couldNotRun ? 1 : 0);
 }
