@@ -48,22 +48,25 @@ export interface Config {
       enabled?: boolean;
       /** Whether the shipped rules follow the configured ones. Default true. */
       defaults?: boolean;
-      /** Tried before the defaults, in order; the first that matches a line wins. */
+      /**
+       * Tried before the defaults, in order; the first rule that matches any
+       * line of the log tail wins. A rule with a default's id replaces it. A
+       * bad rule (invalid or unsafe pattern, unknown category, clashing id)
+       * is skipped with a warning, never fatal.
+       */
       rules?: Array<{
         /** Unique, e.g. `vault-token-expired`. */
         id: string;
         title: string;
-        /** A JavaScript regular expression, case-insensitive, matched per line. */
-        pattern: string;
-        category:
-          | 'infrastructure'
-          | 'dependency'
-          | 'test'
-          | 'flaky'
-          | 'timeout'
-          | 'configuration'
-          | 'code';
-        /** A path in the portal, e.g. `/docs/default/component/my-guides/vault/`. */
+        /**
+         * One of infrastructure, dependency, test, flaky, timeout,
+         * configuration, code. A plain string so that a typo is a warning,
+         * not a backend that will not start.
+         */
+        category: string;
+        /** JavaScript regular expressions, case-insensitive, matched per line. */
+        pattern: string | string[];
+        /** A path in the portal starting with `/`, or an http(s) URL. */
         guide?: string;
       }>;
     };

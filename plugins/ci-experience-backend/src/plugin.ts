@@ -60,6 +60,7 @@ import {
   CiRunsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
 import { scheduleSync, syncAllEntities } from './service/scheduleSync';
+import { createTriageService, FailureClassifier } from './triage';
 
 const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   frequency: { minutes: 2 },
@@ -90,6 +91,7 @@ export const ciExperiencePlugin = createBackendPlugin({
       deps: {
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
+        lifecycle: coreServices.lifecycle,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
@@ -105,6 +107,7 @@ export const ciExperiencePlugin = createBackendPlugin({
       async init({
         httpRouter,
         httpAuth,
+        lifecycle,
         permissions,
         permissionsRegistry,
         auditor,
@@ -164,7 +167,36 @@ export const ciExperiencePlugin = createBackendPlugin({
         const store = await KnexCiStore.create({ database });
         // Many viewers polling one page cost one query per change.
         const listings = new ListingCache<CiRunsResponse>({ ttlMs: 2000 });
-        const onSourceChanged = (key: string) => listings.changed(key);
+        // Failed jobs are classified once each, from their log tail, soon
+        // after they are ingested (by a sync or a webhook) and on the schedule.
+        const triageEnabled =
+          section?.getOptionalBoolean('triage.enabled') !== false;
+        const triage = triageEnabled
+          ? createTriageService({
+              store,
+              providers,
+              classifier: FailureClassifier.fromConfig(config, { logger }),
+              logger,
+            })
+          : undefined;
+        let triageTimer: ReturnType<typeof setTimeout> | undefined;
+        const triageSoon = () => {
+          if (triage && !triageTimer) {
+            triageTimer = setTimeout(() => {
+              triageTimer = undefined;
+              triage.schedule();
+            }, 2000);
+            triageTimer.unref?.();
+          }
+        };
+        lifecycle.addShutdownHook(async () => {
+          clearTimeout(triageTimer);
+          await triage?.idle();
+        });
+        const onSourceChanged = (key: string) => {
+          listings.changed(key);
+          triageSoon();
+        };
         const sync = CiSyncService.create({
           providers,
           store,
@@ -257,6 +289,7 @@ export const ciExperiencePlugin = createBackendPlugin({
             : DEFAULT_SCHEDULE,
           run: async () => {
             await syncAllEntities({ catalog, auth, sync, logger });
+            await triage?.drain();
             await store.pruneDeliveries(
               new Date(Date.now() - DELIVERY_MEMORY_MS).toISOString(),
             );

@@ -329,4 +329,41 @@ describe('run detail, logs and actions', () => {
     expect(res.status).toBe(404);
     expect(calls).toEqual([]);
   });
+
+  it('classifies a failed job once, from its log, soon after it is ingested', async () => {
+    const { http, list, calls } = await start({
+      allow: true,
+      log: [
+        '> webpack --mode production',
+        '<--- Last few GCs --->',
+        'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+        '##[error]Process completed with exit code 134.',
+      ].join('\n'),
+    });
+    const runs = await list('app');
+    const failed = runs.items.find(r => r.status === 'failed')!;
+    let detail: CiRunDetail | undefined;
+    for (let i = 0; i < 100 && !detail?.failure; i++) {
+      detail = (await http.get(`/api/ci-experience/runs/${failed.id}`)).body;
+      await new Promise(r => setTimeout(r, 100));
+    }
+    expect(detail?.failure).toEqual({
+      id: 'out-of-memory',
+      title: 'Out of memory',
+      category: 'infrastructure',
+      guide:
+        '/docs/default/component/ci-experience/troubleshooting/out-of-memory/',
+      line: 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+    });
+    expect(detail?.jobs.find(j => j.id === 'b')?.failure?.id).toBe(
+      'out-of-memory',
+    );
+    expect(detail?.jobs.find(j => j.id === 'a')?.failure).toBeUndefined();
+    // The list shows the class too, and the log was read once.
+    const listed = await list('app');
+    expect(listed.items.find(r => r.id === failed.id)?.failure?.id).toBe(
+      'out-of-memory',
+    );
+    expect(calls.filter(c => c === 'log 7/1/b')).toHaveLength(1);
+  });
 });
