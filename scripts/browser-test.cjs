@@ -178,6 +178,61 @@ async function main() {
       },
     );
 
+    await check(
+      'TechDocs renders the "Out of memory" troubleshooting guide',
+      async () => {
+        // The first visit builds the docs with the local mkdocs (seconds).
+        await page.goto(
+          `${APP}/docs/default/component/ci-experience/troubleshooting/out-of-memory`,
+        );
+        await page
+          .locator('article h1')
+          .filter({ hasText: /^Out of memory/ })
+          .first()
+          .waitFor({ timeout: 180_000 });
+        // The guide's own sections, rendered from docs/troubleshooting/out-of-memory.md.
+        for (const section of [
+          'Symptoms',
+          'Log lines that match',
+          'Likely causes',
+          'Fixes',
+          'How to confirm',
+        ]) {
+          await page
+            .locator('article h2')
+            .filter({ hasText: new RegExp(`^${section}`) })
+            .first()
+            .waitFor({ timeout: 10_000 });
+        }
+        await page
+          .getByText('JavaScript heap out of memory')
+          .first()
+          .waitFor({ timeout: 10_000 });
+        // TechDocs keeps the page transparent until every stylesheet of the
+        // generated site has loaded (one that cannot, e.g. an external font
+        // offline, leaves it blank): the heading must really be seen.
+        await page.waitForFunction(
+          () => {
+            const host = [...document.querySelectorAll('*')].find(
+              e => e.shadowRoot && e.shadowRoot.querySelector('article h1'),
+            );
+            let node = host?.shadowRoot.querySelector('article h1');
+            let opacity = node ? 1 : 0;
+            while (node) {
+              opacity *= Number(getComputedStyle(node).opacity);
+              node = node.parentElement ?? node.getRootNode().host;
+            }
+            return opacity > 0.99;
+          },
+          undefined,
+          { timeout: 30_000 },
+        );
+        await page.screenshot({
+          path: path.join(root, 'test-results', 'troubleshooting-guide.png'),
+        });
+      },
+    );
+
     await check('no uncaught errors in the page', async () => {
       if (pageErrors.length) {
         throw new Error(pageErrors.join('; '));
