@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import { example } from './examples';
 import {
+  SimActionResult,
   SimJob,
   SimRepoSpec,
   SimRunAttempt,
@@ -40,7 +41,10 @@ export interface GithubFault {
  * A simulated GitHub: GitHub Actions REST endpoints with GitHub's response
  * shapes, `Link` pagination, rate-limit headers and ETags, served by msw
  * handlers that unit tests install with `setupServer` and the local simulator
- * serves over HTTP.
+ * serves over HTTP. Job logs redirect (302) to a download on the web host,
+ * as GitHub's do to a signed URL; re-runs (`rerun`, `rerun-failed-jobs`,
+ * 201) and cancels (202, 409 once finished) change the history, so the next
+ * read and webhook show the new attempt or the cancelled run.
  */
 export class GithubSimulator {
   readonly history: SimulatedHistory;
@@ -123,6 +127,43 @@ export class GithubSimulator {
       ),
       http.get(repoPath, ({ request, params }) =>
         this.serve(request, params, spec => this.repoBody(spec)),
+      ),
+      // Re-run a workflow, re-run failed jobs, cancel a workflow run.
+      http.post(
+        `${repoPath}/actions/runs/:runId/rerun`,
+        ({ request, params }) =>
+          this.serve(request, params, spec =>
+            this.rerunAnswer(
+              this.history.requestRerun(spec, Number(params.runId)),
+            ),
+          ),
+      ),
+      http.post(
+        `${repoPath}/actions/runs/:runId/rerun-failed-jobs`,
+        ({ request, params }) =>
+          this.serve(request, params, spec =>
+            this.rerunAnswer(
+              this.history.requestRerun(spec, Number(params.runId), {
+                failedOnly: true,
+              }),
+            ),
+          ),
+      ),
+      http.post(
+        `${repoPath}/actions/runs/:runId/cancel`,
+        ({ request, params }) =>
+          this.serve(request, params, spec => {
+            const result = this.history.cancel(spec, Number(params.runId));
+            if (result.ok) {
+              return HttpResponse.json({}, { status: 202 });
+            }
+            return result.reason === 'not-found'
+              ? notFound()
+              : githubError(
+                  409,
+                  'Cannot cancel a workflow run that is completed.',
+                );
+          }),
       ),
       http.get(
         `${this.options.webBaseUrl}/_simulator/logs/:owner/:repo/:jobId`,
@@ -251,6 +292,26 @@ export class GithubSimulator {
       headers.link = result.link;
     }
     return new HttpResponse(body, { headers });
+  }
+
+  /** GitHub's answers to a re-run request. */
+  private rerunAnswer(result: SimActionResult): Response {
+    if (result.ok) {
+      return HttpResponse.json({}, { status: 201 });
+    }
+    switch (result.reason) {
+      case 'not-found':
+        return notFound();
+      case 'not-finished':
+        return githubError(403, 'This workflow is already running');
+      case 'nothing-failed':
+        return githubError(403, 'There are no failed jobs to re-run');
+      default:
+        return githubError(
+          403,
+          'The workflow run has reached the maximum number of attempts',
+        );
+    }
   }
 
   private rate(key: string) {
@@ -428,13 +489,17 @@ interface Page {
 }
 
 function notFound() {
+  return githubError(404, 'Not Found');
+}
+
+function githubError(status: number, message: string) {
   return HttpResponse.json(
     {
-      message: 'Not Found',
+      message,
       documentation_url: 'https://docs.github.com/rest',
-      status: '404',
+      status: String(status),
     },
-    { status: 404 },
+    { status },
   );
 }
 

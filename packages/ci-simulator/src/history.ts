@@ -6,7 +6,10 @@ export type FailureKind =
   | 'lint'
   | 'dependency-install'
   | 'out-of-memory'
-  | 'timeout';
+  | 'timeout'
+  | 'no-space'
+  | 'registry'
+  | 'gradle-daemon';
 
 export interface SimJobSpec {
   name: string;
@@ -85,7 +88,32 @@ interface PlannedAttempt {
   /** Index of the failing job, and how it fails; absent when it succeeds. */
   failure?: { job: number; kind: FailureKind };
   cancelled?: boolean;
+  /** Cancelled through the API at this time (see {@link SimulatedHistory.cancel}). */
+  cancelledAt?: number;
+  /** Asked for through the API (see {@link SimulatedHistory.requestRerun}). */
+  requested?: { failedOnly: boolean };
 }
+
+/** Why a rerun or a cancel was refused, in the words of the simulated providers. */
+export type SimActionRefusal =
+  /** No such run (or not yet created). */
+  | 'not-found'
+  /** A rerun of an attempt still queued or running. */
+  | 'not-finished'
+  /** A cancel of an attempt that has finished. */
+  | 'finished'
+  /** A rerun of failed jobs where none failed. */
+  | 'nothing-failed'
+  /** The simulator keeps job ids unique for up to 9 attempts. */
+  | 'too-many-attempts';
+
+/** What a rerun or a cancel did: the attempt as it now is, or why nothing. */
+export type SimActionResult =
+  | { ok: true; run: SimRunAttempt }
+  | { ok: false; reason: SimActionRefusal };
+
+/** The most attempts of one run: job ids hold the attempt in one digit. */
+export const MAX_SIM_ATTEMPTS = 9;
 
 interface PlannedRun {
   id: number;
@@ -140,9 +168,19 @@ export const DEMO_REPOS: SimRepoSpec[] = [
           {
             name: 'test',
             command: 'yarn test --ci',
-            failures: ['test', 'test', 'out-of-memory', 'dependency-install'],
+            failures: [
+              'test',
+              'test',
+              'out-of-memory',
+              'dependency-install',
+              'registry',
+            ],
           },
-          { name: 'build', command: 'yarn build', failures: ['timeout'] },
+          {
+            name: 'build',
+            command: 'yarn build',
+            failures: ['timeout', 'no-space'],
+          },
         ],
       },
       {
@@ -175,7 +213,7 @@ export const DEMO_REPOS: SimRepoSpec[] = [
           {
             name: 'install',
             command: 'npm ci',
-            failures: ['dependency-install'],
+            failures: ['dependency-install', 'registry'],
           },
           { name: 'unit-tests', command: 'npm test', failures: ['test'] },
           {
@@ -200,7 +238,11 @@ export const DEMO_REPOS: SimRepoSpec[] = [
         file: 'ci.yml',
         jobs: [
           { name: 'test', command: 'go test ./...', failures: ['test'] },
-          { name: 'docker', command: 'docker build .', failures: ['timeout'] },
+          {
+            name: 'docker',
+            command: 'docker build .',
+            failures: ['timeout', 'no-space'],
+          },
         ],
       },
       {
@@ -211,8 +253,8 @@ export const DEMO_REPOS: SimRepoSpec[] = [
         jobs: [
           {
             name: 'integration',
-            command: 'make integration',
-            failures: ['out-of-memory', 'test'],
+            command: './gradlew integrationTest',
+            failures: ['out-of-memory', 'test', 'gradle-daemon'],
           },
         ],
       },
@@ -333,6 +375,85 @@ export class SimulatedHistory {
     return run && job ? { run, job } : undefined;
   }
 
+  /**
+   * Reruns a finished run, as a person would from the provider's page: a
+   * new attempt created at `at` that queues, runs and passes. With
+   * `failedOnly` the jobs that passed before the first failed one are
+   * carried over (done at once) and only the rest run again. A retry the
+   * history had planned after `at` makes way for it. Refused for a run still
+   * queued or running, for `failedOnly` when nothing failed, and past
+   * {@link MAX_SIM_ATTEMPTS}.
+   */
+  requestRerun(
+    spec: SimRepoSpec,
+    runId: number,
+    options: { failedOnly?: boolean; at?: number } = {},
+  ): SimActionResult {
+    const at = options.at ?? this.now();
+    const failedOnly = options.failedOnly ?? false;
+    const run = this.plan(spec, at).find(r => r.id === runId);
+    const visible = run?.attempts.filter(a => a.createdAt <= at) ?? [];
+    if (!run || visible.length === 0) {
+      return { ok: false, reason: 'not-found' };
+    }
+    const latest = this.materialize(run, visible[visible.length - 1], at);
+    if (latest.status !== 'completed') {
+      return { ok: false, reason: 'not-finished' };
+    }
+    const firstFailed = latest.jobs.findIndex(
+      j => j.conclusion !== 'success' && j.conclusion !== 'skipped',
+    );
+    if (failedOnly && (latest.conclusion === 'success' || firstFailed < 0)) {
+      return { ok: false, reason: 'nothing-failed' };
+    }
+    if (latest.attempt >= MAX_SIM_ATTEMPTS) {
+      return { ok: false, reason: 'too-many-attempts' };
+    }
+    const attempt = latest.attempt + 1;
+    const rand = seeded(runId * 31 + attempt * 7 + 17);
+    const carried = failedOnly ? firstFailed : 0;
+    const planned: PlannedAttempt = {
+      attempt,
+      createdAt: at,
+      queueMs: 2_000 + Math.floor(rand() * 8_000),
+      jobDurations: run.workflow.jobs.map((_, j) =>
+        j < carried ? 0 : 20_000 + Math.floor(rand() * 50_000),
+      ),
+      requested: { failedOnly },
+    };
+    run.attempts = [
+      ...run.attempts.filter(a => a.attempt <= latest.attempt),
+      planned,
+    ];
+    return { ok: true, run: this.materialize(run, planned, at) };
+  }
+
+  /**
+   * Cancels the latest attempt of a run, queued or running at `at`: its
+   * unfinished jobs end as cancelled at `at`, and so does the attempt.
+   * Refused for an attempt that has finished.
+   */
+  cancel(
+    spec: SimRepoSpec,
+    runId: number,
+    options: { at?: number } = {},
+  ): SimActionResult {
+    const at = options.at ?? this.now();
+    const run = this.plan(spec, at).find(r => r.id === runId);
+    const visible = run?.attempts.filter(a => a.createdAt <= at) ?? [];
+    if (!run || visible.length === 0) {
+      return { ok: false, reason: 'not-found' };
+    }
+    const planned = visible[visible.length - 1];
+    if (this.materialize(run, planned, at).status === 'completed') {
+      return { ok: false, reason: 'finished' };
+    }
+    planned.cancelledAt = at;
+    // A retry the history had planned for after this attempt never comes.
+    run.attempts = run.attempts.filter(a => a.attempt <= planned.attempt);
+    return { ok: true, run: this.materialize(run, planned, at) };
+  }
+
   private plan(spec: SimRepoSpec, at: number): PlannedRun[] {
     const key = `${spec.owner}/${spec.repo}`;
     let runs = this.planned.get(key);
@@ -446,6 +567,7 @@ export class SimulatedHistory {
         fails,
         cancels,
         stoppedAt,
+        planned.cancelledAt,
       );
       if (job.completedAt) {
         updatedAt = Math.max(updatedAt, job.completedAt);
@@ -468,11 +590,13 @@ export class SimulatedHistory {
     let conclusion: string | null = null;
     if (allDone) {
       status = 'completed';
-      conclusion = planned.cancelled
-        ? 'cancelled'
-        : jobs.find(
-            j => j.conclusion === 'failure' || j.conclusion === 'timed_out',
-          )?.conclusion ?? 'success';
+      conclusion =
+        planned.cancelled ||
+        (planned.cancelledAt !== undefined && at >= planned.cancelledAt)
+          ? 'cancelled'
+          : jobs.find(
+              j => j.conclusion === 'failure' || j.conclusion === 'timed_out',
+            )?.conclusion ?? 'success';
       if (conclusion === 'timed_out') {
         conclusion = 'failure';
       }
@@ -499,6 +623,71 @@ export class SimulatedHistory {
   }
 
   private materializeJob(
+    jobSpec: SimJobSpec,
+    id: number,
+    start: number,
+    duration: number,
+    at: number,
+    fails: FailureKind | undefined,
+    cancels: boolean | undefined,
+    skippedAt: number | undefined,
+    cancelAt: number | undefined,
+  ): SimJob {
+    if (cancelAt === undefined || at < cancelAt) {
+      return this.jobAt(
+        jobSpec,
+        id,
+        start,
+        duration,
+        at,
+        fails,
+        cancels,
+        skippedAt,
+      );
+    }
+    // Cancelled through the API: as it was then, and what was not done ends.
+    const then = this.jobAt(
+      jobSpec,
+      id,
+      start,
+      duration,
+      cancelAt,
+      fails,
+      cancels,
+      skippedAt,
+    );
+    if (then.status === 'completed') {
+      return then;
+    }
+    return {
+      ...then,
+      status: 'completed',
+      conclusion: 'cancelled',
+      completedAt: cancelAt,
+      steps: then.steps.map(step => {
+        if (step.status === 'completed') {
+          return step;
+        }
+        return {
+          ...step,
+          status: 'completed',
+          conclusion: step.status === 'in_progress' ? 'cancelled' : 'skipped',
+          completedAt: cancelAt,
+        };
+      }),
+      log:
+        then.status === 'queued'
+          ? []
+          : [
+              ...then.log,
+              `${new Date(
+                cancelAt,
+              ).toISOString()} ##[error]The operation was canceled.`,
+            ],
+    };
+  }
+
+  private jobAt(
     jobSpec: SimJobSpec,
     id: number,
     start: number,
@@ -681,6 +870,38 @@ function failureLines(kind: FailureKind | undefined): string[] {
       return [
         '##[error]The job running on runner GitHub Actions 2 has exceeded the maximum execution time of 10 minutes.',
         '##[error]The operation was canceled.',
+      ];
+    case 'no-space':
+      return [
+        'npm error code ENOSPC',
+        'npm error syscall write',
+        'npm error errno -28',
+        'npm error nospc ENOSPC: no space left on device, write',
+        'npm error nospc There appears to be insufficient space on your system to finish.',
+        'npm error nospc Clear up some disk space and try again.',
+        '##[error]Process completed with exit code 228.',
+      ];
+    case 'registry':
+      return [
+        'npm error code E503',
+        'npm error 503 Service Unavailable - GET https://registry.npmjs.org/@babel%2fcore - Service Unavailable',
+        'npm error A complete log of this run can be found in: /home/runner/.npm/_logs/2026-11-20T10_14_07_512Z-debug-0.log',
+        '##[error]Process completed with exit code 1.',
+      ];
+    case 'gradle-daemon':
+      return [
+        '> Task :app:compileReleaseKotlin',
+        '',
+        'FAILURE: Build failed with an exception.',
+        '',
+        '* What went wrong:',
+        'Gradle build daemon disappeared unexpectedly (it may have been killed or may have crashed)',
+        '',
+        '* Try:',
+        '> Run with --stacktrace option to get the stack trace.',
+        '',
+        'BUILD FAILED in 3m 12s',
+        '##[error]Process completed with exit code 1.',
       ];
     default:
       return [];

@@ -29,6 +29,7 @@ const buildkite = new BuildkiteSimulator(history, {
 const circleci = new CircleciSimulator(history, {
   baseUrl: `${base}/circleci/api/v2`,
   appUrl: `${base}/circleci`,
+  outputUrl: `${base}/circleci/output`,
 });
 
 startSimulatorServer({

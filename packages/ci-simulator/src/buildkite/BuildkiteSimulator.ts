@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import {
+  SimActionResult,
   SimJob,
   SimRepoSpec,
   SimRunAttempt,
   SimulatedHistory,
 } from '../history';
+import { commandOutput } from '../logs';
 
 /** Where the simulated Buildkite answers. */
 export interface BuildkiteSimulatorOptions {
@@ -79,7 +81,10 @@ function iso(ms: number | undefined): string | null {
  * pipelines, 403 for the forbidden one), built from the same
  * {@link SimulatedHistory} as the GitHub simulator. Buildkite retries jobs
  * within one build, so a build shows the latest attempt of the simulated run
- * with its jobs' `retries_count`.
+ * with its jobs' `retries_count`. It serves job logs (`.../jobs/:id/log`,
+ * JSON or with `Accept: text/plain` raw, and `.../log.txt`), and
+ * `PUT .../jobs/:id/retry`, `.../rebuild` and `.../cancel` change the
+ * history (a rebuild in place, where Buildkite makes a new build).
  */
 export class BuildkiteSimulator {
   readonly history: SimulatedHistory;
@@ -157,6 +162,62 @@ export class BuildkiteSimulator {
     const api = this.options.apiBaseUrl;
     const base = `${api}/organizations/:org/pipelines/:pipeline`;
     return [
+      http.get(`${base}/builds/:number/jobs/:job/:log`, ctx =>
+        this.serve(ctx.request, ctx.params, pipeline => {
+          const { log } = ctx.params;
+          if (log !== 'log' && log !== 'log.txt') {
+            return buildkiteError(404, 'Not Found');
+          }
+          const found = this.findJob(
+            pipeline,
+            Number(ctx.params.number),
+            String(ctx.params.job),
+          );
+          if (!found) {
+            return buildkiteError(404, 'No job found');
+          }
+          const text = buildkiteLog(pipeline, found.run, found.job);
+          const accept = ctx.request.headers.get('accept') ?? '';
+          if (log === 'log.txt' || accept.includes('text/plain')) {
+            return new HttpResponse(text, {
+              headers: { 'content-type': 'text/plain; charset=utf-8' },
+            });
+          }
+          return HttpResponse.json({
+            url: new URL(ctx.request.url).toString(),
+            content: text,
+            size: Buffer.byteLength(text),
+            header_times: [],
+          });
+        }),
+      ),
+      http.put(`${base}/builds/:number/jobs/:job/retry`, ctx =>
+        this.serve(ctx.request, ctx.params, pipeline =>
+          this.retryJob(
+            pipeline,
+            Number(ctx.params.number),
+            String(ctx.params.job),
+          ),
+        ),
+      ),
+      http.put(`${base}/builds/:number/rebuild`, ctx =>
+        this.serve(ctx.request, ctx.params, pipeline => {
+          const run = this.build(pipeline, Number(ctx.params.number));
+          return this.buildAnswer(
+            pipeline,
+            run && this.history.requestRerun(pipeline.spec, run.id),
+          );
+        }),
+      ),
+      http.put(`${base}/builds/:number/cancel`, ctx =>
+        this.serve(ctx.request, ctx.params, pipeline => {
+          const run = this.build(pipeline, Number(ctx.params.number));
+          return this.buildAnswer(
+            pipeline,
+            run && this.history.cancel(pipeline.spec, run.id),
+          );
+        }),
+      ),
       http.get(`${base}/builds/:number`, ctx =>
         this.serve(ctx.request, ctx.params, pipeline => {
           const run = this.build(pipeline, Number(ctx.params.number));
@@ -260,6 +321,88 @@ export class BuildkiteSimulator {
         'content-type': 'application/json; charset=utf-8',
       },
     });
+  }
+
+  /** A job of a build by its UUID, in any attempt of the simulated run. */
+  findJob(
+    pipeline: SimBuildkitePipeline,
+    number: number,
+    jobId: string,
+  ): { run: SimRunAttempt; job: SimJob; index: number } | undefined {
+    const latest = this.build(pipeline, number);
+    for (let a = latest?.attempt ?? 0; a >= 1; a--) {
+      const run = this.history.getRun(pipeline.spec, latest!.id, a);
+      const index =
+        run?.jobs.findIndex(j => buildkiteUuid(`job:${j.id}`) === jobId) ?? -1;
+      if (run && index >= 0) {
+        return { run, job: run.jobs[index], index };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * `PUT .../jobs/:job/retry`: a failed, timed out or cancelled job of the
+   * build's latest attempt runs again (with the jobs after it), as a new
+   * attempt of the simulated run; Buildkite's 400 for any other job.
+   */
+  private retryJob(
+    pipeline: SimBuildkitePipeline,
+    number: number,
+    jobId: string,
+  ): Response {
+    const found = this.findJob(pipeline, number, jobId);
+    if (!found) {
+      return buildkiteError(404, 'No job found');
+    }
+    const state = buildkiteJobState(found.job, found.index);
+    const latest = this.build(pipeline, number)!;
+    if (
+      found.run.attempt !== latest.attempt ||
+      !['failed', 'timed_out', 'canceled'].includes(state)
+    ) {
+      return buildkiteError(
+        400,
+        'Only failed, timed out or canceled jobs can be retried',
+      );
+    }
+    const result = this.history.requestRerun(pipeline.spec, latest.id, {
+      failedOnly: true,
+    });
+    if (!result.ok) {
+      return buildkiteError(400, 'This job can not be retried');
+    }
+    return HttpResponse.json(
+      this.jobJson(
+        pipeline,
+        result.run,
+        result.run.jobs[found.index],
+        found.index,
+      ),
+    );
+  }
+
+  /**
+   * Buildkite answers a rebuild or a cancel with the build. The simulator
+   * rebuilds in place (a new attempt of the same build) where Buildkite
+   * makes a new build.
+   */
+  private buildAnswer(
+    pipeline: SimBuildkitePipeline,
+    result: SimActionResult | undefined,
+  ): Response {
+    if (!result || (!result.ok && result.reason === 'not-found')) {
+      return buildkiteError(404, 'No build found');
+    }
+    if (!result.ok) {
+      const message: Record<string, string> = {
+        'not-finished': "Build can't be rebuilt while it is still running",
+        finished: "Build can't be canceled because it has already finished",
+        'too-many-attempts': "Build can't be rebuilt any more",
+      };
+      return buildkiteError(422, message[result.reason] ?? 'Unprocessable');
+    }
+    return HttpResponse.json(this.buildJson(pipeline, result.run));
   }
 
   private rate(key: string) {
@@ -458,6 +601,58 @@ export class BuildkiteSimulator {
       parallel_group_total: null,
     };
   }
+}
+
+/**
+ * A job's raw log as Buildkite serves it (`.../log.txt`, or `.../log` with
+ * `Accept: text/plain`): the agent's sections, the command's output and
+ * the agent's last word.
+ */
+export function buildkiteLog(
+  pipeline: SimBuildkitePipeline,
+  run: SimRunAttempt,
+  job: SimJob,
+): string {
+  if (!job.startedAt) {
+    return '';
+  }
+  const out = commandOutput(job);
+  const agent = job.runnerName.toLowerCase().replace(/\s+/g, '-');
+  const lines = [
+    '~~~ Preparing working directory',
+    `$ cd /var/lib/buildkite-agent/builds/${agent}/${pipeline.organization}/${pipeline.slug}`,
+    `# Fetching ${run.branch}`,
+    `$ git checkout -f ${run.sha}`,
+  ];
+  if (out.command) {
+    lines.push(
+      '~~~ Running commands',
+      `$ ${out.command}`,
+      ...out.lines.map(l => l.text),
+    );
+  }
+  switch (out.end) {
+    case 'timed_out':
+      lines.push(
+        '# Received cancellation signal, interrupting',
+        '🚨 Error: The command was interrupted by a signal: terminated',
+      );
+      break;
+    case 'cancelled':
+      lines.push(
+        '# Received cancellation signal, interrupting',
+        '🚨 Error: The command was interrupted by a signal: interrupt',
+      );
+      break;
+    case 'failure':
+      lines.push(
+        `🚨 Error: The command exited with status ${out.exitCode ?? 1}`,
+      );
+      break;
+    default:
+      break;
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** A JSON answer and its paging headers. */

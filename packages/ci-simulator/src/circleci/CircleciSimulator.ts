@@ -5,6 +5,7 @@ import {
   SimRunAttempt,
   SimulatedHistory,
 } from '../history';
+import { commandOutput } from '../logs';
 
 /** Where the simulated CircleCI answers, and who may ask. */
 export interface CircleciSimulatorOptions {
@@ -16,14 +17,31 @@ export interface CircleciSimulatorOptions {
   tokens?: string[];
   /** Items per page of pipelines; CircleCI sends 20. */
   pageSize?: number;
+  /**
+   * Where step output is downloaded from (signed URLs, no token), as
+   * CircleCI's S3 bucket; default
+   * `https://circle-production-action-output.s3.amazonaws.com`.
+   */
+  outputUrl?: string;
 }
 
 /** What the simulator saw, for tests to assert on. */
 export interface CircleciSimulatorStats {
-  /** Every request, as `GET path?query`. */
+  /** Every request, as `METHOD path?query`. */
   requests: string[];
   /** The `Circle-Token` header of every request. */
   tokens: Array<string | null>;
+}
+
+/** One step of a job in API v1.1's `GET /project/:vcs/:org/:repo/:build_num`. */
+interface SimCircleciStep {
+  name: string;
+  /** The step's output, as the output URL serves it. */
+  output: string;
+  status: 'success' | 'failed' | 'timedout' | 'canceled' | 'running';
+  exitCode?: number;
+  startedAt: number;
+  endedAt?: number;
 }
 
 /** The personal API token the simulator accepts unless told otherwise. */
@@ -144,13 +162,19 @@ const error = (status: number, message: string) =>
  * `/pipeline/{id}`, `/pipeline/{id}/workflow`, `/workflow/{id}` and
  * `/workflow/{id}/job`; 401 without a known `Circle-Token`, 404 for unknown
  * projects and ids, 403 for a repository whose spec is `forbidden`.
- * CircleCI sends no ETags, and neither does this.
+ * CircleCI sends no ETags, and neither does this. `POST /workflow/{id}/rerun`
+ * (a new workflow, `from_failed` for the failed jobs) and `.../cancel`
+ * change the history; API v1.1's job details list each step's output URL,
+ * served without a token as CircleCI's signed S3 URLs are.
  */
 export class CircleciSimulator {
   readonly history: SimulatedHistory;
   readonly baseUrl: string;
   readonly appUrl: string;
   readonly stats: CircleciSimulatorStats = { requests: [], tokens: [] };
+  readonly outputUrl: string;
+  /** The API v1.1 base, beside the v2 one. */
+  readonly v1Url: string;
   private readonly tokens: Set<string>;
   private readonly pageSize: number;
 
@@ -169,6 +193,11 @@ export class CircleciSimulator {
     );
     this.tokens = new Set(options.tokens ?? [CIRCLECI_SIM_TOKEN]);
     this.pageSize = options.pageSize ?? 20;
+    this.outputUrl = (
+      options.outputUrl ??
+      'https://circle-production-action-output.s3.amazonaws.com'
+    ).replace(/\/$/, '');
+    this.v1Url = this.baseUrl.replace(/\/v2$/, '/v1.1');
   }
 
   resetStats() {
@@ -179,7 +208,247 @@ export class CircleciSimulator {
   handlers(): HttpHandler[] {
     return [
       http.get(`${this.baseUrl}/*`, ({ request }) => this.answer(request)),
+      http.post(`${this.baseUrl}/workflow/:id/:action`, ({ request, params }) =>
+        this.act(request, String(params.id), String(params.action)),
+      ),
+      http.get(
+        `${this.v1Url}/project/:vcs/:org/:repo/:number`,
+        ({ request, params }) => this.v1Job(request, params),
+      ),
+      http.get(
+        `${this.outputUrl}/sim/:repoIndex/:number/:step`,
+        ({ params }) => {
+          const spec = this.history.repos[Number(params.repoIndex)];
+          const found =
+            spec && this.history.findJob(spec, Number(params.number));
+          const step = found && this.stepsOf(found.job)[Number(params.step)];
+          if (!step) {
+            return new HttpResponse(
+              '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code></Error>',
+              { status: 404, headers: { 'content-type': 'application/xml' } },
+            );
+          }
+          return HttpResponse.json([
+            {
+              message: step.output,
+              time: iso(step.startedAt),
+              type: 'out',
+              truncated: false,
+            },
+          ]);
+        },
+      ),
     ];
+  }
+
+  private record(request: Request) {
+    const url = new URL(request.url);
+    const token = request.headers.get('circle-token');
+    this.stats.requests.push(`${request.method} ${url.pathname}${url.search}`);
+    this.stats.tokens.push(token);
+    return token;
+  }
+
+  /**
+   * `POST /workflow/{id}/rerun` (body `{ from_failed: true }` for the failed
+   * jobs and those after them) and `POST /workflow/{id}/cancel`, both 202.
+   * A rerun makes a new workflow in the same pipeline, as CircleCI does.
+   */
+  private async act(
+    request: Request,
+    id: string,
+    action: string,
+  ): Promise<Response> {
+    const token = this.record(request);
+    if (!token || !this.tokens.has(token)) {
+      return error(401, 'You must log in first.');
+    }
+    const parsed = parseSimUuid(id.toLowerCase());
+    const spec = parsed ? this.history.repos[parsed.repoIndex] : undefined;
+    if (
+      !parsed ||
+      !spec ||
+      parsed.kind !== KIND.workflow ||
+      !['rerun', 'cancel'].includes(action)
+    ) {
+      return error(404, 'Workflow not found');
+    }
+    if (spec.forbidden) {
+      return error(403, 'Permission denied');
+    }
+    const latest = this.history.getRun(spec, parsed.runId);
+    if (!latest || parsed.attempt > latest.attempt) {
+      return error(404, 'Workflow not found');
+    }
+    if (action === 'cancel') {
+      if (parsed.attempt !== latest.attempt) {
+        return error(400, 'Workflow is not running.');
+      }
+      const result = this.history.cancel(spec, parsed.runId);
+      return result.ok
+        ? HttpResponse.json({ message: 'Accepted.' }, { status: 202 })
+        : error(400, 'Workflow is not running.');
+    }
+    let body: { from_failed?: unknown } = {};
+    try {
+      const text = await request.text();
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      return error(400, 'Invalid JSON body.');
+    }
+    const result = this.history.requestRerun(spec, parsed.runId, {
+      failedOnly: body.from_failed === true,
+    });
+    if (!result.ok) {
+      const messages: Record<string, string> = {
+        'not-finished': 'Workflow is still running.',
+        'nothing-failed': 'Workflow has no failed jobs to rerun.',
+        'too-many-attempts': 'Workflow has been rerun too many times.',
+      };
+      return error(400, messages[result.reason] ?? 'Workflow not found');
+    }
+    return HttpResponse.json(
+      { workflow_id: this.workflowIdOf(spec, result.run) },
+      { status: 202 },
+    );
+  }
+
+  /**
+   * API v1.1's job details (`GET /project/:vcs/:org/:repo/:build_num`): the
+   * fields a log reader needs, each step's actions with their output URL.
+   */
+  private v1Job(
+    request: Request,
+    params: Record<string, string | readonly string[] | undefined>,
+  ): Response {
+    const token = this.record(request);
+    if (!token || !this.tokens.has(token)) {
+      return error(401, 'You must log in first.');
+    }
+    const vcs = String(params.vcs).toLowerCase();
+    const spec = ['github', 'gh'].includes(vcs)
+      ? this.history.repo(String(params.org), String(params.repo))
+      : undefined;
+    if (!spec) {
+      return error(404, 'Project not found');
+    }
+    if (spec.forbidden) {
+      return error(403, 'Permission denied');
+    }
+    const number = Number(params.number);
+    const found = this.history.findJob(spec, number);
+    if (!found) {
+      return error(404, 'Build not found');
+    }
+    const index = this.indexOf(spec);
+    return HttpResponse.json({
+      build_num: number,
+      username: spec.owner,
+      reponame: spec.repo,
+      vcs_url: `https://github.com/${spec.owner}/${spec.repo}`,
+      branch: found.run.branch,
+      vcs_revision: found.run.sha,
+      status: this.jobStatus(
+        found.run,
+        found.job,
+        found.run.jobs.indexOf(found.job),
+      ),
+      workflows: {
+        workflow_id: this.workflowIdOf(spec, found.run),
+        job_name: found.job.name,
+      },
+      steps: this.stepsOf(found.job).map((step, i) => ({
+        name: step.name,
+        actions: [
+          {
+            index: 0,
+            step: i,
+            name: step.name,
+            type: i === 0 ? 'infrastructure' : 'test',
+            status: step.status,
+            ...(step.exitCode !== undefined
+              ? { exit_code: step.exitCode }
+              : {}),
+            start_time: iso(step.startedAt),
+            end_time: iso(step.endedAt),
+            has_output: true,
+            output_url: `${
+              this.outputUrl
+            }/sim/${index}/${number}/${i}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=${hex(
+              number * 31 + i,
+              16,
+            )}`,
+          },
+        ],
+      })),
+    });
+  }
+
+  /** A job's steps, and what each printed, the command's last. */
+  stepsOf(job: SimJob): SimCircleciStep[] {
+    if (!job.startedAt) {
+      return [];
+    }
+    const out = commandOutput(job);
+    const start = job.startedAt;
+    const steps: SimCircleciStep[] = [
+      {
+        name: 'Spin up environment',
+        output: [
+          'Build-agent version 1.0.250000-3a9ac5f2 (2026-11-02T10:12:44+0000)',
+          'Creating a dedicated VM with ubuntu-2204:2024.11.1 image',
+          'Waiting for a VM assignment: ....... done',
+          '',
+        ].join('\r\n'),
+        status: 'success',
+        startedAt: start,
+        endedAt: start,
+      },
+      {
+        name: 'Checkout code',
+        output: [
+          '#!/bin/sh -eo pipefail',
+          'Cloning git repository',
+          'Checking out branch',
+          '',
+        ].join('\r\n'),
+        status: 'success',
+        startedAt: start,
+        endedAt: out.commandAt ?? start,
+      },
+    ];
+    if (!out.command) {
+      return steps;
+    }
+    const tail: Record<string, string[]> = {
+      failure: ['', `Exited with code exit status ${out.exitCode ?? 1}`],
+      timed_out: [
+        '',
+        'Too long with no output (exceeded 10m0s): context deadline exceeded',
+      ],
+      cancelled: ['', 'Received "killed" signal'],
+    };
+    const status: Record<string, SimCircleciStep['status']> = {
+      success: 'success',
+      failure: 'failed',
+      timed_out: 'timedout',
+      cancelled: 'canceled',
+    };
+    steps.push({
+      name: out.command,
+      output: [
+        '#!/bin/bash -eo pipefail',
+        out.command,
+        ...out.lines.map(l => l.text),
+        ...(tail[out.end ?? ''] ?? []),
+        '',
+      ].join('\r\n'),
+      status: status[out.end ?? ''] ?? 'running',
+      exitCode: out.end === 'failure' ? out.exitCode ?? 1 : undefined,
+      startedAt: out.commandAt ?? start,
+      endedAt: out.end ? job.completedAt : undefined,
+    });
+    return steps;
   }
 
   /** The project slug of a repository: `gh/<owner>/<repo>`. */
@@ -215,9 +484,7 @@ export class CircleciSimulator {
   /** Answers one API request (exposed so tests can wrap and alter answers). */
   answer(request: Request): Response {
     const url = new URL(request.url);
-    const token = request.headers.get('circle-token');
-    this.stats.requests.push(`GET ${url.pathname}${url.search}`);
-    this.stats.tokens.push(token);
+    const token = this.record(request);
     if (!token || !this.tokens.has(token)) {
       return error(401, 'You must log in first.');
     }

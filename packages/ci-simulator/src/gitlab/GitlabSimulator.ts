@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import {
+  SimActionResult,
   SimJob,
   SimRepoSpec,
   SimRunAttempt,
   SimulatedHistory,
 } from '../history';
+import { commandOutput } from '../logs';
 
 /** Where the simulated GitLab answers. */
 export interface GitlabSimulatorOptions {
@@ -67,7 +69,11 @@ const STATUS_OF_JOB: Record<string, string> = {
  * pagination (`x-next-page`, `x-total`, `Link`), `RateLimit-*` headers, ETags
  * and refusals, built from the same {@link SimulatedHistory} as the GitHub
  * simulator. GitLab re-runs jobs within one pipeline, so a pipeline shows
- * the latest attempt of the simulated run.
+ * the latest attempt of the simulated run. Job logs
+ * (`/projects/:id/jobs/:id/trace`, plain text with the runner's sections
+ * and ANSI colours), `POST .../pipelines/:id/retry` (the failed and
+ * cancelled jobs run again: a new attempt) and `POST .../pipelines/:id/cancel`
+ * change the history as GitLab would.
  */
 export class GitlabSimulator {
   readonly history: SimulatedHistory;
@@ -130,6 +136,44 @@ export class GitlabSimulator {
   handlers(): HttpHandler[] {
     const api = this.options.apiBaseUrl;
     return [
+      http.get(`${api}/projects/:id/jobs/:jobId/trace`, ctx =>
+        this.serve(ctx.request, ctx.params, project => {
+          const found = this.history.findJob(
+            project.spec,
+            Number(ctx.params.jobId),
+          );
+          if (!found) {
+            return gitlabError(404, '404 Not found');
+          }
+          return new HttpResponse(gitlabTrace(found.job, found.run), {
+            headers: { 'content-type': 'text/plain; charset=utf-8' },
+          });
+        }),
+      ),
+      http.post(`${api}/projects/:id/pipelines/:pipelineId/retry`, ctx =>
+        this.serve(ctx.request, ctx.params, project =>
+          this.actionAnswer(
+            project,
+            Number(ctx.params.pipelineId),
+            this.history.requestRerun(
+              project.spec,
+              Number(ctx.params.pipelineId),
+              { failedOnly: true },
+            ),
+            201,
+          ),
+        ),
+      ),
+      http.post(`${api}/projects/:id/pipelines/:pipelineId/cancel`, ctx =>
+        this.serve(ctx.request, ctx.params, project =>
+          this.actionAnswer(
+            project,
+            Number(ctx.params.pipelineId),
+            this.history.cancel(project.spec, Number(ctx.params.pipelineId)),
+            200,
+          ),
+        ),
+      ),
       http.get(`${api}/projects/:id/pipelines/:pipelineId/jobs`, ctx =>
         this.serve(ctx.request, ctx.params, (project, url) =>
           this.jobsPage(project, url, Number(ctx.params.pipelineId)),
@@ -245,6 +289,28 @@ export class GitlabSimulator {
         etag,
         'content-type': 'application/json',
       },
+    });
+  }
+
+  /**
+   * GitLab answers a retry or a cancel with the pipeline; one with nothing to
+   * retry or that already finished is left as it is, as GitLab does.
+   */
+  private actionAnswer(
+    project: SimGitlabProject,
+    pipelineId: number,
+    result: SimActionResult,
+    status: number,
+  ): Response {
+    if (!result.ok && result.reason === 'not-found') {
+      return gitlabError(404, '404 Not found');
+    }
+    if (!result.ok && result.reason === 'too-many-attempts') {
+      return gitlabError(422, 'Pipeline cannot be retried any more');
+    }
+    const run = this.history.getRun(project.spec, pipelineId)!;
+    return HttpResponse.json(this.pipelineJson(project, run, true), {
+      status,
     });
   }
 
@@ -484,6 +550,82 @@ export class GitlabSimulator {
 interface Page {
   body: unknown;
   headers?: Record<string, string>;
+}
+
+/**
+ * A job's log as `GET /projects/:id/jobs/:job_id/trace` serves it: the
+ * runner's sections with their ANSI colours, the command's output, and the
+ * runner's last word.
+ */
+export function gitlabTrace(job: SimJob, run: SimRunAttempt): string {
+  if (!job.startedAt) {
+    return '';
+  }
+  const out = commandOutput(job);
+  const section = (at: number, name: string, start: boolean) =>
+    `section_${start ? 'start' : 'end'}:${Math.floor(
+      at / 1000,
+    )}:${name}\r\x1b[0K`;
+  const t = job.startedAt;
+  const lines = [
+    `\x1b[0KRunning with gitlab-runner 17.5.0 (a1b2c3d4)\x1b[0;m`,
+    `\x1b[0K  on gitlab-runner ${(job.id % 17) + 2} xYz${
+      job.id % 97
+    }Ab, system ID: s_0123456789ab\x1b[0;m`,
+    `${section(
+      t,
+      'prepare_executor',
+      true,
+    )}\x1b[0K\x1b[36;1mPreparing the "docker" executor\x1b[0;m\x1b[0;m`,
+    `\x1b[0KUsing Docker executor with image node:22 ...\x1b[0;m`,
+    `${section(t, 'prepare_executor', false)}`,
+    `${section(
+      t,
+      'get_sources',
+      true,
+    )}\x1b[0K\x1b[36;1mGetting source from Git repository\x1b[0;m\x1b[0;m`,
+    `\x1b[32;1mFetching changes with git depth set to 20...\x1b[0;m`,
+    `\x1b[32;1mChecking out ${run.sha.slice(0, 8)} as detached HEAD (ref is ${
+      run.branch
+    })...\x1b[0;m`,
+    `${section(t, 'get_sources', false)}`,
+  ];
+  if (out.command) {
+    const at = out.commandAt ?? t;
+    lines.push(
+      `${section(
+        at,
+        'step_script',
+        true,
+      )}\x1b[0K\x1b[36;1mExecuting "step_script" stage of the job script\x1b[0;m\x1b[0;m`,
+      `\x1b[32;1m$ ${out.command}\x1b[0;m`,
+      ...out.lines.map(l => l.text),
+    );
+    if (out.end) {
+      lines.push(section(out.lastAt ?? at, 'step_script', false));
+    }
+  }
+  switch (out.end) {
+    case 'success':
+      lines.push('\x1b[32;1mJob succeeded\x1b[0;m');
+      break;
+    case 'timed_out':
+      lines.push(
+        '\x1b[31;1mERROR: Job failed: execution took longer than 10m0s seconds\x1b[0;m',
+      );
+      break;
+    case 'cancelled':
+      lines.push('\x1b[31;1mERROR: Job failed: canceled\x1b[0;m');
+      break;
+    case 'failure':
+      lines.push(
+        `\x1b[31;1mERROR: Job failed: exit code ${out.exitCode ?? 1}\x1b[0;m`,
+      );
+      break;
+    default:
+      break;
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** A GitLab pipeline status for a simulated run attempt. */

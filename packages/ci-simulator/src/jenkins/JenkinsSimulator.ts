@@ -5,6 +5,7 @@ import {
   SimRunAttempt,
   SimulatedHistory,
 } from '../history';
+import { commandOutput } from '../logs';
 import { applyTree, parseTree } from './tree';
 
 /** Where the simulated Jenkins answers, and who may ask. */
@@ -17,7 +18,15 @@ export interface JenkinsSimulatorOptions {
   multibranch?: string[];
   /** Full names of the jobs that are freestyle projects (no Pipeline stages, so no `wfapi`). */
   freestyle?: string[];
+  /**
+   * POSTs need a CSRF crumb (`Jenkins-Crumb` from `/crumbIssuer/api/json`),
+   * as when a Jenkins does not exempt API-token requests; default false.
+   */
+  requireCrumb?: boolean;
 }
+
+/** The crumb the simulator hands out when it requires one. */
+export const JENKINS_SIM_CRUMB = 'c0ffee0123456789abcdef0123456789';
 
 /** What the simulator saw, for tests to assert on. */
 export interface JenkinsSimulatorStats {
@@ -72,7 +81,10 @@ type Resolved =
  * (`api/json` with `tree=` and `{from,to}` ranges), the Pipeline Stage View
  * API (`wfapi/describe`), HTTP Basic auth with API tokens, 404 for unknown
  * jobs and 403 for a repository whose spec is `forbidden`. Jenkins sends no
- * ETags, and neither does this.
+ * ETags, and neither does this. It serves `{build}/consoleText`, and
+ * `{job}/build` (a new build: the newest finished run of the job runs again),
+ * `{build}/stop` and `queue/cancelItem` change the history, with a CSRF
+ * crumb when `requireCrumb` is set.
  */
 export class JenkinsSimulator {
   readonly history: SimulatedHistory;
@@ -81,6 +93,7 @@ export class JenkinsSimulator {
   private readonly users: Record<string, string>;
   private readonly multibranch: Set<string>;
   private readonly freestyle: Set<string>;
+  private readonly requireCrumb: boolean;
 
   constructor(history: SimulatedHistory, options: JenkinsSimulatorOptions) {
     this.history = history;
@@ -96,6 +109,7 @@ export class JenkinsSimulator {
         n.toLowerCase(),
       ),
     );
+    this.requireCrumb = options.requireCrumb ?? false;
   }
 
   resetStats() {
@@ -106,14 +120,123 @@ export class JenkinsSimulator {
   handlers(): HttpHandler[] {
     return [
       http.get(`${this.baseUrl}/job/*`, ({ request }) => this.serve(request)),
+      http.post(`${this.baseUrl}/job/*`, ({ request }) => this.act(request)),
+      http.post(`${this.baseUrl}/queue/cancelItem`, ({ request }) =>
+        this.act(request),
+      ),
+      http.get(`${this.baseUrl}/crumbIssuer/api/json`, ({ request }) => {
+        this.record(request);
+        if (!this.authenticate(request.headers.get('authorization'))) {
+          return page(401, 'Authentication required');
+        }
+        return HttpResponse.json({
+          _class: 'hudson.security.csrf.DefaultCrumbIssuer',
+          crumb: JENKINS_SIM_CRUMB,
+          crumbRequestField: 'Jenkins-Crumb',
+        });
+      }),
     ];
+  }
+
+  private record(request: Request) {
+    const url = new URL(request.url);
+    this.stats.requests.push(`${request.method} ${url.pathname}${url.search}`);
+    this.stats.authorizations.push(request.headers.get('authorization'));
+  }
+
+  /**
+   * The POSTs: `{job}/build` and `{job}/buildWithParameters` (a new build:
+   * the newest finished run of the job runs again, as a new attempt),
+   * `{build}/stop` (answered with a redirect to the build, as Jenkins does)
+   * and `queue/cancelItem?id=` for a build still in the queue.
+   */
+  private act(request: Request): Response {
+    this.record(request);
+    const url = new URL(request.url);
+    const user = this.authenticate(request.headers.get('authorization'));
+    if (!user) {
+      return page(401, 'Authentication required', {
+        'www-authenticate': 'Basic realm="Jenkins"',
+      });
+    }
+    if (
+      this.requireCrumb &&
+      request.headers.get('jenkins-crumb') !== JENKINS_SIM_CRUMB
+    ) {
+      return page(403, 'No valid crumb was included in the request');
+    }
+    const rest = url.pathname
+      .slice(new URL(this.baseUrl).pathname.length)
+      .replace(/^\/+/, '');
+    if (rest === 'queue/cancelItem') {
+      return this.cancelQueued(Number(url.searchParams.get('id')));
+    }
+    const parsed = parsePath(rest);
+    const item = parsed && this.resolve(parsed.path);
+    if (!parsed || !item || item.kind !== 'job') {
+      return page(404, 'Not Found');
+    }
+    if (item.spec.forbidden) {
+      return page(
+        403,
+        `Access Denied: ${user} is missing the Job/Build permission`,
+      );
+    }
+    if (
+      parsed.build === undefined &&
+      (parsed.api === 'build' || parsed.api === 'buildWithParameters')
+    ) {
+      const newest = this.history
+        .listRuns(item.spec)
+        .find(
+          r =>
+            r.status === 'completed' &&
+            (item.branch === undefined || r.branch === item.branch),
+        );
+      const result = newest && this.history.requestRerun(item.spec, newest.id);
+      return new HttpResponse(null, {
+        status: 201,
+        headers: {
+          location: `${this.baseUrl}/queue/item/${
+            result?.ok ? result.run.id : 0
+          }/`,
+        },
+      });
+    }
+    const build =
+      parsed.build === undefined
+        ? undefined
+        : this.builds(item).find(b => b.number === parsed.build);
+    if (!build || parsed.api !== 'stop') {
+      return page(404, 'Not Found');
+    }
+    const latest = this.history.getRun(item.spec, build.run.id);
+    if (latest?.attempt === build.run.attempt) {
+      // Stopping a finished build changes nothing, as in Jenkins.
+      this.history.cancel(item.spec, build.run.id);
+    }
+    return new HttpResponse(null, {
+      status: 302,
+      headers: { location: this.buildUrl(item, build) },
+    });
+  }
+
+  /** `POST queue/cancelItem?id=`: the queue item of a run not yet started. */
+  private cancelQueued(id: number): Response {
+    for (const spec of this.history.repos) {
+      const run = this.history.getRun(spec, id);
+      if (run && run.status === 'queued' && !spec.forbidden) {
+        this.history.cancel(spec, id);
+        return new HttpResponse(null, { status: 204 });
+      }
+    }
+    return page(404, 'Not Found');
   }
 
   private serve(request: Request): Response {
     const url = new URL(request.url);
     const auth = request.headers.get('authorization');
-    this.stats.requests.push(`GET ${url.pathname}${url.search}`);
-    this.stats.authorizations.push(auth);
+    this.record(request);
     const user = this.authenticate(auth);
     if (!user) {
       return page(401, 'Authentication required', {
@@ -148,6 +271,14 @@ export class JenkinsSimulator {
       const build = this.builds(item).find(b => b.number === parsed.build);
       if (!build) {
         return page(404, 'Not Found');
+      }
+      if (parsed.api === 'consoleText') {
+        return new HttpResponse(this.consoleText(item, build), {
+          headers: {
+            'content-type': 'text/plain;charset=utf-8',
+            'x-jenkins': '2.462.3',
+          },
+        });
       }
       if (parsed.api === 'api/json') {
         body = this.buildJson(item, build);
@@ -288,7 +419,6 @@ export class JenkinsSimulator {
       .filter(
         r =>
           r.status === 'queued' &&
-          r.attempt === 1 &&
           (item.branch === undefined || r.branch === item.branch),
       );
     const next = queued.length > 0 ? queued[0] : undefined;
@@ -406,6 +536,97 @@ export class JenkinsSimulator {
     };
   }
 
+  /**
+   * A build's console (`{build}/consoleText`): for a Pipeline the steps and
+   * stages as `[Pipeline]` lines, for a freestyle job its shell steps; each
+   * command's output, and the build's result once it finished.
+   */
+  consoleText(item: Resolved & { kind: 'job' }, build: SimBuild): string {
+    const { run } = build;
+    const workspace = `/var/jenkins_home/workspace/${item.path
+      .map(p => p.replace(/[^\w.-]+/g, '_'))
+      .join('_')}`;
+    const started = run.jobs.find(j => j.startedAt);
+    const lines = [
+      causeOf(run).shortDescription,
+      ...(item.freestyle
+        ? [
+            'Running as SYSTEM',
+            `Building on ${
+              started?.runnerName ?? 'agent'
+            } in workspace ${workspace}`,
+          ]
+        : [
+            '[Pipeline] Start of Pipeline',
+            '[Pipeline] node',
+            `Running on ${started?.runnerName ?? 'agent'} in ${workspace}`,
+            '[Pipeline] {',
+          ]),
+    ];
+    let failed: ReturnType<typeof commandOutput> | undefined;
+    for (const job of run.jobs) {
+      const out = commandOutput(job);
+      if (item.freestyle) {
+        if (!job.startedAt) {
+          continue;
+        }
+        if (out.command) {
+          lines.push(
+            `[${item.path[item.path.length - 1]}] $ /bin/sh -xe /tmp/jenkins${
+              job.id % 100000
+            }.sh`,
+            `+ ${out.command}`,
+            ...out.lines.map(l => l.text),
+          );
+        }
+      } else {
+        if (job.status === 'queued') {
+          continue;
+        }
+        lines.push('[Pipeline] stage', `[Pipeline] { (${job.name})`);
+        if (job.conclusion === 'skipped') {
+          lines.push(`Stage "${job.name}" skipped due to earlier failure(s)`);
+        } else if (out.command) {
+          lines.push(
+            '[Pipeline] sh',
+            `+ ${out.command}`,
+            ...out.lines.map(l => l.text),
+          );
+        }
+        if (job.status === 'completed') {
+          lines.push('[Pipeline] }', '[Pipeline] // stage');
+        }
+      }
+      if (out.end && out.end !== 'success' && out.end !== 'skipped') {
+        failed = failed ?? out;
+      }
+    }
+    if (run.status !== 'completed') {
+      return `${lines.join('\n')}\n`;
+    }
+    if (!item.freestyle) {
+      lines.push(
+        '[Pipeline] }',
+        '[Pipeline] // node',
+        '[Pipeline] End of Pipeline',
+      );
+    }
+    if (failed?.end === 'cancelled' || run.conclusion === 'cancelled') {
+      lines.push(`Aborted by ${run.actor}`);
+    } else if (failed?.end === 'timed_out') {
+      lines.push(
+        'Cancelling nested steps due to timeout',
+        'Timeout has been exceeded',
+      );
+    } else if (failed && item.freestyle) {
+      lines.push("Build step 'Execute shell' marked build as failure");
+    } else if (failed) {
+      lines.push(`ERROR: script returned exit code ${failed.exitCode ?? 1}`);
+    }
+    lines.push(`Finished: ${resultOf(run)}`);
+    return `${lines.join('\n')}\n`;
+  }
+
   urlOf(path: string[]): string {
     return `${this.baseUrl}/${path
       .map(p => `job/${encodeURIComponent(p)}`)
@@ -438,9 +659,12 @@ export function branchJobName(branch: string): string {
   return branch.split('%').join('%25').split('/').join('%2F');
 }
 
-/** A run's attempts become consecutive build numbers, later than the run's slot. */
+/**
+ * A run's attempts become consecutive build numbers, later than the run's
+ * slot; up to 9 attempts (reruns) fit before the next run's.
+ */
 export function buildNumberOf(run: SimRunAttempt): number {
-  return run.runNumber * 2 + run.attempt - 1;
+  return run.runNumber * 10 + run.attempt - 1;
 }
 
 function parsePath(

@@ -4,6 +4,7 @@ import {
   bearerCredential,
   ProviderHttpClient,
   ProviderResponse,
+  ProviderText,
   standardRateLimitHeaders,
 } from '../shared/ProviderHttpClient';
 import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
@@ -51,6 +52,8 @@ export class BuildkiteApi {
       hints: {
         forbidden:
           'does the token have read_builds and read_pipelines for the organization?',
+        forbiddenAction:
+          'rebuild, retry and cancel need a token with the write_builds scope for the organization',
       },
     });
   }
@@ -75,6 +78,33 @@ export class BuildkiteApi {
       pathOrUrl,
       credential: bearerCredential(this.options.apiToken),
     });
+  }
+
+  /** GET a job's raw log (`Accept: text/plain`): its tail. */
+  async getText(what: string, path: string): Promise<ProviderText> {
+    return this.http.getText({
+      host: this.host,
+      base: this.options.apiBaseUrl,
+      subject: what,
+      pathOrUrl: path,
+      credential: bearerCredential(this.options.apiToken),
+      accept: 'text/plain',
+      forbiddenHint:
+        'job logs need a token with the read_build_logs scope for the organization',
+    });
+  }
+
+  /** PUT an action (rebuild, retry, cancel); the answer's JSON. */
+  async put<T = unknown>(what: string, path: string): Promise<T | undefined> {
+    const { body } = await this.http.send<T>({
+      host: this.host,
+      base: this.options.apiBaseUrl,
+      subject: what,
+      pathOrUrl: path,
+      credential: bearerCredential(this.options.apiToken),
+      method: 'PUT',
+    });
+    return body;
   }
 }
 

@@ -6,6 +6,7 @@ import { Entity } from '@backstage/catalog-model';
 import { ConfigReader } from '@backstage/config';
 import {
   AuthenticationError,
+  InputError,
   NotAllowedError,
   NotFoundError,
   ServiceUnavailableError,
@@ -372,5 +373,178 @@ describe('BuildkiteProvider', () => {
     expect(error).toBeInstanceOf(ServiceUnavailableError);
     expect(provider.api.limiter()).toBe(provider.api.limiter());
     run.mockRestore();
+  });
+});
+
+describe('BuildkiteProvider logs, rebuild, retry and cancel', () => {
+  const refOf = (run: { runNumber: number }) => ({
+    providerRunId: String(run.runNumber),
+    attempt: 1,
+    runNumber: run.runNumber,
+    workflow: 'payments-service',
+    url: `https://buildkite.com/demo-org/payments-service/builds/${run.runNumber}`,
+  });
+  /** Moves the simulated clock to the first build that matches. */
+  const until = (
+    ctx: ReturnType<typeof setup>,
+    match: (run: any) => boolean,
+  ) => {
+    const spec = ctx.history.repo('demo-org', 'payments-service')!;
+    for (let i = 0; i < 360; i++) {
+      const found = ctx.history.listRuns(spec).find(match);
+      if (found) {
+        return found;
+      }
+      ctx.clock.now += 10_000;
+    }
+    throw new Error('no such build');
+  };
+  const jobIdOf = async (
+    ctx: ReturnType<typeof setup>,
+    run: { runNumber: number },
+    name: string,
+  ) => {
+    const source = ctx.source('demo-org/payments-service');
+    const jobs = await ctx.provider.listJobs(source, {
+      ...(await ctx.provider.getRun(source, String(run.runNumber), 1))!,
+    });
+    return jobs.find(j => j.name.endsWith(name))!.id;
+  };
+
+  it('offers logs, rebuild, retrying failed jobs and cancel', () => {
+    expect(setup().provider.capabilities).toEqual({
+      logs: true,
+      rerun: true,
+      rerunFailed: true,
+      cancel: true,
+    });
+  });
+
+  it("reads a failed job's raw log as text/plain", async () => {
+    const ctx = setup();
+    const failed = until(ctx, r =>
+      r.jobs.some((j: any) => j.conclusion === 'failure'),
+    );
+    const job = failed.jobs.find((j: any) => j.conclusion === 'failure')!;
+    const source = ctx.source('demo-org/payments-service');
+    const jobId = await jobIdOf(ctx, failed, job.name);
+    ctx.sim.resetStats();
+    const accepts: Array<string | null> = [];
+    const listener = ({ request }: { request: Request }) => {
+      accepts.push(request.headers.get('accept'));
+    };
+    server.events.on('request:start', listener);
+    const log = await ctx.provider.getJobLog(source, refOf(failed), jobId);
+    server.events.removeListener('request:start', listener);
+    expect(ctx.sim.stats.requests).toEqual([
+      `GET /v2/organizations/demo-org/pipelines/payments-service/builds/${failed.runNumber}/jobs/${jobId}/log`,
+    ]);
+    expect(ctx.sim.stats.tokens).toEqual([TOKEN]);
+    expect(accepts).toEqual(['text/plain']);
+    expect(log?.text).toMatch(/^~~~ Preparing working directory\n/);
+    expect(log?.text).toMatch(
+      /🚨 Error: The command exited with status \d+\n$/,
+    );
+    expect(log?.text).not.toContain('##[');
+    expect(log?.truncated).toBe(false);
+    await expect(
+      ctx.provider.getJobLog(
+        source,
+        refOf(failed),
+        '00000000-0000-4000-a000-000000000000',
+      ),
+    ).resolves.toBeUndefined();
+  });
+
+  it('names read_build_logs when the log is refused', async () => {
+    const ctx = setup();
+    const failed = until(ctx, r => r.conclusion === 'failure');
+    ctx.sim.setFault({ status: 403, message: 'Forbidden' });
+    const error = await ctx.provider
+      .getJobLog(
+        ctx.source('demo-org/payments-service'),
+        refOf(failed),
+        '00000000-0000-4000-a000-000000000000',
+      )
+      .catch(e => e);
+    expect(error).toBeInstanceOf(NotAllowedError);
+    expect(error.message).toContain('read_build_logs');
+    expect(error.message).not.toContain(TOKEN);
+  });
+
+  it('rebuilds a build: the next read shows it running again', async () => {
+    const ctx = setup();
+    const failed = until(ctx, r => r.conclusion === 'failure');
+    const source = ctx.source('demo-org/payments-service');
+    ctx.sim.resetStats();
+    await ctx.provider.rerun(source, refOf(failed), { failedOnly: false });
+    expect(ctx.sim.stats.requests).toEqual([
+      `PUT /v2/organizations/demo-org/pipelines/payments-service/builds/${failed.runNumber}/rebuild`,
+    ]);
+    const again = await ctx.provider.getRun(
+      source,
+      String(failed.runNumber),
+      1,
+    );
+    expect(['queued', 'running']).toContain(again?.status);
+  });
+
+  it('retries each failed job of a build', async () => {
+    const ctx = setup();
+    const failed = until(ctx, r =>
+      r.jobs.some((j: any) => j.conclusion === 'failure'),
+    );
+    const job = failed.jobs.find((j: any) => j.conclusion === 'failure')!;
+    const source = ctx.source('demo-org/payments-service');
+    const jobId = await jobIdOf(ctx, failed, job.name);
+    ctx.sim.resetStats();
+    await ctx.provider.rerun(source, refOf(failed), { failedOnly: true });
+    expect(ctx.sim.stats.requests).toEqual([
+      `GET /v2/organizations/demo-org/pipelines/payments-service/builds/${failed.runNumber}`,
+      `PUT /v2/organizations/demo-org/pipelines/payments-service/builds/${failed.runNumber}/jobs/${jobId}/retry`,
+    ]);
+    ctx.clock.now += 60 * 60_000;
+    expect(
+      (await ctx.provider.getRun(source, String(failed.runNumber), 1))?.status,
+    ).toBe('succeeded');
+    // Nothing failed any more: nothing to retry.
+    await expect(
+      ctx.provider.rerun(source, refOf(failed), { failedOnly: true }),
+    ).rejects.toThrow(/has no failed jobs to retry/);
+  });
+
+  it("cancels a running build, and passes on Buildkite's refusal once it finished", async () => {
+    const ctx = setup();
+    const running = until(ctx, r => r.status === 'in_progress');
+    const source = ctx.source('demo-org/payments-service');
+    await ctx.provider.cancel(source, refOf(running));
+    expect(
+      (await ctx.provider.getRun(source, String(running.runNumber), 1))?.status,
+    ).toBe('cancelled');
+    const error = await ctx.provider
+      .cancel(source, refOf(running))
+      .catch(e => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toMatch(
+      /^Buildkite refused the cancel of Buildkite pipeline demo-org\/payments-service build \d+ on api\.buildkite\.com: 422 Build can't be canceled because it has already finished$/,
+    );
+  });
+
+  it('turns a 403 into NotAllowedError naming write_builds and a 404 into NotFoundError, never the token', async () => {
+    const ctx = setup();
+    const failed = until(ctx, r => r.conclusion === 'failure');
+    const source = ctx.source('demo-org/payments-service');
+    ctx.sim.setFault({ status: 403, message: `Forbidden for ${TOKEN}` });
+    const refused = await ctx.provider
+      .rerun(source, refOf(failed), { failedOnly: false })
+      .catch(e => e);
+    expect(refused).toBeInstanceOf(NotAllowedError);
+    expect(refused.message).toContain('write_builds');
+    expect(refused.message).not.toContain(TOKEN);
+    ctx.sim.setFault(undefined);
+    const missing = await ctx.provider
+      .cancel(source, { ...refOf(failed), providerRunId: '999999' })
+      .catch(e => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
   });
 });

@@ -1,16 +1,19 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
-import { NotFoundError } from '@backstage/errors';
+import { InputError, NotFoundError } from '@backstage/errors';
 import {
   BUILDKITE_PIPELINE_SLUG_ANNOTATION,
   CiJob,
   getBuildkitePipelineRefs,
 } from '@ci-experience/plugin-ci-experience-common';
 import {
+  CiJobLogText,
   CiProvider,
+  CiProviderCapabilities,
   CiProviderRun,
   CiRunPage,
+  CiRunRef,
   CiSource,
   CiSourceInfo,
 } from '@ci-experience/plugin-ci-experience-node';
@@ -30,6 +33,12 @@ import {
 
 const PAGE_SIZE = 100;
 
+/** Job states Buildkite retries. */
+const RETRYABLE = ['failed', 'timed_out', 'canceled'];
+const BUILD_NUMBER = /^[1-9]\d{0,9}$/;
+/** Buildkite job ids are UUIDs. */
+const JOB_ID = /^[0-9a-fA-F-]{1,64}$/;
+
 /** The source key of a Buildkite pipeline: `buildkite:<api host>/<org>/<pipeline>`, lower-cased. */
 export function buildkiteSourceKey(host: string, slug: string): string {
   return `${BUILDKITE_PROVIDER_ID}:${host}/${slug}`.toLowerCase();
@@ -45,6 +54,12 @@ export function buildkiteSourceKey(host: string, slug: string): string {
  */
 export class BuildkiteProvider implements CiProvider {
   readonly id = BUILDKITE_PROVIDER_ID;
+  readonly capabilities: CiProviderCapabilities = {
+    logs: true,
+    rerun: true,
+    rerunFailed: true,
+    cancel: true,
+  };
 
   /** The provider, or undefined when `ciExperience.providers.buildkite.apiToken` is not set. */
   static fromConfig(
@@ -160,12 +175,90 @@ export class BuildkiteProvider implements CiProvider {
     return build ? toJobs(this.jobsOf(source, build)) : [];
   }
 
+  /** A job's raw log: `GET .../builds/{number}/jobs/{job}/log` as text/plain, its tail. */
+  async getJobLog(
+    source: CiSource,
+    run: CiRunRef,
+    jobId: string,
+  ): Promise<CiJobLogText | undefined> {
+    if (!JOB_ID.test(jobId) || !BUILD_NUMBER.test(run.providerRunId)) {
+      return undefined;
+    }
+    try {
+      return await this.api.getText(
+        `log of job ${jobId} of Buildkite pipeline ${source.source} build ${run.providerRunId}`,
+        `${pipelinePath(source)}/builds/${run.providerRunId}/jobs/${jobId}/log`,
+      );
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Everything: `PUT .../builds/{number}/rebuild`, which makes a new build
+   * of the same commit (the next sync shows it). Failed jobs only:
+   * `PUT .../jobs/{job}/retry` for each failed, timed out or cancelled job
+   * of the build, which runs again within the build.
+   */
+  async rerun(
+    source: CiSource,
+    run: CiRunRef,
+    options: { failedOnly: boolean },
+  ): Promise<void> {
+    const number = buildNumberOf(run);
+    const builds = `${pipelinePath(source)}/builds/${number}`;
+    if (!options.failedOnly) {
+      await this.api.put(
+        `rebuild of Buildkite pipeline ${source.source} build ${number}`,
+        `${builds}/rebuild`,
+      );
+      return;
+    }
+    const build = await this.readBuild(source, number, 1);
+    if (!build) {
+      throw new NotFoundError(
+        `Buildkite has no build ${number} of pipeline ${source.source}`,
+      );
+    }
+    const failed = this.jobsOf(source, build).filter(
+      job =>
+        job.type === 'script' &&
+        job.retried !== true &&
+        RETRYABLE.includes(job.state ?? ''),
+    );
+    if (failed.length === 0) {
+      throw new InputError(
+        `Buildkite build ${number} of ${source.source} has no failed jobs to retry`,
+      );
+    }
+    for (const job of failed) {
+      await this.api.put(
+        `retry of job ${
+          job.name || job.step_key || job.id
+        } of Buildkite pipeline ${source.source} build ${number}`,
+        `${builds}/jobs/${encodeURIComponent(job.id)}/retry`,
+      );
+    }
+  }
+
+  /** `PUT .../builds/{number}/cancel`: a scheduled, running or failing build. */
+  async cancel(source: CiSource, run: CiRunRef): Promise<void> {
+    const number = buildNumberOf(run);
+    await this.api.put(
+      `cancel of Buildkite pipeline ${source.source} build ${number}`,
+      `${pipelinePath(source)}/builds/${number}/cancel`,
+    );
+  }
+
   private async readBuild(
     source: CiSource,
     providerRunId: string,
     attempt: number,
   ): Promise<BuildkiteBuild | undefined> {
-    if (attempt !== 1 || !/^[1-9]\d{0,9}$/.test(providerRunId)) {
+    if (attempt !== 1 || !BUILD_NUMBER.test(providerRunId)) {
       // Buildkite retries jobs within the build: there is only attempt 1.
       return undefined;
     }
@@ -204,6 +297,15 @@ export class BuildkiteProvider implements CiProvider {
       jobs: this.jobsOf(source, build),
     });
   }
+}
+
+function buildNumberOf(run: CiRunRef): string {
+  if (!BUILD_NUMBER.test(run.providerRunId)) {
+    throw new NotFoundError(
+      `Not a Buildkite build number: ${run.providerRunId}`,
+    );
+  }
+  return run.providerRunId;
 }
 
 /** `/organizations/<org>/pipelines/<pipeline>`. */

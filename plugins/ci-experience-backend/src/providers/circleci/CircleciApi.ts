@@ -1,6 +1,12 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { NotFoundError, ServiceUnavailableError } from '@backstage/errors';
 import { CiMetrics } from '../../service/metrics';
-import { ProviderHttpClient } from '../shared/ProviderHttpClient';
+import { JsonValue } from '@backstage/types';
+import {
+  ProviderCredential,
+  ProviderHttpClient,
+  ProviderText,
+} from '../shared/ProviderHttpClient';
 import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 
 /** The provider id of CircleCI. */
@@ -41,6 +47,8 @@ export class CircleciApi {
       hints: {
         unauthorized: 'check ciExperience.providers.circleci.apiToken',
         redirect: 'is apiBaseUrl the API v2 base?',
+        forbiddenAction:
+          'rerun and cancel need a personal API token of a user who may trigger the project (a read-only project token cannot)',
       },
     });
   }
@@ -63,19 +71,94 @@ export class CircleciApi {
       base: this.options.apiBaseUrl,
       subject: where,
       pathOrUrl: path,
-      credential: {
-        headers: { 'circle-token': this.options.apiToken },
-        name: 'API token',
-      },
+      credential: this.credential(),
     });
     return body;
+  }
+
+  /** The API v1.1 base beside the v2 one, or undefined when it cannot be told. */
+  get v1BaseUrl(): string | undefined {
+    const base = this.options.apiBaseUrl.replace(/\/+$/, '');
+    return /\/v2$/.test(base) ? base.replace(/\/v2$/, '/v1.1') : undefined;
+  }
+
+  /** GET a path under the API v1.1 base, e.g. a job's steps. */
+  async getV1<T>(path: string, where: string): Promise<T> {
+    const base = this.v1BaseUrl;
+    if (!base) {
+      throw new NotFoundError(
+        `CircleCI API v1.1 is not found beside ${this.options.apiBaseUrl} for ${where}`,
+      );
+    }
+    const { body } = await this.http.get<T>({
+      host: this.host,
+      base,
+      subject: where,
+      pathOrUrl: path,
+      credential: this.credential(),
+    });
+    return body;
+  }
+
+  /** POST an action (a rerun, a cancel) with a JSON body. */
+  async post(path: string, where: string, body: JsonValue): Promise<void> {
+    await this.http.send({
+      host: this.host,
+      base: this.options.apiBaseUrl,
+      subject: where,
+      pathOrUrl: path,
+      credential: this.credential(),
+      method: 'POST',
+      body,
+    });
+  }
+
+  /**
+   * A step's output from its signed URL (CircleCI's S3 bucket): never with
+   * the token, over https (or the API's own scheme), its tail only.
+   */
+  async getOutput(
+    url: string,
+    where: string,
+    maxBytes: number,
+  ): Promise<ProviderText> {
+    const target = new URL(url);
+    const api = new URL(this.options.apiBaseUrl);
+    if (target.protocol !== 'https:' && target.protocol !== api.protocol) {
+      throw new ServiceUnavailableError(
+        `CircleCI gave an output URL that is not https for ${where}`,
+      );
+    }
+    return this.http.getText({
+      host: target.host.toLowerCase(),
+      base: target.origin,
+      subject: where,
+      pathOrUrl: target.toString(),
+      credential: { headers: {} },
+      accept: 'application/json',
+      followRedirects: true,
+      rangeTail: true,
+      maxBytes,
+    });
+  }
+
+  private credential(): ProviderCredential {
+    return {
+      headers: { 'circle-token': this.options.apiToken },
+      name: 'API token',
+    };
   }
 }
 
 /** A low-cardinality name of the endpoint, for metrics. */
 export function endpointOf(path: string): string {
+  if (!/^\/(project|pipeline|workflow|me|insights)(\/|$)/.test(path)) {
+    // A step's output at its signed URL: one name, not one per object.
+    return '{step output}';
+  }
   return path
     .split('?')[0]
     .replace(/^\/project\/[^/]+\/[^/]+\/[^/]+/, '/project/{slug}')
-    .replace(/^\/(pipeline|workflow)\/[^/]+/, '/$1/{id}');
+    .replace(/^\/(pipeline|workflow)\/[^/]+/, '/$1/{id}')
+    .replace(/\/\d+(?=\/|$)/g, '/{number}');
 }

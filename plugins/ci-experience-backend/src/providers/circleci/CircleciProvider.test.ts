@@ -6,6 +6,7 @@ import { Entity } from '@backstage/catalog-model';
 import { ConfigReader } from '@backstage/config';
 import {
   AuthenticationError,
+  InputError,
   NotAllowedError,
   NotFoundError,
   ServiceUnavailableError,
@@ -24,7 +25,7 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { RateLimiter } from '../shared/RateLimiter';
 import { readCircleciConfig } from './config';
-import { CircleciProvider } from './CircleciProvider';
+import { CircleciProvider, outputText } from './CircleciProvider';
 
 const server = setupServer();
 registerMswTestHooks(server);
@@ -443,5 +444,186 @@ describe('CircleciProvider', () => {
     expect(circleci.stats.requests.some(r => r.includes('/pipeline/../'))).toBe(
       false,
     );
+  });
+});
+
+describe('CircleciProvider logs, rerun and cancel', () => {
+  function fresh() {
+    const own = { now: Date.parse('2026-11-20T12:00:00Z') };
+    const hist = new SimulatedHistory(DEMO_REPOS, {
+      now: () => own.now,
+      historyMs: 10 * 60 * 60_000,
+    });
+    const sim = new CircleciSimulator(hist);
+    server.use(...sim.handlers());
+    const spec = hist.repo('demo-org', 'payments-service')!;
+    const provider = new CircleciProvider({
+      apiToken: CIRCLECI_SIM_TOKEN,
+      apiBaseUrl: API,
+      appBaseUrl: 'https://app.circleci.com',
+      limits: { requestsPerHour: 100_000, maxConcurrency: 4 },
+      logger: mockServices.logger.mock(),
+      now: () => own.now,
+    });
+    const until = (match: (run: SimRun) => boolean): SimRun => {
+      for (let i = 0; i < 360; i++) {
+        const found = hist.listRuns(spec).find(match);
+        if (found) {
+          return found;
+        }
+        own.now += 10_000;
+      }
+      throw new Error('no such workflow');
+    };
+    const refOf = (run: SimRun) => ({
+      providerRunId: sim.workflowIdOf(spec, run),
+      attempt: 1,
+      runNumber: run.runNumber,
+      workflow: run.workflow.name,
+      url: sim.workflowUrl(spec, run),
+    });
+    return { clock: own, hist, sim, spec, provider, until, refOf };
+  }
+  type SimRun = ReturnType<SimulatedHistory['listRuns']>[number];
+  const src = source('gh/demo-org/payments-service');
+
+  it('offers logs, reruns (all or from failed) and cancel', () => {
+    expect(create().provider.capabilities).toEqual({
+      logs: true,
+      rerun: true,
+      rerunFailed: true,
+      cancel: true,
+    });
+  });
+
+  it("reads a failed job's steps through API v1.1 and their output without the token", async () => {
+    const { sim, spec, provider, until, refOf } = fresh();
+    const failed = until(r => r.jobs.some(j => j.conclusion === 'failure'));
+    const index = failed.jobs.findIndex(j => j.conclusion === 'failure');
+    const jobId = sim.jobIdOf(spec, failed, index);
+    const outputs: Array<string | null> = [];
+    const listener = ({ request }: { request: Request }) => {
+      if (request.url.startsWith(sim.outputUrl)) {
+        outputs.push(request.headers.get('circle-token'));
+      }
+    };
+    server.events.on('request:start', listener);
+    sim.resetStats();
+    const log = await provider.getJobLog(src, refOf(failed), jobId);
+    server.events.removeListener('request:start', listener);
+    const number = failed.jobs[index].id;
+    expect(sim.stats.requests).toEqual([
+      `GET /api/v2/workflow/${refOf(failed).providerRunId}/job`,
+      `GET /api/v1.1/project/github/demo-org/payments-service/${number}`,
+    ]);
+    expect(sim.stats.tokens).toEqual([CIRCLECI_SIM_TOKEN, CIRCLECI_SIM_TOKEN]);
+    expect(outputs).toEqual([null, null, null]);
+    expect(log?.text).toContain('\x1b[1mSpin up environment\x1b[0m\n');
+    expect(log?.text).toContain('\x1b[1mCheckout code\x1b[0m\n');
+    expect(log?.text).toMatch(/\nExited with code exit status \d+\n$/);
+    expect(log?.text).not.toContain('\r');
+    expect(log?.text).not.toContain('##[');
+    expect(log?.truncated).toBe(false);
+  });
+
+  it('reads the messages of a cut output', async () => {
+    const whole = JSON.stringify([
+      { message: 'first part\r\n', time: 't', type: 'out' },
+      { message: 'second "quoted"\r\nlast', time: 't', type: 'out' },
+    ]);
+    expect(outputText(whole, false)).toBe('first part\nsecond "quoted"\nlast');
+    const tail = whole.slice(whole.indexOf('part'));
+    expect(outputText(tail, true)).toBe('part\nsecond "quoted"\nlast');
+  });
+
+  it('answers undefined for a job not in the workflow and for circleci/ projects', async () => {
+    const { provider, until, refOf } = fresh();
+    const failed = until(r => r.conclusion === 'failure');
+    await expect(
+      provider.getJobLog(
+        src,
+        refOf(failed),
+        '00000000-0000-4000-8000-000000000000',
+      ),
+    ).resolves.toBeUndefined();
+    await expect(
+      provider.getJobLog(
+        source(
+          'circleci/6c5e1c4a-1111-4111-8111-111111111111/7d6f2d5b-2222-4222-8222-222222222222',
+        ),
+        refOf(failed),
+        '00000000-0000-4000-8000-000000000000',
+      ),
+    ).resolves.toBeUndefined();
+  });
+
+  it.each([false, true])(
+    'reruns a failed workflow (from failed: %s): a new workflow of the pipeline',
+    async failedOnly => {
+      const { sim, spec, hist, provider, until, refOf } = fresh();
+      const failed = until(r => r.conclusion === 'failure');
+      const bodies: string[] = [];
+      const listener = async ({ request }: { request: Request }) => {
+        if (request.method === 'POST') {
+          bodies.push(await request.clone().text());
+        }
+      };
+      server.events.on('request:start', listener);
+      sim.resetStats();
+      await provider.rerun(src, refOf(failed), { failedOnly });
+      server.events.removeListener('request:start', listener);
+      expect(sim.stats.requests).toEqual([
+        `POST /api/v2/workflow/${refOf(failed).providerRunId}/rerun`,
+      ]);
+      expect(bodies).toEqual([failedOnly ? '{"from_failed":true}' : '{}']);
+      const next = hist.getRun(spec, failed.id)!;
+      expect(next.attempt).toBe(failed.attempt + 1);
+      const run = await provider.getRun(src, sim.workflowIdOf(spec, next), 1);
+      expect(['queued', 'running']).toContain(run?.status);
+    },
+  );
+
+  it("cancels a running workflow, and passes on CircleCI's 400 once it finished", async () => {
+    const { provider, until, refOf } = fresh();
+    const running = until(r => r.status === 'in_progress');
+    await provider.cancel(src, refOf(running));
+    expect(
+      (await provider.getRun(src, refOf(running).providerRunId, 1))?.status,
+    ).toBe('cancelled');
+    const error = await provider.cancel(src, refOf(running)).catch(e => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toContain('Workflow is not running.');
+  });
+
+  it('turns a 403 into NotAllowedError and an unknown workflow into NotFoundError, never the token', async () => {
+    const { provider } = fresh();
+    const billing = history.repo('demo-org', 'legacy-billing')!;
+    const [run] = history.listRuns(billing);
+    const refused = await provider
+      .rerun(
+        source('gh/demo-org/legacy-billing'),
+        {
+          providerRunId: circleci.workflowIdOf(billing, run),
+          attempt: 1,
+          runNumber: run.runNumber,
+          workflow: run.workflow.name,
+          url: 'https://app.circleci.com/',
+        },
+        { failedOnly: false },
+      )
+      .catch(e => e);
+    expect(refused).toBeInstanceOf(NotAllowedError);
+    expect(refused.message).toContain('Permission denied');
+    expect(refused.message).not.toContain(CIRCLECI_SIM_TOKEN);
+    const missing = await provider
+      .cancel(src, {
+        providerRunId: '00000000-0000-4000-8000-000000000000',
+        attempt: 1,
+        runNumber: 1,
+        workflow: 'CI',
+        url: 'https://app.circleci.com/',
+      })
+      .catch(e => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
   });
 });

@@ -1,7 +1,11 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
-import { NotFoundError, ServiceUnavailableError } from '@backstage/errors';
+import {
+  InputError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
 import {
   CiJob,
   CIRCLECI_PROJECT_SLUG_ANNOTATION,
@@ -9,12 +13,17 @@ import {
   parseCircleciProjectSlug,
 } from '@ci-experience/plugin-ci-experience-common';
 import {
+  CiJobLogText,
   CiProvider,
+  CiProviderCapabilities,
   CiProviderRun,
   CiRunPage,
+  CiRunRef,
   CiSource,
   CiSourceInfo,
 } from '@ci-experience/plugin-ci-experience-node';
+import { z } from 'zod';
+import { DEFAULT_TEXT_MAX_BYTES } from '../shared/ProviderHttpClient';
 import { CiMetrics } from '../../service/metrics';
 import { CircleciApi, CIRCLECI_PROVIDER_ID } from './CircleciApi';
 import { CircleciProviderConfig, readCircleciConfig } from './config';
@@ -39,6 +48,35 @@ import {
 const MAX_PAGES = 10;
 const PAGE_TOKEN = /^[A-Za-z0-9_\-=.~+/]{1,2048}$/;
 
+/** API v1.1's name of a VCS; `circleci/` projects have no v1.1 API. */
+const V1_VCS: Record<string, string | undefined> = {
+  gh: 'github',
+  bb: 'bitbucket',
+};
+
+/** Step outputs read at most for one job. */
+const MAX_STEP_OUTPUTS = 40;
+
+/** The fields of API v1.1's job details that are read. */
+const v1JobSchema = z.object({
+  steps: z
+    .array(
+      z.object({
+        name: z.string().nullish(),
+        actions: z
+          .array(
+            z.object({
+              name: z.string().nullish(),
+              has_output: z.boolean().nullish(),
+              output_url: z.string().url().max(4096).nullish(),
+            }),
+          )
+          .nullish(),
+      }),
+    )
+    .nullish(),
+});
+
 /** The source key of a CircleCI project: `circleci:<api host>/<slug>`, lower-cased. */
 export function circleciSourceKey(host: string, slug: string): string {
   return `${CIRCLECI_PROVIDER_ID}:${host}/${slug}`.toLowerCase();
@@ -53,6 +91,16 @@ export function circleciSourceKey(host: string, slug: string): string {
  */
 export class CircleciProvider implements CiProvider {
   readonly id = CIRCLECI_PROVIDER_ID;
+  /**
+   * Logs come from API v1.1 (v2 has none) for `gh/` and `bb/` projects;
+   * reruns make a new workflow, of every job or from the failed ones.
+   */
+  readonly capabilities: CiProviderCapabilities = {
+    logs: true,
+    rerun: true,
+    rerunFailed: true,
+    cancel: true,
+  };
 
   /** The provider, or undefined when `ciExperience.providers.circleci.apiToken` is not set. */
   static fromConfig(
@@ -250,6 +298,161 @@ export class CircleciProvider implements CiProvider {
     return jobs;
   }
 
+  /**
+   * A job's log. API v2 serves none, so: the job's number from
+   * `GET /workflow/{id}/job`, its steps from API v1.1's
+   * `GET /project/{vcs}/{org}/{repo}/{job_number}`, and each step's output
+   * from its signed URL (without the token), the last steps first kept.
+   * Projects with `circleci/` slugs have no v1.1 API: undefined.
+   */
+  async getJobLog(
+    source: CiSource,
+    run: CiRunRef,
+    jobId: string,
+  ): Promise<CiJobLogText | undefined> {
+    const ref = parseCircleciProjectSlug(source.source);
+    const vcs = ref && V1_VCS[ref.vcs];
+    if (
+      !ref ||
+      !vcs ||
+      !circleciId.safeParse(jobId).success ||
+      !circleciId.safeParse(run.providerRunId).success
+    ) {
+      return undefined;
+    }
+    try {
+      const jobs = await this.jobsOf(source, run.providerRunId);
+      const number = jobs.find(j => j.id === jobId)?.job_number;
+      if (typeof number !== 'number') {
+        return undefined;
+      }
+      const details = v1JobSchema.safeParse(
+        await this.api.getV1<unknown>(
+          `/project/${vcs}/${encodeURIComponent(ref.org)}/${encodeURIComponent(
+            ref.project,
+          )}/${number}`,
+          `job ${number} of ${where(source)}`,
+        ),
+      );
+      if (!details.success) {
+        throw new ServiceUnavailableError(
+          `CircleCI answered with job details of an unexpected shape for job ${number} of ${where(
+            source,
+          )}`,
+        );
+      }
+      const outputs = (details.data.steps ?? [])
+        .flatMap(step =>
+          (step.actions ?? []).map(action => ({
+            name: action.name ?? step.name ?? 'step',
+            url: action.has_output === false ? undefined : action.output_url,
+          })),
+        )
+        .filter((o): o is { name: string; url: string } => !!o.url)
+        .slice(-MAX_STEP_OUTPUTS);
+      let budget = DEFAULT_TEXT_MAX_BYTES;
+      let truncated = false;
+      const parts: string[] = [];
+      // The last steps matter most: read from the end while budget lasts.
+      for (const output of [...outputs].reverse()) {
+        if (budget <= 0) {
+          truncated = true;
+          break;
+        }
+        const text = await this.api.getOutput(
+          output.url,
+          `output of step ${output.name} of job ${number} of ${where(source)}`,
+          budget,
+        );
+        const body = outputText(text.text, text.truncated);
+        const part = `\x1b[1m${output.name}\x1b[0m\n${body}${
+          body.endsWith('\n') || body === '' ? '' : '\n'
+        }`;
+        parts.unshift(part);
+        budget -= Buffer.byteLength(part);
+        truncated = truncated || text.truncated;
+      }
+      return { text: parts.join(''), truncated };
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * `POST /workflow/{id}/rerun`: a new workflow in the same pipeline, of
+   * every job or (`from_failed`) of the failed jobs and those after them.
+   */
+  async rerun(
+    source: CiSource,
+    run: CiRunRef,
+    options: { failedOnly: boolean },
+  ): Promise<void> {
+    const id = this.workflowIdOf(run);
+    await this.api.post(
+      `/workflow/${id}/rerun`,
+      `${options.failedOnly ? 'rerun from failed' : 'rerun'} of workflow ${
+        run.workflow
+      } (pipeline ${run.runNumber}) of ${where(source)}`,
+      options.failedOnly ? { from_failed: true } : {},
+    );
+  }
+
+  /** `POST /workflow/{id}/cancel`. */
+  async cancel(source: CiSource, run: CiRunRef): Promise<void> {
+    const id = this.workflowIdOf(run);
+    await this.api.post(
+      `/workflow/${id}/cancel`,
+      `cancel of workflow ${run.workflow} (pipeline ${
+        run.runNumber
+      }) of ${where(source)}`,
+      {},
+    );
+  }
+
+  private workflowIdOf(run: CiRunRef): string {
+    if (run.providerRunId.startsWith(PIPELINE_RUN_PREFIX)) {
+      throw new InputError(
+        'This CircleCI pipeline has no workflow (its configuration failed); there is nothing to rerun or cancel',
+      );
+    }
+    if (!circleciId.safeParse(run.providerRunId).success) {
+      throw new NotFoundError(
+        `Not a CircleCI workflow id: ${run.providerRunId}`,
+      );
+    }
+    return run.providerRunId;
+  }
+
+  /** The jobs of a workflow, as API v2 lists them. */
+  private async jobsOf(source: CiSource, workflowId: string) {
+    const jobs = [];
+    let token: string | undefined;
+    for (let i = 0; i < MAX_PAGES; i++) {
+      const page = await this.getPage(
+        `/workflow/${workflowId}/job${
+          token ? `?page-token=${encodeURIComponent(token)}` : ''
+        }`,
+        source,
+      );
+      jobs.push(
+        ...parseItems(
+          circleciJobSchema,
+          page.items,
+          `job of ${source.source}`,
+          this.logger,
+        ),
+      );
+      token = page.next_page_token ?? undefined;
+      if (!token || !PAGE_TOKEN.test(token)) {
+        break;
+      }
+    }
+    return jobs;
+  }
+
   private links(source: CiSource): CircleciLinks {
     return { appBaseUrl: this.appBaseUrl, slug: source.source };
   }
@@ -326,6 +529,53 @@ export class CircleciProvider implements CiProvider {
     }
     return out;
   }
+}
+
+/**
+ * The text of a step's output, served as a JSON list of
+ * `{ message, time, type }`. A tail of it is no whole JSON: its messages
+ * are read one by one, the first from where the tail starts.
+ */
+export function outputText(json: string, truncated: boolean): string {
+  const clean = (text: string) => text.replace(/\r\n?/g, '\n');
+  if (!truncated) {
+    try {
+      const items = JSON.parse(json);
+      if (Array.isArray(items)) {
+        return clean(
+          items
+            .map(item =>
+              typeof item?.message === 'string' ? item.message : '',
+            )
+            .join(''),
+        );
+      }
+    } catch {
+      // not whole: read it as a tail
+    }
+  }
+  const messages: string[] = [];
+  const field = /"message"\s*:\s*("(?:[^"\\]|\\.)*")/g;
+  const first = json.search(/"message"\s*:/);
+  // The tail may start inside a message: up to the field after it.
+  const head = (first < 0 ? json : json.slice(0, first)).match(
+    /^((?:[^"\\]|\\.)*)"\s*,\s*"(?:time|type|truncated)"\s*:/,
+  );
+  if (head) {
+    try {
+      messages.push(JSON.parse(`"${head[1]}"`));
+    } catch {
+      // cut inside an escape: left out
+    }
+  }
+  for (const match of json.matchAll(field)) {
+    try {
+      messages.push(JSON.parse(match[1]));
+    } catch {
+      // not a string after all
+    }
+  }
+  return clean(messages.join(''));
 }
 
 function where(source: CiSource): string {

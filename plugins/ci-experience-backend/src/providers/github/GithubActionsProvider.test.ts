@@ -4,6 +4,11 @@ import {
 } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { Entity } from '@backstage/catalog-model';
+import {
+  ConflictError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import {
@@ -250,3 +255,208 @@ function rawRun(run: { providerRunId: string }) {
     updated_at: '2026-11-20T10:05:00Z',
   };
 }
+
+describe('GithubActionsProvider logs, rerun and cancel', () => {
+  const { github, clock } = createGithub();
+  const start = clock.now;
+  beforeEach(() => {
+    clock.now = start;
+    github.resetStats();
+    github.setFault(undefined);
+    server.use(...github.handlers());
+  });
+  const source = {
+    provider: 'github-actions',
+    key: 'github-actions:github.com/demo-org/checkout-web',
+    source: 'demo-org/checkout-web',
+    host: 'github.com',
+  };
+  const spec = () => github.history.repo('demo-org', 'checkout-web')!;
+  const refOf = (run: { id: number; attempt: number; runNumber: number }) => ({
+    providerRunId: String(run.id),
+    attempt: run.attempt,
+    runNumber: run.runNumber,
+    workflow: 'Build and test',
+    url: `https://github.com/demo-org/checkout-web/actions/runs/${run.id}`,
+  });
+  /** Moves the simulated clock to the first run that matches. */
+  const until = (match: (run: any) => boolean) => {
+    for (let i = 0; i < 360; i++) {
+      const found = github.history.listRuns(spec()).find(match);
+      if (found) {
+        return found;
+      }
+      clock.now += 10_000;
+    }
+    throw new Error('no such run');
+  };
+
+  it('says what it can do', () => {
+    expect(createProvider().capabilities).toEqual({
+      logs: true,
+      rerun: true,
+      rerunFailed: true,
+      cancel: true,
+    });
+  });
+
+  it("reads a failed job's log through GitHub's redirect, without the token on the download host", async () => {
+    const downloads: Array<string | null> = [];
+    const listener = ({ request }: { request: Request }) => {
+      if (request.url.startsWith('https://github.com/_simulator/logs/')) {
+        downloads.push(request.headers.get('authorization'));
+      }
+    };
+    server.events.on('request:start', listener);
+    const failed = github.history
+      .listRuns(spec())
+      .find(r => r.conclusion === 'failure')!;
+    const job = failed.jobs.find(j => j.conclusion !== 'success')!;
+    const log = await createProvider().getJobLog(
+      source,
+      refOf(failed),
+      String(job.id),
+    );
+    server.events.removeListener('request:start', listener);
+    expect(log?.text).toContain('##[error]');
+    expect(log?.text).toContain(job.log[job.log.length - 1]);
+    expect(log?.truncated).toBe(false);
+    expect(log?.url).toBe(
+      `https://github.com/demo-org/checkout-web/actions/runs/${failed.id}/job/${job.id}`,
+    );
+    expect(github.stats.requests).toEqual([
+      `GET /repos/demo-org/checkout-web/actions/jobs/${job.id}/logs`,
+    ]);
+    expect(github.stats.authorizations).toEqual([`Bearer ${TOKEN}`]);
+    expect(downloads).toEqual([null]);
+  });
+
+  it('keeps only the tail of a 20 MB log', async () => {
+    const failed = github.history
+      .listRuns(spec())
+      .find(r => r.conclusion === 'failure')!;
+    const job = failed.jobs[0];
+    let sent = 0;
+    const line = `${'x'.repeat(99)}\n`;
+    server.use(
+      http.get(
+        'https://github.com/_simulator/logs/:owner/:repo/:jobId',
+        () =>
+          new HttpResponse(
+            new ReadableStream({
+              pull(controller) {
+                if (sent >= 20 * 1024 * 1024) {
+                  controller.enqueue(
+                    new TextEncoder().encode('##[error]the end\n'),
+                  );
+                  controller.close();
+                  return;
+                }
+                const chunk = new TextEncoder().encode(line.repeat(1024));
+                sent += chunk.byteLength;
+                controller.enqueue(chunk);
+              },
+            }),
+          ),
+      ),
+    );
+    const log = await createProvider().getJobLog(
+      source,
+      refOf(failed),
+      String(job.id),
+    );
+    expect(log?.truncated).toBe(true);
+    expect(log?.totalBytes).toBeGreaterThan(20 * 1024 * 1024);
+    expect(Buffer.byteLength(log!.text)).toBeLessThanOrEqual(8 * 1024 * 1024);
+    expect(log?.text.startsWith(line)).toBe(true);
+    expect(log?.text.endsWith('##[error]the end\n')).toBe(true);
+  });
+
+  it('answers undefined for a job GitHub does not have', async () => {
+    const run = github.history.listRuns(spec())[5];
+    await expect(
+      createProvider().getJobLog(source, refOf(run), '99'),
+    ).resolves.toBeUndefined();
+    await expect(
+      createProvider().getJobLog(source, refOf(run), '../x'),
+    ).resolves.toBeUndefined();
+  });
+
+  it.each([false, true])(
+    'reruns a failed run (failed jobs only: %s): the next read shows the new attempt',
+    async failedOnly => {
+      const failed = until(r => r.conclusion === 'failure' && r.attempt === 1);
+      const provider = createProvider();
+      await provider.rerun(source, refOf(failed), { failedOnly });
+      expect(github.stats.requests).toEqual([
+        `POST /repos/demo-org/checkout-web/actions/runs/${failed.id}/${
+          failedOnly ? 'rerun-failed-jobs' : 'rerun'
+        }`,
+      ]);
+      expect(github.stats.authorizations).toEqual([`Bearer ${TOKEN}`]);
+      const second = await provider.getRun(source, String(failed.id), 2);
+      expect(second?.attempt).toBe(2);
+      expect(['queued', 'running']).toContain(second?.status);
+      clock.now += 60 * 60_000;
+      expect(
+        (await provider.getRun(source, String(failed.id), 2))?.status,
+      ).toBe('succeeded');
+    },
+  );
+
+  it('refuses to rerun a run that is still running, as a conflict', async () => {
+    const running = until(r => r.status === 'in_progress');
+    const error = await createProvider()
+      .rerun(source, refOf(running), { failedOnly: false })
+      .catch(e => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toBe(
+      `GitHub refused the rerun of run ${running.runNumber} of demo-org/checkout-web: This workflow is already running`,
+    );
+  });
+
+  it('cancels a running run, and refuses once it finished', async () => {
+    const running = until(r => r.status === 'in_progress');
+    const provider = createProvider();
+    await provider.cancel(source, refOf(running));
+    expect(github.stats.requests).toEqual([
+      `POST /repos/demo-org/checkout-web/actions/runs/${running.id}/cancel`,
+    ]);
+    const after = await provider.getRun(
+      source,
+      String(running.id),
+      running.attempt,
+    );
+    expect(after?.status).toBe('cancelled');
+    const error = await provider.cancel(source, refOf(running)).catch(e => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toContain(
+      'Cannot cancel a workflow run that is completed.',
+    );
+  });
+
+  it('turns a 403 into NotAllowedError saying which permission, and a 404 into NotFoundError, never the token', async () => {
+    const failed = github.history
+      .listRuns(spec())
+      .find(r => r.conclusion === 'failure')!;
+    const provider = createProvider();
+    github.setFault({
+      status: 403,
+      message: 'Resource not accessible by integration',
+    });
+    const refused = await provider
+      .rerun(source, refOf(failed), { failedOnly: true })
+      .catch(e => e);
+    expect(refused).toBeInstanceOf(NotAllowedError);
+    expect(refused.message).toMatch(
+      /^GitHub refused the rerun of the failed jobs of run \d+ of demo-org\/checkout-web on github\.com: 403 Resource not accessible by integration .*actions: write/,
+    );
+    expect(refused.message).not.toContain(TOKEN);
+    github.setFault(undefined);
+    const missing = await provider
+      .cancel(source, { ...refOf(failed), providerRunId: '12345' })
+      .catch(e => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect(missing.message).not.toContain(TOKEN);
+  });
+});

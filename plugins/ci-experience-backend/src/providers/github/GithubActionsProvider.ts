@@ -1,7 +1,11 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
-import { NotFoundError } from '@backstage/errors';
+import {
+  ConflictError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
 import {
   DefaultGithubCredentialsProvider,
   GithubCredentialsProvider,
@@ -15,9 +19,12 @@ import {
   parseProjectSlug,
 } from '@ci-experience/plugin-ci-experience-common';
 import {
+  CiJobLogText,
   CiProvider,
+  CiProviderCapabilities,
   CiProviderRun,
   CiRunPage,
+  CiRunRef,
   CiSource,
   CiSourceInfo,
 } from '@ci-experience/plugin-ci-experience-node';
@@ -32,6 +39,10 @@ import {
   toProviderRun,
 } from './mapping';
 
+/** GitHub's 403s about a run's state rather than about permissions. */
+const STATE_REFUSAL =
+  /This workflow (?:run )?is already running|There are no failed jobs to re-run|maximum number of (?:re-run )?attempts/i;
+
 /** The provider id of GitHub Actions. */
 export const GITHUB_ACTIONS_PROVIDER_ID = 'github-actions';
 
@@ -45,6 +56,12 @@ const PAGE_SIZE = 100;
  */
 export class GithubActionsProvider implements CiProvider {
   readonly id = GITHUB_ACTIONS_PROVIDER_ID;
+  readonly capabilities: CiProviderCapabilities = {
+    logs: true,
+    rerun: true,
+    rerunFailed: true,
+    cancel: true,
+  };
 
   static fromConfig(
     config: Config,
@@ -197,6 +214,97 @@ export class GithubActionsProvider implements CiProvider {
     }
     return jobs;
   }
+
+  /**
+   * A job's log: `GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs`
+   * answers with a redirect to a short-lived download URL on another host,
+   * which is followed without the credential; only the tail is read.
+   */
+  async getJobLog(
+    source: CiSource,
+    run: CiRunRef,
+    jobId: string,
+  ): Promise<CiJobLogText | undefined> {
+    if (!/^\d{1,20}$/.test(jobId)) {
+      return undefined;
+    }
+    try {
+      const log = await this.api.getText(
+        hostOf(source),
+        repoOf(source),
+        `/repos/${source.source}/actions/jobs/${jobId}/logs`,
+        `log of job ${jobId} of ${source.source}`,
+      );
+      return {
+        ...log,
+        // The job's page: the run's page and the job id, as GitHub links it.
+        ...(/\/actions\/runs\/\d+$/.test(run.url)
+          ? { url: `${run.url}/job/${jobId}` }
+          : {}),
+      };
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * `POST .../actions/runs/{run_id}/rerun`, or `.../rerun-failed-jobs` for
+   * the failed jobs (and those that need them) only: a new attempt of the run.
+   */
+  async rerun(
+    source: CiSource,
+    run: CiRunRef,
+    options: { failedOnly: boolean },
+  ): Promise<void> {
+    const id = runIdOf(run);
+    const what = `${
+      options.failedOnly ? 'rerun of the failed jobs' : 'rerun'
+    } of run ${run.runNumber} of ${source.source}`;
+    try {
+      await this.api.post(
+        hostOf(source),
+        repoOf(source),
+        `/repos/${source.source}/actions/runs/${id}/${
+          options.failedOnly ? 'rerun-failed-jobs' : 'rerun'
+        }`,
+        what,
+      );
+    } catch (error) {
+      // GitHub answers 403 also when the run is in no state to be rerun:
+      // that is no missing permission.
+      const state =
+        error instanceof NotAllowedError
+          ? error.message.match(STATE_REFUSAL)
+          : null;
+      if (state) {
+        throw new ConflictError(`GitHub refused the ${what}: ${state[0]}`);
+      }
+      throw error;
+    }
+  }
+
+  /** `POST .../actions/runs/{run_id}/cancel`; GitHub answers 409 once the run finished. */
+  async cancel(source: CiSource, run: CiRunRef): Promise<void> {
+    await this.api.post(
+      hostOf(source),
+      repoOf(source),
+      `/repos/${source.source}/actions/runs/${runIdOf(run)}/cancel`,
+      `cancel of run ${run.runNumber} of ${source.source}`,
+    );
+  }
+}
+
+/** A workflow run id: digits only, never a path. */
+function runIdOf(run: CiRunRef): string {
+  if (!/^\d{1,20}$/.test(run.providerRunId)) {
+    throw new NotFoundError(
+      `Not a GitHub workflow run id: ${run.providerRunId}`,
+    );
+  }
+  return run.providerRunId;
 }
 
 /**

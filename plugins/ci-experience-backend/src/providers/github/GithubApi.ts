@@ -7,8 +7,10 @@ import {
 import { CiMetrics } from '../../service/metrics';
 import {
   headerCredential,
+  ProviderCredential,
   ProviderHttpClient,
   ProviderResponse,
+  ProviderText,
 } from '../shared/ProviderHttpClient';
 import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 
@@ -47,6 +49,10 @@ export class GithubApi {
         'x-github-api-version': '2022-11-28',
       },
       endpointOf,
+      hints: {
+        forbiddenAction:
+          'rerun and cancel need the Actions write permission (actions: write for a GitHub App or fine-grained token, the repo scope for a classic token)',
+      },
     });
   }
 
@@ -66,24 +72,72 @@ export class GithubApi {
     repo: { owner: string; repo: string },
     pathOrUrl: string,
   ): Promise<ProviderResponse<T>> {
+    return this.http.get<T>({
+      host,
+      base: this.baseOf(host),
+      subject: `${repo.owner}/${repo.repo}`,
+      pathOrUrl,
+      credential: this.credentialOf(host, repo),
+    });
+  }
+
+  /**
+   * GET a text (a job log) for a repository: its tail, following GitHub's
+   * redirect to the signed download URL without the credential.
+   */
+  async getText(
+    host: string,
+    repo: { owner: string; repo: string },
+    path: string,
+    subject: string,
+  ): Promise<ProviderText> {
+    return this.http.getText({
+      host,
+      base: this.baseOf(host),
+      subject,
+      pathOrUrl: path,
+      credential: this.credentialOf(host, repo),
+      rangeTail: true,
+    });
+  }
+
+  /** POST an action (a rerun, a cancel) for a repository. */
+  async post(
+    host: string,
+    repo: { owner: string; repo: string },
+    path: string,
+    subject: string,
+  ): Promise<void> {
+    await this.http.send({
+      host,
+      base: this.baseOf(host),
+      subject,
+      pathOrUrl: path,
+      credential: this.credentialOf(host, repo),
+      method: 'POST',
+    });
+  }
+
+  private baseOf(host: string): string {
     const base = this.apiBaseUrl(host);
     if (!base) {
       throw new NotFoundError(
         `No GitHub integration is configured for ${host}; add it under integrations.github`,
       );
     }
-    return this.http.get<T>({
-      host,
-      base,
-      subject: `${repo.owner}/${repo.repo}`,
-      pathOrUrl,
-      credential: async () => {
-        const { headers } = await this.options.credentials.getCredentials({
-          url: `https://${host}/${repo.owner}/${repo.repo}`,
-        });
-        return headerCredential(headers);
-      },
-    });
+    return base;
+  }
+
+  private credentialOf(
+    host: string,
+    repo: { owner: string; repo: string },
+  ): () => Promise<ProviderCredential> {
+    return async () => {
+      const { headers } = await this.options.credentials.getCredentials({
+        url: `https://${host}/${repo.owner}/${repo.repo}`,
+      });
+      return headerCredential(headers);
+    };
   }
 }
 

@@ -8,8 +8,10 @@ import { CiMetrics } from '../../service/metrics';
 import {
   headerCredential,
   linkNext,
+  ProviderCredential,
   ProviderHttpClient,
   ProviderResponse,
+  ProviderText,
   standardRateLimitHeaders,
 } from '../shared/ProviderHttpClient';
 import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
@@ -51,6 +53,10 @@ export class GitlabApi {
       rateLimitHeaders: headers => standardRateLimitHeaders(headers),
       nextPage,
       endpointOf,
+      hints: {
+        forbiddenAction:
+          'retry and cancel need a token with the api scope, of a user who is at least Developer in the project',
+      },
     });
   }
 
@@ -73,6 +79,51 @@ export class GitlabApi {
     project: string,
     pathOrUrl: string,
   ): Promise<ProviderResponse<T>> {
+    return this.http.get<T>({
+      ...this.target(host, project),
+      pathOrUrl,
+    });
+  }
+
+  /** GET a text (a job's trace) of a project: its tail. */
+  async getText(
+    host: string,
+    project: string,
+    path: string,
+    subject: string,
+  ): Promise<ProviderText> {
+    return this.http.getText({
+      ...this.target(host, project),
+      subject,
+      pathOrUrl: path,
+      accept: 'text/plain',
+    });
+  }
+
+  /** POST an action (a retry, a cancel) to a project's pipeline. */
+  async post(
+    host: string,
+    project: string,
+    path: string,
+    subject: string,
+  ): Promise<void> {
+    await this.http.send({
+      ...this.target(host, project),
+      subject,
+      pathOrUrl: path,
+      method: 'POST',
+    });
+  }
+
+  private target(
+    host: string,
+    project: string,
+  ): {
+    host: string;
+    base: string;
+    subject: string;
+    credential: ProviderCredential;
+  } {
     const subject = `GitLab project ${project}`;
     const base = this.apiBaseUrl(host);
     const integration = this.options.integrations.gitlab.byHost(host);
@@ -81,18 +132,17 @@ export class GitlabApi {
         `No GitLab integration is configured for ${host}; add it under integrations.gitlab (needed for ${subject} on ${host})`,
       );
     }
-    return this.http.get<T>({
+    return {
       host,
       base,
       subject,
-      pathOrUrl,
       credential: headerCredential(
         getGitLabRequestOptions(integration.config).headers as Record<
           string,
           string
         >,
       ),
-    });
+    };
   }
 }
 

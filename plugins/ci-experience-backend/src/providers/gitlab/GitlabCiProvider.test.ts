@@ -6,6 +6,7 @@ import { ConfigReader } from '@backstage/config';
 import { Entity } from '@backstage/catalog-model';
 import {
   AuthenticationError,
+  InputError,
   NotAllowedError,
   NotFoundError,
   ServiceUnavailableError,
@@ -388,5 +389,129 @@ describe('GitlabCiProvider', () => {
       .catch(e => e);
     expect(error).toBeInstanceOf(ServiceUnavailableError);
     expect(error.message).toMatch(/page link outside https:\/\/gitlab\.com/);
+  });
+});
+
+describe('GitlabCiProvider logs, retry and cancel', () => {
+  const refOf = (run: { id: number; runNumber: number; attempt: number }) => ({
+    providerRunId: String(run.id),
+    attempt: 1,
+    runNumber: run.runNumber,
+    workflow: 'CI',
+    url: `https://gitlab.com/demo-org/backend/payments-service/-/pipelines/${run.id}`,
+  });
+  /** Moves the simulated clock to the first pipeline that matches. */
+  const until = (
+    ctx: ReturnType<typeof setup>,
+    match: (run: any) => boolean,
+  ) => {
+    const spec = ctx.history.repo('demo-org', 'payments-service')!;
+    for (let i = 0; i < 360; i++) {
+      const found = ctx.history.listRuns(spec).find(match);
+      if (found) {
+        return found;
+      }
+      ctx.clock.now += 10_000;
+    }
+    throw new Error('no such pipeline');
+  };
+
+  it('offers logs, retrying failed jobs and cancel, not full reruns', () => {
+    const { provider } = setup();
+    expect(provider.capabilities).toEqual({
+      logs: true,
+      rerun: false,
+      rerunFailed: true,
+      cancel: true,
+    });
+  });
+
+  it("reads a failed job's trace with the runner's sections and the tool's error lines", async () => {
+    const ctx = setup();
+    const failed = until(ctx, r =>
+      r.jobs.some((j: any) => j.conclusion === 'failure'),
+    );
+    const job = failed.jobs.find((j: any) => j.conclusion === 'failure')!;
+    ctx.gitlab.resetStats();
+    const log = await ctx.provider.getJobLog(
+      payments,
+      refOf(failed),
+      String(job.id),
+    );
+    expect(ctx.gitlab.stats.requests).toEqual([
+      `GET /api/v4/projects/demo-org%2Fbackend%2Fpayments-service/jobs/${job.id}/trace`,
+    ]);
+    expect(ctx.gitlab.stats.tokens).toEqual([TOKEN]);
+    expect(log?.truncated).toBe(false);
+    expect(log?.text.startsWith('\x1b[0KRunning with gitlab-runner')).toBe(
+      true,
+    );
+    expect(log?.text).toMatch(
+      /ERROR: Job failed: (exit code \d+|execution took longer)/,
+    );
+    const failureLine = job.log
+      .map((l: string) => l.replace(/^\S+ /, ''))
+      .find((l: string) => /error|FAIL|FATAL/.test(l) && !l.startsWith('##['));
+    expect(log?.text).toContain(failureLine);
+    expect(log?.text).not.toContain('##[');
+    await expect(
+      ctx.provider.getJobLog(payments, refOf(failed), '77'),
+    ).resolves.toBeUndefined();
+  });
+
+  it('retries the failed jobs of a pipeline: the next read shows it running again', async () => {
+    const ctx = setup();
+    const failed = until(ctx, r => r.conclusion === 'failure');
+    ctx.gitlab.resetStats();
+    await ctx.provider.rerun(payments, refOf(failed), { failedOnly: true });
+    expect(ctx.gitlab.stats.requests).toEqual([
+      `POST /api/v4/projects/demo-org%2Fbackend%2Fpayments-service/pipelines/${failed.id}/retry`,
+    ]);
+    const again = await ctx.provider.getRun(payments, String(failed.id), 1);
+    expect(['queued', 'running']).toContain(again?.status);
+    ctx.clock.now += 60 * 60_000;
+    expect(
+      (await ctx.provider.getRun(payments, String(failed.id), 1))?.status,
+    ).toBe('succeeded');
+    await expect(
+      ctx.provider.rerun(payments, refOf(failed), { failedOnly: false }),
+    ).rejects.toThrow(InputError);
+  });
+
+  it('cancels a running pipeline', async () => {
+    const ctx = setup();
+    const running = until(ctx, r => r.status === 'in_progress');
+    await ctx.provider.cancel(payments, refOf(running));
+    const after = await ctx.provider.getRun(payments, String(running.id), 1);
+    expect(after?.status).toBe('cancelled');
+  });
+
+  it('turns a 403 into NotAllowedError naming the api scope and a 404 into NotFoundError, never the token', async () => {
+    const ctx = setup();
+    const failed = until(ctx, r => r.conclusion === 'failure');
+    ctx.gitlab.setFault({ status: 403, message: `403 Forbidden ${TOKEN}` });
+    const refused = await ctx.provider
+      .cancel(payments, refOf(failed))
+      .catch(e => e);
+    expect(refused).toBeInstanceOf(NotAllowedError);
+    expect(refused.message).toMatch(
+      /^GitLab refused the cancel of pipeline \d+ of GitLab project demo-org\/backend\/payments-service on gitlab\.com: 403 Forbidden \*\*\* .*api scope/,
+    );
+    expect(refused.message).not.toContain(TOKEN);
+    ctx.gitlab.setFault(undefined);
+    const missing = await ctx.provider
+      .rerun(
+        payments,
+        { ...refOf(failed), providerRunId: '424242' },
+        {
+          failedOnly: true,
+        },
+      )
+      .catch(e => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    const forbidden = await ctx.provider
+      .getJobLog(sourceOf('demo-org/legacy-billing'), refOf(failed), '1')
+      .catch(e => e);
+    expect(forbidden).toBeInstanceOf(NotAllowedError);
   });
 });

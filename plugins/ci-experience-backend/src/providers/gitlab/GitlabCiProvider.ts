@@ -1,7 +1,7 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
-import { NotFoundError } from '@backstage/errors';
+import { InputError, NotFoundError } from '@backstage/errors';
 import {
   ScmIntegrations,
   ScmIntegrationRegistry,
@@ -15,9 +15,12 @@ import {
   getSourceLocationHost,
 } from '@ci-experience/plugin-ci-experience-common';
 import {
+  CiJobLogText,
   CiProvider,
+  CiProviderCapabilities,
   CiProviderRun,
   CiRunPage,
+  CiRunRef,
   CiSource,
   CiSourceInfo,
 } from '@ci-experience/plugin-ci-experience-node';
@@ -62,6 +65,18 @@ export function isGitlabEnabled(config: Config): boolean {
  */
 export class GitlabCiProvider implements CiProvider {
   readonly id = GITLAB_PROVIDER_ID;
+  /**
+   * GitLab retries a pipeline's failed and cancelled jobs in place; it has
+   * no "run every job of this pipeline again". Creating a pipeline for the
+   * ref builds the ref's head, not this pipeline's commit, so it is no
+   * rerun: full reruns are not offered.
+   */
+  readonly capabilities: CiProviderCapabilities = {
+    logs: true,
+    rerun: false,
+    rerunFailed: true,
+    cancel: true,
+  };
 
   static fromConfig(
     config: Config,
@@ -215,6 +230,70 @@ export class GitlabCiProvider implements CiProvider {
     // GitLab lists jobs newest first; show them in pipeline order.
     return jobs.sort((a, b) => Number(a.id) - Number(b.id));
   }
+
+  /** A job's log: `GET /projects/:id/jobs/:job_id/trace`, its tail. */
+  async getJobLog(
+    source: CiSource,
+    _run: CiRunRef,
+    jobId: string,
+  ): Promise<CiJobLogText | undefined> {
+    if (!/^\d{1,20}$/.test(jobId)) {
+      return undefined;
+    }
+    try {
+      return await this.api.getText(
+        hostOf(source),
+        source.source,
+        `${projectPath(source)}/jobs/${jobId}/trace`,
+        `log of job ${jobId} of GitLab project ${source.source}`,
+      );
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * `POST /projects/:id/pipelines/:pipeline_id/retry`: the pipeline's failed
+   * and cancelled jobs run again, in the same pipeline. Only with
+   * `failedOnly` (see {@link GitlabCiProvider.capabilities}).
+   */
+  async rerun(
+    source: CiSource,
+    run: CiRunRef,
+    options: { failedOnly: boolean },
+  ): Promise<void> {
+    if (!options.failedOnly) {
+      throw new InputError(
+        'GitLab pipelines can only be retried for their failed and cancelled jobs',
+      );
+    }
+    await this.api.post(
+      hostOf(source),
+      source.source,
+      `${projectPath(source)}/pipelines/${pipelineIdOf(run)}/retry`,
+      `retry of pipeline ${run.providerRunId} of GitLab project ${source.source}`,
+    );
+  }
+
+  /** `POST /projects/:id/pipelines/:pipeline_id/cancel`: its unfinished jobs are cancelled. */
+  async cancel(source: CiSource, run: CiRunRef): Promise<void> {
+    await this.api.post(
+      hostOf(source),
+      source.source,
+      `${projectPath(source)}/pipelines/${pipelineIdOf(run)}/cancel`,
+      `cancel of pipeline ${run.providerRunId} of GitLab project ${source.source}`,
+    );
+  }
+}
+
+function pipelineIdOf(run: CiRunRef): string {
+  if (!/^\d{1,20}$/.test(run.providerRunId)) {
+    throw new NotFoundError(`Not a GitLab pipeline id: ${run.providerRunId}`);
+  }
+  return run.providerRunId;
 }
 
 /** The source key of a GitLab project: `gitlab:<host>/<path or id>`, lower-cased. */

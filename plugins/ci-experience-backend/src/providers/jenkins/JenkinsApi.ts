@@ -1,8 +1,10 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { NotAllowedError } from '@backstage/errors';
 import { CiMetrics } from '../../service/metrics';
 import {
   basicCredential,
   ProviderHttpClient,
+  ProviderText,
 } from '../shared/ProviderHttpClient';
 import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 import { JenkinsInstance } from './config';
@@ -36,6 +38,8 @@ export class JenkinsApi {
       hints: {
         unauthorized: 'check its API token',
         redirect: 'is baseUrl the Jenkins root URL?',
+        forbiddenAction:
+          "a new build needs the user's Job/Build permission, stopping one Job/Cancel",
       },
     });
   }
@@ -61,6 +65,67 @@ export class JenkinsApi {
       credential: basicCredential(instance.username, instance.apiKey),
     });
     return body;
+  }
+
+  /** GET a text (a build's console) below the instance's root: its tail. */
+  async getText(
+    instance: JenkinsInstance,
+    path: string,
+    where: string,
+  ): Promise<ProviderText> {
+    return this.http.getText({
+      host: instance.hostKey,
+      base: instance.baseUrl,
+      subject: where,
+      pathOrUrl: `/${path.replace(/^\/+/, '')}`,
+      credential: basicCredential(instance.username, instance.apiKey),
+      accept: 'text/plain',
+    });
+  }
+
+  /**
+   * POST below the instance's root, e.g. `job/a/build`; a redirect (Jenkins
+   * answers a stop with one) means done. Jenkins exempts API-token requests
+   * from CSRF protection; one that does not is asked for a crumb, once.
+   */
+  async post(
+    instance: JenkinsInstance,
+    path: string,
+    where: string,
+  ): Promise<void> {
+    const send = (headers?: Record<string, string>) =>
+      this.http.send({
+        host: instance.hostKey,
+        base: instance.baseUrl,
+        subject: where,
+        pathOrUrl: `/${path.replace(/^\/+/, '')}`,
+        credential: basicCredential(instance.username, instance.apiKey),
+        method: 'POST',
+        headers,
+        redirectIsDone: true,
+      });
+    try {
+      await send();
+    } catch (error) {
+      if (
+        !(error instanceof NotAllowedError) ||
+        !/crumb/i.test(error.message)
+      ) {
+        throw error;
+      }
+      const crumb = await this.get<{
+        crumb?: unknown;
+        crumbRequestField?: unknown;
+      }>(instance, 'crumbIssuer/api/json', `CSRF crumb for ${where}`);
+      if (
+        typeof crumb?.crumb !== 'string' ||
+        typeof crumb.crumbRequestField !== 'string' ||
+        !/^[A-Za-z0-9._-]{1,64}$/.test(crumb.crumbRequestField)
+      ) {
+        throw error;
+      }
+      await send({ [crumb.crumbRequestField]: crumb.crumb });
+    }
   }
 }
 

@@ -6,6 +6,7 @@ import { Entity } from '@backstage/catalog-model';
 import { ConfigReader } from '@backstage/config';
 import {
   AuthenticationError,
+  InputError,
   NotAllowedError,
   NotFoundError,
   ServiceUnavailableError,
@@ -17,7 +18,10 @@ import {
   JenkinsSimulator,
   SimulatedHistory,
 } from '@ci-experience/ci-simulator';
-import { CiSource } from '@ci-experience/plugin-ci-experience-node';
+import {
+  CiProviderRun,
+  CiSource,
+} from '@ci-experience/plugin-ci-experience-node';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { RateLimiter } from '../shared/RateLimiter';
@@ -403,5 +407,192 @@ describe('JenkinsProvider', () => {
     await expect(
       provider.listRuns(source('demo-org/checkout-web'), { page: 'garbage' }),
     ).rejects.toThrow('Not a Jenkins page token');
+  });
+});
+
+describe('JenkinsProvider console, new builds and stop', () => {
+  function fresh(options: { requireCrumb?: boolean } = {}) {
+    const own = { now: Date.parse('2026-11-20T12:00:00Z') };
+    const sim = new JenkinsSimulator(
+      new SimulatedHistory(DEMO_REPOS, {
+        now: () => own.now,
+        historyMs: 10 * 60 * 60_000,
+      }),
+      { baseUrl: BASE, ...options },
+    );
+    server.use(...sim.handlers());
+    const { provider } = create();
+    /** Moves the clock to the newest build of a job that matches. */
+    const until = async (
+      fullName: string,
+      match: (run: CiProviderRun) => boolean,
+    ) => {
+      for (let i = 0; i < 360; i++) {
+        const { runs } = await provider.listRuns(source(fullName), {});
+        const found = runs.find(match);
+        if (found) {
+          return found;
+        }
+        own.now += 10_000;
+      }
+      throw new Error('no such build');
+    };
+    return { clock: own, sim, provider, until };
+  }
+  const refOf = (run: CiProviderRun) => ({
+    providerRunId: run.providerRunId,
+    attempt: 1,
+    runNumber: run.runNumber,
+    workflow: run.workflow,
+    url: run.url,
+  });
+
+  it('offers logs, new builds and stop, not reruns of failed stages', () => {
+    expect(create().provider.capabilities).toEqual({
+      logs: true,
+      rerun: true,
+      rerunFailed: false,
+      cancel: true,
+    });
+  });
+
+  it("reads a failed Pipeline build's console, stages and all", async () => {
+    const { sim, provider, until } = fresh();
+    const failed = await until(
+      'demo-org/checkout-web',
+      r => r.status === 'failed',
+    );
+    const [stage] = await provider.listJobs(
+      source('demo-org/checkout-web'),
+      failed,
+    );
+    sim.resetStats();
+    const log = await provider.getJobLog(
+      source('demo-org/checkout-web'),
+      refOf(failed),
+      stage.id,
+    );
+    expect(sim.stats.requests).toEqual([
+      `GET /ci/job/demo-org/job/checkout-web/${failed.providerRunId}/consoleText`,
+    ]);
+    expect(log?.text).toContain('[Pipeline] Start of Pipeline');
+    expect(log?.text).toMatch(/\[Pipeline\] \{ \(install\)/);
+    expect(log?.text).toMatch(/\nFinished: (FAILURE|UNSTABLE)\n$/);
+    expect(log?.text).not.toContain('##[');
+    expect(log?.url).toBe(
+      `${BASE}/job/demo-org/job/checkout-web/${failed.providerRunId}/console`,
+    );
+    await expect(
+      provider.getJobLog(
+        source('demo-org/checkout-web'),
+        { ...refOf(failed), providerRunId: '7' },
+        stage.id,
+      ),
+    ).resolves.toBeUndefined();
+  });
+
+  it('starts a new build of the job: the next read shows it', async () => {
+    const { sim, provider, until } = fresh();
+    const failed = await until(
+      'demo-org/checkout-web',
+      r => r.status === 'failed',
+    );
+    const ids = async () =>
+      (await provider.listRuns(source('demo-org/checkout-web'), {})).runs;
+    const before = new Set((await ids()).map(r => r.providerRunId));
+    sim.resetStats();
+    await provider.rerun(source('demo-org/checkout-web'), refOf(failed), {
+      failedOnly: false,
+    });
+    expect(sim.stats.requests).toEqual([
+      `GET /ci/job/demo-org/job/checkout-web/api/json?tree=${encodeURIComponent(
+        'property[parameterDefinitions[name]]',
+      )}`,
+      'POST /ci/job/demo-org/job/checkout-web/build?delay=0sec',
+    ]);
+    const added = (await ids()).filter(r => !before.has(r.providerRunId));
+    expect(added).toHaveLength(1);
+    expect(['queued', 'running']).toContain(added[0].status);
+    await expect(
+      provider.rerun(source('demo-org/checkout-web'), refOf(failed), {
+        failedOnly: true,
+      }),
+    ).rejects.toThrow(InputError);
+  });
+
+  it('asks for a CSRF crumb when Jenkins wants one', async () => {
+    const { sim, provider, until } = fresh({ requireCrumb: true });
+    const running = await until(
+      'demo-org/checkout-web',
+      r => r.status === 'running',
+    );
+    sim.resetStats();
+    await provider.cancel(source('demo-org/checkout-web'), refOf(running));
+    expect(sim.stats.requests).toEqual([
+      `POST /ci/job/demo-org/job/checkout-web/${running.providerRunId}/stop`,
+      'GET /ci/crumbIssuer/api/json',
+      `POST /ci/job/demo-org/job/checkout-web/${running.providerRunId}/stop`,
+    ]);
+    const after = await provider.getRun(
+      source('demo-org/checkout-web'),
+      running.providerRunId,
+      1,
+    );
+    expect(after?.status).toBe('cancelled');
+  });
+
+  it('stops a running build of a branch job, and takes a queued one out of the queue', async () => {
+    const { provider, until } = fresh();
+    const payments = source('demo-org/payments-service');
+    const running = await until(
+      'demo-org/payments-service',
+      r => r.status === 'running',
+    );
+    expect(running.providerRunId).toMatch(/#\d+$/);
+    await provider.cancel(payments, refOf(running));
+    expect(
+      (await provider.getRun(payments, running.providerRunId, 1))?.status,
+    ).toBe('cancelled');
+
+    const queued = await until(
+      'demo-org/checkout-web',
+      r => r.status === 'queued',
+    );
+    await provider.cancel(source('demo-org/checkout-web'), refOf(queued));
+    const { runs } = await provider.listRuns(
+      source('demo-org/checkout-web'),
+      {},
+    );
+    expect(runs.some(r => r.status === 'queued')).toBe(false);
+  });
+
+  it('turns a 403 into NotAllowedError naming the permission and an unknown build into NotFoundError, never the key', async () => {
+    const { provider } = fresh();
+    const refused = await provider
+      .rerun(
+        source('demo-org/legacy-billing'),
+        {
+          providerRunId: '10',
+          attempt: 1,
+          runNumber: 10,
+          workflow: 'demo-org/legacy-billing',
+          url: `${BASE}/job/demo-org/job/legacy-billing/10/`,
+        },
+        { failedOnly: false },
+      )
+      .catch(e => e);
+    expect(refused).toBeInstanceOf(NotAllowedError);
+    expect(refused.message).not.toContain(JENKINS_SIM_API_KEY);
+    const missing = await provider
+      .cancel(source('demo-org/checkout-web'), {
+        providerRunId: '3',
+        attempt: 1,
+        runNumber: 3,
+        workflow: 'demo-org/checkout-web',
+        url: `${BASE}/job/demo-org/job/checkout-web/3/`,
+      })
+      .catch(e => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect(missing.message).toContain('nor one waiting in the queue');
   });
 });

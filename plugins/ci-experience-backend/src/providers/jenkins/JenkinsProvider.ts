@@ -8,9 +8,12 @@ import {
   JENKINS_JOB_FULL_NAME_ANNOTATION,
 } from '@ci-experience/plugin-ci-experience-common';
 import {
+  CiJobLogText,
   CiProvider,
+  CiProviderCapabilities,
   CiProviderRun,
   CiRunPage,
+  CiRunRef,
   CiSource,
   CiSourceInfo,
 } from '@ci-experience/plugin-ci-experience-node';
@@ -64,6 +67,16 @@ export function jobPath(jobFullName: string): string {
  */
 export class JenkinsProvider implements CiProvider {
   readonly id = JENKINS_PROVIDER_ID;
+  /**
+   * A rerun is a new build of the job (Jenkins has no attempts), so there is
+   * no rerun of failed stages only.
+   */
+  readonly capabilities: CiProviderCapabilities = {
+    logs: true,
+    rerun: true,
+    rerunFailed: false,
+    cancel: true,
+  };
 
   /** The provider, or undefined when no instance is configured. */
   static fromConfig(
@@ -363,6 +376,131 @@ export class JenkinsProvider implements CiProvider {
     return toJobs(stages, webUrl.safeParse(buildUrl).success ? buildUrl : '');
   }
 
+  /**
+   * The build's console (`{build}/consoleText`), its tail: Jenkins keeps one
+   * log per build, so every stage of a build has the same.
+   */
+  async getJobLog(
+    source: CiSource,
+    run: CiRunRef,
+    jobId: string,
+  ): Promise<CiJobLogText | undefined> {
+    const id = parseProviderRunId(run.providerRunId);
+    if (!id || !/^[\w.:-]{1,64}$/.test(jobId)) {
+      return undefined;
+    }
+    const instance = this.instanceOf(source);
+    try {
+      const log = await this.api.getText(
+        instance,
+        `${buildPath(source, id)}/consoleText`,
+        `console of build ${run.providerRunId} of ${source.source}`,
+      );
+      const url = `${instance.baseUrl}/${buildPath(source, id)}/console`;
+      return { ...log, ...(webUrl.safeParse(url).success ? { url } : {}) };
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * A new build of the run's job (the branch job in a multibranch project):
+   * `POST {job}/build`, or `{job}/buildWithParameters` (with the job's
+   * default parameters) for a parameterized job. It builds what the job
+   * builds now, e.g. the branch's head. `failedOnly` is not offered.
+   */
+  async rerun(
+    source: CiSource,
+    run: CiRunRef,
+    options: { failedOnly: boolean },
+  ): Promise<void> {
+    if (options.failedOnly) {
+      throw new InputError(
+        'Jenkins cannot rerun only the failed stages of a build; start a new build instead',
+      );
+    }
+    const id = this.idOf(run);
+    const instance = this.instanceOf(source);
+    const job = jobOfRun(source, id);
+    const where = `new build of ${source.source}${
+      id.branchJob === undefined ? '' : ` ${id.branchJob}`
+    }`;
+    const info = await this.api.get<{ property?: unknown }>(
+      instance,
+      `${job}/api/json?tree=${encodeURIComponent(
+        'property[parameterDefinitions[name]]',
+      )}`,
+      `job ${source.source}`,
+    );
+    const parameterized =
+      Array.isArray(info?.property) &&
+      info.property.some(
+        (p: { parameterDefinitions?: unknown }) =>
+          Array.isArray(p?.parameterDefinitions) &&
+          p.parameterDefinitions.length > 0,
+      );
+    await this.api.post(
+      instance,
+      `${job}/${parameterized ? 'buildWithParameters' : 'build'}?delay=0sec`,
+      where,
+    );
+  }
+
+  /**
+   * `POST {build}/stop`; a run still in the queue (no build yet) is taken
+   * out of it with `POST queue/cancelItem?id=`.
+   */
+  async cancel(source: CiSource, run: CiRunRef): Promise<void> {
+    const id = this.idOf(run);
+    const instance = this.instanceOf(source);
+    const where = `stop of build ${run.providerRunId} of ${source.source}`;
+    try {
+      await this.api.post(instance, `${buildPath(source, id)}/stop`, where);
+      return;
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) {
+        throw error;
+      }
+    }
+    const job = await this.api.get<{
+      nextBuildNumber?: unknown;
+      queueItem?: { id?: unknown } | null;
+    }>(
+      instance,
+      `${jobOfRun(source, id)}/api/json?tree=${encodeURIComponent(
+        'nextBuildNumber,queueItem[id]',
+      )}`,
+      `job ${source.source}`,
+    );
+    const queueId = job?.queueItem?.id;
+    if (
+      job?.nextBuildNumber !== id.number ||
+      typeof queueId !== 'number' ||
+      !Number.isInteger(queueId) ||
+      queueId < 0
+    ) {
+      throw new NotFoundError(
+        `Jenkins has no build ${run.providerRunId} of ${source.source} on ${instance.hostKey}, nor one waiting in the queue`,
+      );
+    }
+    await this.api.post(
+      instance,
+      `queue/cancelItem?id=${queueId}`,
+      `cancel of queued build ${run.providerRunId} of ${source.source}`,
+    );
+  }
+
+  private idOf(run: CiRunRef): { number: number; branchJob?: string } {
+    const id = parseProviderRunId(run.providerRunId);
+    if (!id) {
+      throw new NotFoundError(`Not a Jenkins build: ${run.providerRunId}`);
+    }
+    return id;
+  }
+
   private instanceOf(source: CiSource): JenkinsInstance {
     const instance = this.instances.find(i => i.hostKey === source.host);
     if (!instance) {
@@ -374,15 +512,21 @@ export class JenkinsProvider implements CiProvider {
   }
 }
 
+/** The job of a run: the source's job, or its branch job in a multibranch project. */
+function jobOfRun(
+  source: CiSource,
+  id: { number: number; branchJob?: string },
+): string {
+  return id.branchJob === undefined
+    ? jobPath(source.source)
+    : `${jobPath(source.source)}/job/${encodeURIComponent(id.branchJob)}`;
+}
+
 function buildPath(
   source: CiSource,
   id: { number: number; branchJob?: string },
 ): string {
-  const job =
-    id.branchJob === undefined
-      ? jobPath(source.source)
-      : `${jobPath(source.source)}/job/${encodeURIComponent(id.branchJob)}`;
-  return `${job}/${id.number}`;
+  return `${jobOfRun(source, id)}/${id.number}`;
 }
 
 function isMultibranch(

@@ -4,6 +4,8 @@ import {
 } from '@backstage/backend-test-utils';
 import {
   AuthenticationError,
+  ConflictError,
+  InputError,
   NotAllowedError,
   NotFoundError,
   ServiceUnavailableError,
@@ -16,6 +18,7 @@ import {
   bearerCredential,
   ProviderHttpClient,
   ProviderHttpClientOptions,
+  readTail,
   standardRateLimitHeaders,
 } from './ProviderHttpClient';
 import { RateLimiter } from './RateLimiter';
@@ -403,5 +406,405 @@ describe('ProviderHttpClient', () => {
       ).get('x-ratelimit-reset');
     expect(of('30')).toBe(String(1_000 + 30));
     expect(of('1900000000')).toBe('1900000000');
+  });
+
+  describe('actions', () => {
+    const act = (
+      client: ProviderHttpClient,
+      method: 'POST' | 'PUT',
+      path: string,
+      body?: object,
+    ) =>
+      client.send({
+        host: 'ci.example.com',
+        base: BASE,
+        subject: 'rerun of build 7 of acme/app',
+        pathOrUrl: path,
+        credential: bearerCredential(TOKEN),
+        method,
+        body: body as any,
+      });
+
+    it('POSTs JSON and PUTs nothing, with the credential, never conditionally, within the budget', async () => {
+      const seen: Array<{
+        method: string;
+        body: string;
+        type: string | null;
+        auth: string | null;
+        ifNoneMatch: string | null;
+      }> = [];
+      const record = async ({ request }: { request: Request }) => {
+        seen.push({
+          method: request.method,
+          body: await request.text(),
+          type: request.headers.get('content-type'),
+          auth: request.headers.get('authorization'),
+          ifNoneMatch: request.headers.get('if-none-match'),
+        });
+        return HttpResponse.json(
+          { id: 'new' },
+          { status: 201, headers: { etag: '"e"' } },
+        );
+      };
+      server.use(
+        http.post(`${BASE}/builds/7/rerun`, record),
+        http.put(`${BASE}/builds/7/cancel`, async ({ request }) => {
+          await record({ request });
+          return new HttpResponse(null, { status: 204 });
+        }),
+      );
+      const cache = memoryCache();
+      const { client, metrics } = setup({ cache: cache as any });
+      const run = jest.spyOn(RateLimiter.prototype, 'run');
+      await expect(
+        act(client, 'POST', '/builds/7/rerun', { from_failed: true }),
+      ).resolves.toEqual({ body: { id: 'new' } });
+      await expect(
+        act(client, 'POST', '/builds/7/rerun', { a: 1 }),
+      ).resolves.toBeDefined();
+      await expect(act(client, 'PUT', '/builds/7/cancel')).resolves.toEqual({
+        body: undefined,
+      });
+      expect(seen.map(s => [s.method, s.body, s.type])).toEqual([
+        ['POST', '{"from_failed":true}', 'application/json'],
+        ['POST', '{"a":1}', 'application/json'],
+        ['PUT', '', null],
+      ]);
+      expect(seen.every(s => s.auth === `Bearer ${TOKEN}`)).toBe(true);
+      expect(seen.every(s => s.ifNoneMatch === null)).toBe(true);
+      expect(cache.set).not.toHaveBeenCalled();
+      expect(run).toHaveBeenCalledTimes(3);
+      run.mockRestore();
+      expect(metrics.providerRequests.add).toHaveBeenCalledWith(1, {
+        provider: 'example',
+        host: 'ci.example.com',
+        endpoint: '/builds/{id}/cancel',
+        status: '204',
+      });
+    });
+
+    it.each([
+      [
+        403,
+        NotAllowedError,
+        /^ExampleCI refused the rerun of build 7 of acme\/app on ci\.example\.com: 403 .*\(with the configured API token\); the token needs write_builds$/,
+      ],
+      [404, NotFoundError, /^ExampleCI has no rerun of build 7 of acme\/app/],
+      [
+        409,
+        ConflictError,
+        /^ExampleCI refused the rerun of build 7 of acme\/app on ci\.example\.com: 409 /,
+      ],
+      [422, InputError, /^ExampleCI refused the rerun of build 7/],
+      [400, InputError, /^ExampleCI refused the rerun of build 7/],
+      [500, ServiceUnavailableError, /^ExampleCI answered 500 for/],
+    ])(
+      'turns a %s into %p with the provider message trimmed, never the token',
+      async (status, type, message) => {
+        server.use(
+          http.post(`${BASE}/builds/7/rerun`, () =>
+            HttpResponse.json(
+              {
+                message: `Build cannot be rerun: it is running (Bearer ${TOKEN}) ${'x'.repeat(
+                  1000,
+                )}`,
+              },
+              { status },
+            ),
+          ),
+        );
+        const { client, logger } = setup({
+          hints: { forbiddenAction: 'the token needs write_builds' },
+        });
+        const error = await act(client, 'POST', '/builds/7/rerun').catch(
+          e => e,
+        );
+        expect(error).toBeInstanceOf(type);
+        expect(error.message).toMatch(message);
+        expect(error.message).toContain('Build cannot be rerun: it is running');
+        expect(error.message).not.toContain(TOKEN);
+        expect(error.message.length).toBeLessThan(600);
+        expect(logged(logger)).not.toContain(TOKEN);
+      },
+    );
+
+    it('takes a redirect as done only when told, and never follows it', async () => {
+      let followed = 0;
+      server.use(
+        http.post(
+          `${BASE}/job/a/7/stop`,
+          () =>
+            new HttpResponse(null, {
+              status: 302,
+              headers: { location: `${BASE}/job/a/7/` },
+            }),
+        ),
+        http.get(`${BASE}/job/a/7/`, () => {
+          followed += 1;
+          return HttpResponse.json({});
+        }),
+      );
+      const { client } = setup();
+      const stop = (redirectIsDone: boolean) =>
+        client.send({
+          host: 'ci.example.com',
+          base: BASE,
+          subject: 'stop of build 7 of a',
+          pathOrUrl: '/job/a/7/stop',
+          credential: bearerCredential(TOKEN),
+          method: 'POST',
+          redirectIsDone,
+        });
+      await expect(stop(true)).resolves.toEqual({ body: undefined });
+      const error = await stop(false).catch(e => e);
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      expect(error.message).toContain('redirect (302)');
+      expect(followed).toBe(0);
+    });
+  });
+
+  describe('texts', () => {
+    const LOG = `${BASE}/jobs/9/log`;
+    const read = (
+      client: ProviderHttpClient,
+      options: Partial<Parameters<ProviderHttpClient['getText']>[0]> = {},
+    ) =>
+      client.getText({
+        host: 'ci.example.com',
+        base: BASE,
+        subject: 'log of job 9 of acme/app',
+        pathOrUrl: '/jobs/9/log',
+        credential: bearerCredential(TOKEN),
+        ...options,
+      });
+
+    /** A body of `total` bytes of numbered lines, made as it is read. */
+    function streamedLog(total: number) {
+      const state = { produced: 0, line: 0 };
+      const encoder = new TextEncoder();
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (state.produced >= total) {
+            controller.close();
+            return;
+          }
+          let chunk = '';
+          while (
+            chunk.length < 64 * 1024 &&
+            state.produced + chunk.length < total
+          ) {
+            chunk += `line ${String(state.line++).padStart(
+              8,
+              '0',
+            )} ${'.'.repeat(40)}\n`;
+          }
+          const bytes = encoder
+            .encode(chunk)
+            .subarray(0, total - state.produced);
+          state.produced += bytes.byteLength;
+          controller.enqueue(bytes);
+        },
+      });
+      return { stream, state };
+    }
+
+    it('reads a small text whole', async () => {
+      server.use(
+        http.get(LOG, ({ request }) =>
+          HttpResponse.text(
+            `auth=${
+              request.headers.get('authorization') === `Bearer ${TOKEN}`
+            }\nok\n`,
+          ),
+        ),
+      );
+      const { client } = setup();
+      await expect(read(client, { accept: 'text/plain' })).resolves.toEqual({
+        text: 'auth=true\nok\n',
+        truncated: false,
+        totalBytes: 13,
+      });
+    });
+
+    it('keeps the tail of a streamed 20 MB log, cut at a line start', async () => {
+      const total = 20 * 1024 * 1024;
+      const { stream, state } = streamedLog(total);
+      server.use(
+        http.get(
+          LOG,
+          () =>
+            new HttpResponse(stream, {
+              headers: { 'content-type': 'text/plain' },
+            }),
+        ),
+      );
+      const { client } = setup();
+      const log = await read(client);
+      expect(state.produced).toBe(total);
+      expect(log.truncated).toBe(true);
+      expect(log.totalBytes).toBe(total);
+      expect(Buffer.byteLength(log.text)).toBeLessThanOrEqual(8 * 1024 * 1024);
+      expect(Buffer.byteLength(log.text)).toBeGreaterThan(
+        8 * 1024 * 1024 - 100,
+      );
+      expect(log.text).toMatch(/^line \d{8} \.{40}\n/);
+      const lines = log.text.trimEnd().split('\n');
+      const last = Number(lines[lines.length - 1].slice(5, 13));
+      const firstKept = Number(lines[0].slice(5, 13));
+      expect(last - firstKept + 1).toBe(lines.length);
+    });
+
+    it('stops reading a huge log after maxReadBytes and says so', async () => {
+      const { stream, state } = streamedLog(2 * 1024 * 1024 * 1024);
+      server.use(http.get(LOG, () => new HttpResponse(stream)));
+      const { client } = setup();
+      const log = await read(client, {
+        maxBytes: 64 * 1024,
+        maxReadBytes: 1024 * 1024,
+      });
+      // Not a 2 GB download: the stream was cancelled soon after 1 MiB.
+      expect(state.produced).toBeLessThan(2 * 1024 * 1024);
+      expect(log.truncated).toBe(true);
+      expect(log.totalBytes).toBeUndefined();
+      expect(Buffer.byteLength(log.text)).toBeLessThan(64 * 1024 + 200);
+      expect(log.text).toMatch(
+        /\n\[ci-experience\] Stopped reading after 1 MiB: the log goes on at ExampleCI\.\n$/,
+      );
+    });
+
+    it('holds no more than the tail while reading', async () => {
+      const { stream } = streamedLog(4 * 1024 * 1024);
+      const concat = jest.spyOn(Buffer, 'concat');
+      const tail = await readTail(stream, 256 * 1024, 64 * 1024 * 1024);
+      const held = concat.mock.calls[0][0].reduce(
+        (sum, c) => sum + c.length,
+        0,
+      );
+      concat.mockRestore();
+      expect(tail.complete).toBe(true);
+      expect(tail.read).toBe(4 * 1024 * 1024);
+      expect(tail.buffer.length).toBe(256 * 1024);
+      // The tail plus at most one chunk of 64 KiB, never the 4 MiB.
+      expect(held).toBeLessThanOrEqual(256 * 1024 + 64 * 1024 + 100);
+    });
+
+    it('asks for the tail with a Range and reads the size from Content-Range', async () => {
+      const ranges: Array<string | null> = [];
+      server.use(
+        http.get(LOG, ({ request }) => {
+          ranges.push(request.headers.get('range'));
+          return new HttpResponse('half line\nlast line\n', {
+            status: 206,
+            headers: { 'content-range': 'bytes 980-999/1000' },
+          });
+        }),
+      );
+      const { client } = setup();
+      await expect(
+        read(client, { rangeTail: true, maxBytes: 20 }),
+      ).resolves.toEqual({
+        text: 'last line\n',
+        truncated: true,
+        totalBytes: 1000,
+      });
+      expect(ranges).toEqual(['bytes=-20']);
+    });
+
+    it('asks again without the Range when the host refuses it', async () => {
+      const ranges: Array<string | null> = [];
+      server.use(
+        http.get(LOG, ({ request }) => {
+          ranges.push(request.headers.get('range'));
+          return request.headers.get('range')
+            ? new HttpResponse(null, { status: 416 })
+            : HttpResponse.text('all of it\n');
+        }),
+      );
+      const { client } = setup();
+      await expect(read(client, { rangeTail: true })).resolves.toMatchObject({
+        text: 'all of it\n',
+        truncated: false,
+      });
+      expect(ranges).toEqual(['bytes=-8388608', null]);
+    });
+
+    it('follows a redirect to another host without the credential', async () => {
+      const seen: Array<[string, string | null]> = [];
+      server.use(
+        http.get(LOG, ({ request }) => {
+          seen.push([request.url, request.headers.get('authorization')]);
+          return new HttpResponse(null, {
+            status: 302,
+            headers: { location: `${BASE}/jobs/9/log-here` },
+          });
+        }),
+        http.get(`${BASE}/jobs/9/log-here`, ({ request }) => {
+          seen.push([request.url, request.headers.get('authorization')]);
+          return new HttpResponse(null, {
+            status: 302,
+            headers: {
+              location: 'https://blobs.example.net/logs/9?sig=abc',
+            },
+          });
+        }),
+        http.get('https://blobs.example.net/logs/9', ({ request }) => {
+          seen.push([request.url, request.headers.get('authorization')]);
+          return HttpResponse.text('from the blob store\n');
+        }),
+      );
+      const { client } = setup();
+      await expect(read(client)).resolves.toMatchObject({
+        text: 'from the blob store\n',
+      });
+      expect(seen).toEqual([
+        [LOG, `Bearer ${TOKEN}`],
+        [`${BASE}/jobs/9/log-here`, `Bearer ${TOKEN}`],
+        ['https://blobs.example.net/logs/9?sig=abc', null],
+      ]);
+    });
+
+    it('refuses a redirect down to http, and endless redirects', async () => {
+      server.use(
+        http.get(
+          LOG,
+          () =>
+            new HttpResponse(null, {
+              status: 302,
+              headers: { location: 'http://blobs.example.net/logs/9' },
+            }),
+        ),
+        http.get(
+          `${BASE}/jobs/10/log`,
+          () =>
+            new HttpResponse(null, {
+              status: 302,
+              headers: { location: `${BASE}/jobs/10/log` },
+            }),
+        ),
+      );
+      const { client } = setup();
+      await expect(read(client)).rejects.toThrow(
+        /a redirect that is not followed for log of job 9/,
+      );
+      await expect(read(client, { pathOrUrl: '/jobs/10/log' })).rejects.toThrow(
+        /too many redirects/,
+      );
+    });
+
+    it('maps refusals of a log as for any GET, without the token', async () => {
+      server.use(
+        http.get(LOG, () =>
+          HttpResponse.json(
+            { message: `no log for ${TOKEN}` },
+            { status: 404 },
+          ),
+        ),
+      );
+      const { client } = setup();
+      const error = await read(client).catch(e => e);
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(error.message).toContain('log of job 9 of acme/app');
+      expect(error.message).not.toContain(TOKEN);
+    });
   });
 });

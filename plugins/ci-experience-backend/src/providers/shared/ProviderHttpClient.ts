@@ -1,6 +1,8 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
 import {
   AuthenticationError,
+  ConflictError,
+  InputError,
   NotAllowedError,
   NotFoundError,
   ServiceUnavailableError,
@@ -102,12 +104,14 @@ export interface ProviderHttpClientOptions {
     unauthorized?: string;
     /** After a 403, e.g. which scopes the token needs. */
     forbidden?: string;
+    /** After a 403 to a rerun or cancel, e.g. which write scope the token needs. */
+    forbiddenAction?: string;
     /** After a 3xx when redirects are not followed. */
     redirect?: string;
   };
 }
 
-/** One GET. */
+/** One request: a GET, or with {@link ProviderActionRequest} an action. */
 export interface ProviderRequest {
   /** The host (or instance) whose budget it spends and messages name. */
   host: string;
@@ -118,6 +122,80 @@ export interface ProviderRequest {
   /** A path below `base`, or a full URL (a page link). */
   pathOrUrl: string;
   credential: ProviderCredential | (() => Promise<ProviderCredential>);
+  /** After a 403 to this request, instead of the client's hint, e.g. the scope logs need. */
+  forbiddenHint?: string;
+}
+
+/** A POST or PUT: an action at the provider, such as a rerun or a cancel. */
+export interface ProviderActionRequest extends ProviderRequest {
+  method: 'POST' | 'PUT';
+  /** A JSON body; none when absent. */
+  body?: JsonValue;
+  /** Headers besides the credential's, e.g. Jenkins' crumb. */
+  headers?: Record<string, string>;
+  /**
+   * A 3xx answer means done (Jenkins answers a stop with a redirect to the
+   * build page); it is never followed.
+   */
+  redirectIsDone?: boolean;
+}
+
+/** A GET of a text, such as a job log, of which only the tail is kept. */
+export interface ProviderTextRequest extends ProviderRequest {
+  /** The tail kept, in bytes; default 8 MiB. */
+  maxBytes?: number;
+  /**
+   * Bytes read at most: beyond, the reading stops and a last line says so;
+   * default 64 MiB. A 2 GB log is never read, let alone held, whole.
+   */
+  maxReadBytes?: number;
+  /**
+   * Ask for the tail only (`Range: bytes=-maxBytes`); a host that ignores it
+   * answers the whole text, which is then read up to `maxReadBytes`.
+   */
+  rangeTail?: boolean;
+  /** The `Accept` header; default the client's headers. */
+  accept?: string;
+  /**
+   * Follow redirects (default: unless the client's `redirect` is `manual`).
+   * The credential goes to the request's origin only: a redirect to another
+   * host (a signed download URL) is requested without it.
+   */
+  followRedirects?: boolean;
+  /** Per-request time limit, body included; default the client's. */
+  timeoutMs?: number;
+}
+
+/** A text read by {@link ProviderHttpClient.getText}. */
+export interface ProviderText {
+  /** The text, or its tail, cut at a line start when cut. */
+  text: string;
+  /** Only the tail of a longer text is here. */
+  truncated: boolean;
+  /** The whole text's size in bytes, when known. */
+  totalBytes?: number;
+}
+
+/** Default tail of a text kept: 8 MiB. */
+export const DEFAULT_TEXT_MAX_BYTES = 8 * 1024 * 1024;
+/** Default bytes of a text read at most: 64 MiB. */
+export const DEFAULT_TEXT_MAX_READ_BYTES = 64 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+
+/** What one request to a provider needs, worked out once. */
+interface Prepared {
+  forbiddenHint?: string;
+  host: string;
+  base: string;
+  url: string;
+  where: string;
+  credential: ProviderCredential;
+  redact: (text: string) => string;
+  endpoint: string;
+  count: (status: string) => void;
+  unreachable: (error: unknown) => Error;
+  limiter: RateLimiter;
+  timeoutMs: number;
 }
 
 interface CachedAnswer {
@@ -141,7 +219,10 @@ const DEFAULT_LIMITS: RateLimiterOptions = {
  * limit per request, metrics (requests, conditional hits, rate limit left),
  * page links that must stay below the API base, and refusals turned into
  * `@backstage/errors` whose messages name the provider, the subject and the
- * host but never a credential.
+ * host but never a credential. Besides JSON GETs ({@link ProviderHttpClient.get})
+ * it sends actions ({@link ProviderHttpClient.send}: POST or PUT, never
+ * cached) and reads texts such as job logs ({@link ProviderHttpClient.getText}:
+ * only their tail is held, redirects to other hosts get no credential).
  */
 export class ProviderHttpClient {
   private readonly limiters = new Map<string, RateLimiter>();
@@ -166,6 +247,254 @@ export class ProviderHttpClient {
 
   /** GETs JSON within the host's budget. */
   async get<T>(request: ProviderRequest): Promise<ProviderResponse<T>> {
+    const prepared = await this.prepare(request);
+    const { url, where, credential, redact, endpoint, limiter } = prepared;
+    const { label } = this.options;
+    const cacheKey = this.cacheKey(credential, url);
+    const cached = cacheKey ? await this.readCache(cacheKey) : undefined;
+
+    const response = await limiter.run(async () => {
+      try {
+        return await fetch(url, {
+          headers: {
+            ...(this.options.headers ?? { accept: 'application/json' }),
+            ...(cached ? { 'if-none-match': cached.etag } : {}),
+            ...credential.headers,
+          },
+          redirect: this.options.redirect ?? 'follow',
+          signal: AbortSignal.timeout(prepared.timeoutMs),
+        });
+      } catch (error) {
+        throw prepared.unreachable(error);
+      }
+    });
+    const limitHeaders = this.observe(prepared, response);
+
+    if (response.status === 304 && cached) {
+      limiter.observe(304, limitHeaders);
+      this.options.metrics?.conditionalHits.add(1, {
+        provider: this.options.providerId,
+        endpoint,
+      });
+      return { body: cached.body as T, next: cached.next, notModified: true };
+    }
+
+    if (!response.ok) {
+      const message = redact(await errorMessage(response));
+      limiter.observe(response.status, limitHeaders, message);
+      throw this.refusal(response.status, limitHeaders, message, {
+        where,
+        credential: credential.name ?? 'credentials',
+        forbiddenHint: prepared.forbiddenHint,
+      });
+    }
+    limiter.observe(response.status, limitHeaders);
+
+    let body: T;
+    try {
+      body = (await response.json()) as T;
+    } catch (error) {
+      if (isTimeout(error)) {
+        throw prepared.unreachable(error);
+      }
+      throw new ServiceUnavailableError(
+        `${label} answered with a body that is not JSON for ${where}`,
+      );
+    }
+    const next = (this.options.nextPage ?? linkNext)(url, response.headers);
+    const etag = response.headers.get('etag');
+    if (cacheKey && etag) {
+      await this.writeCache(cacheKey, { etag, body, next });
+    }
+    return { body, next };
+  }
+
+  /**
+   * POSTs or PUTs within the host's budget, never conditionally: an action
+   * such as a rerun or a cancel. The answer's JSON body, when it has one.
+   * Refusals become `@backstage/errors`: 403 `NotAllowedError`, 404
+   * `NotFoundError`, 409 `ConflictError`, 400 and 422 `InputError`, with the
+   * provider's own words (trimmed, credentials blanked).
+   */
+  async send<T = unknown>(
+    request: ProviderActionRequest,
+  ): Promise<ProviderResponse<T | undefined>> {
+    const prepared = await this.prepare(request);
+    const { url, where, credential, redact, limiter } = prepared;
+    const hasBody = request.body !== undefined;
+    const response = await limiter.run(async () => {
+      try {
+        return await fetch(url, {
+          method: request.method,
+          headers: {
+            ...(this.options.headers ?? { accept: 'application/json' }),
+            ...(hasBody ? { 'content-type': 'application/json' } : {}),
+            ...request.headers,
+            ...credential.headers,
+          },
+          body: hasBody ? JSON.stringify(request.body) : undefined,
+          // An action is never repeated at another URL.
+          redirect: 'manual',
+          signal: AbortSignal.timeout(prepared.timeoutMs),
+        });
+      } catch (error) {
+        throw prepared.unreachable(error);
+      }
+    });
+    const limitHeaders = this.observe(prepared, response);
+    const redirected = response.status >= 300 && response.status < 400;
+    if (!response.ok && !(redirected && request.redirectIsDone)) {
+      const message = redact(await errorMessage(response));
+      limiter.observe(response.status, limitHeaders, message);
+      throw this.refusal(response.status, limitHeaders, message, {
+        where,
+        credential: credential.name ?? 'credentials',
+        action: true,
+        forbiddenHint: prepared.forbiddenHint,
+      });
+    }
+    limiter.observe(response.status, limitHeaders);
+    let body: T | undefined;
+    try {
+      const text = await response.text();
+      body = text.trim() ? (JSON.parse(text) as T) : undefined;
+    } catch (error) {
+      if (isTimeout(error)) {
+        throw prepared.unreachable(error);
+      }
+      // Done, with an answer that is not JSON (e.g. an HTML page).
+      body = undefined;
+    }
+    return { body };
+  }
+
+  /**
+   * GETs a text, such as a job log, keeping only its tail: at most
+   * `maxBytes` are held while the body streams in, and reading stops after
+   * `maxReadBytes`. Redirects are followed by hand, the credential sent to
+   * the request's origin only (GitHub redirects log downloads to a signed
+   * URL on another host).
+   */
+  async getText(request: ProviderTextRequest): Promise<ProviderText> {
+    const prepared = await this.prepare(request);
+    const { url, where, credential, redact, limiter, timeoutMs } = prepared;
+    const { label } = this.options;
+    const maxBytes = Math.max(1, request.maxBytes ?? DEFAULT_TEXT_MAX_BYTES);
+    const maxReadBytes = Math.max(
+      maxBytes,
+      request.maxReadBytes ?? DEFAULT_TEXT_MAX_READ_BYTES,
+    );
+    const follow =
+      request.followRedirects ?? this.options.redirect !== 'manual';
+    const signal = AbortSignal.timeout(timeoutMs);
+    const origin = new URL(url).origin;
+    const plainHeaders: Record<string, string> = {
+      ...(this.options.headers ?? { accept: 'application/json' }),
+      ...(request.accept ? { accept: request.accept } : {}),
+    };
+
+    const fetchChain = async (range: boolean) => {
+      let current = url;
+      let first: Response | undefined;
+      for (let hop = 0; ; hop++) {
+        const sameOrigin = new URL(current).origin === origin;
+        let response: Response;
+        try {
+          response = await fetch(current, {
+            headers: {
+              ...plainHeaders,
+              ...(range ? { range: `bytes=-${maxBytes}` } : {}),
+              // Never to another host: a signed URL needs no credential,
+              // and a stranger must not get ours.
+              ...(sameOrigin ? credential.headers : {}),
+            },
+            redirect: 'manual',
+            signal,
+          });
+        } catch (error) {
+          throw prepared.unreachable(error);
+        }
+        first = first ?? response;
+        const location = response.headers.get('location');
+        if (
+          !follow ||
+          response.status < 300 ||
+          response.status >= 400 ||
+          response.status === 304 ||
+          !location
+        ) {
+          return { first, response };
+        }
+        response.body?.cancel().catch(() => {});
+        const next = safeRedirect(current, location);
+        if (!next || hop >= MAX_REDIRECTS) {
+          throw new ServiceUnavailableError(
+            `${label} answered with ${
+              next ? 'too many redirects' : 'a redirect that is not followed'
+            } for ${where}`,
+          );
+        }
+        current = next;
+      }
+    };
+
+    const answer = await limiter.run(async () => {
+      const tried = await fetchChain(request.rangeTail === true);
+      if (tried.response.status === 416 && request.rangeTail) {
+        // The host does not take a suffix range: ask for the whole text.
+        tried.response.body?.cancel().catch(() => {});
+        return fetchChain(false);
+      }
+      return tried;
+    });
+    const limitHeaders = this.observe(prepared, answer.first);
+    const { response } = answer;
+    if (!response.ok) {
+      const message = redact(await errorMessage(response));
+      limiter.observe(response.status, limitHeaders, message);
+      throw this.refusal(response.status, limitHeaders, message, {
+        where,
+        credential: credential.name ?? 'credentials',
+        forbiddenHint: prepared.forbiddenHint,
+      });
+    }
+    limiter.observe(answer.first.status, limitHeaders);
+
+    let read: TailRead;
+    try {
+      read = await readTail(response.body, maxBytes, maxReadBytes);
+    } catch (error) {
+      throw prepared.unreachable(error);
+    }
+    const range = parseContentRange(response.headers.get('content-range'));
+    const partial = response.status === 206 && range !== undefined;
+    const length = Number(response.headers.get('content-length'));
+    let totalBytes: number | undefined;
+    if (partial) {
+      totalBytes = range.total;
+    } else if (read.complete) {
+      totalBytes = read.read;
+    } else if (Number.isFinite(length) && length > 0) {
+      totalBytes = length;
+    }
+    const cut = read.buffer.length < read.read || (partial && range.start > 0);
+    let text = decodeTail(read.buffer, cut);
+    if (!read.complete) {
+      text += `${
+        text.endsWith('\n') || text === '' ? '' : '\n'
+      }[ci-experience] Stopped reading after ${formatBytes(read.read)}${
+        totalBytes ? ` of ${formatBytes(totalBytes)}` : ''
+      }: the log goes on at ${label}.\n`;
+    }
+    return {
+      text,
+      truncated: cut || !read.complete,
+      ...(totalBytes !== undefined ? { totalBytes } : {}),
+    };
+  }
+
+  /** The URL, credential and bookkeeping of one request. */
+  private async prepare(request: ProviderRequest): Promise<Prepared> {
     const { label } = this.options;
     const { host } = request;
     const base = request.base.replace(/\/+$/, '');
@@ -184,8 +513,6 @@ export class ProviderHttpClient {
         ? await request.credential()
         : request.credential;
     const redact = redactor(credential);
-    const cacheKey = this.cacheKey(credential, url);
-    const cached = cacheKey ? await this.readCache(cacheKey) : undefined;
     const endpoint = (this.options.endpointOf ?? defaultEndpointOf)(url, base);
     const count = (status: string) =>
       this.options.metrics?.providerRequests.add(1, {
@@ -194,8 +521,14 @@ export class ProviderHttpClient {
         endpoint,
         status,
       });
-    const timeoutMs = this.options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    const timeoutMs =
+      (request as ProviderTextRequest).timeoutMs ??
+      this.options.timeoutMs ??
+      REQUEST_TIMEOUT_MS;
     const unreachable = (error: unknown) => {
+      if (error instanceof ServiceUnavailableError) {
+        return error;
+      }
       if (isTimeout(error)) {
         count('timeout');
         return new ServiceUnavailableError(
@@ -209,24 +542,25 @@ export class ProviderHttpClient {
         )}`,
       );
     };
-    const limiter = this.limiter(host);
+    return {
+      forbiddenHint: request.forbiddenHint,
+      host,
+      base,
+      url,
+      where,
+      credential,
+      redact,
+      endpoint,
+      count,
+      unreachable,
+      limiter: this.limiter(host),
+      timeoutMs,
+    };
+  }
 
-    const response = await limiter.run(async () => {
-      try {
-        return await fetch(url, {
-          headers: {
-            ...(this.options.headers ?? { accept: 'application/json' }),
-            ...(cached ? { 'if-none-match': cached.etag } : {}),
-            ...credential.headers,
-          },
-          redirect: this.options.redirect ?? 'follow',
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (error) {
-        throw unreachable(error);
-      }
-    });
-    count(String(response.status));
+  /** Counts an answer and records the rate limit it reports; its limit headers. */
+  private observe(prepared: Prepared, response: Response): Headers {
+    prepared.count(String(response.status));
     const limitHeaders =
       this.options.rateLimitHeaders?.(response.headers) ?? response.headers;
     const remaining = Number(limitHeaders.get('x-ratelimit-remaining'));
@@ -236,56 +570,34 @@ export class ProviderHttpClient {
     ) {
       this.options.metrics?.rateLimitRemaining.record(remaining, {
         provider: this.options.providerId,
-        host,
+        host: prepared.host,
       });
     }
-
-    if (response.status === 304 && cached) {
-      limiter.observe(304, limitHeaders);
-      this.options.metrics?.conditionalHits.add(1, {
-        provider: this.options.providerId,
-        endpoint,
-      });
-      return { body: cached.body as T, next: cached.next, notModified: true };
-    }
-
-    if (!response.ok) {
-      const message = redact(await errorMessage(response));
-      limiter.observe(response.status, limitHeaders, message);
-      throw this.refusal(response.status, limitHeaders, message, {
-        where,
-        credential: credential.name ?? 'credentials',
-      });
-    }
-    limiter.observe(response.status, limitHeaders);
-
-    let body: T;
-    try {
-      body = (await response.json()) as T;
-    } catch (error) {
-      if (isTimeout(error)) {
-        throw unreachable(error);
-      }
-      throw new ServiceUnavailableError(
-        `${label} answered with a body that is not JSON for ${where}`,
-      );
-    }
-    const next = (this.options.nextPage ?? linkNext)(url, response.headers);
-    const etag = response.headers.get('etag');
-    if (cacheKey && etag) {
-      await this.writeCache(cacheKey, { etag, body, next });
-    }
-    return { body, next };
+    return limitHeaders;
   }
 
   private refusal(
     status: number,
     headers: Headers,
     message: string,
-    about: { where: string; credential: string },
+    about: {
+      where: string;
+      credential: string;
+      action?: boolean;
+      forbiddenHint?: string;
+    },
   ): Error {
-    const { label, hints = {} } = this.options;
-    const { where, credential } = about;
+    const { label } = this.options;
+    const hints = {
+      ...this.options.hints,
+      ...(about.forbiddenHint
+        ? {
+            forbidden: about.forbiddenHint,
+            forbiddenAction: about.forbiddenHint,
+          }
+        : {}),
+    };
+    const { where, credential, action } = about;
     const detail = message.startsWith(String(status))
       ? message
       : `${status} ${message}`;
@@ -317,10 +629,20 @@ export class ProviderHttpClient {
     }
     if (status === 403) {
       return new NotAllowedError(
-        `${label} refused access to ${where}: ${detail} (with the configured ${credential})${suffix(
-          hints.forbidden,
-        )}`,
+        action
+          ? `${label} refused the ${where}: ${detail} (with the configured ${credential})${suffix(
+              hints.forbiddenAction ?? hints.forbidden,
+            )}`
+          : `${label} refused access to ${where}: ${detail} (with the configured ${credential})${suffix(
+              hints.forbidden,
+            )}`,
       );
+    }
+    if (action && status === 409) {
+      return new ConflictError(`${label} refused the ${where}: ${detail}`);
+    }
+    if (action && (status === 400 || status === 422)) {
+      return new InputError(`${label} refused the ${where}: ${detail}`);
     }
     if (status === 404) {
       return new NotFoundError(
@@ -405,10 +727,20 @@ function redactor(credential: ProviderCredential): (text: string) => string {
     ordered.reduce((out, secret) => out.split(secret).join('***'), text);
 }
 
-/** The message of a refusal: the body's `message` or `error`, else the status text. */
+/**
+ * The message of a refusal: the body's `message` or `error` (JSON), the
+ * heading of an HTML error page (Jenkins) or a short plain text, else the
+ * status text. Only the first 16 KiB of the body are read.
+ */
 async function errorMessage(response: Response): Promise<string> {
+  let text = '';
   try {
-    const body = await response.json();
+    text = (await readHead(response.body, 16 * 1024)).trim();
+  } catch {
+    // unreadable: the status text will do
+  }
+  try {
+    const body = JSON.parse(text);
     const message = body?.message ?? body?.error;
     if (typeof message === 'string') {
       return message.slice(0, 300);
@@ -419,7 +751,175 @@ async function errorMessage(response: Response): Promise<string> {
   } catch {
     // not JSON
   }
-  return response.statusText || `HTTP ${response.status}`;
+  const fallback = response.statusText || `HTTP ${response.status}`;
+  if (/^<(!doctype|html|head|body)/i.test(text)) {
+    const heading = text.match(/<(h1|h2|p)[^>]*>([\s\S]*?)<\/\1>/i)?.[2];
+    const words = plainText(heading ?? '').replace(/^HTTP ERROR \d+\s*/i, '');
+    return words ? words.slice(0, 300) : fallback;
+  }
+  if (text && !text.startsWith('{') && text.length <= 300) {
+    return plainText(text);
+  }
+  return fallback;
+}
+
+/** Text without markup, entities or runs of white space. */
+function plainText(html: string): string {
+  return html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)))
+    .replace(
+      /&(amp|lt|gt|quot);/g,
+      (_, name) =>
+        ({ amp: '&', lt: '<', gt: '>', quot: '"' }[name as string] ?? ''),
+    )
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** The first bytes of a body, as text; the rest is not read. */
+async function readHead(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<string> {
+  if (!body) {
+    return '';
+  }
+  const chunks: Uint8Array[] = [];
+  let read = 0;
+  const reader = body.getReader();
+  try {
+    while (read < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) {
+        break;
+      }
+      chunks.push(value);
+      read += value.byteLength;
+    }
+    if (read >= maxBytes) {
+      reader.cancel().catch(() => {});
+    }
+  } finally {
+    try {
+      reader.releaseLock();
+    } catch {
+      // already released by the cancel
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
+}
+
+/** The tail of a body, read as it streams in. */
+interface TailRead {
+  /** The last bytes read, at most `maxBytes`. */
+  buffer: Buffer;
+  /** Bytes read in all. */
+  read: number;
+  /** The body was read to its end. */
+  complete: boolean;
+}
+
+/**
+ * Reads a body keeping only its last `maxBytes` (chunks before them are let
+ * go as the stream goes on) and stops after `maxReadBytes`.
+ */
+export async function readTail(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  maxReadBytes: number,
+): Promise<TailRead> {
+  if (!body) {
+    return { buffer: Buffer.alloc(0), read: 0, complete: true };
+  }
+  const chunks: Uint8Array[] = [];
+  let kept = 0;
+  let read = 0;
+  let complete = false;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        complete = true;
+        break;
+      }
+      read += value.byteLength;
+      chunks.push(value);
+      kept += value.byteLength;
+      while (chunks.length > 1 && kept - chunks[0].byteLength >= maxBytes) {
+        kept -= chunks.shift()!.byteLength;
+      }
+      if (read >= maxReadBytes) {
+        // Not awaited: a source may never confirm the cancel.
+        reader.cancel().catch(() => {});
+        break;
+      }
+    }
+  } finally {
+    try {
+      reader.releaseLock();
+    } catch {
+      // already released by the cancel
+    }
+  }
+  const all = Buffer.concat(chunks);
+  return {
+    buffer: all.length > maxBytes ? all.subarray(all.length - maxBytes) : all,
+    read,
+    complete,
+  };
+}
+
+/** UTF-8 text of a tail; a cut one starts after its first newline, so no line or character arrives half. */
+function decodeTail(buffer: Buffer, cut: boolean): string {
+  if (!cut) {
+    return buffer.toString('utf8');
+  }
+  const newline = buffer.indexOf(0x0a);
+  return buffer
+    .subarray(newline >= 0 && newline < buffer.length - 1 ? newline + 1 : 0)
+    .toString('utf8');
+}
+
+/** `bytes 100-199/1000` → its start and total. */
+function parseContentRange(
+  value: string | null,
+): { start: number; total?: number } | undefined {
+  const match = value?.match(/^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i);
+  if (!match) {
+    return undefined;
+  }
+  return {
+    start: Number(match[1]),
+    total: match[3] === '*' ? undefined : Number(match[3]),
+  };
+}
+
+/**
+ * The next URL of a redirect, or undefined for one that is not followed:
+ * not http(s), or from https down to http.
+ */
+function safeRedirect(from: string, location: string): string | undefined {
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    return undefined;
+  }
+  if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+    return undefined;
+  }
+  if (new URL(from).protocol === 'https:' && next.protocol === 'http:') {
+    return undefined;
+  }
+  return next.toString();
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024
+    ? `${Math.round(bytes / 1024 / 102.4) / 10} MiB`
+    : `${bytes} bytes`;
 }
 
 /** The path below the base without its query, numbers as `{id}`. */
