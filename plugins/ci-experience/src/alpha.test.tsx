@@ -61,6 +61,9 @@ describe('ci-experience new frontend system plugin', () => {
         makeResponse({ items: [makeRun({ runNumber: 42 })] }),
       ),
       getRun: jest.fn(),
+      getJobLog: jest.fn(),
+      rerunRun: jest.fn(),
+      cancelRun: jest.fn(),
     };
     const tester = createExtensionTester(ciExperienceEntityCard);
 

@@ -1,5 +1,6 @@
 /**
- * The CI tab and CI status card of catalog entity pages.
+ * The CI tab (runs, run pages with jobs, logs, failure classes, rerun and
+ * cancel) and CI status card of catalog entity pages.
  *
  * @packageDocumentation
  */
@@ -16,8 +17,15 @@ export { rootRouteRef } from './routes';
 export { ciExperienceApiRef, CiExperienceClient } from './api';
 export type { CiExperienceApi } from './api';
 export type {
+  CiFailureCategory,
+  CiFailureClass,
   CiJob,
+  CiJobLog,
+  CiRerunRequest,
   CiRun,
+  CiRunActions,
+  CiRunAttempt,
+  CiRunDetail,
   CiRunStatus,
   CiRunsQuery,
   CiRunsResponse,

@@ -1,4 +1,10 @@
-import { annotatedEntity, plainEntity } from './testing/fixtures';
+import {
+  annotatedEntity,
+  makeResponse,
+  makeRun,
+  makeRunDetail,
+  plainEntity,
+} from './testing/fixtures';
 import {
   ciExperiencePlugin,
   EntityCiContent,
@@ -7,6 +13,18 @@ import {
 } from './index';
 import { ciExperienceApiRef } from './api';
 import { getComponentData } from '@backstage/core-plugin-api';
+import { EntityProvider } from '@backstage/plugin-catalog-react';
+import {
+  mockApis,
+  renderInTestApp,
+  TestApiProvider,
+} from '@backstage/test-utils';
+import { permissionApiRef } from '@backstage/plugin-permission-react';
+import { fireEvent, screen } from '@testing-library/react';
+import { Route, Routes } from 'react-router-dom';
+import { rootRouteRef } from './routes';
+
+jest.setTimeout(30_000);
 
 describe('ci-experience legacy plugin', () => {
   it('has the plugin id and provides the API', () => {
@@ -41,5 +59,54 @@ describe('ci-experience legacy plugin', () => {
         },
       }),
     ).toBe(false);
+  });
+
+  it('routes the CI tab of a legacy entity page to the runs list and run pages', async () => {
+    const api = {
+      getRuns: jest.fn(async () => makeResponse({ items: [makeRun()] })),
+      getRun: jest.fn(async () => makeRunDetail()),
+      getJobLog: jest.fn(),
+      rerunRun: jest.fn(),
+      cancelRun: jest.fn(),
+    };
+    // What `<EntityLayout.Route path="/ci">` does: the tab owns `ci/*`.
+    await renderInTestApp(
+      <TestApiProvider
+        apis={[
+          [ciExperienceApiRef, api],
+          [permissionApiRef, mockApis.permission()],
+        ]}
+      >
+        <EntityProvider entity={annotatedEntity}>
+          <Routes>
+            <Route
+              path="/catalog/:namespace/:kind/:name/ci/*"
+              element={<EntityCiContent />}
+            />
+          </Routes>
+        </EntityProvider>
+      </TestApiProvider>,
+      {
+        routeEntries: ['/catalog/default/component/payments/ci/runs/run-1'],
+        mountedRoutes: { '/catalog/:namespace/:kind/:name/ci': rootRouteRef },
+      },
+    );
+
+    expect(
+      await screen.findByRole('heading', { name: 'CI #562' }),
+    ).toBeInTheDocument();
+    expect(api.getRun).toHaveBeenCalledWith('run-1');
+    const back = screen.getByRole('link', { name: '← All runs' });
+    expect(back).toHaveAttribute(
+      'href',
+      '/catalog/default/component/payments/ci',
+    );
+    fireEvent.click(back);
+    expect(
+      await screen.findByRole('link', { name: 'CI #562: jobs and logs' }),
+    ).toHaveAttribute(
+      'href',
+      '/catalog/default/component/payments/ci/runs/run-1',
+    );
   });
 });

@@ -131,4 +131,155 @@ describe('CiExperienceClient', () => {
       statusCode: 404,
     });
   });
+
+  it('fetches a job log by encoded run and job id', async () => {
+    let requested: string | undefined;
+    server.use(
+      http.get(`${baseUrl}/runs/:id/jobs/:jobId/log`, ({ request }) => {
+        requested = new URL(request.url).pathname;
+        return HttpResponse.json({
+          text: 'line 1\nline 2',
+          truncated: true,
+          totalBytes: 2_000_000,
+          url: 'https://ci.example.com/job/1/log',
+        });
+      }),
+    );
+
+    await expect(client.getJobLog('run-1', 'build / test')).resolves.toEqual({
+      text: 'line 1\nline 2',
+      truncated: true,
+      totalBytes: 2_000_000,
+      url: 'https://ci.example.com/job/1/log',
+    });
+    expect(requested).toBe(
+      '/api/ci-experience/runs/run-1/jobs/build%20%2F%20test/log',
+    );
+  });
+
+  it('throws a ResponseError with the message of a missing log', async () => {
+    server.use(
+      http.get(`${baseUrl}/runs/:id/jobs/:jobId/log`, () =>
+        HttpResponse.json(
+          {
+            error: {
+              name: 'NotFoundError',
+              message: 'The jenkins provider does not serve job logs',
+            },
+            request: { method: 'GET', url: '/runs/r/jobs/j/log' },
+            response: { statusCode: 404 },
+          },
+          { status: 404 },
+        ),
+      ),
+    );
+
+    await expect(client.getJobLog('r', 'j')).rejects.toMatchObject({
+      name: 'ResponseError',
+      statusCode: 404,
+      body: {
+        error: { message: 'The jenkins provider does not serve job logs' },
+      },
+    });
+  });
+
+  it('posts a rerun of the failed jobs as JSON to the entity run path', async () => {
+    const requests: Array<{
+      path: string;
+      contentType: string | null;
+      body: unknown;
+    }> = [];
+    server.use(
+      http.post(
+        `${baseUrl}/entities/:kind/:namespace/:name/runs/:id/rerun`,
+        async ({ request }) => {
+          requests.push({
+            path: new URL(request.url).pathname,
+            contentType: request.headers.get('content-type'),
+            body: await request.json(),
+          });
+          return HttpResponse.json({}, { status: 202 });
+        },
+      ),
+    );
+
+    const ref = { kind: 'Component', namespace: 'Default', name: 'pay ments' };
+    await expect(
+      client.rerunRun(ref, 'run-9', { failedOnly: true }),
+    ).resolves.toBeUndefined();
+    await client.rerunRun(ref, 'run-9');
+
+    expect(requests).toEqual([
+      {
+        path: '/api/ci-experience/entities/component/default/pay%20ments/runs/run-9/rerun',
+        contentType: 'application/json',
+        body: { failedOnly: true },
+      },
+      {
+        path: '/api/ci-experience/entities/component/default/pay%20ments/runs/run-9/rerun',
+        contentType: 'application/json',
+        body: {},
+      },
+    ]);
+  });
+
+  it('posts a cancel to the entity run path', async () => {
+    let requested: { path: string; method: string } | undefined;
+    server.use(
+      http.post(
+        `${baseUrl}/entities/:kind/:namespace/:name/runs/:id/cancel`,
+        ({ request }) => {
+          requested = {
+            path: new URL(request.url).pathname,
+            method: request.method,
+          };
+          return HttpResponse.json({}, { status: 202 });
+        },
+      ),
+    );
+
+    await client.cancelRun(
+      { kind: 'component', namespace: 'default', name: 'svc' },
+      'run-3',
+    );
+    expect(requested).toEqual({
+      path: '/api/ci-experience/entities/component/default/svc/runs/run-3/cancel',
+      method: 'POST',
+    });
+  });
+
+  it('throws a ResponseError carrying the message of a refused action', async () => {
+    server.use(
+      http.post(
+        `${baseUrl}/entities/:kind/:namespace/:name/runs/:id/cancel`,
+        () =>
+          HttpResponse.json(
+            {
+              error: {
+                name: 'NotAllowedError',
+                message: 'You may not cancel runs of component:default/svc',
+              },
+              request: { method: 'POST', url: '/cancel' },
+              response: { statusCode: 403 },
+            },
+            { status: 403 },
+          ),
+      ),
+    );
+
+    const promise = client.cancelRun(
+      { kind: 'component', namespace: 'default', name: 'svc' },
+      'run-3',
+    );
+    await expect(promise).rejects.toBeInstanceOf(ResponseError);
+    await expect(promise).rejects.toMatchObject({
+      statusCode: 403,
+      body: {
+        error: {
+          name: 'NotAllowedError',
+          message: 'You may not cancel runs of component:default/svc',
+        },
+      },
+    });
+  });
 });

@@ -2,11 +2,30 @@ import { CompoundEntityRef } from '@backstage/catalog-model';
 import { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import {
-  CiRun,
+  CiJobLog,
+  CiRerunRequest,
+  CiRunDetail,
   CiRunsQuery,
   CiRunsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiExperienceApi } from './CiExperienceApi';
+
+/**
+ * `entities/{kind}/{namespace}/{name}/...rest`, each segment encoded. Kind
+ * and namespace are case-insensitive in the catalog; the name is kept as is
+ * because the backend looks it up case-insensitively anyway.
+ */
+function entityPath(entityRef: CompoundEntityRef, ...rest: string[]): string {
+  return [
+    'entities',
+    entityRef.kind.toLocaleLowerCase('en-US'),
+    entityRef.namespace.toLocaleLowerCase('en-US'),
+    entityRef.name,
+    ...rest,
+  ]
+    .map(encodeURIComponent)
+    .join('/');
+}
 
 /**
  * The {@link CiExperienceApi} that talks to the `ci-experience` backend
@@ -27,17 +46,7 @@ export class CiExperienceClient implements CiExperienceApi {
     entityRef: CompoundEntityRef,
     query: CiRunsQuery,
   ): Promise<CiRunsResponse> {
-    // Kind and namespace are case-insensitive in the catalog; the name is
-    // kept as is because the backend looks it up case-insensitively anyway.
-    const path = [
-      'entities',
-      entityRef.kind.toLocaleLowerCase('en-US'),
-      entityRef.namespace.toLocaleLowerCase('en-US'),
-      entityRef.name,
-      'runs',
-    ]
-      .map(encodeURIComponent)
-      .join('/');
+    const path = entityPath(entityRef, 'runs');
 
     const params = new URLSearchParams();
     if (query.branch) {
@@ -67,8 +76,30 @@ export class CiExperienceClient implements CiExperienceApi {
     return this.get<CiRunsResponse>(search ? `${path}?${search}` : path);
   }
 
-  async getRun(id: string): Promise<CiRun> {
-    return this.get<CiRun>(`runs/${encodeURIComponent(id)}`);
+  async getRun(id: string): Promise<CiRunDetail> {
+    return this.get<CiRunDetail>(`runs/${encodeURIComponent(id)}`);
+  }
+
+  async getJobLog(runId: string, jobId: string): Promise<CiJobLog> {
+    return this.get<CiJobLog>(
+      ['runs', runId, 'jobs', jobId, 'log'].map(encodeURIComponent).join('/'),
+    );
+  }
+
+  async rerunRun(
+    entityRef: CompoundEntityRef,
+    runId: string,
+    request: CiRerunRequest = {},
+  ): Promise<void> {
+    const body: CiRerunRequest = {};
+    if (request.failedOnly !== undefined) {
+      body.failedOnly = request.failedOnly;
+    }
+    await this.post(entityPath(entityRef, 'runs', runId, 'rerun'), body);
+  }
+
+  async cancelRun(entityRef: CompoundEntityRef, runId: string): Promise<void> {
+    await this.post(entityPath(entityRef, 'runs', runId, 'cancel'), {});
   }
 
   private async get<T>(pathAndQuery: string): Promise<T> {
@@ -78,5 +109,17 @@ export class CiExperienceClient implements CiExperienceApi {
       throw await ResponseError.fromResponse(res);
     }
     return (await res.json()) as T;
+  }
+
+  private async post(path: string, body: object): Promise<void> {
+    const baseUrl = await this.discoveryApi.getBaseUrl('ci-experience');
+    const res = await this.fetchApi.fetch(`${baseUrl}/${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) {
+      throw await ResponseError.fromResponse(res);
+    }
   }
 }

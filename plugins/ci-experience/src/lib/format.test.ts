@@ -1,4 +1,5 @@
 import {
+  formatBytes,
   formatDuration,
   formatRelativeTime,
   formatRunNumber,
@@ -57,5 +58,12 @@ describe('format', () => {
   it('names providers', () => {
     expect(providerLabel('github-actions')).toBe('GitHub Actions');
     expect(providerLabel('something-new')).toBe('something-new');
+  });
+
+  it('formats byte counts', () => {
+    expect(formatBytes(900)).toBe('900 B');
+    expect(formatBytes(12_800)).toBe('12.5 KiB');
+    expect(formatBytes(1024 * 1024)).toBe('1.0 MiB');
+    expect(formatBytes(300 * 1024 * 1024)).toBe('300 MiB');
   });
 });

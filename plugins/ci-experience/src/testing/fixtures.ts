@@ -1,6 +1,8 @@
 import { Entity } from '@backstage/catalog-model';
 import {
+  CiFailureClass,
   CiRun,
+  CiRunDetail,
   CiRunsResponse,
   CiSourceState,
 } from '@ci-experience/plugin-ci-experience-common';
@@ -67,4 +69,115 @@ export function makeResponse(
   overrides: Partial<CiRunsResponse> = {},
 ): CiRunsResponse {
   return { items: [], sources: [makeSource()], ...overrides };
+}
+
+const T0 = Date.parse('2024-05-01T10:00:00Z');
+/** `minutes` after 10:00 on 2024-05-01, as ISO 8601. */
+export const atMinute = (minutes: number) =>
+  new Date(T0 + minutes * 60_000).toISOString();
+
+/**
+ * A failed first attempt of `CI #562` with four jobs: lint and build in
+ * parallel, unit-tests after build (failed: failing tests), deploy skipped.
+ * Its second attempt (`run-1b`) passed.
+ */
+export function makeRunDetail(
+  overrides: Partial<CiRunDetail> = {},
+): CiRunDetail {
+  const failure: CiFailureClass = {
+    id: 'failing-tests',
+    title: 'Failing tests',
+    category: 'test',
+    guide:
+      '/docs/default/component/ci-experience/troubleshooting/failing-tests/',
+    line: 'FAIL src/refunds.test.ts › rounds refunds to the cent',
+  };
+  return {
+    ...makeRun({
+      status: 'failed',
+      providerStatus: 'failure',
+      createdAt: atMinute(-1),
+      startedAt: atMinute(0),
+      finishedAt: atMinute(9),
+      durationMs: 9 * 60_000,
+      queuedMs: 60_000,
+    }),
+    failure,
+    jobs: [
+      {
+        id: '101',
+        name: 'lint',
+        status: 'succeeded',
+        providerStatus: 'success',
+        startedAt: atMinute(0),
+        finishedAt: atMinute(1),
+        durationMs: 60_000,
+      },
+      {
+        id: '102',
+        name: 'build',
+        status: 'succeeded',
+        providerStatus: 'success',
+        startedAt: atMinute(0),
+        finishedAt: atMinute(4),
+        durationMs: 4 * 60_000,
+      },
+      {
+        id: '103',
+        name: 'unit-tests',
+        status: 'failed',
+        providerStatus: 'failure',
+        url: 'https://github.com/octo-org/payments/actions/runs/1/job/103',
+        startedAt: atMinute(4),
+        finishedAt: atMinute(9),
+        durationMs: 5 * 60_000,
+        steps: [
+          {
+            number: 1,
+            name: 'Install dependencies',
+            status: 'succeeded',
+            providerStatus: 'success',
+            startedAt: atMinute(4),
+            finishedAt: atMinute(6),
+          },
+          {
+            number: 2,
+            name: 'Run tests',
+            status: 'failed',
+            providerStatus: 'failure',
+            startedAt: atMinute(6),
+            finishedAt: atMinute(9),
+          },
+        ],
+        failure,
+      },
+      {
+        id: '104',
+        name: 'deploy',
+        status: 'skipped',
+        providerStatus: 'skipped',
+      },
+    ],
+    attempts: [
+      {
+        id: 'run-1',
+        attempt: 1,
+        status: 'failed',
+        startedAt: atMinute(0),
+        finishedAt: atMinute(9),
+        durationMs: 9 * 60_000,
+        failure,
+      },
+      {
+        id: 'run-1b',
+        attempt: 2,
+        status: 'succeeded',
+        startedAt: atMinute(12),
+        finishedAt: atMinute(21),
+        durationMs: 9 * 60_000,
+      },
+    ],
+    actions: { rerun: true, rerunFailed: true, cancel: true, logs: true },
+    ...overrides,
+  };
 }

@@ -9,6 +9,7 @@ import {
   providerLabel,
   runDurationMs,
 } from '../../lib/format';
+import { CiFailureInline } from '../CiFailure';
 import { CiRunStatus } from '../CiRunStatus';
 
 function firstLine(text: string | undefined): string | undefined {
@@ -22,8 +23,24 @@ const columns: TableColumn<CiRun>[] = [
     cellStyle: { whiteSpace: 'nowrap' },
     render: run => <CiRunStatus status={run.status} />,
   },
+  {
+    title: 'Failure',
+    render: run =>
+      run.failure ? <CiFailureInline failure={run.failure} /> : null,
+  },
   { title: 'Workflow', field: 'workflow' },
-  { title: 'Run', render: run => formatRunNumber(run) },
+  {
+    title: 'Run',
+    cellStyle: { whiteSpace: 'nowrap' },
+    render: run => (
+      <Link
+        to={runPagePath(run.id)}
+        aria-label={`${run.workflow} ${formatRunNumber(run)}: jobs and logs`}
+      >
+        {formatRunNumber(run)}
+      </Link>
+    ),
+  },
   { title: 'Branch', field: 'branch', render: run => run.branch ?? '—' },
   {
     title: 'Commit',
@@ -80,6 +97,14 @@ export interface CiRunsTableProps {
   emptyContent: ReactNode;
   /** Pagination controls, shown below the rows. */
   footer?: ReactNode;
+}
+
+/**
+ * The path of a run's page, relative to the CI tab's runs list, which is
+ * where the table is rendered.
+ */
+export function runPagePath(runId: string): string {
+  return `runs/${encodeURIComponent(runId)}`;
 }
 
 /**

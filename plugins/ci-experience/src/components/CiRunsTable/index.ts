@@ -1,2 +1,2 @@
-export { CiRunsTable } from './CiRunsTable';
+export { CiRunsTable, runPagePath } from './CiRunsTable';
 export type { CiRunsTableProps } from './CiRunsTable';

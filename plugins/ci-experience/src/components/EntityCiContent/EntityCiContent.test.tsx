@@ -19,6 +19,9 @@ function fakeApi(getRuns: CiExperienceApi['getRuns']) {
   return {
     getRuns: jest.fn(getRuns),
     getRun: jest.fn(),
+    getJobLog: jest.fn(),
+    rerunRun: jest.fn(),
+    cancelRun: jest.fn(),
   } satisfies CiExperienceApi;
 }
 
@@ -373,5 +376,72 @@ describe('EntityCiContent', () => {
     render(fakeApi(async () => makeResponse({ items: [makeRun()] })));
     await screen.findAllByText('#562');
     expect(screen.queryByLabelText('Provider')).not.toBeInTheDocument();
+  });
+
+  it('shows the failure class of failed runs with a How to fix link, and links each run to its page', async () => {
+    const api = fakeApi(async () =>
+      makeResponse({
+        items: [
+          makeRun({
+            status: 'failed',
+            failure: {
+              id: 'out-of-memory',
+              title: 'Out of memory',
+              category: 'infrastructure',
+              guide:
+                '/docs/default/component/ci-experience/troubleshooting/out-of-memory/',
+              line: 'FATAL ERROR: Reached heap limit',
+            },
+          }),
+          makeRun({
+            id: 'run-2',
+            runNumber: 561,
+            status: 'failed',
+            failure: { id: 'unknown', title: 'Unknown failure' },
+          }),
+          makeRun({ id: 'run-3', runNumber: 560 }),
+        ],
+      }),
+    );
+    render(api);
+    await screen.findAllByText('#562');
+    const table = screen.getByRole('table');
+    expect(within(table).getAllByText('Out of memory')[0]).toBeInTheDocument();
+    expect(
+      within(table).getAllByRole('link', {
+        name: 'How to fix: Out of memory',
+      })[0],
+    ).toHaveAttribute(
+      'href',
+      '/docs/default/component/ci-experience/troubleshooting/out-of-memory/',
+    );
+    expect(
+      within(table).getAllByText('Unknown failure')[0],
+    ).toBeInTheDocument();
+    expect(
+      within(table).getAllByRole('link', {
+        name: 'How to add a triage rule for this failure',
+      })[0],
+    ).toHaveAttribute(
+      'href',
+      '/docs/default/component/ci-experience/troubleshooting/adding-rules/',
+    );
+    // One guide link per failed run, none for the run that passed.
+    expect(
+      within(table).getAllByRole('link', { name: /How to fix|How to add/ }),
+    ).toHaveLength(2);
+
+    // Each run opens its page in the CI tab; the provider link stays.
+    expect(
+      within(table).getByRole('link', { name: 'CI #561: jobs and logs' }),
+    ).toHaveAttribute('href', '/runs/run-2');
+    expect(
+      within(table).getAllByRole('link', {
+        name: /CI #561 on GitHub Actions/,
+      })[0],
+    ).toHaveAttribute(
+      'href',
+      'https://github.com/octo-org/payments/actions/runs/1',
+    );
   });
 });

@@ -3,7 +3,12 @@ import {
   getCompoundEntityRef,
   stringifyEntityRef,
 } from '@backstage/catalog-model';
-import { Progress, ResponseErrorPanel } from '@backstage/core-components';
+import {
+  EmptyState,
+  Link,
+  Progress,
+  ResponseErrorPanel,
+} from '@backstage/core-components';
 import {
   MissingAnnotationEmptyState,
   useEntity,
@@ -17,6 +22,7 @@ import {
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import { useEffect, useState } from 'react';
+import { Route, Routes } from 'react-router-dom';
 import { useCiRuns } from '../../hooks/useCiRuns';
 import { usePollWhile } from '../../hooks/usePollWhile';
 import { useSeenValues } from '../../hooks/useSeenValues';
@@ -27,6 +33,7 @@ import {
   CiRunFilters,
   CiRunFilterValues,
 } from '../CiRunFilters';
+import { CiRunPage } from '../CiRunPage';
 import { CiRunsTable } from '../CiRunsTable';
 import { CiSourcesState } from '../CiSourcesState';
 
@@ -173,8 +180,12 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
 }
 
 /**
- * The CI tab of an entity page: the entity's runs with filters, the state of
- * the sources they come from, and paging.
+ * The CI tab of an entity page. Its own routes, relative to the tab:
+ *
+ * - `/`: the entity's runs with filters, the state of the sources they come
+ *   from, and paging;
+ * - `runs/:runId`: one run, with its jobs on a timeline, logs, failure
+ *   classes, attempts, and rerun and cancel. Its URL can be shared.
  *
  * @public
  */
@@ -188,10 +199,27 @@ export function EntityCiContent() {
     );
   }
   // Keyed so that filters and pages start over for another entity.
+  const key = stringifyEntityRef(entity);
   return (
-    <CiRunsView
-      key={stringifyEntityRef(entity)}
-      entityRef={getCompoundEntityRef(entity)}
-    />
+    <Routes>
+      <Route
+        path="/"
+        element={
+          <CiRunsView key={key} entityRef={getCompoundEntityRef(entity)} />
+        }
+      />
+      <Route path="runs/:runId" element={<CiRunPage key={key} />} />
+      <Route
+        path="*"
+        element={
+          <EmptyState
+            missing="content"
+            title="No such page in the CI tab"
+            description="The link may be incomplete. The runs of this entity are one click away."
+            action={<Link to=".">Show all runs</Link>}
+          />
+        }
+      />
+    </Routes>
   );
 }

@@ -19,6 +19,9 @@ function fakeApi(getRuns: CiExperienceApi['getRuns']) {
   return {
     getRuns: jest.fn(getRuns),
     getRun: jest.fn(),
+    getJobLog: jest.fn(),
+    rerunRun: jest.fn(),
+    cancelRun: jest.fn(),
   } satisfies CiExperienceApi;
 }
 
