@@ -233,6 +233,53 @@ async function main() {
       },
     );
 
+    await check(
+      "a failed run's page says why it failed, and How to fix opens its guide",
+      async () => {
+        await page.goto(`${APP}/catalog/default/component/payments-service/ci`);
+        await page.locator('#ci-filter-status').selectOption('failed');
+        // Triage classifies failed jobs from their logs within seconds of
+        // the first sync; a classified run has a "How to fix" link.
+        const fix = page
+          .locator('tbody tr')
+          .filter({ has: page.getByRole('link', { name: /^How to fix/ }) })
+          .first();
+        await fix.waitFor({ timeout: 120_000 });
+        const title = (
+          await fix.locator('span[title]').first().innerText()
+        ).trim();
+        // Open the run page from the row, as a developer would.
+        await fix.getByRole('link', { name: /jobs and logs$/ }).click();
+        await page.waitForURL(/\/ci\/runs\/[A-Za-z0-9_-]+$/);
+        const runUrl = page.url();
+        await page
+          .getByText('Why it failed')
+          .first()
+          .waitFor({ timeout: 30_000 })
+          .catch(() => undefined);
+        await page.getByText(title, { exact: true }).first().waitFor();
+        // The URL of the run page can be pasted: it opens the same run.
+        await page.goto(runUrl);
+        await page.getByText(title, { exact: true }).first().waitFor();
+        await page.screenshot({
+          path: path.join(root, 'docs', 'images', 'ci-run-page.png'),
+          fullPage: true,
+        });
+        await page
+          .getByRole('link', { name: new RegExp(`^How to fix`) })
+          .first()
+          .click();
+        await page.waitForURL(
+          /\/docs\/default\/component\/ci-experience\/troubleshooting\/[a-z-]+\/?$/,
+        );
+        await page
+          .locator('article h1')
+          .filter({ hasText: title })
+          .first()
+          .waitFor({ timeout: 180_000 });
+      },
+    );
+
     await check('no uncaught errors in the page', async () => {
       if (pageErrors.length) {
         throw new Error(pageErrors.join('; '));
