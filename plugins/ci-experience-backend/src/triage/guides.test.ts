@@ -41,7 +41,10 @@ describe('troubleshooting guides', () => {
       expect(rule.guide).toBe(
         `/docs/default/component/ci-experience/troubleshooting/${id}/`,
       );
-      const lines = matchingLines(fs.readFileSync(file, 'utf8'));
+      const markdown = fs.readFileSync(file, 'utf8');
+      // The run page's "How to fix" lands on a page titled as the class.
+      expect(markdown.split('\n')[0]).toBe(`# ${rule.title}`);
+      const lines = matchingLines(markdown);
       expect(lines.length).toBeGreaterThan(0);
       const wrong = lines
         .map(line => ({ line, got: classifier.classify(line).id }))
