@@ -307,15 +307,34 @@ describe('run detail, logs and actions', () => {
     const { http, list, calls, audited } = await start({ allow: false });
     const runs = await list('app');
     const failed = runs.items.find(r => r.status === 'failed')!;
+    const running = runs.items.find(r => r.status === 'running')!;
     const res = await http.post(`${ENTITY}/runs/${failed.id}/rerun`).send({});
     expect(res.status).toBe(403);
     expect(res.body.error.message).toMatch(/may not rerun/);
+    const failedOnly = await http
+      .post(`${ENTITY}/runs/${failed.id}/rerun`)
+      .send({ failedOnly: true });
+    expect(failedOnly.status).toBe(403);
+    const cancel = await http.post(`${ENTITY}/runs/${running.id}/cancel`);
+    expect(cancel.status).toBe(403);
+    expect(cancel.body.error.message).toMatch(/may not cancel/);
     expect(calls).toEqual([]);
+    const denied = `fail: ${new NotAllowedError().name}`;
     expect(audited).toEqual([
       {
         eventId: 'run-rerun',
-        outcome: `fail: ${new NotAllowedError().name}`,
-        meta: expect.objectContaining({ runId: failed.id }),
+        outcome: denied,
+        meta: expect.objectContaining({ runId: failed.id, failedOnly: false }),
+      },
+      {
+        eventId: 'run-rerun',
+        outcome: denied,
+        meta: expect.objectContaining({ runId: failed.id, failedOnly: true }),
+      },
+      {
+        eventId: 'run-cancel',
+        outcome: denied,
+        meta: expect.objectContaining({ runId: running.id }),
       },
     ]);
   });
