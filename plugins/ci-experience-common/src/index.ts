@@ -13,3 +13,4 @@ export * from './jenkins';
 export * from './buildkite';
 export * from './circleci';
 export * from './permissions';
+export * from './insights';
