@@ -70,6 +70,14 @@ export interface Config {
         guide?: string;
       }>;
     };
+    /** CI insights: health figures, flakiness, trends and roll-ups. */
+    insights?: {
+      /**
+       * A figure resting on fewer runs (or commits, or recoveries) than this
+       * is shown as a low sample rather than as a confident number. Default 10.
+       */
+      minSample?: number;
+    };
     providers?: {
       githubActions?: {
         /** Set false to turn the built-in GitHub Actions provider off. Default true. */

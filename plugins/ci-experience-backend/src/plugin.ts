@@ -61,6 +61,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { scheduleSync, syncAllEntities } from './service/scheduleSync';
 import { createTriageService, FailureClassifier } from './triage';
+import { createInsights } from './insights';
 
 const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   frequency: { minutes: 2 },
@@ -193,9 +194,19 @@ export const ciExperiencePlugin = createBackendPlugin({
           clearTimeout(triageTimer);
           await triage?.idle();
         });
+        // Insights: daily aggregates folded in soon after ingestion (debounced)
+        // and on the schedule, each run, job and class once.
+        const insights = await createInsights({
+          knex: await database.getClient(),
+          logger,
+          minSample: section?.getOptionalNumber('insights.minSample'),
+          skipMigrations: true,
+        });
+        lifecycle.addShutdownHook(() => insights.aggregator.idle());
         const onSourceChanged = (key: string) => {
           listings.changed(key);
           triageSoon();
+          insights.aggregator.schedule();
         };
         const sync = CiSyncService.create({
           providers,
@@ -290,6 +301,7 @@ export const ciExperiencePlugin = createBackendPlugin({
           run: async () => {
             await syncAllEntities({ catalog, auth, sync, logger });
             await triage?.drain();
+            await insights.aggregator.aggregatePending();
             await store.pruneDeliveries(
               new Date(Date.now() - DELIVERY_MEMORY_MS).toISOString(),
             );
@@ -308,6 +320,7 @@ export const ciExperiencePlugin = createBackendPlugin({
             permissions,
             auditor,
             providers,
+            insights: insights.service,
             logLimits: {
               maxBytes: section?.getOptionalNumber('logs.maxBytes'),
               maxLines: section?.getOptionalNumber('logs.maxLines'),

@@ -11,6 +11,8 @@ import Router from 'express-promise-router';
 import { CiStore } from './database/CiStore';
 import { createRunDetailRouter, LogLimits } from './routes/runDetail';
 import { createRunsRouter } from './routes/runs';
+import { createInsightsRouter } from './routes/insights';
+import { InsightsService } from './insights';
 import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
 import { ListingCache } from './service/ListingCache';
@@ -29,10 +31,17 @@ export function createRouter(options: {
   auditor: AuditorService;
   providers: CiProvider[];
   logLimits?: Partial<LogLimits>;
+  /** Insights routes; absent, they are not served. */
+  insights?: InsightsService;
 }): express.Router {
   const router = Router();
   router.use(express.json({ limit: '100kb' }));
   router.use(createRunsRouter(options));
   router.use(createRunDetailRouter(options));
+  if (options.insights) {
+    router.use(
+      createInsightsRouter({ ...options, insights: options.insights }),
+    );
+  }
   return router;
 }

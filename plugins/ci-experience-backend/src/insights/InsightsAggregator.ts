@@ -1,0 +1,735 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { Knex } from 'knex';
+import { bucketColumns, bucketOf, HISTOGRAM_BUCKETS } from './histogram';
+
+/** What one pass folded in. */
+export interface AggregateResult {
+  runs: number;
+  jobs: number;
+  classes: number;
+}
+
+const D = bucketColumns('d');
+const Q = bucketColumns('q');
+
+/** Counter columns of `ci_daily`, each merged by addition. */
+const DAILY_COUNTERS = [
+  'runs',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'skipped',
+  'duration_count',
+  'duration_sum',
+  'queue_count',
+  'queue_sum',
+  'commits',
+  'flaky_commits',
+  'flaky_breaks',
+  'flaky_cost_ms',
+  ...D,
+  ...Q,
+] as const;
+
+const JOB_COUNTERS = [
+  'runs',
+  'failures',
+  'flaky_breaks',
+  'flaky_cost_ms',
+  'duration_count',
+  'duration_sum',
+  ...D,
+] as const;
+
+type Counters = Record<string, number>;
+
+/** Rows per multi-row upsert: ~200 columns a row stays under bind limits. */
+const UPSERT_CHUNK = 50;
+
+export function isPostgres(knex: Knex): boolean {
+  const client = String(knex.client.config?.client ?? '');
+  return client === 'pg' || client.includes('postgres');
+}
+
+/** `YYYY-MM-DD` of an ISO 8601 time, UTC. */
+export function dayOf(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t)
+    ? iso.slice(0, 10)
+    : new Date(t).toISOString().slice(0, 10);
+}
+
+function key(...parts: string[]): string {
+  return JSON.stringify(parts);
+}
+
+function counters(names: readonly string[]): Counters {
+  return Object.fromEntries(names.map(n => [n, 0]));
+}
+
+function num(v: unknown): number {
+  return v === null || v === undefined ? 0 : Number(v);
+}
+
+function parseJson(raw: unknown): any {
+  if (typeof raw !== 'string' || !raw) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Folds finalized runs, jobs and failure classes into the daily aggregates,
+ * each row once: a batch claims its rows (`aggregated` false → true, under
+ * `FOR UPDATE SKIP LOCKED` on PostgreSQL, so that two replicas never claim
+ * one row) and writes the sums in the same transaction, so that a crash
+ * leaves both undone. Writes go in one order (table by table, keys sorted)
+ * so that concurrent batches do not deadlock.
+ *
+ * A run is folded when it is final (status rank 2); a later change of a
+ * final run (another final status, a corrected duration) is not refolded.
+ * A job is folded when it is final and its run is stored; its class when
+ * triage has recorded it (`triaged_at`).
+ */
+export class InsightsAggregator {
+  private readonly knex: Knex;
+  private readonly logger?: LoggerService;
+  private readonly batchSize: number;
+  private readonly pg: boolean;
+  private current?: Promise<AggregateResult>;
+  private again = false;
+  private timer?: ReturnType<typeof setTimeout>;
+
+  constructor(options: {
+    knex: Knex;
+    logger?: LoggerService;
+    batchSize?: number;
+  }) {
+    this.knex = options.knex;
+    this.logger = options.logger;
+    this.batchSize = options.batchSize ?? 500;
+    this.pg = isPostgres(options.knex);
+  }
+
+  /**
+   * Folds everything pending, batch after batch, until nothing is left.
+   * Calls while a pass runs in this process join it and run once more after.
+   */
+  async aggregatePending(): Promise<AggregateResult> {
+    if (this.current) {
+      this.again = true;
+      return this.current;
+    }
+    const pass = async () => {
+      const total: AggregateResult = { runs: 0, jobs: 0, classes: 0 };
+      do {
+        this.again = false;
+        for (;;) {
+          const n = await this.aggregateRuns();
+          total.runs += n;
+          if (n < this.batchSize) break;
+        }
+        for (;;) {
+          const n = await this.aggregateJobs();
+          total.jobs += n;
+          if (n < this.batchSize) break;
+        }
+        for (;;) {
+          const n = await this.aggregateClasses();
+          total.classes += n;
+          if (n < this.batchSize) break;
+        }
+      } while (this.again);
+      return total;
+    };
+    this.current = pass().finally(() => {
+      this.current = undefined;
+    });
+    return this.current;
+  }
+
+  /** A pass soon (debounced), for after ingestion; errors are logged. */
+  schedule(delayMs = 2000): void {
+    if (this.timer) {
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.aggregatePending().catch(error =>
+        this.logger?.error('CI insights aggregation failed', error),
+      );
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  /** Cancels a scheduled pass and waits for the one under way. */
+  async idle(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.current?.catch(() => undefined);
+  }
+
+  /** One batch of finalized runs; answers how many were folded. */
+  async aggregateRuns(): Promise<number> {
+    return this.knex.transaction(async trx => {
+      const select = trx('ci_runs')
+        .where('aggregated', false)
+        .where('status_rank', 2)
+        .orderBy('id')
+        .limit(this.batchSize)
+        .select(
+          'id',
+          'source_key',
+          'provider_run_id',
+          'workflow',
+          'workflow_path',
+          'status',
+          'branch',
+          'commit_sha',
+          'created_at',
+          'duration_ms',
+          'queued_ms',
+        );
+      if (this.pg) {
+        select.forUpdate().skipLocked();
+      }
+      const candidates: any[] = await select;
+      if (candidates.length === 0) {
+        return 0;
+      }
+      const ids = await this.mark(
+        trx,
+        'ci_runs',
+        candidates.map(c => c.id),
+      );
+      const rows = candidates
+        .filter(c => ids.has(c.id))
+        .sort(
+          (a, b) =>
+            a.created_at.localeCompare(b.created_at) ||
+            a.id.localeCompare(b.id),
+        );
+
+      const daily = new Map<string, Counters>();
+      const dailyOf = (...k: string[]) => {
+        const id = key(...k);
+        let c = daily.get(id);
+        if (!c) {
+          c = counters(DAILY_COUNTERS);
+          daily.set(id, c);
+        }
+        return c;
+      };
+      const commits = new Map<
+        string,
+        {
+          branch: string;
+          day: string;
+          runs: number;
+          failed: number;
+          passed: number;
+          failed_ms: number;
+        }
+      >();
+      const latest = new Map<
+        string,
+        { run_id: string; status: string; created_at: string }
+      >();
+      const workflows = new Map<string, string | null>();
+
+      for (const r of rows) {
+        const branch = r.branch ?? '';
+        const day = dayOf(r.created_at);
+        const c = dailyOf(r.source_key, r.workflow, branch, day);
+        c.runs += 1;
+        if (
+          ['succeeded', 'failed', 'cancelled', 'skipped'].includes(r.status)
+        ) {
+          c[r.status] += 1;
+        }
+        if (r.duration_ms !== null && r.duration_ms !== undefined) {
+          const ms = num(r.duration_ms);
+          c.duration_count += 1;
+          c.duration_sum += ms;
+          c[D[bucketOf(ms)]] += 1;
+        }
+        if (r.queued_ms !== null && r.queued_ms !== undefined) {
+          const ms = num(r.queued_ms);
+          c.queue_count += 1;
+          c.queue_sum += ms;
+          c[Q[bucketOf(ms)]] += 1;
+        }
+        const commitKey = r.commit_sha ?? `run:${r.provider_run_id}`;
+        const ck = key(r.source_key, r.workflow, commitKey);
+        let s = commits.get(ck);
+        if (!s) {
+          s = { branch, day, runs: 0, failed: 0, passed: 0, failed_ms: 0 };
+          commits.set(ck, s);
+        }
+        s.runs += 1;
+        if (r.status === 'failed') {
+          s.failed += 1;
+          s.failed_ms += num(r.duration_ms);
+        } else if (r.status === 'succeeded') {
+          s.passed += 1;
+        }
+        const lk = key(r.source_key, r.workflow, branch);
+        const had = latest.get(lk);
+        if (!had || had.created_at <= r.created_at) {
+          latest.set(lk, {
+            run_id: r.id,
+            status: r.status,
+            created_at: r.created_at,
+          });
+        }
+        const wk = key(r.source_key, r.workflow);
+        if (!workflows.has(wk) || r.workflow_path) {
+          workflows.set(wk, r.workflow_path ?? workflows.get(wk) ?? null);
+        }
+      }
+
+      // Commits: what each one was before this batch tells whether it
+      // is new, and whether it turns flaky now.
+      const commitRows = [...commits.entries()].sort(([a], [b]) =>
+        a.localeCompare(b),
+      );
+      for (let i = 0; i < commitRows.length; i += UPSERT_CHUNK) {
+        const chunk = commitRows.slice(i, i + UPSERT_CHUNK);
+        const returned: any[] = await trx('ci_commits')
+          .insert(
+            chunk.map(([k, s]) => {
+              const [source_key, workflow, commit_key] = JSON.parse(k);
+              return { source_key, workflow, commit_key, ...s };
+            }),
+          )
+          .onConflict(['source_key', 'workflow', 'commit_key'])
+          .merge(
+            addAll(trx, 'ci_commits', [
+              'runs',
+              'failed',
+              'passed',
+              'failed_ms',
+            ]),
+          )
+          .returning([
+            'source_key',
+            'workflow',
+            'commit_key',
+            'branch',
+            'day',
+            'runs',
+            'failed',
+            'passed',
+            'failed_ms',
+          ]);
+        for (const row of returned) {
+          const delta = commits.get(
+            key(row.source_key, row.workflow, row.commit_key),
+          )!;
+          const now = {
+            runs: num(row.runs),
+            failed: num(row.failed),
+            passed: num(row.passed),
+            failed_ms: num(row.failed_ms),
+          };
+          const before = {
+            runs: now.runs - delta.runs,
+            failed: now.failed - delta.failed,
+            passed: now.passed - delta.passed,
+          };
+          const c = dailyOf(row.source_key, row.workflow, row.branch, row.day);
+          if (before.runs === 0) {
+            c.commits += 1;
+          }
+          if (
+            !(before.failed > 0 && before.passed > 0) &&
+            now.failed > 0 &&
+            now.passed > 0
+          ) {
+            c.flaky_commits += 1;
+          }
+          if (now.passed > 0 && before.passed === 0) {
+            c.flaky_breaks += now.failed;
+            c.flaky_cost_ms += now.failed_ms;
+          } else if (now.passed > 0) {
+            c.flaky_breaks += delta.failed;
+            c.flaky_cost_ms += delta.failed_ms;
+          }
+        }
+      }
+
+      await this.upsertCounters(
+        trx,
+        'ci_daily',
+        ['source_key', 'workflow', 'branch', 'day'],
+        DAILY_COUNTERS,
+        daily,
+      );
+
+      const latestRows = [...latest.entries()].sort(([a], [b]) =>
+        a.localeCompare(b),
+      );
+      for (let i = 0; i < latestRows.length; i += UPSERT_CHUNK) {
+        await trx('ci_latest')
+          .insert(
+            latestRows.slice(i, i + UPSERT_CHUNK).map(([k, v]) => {
+              const [source_key, workflow, branch] = JSON.parse(k);
+              return { source_key, workflow, branch, ...v };
+            }),
+          )
+          .onConflict(['source_key', 'workflow', 'branch'])
+          .merge()
+          .where(trx.raw('excluded.created_at >= ci_latest.created_at'));
+      }
+
+      const workflowRows = [...workflows.entries()].sort(([a], [b]) =>
+        a.localeCompare(b),
+      );
+      for (let i = 0; i < workflowRows.length; i += UPSERT_CHUNK) {
+        await trx('ci_workflows')
+          .insert(
+            workflowRows.slice(i, i + UPSERT_CHUNK).map(([k, path]) => {
+              const [source_key, workflow] = JSON.parse(k);
+              return { source_key, workflow, workflow_path: path };
+            }),
+          )
+          .onConflict(['source_key', 'workflow'])
+          .merge({
+            workflow_path: trx.raw(
+              'COALESCE(excluded.workflow_path, ci_workflows.workflow_path)',
+            ),
+          });
+      }
+      return rows.length;
+    });
+  }
+
+  /** One batch of final jobs whose run is stored. */
+  async aggregateJobs(): Promise<number> {
+    return this.knex.transaction(async trx => {
+      const select = trx('ci_jobs')
+        .join('ci_runs', 'ci_runs.id', 'ci_jobs.run_id')
+        .where('ci_jobs.aggregated', false)
+        .where('ci_jobs.status_rank', 2)
+        .orderBy([
+          { column: 'ci_jobs.run_id', order: 'asc' },
+          { column: 'ci_jobs.job_id', order: 'asc' },
+        ])
+        .limit(this.batchSize)
+        .select(
+          'ci_jobs.run_id',
+          'ci_jobs.job_id',
+          'ci_jobs.status',
+          'ci_jobs.data',
+          'ci_runs.source_key',
+          'ci_runs.provider_run_id',
+          'ci_runs.workflow',
+          'ci_runs.branch',
+          'ci_runs.commit_sha',
+          'ci_runs.created_at',
+        );
+      if (this.pg) {
+        select.forUpdate('ci_jobs').skipLocked();
+      }
+      const candidates: any[] = await select;
+      if (candidates.length === 0) {
+        return 0;
+      }
+      const claimed = await this.markJobs(trx, 'aggregated', candidates);
+      const daily = new Map<string, Counters>();
+      const dailyOf = (...k: string[]) => {
+        const id = key(...k);
+        let c = daily.get(id);
+        if (!c) {
+          c = counters(JOB_COUNTERS);
+          daily.set(id, c);
+        }
+        return c;
+      };
+      const states = new Map<
+        string,
+        {
+          branch: string;
+          day: string;
+          failed: number;
+          passed: number;
+          failed_ms: number;
+        }
+      >();
+      for (const j of claimed) {
+        const data = parseJson(j.data) ?? {};
+        const name = String(data.name ?? j.job_id).slice(0, 512);
+        const status = String(j.status ?? data.status ?? '');
+        const branch = j.branch ?? '';
+        const day = dayOf(j.created_at);
+        const c = dailyOf(j.source_key, j.workflow, branch, name, day);
+        c.runs += 1;
+        if (status === 'failed') {
+          c.failures += 1;
+        }
+        const ms = jobDuration(data);
+        if (
+          ms !== undefined &&
+          (status === 'succeeded' || status === 'failed')
+        ) {
+          c.duration_count += 1;
+          c.duration_sum += ms;
+          c[D[bucketOf(ms)]] += 1;
+        }
+        if (status === 'succeeded' || status === 'failed') {
+          const commitKey = j.commit_sha ?? `run:${j.provider_run_id}`;
+          const sk = key(j.source_key, j.workflow, commitKey, name);
+          let s = states.get(sk);
+          if (!s) {
+            s = { branch, day, failed: 0, passed: 0, failed_ms: 0 };
+            states.set(sk, s);
+          }
+          if (status === 'failed') {
+            s.failed += 1;
+            s.failed_ms += ms ?? 0;
+          } else {
+            s.passed += 1;
+          }
+        }
+      }
+      const stateRows = [...states.entries()].sort(([a], [b]) =>
+        a.localeCompare(b),
+      );
+      for (let i = 0; i < stateRows.length; i += UPSERT_CHUNK) {
+        const returned: any[] = await trx('ci_job_commits')
+          .insert(
+            stateRows.slice(i, i + UPSERT_CHUNK).map(([k, s]) => {
+              const [source_key, workflow, commit_key, job_name] =
+                JSON.parse(k);
+              return { source_key, workflow, commit_key, job_name, ...s };
+            }),
+          )
+          .onConflict(['source_key', 'workflow', 'commit_key', 'job_name'])
+          .merge(
+            addAll(trx, 'ci_job_commits', ['failed', 'passed', 'failed_ms']),
+          )
+          .returning([
+            'source_key',
+            'workflow',
+            'commit_key',
+            'job_name',
+            'branch',
+            'day',
+            'failed',
+            'passed',
+            'failed_ms',
+          ]);
+        for (const row of returned) {
+          const delta = states.get(
+            key(row.source_key, row.workflow, row.commit_key, row.job_name),
+          )!;
+          const passed = num(row.passed);
+          const before = passed - delta.passed;
+          if (passed === 0) {
+            continue;
+          }
+          const c = dailyOf(
+            row.source_key,
+            row.workflow,
+            row.branch,
+            row.job_name,
+            row.day,
+          );
+          if (before === 0) {
+            c.flaky_breaks += num(row.failed);
+            c.flaky_cost_ms += num(row.failed_ms);
+          } else {
+            c.flaky_breaks += delta.failed;
+            c.flaky_cost_ms += delta.failed_ms;
+          }
+        }
+      }
+      await this.upsertCounters(
+        trx,
+        'ci_daily_jobs',
+        ['source_key', 'workflow', 'branch', 'job_name', 'day'],
+        JOB_COUNTERS,
+        daily,
+      );
+      return claimed.length;
+    });
+  }
+
+  /** One batch of triaged jobs: failures by class. */
+  async aggregateClasses(): Promise<number> {
+    return this.knex.transaction(async trx => {
+      const select = trx('ci_jobs')
+        .join('ci_runs', 'ci_runs.id', 'ci_jobs.run_id')
+        .where('ci_jobs.class_aggregated', false)
+        .whereNotNull('ci_jobs.triaged_at')
+        .orderBy([
+          { column: 'ci_jobs.run_id', order: 'asc' },
+          { column: 'ci_jobs.job_id', order: 'asc' },
+        ])
+        .limit(this.batchSize)
+        .select(
+          'ci_jobs.run_id',
+          'ci_jobs.job_id',
+          'ci_jobs.failure',
+          'ci_runs.source_key',
+          'ci_runs.workflow',
+          'ci_runs.branch',
+          'ci_runs.created_at',
+        );
+      if (this.pg) {
+        select.forUpdate('ci_jobs').skipLocked();
+      }
+      const candidates: any[] = await select;
+      if (candidates.length === 0) {
+        return 0;
+      }
+      const claimed = await this.markJobs(trx, 'class_aggregated', candidates);
+      const classes = new Map<
+        string,
+        {
+          title: string;
+          category: string | null;
+          guide: string | null;
+          count: number;
+        }
+      >();
+      for (const j of claimed) {
+        const failure = parseJson(j.failure);
+        if (!failure || typeof failure.id !== 'string') {
+          continue;
+        }
+        const k = key(
+          j.source_key,
+          j.workflow,
+          j.branch ?? '',
+          dayOf(j.created_at),
+          failure.id.slice(0, 128),
+        );
+        const had = classes.get(k);
+        classes.set(k, {
+          title: String(failure.title ?? failure.id),
+          category: failure.category ?? null,
+          guide: failure.guide ?? null,
+          count: (had?.count ?? 0) + 1,
+        });
+      }
+      const rows = [...classes.entries()].sort(([a], [b]) =>
+        a.localeCompare(b),
+      );
+      for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
+        await trx('ci_daily_classes')
+          .insert(
+            rows.slice(i, i + UPSERT_CHUNK).map(([k, v]) => {
+              const [source_key, workflow, branch, day, class_id] =
+                JSON.parse(k);
+              return { source_key, workflow, branch, day, class_id, ...v };
+            }),
+          )
+          .onConflict(['source_key', 'workflow', 'branch', 'day', 'class_id'])
+          .merge({
+            title: trx.raw('excluded.title'),
+            category: trx.raw('excluded.category'),
+            guide: trx.raw('excluded.guide'),
+            count: trx.raw('ci_daily_classes.count + excluded.count'),
+          });
+      }
+      return claimed.length;
+    });
+  }
+
+  /** Sets `aggregated` on the rows still unset; answers those ids. */
+  private async mark(
+    trx: Knex.Transaction,
+    table: string,
+    ids: string[],
+  ): Promise<Set<string>> {
+    const done = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const returned: any[] = await trx(table)
+        .whereIn('id', ids.slice(i, i + 500))
+        .where('aggregated', false)
+        .update({ aggregated: true })
+        .returning('id');
+      for (const r of returned) {
+        done.add(typeof r === 'string' ? r : r.id);
+      }
+    }
+    return done;
+  }
+
+  private async markJobs<T extends { run_id: string; job_id: string }>(
+    trx: Knex.Transaction,
+    flag: 'aggregated' | 'class_aggregated',
+    rows: T[],
+  ): Promise<T[]> {
+    const done = new Set<string>();
+    for (let i = 0; i < rows.length; i += 250) {
+      const returned: any[] = await trx('ci_jobs')
+        .whereIn(
+          ['run_id', 'job_id'],
+          rows.slice(i, i + 250).map(r => [r.run_id, r.job_id]),
+        )
+        .where(flag, false)
+        .update({ [flag]: true })
+        .returning(['run_id', 'job_id']);
+      for (const r of returned) {
+        done.add(key(r.run_id, r.job_id));
+      }
+    }
+    return rows.filter(r => done.has(key(r.run_id, r.job_id)));
+  }
+
+  /** Adds counters into a table, keys sorted, in multi-row upserts. */
+  private async upsertCounters(
+    trx: Knex.Transaction,
+    table: string,
+    keyColumns: string[],
+    counterColumns: readonly string[],
+    values: Map<string, Counters>,
+  ) {
+    const rows = [...values.entries()].sort(([a], [b]) => a.localeCompare(b));
+    const merge = addAll(trx, table, counterColumns);
+    for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
+      await trx(table)
+        .insert(
+          rows.slice(i, i + UPSERT_CHUNK).map(([k, c]) => {
+            const parts: string[] = JSON.parse(k);
+            return {
+              ...Object.fromEntries(
+                keyColumns.map((col, j) => [col, parts[j]]),
+              ),
+              ...c,
+            };
+          }),
+        )
+        .onConflict(keyColumns)
+        .merge(merge);
+    }
+  }
+}
+
+/** `col = table.col + excluded.col` for each column. */
+function addAll(trx: Knex, table: string, columns: readonly string[]) {
+  return Object.fromEntries(
+    columns.map(c => [c, trx.raw(`${table}.${c} + excluded.${c}`)]),
+  );
+}
+
+function jobDuration(data: any): number | undefined {
+  if (typeof data.durationMs === 'number' && data.durationMs >= 0) {
+    return data.durationMs;
+  }
+  const start = Date.parse(data.startedAt ?? '');
+  const end = Date.parse(data.finishedAt ?? '');
+  if (!Number.isNaN(start) && !Number.isNaN(end) && end >= start) {
+    return end - start;
+  }
+  return undefined;
+}
+
+/** @internal exported for tests */
+export const INSIGHTS_BUCKETS = HISTOGRAM_BUCKETS;

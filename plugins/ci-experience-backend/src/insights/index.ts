@@ -1,0 +1,11 @@
+export { InsightsAggregator } from './InsightsAggregator';
+export type { AggregateResult } from './InsightsAggregator';
+export { InsightsService, resolveWindow } from './InsightsService';
+export type {
+  EntityInsightsOptions,
+  InsightsWindowInput,
+  ResolvedWindow,
+  RollupEntity,
+} from './InsightsService';
+export { createInsights } from './createInsights';
+export { HISTOGRAM_BUCKETS, bucketOf, percentileOf } from './histogram';
