@@ -11,18 +11,23 @@ import {
   EntityCardBlueprint,
   EntityContentBlueprint,
 } from '@backstage/plugin-catalog-react/alpha';
-import { screen } from '@testing-library/react';
+import { screen, within } from '@testing-library/react';
+import { Entity } from '@backstage/catalog-model';
 import ciExperiencePlugin, {
   ciExperienceApi,
   ciExperienceEntityCard,
   ciExperienceEntityContent,
+  ciExperienceRollupCard,
+  ciExperienceRollupContent,
 } from './alpha';
+import { renderCiTab } from './__testUtils__/renderCiTab';
 import { CiExperienceApi, ciExperienceApiRef } from './api';
 import {
   annotatedEntity,
   makeResponse,
   makeRun,
   plainEntity,
+  insightsApiStubs,
 } from './testing/fixtures';
 
 describe('ci-experience new frontend system plugin', () => {
@@ -64,6 +69,7 @@ describe('ci-experience new frontend system plugin', () => {
       getJobLog: jest.fn(),
       rerunRun: jest.fn(),
       cancelRun: jest.fn(),
+      ...insightsApiStubs(),
     };
     const tester = createExtensionTester(ciExperienceEntityCard);
 
@@ -80,5 +86,102 @@ describe('ci-experience new frontend system plugin', () => {
 
     expect(await screen.findByText('CI status')).toBeInTheDocument();
     await screen.findByText('#42');
+  });
+
+  describe('CI health roll-up of groups and systems', () => {
+    const group: Entity = {
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'Group',
+      metadata: { name: 'payments-team', namespace: 'default' },
+      spec: { type: 'team', children: [] },
+    };
+    const system: Entity = {
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'System',
+      metadata: { name: 'shop', namespace: 'default' },
+      spec: { owner: 'payments-team' },
+    };
+    const api = () => ({
+      getRuns: jest.fn(async () => makeResponse()),
+      getRun: jest.fn(),
+      getJobLog: jest.fn(),
+      rerunRun: jest.fn(),
+      cancelRun: jest.fn(),
+      ...insightsApiStubs(),
+    });
+
+    it('offers the card and the ci-health tab on groups and systems only', () => {
+      expect(
+        ciExperiencePlugin.getExtension('entity-card:ci-experience/ci-rollup'),
+      ).toBeDefined();
+      expect(
+        ciExperiencePlugin.getExtension(
+          'entity-content:ci-experience/ci-rollup',
+        ),
+      ).toBeDefined();
+      const card = createExtensionTester(ciExperienceRollupCard);
+      const cardFilter = card.get(EntityCardBlueprint.dataRefs.filterFunction);
+      const content = createExtensionTester(ciExperienceRollupContent);
+      const contentFilter = content.get(
+        EntityContentBlueprint.dataRefs.filterFunction,
+      );
+      expect(content.get(coreExtensionData.routePath)).toBe('ci-health');
+      expect(content.get(EntityContentBlueprint.dataRefs.title)).toBe(
+        'CI health',
+      );
+      for (const filter of [cardFilter, contentFilter]) {
+        expect(filter?.(group)).toBe(true);
+        expect(filter?.(system)).toBe(true);
+        expect(filter?.(annotatedEntity)).toBe(false);
+      }
+    });
+
+    it("shows the card on a group's page as the portal mounts it", async () => {
+      const fake = api();
+      await renderCiTab({
+        api: fake,
+        entity: group,
+        path: '/catalog/default/group/payments-team',
+      });
+
+      const link = await screen.findByRole('link', { name: 'Checkout' });
+      expect(link).toHaveAttribute(
+        'href',
+        '/catalog/default/component/checkout/ci',
+      );
+      expect(fake.getGroupInsights).toHaveBeenCalledWith(
+        { kind: 'Group', namespace: 'default', name: 'payments-team' },
+        '30d',
+      );
+      // The tab sits beside the overview.
+      expect(
+        within(
+          screen.getByRole('navigation', { name: 'Content navigation' }),
+        ).getByRole('link', { name: 'CI health' }),
+      ).toHaveAttribute(
+        'href',
+        '/catalog/default/group/payments-team/ci-health',
+      );
+    });
+
+    it("shows the tab on a system's page as the portal mounts it", async () => {
+      const fake = api();
+      await renderCiTab({
+        api: fake,
+        entity: system,
+        path: '/catalog/default/system/shop/ci-health',
+      });
+
+      const table = await screen.findByRole('table', {
+        name: 'CI health of the components',
+      });
+      expect(
+        within(table).getByRole('columnheader', { name: 'p95 duration' }),
+      ).toBeInTheDocument();
+      expect(fake.getSystemInsights).toHaveBeenCalledWith(
+        { kind: 'System', namespace: 'default', name: 'shop' },
+        '30d',
+      );
+    });
   });
 });

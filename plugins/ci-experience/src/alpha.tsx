@@ -1,3 +1,4 @@
+import { Entity } from '@backstage/catalog-model';
 import {
   ApiBlueprint,
   createFrontendPlugin,
@@ -60,6 +61,44 @@ export const ciExperienceEntityCard = EntityCardBlueprint.make({
   },
 });
 
+const isRollupEntity = (entity: Entity) => {
+  const kind = entity.kind.toLocaleLowerCase('en-US');
+  return kind === 'group' || kind === 'system';
+};
+
+/**
+ * The CI health roll-up card of Group and System overviews: the components
+ * the group owns (or the system holds), worst first.
+ *
+ * @alpha
+ */
+export const ciExperienceRollupCard = EntityCardBlueprint.make({
+  name: 'ci-rollup',
+  params: {
+    filter: isRollupEntity,
+    loader: () =>
+      import('./components/EntityCiRollup').then(m => <m.EntityCiRollupCard />),
+  },
+});
+
+/**
+ * The CI health tab of Group and System pages.
+ *
+ * @alpha
+ */
+export const ciExperienceRollupContent = EntityContentBlueprint.make({
+  name: 'ci-rollup',
+  params: {
+    path: 'ci-health',
+    title: 'CI health',
+    filter: isRollupEntity,
+    loader: () =>
+      import('./components/EntityCiRollup').then(m => (
+        <m.EntityCiRollupContent />
+      )),
+  },
+});
+
 /**
  * The CI Experience plugin, for apps on the new frontend system.
  *
@@ -72,6 +111,8 @@ export default createFrontendPlugin({
     ciExperienceApi,
     ciExperienceEntityContent,
     ciExperienceEntityCard,
+    ciExperienceRollupCard,
+    ciExperienceRollupContent,
   ],
   routes: {
     root: rootRouteRef,

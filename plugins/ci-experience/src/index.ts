@@ -1,6 +1,8 @@
 /**
- * The CI tab (runs, run pages with jobs, logs, failure classes, rerun and
- * cancel) and CI status card of catalog entity pages.
+ * The CI tab (a health header with trends, charts and rankings; runs, run
+ * pages with jobs, logs, failure classes, rerun and cancel) and CI status
+ * card of catalog entity pages, and the CI health roll-up card and tab of
+ * Group and System pages.
  *
  * @packageDocumentation
  */
@@ -11,14 +13,24 @@ import { hasCiAnnotation } from '@ci-experience/plugin-ci-experience-common';
 export {
   ciExperiencePlugin,
   EntityCiContent,
+  EntityCiRollupCard,
+  EntityCiRollupContent,
   EntityCiStatusCard,
 } from './plugin';
 export { rootRouteRef } from './routes';
 export { ciExperienceApiRef, CiExperienceClient } from './api';
-export type { CiExperienceApi } from './api';
+export type { CiExperienceApi, CiInsightsQuery } from './api';
 export type {
   CiFailureCategory,
   CiFailureClass,
+  CiFigure,
+  CiHealthFigures,
+  CiInsightsResponse,
+  CiInsightsWindow,
+  CiRankedItem,
+  CiRollupItem,
+  CiRollupResponse,
+  CiTrendPoint,
   CiJob,
   CiJobLog,
   CiRerunRequest,
@@ -33,6 +45,17 @@ export type {
   CiStep,
   CiSyncError,
 } from '@ci-experience/plugin-ci-experience-common';
+
+/**
+ * Whether an entity gets the CI health roll-up card and tab: groups (the
+ * components they own) and systems (the components they hold).
+ *
+ * @public
+ */
+export function isCiRollupAvailable(entity: Entity): boolean {
+  const kind = entity.kind.toLocaleLowerCase('en-US');
+  return kind === 'group' || kind === 'system';
+}
 
 /**
  * Whether an entity has CI to show; use it to decide whether to show the CI

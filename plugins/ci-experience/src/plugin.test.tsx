@@ -4,12 +4,16 @@ import {
   makeRun,
   makeRunDetail,
   plainEntity,
+  insightsApiStubs,
 } from './testing/fixtures';
 import {
   ciExperiencePlugin,
   EntityCiContent,
+  EntityCiRollupCard,
+  EntityCiRollupContent,
   EntityCiStatusCard,
   isCiExperienceAvailable,
+  isCiRollupAvailable,
 } from './index';
 import { ciExperienceApiRef } from './api';
 import { getComponentData } from '@backstage/core-plugin-api';
@@ -45,6 +49,47 @@ describe('ci-experience legacy plugin', () => {
     expect(
       getComponentData(<EntityCiContent />, 'core.mountPoint'),
     ).toBeDefined();
+    expect(getComponentData(<EntityCiRollupCard />, 'core.plugin')).toBe(
+      ciExperiencePlugin,
+    );
+    expect(getComponentData(<EntityCiRollupContent />, 'core.plugin')).toBe(
+      ciExperiencePlugin,
+    );
+  });
+
+  it('tells which entities get the CI health roll-up', () => {
+    expect(isCiRollupAvailable({ ...plainEntity, kind: 'Group' })).toBe(true);
+    expect(isCiRollupAvailable({ ...plainEntity, kind: 'system' })).toBe(true);
+    expect(isCiRollupAvailable(annotatedEntity)).toBe(false);
+  });
+
+  it('renders the roll-up card on a legacy group page', async () => {
+    const api = {
+      getRuns: jest.fn(),
+      getRun: jest.fn(),
+      getJobLog: jest.fn(),
+      rerunRun: jest.fn(),
+      cancelRun: jest.fn(),
+      ...insightsApiStubs(),
+    };
+    await renderInTestApp(
+      <TestApiProvider apis={[[ciExperienceApiRef, api]]}>
+        <EntityProvider
+          entity={{
+            ...plainEntity,
+            kind: 'Group',
+            metadata: { name: 'payments-team', namespace: 'default' },
+          }}
+        >
+          <EntityCiRollupCard />
+        </EntityProvider>
+      </TestApiProvider>,
+    );
+
+    expect(
+      await screen.findByRole('link', { name: 'Checkout' }),
+    ).toHaveAttribute('href', '/catalog/default/component/checkout/ci');
+    expect(api.getGroupInsights).toHaveBeenCalledTimes(1);
   });
 
   it('tells which entities have CI', () => {
@@ -68,6 +113,7 @@ describe('ci-experience legacy plugin', () => {
       getJobLog: jest.fn(),
       rerunRun: jest.fn(),
       cancelRun: jest.fn(),
+      ...insightsApiStubs(),
     };
     // What `<EntityLayout.Route path="/ci">` does: the tab owns `ci/*`.
     await renderInTestApp(

@@ -59,3 +59,38 @@ export const EntityCiStatusCard = ciExperiencePlugin.provide(
     },
   }),
 );
+
+/**
+ * A card for Group and System pages: the components the group owns (or the
+ * system holds) with their CI health, worst first, each linking to its CI
+ * tab.
+ *
+ * @public
+ */
+export const EntityCiRollupCard = ciExperiencePlugin.provide(
+  createComponentExtension({
+    name: 'EntityCiRollupCard',
+    component: {
+      lazy: () =>
+        import('./components/EntityCiRollup').then(m => m.EntityCiRollupCard),
+    },
+  }),
+);
+
+/**
+ * A tab for Group and System pages: the components' CI health with success
+ * rate, p95 duration, flaky rate, last status and runs, over a chosen window.
+ *
+ * @public
+ */
+export const EntityCiRollupContent = ciExperiencePlugin.provide(
+  createComponentExtension({
+    name: 'EntityCiRollupContent',
+    component: {
+      lazy: () =>
+        import('./components/EntityCiRollup').then(
+          m => m.EntityCiRollupContent,
+        ),
+    },
+  }),
+);

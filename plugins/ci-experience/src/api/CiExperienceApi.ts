@@ -1,12 +1,31 @@
 import { CompoundEntityRef } from '@backstage/catalog-model';
 import { createApiRef } from '@backstage/core-plugin-api';
 import {
+  CiInsightsResponse,
+  CiInsightsWindow,
   CiJobLog,
   CiRerunRequest,
+  CiRollupResponse,
   CiRunDetail,
   CiRunsQuery,
   CiRunsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
+
+/**
+ * What {@link CiExperienceApi.getInsights} computes over: a window back from
+ * now (`7d`, `30d` or `90d`; the backend's default is `30d`) or a custom
+ * range (`from` inclusive, `to` exclusive, ISO 8601), one workflow or all,
+ * and a branch set (the default branch of each source when absent or empty).
+ *
+ * @public
+ */
+export interface CiInsightsQuery {
+  window?: CiInsightsWindow;
+  from?: string;
+  to?: string;
+  workflow?: string;
+  branches?: string[];
+}
 
 /**
  * Reads CI runs from the CI Experience backend, and asks it to rerun or
@@ -48,6 +67,27 @@ export interface CiExperienceApi {
    * `ci-experience.run.execute` on the entity.
    */
   cancelRun(entityRef: CompoundEntityRef, runId: string): Promise<void>;
+
+  /**
+   * An entity's CI health over a window, beside the previous window of the
+   * same length, with trends, rankings and failures by class.
+   */
+  getInsights(
+    entityRef: CompoundEntityRef,
+    query?: CiInsightsQuery,
+  ): Promise<CiInsightsResponse>;
+
+  /** The CI health of the components a group owns, worst first. */
+  getGroupInsights(
+    groupRef: CompoundEntityRef,
+    window?: CiInsightsWindow,
+  ): Promise<CiRollupResponse>;
+
+  /** The CI health of a system's components, worst first. */
+  getSystemInsights(
+    systemRef: CompoundEntityRef,
+    window?: CiInsightsWindow,
+  ): Promise<CiRollupResponse>;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { registerMswTestHooks } from '@backstage/test-utils';
 import { ResponseError } from '@backstage/errors';
 import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
+import { makeInsights, makeRollup } from '../testing/fixtures';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { CiExperienceClient } from './CiExperienceClient';
@@ -280,6 +281,133 @@ describe('CiExperienceClient', () => {
           message: 'You may not cancel runs of component:default/svc',
         },
       },
+    });
+  });
+
+  describe('insights', () => {
+    it('asks for a window, a workflow and a branch set, each branch repeated', async () => {
+      let requested: URL | undefined;
+      server.use(
+        http.get(
+          `${baseUrl}/entities/:kind/:namespace/:name/insights`,
+          ({ request }) => {
+            requested = new URL(request.url);
+            return HttpResponse.json(makeInsights());
+          },
+        ),
+      );
+
+      const result = await client.getInsights(
+        { kind: 'Component', namespace: 'Default', name: 'my service' },
+        { window: '7d', workflow: 'CI / build', branches: ['main', 'a,b'] },
+      );
+
+      expect(result).toEqual(makeInsights());
+      expect(requested?.pathname).toBe(
+        '/api/ci-experience/entities/component/default/my%20service/insights',
+      );
+      expect(requested?.searchParams.get('window')).toBe('7d');
+      expect(requested?.searchParams.get('workflow')).toBe('CI / build');
+      // A comma inside a branch name survives: repeated, never joined.
+      expect(requested?.searchParams.getAll('branch')).toEqual(['main', 'a,b']);
+      expect(requested?.searchParams.has('from')).toBe(false);
+    });
+
+    it('sends a custom range instead of a window, and nothing for no query', async () => {
+      const requested: URL[] = [];
+      server.use(
+        http.get(
+          `${baseUrl}/entities/:kind/:namespace/:name/insights`,
+          ({ request }) => {
+            requested.push(new URL(request.url));
+            return HttpResponse.json(makeInsights());
+          },
+        ),
+      );
+      const ref = { kind: 'component', namespace: 'default', name: 'svc' };
+
+      await client.getInsights(ref, {
+        window: '90d',
+        from: '2024-01-01T00:00:00.000Z',
+        to: '2024-02-01T00:00:00.000Z',
+      });
+      await client.getInsights(ref);
+
+      expect(requested[0].searchParams.get('from')).toBe(
+        '2024-01-01T00:00:00.000Z',
+      );
+      expect(requested[0].searchParams.get('to')).toBe(
+        '2024-02-01T00:00:00.000Z',
+      );
+      expect(requested[0].searchParams.has('window')).toBe(false);
+      expect(requested[1].href).toBe(
+        `${baseUrl}/entities/component/default/svc/insights`,
+      );
+    });
+
+    it('reads the roll-ups of a group and of a system', async () => {
+      const requested: URL[] = [];
+      server.use(
+        http.get(
+          `${baseUrl}/groups/:namespace/:name/insights`,
+          ({ request }) => {
+            requested.push(new URL(request.url));
+            return HttpResponse.json(makeRollup());
+          },
+        ),
+        http.get(
+          `${baseUrl}/systems/:namespace/:name/insights`,
+          ({ request }) => {
+            requested.push(new URL(request.url));
+            return HttpResponse.json(makeRollup({ items: [] }));
+          },
+        ),
+      );
+
+      const group = await client.getGroupInsights(
+        { kind: 'Group', namespace: 'Default', name: 'payments team' },
+        '90d',
+      );
+      const system = await client.getSystemInsights({
+        kind: 'System',
+        namespace: 'default',
+        name: 'shop',
+      });
+
+      expect(group).toEqual(makeRollup());
+      expect(system.items).toEqual([]);
+      expect(requested.map(url => `${url.pathname}${url.search}`)).toEqual([
+        '/api/ci-experience/groups/default/payments%20team/insights?window=90d',
+        '/api/ci-experience/systems/default/shop/insights',
+      ]);
+    });
+
+    it('throws a ResponseError carrying the message of a bad window', async () => {
+      server.use(
+        http.get(`${baseUrl}/entities/:kind/:namespace/:name/insights`, () =>
+          HttpResponse.json(
+            {
+              error: {
+                name: 'InputError',
+                message: 'Invalid window "1y": use 7d, 30d or 90d',
+              },
+              request: { method: 'GET', url: '/insights' },
+              response: { statusCode: 400 },
+            },
+            { status: 400 },
+          ),
+        ),
+      );
+
+      const promise = client.getInsights(
+        { kind: 'component', namespace: 'default', name: 'svc' },
+        { window: '30d' },
+      );
+      await expect(promise).rejects.toBeInstanceOf(ResponseError);
+      await expect(promise).rejects.toMatchObject({
+        statusCode: 400,
+        body: { error: { message: 'Invalid window "1y": use 7d, 30d or 90d' } },
+      });
     });
   });
 });

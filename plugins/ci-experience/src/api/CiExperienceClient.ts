@@ -2,13 +2,16 @@ import { CompoundEntityRef } from '@backstage/catalog-model';
 import { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import {
+  CiInsightsResponse,
+  CiInsightsWindow,
   CiJobLog,
   CiRerunRequest,
+  CiRollupResponse,
   CiRunDetail,
   CiRunsQuery,
   CiRunsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
-import { CiExperienceApi } from './CiExperienceApi';
+import { CiExperienceApi, CiInsightsQuery } from './CiExperienceApi';
 
 /**
  * `entities/{kind}/{namespace}/{name}/...rest`, each segment encoded. Kind
@@ -25,6 +28,23 @@ function entityPath(entityRef: CompoundEntityRef, ...rest: string[]): string {
   ]
     .map(encodeURIComponent)
     .join('/');
+}
+
+/** `groups/{namespace}/{name}/insights[?window=]`. */
+function rollupPath(
+  collection: 'groups' | 'systems',
+  ref: CompoundEntityRef,
+  window?: CiInsightsWindow,
+): string {
+  const path = [
+    collection,
+    ref.namespace.toLocaleLowerCase('en-US'),
+    ref.name,
+    'insights',
+  ]
+    .map(encodeURIComponent)
+    .join('/');
+  return window ? `${path}?window=${encodeURIComponent(window)}` : path;
 }
 
 /**
@@ -100,6 +120,48 @@ export class CiExperienceClient implements CiExperienceApi {
 
   async cancelRun(entityRef: CompoundEntityRef, runId: string): Promise<void> {
     await this.post(entityPath(entityRef, 'runs', runId, 'cancel'), {});
+  }
+
+  async getInsights(
+    entityRef: CompoundEntityRef,
+    query: CiInsightsQuery = {},
+  ): Promise<CiInsightsResponse> {
+    const path = entityPath(entityRef, 'insights');
+    const params = new URLSearchParams();
+    // A custom range wins over a window: the backend takes one or the other.
+    if (query.from || query.to) {
+      if (query.from) {
+        params.set('from', query.from);
+      }
+      if (query.to) {
+        params.set('to', query.to);
+      }
+    } else if (query.window) {
+      params.set('window', query.window);
+    }
+    if (query.workflow) {
+      params.set('workflow', query.workflow);
+    }
+    // Repeated rather than comma-joined: a branch name may hold a comma.
+    for (const branch of query.branches ?? []) {
+      params.append('branch', branch);
+    }
+    const search = params.toString();
+    return this.get<CiInsightsResponse>(search ? `${path}?${search}` : path);
+  }
+
+  async getGroupInsights(
+    groupRef: CompoundEntityRef,
+    window?: CiInsightsWindow,
+  ): Promise<CiRollupResponse> {
+    return this.get<CiRollupResponse>(rollupPath('groups', groupRef, window));
+  }
+
+  async getSystemInsights(
+    systemRef: CompoundEntityRef,
+    window?: CiInsightsWindow,
+  ): Promise<CiRollupResponse> {
+    return this.get<CiRollupResponse>(rollupPath('systems', systemRef, window));
   }
 
   private async get<T>(pathAndQuery: string): Promise<T> {

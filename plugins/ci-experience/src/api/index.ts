@@ -1,3 +1,3 @@
 export { ciExperienceApiRef } from './CiExperienceApi';
-export type { CiExperienceApi } from './CiExperienceApi';
+export type { CiExperienceApi, CiInsightsQuery } from './CiExperienceApi';
 export { CiExperienceClient } from './CiExperienceClient';

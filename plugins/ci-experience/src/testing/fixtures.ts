@@ -1,6 +1,11 @@
 import { Entity } from '@backstage/catalog-model';
 import {
   CiFailureClass,
+  CiFigure,
+  CiHealthFigures,
+  CiInsightsResponse,
+  CiRollupItem,
+  CiRollupResponse,
   CiRun,
   CiRunDetail,
   CiRunsResponse,
@@ -179,5 +184,255 @@ export function makeRunDetail(
     ],
     actions: { rerun: true, rerunFailed: true, cancel: true, logs: true },
     ...overrides,
+  };
+}
+
+/** A figure on `sample` runs; low below the default minimum sample of 10. */
+export const fig = (value: number | undefined, sample: number): CiFigure => ({
+  ...(value === undefined ? {} : { value }),
+  sample,
+  lowSample: sample < 10,
+});
+
+/** Figures of a window without a finished run. */
+export function emptyFigures(): CiHealthFigures {
+  const none = fig(undefined, 0);
+  return {
+    runs: fig(0, 0),
+    successRate: none,
+    durationP50: none,
+    durationP95: none,
+    queueP50: none,
+    queueP95: none,
+    throughputPerDay: fig(0, 0),
+    timeToRecoveryMean: none,
+    timeToRecoveryMax: none,
+    flakyRate: none,
+  };
+}
+
+/**
+ * Insights over the 30 days to 2024-05-31 on `main`:
+ * - runs 42 (previous 36); success rate 0.9 on 40 (previous 0.8 on 35): up,
+ *   which is good;
+ * - duration p50 150 s = 2m 30s (previous 120 s = 2m 0s): up, which is bad;
+ *   p95 540 s = 9m 0s (previous 600 s = 10m 0s): down, good;
+ * - queue p50 5 s both windows (flat), p95 30 s (previous 20 s);
+ * - throughput 42 / 30 = 1.4 a day (previous 36 / 30 = 1.2);
+ * - time to recovery mean 1 h, worst 2 h, on 3 recoveries: below the minimum
+ *   sample of 10;
+ * - flaky rate 0.05 on 20 commits (previous 0.1 on 18).
+ */
+export function makeInsights(
+  overrides: Partial<CiInsightsResponse> = {},
+): CiInsightsResponse {
+  const current: CiHealthFigures = {
+    runs: fig(42, 42),
+    successRate: fig(0.9, 40),
+    durationP50: fig(150_000, 42),
+    durationP95: fig(540_000, 42),
+    queueP50: fig(5_000, 42),
+    queueP95: fig(30_000, 42),
+    throughputPerDay: fig(1.4, 42),
+    timeToRecoveryMean: fig(3_600_000, 3),
+    timeToRecoveryMax: fig(7_200_000, 3),
+    flakyRate: fig(0.05, 20),
+  };
+  const previous: CiHealthFigures = {
+    runs: fig(36, 36),
+    successRate: fig(0.8, 35),
+    durationP50: fig(120_000, 36),
+    durationP95: fig(600_000, 36),
+    queueP50: fig(5_000, 36),
+    queueP95: fig(20_000, 36),
+    throughputPerDay: fig(1.2, 36),
+    timeToRecoveryMean: fig(undefined, 0),
+    timeToRecoveryMax: fig(undefined, 0),
+    flakyRate: fig(0.1, 18),
+  };
+  return {
+    window: {
+      from: '2024-05-01T00:00:00.000Z',
+      to: '2024-05-31T00:00:00.000Z',
+      label: '30d',
+    },
+    previousWindow: {
+      from: '2024-04-01T00:00:00.000Z',
+      to: '2024-05-01T00:00:00.000Z',
+    },
+    branches: ['main'],
+    current,
+    previous,
+    workflows: [
+      { workflow: 'CI', figures: current },
+      { workflow: 'Deploy', figures: emptyFigures() },
+    ],
+    trend: [
+      {
+        day: '2024-05-01',
+        runs: 2,
+        succeeded: 1,
+        failed: 1,
+        successRate: 0.5,
+        durationP50: 120_000,
+        durationP95: 300_000,
+      },
+      {
+        day: '2024-05-02',
+        runs: 4,
+        succeeded: 4,
+        failed: 0,
+        successRate: 1,
+        durationP50: 150_000,
+        durationP95: 540_000,
+      },
+      { day: '2024-05-03', runs: 0, succeeded: 0, failed: 0 },
+    ],
+    flakiestWorkflows: [
+      {
+        workflow: 'CI',
+        runs: 42,
+        failures: 4,
+        flakyBreaks: 3,
+        flakyCostMs: 1_500_000,
+      },
+    ],
+    flakiestJobs: [
+      {
+        workflow: 'CI',
+        job: 'e2e-tests',
+        runs: 42,
+        failures: 3,
+        flakyBreaks: 2,
+        flakyCostMs: 1_200_000,
+      },
+    ],
+    slowestJobs: [
+      {
+        workflow: 'CI',
+        job: 'integration',
+        runs: 42,
+        failures: 0,
+        flakyBreaks: 0,
+        flakyCostMs: 0,
+        durationP50: 420_000,
+        durationP95: 900_000,
+      },
+    ],
+    mostFailingJobs: [
+      {
+        workflow: 'CI',
+        job: 'unit-tests',
+        runs: 42,
+        failures: 5,
+        flakyBreaks: 1,
+        flakyCostMs: 60_000,
+      },
+    ],
+    failuresByClass: [
+      {
+        id: 'failing-tests',
+        title: 'Failing tests',
+        category: 'test',
+        guide:
+          '/docs/default/component/ci-experience/troubleshooting/failing-tests/',
+        count: 5,
+      },
+      { id: 'out-of-memory', title: 'Out of memory', count: 2 },
+    ],
+    minSample: 10,
+    ...overrides,
+  };
+}
+
+/** Insights of an entity without a finished run in either window. */
+export function makeEmptyInsights(): CiInsightsResponse {
+  return makeInsights({
+    current: emptyFigures(),
+    previous: emptyFigures(),
+    workflows: [],
+    trend: [],
+    flakiestWorkflows: [],
+    flakiestJobs: [],
+    slowestJobs: [],
+    mostFailingJobs: [],
+    failuresByClass: [],
+  });
+}
+
+export function makeRollupItem(
+  name: string,
+  overrides: Partial<CiRollupItem> = {},
+): CiRollupItem {
+  return {
+    entityRef: `component:default/${name}`,
+    hasCi: true,
+    defaultBranch: 'main',
+    ...overrides,
+  };
+}
+
+/**
+ * A team's roll-up, worst first as the backend orders it:
+ * - checkout: success 0.5 on 20, flaky 0.2 on 10: health 0.5 × 0.8 = 0.4;
+ * - payments: success 0.95 on 40, flaky 0 on 30: health 0.95;
+ * - quiet: CI but no run in the window: no health;
+ * - docs: no CI.
+ */
+export function makeRollup(
+  overrides: Partial<CiRollupResponse> = {},
+): CiRollupResponse {
+  return {
+    window: {
+      from: '2024-05-01T00:00:00.000Z',
+      to: '2024-05-31T00:00:00.000Z',
+      label: '30d',
+    },
+    items: [
+      makeRollupItem('checkout', {
+        title: 'Checkout',
+        figures: {
+          runs: fig(20, 20),
+          successRate: fig(0.5, 20),
+          durationP95: fig(600_000, 20),
+          flakyRate: fig(0.2, 10),
+        },
+        lastStatus: 'failed',
+        health: 0.4,
+      }),
+      makeRollupItem('payments', {
+        figures: {
+          runs: fig(40, 40),
+          successRate: fig(0.95, 40),
+          durationP95: fig(240_000, 40),
+          flakyRate: fig(0, 30),
+        },
+        lastStatus: 'succeeded',
+        health: 0.95,
+      }),
+      makeRollupItem('quiet', {
+        figures: {
+          runs: fig(0, 0),
+          successRate: fig(undefined, 0),
+          durationP95: fig(undefined, 0),
+          flakyRate: fig(undefined, 0),
+        },
+      }),
+      makeRollupItem('docs', { hasCi: false, defaultBranch: undefined }),
+    ],
+    minSample: 10,
+    ...overrides,
+  };
+}
+
+/**
+ * The insights methods of a fake API, for tests about something else: the
+ * CI tab's header then shows an entity without runs.
+ */
+export function insightsApiStubs() {
+  return {
+    getInsights: jest.fn(async () => makeEmptyInsights()),
+    getGroupInsights: jest.fn(async () => makeRollup()),
+    getSystemInsights: jest.fn(async () => makeRollup()),
   };
 }

@@ -1,7 +1,7 @@
 import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { screen, waitFor } from '@testing-library/react';
 import { CiExperienceApi, ciExperienceApiRef } from '../../api';
-import { makeRunDetail } from '../../testing/fixtures';
+import { makeRunDetail, insightsApiStubs } from '../../testing/fixtures';
 import { CiJobLogPanel } from './CiJobLogPanel';
 
 jest.setTimeout(30_000);
@@ -15,6 +15,7 @@ function fakeApi(text: string) {
     getJobLog: jest.fn(async () => ({ text, truncated: false })),
     rerunRun: jest.fn(),
     cancelRun: jest.fn(),
+    ...insightsApiStubs(),
   } satisfies CiExperienceApi;
 }
 

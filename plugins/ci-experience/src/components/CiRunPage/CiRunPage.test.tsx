@@ -6,6 +6,7 @@ import {
   makeResponse,
   makeRun,
   makeRunDetail,
+  insightsApiStubs,
 } from '../../testing/fixtures';
 import { CI_TAB as TAB, renderCiTab } from '../../__testUtils__/renderCiTab';
 
@@ -24,6 +25,7 @@ function fakeApi(overrides: Partial<CiExperienceApi> = {}) {
     })),
     rerunRun: jest.fn(async () => {}),
     cancelRun: jest.fn(async () => {}),
+    ...insightsApiStubs(),
     ...overrides,
   } satisfies CiExperienceApi;
 }

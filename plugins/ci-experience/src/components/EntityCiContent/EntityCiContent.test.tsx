@@ -8,6 +8,8 @@ import {
   makeRun,
   makeSource,
   plainEntity,
+  insightsApiStubs,
+  makeInsights,
 } from '../../testing/fixtures';
 import { EntityCiContent } from './EntityCiContent';
 import { Entity } from '@backstage/catalog-model';
@@ -22,6 +24,7 @@ function fakeApi(getRuns: CiExperienceApi['getRuns']) {
     getJobLog: jest.fn(),
     rerunRun: jest.fn(),
     cancelRun: jest.fn(),
+    ...insightsApiStubs(),
   } satisfies CiExperienceApi;
 }
 
@@ -443,5 +446,58 @@ describe('EntityCiContent', () => {
       'href',
       'https://github.com/octo-org/payments/actions/runs/1',
     );
+  });
+
+  it('shows the health header above the runs, offering the branches seen in them', async () => {
+    const api = {
+      ...fakeApi(async () =>
+        makeResponse({
+          items: [
+            makeRun(),
+            makeRun({ id: 'run-9', branch: 'release/1.2', runNumber: 9 }),
+          ],
+        }),
+      ),
+      getInsights: jest.fn(async () => makeInsights()),
+    };
+    render(api);
+
+    const header = await screen.findByRole('region', { name: 'CI health' });
+    await within(header).findByText('90%');
+    expect(api.getInsights).toHaveBeenCalledWith(
+      { kind: 'Component', namespace: 'default', name: 'payments' },
+      { window: '30d', workflow: undefined, branches: undefined },
+    );
+    // The runs list stays in view below it.
+    await screen.findByText('#562');
+    expect(
+      header.compareDocumentPosition(screen.getByRole('table')) &
+        Node.DOCUMENT_POSITION_FOLLOWING,
+    ).toBeTruthy();
+
+    fireEvent.mouseDown(within(header).getByLabelText('Branches'));
+    const listbox = await screen.findByRole('listbox');
+    expect(
+      within(listbox)
+        .getAllByRole('option')
+        .map(option => option.textContent),
+    ).toEqual(['main', 'release/1.2']);
+  });
+
+  it('keeps the runs when the health header fails', async () => {
+    const api = {
+      ...fakeApi(async () => makeResponse({ items: [makeRun()] })),
+      getInsights: jest.fn(async () => {
+        throw new Error('Insights are not available');
+      }),
+    };
+    render(api);
+
+    expect(
+      await screen.findByText(
+        'Could not load the CI health: Insights are not available',
+      ),
+    ).toBeInTheDocument();
+    expect(await screen.findByText('#562')).toBeInTheDocument();
   });
 });

@@ -26,6 +26,7 @@ import { Route, Routes } from 'react-router-dom';
 import { useCiRuns } from '../../hooks/useCiRuns';
 import { usePollWhile } from '../../hooks/usePollWhile';
 import { useSeenValues } from '../../hooks/useSeenValues';
+import { CiInsightsHeader } from '../CiInsights';
 import { CiFirstSyncNotice, isWaitingForFirstSync } from '../CiFirstSyncNotice';
 import {
   ALL,
@@ -120,15 +121,35 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
     data.items.some(r => r.status === 'queued' || r.status === 'running');
   usePollWhile(following, runs.refresh, data, LIVE_POLL_INTERVAL_MS);
 
+  const header = (
+    <Box mb={2}>
+      <CiInsightsHeader
+        entityRef={props.entityRef}
+        branchesSeen={branches}
+        workflowsSeen={workflows}
+      />
+    </Box>
+  );
   if (error && !data) {
-    return <ResponseErrorPanel error={error} />;
+    return (
+      <Box>
+        {header}
+        <ResponseErrorPanel error={error} />
+      </Box>
+    );
   }
   if (!data) {
-    return <Progress />;
+    return (
+      <Box>
+        {header}
+        <Progress />
+      </Box>
+    );
   }
 
   return (
     <Box>
+      {header}
       {error && (
         <Box mb={2}>
           <ResponseErrorPanel error={error} />
@@ -182,8 +203,9 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
 /**
  * The CI tab of an entity page. Its own routes, relative to the tab:
  *
- * - `/`: the entity's runs with filters, the state of the sources they come
- *   from, and paging;
+ * - `/`: a health header (figures of a window beside the previous one,
+ *   charts and rankings), then the entity's runs with filters, the state of
+ *   the sources they come from, and paging;
  * - `runs/:runId`: one run, with its jobs on a timeline, logs, failure
  *   classes, attempts, and rerun and cancel. Its URL can be shared.
  *

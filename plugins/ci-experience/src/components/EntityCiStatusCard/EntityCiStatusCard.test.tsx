@@ -9,6 +9,7 @@ import {
   makeRun,
   makeSource,
   plainEntity,
+  insightsApiStubs,
 } from '../../testing/fixtures';
 import { EntityCiStatusCard } from './EntityCiStatusCard';
 
@@ -22,6 +23,7 @@ function fakeApi(getRuns: CiExperienceApi['getRuns']) {
     getJobLog: jest.fn(),
     rerunRun: jest.fn(),
     cancelRun: jest.fn(),
+    ...insightsApiStubs(),
   } satisfies CiExperienceApi;
 }
 

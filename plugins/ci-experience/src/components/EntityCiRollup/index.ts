@@ -1,0 +1,1 @@
+export { EntityCiRollupCard, EntityCiRollupContent } from './EntityCiRollup';
