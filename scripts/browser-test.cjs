@@ -280,6 +280,47 @@ async function main() {
       },
     );
 
+    await check(
+      'the CI tab shows health figures with their samples, and charts',
+      async () => {
+        await page.goto(`${APP}/catalog/default/component/payments-service/ci`);
+        const success = page.getByRole('group', { name: 'Success rate' });
+        // Aggregates follow ingestion within seconds of the first sync.
+        await success.getByText(/%$/).first().waitFor({ timeout: 120_000 });
+        await success
+          .getByText(/on \d+ runs?/)
+          .first()
+          .waitFor();
+        await page
+          .getByRole('button', { name: /Show charts and rankings/ })
+          .click();
+        await page
+          .getByTestId('ci-chart-duration')
+          .locator('.recharts-line-dot')
+          .first()
+          .waitFor({ timeout: 30_000 });
+        await page.screenshot({
+          path: path.join(root, 'docs', 'images', 'ci-insights.png'),
+          fullPage: true,
+        });
+      },
+    );
+
+    await check(
+      "a team's page lists its components' CI health, linking to their CI tab",
+      async () => {
+        await page.goto(`${APP}/catalog/default/group/payments-team`);
+        const link = page
+          .getByRole('link', { name: 'payments-service' })
+          .and(page.locator('a[href$="/component/payments-service/ci"]'))
+          .first();
+        await link.waitFor({ timeout: 60_000 });
+        await link.click();
+        await page.waitForURL(/\/component\/payments-service\/ci$/);
+        await page.getByRole('group', { name: 'Success rate' }).waitFor();
+      },
+    );
+
     await check('no uncaught errors in the page', async () => {
       if (pageErrors.length) {
         throw new Error(pageErrors.join('; '));

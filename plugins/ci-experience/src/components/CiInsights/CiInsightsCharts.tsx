@@ -82,7 +82,8 @@ export function CiInsightsCharts(props: { insights: CiInsightsResponse }) {
                 dataKey="durationP50"
                 name="p50"
                 stroke={theme.palette.primary.main}
-                dot={false}
+                // Dots: a day alone (a young history) still shows.
+                dot={{ r: 2 }}
                 connectNulls
                 isAnimationActive={false}
               />
@@ -91,7 +92,7 @@ export function CiInsightsCharts(props: { insights: CiInsightsResponse }) {
                 dataKey="durationP95"
                 name="p95"
                 stroke={theme.palette.secondary.main}
-                dot={false}
+                dot={{ r: 2 }}
                 connectNulls
                 isAnimationActive={false}
               />
@@ -114,7 +115,7 @@ export function CiInsightsCharts(props: { insights: CiInsightsResponse }) {
                 dataKey="successRate"
                 name="Success rate"
                 stroke={theme.palette.success.main}
-                dot={false}
+                dot={{ r: 2 }}
                 connectNulls
                 isAnimationActive={false}
               />
