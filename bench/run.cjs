@@ -13,7 +13,10 @@
  * Knobs (environment): BENCH_VIEW_SECONDS (120), BENCH_VIEWERS (100),
  * BENCH_THINK_MS (1000), BENCH_CANNON_SECONDS (15), BENCH_DELIVERIES (5000),
  * BENCH_BACKEND=yarn to start the backend through `yarn workspace backend
- * start` (watch mode) instead of plain node.
+ * start` (watch mode) instead of plain node. BENCH_ONLY=insights runs only
+ * benchmark 4 (CI insights on a generated history, bench/insights/; its own
+ * knobs BENCH_INSIGHTS_* are described there) and rewrites only its part of
+ * docs/benchmarks.md; BENCH_ONLY=portal runs only benchmarks 1-3.
  */
 const path = require('node:path');
 const fs = require('node:fs');
@@ -22,6 +25,12 @@ const { execSync } = require('node:child_process');
 const { randomBytes, randomUUID, createHmac } = require('node:crypto');
 const { Client } = require('pg');
 const sim = require('@ci-experience/ci-simulator');
+const { runInsightsBench, cleanupInsights } = require('./insights/index.cjs');
+const {
+  insightsSummaryRows,
+  insightsSection,
+  spliceInsights,
+} = require('./insights/report.cjs');
 const {
   sleep,
   assertPortFree,
@@ -56,7 +65,9 @@ const CANNON_SECONDS = num('BENCH_CANNON_SECONDS', 15);
 const DELIVERIES = num('BENCH_DELIVERIES', 5000);
 const INTAKE_CONCURRENCY = 20;
 const INTAKE_MAX_MS = 60_000;
-const GLOBAL_TIMEOUT_MS = 14 * 60_000;
+const GLOBAL_TIMEOUT_MS = 14 * 60_000; // benchmarks 1-3
+/** `insights`: only benchmark 4; `portal`: only 1-3; unset: all. */
+const ONLY = process.env.BENCH_ONLY ?? '';
 
 const ENTITY_NAMES = Array.from(
   { length: 10 },
@@ -786,6 +797,9 @@ function report(results, errorsByBench, totalMs) {
         )}x) | <= 1.5x the catalog's p99 | ${yes(r.met)} |`
       : `| 3. Read latency | could not run: ${errorsByBench.latency} | | **did not run** |`,
   );
+  if (ONLY !== 'portal') {
+    L.push(...insightsSummaryRows(results.insights, errorsByBench.insights));
+  }
   L.push('');
 
   L.push('## 1. Upstream requests');
@@ -1012,6 +1026,9 @@ function report(results, errorsByBench, totalMs) {
       L.push('');
     }
   }
+  if (ONLY !== 'portal') {
+    L.push(...insightsSection(results.insights, errorsByBench.insights));
+  }
   const failed = Object.entries(errorsByBench).filter(([, e]) => e);
   if (failed.length) {
     L.push('## Benchmarks that could not run');
@@ -1023,7 +1040,11 @@ function report(results, errorsByBench, totalMs) {
   L.push('');
   L.push('```sh');
   L.push(
-    'yarn bench   # about 6 minutes; needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and ports 7107/7108 free',
+    'yarn bench   # benchmarks 1-3 about 6 minutes, then 4 (insights); needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and ports 7107/7108 free',
+  );
+  L.push('BENCH_ONLY=insights yarn bench   # only benchmark 4');
+  L.push(
+    'BENCH_ONLY=insights BENCH_INSIGHTS_RUNS=50000 yarn bench   # a quick check at a smaller scale',
   );
   L.push('```');
   L.push('');
@@ -1032,7 +1053,35 @@ function report(results, errorsByBench, totalMs) {
   );
   L.push('');
   const out = benchOut();
-  fs.writeFileSync(out, L.join('\n'));
+  writePage(out, L.join('\n'));
+}
+
+/** Only benchmark 4: its rows and section into the page a full run wrote. */
+function reportInsightsOnly(ins, error) {
+  const out = benchOut();
+  const rows = insightsSummaryRows(ins, error);
+  const sec = insightsSection(ins, error);
+  let md;
+  try {
+    md = fs.readFileSync(out, 'utf8');
+  } catch {
+    md = [
+      '# Benchmarks',
+      '',
+      'Written by `yarn bench` (bench/run.cjs); this page holds only benchmark 4, from `BENCH_ONLY=insights yarn bench`. Run `yarn bench` for all of them.',
+      '',
+      '## Summary',
+      '',
+      '| Benchmark | Figure | Target | Result |',
+      '| --- | --- | --- | --- |',
+      '',
+    ].join('\n');
+  }
+  writePage(out, spliceInsights(md, rows, sec));
+}
+
+function writePage(out, text) {
+  fs.writeFileSync(out, text);
   try {
     // Keep the page as `yarn prettier:check` wants it; best effort.
     execSync(
@@ -1075,6 +1124,55 @@ async function dropDatabases() {
 }
 
 async function main() {
+  if (!['', 'insights', 'portal'].includes(ONLY)) {
+    console.error(`BENCH_ONLY=${ONLY}: expected insights or portal`);
+    process.exit(1);
+  }
+  const results = {};
+  const errorsByBench = {};
+  const onSignal = () => cleanupInsights().finally(() => process.exit(130));
+  if (ONLY !== 'insights') {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    await portalBenches(results, errorsByBench);
+  }
+  if (ONLY !== 'portal') {
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    log('4. insights: generated history on PostgreSQL and SQLite');
+    try {
+      results.insights = await runInsightsBench({ log, stamp });
+      const failedDbs = Object.entries(results.insights.errors);
+      if (failedDbs.length) {
+        errorsByBench.insights = failedDbs
+          .map(([k, e]) => `${k}: ${String(e).split('\n')[0]}`)
+          .join('; ');
+      }
+    } catch (error) {
+      errorsByBench.insights = error.message;
+      log(`insights: could not run: ${error.message}`);
+    } finally {
+      await cleanupInsights();
+    }
+  }
+  fs.writeFileSync(
+    path.join(logDir, 'results.json'),
+    JSON.stringify({ results, errorsByBench }, null, 2),
+  );
+  if (ONLY === 'insights') {
+    reportInsightsOnly(results.insights, errorsByBench.insights);
+  } else {
+    report(results, errorsByBench, Date.now() - stamp);
+  }
+  log(`wrote ${benchOut()}; logs and results.json: ${logDir}`);
+  const couldNotRun = Object.values(errorsByBench).some(Boolean);
+  process.exit(couldNotRun ? 1 : 0);
+}
+
+/** Benchmarks 1-3 against the portal backend; bounded by GLOBAL_TIMEOUT_MS. */
+async function portalBenches(results, errorsByBench) {
   const watchdog = setTimeout(() => {
     console.error('bench: global time-out reached; stopping');
     cleanup().finally(() => process.exit(1));
@@ -1094,16 +1192,20 @@ async function main() {
       log(`could not drop the bench databases ${DB_PREFIX}*: ${error.message}`);
     }
   }
-  const onSignal = () => cleanup().finally(() => process.exit(130));
+  const onSignal = () =>
+    cleanup()
+      .then(() => cleanupInsights())
+      .finally(() => process.exit(130));
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const results = {};
-  const errorsByBench = {
+  Object.assign(errorsByBench, {
     upstream: undefined,
     intake: undefined,
     latency: undefined,
-  };
+  });
   try {
     await assertPortFree(BACKEND_PORT);
     server = await sim.startSimulatorServer({
@@ -1245,14 +1347,7 @@ async function main() {
     await cleanup();
     clearTimeout(watchdog);
   }
-  fs.writeFileSync(
-    path.join(logDir, 'results.json'),
-    JSON.stringify({ results, errorsByBench }, null, 2),
-  );
-  report(results, errorsByBench, Date.now() - stamp);
-  log(`wrote ${benchOut()}; backend log: ${backendLog}`);
-  const couldNotRun = Object.values(errorsByBench).some(Boolean);
-  process.exit(couldNotRun ? 1 : 0);
+  log(`backend log: ${backendLog}`);
 }
 
 main();
