@@ -192,6 +192,7 @@ export const ciExperiencePlugin = createBackendPlugin({
         };
         lifecycle.addShutdownHook(async () => {
           clearTimeout(triageTimer);
+          triage?.stop();
           await triage?.idle();
         });
         // Insights: daily aggregates folded in soon after ingestion (debounced)

@@ -312,6 +312,36 @@ describe('TriageService', () => {
     expect(getJobLog).toHaveBeenCalledTimes(12);
   });
 
+  it('stops at shutdown: claims nothing more, ends after the logs in flight', async () => {
+    const runs = Array.from({ length: 8 }, (_, i) =>
+      failedRun(i + 1, [failedJob(`j${i + 1}`)]),
+    );
+    const { service } = await setup(runs);
+    let release: () => void = () => {};
+    const gate = new Promise<void>(resolve => {
+      release = resolve;
+    });
+    const getJobLog = jest.fn<ReturnType<LogReader>, Parameters<LogReader>>(
+      async () => {
+        await gate;
+        return { text: read('no-space-left-1.log') };
+      },
+    );
+    const triage = service(fakeProvider(getJobLog), {
+      limits: { batchSize: 4, maxTasksPerDrain: 8, concurrency: 2 },
+    });
+    const drain = triage.drain();
+    await new Promise(resolve => setTimeout(resolve, 50));
+    // Two reads in flight when the backend stops.
+    expect(getJobLog).toHaveBeenCalledTimes(2);
+    triage.stop();
+    triage.schedule();
+    release();
+    await triage.idle();
+    expect(await drain).toEqual({ classified: 2, failed: 0 });
+    expect(getJobLog).toHaveBeenCalledTimes(2);
+  });
+
   it('coalesces scheduled drains and counts outcomes', async () => {
     const runs = Array.from({ length: 5 }, (_, i) =>
       failedRun(i + 1, [failedJob(`j${i + 1}`)]),

@@ -98,6 +98,7 @@ export class TriageService {
   private readonly metric?: Counter<Attributes>;
   private running?: Promise<TriageDrainResult>;
   private again = false;
+  private stopped = false;
 
   constructor(private readonly options: TriageServiceOptions) {
     this.providers =
@@ -133,6 +134,9 @@ export class TriageService {
    * after it. Never throws: a failed drain is logged.
    */
   schedule(): void {
+    if (this.stopped) {
+      return;
+    }
     if (this.running) {
       this.again = true;
       return;
@@ -151,6 +155,17 @@ export class TriageService {
       });
   }
 
+  /**
+   * For shutdown: no new drain starts, and the one under way claims nothing
+   * more and ends once the logs in flight are read. Jobs it had claimed but
+   * not started stay claimed until their lease ends, then another replica
+   * (or the next start) takes them.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.again = false;
+  }
+
   /** Resolves when no drain is running (for shutdown and tests). */
   async idle(): Promise<void> {
     while (this.running || this.again) {
@@ -165,7 +180,7 @@ export class TriageService {
     const result: TriageDrainResult = { classified: 0, failed: 0 };
     let handled = 0;
     let lookedAgain = false;
-    while (handled < maxTasksPerDrain) {
+    while (handled < maxTasksPerDrain && !this.stopped) {
       const limit = Math.min(batchSize, maxTasksPerDrain - handled);
       const tasks = await store.claimTriage({
         limit,
@@ -189,9 +204,11 @@ export class TriageService {
       const outcomes = await this.inParallel(tasks, task =>
         this.triage(task, sources.get(task.sourceKey)),
       );
-      const failed = outcomes.filter(o => o === 'failed').length;
+      // Slots of tasks left when stopping stay empty.
+      const done = outcomes.filter(o => o !== undefined);
+      const failed = done.filter(o => o === 'failed').length;
       result.failed += failed;
-      result.classified += outcomes.length - failed;
+      result.classified += done.length - failed;
       // A released job would be claimed again by the next batch: leave it
       // to the next drain.
       if (failed > 0) {
@@ -213,7 +230,7 @@ export class TriageService {
     const outcomes: Outcome[] = new Array(items.length);
     let next = 0;
     const worker = async () => {
-      while (next < items.length) {
+      while (next < items.length && !this.stopped) {
         const index = next;
         next += 1;
         outcomes[index] = await work(items[index]);
