@@ -11,12 +11,18 @@
  * Per database: bulk load (timed), the aggregator's catch-up over the whole
  * history (timed), the insights of 200 random entities over 90 days (p50,
  * p95), 20 team roll-ups of 200 components (p50, p95), and ingestion of the
- * same N new runs with their jobs through `upsertRuns`, without and with an
- * aggregation pass after each batch (rate ratio).
+ * same N new runs with their jobs through `upsertRuns`, without aggregation
+ * and with the aggregator running as the plugin runs it (`schedule()` after
+ * each batch, a pass 2 s later beside the ingestion), timed until all N are
+ * ingested and folded (rate ratio).
  *
  * Knobs: BENCH_INSIGHTS_RUNS (1,000,000), BENCH_INSIGHTS_ENTITIES (runs /
  * 100, at least 250), BENCH_INSIGHTS_INGEST (20,000), BENCH_INSIGHTS_BATCH
- * (100 runs per upsertRuns call), BENCH_INSIGHTS_DBS (`postgres,sqlite`).
+ * (100 runs per upsertRuns call), BENCH_INSIGHTS_DBS (`postgres,sqlite`),
+ * BENCH_INSIGHTS_INGEST_MODE (`product`; `each`: an awaited
+ * `aggregatePending()` after each batch, the former method),
+ * BENCH_INSIGHTS_PROFILE (1: log the time per statement kind of the
+ * ingestion part, for diagnosis).
  */
 const path = require('node:path');
 const fs = require('node:fs');
@@ -56,6 +62,10 @@ function settings() {
     ingest: num('BENCH_INSIGHTS_INGEST', 20_000),
     batch: num('BENCH_INSIGHTS_BATCH', 100),
     catchUpMaxMs: num('BENCH_INSIGHTS_CATCHUP_MAX_S', 0) * 1000,
+    // `product`: the aggregator runs as the plugin runs it (schedule() after
+    // each batch, debounced 2 s, concurrently); `each`: a pass after each.
+    ingestMode:
+      process.env.BENCH_INSIGHTS_INGEST_MODE === 'each' ? 'each' : 'product',
     samples: 200,
     groups: 20,
     groupSize: 200,
@@ -382,7 +392,11 @@ async function benchOne(kind, s, stamp, now, log) {
         } ms: ${res.rollup.met ? 'met' : 'NOT met'})`,
       );
 
+      const stopProfile = process.env.BENCH_INSIGHTS_PROFILE
+        ? profileQueries(knex)
+        : undefined;
       res.ingest = await benchIngest(kind, s, now, store, aggregator, log);
+      if (stopProfile) log(`insights/${kind}: profile\n${stopProfile()}`);
     } finally {
       await knex.destroy();
     }
@@ -431,7 +445,11 @@ async function benchIngest(kind, s, now, store, aggregator, log) {
       'en-US',
     )} runs + ${jobs(plain).toLocaleString('en-US')} jobs in batches of ${
       s.batch
-    }, without and with an aggregation pass after each batch (order: half without, half with, half with, half without)`,
+    }, without and with ${
+      s.ingestMode === 'each'
+        ? 'an aggregation pass after each batch'
+        : 'the aggregator running as in the plugin (schedule() after each batch, debounced 2 s), timed until all are folded'
+    } (order: half without, half with, half with, half without)`,
   );
   const half = Math.ceil(plain.length / 2);
   const without = async bs => {
@@ -442,11 +460,28 @@ async function benchIngest(kind, s, now, store, aggregator, log) {
   let folded = 0;
   const withAgg = async bs => {
     const t = now0();
+    if (s.ingestMode === 'each') {
+      for (const b of bs) {
+        await store.upsertRuns(b);
+        folded += (await aggregator.aggregatePending()).runs;
+      }
+      return ms(t);
+    }
+    // As the plugin does (plugin.ts: onSourceChanged → schedule()): a pass
+    // 2 s after a change, running beside the ingestion; timed until all the
+    // batches are ingested AND folded (idle() cancels the pending timer and
+    // waits for the pass under way, then a last pass folds the rest).
+    const pending0 = await pendingCounts(aggregator.knex);
     for (const b of bs) {
       await store.upsertRuns(b);
-      folded += (await aggregator.aggregatePending()).runs;
+      aggregator.schedule(2000);
     }
-    return ms(t);
+    await aggregator.idle();
+    await aggregator.aggregatePending();
+    const elapsed = ms(t);
+    const pending1 = await pendingCounts(aggregator.knex);
+    folded += count(bs) + pending0.runs - pending1.runs;
+    return elapsed;
   };
   // ABBA, so that a drift (tables growing, caches warming) weighs on both.
   let withoutMs = await without(plain.slice(0, half));
@@ -492,6 +527,45 @@ async function benchIngest(kind, s, now, store, aggregator, log) {
     } runs in ${(drainMs / 1000).toFixed(1)} s`,
   );
   return out;
+}
+
+/** BENCH_INSIGHTS_PROFILE: time per statement kind (diagnosis only). */
+function profileQueries(knex) {
+  const started = new Map();
+  const totals = new Map();
+  const kindOf = sql =>
+    sql
+      .replace(/\s+/g, ' ')
+      .replace(/\(.*/, '')
+      .replace(/ (values|set|where|from) .*/i, ' $1')
+      .slice(0, 70);
+  const onQuery = q => started.set(q.__knexQueryUid, now0());
+  const onResponse = (_r, q) => {
+    const t = started.get(q.__knexQueryUid);
+    if (t === undefined) return;
+    started.delete(q.__knexQueryUid);
+    const k = kindOf(q.sql);
+    const e = totals.get(k) ?? { n: 0, ms: 0 };
+    e.n += 1;
+    e.ms += ms(t);
+    totals.set(k, e);
+  };
+  knex.on('query', onQuery);
+  knex.on('query-response', onResponse);
+  return () => {
+    knex.removeListener('query', onQuery);
+    knex.removeListener('query-response', onResponse);
+    return [...totals.entries()]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .slice(0, 25)
+      .map(
+        ([k, e]) =>
+          `  ${e.ms.toFixed(0).padStart(7)} ms ${String(e.n).padStart(
+            6,
+          )}x ${k}`,
+      )
+      .join('\n');
+  };
 }
 
 async function pendingCounts(knex) {
@@ -557,7 +631,9 @@ async function catchUp(kind, knex, aggregator, s, log) {
       if (partial) break;
     }
     const elapsed = ms(t);
-    const after = partial ? await pendingCounts(knex) : { runs: 0, jobs: 0 };
+    const after = await pendingCounts(knex);
+    // aggregateRuns() folds the final jobs of its runs too: count by flags.
+    done.jobs = before.jobs - after.jobs;
     return {
       ...done,
       ms: elapsed,

@@ -93,7 +93,11 @@ function section(ins, error) {
       s ? f(s.ingest, 0) : '20,000'
     } new runs with their jobs (two copies of one generated set, ids apart) through \`KnexCiStore.upsertRuns\` in batches of ${
       s?.batch ?? 100
-    } runs, without aggregation and with an aggregation pass (\`aggregatePending()\`) after each batch, in the order half without, half with, half with, half without, so that drift weighs on both (what the first half without left pending is folded, untimed, before the first half with). PostgreSQL: a fresh database \`bench_insights_<timestamp>\` on 127.0.0.1:5432, dropped at the end; SQLite: a file under the system temp directory, deleted at the end.`,
+    } runs, without aggregation and with the aggregates kept up to date (${
+      s?.ingestMode === 'each'
+        ? 'an aggregation pass, `aggregatePending()`, awaited after each batch'
+        : 'the aggregator run as the plugin runs it: `schedule()` after each batch, a pass 2 s later (debounced) beside the ingestion, in batches of 500 runs; timed until all the runs are ingested AND folded, the last pass included (`BENCH_INSIGHTS_INGEST_MODE=each`: a pass awaited after each batch instead)'
+    }), in the order half without, half with, half with, half without, so that drift weighs on both (what the first half without left pending is folded, untimed, before the first half with). PostgreSQL: a fresh database \`bench_insights_<timestamp>\` on 127.0.0.1:5432, dropped at the end; SQLite: a file under the system temp directory, deleted at the end.`,
   );
   L.push('');
   if (!ins) {
@@ -195,7 +199,9 @@ function section(ins, error) {
       )} jobs in ${f(d.ingest.withoutMs / 1000)} s)`,
   );
   row(
-    'Ingestion with a pass after each batch (runs/s)',
+    ins.settings.ingestMode === 'each'
+      ? 'Ingestion with a pass after each batch (runs/s)'
+      : 'Ingestion with aggregates, until all folded (runs/s)',
     d =>
       d.ingest &&
       `${f(d.ingest.withRate, 0)} (${f(d.ingest.withMs / 1000)} s, ${f(

@@ -11,8 +11,11 @@
  *   commits first seen that day and how many of them turned flaky.
  * - `ci_daily_jobs`: the same per job name.
  * - `ci_daily_classes`: failed jobs per failure class.
- * - `ci_commits`, `ci_job_commits`: per commit (and job) of a workflow, how
- *   many runs failed and passed, to tell when it turns flaky.
+ * - `ci_commits`: per commit of a workflow, how many runs failed and
+ *   passed, to tell when it turns flaky.
+ * - `ci_job_commits`: the same per job, only for the jobs that failed on a
+ *   commit (a pass bumps the row if there is one): a flaky break is a
+ *   failure folded before, or with, a pass of the same job.
  * - `ci_latest`: the latest finished run per source, workflow and branch.
  * - `ci_workflows`: the workflows each source has runs of.
  * - `aggregated` flags on runs and jobs, `class_aggregated` on jobs: what
@@ -110,7 +113,9 @@ exports.up = async function up(knex) {
   });
 
   await knex.schema.createTable('ci_job_commits', table => {
-    table.comment('Per commit, workflow and job: failed and passed job runs');
+    table.comment(
+      'Per commit, workflow and job that failed on it: failed and passed job runs',
+    );
     table.string('source_key', 512).notNullable();
     table.string('workflow', 512).notNullable();
     table.string('commit_key', 160).notNullable();
@@ -144,13 +149,21 @@ exports.up = async function up(knex) {
 
   await knex.schema.alterTable('ci_runs', table => {
     table.boolean('aggregated').notNullable().defaultTo(false);
-    table.index(['aggregated', 'status_rank'], 'ci_runs_aggregate_idx');
+    // Pending runs in id order straight from the index (no sort of all of
+    // them per batch during a catch-up).
+    table.index(['aggregated', 'status_rank', 'id'], 'ci_runs_aggregate_idx');
   });
   await knex.schema.alterTable('ci_jobs', table => {
     table.boolean('aggregated').notNullable().defaultTo(false);
     table.boolean('class_aggregated').notNullable().defaultTo(false);
-    table.index(['aggregated', 'status_rank'], 'ci_jobs_aggregate_idx');
-    table.index(['class_aggregated', 'triaged_at'], 'ci_jobs_class_idx');
+    table.index(
+      ['aggregated', 'status_rank', 'run_id', 'job_id'],
+      'ci_jobs_aggregate_idx',
+    );
+    table.index(
+      ['class_aggregated', 'triaged_at', 'run_id', 'job_id'],
+      'ci_jobs_class_idx',
+    );
   });
 };
 
@@ -159,13 +172,22 @@ exports.up = async function up(knex) {
  */
 exports.down = async function down(knex) {
   await knex.schema.alterTable('ci_jobs', table => {
-    table.dropIndex(['class_aggregated', 'triaged_at'], 'ci_jobs_class_idx');
-    table.dropIndex(['aggregated', 'status_rank'], 'ci_jobs_aggregate_idx');
+    table.dropIndex(
+      ['class_aggregated', 'triaged_at', 'run_id', 'job_id'],
+      'ci_jobs_class_idx',
+    );
+    table.dropIndex(
+      ['aggregated', 'status_rank', 'run_id', 'job_id'],
+      'ci_jobs_aggregate_idx',
+    );
     table.dropColumn('class_aggregated');
     table.dropColumn('aggregated');
   });
   await knex.schema.alterTable('ci_runs', table => {
-    table.dropIndex(['aggregated', 'status_rank'], 'ci_runs_aggregate_idx');
+    table.dropIndex(
+      ['aggregated', 'status_rank', 'id'],
+      'ci_runs_aggregate_idx',
+    );
     table.dropColumn('aggregated');
   });
   for (const name of [

@@ -203,7 +203,10 @@ export const ciExperiencePlugin = createBackendPlugin({
           minSample: section?.getOptionalNumber('insights.minSample'),
           skipMigrations: true,
         });
-        lifecycle.addShutdownHook(() => insights.aggregator.idle());
+        lifecycle.addShutdownHook(async () => {
+          insights.aggregator.stop();
+          await insights.aggregator.idle();
+        });
         const onSourceChanged = (key: string) => {
           listings.changed(key);
           triageSoon();

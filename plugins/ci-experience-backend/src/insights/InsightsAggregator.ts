@@ -46,6 +46,10 @@ type Counters = Record<string, number>;
 /** Rows per multi-row upsert: ~200 columns a row stays under bind limits. */
 const UPSERT_CHUNK = 50;
 
+/** Counter upserts: rows and bind parameters per statement, at most. */
+const MAX_UPSERT_ROWS = 500;
+const MAX_UPSERT_PARAMS = 8000;
+
 export function isPostgres(knex: Knex): boolean {
   const client = String(knex.client.config?.client ?? '');
   return client === 'pg' || client.includes('postgres');
@@ -92,8 +96,16 @@ function parseJson(raw: unknown): any {
  *
  * A run is folded when it is final (status rank 2); a later change of a
  * final run (another final status, a corrected duration) is not refolded.
- * A job is folded when it is final and its run is stored; its class when
- * triage has recorded it (`triaged_at`).
+ * A job is folded when it is final and its run is stored: with its run
+ * when it is final by then (claimed by run in one statement), else on its
+ * own (`aggregateJobs`); its class when triage has recorded it
+ * (`triaged_at`).
+ *
+ * Per-commit job state (`ci_job_commits`) is kept only for jobs that
+ * failed on a commit: a pass of a job bumps its row if there is one, so a
+ * job is flaky-broken when its failure is folded before (or in the same
+ * batch as) a pass of the same job on the same commit and workflow; a
+ * failure ingested after the passes of its job is not a break.
  */
 export class InsightsAggregator {
   private readonly knex: Knex;
@@ -101,6 +113,7 @@ export class InsightsAggregator {
   private readonly batchSize: number;
   private readonly pg: boolean;
   private current?: Promise<AggregateResult>;
+  private stopped = false;
   private again = false;
   private timer?: ReturnType<typeof setTimeout>;
 
@@ -129,21 +142,22 @@ export class InsightsAggregator {
       do {
         this.again = false;
         for (;;) {
-          const n = await this.aggregateRuns();
-          total.runs += n;
-          if (n < this.batchSize) break;
+          const n = await this.foldRunBatch();
+          total.runs += n.runs;
+          total.jobs += n.jobs;
+          if (n.runs < this.batchSize || this.stopped) break;
         }
         for (;;) {
           const n = await this.aggregateJobs();
           total.jobs += n;
-          if (n < this.batchSize) break;
+          if (n < this.batchSize || this.stopped) break;
         }
         for (;;) {
           const n = await this.aggregateClasses();
           total.classes += n;
-          if (n < this.batchSize) break;
+          if (n < this.batchSize || this.stopped) break;
         }
-      } while (this.again);
+      } while (this.again && !this.stopped);
       return total;
     };
     this.current = pass().finally(() => {
@@ -154,7 +168,7 @@ export class InsightsAggregator {
 
   /** A pass soon (debounced), for after ingestion; errors are logged. */
   schedule(delayMs = 2000): void {
-    if (this.timer) {
+    if (this.timer || this.stopped) {
       return;
     }
     this.timer = setTimeout(() => {
@@ -167,14 +181,34 @@ export class InsightsAggregator {
   }
 
   /** Cancels a scheduled pass and waits for the one under way. */
+  /**
+   * For shutdown: no new pass starts and the one under way ends after its
+   * current batch (each batch is one transaction; what is left stays
+   * pending for the next start or another replica).
+   */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   async idle(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.current?.catch(() => undefined);
   }
 
-  /** One batch of finalized runs; answers how many were folded. */
+  /** One batch of finalized runs (and their final jobs); answers how many runs. */
   async aggregateRuns(): Promise<number> {
+    return (await this.foldRunBatch()).runs;
+  }
+
+  /**
+   * One batch of finalized runs, with the jobs of theirs that are final
+   * already (claimed in one statement, by run): only jobs that turn final
+   * after their run was folded are left to `aggregateJobs`.
+   */
+  private async foldRunBatch(): Promise<{ runs: number; jobs: number }> {
     return this.knex.transaction(async trx => {
       const select = trx('ci_runs')
         .where('aggregated', false)
@@ -199,7 +233,7 @@ export class InsightsAggregator {
       }
       const candidates: any[] = await select;
       if (candidates.length === 0) {
-        return 0;
+        return { runs: 0, jobs: 0 };
       }
       const ids = await this.mark(
         trx,
@@ -213,6 +247,35 @@ export class InsightsAggregator {
             a.created_at.localeCompare(b.created_at) ||
             a.id.localeCompare(b.id),
         );
+      // Their final jobs, claimed before any aggregate is written (locks in
+      // one order: runs, jobs, then the aggregate tables).
+      const runsById = new Map(rows.map(r => [r.id, r]));
+      const jobs: any[] = [];
+      const runIds = [...runsById.keys()].sort();
+      for (let i = 0; i < runIds.length; i += 500) {
+        // A plain UPDATE by run (not an IN over a FOR UPDATE SKIP LOCKED
+        // subquery: PostgreSQL runs that as a subplan per row, minutes on
+        // a large ci_jobs). A job a concurrent transaction holds is waited
+        // for, then skipped if that one folded it (aggregated re-checked).
+        const returned: any[] = await trx('ci_jobs')
+          .whereIn('run_id', runIds.slice(i, i + 500))
+          .where('status_rank', 2)
+          .where('aggregated', false)
+          .update({ aggregated: true })
+          .returning(['run_id', 'job_id', 'status', 'data']);
+        for (const j of returned) {
+          const r = runsById.get(j.run_id);
+          jobs.push({
+            ...j,
+            source_key: r.source_key,
+            provider_run_id: r.provider_run_id,
+            workflow: r.workflow,
+            branch: r.branch,
+            commit_sha: r.commit_sha,
+            created_at: r.created_at,
+          });
+        }
+      }
 
       const daily = new Map<string, Counters>();
       const dailyOf = (...k: string[]) => {
@@ -404,7 +467,8 @@ export class InsightsAggregator {
             ),
           });
       }
-      return rows.length;
+      await this.foldJobs(trx, jobs);
+      return { runs: rows.length, jobs: jobs.length };
     });
   }
 
@@ -440,121 +504,7 @@ export class InsightsAggregator {
         return 0;
       }
       const claimed = await this.markJobs(trx, 'aggregated', candidates);
-      const daily = new Map<string, Counters>();
-      const dailyOf = (...k: string[]) => {
-        const id = key(...k);
-        let c = daily.get(id);
-        if (!c) {
-          c = counters(JOB_COUNTERS);
-          daily.set(id, c);
-        }
-        return c;
-      };
-      const states = new Map<
-        string,
-        {
-          branch: string;
-          day: string;
-          failed: number;
-          passed: number;
-          failed_ms: number;
-        }
-      >();
-      for (const j of claimed) {
-        const data = parseJson(j.data) ?? {};
-        const name = String(data.name ?? j.job_id).slice(0, 512);
-        const status = String(j.status ?? data.status ?? '');
-        const branch = j.branch ?? '';
-        const day = dayOf(j.created_at);
-        const c = dailyOf(j.source_key, j.workflow, branch, name, day);
-        c.runs += 1;
-        if (status === 'failed') {
-          c.failures += 1;
-        }
-        const ms = jobDuration(data);
-        if (
-          ms !== undefined &&
-          (status === 'succeeded' || status === 'failed')
-        ) {
-          c.duration_count += 1;
-          c.duration_sum += ms;
-          c[D[bucketOf(ms)]] += 1;
-        }
-        if (status === 'succeeded' || status === 'failed') {
-          const commitKey = j.commit_sha ?? `run:${j.provider_run_id}`;
-          const sk = key(j.source_key, j.workflow, commitKey, name);
-          let s = states.get(sk);
-          if (!s) {
-            s = { branch, day, failed: 0, passed: 0, failed_ms: 0 };
-            states.set(sk, s);
-          }
-          if (status === 'failed') {
-            s.failed += 1;
-            s.failed_ms += ms ?? 0;
-          } else {
-            s.passed += 1;
-          }
-        }
-      }
-      const stateRows = [...states.entries()].sort(([a], [b]) =>
-        a.localeCompare(b),
-      );
-      for (let i = 0; i < stateRows.length; i += UPSERT_CHUNK) {
-        const returned: any[] = await trx('ci_job_commits')
-          .insert(
-            stateRows.slice(i, i + UPSERT_CHUNK).map(([k, s]) => {
-              const [source_key, workflow, commit_key, job_name] =
-                JSON.parse(k);
-              return { source_key, workflow, commit_key, job_name, ...s };
-            }),
-          )
-          .onConflict(['source_key', 'workflow', 'commit_key', 'job_name'])
-          .merge(
-            addAll(trx, 'ci_job_commits', ['failed', 'passed', 'failed_ms']),
-          )
-          .returning([
-            'source_key',
-            'workflow',
-            'commit_key',
-            'job_name',
-            'branch',
-            'day',
-            'failed',
-            'passed',
-            'failed_ms',
-          ]);
-        for (const row of returned) {
-          const delta = states.get(
-            key(row.source_key, row.workflow, row.commit_key, row.job_name),
-          )!;
-          const passed = num(row.passed);
-          const before = passed - delta.passed;
-          if (passed === 0) {
-            continue;
-          }
-          const c = dailyOf(
-            row.source_key,
-            row.workflow,
-            row.branch,
-            row.job_name,
-            row.day,
-          );
-          if (before === 0) {
-            c.flaky_breaks += num(row.failed);
-            c.flaky_cost_ms += num(row.failed_ms);
-          } else {
-            c.flaky_breaks += delta.failed;
-            c.flaky_cost_ms += delta.failed_ms;
-          }
-        }
-      }
-      await this.upsertCounters(
-        trx,
-        'ci_daily_jobs',
-        ['source_key', 'workflow', 'branch', 'job_name', 'day'],
-        JOB_COUNTERS,
-        daily,
-      );
+      await this.foldJobs(trx, claimed);
       return claimed.length;
     });
   }
@@ -566,7 +516,9 @@ export class InsightsAggregator {
         .join('ci_runs', 'ci_runs.id', 'ci_jobs.run_id')
         .where('ci_jobs.class_aggregated', false)
         .whereNotNull('ci_jobs.triaged_at')
+        // The order of ci_jobs_class_idx: no scan of the jobs never triaged.
         .orderBy([
+          { column: 'ci_jobs.triaged_at', order: 'asc' },
           { column: 'ci_jobs.run_id', order: 'asc' },
           { column: 'ci_jobs.job_id', order: 'asc' },
         ])
@@ -641,6 +593,154 @@ export class InsightsAggregator {
     });
   }
 
+  /** Folds claimed final jobs (with their run's fields) into the aggregates. */
+  private async foldJobs(trx: Knex.Transaction, claimed: any[]) {
+    if (claimed.length === 0) {
+      return;
+    }
+    const daily = new Map<string, Counters>();
+    const dailyOf = (...k: string[]) => {
+      const id = key(...k);
+      let c = daily.get(id);
+      if (!c) {
+        c = counters(JOB_COUNTERS);
+        daily.set(id, c);
+      }
+      return c;
+    };
+    const states = new Map<
+      string,
+      {
+        branch: string;
+        day: string;
+        failed: number;
+        passed: number;
+        failed_ms: number;
+      }
+    >();
+    for (const j of claimed) {
+      const data = parseJson(j.data) ?? {};
+      const name = String(data.name ?? j.job_id).slice(0, 512);
+      const status = String(j.status ?? data.status ?? '');
+      const branch = j.branch ?? '';
+      const day = dayOf(j.created_at);
+      const c = dailyOf(j.source_key, j.workflow, branch, name, day);
+      c.runs += 1;
+      if (status === 'failed') {
+        c.failures += 1;
+      }
+      const ms = jobDuration(data);
+      if (ms !== undefined && (status === 'succeeded' || status === 'failed')) {
+        c.duration_count += 1;
+        c.duration_sum += ms;
+        c[D[bucketOf(ms)]] += 1;
+      }
+      if (status === 'succeeded' || status === 'failed') {
+        const commitKey = j.commit_sha ?? `run:${j.provider_run_id}`;
+        const sk = key(j.source_key, j.workflow, commitKey, name);
+        let s = states.get(sk);
+        if (!s) {
+          s = { branch, day, failed: 0, passed: 0, failed_ms: 0 };
+          states.set(sk, s);
+        }
+        if (status === 'failed') {
+          s.failed += 1;
+          s.failed_ms += ms ?? 0;
+        } else {
+          s.passed += 1;
+        }
+      }
+    }
+    // Flaky-broken jobs: a state row only for a job that failed on a
+    // commit; a pass only bumps a row that is already there.
+    const flaky = (
+      row: any,
+      delta: { failed: number; passed: number; failed_ms: number },
+    ) => {
+      const passed = num(row.passed);
+      if (passed === 0) {
+        return;
+      }
+      const c = dailyOf(
+        row.source_key,
+        row.workflow,
+        row.branch,
+        row.job_name,
+        row.day,
+      );
+      if (passed - delta.passed === 0) {
+        c.flaky_breaks += num(row.failed);
+        c.flaky_cost_ms += num(row.failed_ms);
+      } else {
+        c.flaky_breaks += delta.failed;
+        c.flaky_cost_ms += delta.failed_ms;
+      }
+    };
+    const stateKey = (row: any) =>
+      key(row.source_key, row.workflow, row.commit_key, row.job_name);
+    const stateColumns = [
+      'source_key',
+      'workflow',
+      'commit_key',
+      'job_name',
+      'branch',
+      'day',
+      'failed',
+      'passed',
+      'failed_ms',
+    ];
+    const stateRows = [...states.entries()].sort(([a], [b]) =>
+      a.localeCompare(b),
+    );
+    const failedRows = stateRows.filter(([, v]) => v.failed > 0);
+    for (let i = 0; i < failedRows.length; i += UPSERT_CHUNK) {
+      const returned: any[] = await trx('ci_job_commits')
+        .insert(
+          failedRows.slice(i, i + UPSERT_CHUNK).map(([k, v]) => {
+            const [source_key, workflow, commit_key, job_name] = JSON.parse(k);
+            return { source_key, workflow, commit_key, job_name, ...v };
+          }),
+        )
+        .onConflict(['source_key', 'workflow', 'commit_key', 'job_name'])
+        .merge(addAll(trx, 'ci_job_commits', ['failed', 'passed', 'failed_ms']))
+        .returning(stateColumns);
+      for (const row of returned) {
+        flaky(row, states.get(stateKey(row))!);
+      }
+    }
+    // Passes only: one UPDATE per distinct increment (nearly always 1).
+    const passedRows = stateRows.filter(([, v]) => v.failed === 0);
+    const byIncrement = new Map<number, string[][]>();
+    for (const [k, v] of passedRows) {
+      const list = byIncrement.get(v.passed) ?? [];
+      list.push(JSON.parse(k));
+      byIncrement.set(v.passed, list);
+    }
+    for (const [increment, keys] of [...byIncrement.entries()].sort(
+      ([a], [b]) => a - b,
+    )) {
+      for (let i = 0; i < keys.length; i += 250) {
+        const returned: any[] = await trx('ci_job_commits')
+          .whereIn(
+            ['source_key', 'workflow', 'commit_key', 'job_name'],
+            keys.slice(i, i + 250),
+          )
+          .update({ passed: trx.raw('passed + ?', [increment]) })
+          .returning(stateColumns);
+        for (const row of returned) {
+          flaky(row, states.get(stateKey(row))!);
+        }
+      }
+    }
+    await this.upsertCounters(
+      trx,
+      'ci_daily_jobs',
+      ['source_key', 'workflow', 'branch', 'job_name', 'day'],
+      JOB_COUNTERS,
+      daily,
+    );
+  }
+
   /** Sets `aggregated` on the rows still unset; answers those ids. */
   private async mark(
     trx: Knex.Transaction,
@@ -683,7 +783,13 @@ export class InsightsAggregator {
     return rows.filter(r => done.has(key(r.run_id, r.job_id)));
   }
 
-  /** Adds counters into a table, keys sorted, in multi-row upserts. */
+  /**
+   * Adds counters into a table, keys sorted, in multi-row upserts. Only the
+   * counters that are not zero in a statement's rows are sent and merged
+   * (the others stay as they are, 0 on insert): a row's histograms have one
+   * or two buckets set of 96, so this keeps statements a tenth as wide.
+   * Rows without any counter set add nothing and are left out.
+   */
   private async upsertCounters(
     trx: Knex.Transaction,
     table: string,
@@ -691,23 +797,45 @@ export class InsightsAggregator {
     counterColumns: readonly string[],
     values: Map<string, Counters>,
   ) {
-    const rows = [...values.entries()].sort(([a], [b]) => a.localeCompare(b));
-    const merge = addAll(trx, table, counterColumns);
-    for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
+    const rows = [...values.entries()]
+      .filter(([, c]) => counterColumns.some(col => c[col] !== 0))
+      .sort(([a], [b]) => a.localeCompare(b));
+    let i = 0;
+    while (i < rows.length) {
+      // Greedy chunk: as many rows as fit under the bind-parameter budget.
+      const used = new Set<string>();
+      let end = i;
+      while (end < rows.length && end - i < MAX_UPSERT_ROWS) {
+        const c = rows[end][1];
+        const next = new Set(used);
+        for (const col of counterColumns) {
+          if (c[col] !== 0) {
+            next.add(col);
+          }
+        }
+        const params = (end - i + 1) * (keyColumns.length + next.size);
+        if (end > i && params > MAX_UPSERT_PARAMS) {
+          break;
+        }
+        for (const col of next) used.add(col);
+        end += 1;
+      }
+      const columns = counterColumns.filter(col => used.has(col));
       await trx(table)
         .insert(
-          rows.slice(i, i + UPSERT_CHUNK).map(([k, c]) => {
+          rows.slice(i, end).map(([k, c]) => {
             const parts: string[] = JSON.parse(k);
             return {
               ...Object.fromEntries(
                 keyColumns.map((col, j) => [col, parts[j]]),
               ),
-              ...c,
+              ...Object.fromEntries(columns.map(col => [col, c[col]])),
             };
           }),
         )
         .onConflict(keyColumns)
-        .merge(merge);
+        .merge(addAll(trx, table, columns));
+      i = end;
     }
   }
 }

@@ -538,4 +538,99 @@ describe.each(databases.eachSupportedId())('insights on %p', databaseId => {
     expect(idle.health).toBeUndefined();
     expect(none).toEqual({ entityRef: 'component:default/none', hasCi: false });
   });
+  it('counts a flaky-broken job when its failure and its pass are folded apart', async () => {
+    const C = { provider: 'fake', key: 'fake:c', source: 'o/c' };
+    await store.upsertSource(C);
+    await store.setDefaultBranch(C.key, 'main');
+    // Pass 1: run p1 attempt 1 fails, job e2e failed in 30 s; build passed.
+    await store.upsertRuns([
+      run(C, {
+        createdAt: '2026-11-18T09:00:00.000Z',
+        status: 'failed',
+        durationMs: 60 * SEC,
+        sha: 'k1',
+        providerRunId: 'p1',
+        jobs: [
+          job('e1', 'e2e', 'failed', 30 * SEC),
+          job('b1', 'build', 'succeeded', 10 * SEC),
+        ],
+      }),
+    ]);
+    await aggregator.aggregatePending();
+    // Only the failed job keeps a per-commit state row.
+    const stateOf = () =>
+      knex('ci_job_commits')
+        .where('source_key', C.key)
+        .select('job_name', 'failed', 'passed');
+    expect(
+      (await stateOf()).map(r => [r.job_name, +r.failed, +r.passed]),
+    ).toEqual([['e2e', 1, 0]]);
+    // Pass 2: attempt 2 passes (e2e in 25 s): e2e is flaky-broken once,
+    // costing the failed run's 30 s. Pass 3: attempt 3 passes again: no
+    // more breaks (the failure was counted once).
+    for (const attempt of [2, 3]) {
+      await store.upsertRuns([
+        run(C, {
+          createdAt: `2026-11-18T1${attempt}:00:00.000Z`,
+          status: 'succeeded',
+          durationMs: 50 * SEC,
+          sha: 'k1',
+          providerRunId: 'p1',
+          attempt,
+          jobs: [
+            job(`e${attempt}`, 'e2e', 'succeeded', 25 * SEC),
+            job(`b${attempt}`, 'build', 'succeeded', 10 * SEC),
+          ],
+        }),
+      ]);
+      await aggregator.aggregatePending();
+    }
+    expect(
+      (await stateOf()).map(r => [r.job_name, +r.failed, +r.passed]),
+    ).toEqual([['e2e', 1, 2]]);
+    const res = await insightsOf({ sourceKeys: [C.key] });
+    // e2e: 3 job runs, 1 failure, 1 break of 30 s; build never failed.
+    expect(res.flakiestJobs).toEqual([
+      expect.objectContaining({
+        job: 'e2e',
+        runs: 3,
+        failures: 1,
+        flakyBreaks: 1,
+        flakyCostMs: 30 * SEC,
+      }),
+    ]);
+    // Runs: commit k1 failed then passed: 1 flaky commit of 1; the failed
+    // run (60 s) is the workflow's one break.
+    expect(res.current.flakyRate.value).toBe(1);
+    expect(res.flakiestWorkflows).toEqual([
+      expect.objectContaining({ flakyBreaks: 1, flakyCostMs: 60 * SEC }),
+    ]);
+  });
+
+  it('stops at shutdown after the batch under way, leaving the rest pending', async () => {
+    const D = { provider: 'fake', key: 'fake:d', source: 'o/d' };
+    await store.upsertSource(D);
+    await store.setDefaultBranch(D.key, 'main');
+    await store.upsertRuns(
+      [1, 2, 3].map(i =>
+        run(D, {
+          createdAt: `2026-11-19T0${i}:00:00.000Z`,
+          status: 'succeeded',
+          durationMs: 10 * SEC,
+          sha: `d${i}`,
+        }),
+      ),
+    );
+    const stopping = new InsightsAggregator({ knex, batchSize: 1 });
+    const pass = stopping.aggregatePending();
+    stopping.stop();
+    stopping.schedule(0);
+    await stopping.idle();
+    // One batch of one run was under way; the other two wait.
+    expect((await pass).runs).toBe(1);
+    expect((await aggregator.aggregatePending()).runs).toBe(2);
+    expect((await insightsOf({ sourceKeys: [D.key] })).current.runs.value).toBe(
+      3,
+    );
+  });
 });
