@@ -17,26 +17,9 @@ import { z } from 'zod';
 import { InsightsService, InsightsWindowInput } from '../insights';
 import { CiSyncService } from '../service/CiSyncService';
 import { EntityResolver } from '../service/EntityResolver';
+import { filterName, parseQuery, single } from './query';
 
 const MAX_CUSTOM_DAYS = 366;
-
-const single = (name: string) =>
-  z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .transform((v, ctx) => {
-      if (Array.isArray(v)) {
-        ctx.addIssue({ code: 'custom', message: `${name} may be given once` });
-        return z.NEVER;
-      }
-      return v;
-    });
-
-const filterName = z
-  .string()
-  .min(1)
-  .max(512)
-  .refine(v => !v.includes('\u0000'), { message: 'must not contain NUL' });
 
 const windowEnum = z.enum(CI_INSIGHTS_WINDOWS as unknown as [string], {
   errorMap: () => ({
@@ -114,20 +97,6 @@ const rollupQuery = z
   .object({ window: single('window').pipe(windowEnum.optional()) })
   .passthrough();
 
-function parse<T extends z.ZodTypeAny>(schema: T, query: unknown): z.infer<T> {
-  const parsed = schema.safeParse(query);
-  if (!parsed.success) {
-    throw new InputError(
-      `Invalid query: ${parsed.error.issues
-        .map(i =>
-          i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
-        )
-        .join('; ')}`,
-    );
-  }
-  return parsed.data;
-}
-
 const ROLLUP_FIELDS = [
   'kind',
   'metadata.namespace',
@@ -176,7 +145,7 @@ export function createInsightsRouter(options: {
   };
 
   router.get('/entities/:kind/:namespace/:name/insights', async (req, res) => {
-    const query = parse(entityQuery, req.query);
+    const query = parseQuery(entityQuery, req.query);
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
@@ -217,7 +186,7 @@ export function createInsightsRouter(options: {
     res: express.Response,
     kind: 'group' | 'system',
   ) => {
-    const query = parse(rollupQuery, req.query);
+    const query = parseQuery(rollupQuery, req.query);
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });

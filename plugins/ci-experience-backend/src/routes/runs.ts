@@ -1,6 +1,6 @@
 import { HttpAuthService } from '@backstage/backend-plugin-api';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
-import { InputError, NotFoundError } from '@backstage/errors';
+import { NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   getWorkflowPatterns,
@@ -20,25 +20,7 @@ import { CiSyncService } from '../service/CiSyncService';
 import { BranchAllowList } from '../service/BranchAllowList';
 import { EntityResolver } from '../service/EntityResolver';
 import { ListingCache } from '../service/ListingCache';
-
-const single = (name: string) =>
-  z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .transform((v, ctx) => {
-      if (Array.isArray(v)) {
-        ctx.addIssue({ code: 'custom', message: `${name} may be given once` });
-        return z.NEVER;
-      }
-      return v;
-    });
-
-/** A branch or workflow name: what the store can hold and match. */
-const filterName = z
-  .string()
-  .min(1)
-  .max(512)
-  .refine(v => !v.includes('\u0000'), { message: 'must not contain NUL' });
+import { filterName, parseQuery, single } from './query';
 
 const runsQuery = z
   .object({
@@ -111,20 +93,6 @@ const runsQuery = z
   })
   .passthrough();
 
-function parseQuery(query: unknown) {
-  const parsed = runsQuery.safeParse(query);
-  if (!parsed.success) {
-    throw new InputError(
-      `Invalid query: ${parsed.error.issues
-        .map(i =>
-          i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
-        )
-        .join('; ')}`,
-    );
-  }
-  return parsed.data;
-}
-
 /**
  * Sources the entity names for providers this portal has not configured:
  * said so in the answer, not an error.
@@ -165,7 +133,7 @@ export function createRunsRouter(options: {
   const entities = new EntityResolver(catalog);
 
   router.get('/entities/:kind/:namespace/:name/runs', async (req, res) => {
-    const query = parseQuery(req.query);
+    const query = parseQuery(runsQuery, req.query);
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
     });
