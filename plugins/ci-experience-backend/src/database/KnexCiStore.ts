@@ -297,10 +297,11 @@ export class KnexCiStore implements CiStore {
   private async writeRuns(db: Knex, runs: StoredRun[]) {
     for (let i = 0; i < runs.length; i += CHUNK) {
       const chunk = runs.slice(i, i + CHUNK);
+      const rows = chunk.map(toRow);
       await db('ci_runs')
-        .insert(chunk.map(toRow))
+        .insert(rows)
         .onConflict('id')
-        .merge()
+        .merge(runMerge(db, Object.keys(rows[0])))
         .where(
           db.raw(
             `excluded.status_rank > ci_runs.status_rank OR (excluded.status_rank = ci_runs.status_rank AND COALESCE(excluded.provider_updated_at, '') >= COALESCE(ci_runs.provider_updated_at, ''))`,
@@ -724,4 +725,40 @@ function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(
     Object.entries(value).filter(([, v]) => v !== undefined),
   ) as T;
+}
+
+/**
+ * The columns an upsert of runs sets: every written column, and
+ * `aggregated` back to false when a run the insights aggregator counted
+ * changes what it was counted as (status, duration, queue time, workflow,
+ * branch, creation time), so that the next pass moves its counts.
+ */
+function runMerge(db: Knex, columns: string[]) {
+  const changed = RECOUNTED.map(
+    ([column, counted]) =>
+      `excluded.${column} IS DISTINCT FROM ci_runs.${counted}`,
+  ).join(' OR ');
+  return {
+    ...Object.fromEntries(columns.map(c => [c, db.raw(`excluded.${c}`)])),
+    aggregated: db.raw(
+      `CASE WHEN ci_runs.counted_status IS NOT NULL AND (${changed}) THEN ${
+        isPg(db) ? 'false' : '0'
+      } ELSE ci_runs.aggregated END`,
+    ),
+  };
+}
+
+/** What the insights aggregator records on a run it counts. */
+const RECOUNTED: ReadonlyArray<[string, string]> = [
+  ['status', 'counted_status'],
+  ['workflow', 'counted_workflow'],
+  ['branch', 'counted_branch'],
+  ['created_at', 'counted_created_at'],
+  ['duration_ms', 'counted_duration_ms'],
+  ['queued_ms', 'counted_queued_ms'],
+];
+
+function isPg(db: Knex): boolean {
+  const client = String(db.client.config?.client ?? '');
+  return client === 'pg' || client.includes('postgres');
 }

@@ -43,6 +43,27 @@ const JOB_COUNTERS = [
 
 type Counters = Record<string, number>;
 
+/** Final statuses, each a counter of `ci_daily`. */
+const FINAL: readonly string[] = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'skipped',
+];
+
+/**
+ * What a run was counted as (migration 20261128020000_recount): each
+ * `counted_<column>` copied from `<column>` when the run is claimed.
+ */
+const COUNTED = [
+  'counted_status',
+  'counted_workflow',
+  'counted_branch',
+  'counted_created_at',
+  'counted_duration_ms',
+  'counted_queued_ms',
+] as const;
+
 /** Rows per multi-row upsert: ~200 columns a row stays under bind limits. */
 const UPSERT_CHUNK = 50;
 
@@ -94,8 +115,13 @@ function parseJson(raw: unknown): any {
  * leaves both undone. Writes go in one order (table by table, keys sorted)
  * so that concurrent batches do not deadlock.
  *
- * A run is folded when it is final (status rank 2); a later change of a
- * final run (another final status, a corrected duration) is not refolded.
+ * A run is folded when it is final (status rank 2). What it was counted
+ * as is recorded on it (`counted_*`); a write that changes a counted run
+ * (GitLab and Buildkite retry jobs in place, so a failed run can turn
+ * succeeded) sets it pending again, and the next pass moves its counts
+ * from the old day, branch, status and buckets to the new ones. Its commit
+ * keeps the outcome it had and gains the new one: a failure retried in
+ * place into a pass makes the commit flaky.
  * A job is folded when it is final and its run is stored: with its run
  * when it is final by then (claimed by run in one statement), else on its
  * own (`aggregateJobs`); its class when triage has recorded it
@@ -227,6 +253,7 @@ export class InsightsAggregator {
           'created_at',
           'duration_ms',
           'queued_ms',
+          ...COUNTED,
         );
       if (this.pg) {
         select.forUpdate().skipLocked();
@@ -239,6 +266,10 @@ export class InsightsAggregator {
         trx,
         'ci_runs',
         candidates.map(c => c.id),
+        // What is counted now, to move it if the run changes later.
+        Object.fromEntries(
+          COUNTED.map(c => [c, trx.ref(c.slice('counted_'.length))]),
+        ),
       );
       const rows = candidates
         .filter(c => ids.has(c.id))
@@ -305,13 +336,44 @@ export class InsightsAggregator {
       const workflows = new Map<string, string | null>();
 
       for (const r of rows) {
+        const recount =
+          r.counted_status !== null && r.counted_status !== undefined;
+        if (recount) {
+          // Counted before as something else: take that out first.
+          const was = dailyOf(
+            r.source_key,
+            r.counted_workflow ?? r.workflow,
+            r.counted_branch ?? '',
+            dayOf(r.counted_created_at ?? r.created_at),
+          );
+          was.runs -= 1;
+          if (FINAL.includes(r.counted_status)) {
+            was[r.counted_status] -= 1;
+          }
+          if (
+            r.counted_duration_ms !== null &&
+            r.counted_duration_ms !== undefined
+          ) {
+            const ms = num(r.counted_duration_ms);
+            was.duration_count -= 1;
+            was.duration_sum -= ms;
+            was[D[bucketOf(ms)]] -= 1;
+          }
+          if (
+            r.counted_queued_ms !== null &&
+            r.counted_queued_ms !== undefined
+          ) {
+            const ms = num(r.counted_queued_ms);
+            was.queue_count -= 1;
+            was.queue_sum -= ms;
+            was[Q[bucketOf(ms)]] -= 1;
+          }
+        }
         const branch = r.branch ?? '';
         const day = dayOf(r.created_at);
         const c = dailyOf(r.source_key, r.workflow, branch, day);
         c.runs += 1;
-        if (
-          ['succeeded', 'failed', 'cancelled', 'skipped'].includes(r.status)
-        ) {
+        if (FINAL.includes(r.status)) {
           c[r.status] += 1;
         }
         if (r.duration_ms !== null && r.duration_ms !== undefined) {
@@ -333,8 +395,13 @@ export class InsightsAggregator {
           s = { branch, day, runs: 0, failed: 0, passed: 0, failed_ms: 0 };
           commits.set(ck, s);
         }
-        s.runs += 1;
-        if (r.status === 'failed') {
+        // A recounted run adds its new outcome to its commit and keeps
+        // the one it had: a failure retried in place into a pass is a
+        // failed attempt followed by a passing one (flaky).
+        s.runs += recount ? 0 : 1;
+        if (recount && r.counted_status === r.status) {
+          // Same outcome (a corrected duration): nothing new for the commit.
+        } else if (r.status === 'failed') {
           s.failed += 1;
           s.failed_ms += num(r.duration_ms);
         } else if (r.status === 'succeeded') {
@@ -741,18 +808,19 @@ export class InsightsAggregator {
     );
   }
 
-  /** Sets `aggregated` on the rows still unset; answers those ids. */
+  /** Sets `aggregated` (and `also`) on the rows still unset; answers those ids. */
   private async mark(
     trx: Knex.Transaction,
     table: string,
     ids: string[],
+    also: Record<string, unknown> = {},
   ): Promise<Set<string>> {
     const done = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
       const returned: any[] = await trx(table)
         .whereIn('id', ids.slice(i, i + 500))
         .where('aggregated', false)
-        .update({ aggregated: true })
+        .update({ ...also, aggregated: true })
         .returning('id');
       for (const r of returned) {
         done.add(typeof r === 'string' ? r : r.id);

@@ -607,6 +607,100 @@ describe.each(databases.eachSupportedId())('insights on %p', databaseId => {
     ]);
   });
 
+  it('recounts a run that changes after it was counted (a retry in place)', async () => {
+    const E = { provider: 'fake', key: 'fake:e', source: 'o/e' };
+    await store.upsertSource(E);
+    await store.setDefaultBranch(E.key, 'main');
+    // g1: a GitLab-style pipeline fails on 11-18 in 60 s after 10 s queued
+    // (commit m1); g2 passes on 11-18 in 30 s (commit m2).
+    const g1 = run(E, {
+      createdAt: '2026-11-18T09:00:00.000Z',
+      status: 'failed',
+      durationMs: 60 * SEC,
+      queuedMs: 10 * SEC,
+      sha: 'm1',
+      providerRunId: 'g1',
+    });
+    await store.upsertRuns([
+      g1,
+      run(E, {
+        createdAt: '2026-11-18T10:00:00.000Z',
+        status: 'succeeded',
+        durationMs: 30 * SEC,
+        sha: 'm2',
+        providerRunId: 'g2',
+      }),
+    ]);
+    await aggregator.aggregatePending();
+    const of = () => insightsOf({ sourceKeys: [E.key] });
+    let res = await of();
+    // 2 runs, 1 of 2 passed; durations {60 s, 30 s}; no flaky commit.
+    expect(res.current.runs.value).toBe(2);
+    expect(res.current.successRate.value).toBe(0.5);
+    expect(res.current.flakyRate.value).toBe(0);
+    // The same sync again changes nothing and leaves nothing pending.
+    await store.upsertRuns([g1]);
+    expect((await aggregator.aggregatePending()).runs).toBe(0);
+
+    // The failed job is retried inside the pipeline: g1 turns succeeded,
+    // now 150 s long (its queue time unchanged), same id, same commit.
+    await store.upsertRuns([
+      {
+        ...g1,
+        status: 'succeeded',
+        providerStatus: 'success',
+        durationMs: 150 * SEC,
+        finishedAt: '2026-11-18T09:02:30.000Z',
+        providerUpdatedAt: '2026-11-18T09:02:30.000Z',
+      },
+    ]);
+    expect((await aggregator.aggregatePending()).runs).toBe(1);
+    res = await of();
+    // Still 2 runs (moved, not added): 2 of 2 passed; durations {150 s,
+    // 30 s}: p95 = 150 s (within the 9.6% bucket bound), p50 = 30 s;
+    // one queue time of 10 s still counted once.
+    expect(res.current.runs.value).toBe(2);
+    expect(res.current.successRate.value).toBe(1);
+    expect(res.current.durationP95.value).toBeGreaterThan(150 * SEC * 0.9);
+    expect(res.current.durationP95.value).toBeLessThan(150 * SEC * 1.1);
+    expect(res.current.durationP50.value).toBeLessThan(30 * SEC * 1.1);
+    expect(res.current.queueP50.sample).toBe(1);
+    // Commit m1 failed, then passed after its retry: 1 flaky commit of 2,
+    // one break costing the failed attempt's 60 s.
+    expect(res.current.flakyRate.value).toBe(0.5);
+    expect(res.flakiestWorkflows).toEqual([
+      expect.objectContaining({ flakyBreaks: 1, flakyCostMs: 60 * SEC }),
+    ]);
+    // The daily row holds exactly what the two runs are now.
+    const [day] = await knex('ci_daily')
+      .where({ source_key: E.key, day: '2026-11-18' })
+      .select('runs', 'succeeded', 'failed', 'duration_count', 'queue_count');
+    expect(Object.values(day).map(Number)).toEqual([2, 2, 0, 2, 1]);
+    // The latest run of main is g2 (created later), the list unchanged.
+    expect((await aggregator.aggregatePending()).runs).toBe(0);
+
+    // A branch corrected after counting moves the run to the other branch.
+    await store.upsertRuns([
+      {
+        ...g1,
+        status: 'succeeded',
+        providerStatus: 'success',
+        durationMs: 150 * SEC,
+        branch: 'release',
+        finishedAt: '2026-11-18T09:02:30.000Z',
+        providerUpdatedAt: '2026-11-18T09:03:00.000Z',
+      },
+    ]);
+    expect((await aggregator.aggregatePending()).runs).toBe(1);
+    expect((await of()).current.runs.value).toBe(1);
+    const release = await insightsOf({
+      sourceKeys: [E.key],
+      branches: ['release'],
+    });
+    expect(release.current.runs.value).toBe(1);
+    expect(release.current.successRate.value).toBe(1);
+  });
+
   it('stops at shutdown after the batch under way, leaving the rest pending', async () => {
     const D = { provider: 'fake', key: 'fake:d', source: 'o/d' };
     await store.upsertSource(D);
