@@ -727,6 +727,16 @@ function stripUndefined<T extends object>(value: T): T {
   ) as T;
 }
 
+/** What the insights aggregator records on a run it counts. */
+const RECOUNTED: ReadonlyArray<[string, string]> = [
+  ['status', 'counted_status'],
+  ['workflow', 'counted_workflow'],
+  ['branch', 'counted_branch'],
+  ['created_at', 'counted_created_at'],
+  ['duration_ms', 'counted_duration_ms'],
+  ['queued_ms', 'counted_queued_ms'],
+];
+
 /**
  * The columns an upsert of runs sets: every written column, and
  * `aggregated` back to false when a run the insights aggregator counted
@@ -747,16 +757,6 @@ function runMerge(db: Knex, columns: string[]) {
     ),
   };
 }
-
-/** What the insights aggregator records on a run it counts. */
-const RECOUNTED: ReadonlyArray<[string, string]> = [
-  ['status', 'counted_status'],
-  ['workflow', 'counted_workflow'],
-  ['branch', 'counted_branch'],
-  ['created_at', 'counted_created_at'],
-  ['duration_ms', 'counted_duration_ms'],
-  ['queued_ms', 'counted_queued_ms'],
-];
 
 function isPg(db: Knex): boolean {
   const client = String(db.client.config?.client ?? '');
