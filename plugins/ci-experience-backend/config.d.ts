@@ -70,6 +70,36 @@ export interface Config {
         guide?: string;
       }>;
     };
+    /** Alerts that entity owners configure in the portal (docs/alerts.md). */
+    alerts?: {
+      /** Set false to turn alerts off (no routes, no evaluation). Default true. */
+      enabled?: boolean;
+      /**
+       * How often every rule is evaluated (once across replicas), besides
+       * after each ingestion. Default every minute.
+       */
+      schedule?: {
+        frequency: { minutes?: number; seconds?: number; hours?: number };
+        timeout: { minutes?: number; seconds?: number };
+        initialDelay?: { minutes?: number; seconds?: number };
+      };
+      slack?: {
+        /**
+         * Hosts a rule's Slack webhook URL may point at (https only), so that
+         * a rule cannot make the backend post to an internal address.
+         * Default ['hooks.slack.com'].
+         */
+        allowedHosts?: string[];
+        /** Time-out of one post, ms. Default 10000. */
+        timeoutMs?: number;
+      };
+      retry?: {
+        /** First retry delay of a failed notice, ms; doubled each time. Default 5000. */
+        backoffMs?: number;
+        /** Attempts before a notice is given up. Default 5. */
+        maxAttempts?: number;
+      };
+    };
     /** CI insights: health figures, flakiness, trends and roll-ups. */
     insights?: {
       /**

@@ -5,7 +5,9 @@ import {
   SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { Entity } from '@backstage/catalog-model';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
+import { notificationService } from '@backstage/plugin-notifications-node';
 import {
   CiProvider,
   ciProvidersExtensionPoint,
@@ -61,7 +63,14 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { scheduleSync, syncAllEntities } from './service/scheduleSync';
 import { createTriageService, FailureClassifier } from './triage';
-import { createInsights } from './insights';
+import { createInsights, workflowScopeOf } from './insights';
+import {
+  AlertDeliverer,
+  AlertEvaluator,
+  AlertStore,
+  NotificationsChannel,
+  SlackChannel,
+} from './alerts';
 
 const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   frequency: { minutes: 2 },
@@ -104,6 +113,7 @@ export const ciExperiencePlugin = createBackendPlugin({
         cache: coreServices.cache,
         catalog: catalogServiceRef,
         events: eventsServiceRef,
+        notifications: notificationService,
       },
       async init({
         httpRouter,
@@ -120,6 +130,7 @@ export const ciExperiencePlugin = createBackendPlugin({
         cache,
         catalog,
         events,
+        notifications,
       }) {
         const section = config.getOptionalConfig('ciExperience');
         const metrics = CiMetrics.create();
@@ -207,10 +218,39 @@ export const ciExperiencePlugin = createBackendPlugin({
           insights.aggregator.stop();
           await insights.aggregator.idle();
         });
+        // Alerts: rules evaluated after ingestion and on the schedule; their
+        // notices go out through an outbox, each claimed once.
+        const alertsEnabled =
+          section?.getOptionalBoolean('alerts.enabled') !== false;
+        const knex = await database.getClient();
+        const alertStore = new AlertStore(knex);
+        const deliverer = new AlertDeliverer({
+          store: alertStore,
+          channels: {
+            notifications: new NotificationsChannel(notifications),
+            slack: new SlackChannel({
+              appBaseUrl:
+                config.getOptionalString('app.baseUrl') ??
+                'http://localhost:3000',
+              timeoutMs: section?.getOptionalNumber('alerts.slack.timeoutMs'),
+            }),
+          },
+          logger,
+          backoffMs: section?.getOptionalNumber('alerts.retry.backoffMs'),
+          maxAttempts: section?.getOptionalNumber('alerts.retry.maxAttempts'),
+        });
+        let alertEvaluator: AlertEvaluator | undefined;
+        lifecycle.addShutdownHook(async () => {
+          alertEvaluator?.stop();
+          deliverer.stop();
+          await alertEvaluator?.idle();
+          await deliverer.idle();
+        });
         const onSourceChanged = (key: string) => {
           listings.changed(key);
           triageSoon();
           insights.aggregator.schedule();
+          alertEvaluator?.schedule(key);
         };
         const sync = CiSyncService.create({
           providers,
@@ -226,6 +266,36 @@ export const ciExperiencePlugin = createBackendPlugin({
         // Webhook deliveries, one ingestor per provider, the same way for all:
         // each applied once, group-committed, source lookups cached. One
         // subscriber id each: with several replicas, a delivery reaches one.
+        const targetOf = async (entity: Entity) => {
+          const sourceKeys = sync.sourcesOf(entity).map(s => s.key);
+          return {
+            sourceKeys,
+            workflowScope: await workflowScopeOf(
+              insights.service,
+              entity,
+              sourceKeys,
+            ),
+          };
+        };
+        const evaluator = new AlertEvaluator({
+          knex,
+          store: alertStore,
+          insights: insights.service,
+          deliverer,
+          logger,
+          beforeEvaluation: () => insights.aggregator.aggregatePending(),
+          resolveTarget: async entityRef => {
+            const { items } = await catalog.getEntitiesByRefs(
+              { entityRefs: [entityRef] },
+              { credentials: await auth.getOwnServiceCredentials() },
+            );
+            return items[0] ? targetOf(items[0]) : undefined;
+          },
+        });
+        if (alertsEnabled) {
+          alertEvaluator = evaluator;
+        }
+
         const ingest = async (
           subscriber: string,
           topics: string[],
@@ -312,6 +382,27 @@ export const ciExperiencePlugin = createBackendPlugin({
           },
         });
 
+        if (alertsEnabled) {
+          const alertSchedule = section?.getOptionalConfig('alerts.schedule');
+          await scheduler.scheduleTask({
+            id: 'ci-experience-alerts',
+            scope: 'global',
+            ...(alertSchedule
+              ? readSchedulerServiceTaskScheduleDefinitionFromConfig(
+                  alertSchedule,
+                )
+              : {
+                  frequency: { minutes: 1 },
+                  timeout: { minutes: 10 },
+                  initialDelay: { seconds: 30 },
+                }),
+            fn: async () => {
+              await evaluator.evaluateAll();
+              await deliverer.deliverDue();
+            },
+          });
+        }
+
         httpRouter.use(
           createRouter({
             httpAuth,
@@ -325,6 +416,18 @@ export const ciExperiencePlugin = createBackendPlugin({
             auditor,
             providers,
             insights: insights.service,
+            ...(alertsEnabled
+              ? {
+                  alerts: {
+                    store: alertStore,
+                    evaluator,
+                    targetOf,
+                    slackAllowedHosts: section?.getOptionalStringArray(
+                      'alerts.slack.allowedHosts',
+                    ) ?? ['hooks.slack.com'],
+                  },
+                }
+              : {}),
             logLimits: {
               maxBytes: section?.getOptionalNumber('logs.maxBytes'),
               maxLines: section?.getOptionalNumber('logs.maxLines'),

@@ -12,6 +12,7 @@ import { CiStore } from './database/CiStore';
 import { createRunDetailRouter, LogLimits } from './routes/runDetail';
 import { createRunsRouter } from './routes/runs';
 import { createInsightsRouter } from './routes/insights';
+import { createAlertsRouter } from './routes/alerts';
 import { InsightsService } from './insights';
 import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
@@ -33,6 +34,11 @@ export function createRouter(options: {
   logLimits?: Partial<LogLimits>;
   /** Insights routes; absent, they are not served. */
   insights?: InsightsService;
+  /** Alerts routes; absent, they are not served. */
+  alerts?: Omit<
+    Parameters<typeof createAlertsRouter>[0],
+    'httpAuth' | 'catalog' | 'permissions' | 'auditor' | 'logger'
+  >;
 }): express.Router {
   const router = Router();
   router.use(express.json({ limit: '100kb' }));
@@ -42,6 +48,9 @@ export function createRouter(options: {
     router.use(
       createInsightsRouter({ ...options, insights: options.insights }),
     );
+  }
+  if (options.alerts) {
+    router.use(createAlertsRouter({ ...options, ...options.alerts }));
   }
   return router;
 }

@@ -14,3 +14,4 @@ export * from './buildkite';
 export * from './circleci';
 export * from './permissions';
 export * from './insights';
+export * from './alerts';

@@ -15,9 +15,27 @@ export const ciRunExecutePermission = createPermission({
 });
 
 /**
+ * Creating, changing, snoozing or deleting an entity's alert rules: checked
+ * in the backend against the entity, and used by the frontend to show the
+ * rule form only to those allowed. The portal's policy grants it to the
+ * entity's owners (the catalog's `isEntityOwner` rule); reading rules and
+ * firings needs only catalog read access to the entity.
+ *
+ * @public
+ */
+export const ciAlertManagePermission = createPermission({
+  name: 'ci-experience.alert.manage',
+  attributes: { action: 'update' },
+  resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
+});
+
+/**
  * Every permission of CI Experience, for a permission policy or the
  * permission integration router.
  *
  * @public
  */
-export const ciExperiencePermissions = [ciRunExecutePermission];
+export const ciExperiencePermissions = [
+  ciRunExecutePermission,
+  ciAlertManagePermission,
+];

@@ -9,3 +9,4 @@ export type {
 } from './InsightsService';
 export { createInsights } from './createInsights';
 export { HISTOGRAM_BUCKETS, bucketOf, percentileOf } from './histogram';
+export { workflowScopeOf } from './workflowScope';

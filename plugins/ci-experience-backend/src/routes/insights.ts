@@ -8,13 +8,15 @@ import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   CI_INSIGHTS_WINDOWS,
   CiInsightsWindow,
-  getWorkflowPatterns,
-  matchesWorkflowPattern,
 } from '@ci-experience/plugin-ci-experience-common';
 import express from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
-import { InsightsService, InsightsWindowInput } from '../insights';
+import {
+  InsightsService,
+  InsightsWindowInput,
+  workflowScopeOf,
+} from '../insights';
 import { CiSyncService } from '../service/CiSyncService';
 import { EntityResolver } from '../service/EntityResolver';
 import { filterName, parseQuery, single } from './query';
@@ -120,29 +122,8 @@ export function createInsightsRouter(options: {
   const router = Router();
   const entities = new EntityResolver(catalog);
 
-  /** The workflow names an entity owns in a monorepo; undefined: all. */
-  const scopeOf = async (
-    entity: Entity,
-    sourceKeys: string[],
-  ): Promise<string[] | undefined> => {
-    const patterns = getWorkflowPatterns(entity);
-    if (!patterns) {
-      return undefined;
-    }
-    const known = await insights.workflowsOf(sourceKeys);
-    return [
-      ...new Set(
-        known
-          .filter(
-            k =>
-              matchesWorkflowPattern(k.workflow, patterns) ||
-              (k.workflowPath !== undefined &&
-                matchesWorkflowPattern(k.workflowPath, patterns)),
-          )
-          .map(k => k.workflow),
-      ),
-    ].sort();
-  };
+  const scopeOf = (entity: Entity, sourceKeys: string[]) =>
+    workflowScopeOf(insights, entity, sourceKeys);
 
   router.get('/entities/:kind/:namespace/:name/insights', async (req, res) => {
     const query = parseQuery(entityQuery, req.query);

@@ -1,0 +1,336 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { CiAlertPreview } from '@ci-experience/plugin-ci-experience-common';
+import { Knex } from 'knex';
+import { InsightsService } from '../insights';
+import { AlertStore, Channel, StoredRule } from './AlertStore';
+import {
+  AlertRun,
+  brokenAt,
+  countFirings,
+  figuresVerdict,
+  silentAt,
+  stuckAt,
+  Verdict,
+} from './evaluate';
+import { AlertDeliverer } from './channels';
+import { ValidRule } from './validation';
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+/** What a rule's entity covers: its CI sources and (monorepo) workflows. */
+export interface AlertTarget {
+  sourceKeys: string[];
+  workflowScope?: string[];
+}
+
+/** The parts of a rule evaluation needs (a stored rule or a draft). */
+type RuleShape = Pick<ValidRule, 'kind' | 'params' | 'workflow' | 'branches'>;
+
+const FIGURE_KINDS = new Set([
+  'success-rate',
+  'duration-regression',
+  'flaky-rate',
+]);
+
+/** Runs read for an evaluation: this far back, at most this many. */
+const LOOKBACK_MS = 60 * DAY;
+const MAX_RUNS = 5000;
+
+/**
+ * Evaluates rules: when runs of a source they cover are ingested
+ * (`schedule`, debounced) and on the schedule (`evaluateAll`). Each verdict
+ * goes to the store, which makes a transition at most once across replicas
+ * and queues its notices; the deliverer then sends them.
+ */
+export class AlertEvaluator {
+  private timer?: ReturnType<typeof setTimeout>;
+  private readonly pendingKeys = new Set<string>();
+  private running?: Promise<unknown>;
+  private stopped = false;
+
+  constructor(
+    private readonly options: {
+      knex: Knex;
+      store: AlertStore;
+      insights: InsightsService;
+      resolveTarget: (entityRef: string) => Promise<AlertTarget | undefined>;
+      deliverer?: AlertDeliverer;
+      logger: LoggerService;
+      /** Folds pending runs into the aggregates first (the figure kinds read them). */
+      beforeEvaluation?: () => Promise<unknown>;
+      now?: () => Date;
+    },
+  ) {}
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  /** Evaluates one rule now and applies its verdict. */
+  async evaluate(rule: StoredRule): Promise<'fired' | 'resolved' | undefined> {
+    const { store, logger } = this.options;
+    const now = this.now();
+    if (!rule.enabled) {
+      if (rule.state === 'firing') {
+        await store.reset(rule.id, now);
+      }
+      return undefined;
+    }
+    const target = await this.options.resolveTarget(rule.entityRef);
+    if (!target) {
+      logger.debug(
+        `CI alert rule ${rule.id}: entity ${rule.entityRef} not found; not evaluated`,
+      );
+      return undefined;
+    }
+    if (
+      JSON.stringify(rule.sourceKeys ?? null) !==
+      JSON.stringify(target.sourceKeys)
+    ) {
+      await store.setSourceKeys(rule.id, target.sourceKeys);
+    }
+    const verdict = await this.verdictAt(rule, target, now);
+    const channels: Channel[] = [];
+    if (rule.notify) channels.push('notifications');
+    if (rule.slackWebhookUrl) channels.push('slack');
+    const transition = await store.apply(rule, verdict, { now, channels });
+    if (transition) {
+      logger.info(
+        `CI alert rule "${rule.name}" (${rule.kind}) of ${rule.entityRef} ${transition}: ${verdict.detail}`,
+      );
+    }
+    return transition;
+  }
+
+  /**
+   * Evaluates every rule (or those covering `sourceKeys`), one at a time;
+   * a rule that fails to evaluate is logged and the others go on.
+   */
+  async evaluateAll(filter?: {
+    sourceKeys?: Set<string>;
+  }): Promise<{ evaluated: number; fired: number; resolved: number }> {
+    const result = { evaluated: 0, fired: 0, resolved: 0 };
+    await this.options.beforeEvaluation?.();
+    const rules = await this.options.store.listAllRules();
+    for (const rule of rules) {
+      if (this.stopped) break;
+      if (
+        filter?.sourceKeys &&
+        rule.sourceKeys &&
+        !rule.sourceKeys.some(k => filter.sourceKeys!.has(k))
+      ) {
+        continue;
+      }
+      try {
+        const t = await this.evaluate(rule);
+        result.evaluated += 1;
+        if (t === 'fired') result.fired += 1;
+        if (t === 'resolved') result.resolved += 1;
+      } catch (error) {
+        this.options.logger.error(
+          `CI alert rule ${rule.id} of ${rule.entityRef} could not be evaluated`,
+          error as Error,
+        );
+      }
+    }
+    if (result.fired || result.resolved) {
+      await this.options.deliverer?.deliverDue();
+    }
+    return result;
+  }
+
+  /** Evaluates the rules covering a source soon (debounced), after ingestion. */
+  schedule(sourceKey: string, delayMs = 3000): void {
+    if (this.stopped) return;
+    this.pendingKeys.add(sourceKey);
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const keys = new Set(this.pendingKeys);
+      this.pendingKeys.clear();
+      const previous = this.running ?? Promise.resolve();
+      this.running = previous
+        .then(() => this.evaluateAll({ sourceKeys: keys }))
+        .catch(error =>
+          this.options.logger.error('CI alert evaluation failed', error),
+        )
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  /** The verdict of a rule at a time, from stored runs and aggregates. */
+  async verdictAt(
+    rule: RuleShape & { createdAt?: string },
+    target: AlertTarget,
+    now: Date,
+  ): Promise<Verdict> {
+    if (FIGURE_KINDS.has(rule.kind)) {
+      return this.figuresAt(rule, target, now);
+    }
+    const runs = await this.loadRuns(rule, target, now.getTime() - LOOKBACK_MS);
+    const since = rule.createdAt ? Date.parse(rule.createdAt) : now.getTime();
+    return runsVerdict(rule, runs, now.getTime(), since);
+  }
+
+  private async figuresAt(
+    rule: RuleShape,
+    target: AlertTarget,
+    now: Date,
+  ): Promise<Verdict> {
+    const days = rule.params.windowDays ?? 7;
+    const from = Math.floor(now.getTime() / DAY) * DAY - (days - 1) * DAY;
+    const res = await this.options.insights.getInsights({
+      sourceKeys: target.sourceKeys,
+      workflowScope: target.workflowScope,
+      ...(rule.workflow ? { workflow: rule.workflow } : {}),
+      ...(rule.branches.length ? { branches: rule.branches } : {}),
+      window: { from: new Date(from).toISOString(), to: now.toISOString() },
+      now,
+    });
+    const verdict = figuresVerdict(
+      rule.kind as 'success-rate',
+      rule.params,
+      res.current,
+      res.previous,
+    );
+    if (verdict.active) {
+      // The window's latest failed runs, to link from the firing.
+      const runs = await this.loadRuns(rule, target, from, 200);
+      verdict.runIds = runs
+        .filter(r => r.status === 'failed')
+        .slice(0, 5)
+        .map(r => r.id);
+    }
+    return verdict;
+  }
+
+  /**
+   * The runs of the rule's branch set (each source's default branch unless
+   * it names branches) and workflow, created since `sinceMs`, newest first.
+   */
+  async loadRuns(
+    rule: RuleShape,
+    target: AlertTarget,
+    sinceMs: number,
+    limit = MAX_RUNS,
+  ): Promise<AlertRun[]> {
+    const { knex, insights } = this.options;
+    if (!target.sourceKeys.length) return [];
+    const pairs: Array<[string, string]> = [];
+    if (rule.branches.length) {
+      for (const key of target.sourceKeys) {
+        for (const b of rule.branches) pairs.push([key, b]);
+      }
+    } else {
+      const defaults = await insights.defaultBranches(target.sourceKeys);
+      for (const [key, b] of defaults) pairs.push([key, b]);
+    }
+    if (!pairs.length) return [];
+    const q = knex('ci_runs')
+      .whereIn(['source_key', 'branch'], pairs)
+      .where('created_at', '>=', new Date(sinceMs).toISOString())
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .select(
+        'id',
+        'workflow',
+        'status',
+        'created_at',
+        'finished_at',
+        'duration_ms',
+      );
+    if (rule.workflow) {
+      q.where('workflow', rule.workflow);
+    } else if (target.workflowScope) {
+      q.whereIn('workflow', target.workflowScope);
+    }
+    const rows: any[] = await q;
+    return rows.map(r => {
+      const createdAt = Date.parse(r.created_at);
+      let finished: number | undefined;
+      if (r.finished_at) {
+        finished = Date.parse(r.finished_at);
+      } else if (r.duration_ms !== null && r.duration_ms !== undefined) {
+        finished = createdAt + Number(r.duration_ms);
+      }
+      return {
+        id: r.id,
+        workflow: r.workflow,
+        status: r.status,
+        createdAt,
+        ...(finished !== undefined && !Number.isNaN(finished)
+          ? { finishedAt: finished }
+          : {}),
+      };
+    });
+  }
+
+  /**
+   * How many times a drafted rule would have fired over the last `days`
+   * days: runs kinds evaluated every hour over the stored runs, figure
+   * kinds at the end of every day over the aggregates.
+   */
+  async preview(
+    rule: RuleShape,
+    target: AlertTarget,
+    days = 30,
+  ): Promise<CiAlertPreview> {
+    const now = this.now().getTime();
+    const start = now - days * DAY;
+    const steps: Array<{ t: number; active: boolean }> = [];
+    if (FIGURE_KINDS.has(rule.kind)) {
+      for (let i = days - 1; i >= 0; i--) {
+        const t =
+          i === 0 ? now : Math.floor((now - i * DAY) / DAY) * DAY + DAY - 1;
+        const v = await this.figuresAt(rule, target, new Date(t));
+        steps.push({ t, active: v.active });
+      }
+    } else {
+      const runs = await this.loadRuns(rule, target, start - LOOKBACK_MS);
+      for (let t = start + HOUR; t <= now; t += HOUR) {
+        steps.push({ t, active: runsVerdict(rule, runs, t, start).active });
+      }
+      steps.push({
+        t: now,
+        active: runsVerdict(rule, runs, now, start).active,
+      });
+    }
+    const opened = countFirings(steps);
+    return {
+      days,
+      firings: opened.length,
+      openedAt: opened.map(t => new Date(t).toISOString()),
+    };
+  }
+}
+
+function runsVerdict(
+  rule: RuleShape,
+  runs: AlertRun[],
+  t: number,
+  since: number,
+): Verdict {
+  switch (rule.kind) {
+    case 'default-branch-broken':
+      return brokenAt(runs, rule.params, t);
+    case 'stuck-run':
+      return stuckAt(runs, rule.params, t);
+    case 'silent':
+      return silentAt(runs, rule.params, t, since);
+    default:
+      throw new Error(`not a runs kind: ${rule.kind}`);
+  }
+}

@@ -1,0 +1,13 @@
+export { AlertStore, toApiRule } from './AlertStore';
+export type { StoredRule, ClaimedDelivery } from './AlertStore';
+export { AlertEvaluator } from './AlertEvaluator';
+export type { AlertTarget } from './AlertEvaluator';
+export {
+  AlertDeliverer,
+  NotificationsChannel,
+  SlackChannel,
+  PermanentError,
+} from './channels';
+export type { AlertChannel } from './channels';
+export { parseRuleInput } from './validation';
+export * from './evaluate';
