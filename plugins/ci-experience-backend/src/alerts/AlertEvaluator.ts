@@ -99,6 +99,9 @@ export class AlertEvaluator {
       logger.info(
         `CI alert rule "${rule.name}" (${rule.kind}) of ${rule.entityRef} ${transition}: ${verdict.detail}`,
       );
+      this.options.deliverer
+        ?.deliverDue()
+        .catch(error => logger.error('CI alert delivery failed', error));
     }
     return transition;
   }
@@ -134,6 +137,11 @@ export class AlertEvaluator {
         );
       }
     }
+    this.options.logger.debug(
+      `CI alerts: evaluated ${result.evaluated} rules${
+        filter?.sourceKeys ? ` of ${[...filter.sourceKeys].join(', ')}` : ''
+      } (${result.fired} fired, ${result.resolved} resolved)`,
+    );
     if (result.fired || result.resolved) {
       await this.options.deliverer?.deliverDue();
     }

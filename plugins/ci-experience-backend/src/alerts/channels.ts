@@ -127,6 +127,7 @@ export class AlertDeliverer {
   private timer?: ReturnType<typeof setTimeout>;
   private running?: Promise<number>;
   private stopped = false;
+  private again = false;
 
   constructor(
     private readonly options: {
@@ -145,8 +146,19 @@ export class AlertDeliverer {
 
   /** Sends what is due now; answers how many were sent. */
   async deliverDue(): Promise<number> {
-    if (this.running) return this.running;
-    this.running = this.pass().finally(() => {
+    if (this.running) {
+      // Joins the pass under way, which looks once more before it ends.
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      let sent = 0;
+      do {
+        this.again = false;
+        sent += await this.pass();
+      } while (this.again && !this.stopped);
+      return sent;
+    })().finally(() => {
       this.running = undefined;
     });
     return this.running;
