@@ -141,7 +141,7 @@ describe('figure kinds', () => {
       timeToRecoveryMax: fig(undefined, 0),
       flakyRate: fig(undefined, 0),
       ...over,
-    }) as any;
+    } as any);
 
   it('success rate below a threshold, with a minimum of runs', () => {
     // 7 of 10 passed = 70% < 80%: fires; on 9 runs with minRuns 10: not.
