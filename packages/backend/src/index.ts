@@ -4,6 +4,7 @@
 
 import { createBackend } from '@backstage/backend-defaults';
 import { ciExperienceEventsModule } from '@ci-experience/plugin-ci-experience-backend';
+import { ciPortalPermissionPolicyModule } from './permissionPolicy';
 
 const backend = createBackend();
 
@@ -17,11 +18,10 @@ backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
 backend.add(import('@backstage/plugin-catalog-backend'));
 backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 
-// permissions: allow-all for local use
+// permissions: the portal's policy (./permissionPolicy): only an entity's
+// owners may change its CI alert rules; everything else is allowed
 backend.add(import('@backstage/plugin-permission-backend'));
-backend.add(
-  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
-);
+backend.add(ciPortalPermissionPolicyModule);
 
 // TechDocs, where CI Experience's guides live
 backend.add(import('@backstage/plugin-techdocs-backend'));

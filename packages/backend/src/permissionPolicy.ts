@@ -1,0 +1,70 @@
+/*
+ * The portal's permission policy.
+ */
+
+import { createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  catalogConditions,
+  createCatalogConditionalDecision,
+} from '@backstage/plugin-catalog-backend/alpha';
+import {
+  AuthorizeResult,
+  isPermission,
+  PolicyDecision,
+} from '@backstage/plugin-permission-common';
+import {
+  PermissionPolicy,
+  PolicyQuery,
+  PolicyQueryUser,
+} from '@backstage/plugin-permission-node';
+import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
+import { ciAlertManagePermission } from '@ci-experience/plugin-ci-experience-common';
+
+/**
+ * Who may do what in the portal.
+ *
+ * - Changing an entity's CI alert rules (`ci-experience.alert.manage`) is
+ *   granted to the entity's owners only: the catalog's `isEntityOwner` rule,
+ *   matched against the user's ownership claims (their user ref and the
+ *   groups they are a member of). Someone who is not a user (no claims)
+ *   owns nothing.
+ * - Everything else is ALLOWed: this is a demo portal that stays open
+ *   otherwise (anyone signed in may read the catalog, rerun a CI run, ...).
+ *   Tighten it here when the portal needs more.
+ */
+export class CiPortalPermissionPolicy implements PermissionPolicy {
+  async handle(
+    request: PolicyQuery,
+    user?: PolicyQueryUser,
+  ): Promise<PolicyDecision> {
+    if (isPermission(request.permission, ciAlertManagePermission)) {
+      return createCatalogConditionalDecision(
+        request.permission,
+        catalogConditions.isEntityOwner({
+          claims: user?.info.ownershipEntityRefs ?? [],
+        }),
+      );
+    }
+    // The demo portal stays open otherwise.
+    return { result: AuthorizeResult.ALLOW };
+  }
+}
+
+/**
+ * Installs {@link CiPortalPermissionPolicy} in the permission backend, in
+ * place of an allow-all policy.
+ */
+export const ciPortalPermissionPolicyModule = createBackendModule({
+  pluginId: 'permission',
+  moduleId: 'ci-portal-policy',
+  register(reg) {
+    reg.registerInit({
+      deps: { policy: policyExtensionPoint },
+      async init({ policy }) {
+        policy.setPolicy(new CiPortalPermissionPolicy());
+      },
+    });
+  },
+});
+
+export default ciPortalPermissionPolicyModule;
