@@ -1,6 +1,7 @@
 import {
   DEMO_REPOS,
   MAX_SIM_ATTEMPTS,
+  SimRepoSpec,
   SimRunAttempt,
   SimulatedHistory,
 } from './history';
@@ -184,5 +185,263 @@ describe('SimulatedHistory reruns and cancels', () => {
     ]) {
       expect(logs.some(log => log.includes(line))).toBe(true);
     }
+  });
+});
+
+describe('SimulatedHistory breaking and fixing the default branch', () => {
+  /** Two histories on one clock: one to break, one left alone to compare with. */
+  function twins() {
+    const clock = { now: Date.parse('2026-11-20T12:00:00Z') };
+    const make = () =>
+      new SimulatedHistory(DEMO_REPOS, {
+        now: () => clock.now,
+        historyMs: 10 * 60 * 60_000,
+      });
+    const history = make();
+    const twin = make();
+    const spec = history.repo('demo-org', 'payments-service')!;
+    return { clock, history, twin, spec };
+  }
+
+  /** The latest run of each workflow on the default branch, as listed now. */
+  function latestOnDefault(history: SimulatedHistory, spec: SimRepoSpec) {
+    const runs = history
+      .listRuns(spec)
+      .filter(r => r.branch === spec.defaultBranch);
+    return spec.workflows
+      .map(w =>
+        runs
+          .filter(r => r.workflow.id === w.id)
+          .sort((a, b) => b.id - a.id)
+          .at(0),
+      )
+      .filter((r): r is SimRunAttempt => r !== undefined);
+  }
+
+  /** A moment when every workflow's latest default-branch run has finished. */
+  function allFinished(
+    clock: { now: number },
+    history: SimulatedHistory,
+    spec: SimRepoSpec,
+  ) {
+    while (latestOnDefault(history, spec).some(r => r.status !== 'completed')) {
+      clock.now += 10_000;
+    }
+    return latestOnDefault(history, spec);
+  }
+
+  function atTime<T>(clock: { now: number }, t: number, f: () => T): T {
+    const keep = clock.now;
+    clock.now = t;
+    try {
+      return f();
+    } finally {
+      clock.now = keep;
+    }
+  }
+
+  /** The runs whose first attempt was created in [from, to), by id. */
+  function createdBetween(
+    history: SimulatedHistory,
+    spec: SimRepoSpec,
+    from: number,
+    to: number,
+  ) {
+    return history.listRuns(spec).filter(r => {
+      const first = history.getRun(spec, r.id, 1)!;
+      return first.createdAt >= from && first.createdAt < to;
+    });
+  }
+
+  it('breaks at once: each workflow latest default-branch run gets an attempt that fails within seconds', () => {
+    const { clock, history, spec } = twins();
+    const before = allFinished(clock, history, spec);
+    expect(before).toHaveLength(spec.workflows.length);
+    const at = clock.now;
+    expect(history.isDefaultBranchBroken(spec)).toBe(false);
+
+    const created = history.breakDefaultBranch(spec);
+    expect(history.isDefaultBranchBroken(spec)).toBe(true);
+    expect(created.map(r => [r.id, r.attempt]).sort()).toEqual(
+      before.map(r => [r.id, r.attempt + 1]).sort(),
+    );
+    for (const run of created) {
+      expect(run).toMatchObject({
+        branch: spec.defaultBranch,
+        createdAt: at,
+        status: 'queued',
+      });
+      expect(history.listRuns(spec).find(r => r.id === run.id)?.attempt).toBe(
+        run.attempt,
+      );
+    }
+
+    clock.now = at + 30_000;
+    for (const { id, attempt } of created) {
+      const run = history.getRun(spec, id)!;
+      expect(run.attempt).toBe(attempt);
+      expect(run.status).toBe('completed');
+      expect(run.conclusion).toBe('failure');
+      expect(run.updatedAt).toBeLessThanOrEqual(at + 30_000);
+      const [first, ...rest] = run.jobs;
+      expect(['failure', 'timed_out']).toContain(first.conclusion);
+      expect(first.completedAt! - at).toBeLessThan(20_000);
+      expect(first.log.join('\n')).toContain('##[error]');
+      expect(rest.every(j => j.conclusion === 'skipped')).toBe(true);
+      // The attempt before it is kept as it was.
+      const previous = before.find(r => r.id === id)!;
+      expect(history.getRun(spec, id, previous.attempt)?.conclusion).toBe(
+        previous.conclusion,
+      );
+    }
+  });
+
+  it('fails every default-branch run planned while broken, with no retry, and leaves feature branches alone', () => {
+    const { clock, history, twin, spec } = twins();
+    allFinished(clock, history, spec);
+    const at = clock.now;
+    history.breakDefaultBranch(spec);
+
+    clock.now = at + 3 * 60 * 60_000;
+    // Runs that have had time to finish and to be retried.
+    const later = createdBetween(history, spec, at, clock.now - 20 * 60_000);
+    const onDefault = later.filter(r => r.branch === spec.defaultBranch);
+    expect(onDefault.length).toBeGreaterThan(10);
+    for (const run of onDefault) {
+      expect(run.attempt).toBe(1);
+      expect(run.conclusion).toBe('failure');
+    }
+    // Left alone, some of them would have passed, and some been retried.
+    const unbroken = onDefault.map(r => twin.getRun(spec, r.id)!);
+    expect(unbroken.some(r => r.conclusion === 'success')).toBe(true);
+    expect(
+      createdBetween(twin, spec, at, clock.now).some(r => r.attempt > 1),
+    ).toBe(true);
+
+    const features = (h: SimulatedHistory) =>
+      h
+        .listRuns(spec)
+        .filter(r => r.branch !== spec.defaultBranch)
+        .map(r => JSON.stringify(r));
+    expect(features(history).length).toBeGreaterThan(0);
+    expect(features(history)).toEqual(features(twin));
+    // Other repositories too.
+    const checkout = history.repo('demo-org', 'checkout-web')!;
+    expect(history.listRuns(checkout)).toEqual(twin.listRuns(checkout));
+    expect(history.isDefaultBranchBroken(checkout)).toBe(false);
+  });
+
+  it('fails an attempt still running when it breaks, without a new attempt and without rewriting what was seen', () => {
+    const { clock, history, twin, spec } = twins();
+    // A default-branch run under way that would pass, with a job still to come.
+    const endOf = (r: SimRunAttempt) =>
+      atTime(clock, clock.now + 60 * 60_000, () =>
+        twin.getRun(spec, r.id, r.attempt),
+      );
+    let running: SimRunAttempt | undefined;
+    while (!running) {
+      clock.now += 10_000;
+      running = latestOnDefault(twin, spec).find(
+        r =>
+          r.status === 'in_progress' &&
+          r.jobs.some(j => j.status === 'queued') &&
+          endOf(r)?.conclusion === 'success',
+      );
+    }
+    const at = clock.now;
+    const seen = history.getRun(spec, running.id)!;
+    expect(seen).toEqual(running);
+
+    const created = history.breakDefaultBranch(spec);
+    expect(created.map(r => r.workflow.id)).not.toContain(running.workflow.id);
+    // What a webhook or a poll reported stays true.
+    const states = (r: SimRunAttempt) => ({
+      ...r,
+      jobs: r.jobs.map(j => [j.id, j.status, j.conclusion, j.startedAt]),
+    });
+    expect(states(history.getRun(spec, running.id)!)).toEqual(states(seen));
+
+    clock.now = at + 60 * 60_000;
+    const ended = history.getRun(spec, running.id, running.attempt)!;
+    expect(ended.status).toBe('completed');
+    expect(ended.conclusion).toBe('failure');
+    // Jobs done before it broke ended as they had.
+    for (const job of seen.jobs.filter(j => j.status === 'completed')) {
+      expect(ended.jobs.find(j => j.id === job.id)).toEqual(job);
+    }
+    const failed = ended.jobs.find(
+      j => j.conclusion === 'failure' || j.conclusion === 'timed_out',
+    )!;
+    expect(failed.completedAt).toBeGreaterThan(at);
+    expect(failed.log.join('\n')).toContain('##[error]');
+    // No automatic retry while broken.
+    expect(history.getRun(spec, running.id)?.attempt).toBe(running.attempt);
+  });
+
+  it('fixes: failed default-branch runs get an attempt that passes, and later runs their planned outcomes', () => {
+    const { clock, history, twin, spec } = twins();
+    allFinished(clock, history, spec);
+    const brokeAt = clock.now;
+    const broken = history.breakDefaultBranch(spec);
+
+    // Fix just before the next default-branch run is created, once its
+    // slot was planned while broken.
+    const soon = brokeAt + 30 * 60_000;
+    const next = atTime(clock, soon + 30 * 60_000, () =>
+      createdBetween(twin, spec, soon, clock.now).filter(
+        r => r.branch === spec.defaultBranch,
+      ),
+    ).at(-1)!;
+    const nextAt = atTime(
+      clock,
+      soon + 30 * 60_000,
+      () => twin.getRun(spec, next.id, 1)!.createdAt,
+    );
+    const fixAt = nextAt - 1;
+    clock.now = fixAt;
+    // Runs planned while broken have failed since.
+    const latest = latestOnDefault(history, spec);
+    expect(latest.map(r => r.id)).not.toEqual(broken.map(r => r.id));
+    expect(latest.every(r => r.conclusion !== 'success')).toBe(true);
+    const failedBefore = latest.filter(r => r.conclusion === 'failure');
+    expect(failedBefore.length).toBeGreaterThan(0);
+
+    const created = history.fixDefaultBranch(spec);
+    expect(history.isDefaultBranchBroken(spec)).toBe(false);
+    expect(history.isDefaultBranchBroken(spec, { at: fixAt - 1 })).toBe(true);
+    expect(created.map(r => [r.id, r.attempt]).sort()).toEqual(
+      failedBefore.map(r => [r.id, r.attempt + 1]).sort(),
+    );
+    for (const run of created) {
+      expect(run).toMatchObject({ createdAt: fixAt, status: 'queued' });
+    }
+
+    clock.now = fixAt + 4 * 60 * 60_000;
+    for (const { id, attempt } of created) {
+      const run = history.getRun(spec, id)!;
+      expect(run.attempt).toBe(attempt);
+      expect(run.conclusion).toBe('success');
+    }
+    // From the fix on, the same runs as if it had never broken.
+    const after = createdBetween(history, spec, fixAt, clock.now);
+    expect(after.length).toBeGreaterThan(20);
+    expect(after.some(r => r.conclusion === 'success')).toBe(true);
+    expect(after.some(r => r.attempt > 1)).toBe(true);
+    expect(after.map(r => r.id)).toContain(next.id);
+    expect(after).toEqual(createdBetween(twin, spec, fixAt, clock.now));
+  });
+
+  it('is deterministic: the same calls at the same times give the same runs', () => {
+    const a = twins();
+    const b = twins();
+    const script = (t: ReturnType<typeof twins>) => {
+      allFinished(t.clock, t.history, t.spec);
+      const out = [t.history.breakDefaultBranch(t.spec)];
+      t.clock.now += 17 * 60_000;
+      out.push(t.history.fixDefaultBranch(t.spec));
+      t.clock.now += 60 * 60_000;
+      return JSON.stringify([out, t.history.listRuns(t.spec)]);
+    };
+    expect(script(a)).toEqual(script(b));
   });
 });

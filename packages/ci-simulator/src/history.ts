@@ -90,8 +90,19 @@ interface PlannedAttempt {
   cancelled?: boolean;
   /** Cancelled through the API at this time (see {@link SimulatedHistory.cancel}). */
   cancelledAt?: number;
-  /** Asked for through the API (see {@link SimulatedHistory.requestRerun}). */
-  requested?: { failedOnly: boolean };
+  /**
+   * Asked for through the API (see {@link SimulatedHistory.requestRerun}),
+   * or made by {@link SimulatedHistory.breakDefaultBranch} (`breaking`):
+   * not planned, so a breakage leaves it as it is.
+   */
+  requested?: { failedOnly: boolean; breaking?: boolean };
+}
+
+/** A time the default branch of a repository was broken: from, until fixed. */
+interface Breakage {
+  from: number;
+  /** When it was fixed; unset while still broken. */
+  to?: number;
 }
 
 /** Why a rerun or a cancel was refused, in the words of the simulated providers. */
@@ -309,6 +320,7 @@ export class SimulatedHistory {
   /** The first time slot of the visible history. */
   private readonly firstSlot: number;
   private readonly planned = new Map<string, PlannedRun[]>();
+  private readonly breakages = new Map<string, Breakage[]>();
 
   constructor(
     repos: SimRepoSpec[] = DEMO_REPOS,
@@ -409,22 +421,10 @@ export class SimulatedHistory {
     if (latest.attempt >= MAX_SIM_ATTEMPTS) {
       return { ok: false, reason: 'too-many-attempts' };
     }
-    const attempt = latest.attempt + 1;
-    const rand = seeded(runId * 31 + attempt * 7 + 17);
-    const carried = failedOnly ? firstFailed : 0;
-    const planned: PlannedAttempt = {
-      attempt,
-      createdAt: at,
-      queueMs: 2_000 + Math.floor(rand() * 8_000),
-      jobDurations: run.workflow.jobs.map((_, j) =>
-        j < carried ? 0 : 20_000 + Math.floor(rand() * 50_000),
-      ),
-      requested: { failedOnly },
-    };
-    run.attempts = [
-      ...run.attempts.filter(a => a.attempt <= latest.attempt),
-      planned,
-    ];
+    const planned = this.addAttempt(run, latest.attempt, at, {
+      failedOnly,
+      carried: failedOnly ? firstFailed : 0,
+    });
     return { ok: true, run: this.materialize(run, planned, at) };
   }
 
@@ -454,6 +454,280 @@ export class SimulatedHistory {
     return { ok: true, run: this.materialize(run, planned, at) };
   }
 
+  /**
+   * Breaks the default branch from `at` (default now), as a bad merge would:
+   * the latest finished run of each workflow on the default branch gets a
+   * new attempt created at `at` that fails within seconds (queued ~2 s, jobs
+   * 5 to 15 s, the first job failing), so a failure shows at once instead of
+   * at the next planned run. An attempt on the default branch still
+   * unfinished at `at` that was to pass fails instead (a job it has not
+   * reached half-way yet fails), and every run the history plans on the
+   * default branch from `at` on fails its first attempt, with no automatic
+   * retry, until {@link SimulatedHistory.fixDefaultBranch}. A workflow whose
+   * latest default-branch run is still running gets no new attempt: it fails
+   * by that rule. Feature branches are untouched. Calls are expected in time
+   * order; breaking a branch already broken only adds the failing attempts.
+   * Answers the attempts it created, as they are at `at`.
+   */
+  breakDefaultBranch(
+    spec: SimRepoSpec,
+    options: { at?: number } = {},
+  ): SimRunAttempt[] {
+    const at = options.at ?? this.now();
+    const runs = this.plan(spec, at);
+    if (!this.isDefaultBranchBroken(spec, { at })) {
+      this.breakagesOf(spec).push({ from: at });
+    }
+    for (const run of runs) {
+      this.applyBreakages(spec, run);
+    }
+    const created: SimRunAttempt[] = [];
+    for (const { run, latest } of this.latestOnDefaultBranch(spec, runs, at)) {
+      if (latest.status === 'completed' && latest.attempt < MAX_SIM_ATTEMPTS) {
+        const planned = this.addAttempt(run, latest.attempt, at, {
+          fail: true,
+        });
+        created.push(this.materialize(run, planned, at));
+      }
+    }
+    return created;
+  }
+
+  /**
+   * Ends a breakage from `at` (default now): the latest run of each workflow
+   * on the default branch that failed gets a new attempt created at `at`
+   * that passes, as {@link SimulatedHistory.requestRerun} makes, and the
+   * runs planned from `at` on have their planned outcomes again. Runs
+   * created while the branch was broken keep failing, as they ran on broken
+   * code. Answers the attempts it created, as they are at `at`.
+   */
+  fixDefaultBranch(
+    spec: SimRepoSpec,
+    options: { at?: number } = {},
+  ): SimRunAttempt[] {
+    const at = options.at ?? this.now();
+    const runs = this.plan(spec, at);
+    const key = `${spec.owner}/${spec.repo}`;
+    const breakages = this.breakagesOf(spec)
+      .map(b =>
+        b.from <= at && (b.to === undefined || b.to > at)
+          ? { ...b, to: at }
+          : b,
+      )
+      // A breakage fixed as it began, or planned for after the fix, never was.
+      .filter(b => b.from < at && (b.to === undefined || b.from < b.to));
+    this.breakages.set(key, breakages);
+    const repoIndex = this.repos.indexOf(spec);
+    runs.forEach((run, i) => {
+      const untouched = run.attempts.every(
+        a => !a.requested && a.cancelledAt === undefined,
+      );
+      if (
+        run.branch === spec.defaultBranch &&
+        run.attempts[0].createdAt >= at &&
+        untouched
+      ) {
+        const fresh = this.planRun(spec, repoIndex, this.firstSlot + i);
+        this.applyBreakages(spec, fresh);
+        runs[i] = fresh;
+      }
+    });
+    const created: SimRunAttempt[] = [];
+    for (const { run, latest } of this.latestOnDefaultBranch(spec, runs, at)) {
+      if (latest.status === 'completed' && latest.conclusion === 'failure') {
+        const result = this.requestRerun(spec, run.id, { at });
+        if (result.ok) {
+          created.push(result.run);
+        }
+      }
+    }
+    return created;
+  }
+
+  /** Whether the default branch is broken at `at` (default now). */
+  isDefaultBranchBroken(
+    spec: SimRepoSpec,
+    options: { at?: number } = {},
+  ): boolean {
+    const at = options.at ?? this.now();
+    return this.breakagesOf(spec).some(
+      b => b.from <= at && (b.to === undefined || at < b.to),
+    );
+  }
+
+  private breakagesOf(spec: SimRepoSpec): Breakage[] {
+    const key = `${spec.owner}/${spec.repo}`;
+    let breakages = this.breakages.get(key);
+    if (!breakages) {
+      breakages = [];
+      this.breakages.set(key, breakages);
+    }
+    return breakages;
+  }
+
+  /** The latest run of each workflow on the default branch created by `at`, with its latest attempt then. */
+  private latestOnDefaultBranch(
+    spec: SimRepoSpec,
+    runs: PlannedRun[],
+    at: number,
+  ): Array<{ run: PlannedRun; latest: SimRunAttempt }> {
+    const out: Array<{ run: PlannedRun; latest: SimRunAttempt }> = [];
+    for (const workflow of spec.workflows) {
+      const run = runs.findLast(
+        r =>
+          r.branch === spec.defaultBranch &&
+          r.workflow.id === workflow.id &&
+          r.attempts[0].createdAt <= at,
+      );
+      const visible = run?.attempts.filter(a => a.createdAt <= at) ?? [];
+      if (run && visible.length > 0) {
+        out.push({
+          run,
+          latest: this.materialize(run, visible[visible.length - 1], at),
+        });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A new attempt of a run after attempt `after`, created at `at`, in place
+   * of any the history had planned after that one: a rerun that passes
+   * (jobs before `carried` done at once), or one that fails fast in its
+   * first job for a broken branch.
+   */
+  private addAttempt(
+    run: PlannedRun,
+    after: number,
+    at: number,
+    how: { failedOnly: boolean; carried: number } | { fail: true },
+  ): PlannedAttempt {
+    const attempt = after + 1;
+    const rand = seeded(run.id * 31 + attempt * 7 + 17);
+    let planned: PlannedAttempt;
+    if ('fail' in how) {
+      const kinds = run.workflow.jobs[0].failures;
+      const quick = kinds.filter(k => k !== 'timeout');
+      planned = {
+        attempt,
+        createdAt: at,
+        queueMs: 1_500 + Math.floor(rand() * 1_000),
+        jobDurations: run.workflow.jobs.map(
+          () => 5_000 + Math.floor(rand() * 10_000),
+        ),
+        failure: {
+          job: 0,
+          kind: pick(rand, quick.length > 0 ? quick : kinds),
+        },
+        requested: { failedOnly: false, breaking: true },
+      };
+    } else {
+      planned = {
+        attempt,
+        createdAt: at,
+        queueMs: 2_000 + Math.floor(rand() * 8_000),
+        jobDurations: run.workflow.jobs.map((_, j) =>
+          j < how.carried ? 0 : 20_000 + Math.floor(rand() * 50_000),
+        ),
+        requested: { failedOnly: how.failedOnly },
+      };
+    }
+    run.attempts = [...run.attempts.filter(a => a.attempt <= after), planned];
+    return planned;
+  }
+
+  /** Applies every breakage of the repository to one run (idempotent). */
+  private applyBreakages(spec: SimRepoSpec, run: PlannedRun) {
+    if (run.branch !== spec.defaultBranch) {
+      return;
+    }
+    for (const breakage of this.breakagesOf(spec)) {
+      this.breakRun(run, breakage);
+    }
+  }
+
+  /**
+   * What a breakage does to one default-branch run: a first attempt created
+   * while broken fails and is not retried automatically (a planned retry
+   * created while broken never comes); an attempt still unfinished when it
+   * broke fails unless it was to fail anyway. Attempts asked for through the
+   * API and those cancelled through it are left as they are.
+   */
+  private breakRun(run: PlannedRun, breakage: Breakage) {
+    const { from, to } = breakage;
+    const kept: PlannedAttempt[] = [];
+    for (const planned of run.attempts) {
+      const created = planned.createdAt;
+      if (
+        !planned.requested &&
+        planned.cancelledAt === undefined &&
+        created >= from &&
+        (to === undefined || created < to)
+      ) {
+        if (planned.attempt > 1) {
+          break;
+        }
+        if (!planned.failure) {
+          this.failPlanned(run, planned);
+        }
+      } else if (
+        created < from &&
+        !planned.failure &&
+        planned.cancelledAt === undefined &&
+        this.materialize(run, planned, from).status !== 'completed'
+      ) {
+        this.failPlanned(run, planned, from);
+      }
+      kept.push(planned);
+    }
+    run.attempts = kept;
+  }
+
+  /**
+   * Makes a planned attempt fail. Not started yet: a job and how it fails
+   * as the history picks them. Under way at `since`: the first job not yet
+   * half done then, so nothing reported before `since` changes (no timeout
+   * where the job can fail another way, and no longer jobs).
+   */
+  private failPlanned(
+    run: PlannedRun,
+    planned: PlannedAttempt,
+    since?: number,
+  ) {
+    const rand = seeded(run.id * 53 + planned.attempt * 11 + 5);
+    const jobs = run.workflow.jobs;
+    let job = Math.floor(rand() * jobs.length);
+    if (since !== undefined) {
+      let start = planned.createdAt + planned.queueMs;
+      const halfway = planned.jobDurations.map(d => {
+        const h = start + d / 2;
+        start += d;
+        return h;
+      });
+      job = halfway.findIndex(h => h > since);
+      if (job < 0) {
+        if (planned.cancelled) {
+          // Too late to fail differently: it ends cancelled as planned.
+          return;
+        }
+        job = jobs.length - 1;
+      }
+    }
+    const kinds = jobs[job].failures;
+    const quiet = kinds.filter(k => k !== 'timeout');
+    const kind = pick(
+      rand,
+      since !== undefined && quiet.length > 0 ? quiet : kinds,
+    );
+    planned.failure = { job, kind };
+    delete planned.cancelled;
+    if (kind === 'timeout' && since === undefined) {
+      planned.jobDurations = planned.jobDurations.map((d, j) =>
+        j === job ? d + 120_000 : d,
+      );
+    }
+  }
+
   private plan(spec: SimRepoSpec, at: number): PlannedRun[] {
     const key = `${spec.owner}/${spec.repo}`;
     let runs = this.planned.get(key);
@@ -464,7 +738,9 @@ export class SimulatedHistory {
     const repoIndex = this.repos.indexOf(spec);
     const lastSlot = Math.floor((at - TIMELINE_EPOCH) / this.intervalMs);
     for (let slot = this.firstSlot + runs.length; slot <= lastSlot; slot++) {
-      runs.push(this.planRun(spec, repoIndex, slot));
+      const run = this.planRun(spec, repoIndex, slot);
+      this.applyBreakages(spec, run);
+      runs.push(run);
     }
     return runs;
   }

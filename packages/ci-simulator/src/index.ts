@@ -15,3 +15,4 @@ export * from './gitlab';
 export * from './jenkins';
 export * from './buildkite';
 export * from './circleci';
+export * from './control';

@@ -2,6 +2,7 @@
 import { DEMO_REPOS, SimulatedHistory } from './history';
 import { GithubSimulator } from './handlers';
 import { startSimulatorServer } from './server';
+import { SimulatorControl } from './control';
 import { WebhookSender } from './webhooks';
 import { GitlabSimulator, GitlabWebhookSender } from './gitlab';
 import { JenkinsSimulator, JenkinsWebhookSender } from './jenkins';
@@ -32,15 +33,30 @@ const circleci = new CircleciSimulator(history, {
   outputUrl: `${base}/circleci/output`,
 });
 
+// Breaks and fixes a repository's default branch on demand, in all providers.
+const control = new SimulatorControl(history, {
+  onChange: (action, { repo, broken, runs }) =>
+    console.log(
+      `CI simulator: ${action} ${repo}: default branch ${
+        broken ? 'broken' : 'not broken'
+      }; new attempts: ${
+        runs
+          .map(r => `${r.workflow} #${r.id} attempt ${r.attempt}`)
+          .join(', ') || 'none'
+      }`,
+    ),
+});
+
 startSimulatorServer({
   simulator,
   extra: [gitlab, jenkins, buildkite, circleci],
+  control,
   port,
   log: process.env.CI_SIMULATOR_VERBOSE ? line => console.log(line) : undefined,
 }).then(
   ({ url }) => {
     console.log(
-      `CI simulator: GitHub Actions API for ${DEMO_REPOS.length} demo repositories at ${url}/api/v3, GitLab at ${url}/gitlab/api/v4, Jenkins at ${url}/jenkins, Buildkite at ${url}/buildkite/v2, CircleCI at ${url}/circleci/api/v2`,
+      `CI simulator: GitHub Actions API for ${DEMO_REPOS.length} demo repositories at ${url}/api/v3, GitLab at ${url}/gitlab/api/v4, Jenkins at ${url}/jenkins, Buildkite at ${url}/buildkite/v2, CircleCI at ${url}/circleci/api/v2; break or fix a default branch with POST ${url}/_simulator/repos/{owner}/{repo}/break or /fix`,
     );
     startWebhooks();
   },

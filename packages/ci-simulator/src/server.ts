@@ -10,11 +10,17 @@ export async function startSimulatorServer(options: {
   simulator: GithubSimulator;
   /** Further simulated providers served beside GitHub. */
   extra?: Array<{ handlers(): HttpHandler[] }>;
+  /**
+   * Endpoints that steer the simulation (e.g. a `SimulatorControl`),
+   * tried before the providers'.
+   */
+  control?: { handlers(): HttpHandler[] };
   port: number;
   host?: string;
   log?: (line: string) => void;
 }): Promise<{ url: string; close(): Promise<void> }> {
   const handlers = [
+    ...(options.control?.handlers() ?? []),
     ...options.simulator.handlers(),
     ...(options.extra ?? []).flatMap(sim => sim.handlers()),
   ];
