@@ -27,6 +27,7 @@ import {
   makeResponse,
   makeRun,
   plainEntity,
+  alertsApiStubs,
   insightsApiStubs,
 } from './testing/fixtures';
 
@@ -70,6 +71,7 @@ describe('ci-experience new frontend system plugin', () => {
       rerunRun: jest.fn(),
       cancelRun: jest.fn(),
       ...insightsApiStubs(),
+      ...alertsApiStubs(),
     };
     const tester = createExtensionTester(ciExperienceEntityCard);
 
@@ -108,6 +110,7 @@ describe('ci-experience new frontend system plugin', () => {
       rerunRun: jest.fn(),
       cancelRun: jest.fn(),
       ...insightsApiStubs(),
+      ...alertsApiStubs(),
     });
 
     it('offers the card and the ci-health tab on groups and systems only', () => {

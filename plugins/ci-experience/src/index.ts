@@ -21,6 +21,18 @@ export { rootRouteRef } from './routes';
 export { ciExperienceApiRef, CiExperienceClient } from './api';
 export type { CiExperienceApi, CiInsightsQuery } from './api';
 export type {
+  CiAlertChannels,
+  CiAlertDelivery,
+  CiAlertFiring,
+  CiAlertFiringsResponse,
+  CiAlertKind,
+  CiAlertParams,
+  CiAlertPreview,
+  CiAlertRule,
+  CiAlertRuleInput,
+  CiAlertRulesResponse,
+  CiAlertSeverity,
+  CiAlertStateName,
   CiFailureCategory,
   CiFailureClass,
   CiFigure,

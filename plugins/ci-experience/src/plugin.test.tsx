@@ -4,6 +4,7 @@ import {
   makeRun,
   makeRunDetail,
   plainEntity,
+  alertsApiStubs,
   insightsApiStubs,
 } from './testing/fixtures';
 import {
@@ -71,6 +72,7 @@ describe('ci-experience legacy plugin', () => {
       rerunRun: jest.fn(),
       cancelRun: jest.fn(),
       ...insightsApiStubs(),
+      ...alertsApiStubs(),
     };
     await renderInTestApp(
       <TestApiProvider apis={[[ciExperienceApiRef, api]]}>
@@ -114,6 +116,7 @@ describe('ci-experience legacy plugin', () => {
       rerunRun: jest.fn(),
       cancelRun: jest.fn(),
       ...insightsApiStubs(),
+      ...alertsApiStubs(),
     };
     // What `<EntityLayout.Route path="/ci">` does: the tab owns `ci/*`.
     await renderInTestApp(

@@ -27,6 +27,8 @@ const postgres = Object.entries(process.env).find(([k]) =>
 const describeWithPostgres = postgres ? describe : describe.skip;
 
 const slackPosts: string[] = [];
+/** Notices sent by either replica, in the order they were sent. */
+const sentNotices: string[] = [];
 const server = setupServer(
   mswHttp.post(
     'https://hooks.slack.com/services/:a/:b/:c',
@@ -110,6 +112,7 @@ describeWithPostgres('alerts with two replicas on one PostgreSQL', () => {
           factory: () => ({
             send: async (options: NotificationSendOptions) => {
               sent.push(options);
+              sentNotices.push(options.payload.title);
             },
           }),
         }),
@@ -129,7 +132,7 @@ describeWithPostgres('alerts with two replicas on one PostgreSQL', () => {
     };
   }
 
-  const notices = () => backends.flatMap(b => b.sent.map(s => s.payload.title));
+  const notices = () => sentNotices;
 
   beforeAll(async () => {
     server.use(...sim.github.handlers());
@@ -175,6 +178,8 @@ describeWithPostgres('alerts with two replicas on one PostgreSQL', () => {
     });
     expect(created.status).toBe(201);
 
+    let baseNotices = 0;
+    let baseSlack = 0;
     let step = 0;
     /** The newest run on main as `conclusion`, delivered to each replica. */
     const deliver = async (conclusion: string) => {
@@ -213,29 +218,45 @@ describeWithPostgres('alerts with two replicas on one PostgreSQL', () => {
         true,
         true,
       ]);
-      await sleep(1500); // deliveries
+    };
+    /** Waits for at least the expected notices, then a while for any extra. */
+    const settled = async (expected: { notices: number; slack: number }) => {
+      for (let i = 0; i < 200; i++) {
+        if (
+          notices().length - baseNotices >= expected.notices &&
+          slackPosts.length - baseSlack >= expected.slack
+        ) {
+          break;
+        }
+        await sleep(100);
+      }
+      await sleep(2000);
     };
 
     // Passing first: whatever the history was, the rule is ok after.
     await deliver('success');
+    await sleep(2000);
     const rule = await backends[1].http.get(
       `/api/ci-experience/alert-rules/${created.body.id}`,
     );
     expect(rule.body.state).toBe('ok');
-    const baseNotices = notices().length;
-    const baseSlack = slackPosts.length;
+    baseNotices = notices().length;
+    baseSlack = slackPosts.length;
 
     await deliver('failure');
+    await settled({ notices: 1, slack: 1 });
     expect(notices().slice(baseNotices)).toEqual([
       'CI alert on payments-service: Main broken',
     ]);
     expect(slackPosts.length - baseSlack).toBe(1);
 
     await deliver('failure'); // still failing: nothing repeats
+    await sleep(2000);
     expect(notices().length - baseNotices).toBe(1);
     expect(slackPosts.length - baseSlack).toBe(1);
 
     await deliver('success');
+    await settled({ notices: 2, slack: 2 });
     expect(notices().slice(baseNotices)).toEqual([
       'CI alert on payments-service: Main broken',
       'Resolved: CI alert on payments-service: Main broken',
@@ -255,5 +276,5 @@ describeWithPostgres('alerts with two replicas on one PostgreSQL', () => {
       'resolved notifications sent 1',
       'resolved slack sent 1',
     ]);
-  }, 60_000);
+  }, 120_000);
 });

@@ -1,6 +1,11 @@
 import { CompoundEntityRef } from '@backstage/catalog-model';
 import { createApiRef } from '@backstage/core-plugin-api';
 import {
+  CiAlertFiringsResponse,
+  CiAlertPreview,
+  CiAlertRule,
+  CiAlertRuleInput,
+  CiAlertRulesResponse,
   CiInsightsResponse,
   CiInsightsWindow,
   CiJobLog,
@@ -29,7 +34,7 @@ export interface CiInsightsQuery {
 
 /**
  * Reads CI runs from the CI Experience backend, and asks it to rerun or
- * cancel them.
+ * cancel them; reads and manages an entity's alert rules.
  *
  * @public
  */
@@ -88,6 +93,45 @@ export interface CiExperienceApi {
     systemRef: CompoundEntityRef,
     window?: CiInsightsWindow,
   ): Promise<CiRollupResponse>;
+
+  /** An entity's alert rules, with their state; never a Slack URL. */
+  getAlertRules(entityRef: CompoundEntityRef): Promise<CiAlertRulesResponse>;
+
+  /**
+   * Creates an alert rule of the entity. The backend checks
+   * `ci-experience.alert.manage` on the entity; a bad field is a 400 that
+   * names it.
+   */
+  createAlertRule(
+    entityRef: CompoundEntityRef,
+    input: CiAlertRuleInput,
+  ): Promise<CiAlertRule>;
+
+  /**
+   * How often a drafted rule would have fired over the entity's recent
+   * history; saves nothing.
+   */
+  previewAlertRule(
+    entityRef: CompoundEntityRef,
+    input: CiAlertRuleInput,
+  ): Promise<CiAlertPreview>;
+
+  /** One alert rule. */
+  getAlertRule(id: string): Promise<CiAlertRule>;
+
+  /**
+   * Replaces an alert rule. `input.slackWebhookUrl` absent keeps the stored
+   * Slack webhook, `null` removes it.
+   */
+  updateAlertRule(id: string, input: CiAlertRuleInput): Promise<CiAlertRule>;
+
+  /** Deletes an alert rule. */
+  deleteAlertRule(id: string): Promise<void>;
+
+  /** An entity's alert firings: open ones first, then past ones, newest first. */
+  getAlertFirings(
+    entityRef: CompoundEntityRef,
+  ): Promise<CiAlertFiringsResponse>;
 }
 
 /**

@@ -1,7 +1,15 @@
 import { registerMswTestHooks } from '@backstage/test-utils';
 import { ResponseError } from '@backstage/errors';
-import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
-import { makeInsights, makeRollup } from '../testing/fixtures';
+import {
+  CiAlertRuleInput,
+  CiRunsResponse,
+} from '@ci-experience/plugin-ci-experience-common';
+import {
+  makeAlertFiring,
+  makeAlertRule,
+  makeInsights,
+  makeRollup,
+} from '../testing/fixtures';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { CiExperienceClient } from './CiExperienceClient';
@@ -407,6 +415,208 @@ describe('CiExperienceClient', () => {
       await expect(promise).rejects.toMatchObject({
         statusCode: 400,
         body: { error: { message: 'Invalid window "1y": use 7d, 30d or 90d' } },
+      });
+    });
+  });
+
+  describe('alerts', () => {
+    const ref = { kind: 'Component', namespace: 'Default', name: 'pay ments' };
+    const entityPath =
+      '/api/ci-experience/entities/component/default/pay%20ments';
+
+    const input: CiAlertRuleInput = {
+      name: 'Main is red',
+      kind: 'default-branch-broken',
+      params: { runs: 3, minutes: 30 },
+      branches: [],
+      severity: 'critical',
+      enabled: true,
+      notifications: true,
+    };
+
+    const rule = makeAlertRule();
+    const firing = makeAlertFiring();
+
+    interface Seen {
+      method: string;
+      path: string;
+      contentType: string | null;
+      body: unknown;
+    }
+
+    /** Records every request to the alert routes and answers `reply`. */
+    function record(reply: (seen: Seen) => Response) {
+      const seen: Seen[] = [];
+      const handler = async ({ request }: { request: Request }) => {
+        const text = await request.text();
+        const entry = {
+          method: request.method,
+          path: new URL(request.url).pathname,
+          contentType: request.headers.get('content-type'),
+          body: text ? JSON.parse(text) : undefined,
+        };
+        seen.push(entry);
+        return reply(entry);
+      };
+      server.use(
+        http.all(
+          `${baseUrl}/entities/:kind/:namespace/:name/alert-rules`,
+          handler,
+        ),
+        http.all(
+          `${baseUrl}/entities/:kind/:namespace/:name/alert-rules/preview`,
+          handler,
+        ),
+        http.all(`${baseUrl}/entities/:kind/:namespace/:name/alerts`, handler),
+        http.all(`${baseUrl}/alert-rules/:id`, handler),
+      );
+      return seen;
+    }
+
+    it('lists the rules and the firings of an entity', async () => {
+      const seen = record(({ path }) =>
+        path.endsWith('/alerts')
+          ? HttpResponse.json({ firings: [firing] })
+          : HttpResponse.json({ rules: [rule] }),
+      );
+
+      await expect(client.getAlertRules(ref)).resolves.toEqual({
+        rules: [rule],
+      });
+      await expect(client.getAlertFirings(ref)).resolves.toEqual({
+        firings: [firing],
+      });
+      expect(seen.map(({ method, path }) => [method, path])).toEqual([
+        ['GET', `${entityPath}/alert-rules`],
+        ['GET', `${entityPath}/alerts`],
+      ]);
+    });
+
+    it('creates a rule and previews a draft with the input as JSON', async () => {
+      const preview = { days: 30, firings: 2, openedAt: ['a', 'b'] };
+      const seen = record(({ path }) =>
+        path.endsWith('/preview')
+          ? HttpResponse.json(preview)
+          : HttpResponse.json(rule, { status: 201 }),
+      );
+
+      await expect(client.createAlertRule(ref, input)).resolves.toEqual(rule);
+      await expect(client.previewAlertRule(ref, input)).resolves.toEqual(
+        preview,
+      );
+      expect(seen).toEqual([
+        {
+          method: 'POST',
+          path: `${entityPath}/alert-rules`,
+          contentType: 'application/json',
+          body: input,
+        },
+        {
+          method: 'POST',
+          path: `${entityPath}/alert-rules/preview`,
+          contentType: 'application/json',
+          body: input,
+        },
+      ]);
+    });
+
+    it('reads, replaces and deletes a rule by encoded id, sending the Slack URL only when given', async () => {
+      const seen = record(({ method }) =>
+        method === 'DELETE'
+          ? new HttpResponse(null, { status: 204 })
+          : HttpResponse.json(makeAlertRule({ id: 'a/b' })),
+      );
+
+      await expect(client.getAlertRule('a/b')).resolves.toMatchObject({
+        id: 'a/b',
+      });
+      // Without slackWebhookUrl: the stored webhook is kept.
+      await client.updateAlertRule('a/b', input);
+      await client.updateAlertRule('a/b', {
+        ...input,
+        slackWebhookUrl: 'https://hooks.slack.com/services/T/B/x',
+      });
+      await client.updateAlertRule('a/b', { ...input, slackWebhookUrl: null });
+      await expect(client.deleteAlertRule('a/b')).resolves.toBeUndefined();
+
+      const path = '/api/ci-experience/alert-rules/a%2Fb';
+      expect(seen.map(({ method, path: p }) => [method, p])).toEqual([
+        ['GET', path],
+        ['PUT', path],
+        ['PUT', path],
+        ['PUT', path],
+        ['DELETE', path],
+      ]);
+      expect(seen[1].contentType).toBe('application/json');
+      expect(seen[1].body).toEqual(input);
+      expect(seen[1].body).not.toHaveProperty('slackWebhookUrl');
+      expect(seen[2].body).toEqual({
+        ...input,
+        slackWebhookUrl: 'https://hooks.slack.com/services/T/B/x',
+      });
+      expect(seen[3].body).toEqual({ ...input, slackWebhookUrl: null });
+      expect(seen[4].body).toBeUndefined();
+    });
+
+    it('throws a ResponseError carrying the field the backend names', async () => {
+      record(() =>
+        HttpResponse.json(
+          {
+            error: {
+              name: 'InputError',
+              message: 'params.minutes must be an integer from 1 to 43200',
+            },
+            request: { method: 'POST', url: '/alert-rules' },
+            response: { statusCode: 400 },
+          },
+          { status: 400 },
+        ),
+      );
+
+      const promise = client.createAlertRule(ref, input);
+      await expect(promise).rejects.toBeInstanceOf(ResponseError);
+      await expect(promise).rejects.toMatchObject({
+        statusCode: 400,
+        body: {
+          error: {
+            message: 'params.minutes must be an integer from 1 to 43200',
+          },
+        },
+      });
+      await expect(client.previewAlertRule(ref, input)).rejects.toMatchObject({
+        name: 'ResponseError',
+        statusCode: 400,
+      });
+    });
+
+    it('throws a ResponseError for a refused change or an unknown rule', async () => {
+      record(({ method }) =>
+        method === 'GET'
+          ? new HttpResponse('Not found', { status: 404 })
+          : HttpResponse.json(
+              {
+                error: {
+                  name: 'NotAllowedError',
+                  message:
+                    'You may not change the alerts of component:default/svc',
+                },
+                request: { method, url: '/alert-rules/r' },
+                response: { statusCode: 403 },
+              },
+              { status: 403 },
+            ),
+      );
+
+      await expect(client.updateAlertRule('r', input)).rejects.toMatchObject({
+        name: 'ResponseError',
+        statusCode: 403,
+        body: { error: { name: 'NotAllowedError' } },
+      });
+      await expect(client.deleteAlertRule('r')).rejects.toBeInstanceOf(
+        ResponseError,
+      );
+      await expect(client.getAlertRule('r')).rejects.toMatchObject({
+        statusCode: 404,
       });
     });
   });

@@ -2,6 +2,11 @@ import { CompoundEntityRef } from '@backstage/catalog-model';
 import { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import {
+  CiAlertFiringsResponse,
+  CiAlertPreview,
+  CiAlertRule,
+  CiAlertRuleInput,
+  CiAlertRulesResponse,
   CiInsightsResponse,
   CiInsightsWindow,
   CiJobLog,
@@ -45,6 +50,11 @@ function rollupPath(
     .map(encodeURIComponent)
     .join('/');
   return window ? `${path}?window=${encodeURIComponent(window)}` : path;
+}
+
+/** `alert-rules/{id}`. */
+function alertRulePath(id: string): string {
+  return `alert-rules/${encodeURIComponent(id)}`;
 }
 
 /**
@@ -164,6 +174,58 @@ export class CiExperienceClient implements CiExperienceApi {
     return this.get<CiRollupResponse>(rollupPath('systems', systemRef, window));
   }
 
+  async getAlertRules(
+    entityRef: CompoundEntityRef,
+  ): Promise<CiAlertRulesResponse> {
+    return this.get<CiAlertRulesResponse>(entityPath(entityRef, 'alert-rules'));
+  }
+
+  async createAlertRule(
+    entityRef: CompoundEntityRef,
+    input: CiAlertRuleInput,
+  ): Promise<CiAlertRule> {
+    const res = await this.send(
+      'POST',
+      entityPath(entityRef, 'alert-rules'),
+      input,
+    );
+    return (await res.json()) as CiAlertRule;
+  }
+
+  async previewAlertRule(
+    entityRef: CompoundEntityRef,
+    input: CiAlertRuleInput,
+  ): Promise<CiAlertPreview> {
+    const res = await this.send(
+      'POST',
+      entityPath(entityRef, 'alert-rules', 'preview'),
+      input,
+    );
+    return (await res.json()) as CiAlertPreview;
+  }
+
+  async getAlertRule(id: string): Promise<CiAlertRule> {
+    return this.get<CiAlertRule>(alertRulePath(id));
+  }
+
+  async updateAlertRule(
+    id: string,
+    input: CiAlertRuleInput,
+  ): Promise<CiAlertRule> {
+    const res = await this.send('PUT', alertRulePath(id), input);
+    return (await res.json()) as CiAlertRule;
+  }
+
+  async deleteAlertRule(id: string): Promise<void> {
+    await this.send('DELETE', alertRulePath(id));
+  }
+
+  async getAlertFirings(
+    entityRef: CompoundEntityRef,
+  ): Promise<CiAlertFiringsResponse> {
+    return this.get<CiAlertFiringsResponse>(entityPath(entityRef, 'alerts'));
+  }
+
   private async get<T>(pathAndQuery: string): Promise<T> {
     const baseUrl = await this.discoveryApi.getBaseUrl('ci-experience');
     const res = await this.fetchApi.fetch(`${baseUrl}/${pathAndQuery}`);
@@ -174,14 +236,29 @@ export class CiExperienceClient implements CiExperienceApi {
   }
 
   private async post(path: string, body: object): Promise<void> {
+    await this.send('POST', path, body);
+  }
+
+  /** A request with an optional JSON body; throws a ResponseError unless ok. */
+  private async send(
+    method: 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: object,
+  ): Promise<Response> {
     const baseUrl = await this.discoveryApi.getBaseUrl('ci-experience');
-    const res = await this.fetchApi.fetch(`${baseUrl}/${path}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const res = await this.fetchApi.fetch(
+      `${baseUrl}/${path}`,
+      body === undefined
+        ? { method }
+        : {
+            method,
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify(body),
+          },
+    );
     if (!res.ok) {
       throw await ResponseError.fromResponse(res);
     }
+    return res;
   }
 }

@@ -1,5 +1,7 @@
 import { Entity } from '@backstage/catalog-model';
 import {
+  CiAlertFiring,
+  CiAlertRule,
   CiFailureClass,
   CiFigure,
   CiHealthFigures,
@@ -434,5 +436,89 @@ export function insightsApiStubs() {
     getInsights: jest.fn(async () => makeEmptyInsights()),
     getGroupInsights: jest.fn(async () => makeRollup()),
     getSystemInsights: jest.fn(async () => makeRollup()),
+  };
+}
+
+/**
+ * The alert methods of a fake API, for tests about something else: the CI
+ * tab's Alerts section then shows an entity without rules or firings.
+ */
+export function alertsApiStubs() {
+  return {
+    getAlertRules: jest.fn(async () => ({ rules: [] as CiAlertRule[] })),
+    createAlertRule: jest.fn(async () => makeAlertRule()),
+    previewAlertRule: jest.fn(async () => ({
+      days: 30,
+      firings: 0,
+      openedAt: [] as string[],
+    })),
+    getAlertRule: jest.fn(async () => makeAlertRule()),
+    updateAlertRule: jest.fn(async () => makeAlertRule()),
+    deleteAlertRule: jest.fn(async () => {}),
+    getAlertFirings: jest.fn(async () => ({ firings: [] as CiAlertFiring[] })),
+  };
+}
+
+/**
+ * A "default branch broken" rule of `annotatedEntity` (3 runs in a row or
+ * 30 min), enabled, firing since 20 minutes ago, notifying the owners and
+ * Slack.
+ */
+export function makeAlertRule(
+  overrides: Partial<CiAlertRule> = {},
+): CiAlertRule {
+  return {
+    id: 'rule-1',
+    entityRef: 'component:default/payments',
+    name: 'Main is red',
+    kind: 'default-branch-broken',
+    params: { runs: 3, minutes: 30 },
+    branches: [],
+    severity: 'critical',
+    enabled: true,
+    channels: { notifications: true, slack: true },
+    state: 'firing',
+    stateSince: minutesAgo(20),
+    lastEvaluatedAt: minutesAgo(1),
+    lastDetail: '3 failed runs in a row',
+    createdBy: 'user:default/jane',
+    createdAt: '2024-05-01T10:00:00.000Z',
+    updatedAt: '2024-05-01T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** An open firing of `makeAlertRule()`, caused by runs 1 to 3. */
+export function makeAlertFiring(
+  overrides: Partial<CiAlertFiring> = {},
+): CiAlertFiring {
+  return {
+    id: 'firing-1',
+    ruleId: 'rule-1',
+    ruleName: 'Main is red',
+    kind: 'default-branch-broken',
+    severity: 'critical',
+    entityRef: 'component:default/payments',
+    openedAt: minutesAgo(20),
+    detail: '3 failed runs in a row',
+    runIds: ['run-3', 'run-2', 'run-1'],
+    snoozed: false,
+    deliveries: [
+      {
+        channel: 'notifications',
+        notice: 'fired',
+        status: 'sent',
+        attempts: 1,
+        sentAt: minutesAgo(20),
+      },
+      {
+        channel: 'slack',
+        notice: 'fired',
+        status: 'failed',
+        attempts: 3,
+        lastError: 'HTTP 500',
+      },
+    ],
+    ...overrides,
   };
 }

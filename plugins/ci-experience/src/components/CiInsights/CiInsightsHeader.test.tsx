@@ -2,6 +2,7 @@ import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { CiExperienceApi, ciExperienceApiRef } from '../../api';
 import {
+  alertsApiStubs,
   insightsApiStubs,
   makeEmptyInsights,
   makeInsights,
@@ -32,6 +33,7 @@ function fakeApi(getInsights?: CiExperienceApi['getInsights']) {
     rerunRun: jest.fn(),
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
+    ...alertsApiStubs(),
     ...(getInsights ? { getInsights: jest.fn(getInsights) } : {}),
   } satisfies CiExperienceApi;
 }

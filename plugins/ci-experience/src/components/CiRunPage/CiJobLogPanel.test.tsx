@@ -1,7 +1,11 @@
 import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { screen, waitFor } from '@testing-library/react';
 import { CiExperienceApi, ciExperienceApiRef } from '../../api';
-import { makeRunDetail, insightsApiStubs } from '../../testing/fixtures';
+import {
+  alertsApiStubs,
+  makeRunDetail,
+  insightsApiStubs,
+} from '../../testing/fixtures';
 import { CiJobLogPanel } from './CiJobLogPanel';
 
 jest.setTimeout(30_000);
@@ -16,6 +20,7 @@ function fakeApi(text: string) {
     rerunRun: jest.fn(),
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
+    ...alertsApiStubs(),
   } satisfies CiExperienceApi;
 }
 

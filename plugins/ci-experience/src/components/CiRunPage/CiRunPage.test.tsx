@@ -6,6 +6,7 @@ import {
   makeResponse,
   makeRun,
   makeRunDetail,
+  alertsApiStubs,
   insightsApiStubs,
 } from '../../testing/fixtures';
 import { CI_TAB as TAB, renderCiTab } from '../../__testUtils__/renderCiTab';
@@ -26,6 +27,7 @@ function fakeApi(overrides: Partial<CiExperienceApi> = {}) {
     rerunRun: jest.fn(async () => {}),
     cancelRun: jest.fn(async () => {}),
     ...insightsApiStubs(),
+    ...alertsApiStubs(),
     ...overrides,
   } satisfies CiExperienceApi;
 }

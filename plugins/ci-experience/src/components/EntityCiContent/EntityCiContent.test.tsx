@@ -8,6 +8,7 @@ import {
   makeRun,
   makeSource,
   plainEntity,
+  alertsApiStubs,
   insightsApiStubs,
   makeInsights,
 } from '../../testing/fixtures';
@@ -25,6 +26,7 @@ function fakeApi(getRuns: CiExperienceApi['getRuns']) {
     rerunRun: jest.fn(),
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
+    ...alertsApiStubs(),
   } satisfies CiExperienceApi;
 }
 

@@ -26,6 +26,7 @@ import { Route, Routes } from 'react-router-dom';
 import { useCiRuns } from '../../hooks/useCiRuns';
 import { usePollWhile } from '../../hooks/usePollWhile';
 import { useSeenValues } from '../../hooks/useSeenValues';
+import { CiAlertsSection } from '../CiAlerts';
 import { CiInsightsHeader } from '../CiInsights';
 import { CiFirstSyncNotice, isWaitingForFirstSync } from '../CiFirstSyncNotice';
 import {
@@ -122,13 +123,18 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
   usePollWhile(following, runs.refresh, data, LIVE_POLL_INTERVAL_MS);
 
   const header = (
-    <Box mb={2}>
-      <CiInsightsHeader
-        entityRef={props.entityRef}
-        branchesSeen={branches}
-        workflowsSeen={workflows}
-      />
-    </Box>
+    <>
+      <Box mb={2}>
+        <CiInsightsHeader
+          entityRef={props.entityRef}
+          branchesSeen={branches}
+          workflowsSeen={workflows}
+        />
+      </Box>
+      <Box mb={2}>
+        <CiAlertsSection />
+      </Box>
+    </>
   );
   if (error && !data) {
     return (
@@ -204,8 +210,9 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
  * The CI tab of an entity page. Its own routes, relative to the tab:
  *
  * - `/`: a health header (figures of a window beside the previous one,
- *   charts and rankings), then the entity's runs with filters, the state of
- *   the sources they come from, and paging;
+ *   charts and rankings), the entity's alert rules and their firings, then
+ *   the entity's runs with filters, the state of the sources they come
+ *   from, and paging;
  * - `runs/:runId`: one run, with its jobs on a timeline, logs, failure
  *   classes, attempts, and rerun and cancel. Its URL can be shared.
  *

@@ -6,6 +6,7 @@ import { CiExperienceApi, ciExperienceApiRef } from '../../api';
 import {
   annotatedEntity,
   fig,
+  alertsApiStubs,
   insightsApiStubs,
   makeRollup,
   makeRollupItem,
@@ -36,6 +37,7 @@ function fakeApi(overrides: Partial<CiExperienceApi> = {}) {
     rerunRun: jest.fn(),
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
+    ...alertsApiStubs(),
     ...overrides,
   } satisfies CiExperienceApi;
 }

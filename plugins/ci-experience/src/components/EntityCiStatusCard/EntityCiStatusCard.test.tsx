@@ -9,6 +9,7 @@ import {
   makeRun,
   makeSource,
   plainEntity,
+  alertsApiStubs,
   insightsApiStubs,
 } from '../../testing/fixtures';
 import { EntityCiStatusCard } from './EntityCiStatusCard';
@@ -24,6 +25,7 @@ function fakeApi(getRuns: CiExperienceApi['getRuns']) {
     rerunRun: jest.fn(),
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
+    ...alertsApiStubs(),
   } satisfies CiExperienceApi;
 }
 
