@@ -321,6 +321,94 @@ async function main() {
       },
     );
 
+    await check(
+      'an owner creates an alert rule, the simulator breaks main, the notification shows in the portal',
+      async () => {
+        const SIM = 'http://localhost:7008';
+        const repo = 'demo-org/payments-service';
+        const name = `Main broken (browser test ${Date.now()})`;
+        // A workflow whose latest run on main passed, so that the rule
+        // starts ok (read from the simulator's GitHub API).
+        const res = await fetch(
+          `${SIM}/api/v3/repos/${repo}/actions/runs?branch=main&per_page=100`,
+          { headers: { authorization: 'token simulator-token' } },
+        );
+        const { workflow_runs: runs } = await res.json();
+        const latest = new Map();
+        for (const r of runs) {
+          if (!latest.has(r.name)) latest.set(r.name, r);
+        }
+        const workflow =
+          [...latest.values()].find(
+            r => r.status === 'completed' && r.conclusion === 'success',
+          )?.name ?? 'CI';
+        await page.goto(`${APP}/catalog/default/component/payments-service/ci`);
+        await page.getByRole('button', { name: /New rule/ }).click();
+        await page.getByLabel('Name').fill(name);
+        await page.getByLabel('Failed runs in a row').fill('1');
+        await page.getByLabel('Or failing for (minutes)').fill('');
+        await page.getByLabel('Workflow (optional)').fill(workflow);
+        await page
+          .getByTestId('alert-preview-count')
+          .waitFor({ timeout: 30_000 });
+        await page.getByRole('button', { name: 'Create rule' }).click();
+        const row = page.getByRole('row', { name });
+        await row.waitFor({ timeout: 30_000 });
+        // The rule must be ok before the branch breaks: if main was red
+        // already, fix it first and wait.
+        const stateOf = async () =>
+          (
+            await row
+              .getByText(/^(OK|Firing)$/)
+              .first()
+              .innerText()
+          ).trim();
+        let fixed = false;
+        for (let i = 0; ; i++) {
+          if ((await stateOf()) === 'OK') break;
+          if (!fixed) {
+            await fetch(`${SIM}/_simulator/repos/${repo}/fix`, {
+              method: 'POST',
+            });
+            fixed = true;
+          }
+          if (i > 60) throw new Error('the rule never got to OK');
+          await new Promise(r => setTimeout(r, 5000));
+          await page.reload();
+          await row.waitFor();
+        }
+        const broke = await fetch(`${SIM}/_simulator/repos/${repo}/break`, {
+          method: 'POST',
+        });
+        if (!broke.ok) throw new Error(`break answered ${broke.status}`);
+        for (let i = 0; (await stateOf()) !== 'Firing'; i++) {
+          if (i > 36) throw new Error('the rule did not fire within 3 minutes');
+          await new Promise(r => setTimeout(r, 5000));
+          await page.reload();
+          await row.waitFor();
+        }
+        await page.screenshot({
+          path: path.join(root, 'docs', 'images', 'ci-alerts.png'),
+          fullPage: true,
+        });
+        // The notification, to the owners (guest is in payments-team).
+        await page.goto(`${APP}/notifications`);
+        await page
+          .getByText(`CI alert on payments-service: ${name}`)
+          .first()
+          .waitFor({ timeout: 60_000 });
+        // Leave the demo as it was: main fixed, the rule gone.
+        await fetch(`${SIM}/_simulator/repos/${repo}/fix`, { method: 'POST' });
+        await page.goto(`${APP}/catalog/default/component/payments-service/ci`);
+        await page.getByRole('button', { name: `Delete ${name}` }).click();
+        await page
+          .getByRole('dialog')
+          .getByRole('button', { name: /^Delete/ })
+          .click();
+        await page.getByRole('row', { name }).waitFor({ state: 'detached' });
+      },
+    );
+
     await check('no uncaught errors in the page', async () => {
       if (pageErrors.length) {
         throw new Error(pageErrors.join('; '));

@@ -1,6 +1,5 @@
 import {
   AuditorServiceEvent,
-  createBackendModule,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
 import {
@@ -15,10 +14,10 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   CiProvider,
   CiProviderRun,
-  ciProvidersExtensionPoint,
 } from '@ci-experience/plugin-ci-experience-node';
 import request from 'supertest';
 import { ciExperiencePlugin } from '../plugin';
+import { NEVER, providerModule } from '../__testUtils__/backend';
 
 const component = (name: string, slug: string): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
@@ -93,35 +92,16 @@ async function start(options: { allow: boolean }) {
   const { server } = await startTestBackend({
     features: [
       ciExperiencePlugin,
-      createBackendModule({
-        pluginId: 'ci-experience',
-        moduleId: 'fake-provider',
-        register(env) {
-          env.registerInit({
-            deps: { providers: ciProvidersExtensionPoint },
-            async init({ providers }) {
-              providers.addProvider(provider);
-            },
-          });
-        },
-      }),
+      providerModule(provider),
       mockServices.rootConfig.factory({
         data: {
           ciExperience: {
             providers: { githubActions: { enabled: false } },
             sync: {
-              schedule: {
-                frequency: { hours: 24 },
-                timeout: { minutes: 5 },
-                initialDelay: { hours: 24 },
-              },
+              schedule: NEVER,
             },
             alerts: {
-              schedule: {
-                frequency: { hours: 24 },
-                timeout: { minutes: 5 },
-                initialDelay: { hours: 24 },
-              },
+              schedule: NEVER,
             },
           },
         },

@@ -1,4 +1,3 @@
-import { createBackendModule } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
@@ -9,10 +8,10 @@ import {
 import {
   CiProvider,
   CiProviderRun,
-  ciProvidersExtensionPoint,
 } from '@ci-experience/plugin-ci-experience-node';
 import request from 'supertest';
 import { ciExperiencePlugin } from '../plugin';
+import { NEVER, providerModule } from '../__testUtils__/backend';
 
 const component = (
   name: string,
@@ -91,18 +90,7 @@ async function start() {
   const { server } = await startTestBackend({
     features: [
       ciExperiencePlugin,
-      createBackendModule({
-        pluginId: 'ci-experience',
-        moduleId: 'fake-provider',
-        register(env) {
-          env.registerInit({
-            deps: { providers: ciProvidersExtensionPoint },
-            async init({ providers }) {
-              providers.addProvider(provider);
-            },
-          });
-        },
-      }),
+      providerModule(provider),
       mockServices.rootConfig.factory({
         data: {
           ciExperience: {
@@ -110,11 +98,7 @@ async function start() {
             triage: { enabled: false },
             insights: { minSample: 2 },
             sync: {
-              schedule: {
-                frequency: { hours: 24 },
-                timeout: { minutes: 5 },
-                initialDelay: { hours: 24 },
-              },
+              schedule: NEVER,
             },
           },
         },

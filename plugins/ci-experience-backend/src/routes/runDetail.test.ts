@@ -1,7 +1,4 @@
-import {
-  createBackendModule,
-  AuditorServiceEvent,
-} from '@backstage/backend-plugin-api';
+import { AuditorServiceEvent } from '@backstage/backend-plugin-api';
 import {
   mockCredentials,
   mockServices,
@@ -19,10 +16,10 @@ import {
 import {
   CiProvider,
   CiProviderRun,
-  ciProvidersExtensionPoint,
 } from '@ci-experience/plugin-ci-experience-node';
 import request from 'supertest';
 import { ciExperiencePlugin } from '../plugin';
+import { NEVER, providerModule } from '../__testUtils__/backend';
 
 const component = (name: string, slug: string): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
@@ -133,28 +130,13 @@ async function start(options: {
   const { server } = await startTestBackend({
     features: [
       ciExperiencePlugin,
-      createBackendModule({
-        pluginId: 'ci-experience',
-        moduleId: 'fake-provider',
-        register(env) {
-          env.registerInit({
-            deps: { providers: ciProvidersExtensionPoint },
-            async init({ providers }) {
-              providers.addProvider(provider);
-            },
-          });
-        },
-      }),
+      providerModule(provider),
       mockServices.rootConfig.factory({
         data: {
           ciExperience: {
             providers: { githubActions: { enabled: false } },
             sync: {
-              schedule: {
-                frequency: { hours: 24 },
-                timeout: { minutes: 5 },
-                initialDelay: { hours: 24 },
-              },
+              schedule: NEVER,
             },
             ...(options.logs ? { logs: options.logs } : {}),
           },
