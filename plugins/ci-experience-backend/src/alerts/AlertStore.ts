@@ -480,13 +480,24 @@ export class AlertStore {
       });
   }
 
-  /** When the next pending delivery is due, if any. */
+  /**
+   * When the next pending delivery can be claimed, if any: its next
+   * attempt, or the end of another replica's claim on it.
+   */
   async nextDue(): Promise<Date | undefined> {
-    const row = await this.knex('ci_alert_deliveries')
+    const rows: any[] = await this.knex('ci_alert_deliveries')
       .where('status', 'pending')
-      .min({ at: 'next_attempt_at' })
-      .first();
-    return row?.at ? new Date(row.at) : undefined;
+      .select('next_attempt_at', 'claimed_until')
+      .limit(1000);
+    let next: string | undefined;
+    for (const r of rows) {
+      const at =
+        r.claimed_until && r.claimed_until > (r.next_attempt_at ?? '')
+          ? r.claimed_until
+          : r.next_attempt_at;
+      if (at && (!next || at < next)) next = at;
+    }
+    return next ? new Date(next) : undefined;
   }
 }
 

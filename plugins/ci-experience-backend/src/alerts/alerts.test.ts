@@ -149,7 +149,7 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
       knex,
       store: alerts,
       insights: insights.service,
-      deliverer,
+      // No deliverer: each test sends what is due itself, when it says.
       logger,
       now,
       beforeEvaluation: () => insights.aggregator.aggregatePending(),
@@ -373,6 +373,24 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     clock += 60_000;
     await deliverer.deliverDue();
     expect(slack.posts).toHaveLength(3);
+  });
+
+  it("waits for another replica's claim on a delivery instead of spinning", async () => {
+    await store.upsertRuns([run(0, 'failed')]);
+    clock = at(10).getTime();
+    const rule = await createRule({ params: { runs: 1 } });
+    expect(await evaluate(rule.id)).toBe('fired');
+    // Another replica claimed the notice for two minutes and is sending it.
+    const claimedUntil = new Date(clock + 120_000).toISOString();
+    await knex('ci_alert_deliveries').update({ claimed_until: claimedUntil });
+    expect(await deliverer.deliverDue()).toBe(0);
+    expect(sent).toHaveLength(0);
+    expect((await alerts.nextDue())?.toISOString()).toBe(claimedUntil);
+    // Its claim lapsed (it died): this replica sends it.
+    clock += 120_001;
+    expect(await deliverer.deliverDue()).toBe(1);
+    expect(sent).toHaveLength(1);
+    expect(await alerts.nextDue()).toBeUndefined();
   });
 
   it('previews how often a drafted rule would have fired over 30 days', async () => {
