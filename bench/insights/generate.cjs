@@ -243,7 +243,11 @@ function runCounts(entities, runs, seed) {
   const r = prng(seed);
   const w = Array.from({ length: entities }, () => Math.exp(0.8 * r.gauss()));
   const sum = w.reduce((a, b) => a + b, 0);
-  const counts = w.map(x => Math.max(1, Math.floor((x / sum) * runs)));
+  // At least one run per entity when there are enough runs for that (the
+  // history); fewer runs than entities (an ingestion set) leaves some with
+  // none: with a minimum of one, the trimming below never ended.
+  const min = runs >= entities ? 1 : 0;
+  const counts = w.map(x => Math.max(min, Math.floor((x / sum) * runs)));
   let left = runs - counts.reduce((a, b) => a + b, 0);
   for (let i = 0; left > 0; i = (i + 1) % entities, left--) counts[i] += 1;
   for (let i = 0; left < 0; i = (i + 1) % entities) {
