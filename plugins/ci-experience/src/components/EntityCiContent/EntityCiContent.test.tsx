@@ -127,6 +127,42 @@ describe('EntityCiContent', () => {
     expect(screen.queryByText(/First sync/)).not.toBeInTheDocument();
   }, 10_000);
 
+  it("keeps polling while one source's first sync runs though another's runs are in", async () => {
+    let calls = 0;
+    const api = fakeApi(async () => {
+      calls += 1;
+      // The first answer: Jenkins' runs are in, GitHub's sync goes on.
+      return calls < 2
+        ? makeResponse({
+            items: [
+              makeRun({
+                runNumber: 11,
+                provider: 'jenkins',
+                status: 'succeeded',
+              }),
+            ],
+            sources: [
+              makeSource({ syncing: true, lastSyncedAt: undefined }),
+              makeSource({ provider: 'jenkins' }),
+            ],
+          })
+        : makeResponse({
+            items: [
+              makeRun({ runNumber: 12, status: 'succeeded' }),
+              makeRun({
+                runNumber: 11,
+                provider: 'jenkins',
+                status: 'succeeded',
+              }),
+            ],
+            sources: [makeSource({}), makeSource({ provider: 'jenkins' })],
+          });
+    });
+    render(api);
+    await screen.findByText('#11');
+    await screen.findByText('#12', undefined, { timeout: 6000 });
+  }, 10_000);
+
   it('shows a source error next to the stored runs', async () => {
     const api = fakeApi(async () =>
       makeResponse({

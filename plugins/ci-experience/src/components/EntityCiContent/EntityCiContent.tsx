@@ -109,8 +109,14 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
   const branches = useSeenValues(data?.items, pickBranch);
   const workflows = useSeenValues(data?.items, pickWorkflow);
 
+  // Re-asked while any source is syncing, not only while the list is
+  // empty: a source whose first sync ends after another's (Jenkins before
+  // GitHub Actions) would otherwise stay "first sync under way" for good.
   const waiting =
-    !!data && !stale && isWaitingForFirstSync(data.items, data.sources);
+    !!data &&
+    !stale &&
+    (isWaitingForFirstSync(data.items, data.sources) ||
+      data.sources.some(source => source.syncing));
   usePollWhile(waiting, runs.refresh, data);
   // Runs still queued or running change within seconds (webhooks keep the
   // backend current), so the first page follows them; not once more pages
