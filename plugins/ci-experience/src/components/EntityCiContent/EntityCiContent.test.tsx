@@ -159,8 +159,10 @@ describe('EntityCiContent', () => {
           });
     });
     render(api);
-    await screen.findByText('#11');
-    await screen.findByText('#12', undefined, { timeout: 6000 });
+    expect(await screen.findByText('#11')).toBeInTheDocument();
+    expect(
+      await screen.findByText('#12', undefined, { timeout: 6000 }),
+    ).toBeInTheDocument();
   }, 10_000);
 
   it('shows a source error next to the stored runs', async () => {
