@@ -8,7 +8,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
-import { isPostgres } from '../insights/InsightsAggregator';
+import { isPostgres } from '../database/dialect';
 import { Verdict } from './evaluate';
 import { ValidRule } from './validation';
 

@@ -12,6 +12,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiSource } from '@ci-experience/plugin-ci-experience-node';
 import { Knex } from 'knex';
+import { isPostgres } from './dialect';
 import {
   CiStore,
   DeliveryWrite,
@@ -752,13 +753,8 @@ function runMerge(db: Knex, columns: string[]) {
     ...Object.fromEntries(columns.map(c => [c, db.raw(`excluded.${c}`)])),
     aggregated: db.raw(
       `CASE WHEN ci_runs.counted_status IS NOT NULL AND (${changed}) THEN ${
-        isPg(db) ? 'false' : '0'
+        isPostgres(db) ? 'false' : '0'
       } ELSE ci_runs.aggregated END`,
     ),
   };
-}
-
-function isPg(db: Knex): boolean {
-  const client = String(db.client.config?.client ?? '');
-  return client === 'pg' || client.includes('postgres');
 }

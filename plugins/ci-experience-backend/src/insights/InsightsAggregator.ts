@@ -1,5 +1,6 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
+import { isPostgres } from '../database/dialect';
 import { bucketColumns, bucketOf, HISTOGRAM_BUCKETS } from './histogram';
 
 /** What one pass folded in. */
@@ -70,11 +71,6 @@ const UPSERT_CHUNK = 50;
 /** Counter upserts: rows and bind parameters per statement, at most. */
 const MAX_UPSERT_ROWS = 500;
 const MAX_UPSERT_PARAMS = 8000;
-
-export function isPostgres(knex: Knex): boolean {
-  const client = String(knex.client.config?.client ?? '');
-  return client === 'pg' || client.includes('postgres');
-}
 
 /** `YYYY-MM-DD` of an ISO 8601 time, UTC. */
 export function dayOf(iso: string): string {

@@ -5,7 +5,11 @@ import {
   LoggerService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import {
+  Entity,
+  parseEntityRef,
+  stringifyEntityRef,
+} from '@backstage/catalog-model';
 import { NotAllowedError, NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
@@ -73,7 +77,8 @@ export function createAlertsRouter(options: {
     const rule = await store.getRule(id);
     const visible =
       rule &&
-      (await entities.get(parseRef(rule.entityRef), credentials)) !== undefined;
+      (await entities.get(parseEntityRef(rule.entityRef), credentials)) !==
+        undefined;
     if (!rule || !visible) {
       throw new NotFoundError(`No alert rule ${id}`);
     }
@@ -223,14 +228,4 @@ export function createAlertsRouter(options: {
   });
 
   return router;
-}
-
-function parseRef(ref: string): {
-  kind: string;
-  namespace: string;
-  name: string;
-} {
-  const m = /^([^:]+):([^/]+)\/(.+)$/.exec(ref);
-  if (!m) return { kind: 'component', namespace: 'default', name: ref };
-  return { kind: m[1], namespace: m[2], name: m[3] };
 }
