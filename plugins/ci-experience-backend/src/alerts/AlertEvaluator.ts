@@ -68,7 +68,11 @@ export class AlertEvaluator {
   }
 
   /** Evaluates one rule now and applies its verdict. */
-  async evaluate(rule: StoredRule): Promise<'fired' | 'resolved' | undefined> {
+  async evaluate(
+    rule: StoredRule,
+    /** Targets already resolved in this pass (one catalog read per entity). */
+    targets?: Map<string, Promise<AlertTarget | undefined>>,
+  ): Promise<'fired' | 'resolved' | undefined> {
     const { store, logger } = this.options;
     const now = this.now();
     if (!rule.enabled) {
@@ -77,7 +81,12 @@ export class AlertEvaluator {
       }
       return undefined;
     }
-    const target = await this.options.resolveTarget(rule.entityRef);
+    let lookup = targets?.get(rule.entityRef);
+    if (!lookup) {
+      lookup = this.options.resolveTarget(rule.entityRef);
+      targets?.set(rule.entityRef, lookup);
+    }
+    const target = await lookup;
     if (!target) {
       logger.debug(
         `CI alert rule ${rule.id}: entity ${rule.entityRef} not found; not evaluated`,
@@ -116,6 +125,7 @@ export class AlertEvaluator {
     const result = { evaluated: 0, fired: 0, resolved: 0 };
     await this.options.beforeEvaluation?.();
     const rules = await this.options.store.listAllRules();
+    const targets = new Map<string, Promise<AlertTarget | undefined>>();
     for (const rule of rules) {
       if (this.stopped) break;
       if (
@@ -126,7 +136,7 @@ export class AlertEvaluator {
         continue;
       }
       try {
-        const t = await this.evaluate(rule);
+        const t = await this.evaluate(rule, targets);
         result.evaluated += 1;
         if (t === 'fired') result.fired += 1;
         if (t === 'resolved') result.resolved += 1;

@@ -442,6 +442,26 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     ).toBe(0);
   });
 
+  it('reads each entity from the catalog once per pass, whatever its number of rules', async () => {
+    const lookups: string[] = [];
+    const counting = new AlertEvaluator({
+      knex,
+      store: alerts,
+      insights: (await createInsights({ knex, minSample: 1 })).service,
+      logger,
+      now: () => new Date(clock),
+      resolveTarget: async ref => {
+        lookups.push(ref);
+        return ref === ENTITY ? { sourceKeys: [SOURCE.key] } : undefined;
+      },
+    });
+    clock = at(10).getTime();
+    await createRule({ name: 'one' });
+    await createRule({ name: 'two', params: { minutes: 5 } });
+    expect(await counting.evaluateAll()).toMatchObject({ evaluated: 2 });
+    expect(lookups).toEqual([ENTITY]);
+  });
+
   it('evaluates a success rate from the aggregates', async () => {
     // 11-18..11-20: 3 passed, 2 failed = 60% on 5 runs.
     await store.upsertRuns([
