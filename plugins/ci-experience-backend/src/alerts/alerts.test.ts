@@ -53,6 +53,7 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
   let alerts: AlertStore;
   let evaluator: AlertEvaluator;
   let deliverer: AlertDeliverer;
+  let makeDeliverer: (slackTimeoutMs: number) => AlertDeliverer;
   let clock = Date.parse('2026-11-20T10:00:00.000Z');
   const sent: Array<Parameters<NotificationService['send']>[0]> = [];
   const logger = mockServices.logger.mock();
@@ -127,24 +128,28 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     const insights = await createInsights({ knex, minSample: 1 });
     alerts = new AlertStore(knex);
     const now = () => new Date(clock);
-    deliverer = new AlertDeliverer({
-      store: alerts,
-      channels: {
-        notifications: new NotificationsChannel({
-          send: async options => {
-            sent.push(options);
-          },
-        }),
-        slack: new SlackChannel({
-          appBaseUrl: 'http://portal.example.com',
-          timeoutMs: 300,
-        }),
-      },
-      logger,
-      backoffMs: 1000,
-      maxAttempts: 3,
-      now,
-    });
+    makeDeliverer = (slackTimeoutMs: number) =>
+      new AlertDeliverer({
+        store: alerts,
+        channels: {
+          notifications: new NotificationsChannel({
+            send: async options => {
+              sent.push(options);
+            },
+          }),
+          slack: new SlackChannel({
+            appBaseUrl: 'http://portal.example.com',
+            timeoutMs: slackTimeoutMs,
+          }),
+        },
+        logger,
+        backoffMs: 1000,
+        maxAttempts: 3,
+        now,
+      });
+    // A time-out far above any answer of msw's, however loaded the machine
+    // (300 ms made a 500 read as "timed out" under a full parallel run).
+    deliverer = makeDeliverer(10_000);
     evaluator = new AlertEvaluator({
       knex,
       store: alerts,
@@ -353,13 +358,14 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
       notifications: false,
       slackWebhookUrl: SLACK,
     });
-    slack.delayMs = 1000; // longer than the 300 ms time-out
+    slack.delayMs = 1000; // longer than this deliverer's 300 ms time-out
+    const quick = makeDeliverer(300);
     await evaluate(rule.id);
-    await deliverer.deliverDue();
+    await quick.deliverDue();
     clock += 1000;
-    await deliverer.deliverDue();
+    await quick.deliverDue();
     clock += 2000;
-    await deliverer.deliverDue();
+    await quick.deliverDue();
     const [firing] = await alerts.listFirings(ENTITY);
     expect(firing.deliveries).toEqual([
       {
@@ -371,7 +377,8 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
       },
     ]);
     clock += 60_000;
-    await deliverer.deliverDue();
+    await quick.deliverDue();
+    quick.stop();
     expect(slack.posts).toHaveLength(3);
   });
 

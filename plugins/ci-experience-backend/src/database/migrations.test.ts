@@ -1,0 +1,113 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
+import { Knex } from 'knex';
+import { isPostgres } from './dialect';
+
+// SQLite always; PostgreSQL whenever BACKSTAGE_TEST_DATABASE_POSTGRES<NN>_CONNECTION_STRING is set.
+const databases = TestDatabases.create({
+  ids: [
+    'SQLITE_3',
+    'POSTGRES_18',
+    'POSTGRES_17',
+    'POSTGRES_16',
+    'POSTGRES_15',
+    'POSTGRES_14',
+    'POSTGRES_13',
+  ],
+});
+
+const directory = resolvePackagePath(
+  '@ci-experience/plugin-ci-experience-backend',
+  'migrations',
+);
+
+async function indexDefinition(knex: Knex, name: string): Promise<string> {
+  const { rows } = await knex.raw(
+    'SELECT indexdef FROM pg_indexes WHERE indexname = ?',
+    [name],
+  );
+  expect(rows).toHaveLength(1);
+  return rows[0].indexdef;
+}
+
+describe.each(databases.eachSupportedId())('migrations on %p', databaseId => {
+  it('keys the daily aggregates by day first and keeps the pending indexes partial, both ways', async () => {
+    const knex = await databases.init(databaseId);
+    await knex.migrate.latest({ directory });
+    const pg = isPostgres(knex);
+
+    const definitions = async () => {
+      if (!pg) {
+        return {}; // SQLite keeps its keys and indexes (the migration says why)
+      }
+      const names = [
+        'ci_daily_pkey',
+        'ci_daily_jobs_pkey',
+        'ci_daily_classes_pkey',
+        'ci_runs_aggregate_idx',
+        'ci_jobs_aggregate_idx',
+        'ci_jobs_class_idx',
+      ];
+      const out: Record<string, string> = {};
+      for (const name of names) {
+        out[name] = await indexDefinition(knex, name);
+      }
+      return out;
+    };
+    const has = expect.stringContaining;
+    const after = {
+      ci_daily_pkey: has('(day, source_key, workflow, branch)'),
+      ci_daily_jobs_pkey: has('(day, source_key, workflow, branch, job_name)'),
+      ci_daily_classes_pkey: has(
+        '(day, source_key, workflow, branch, class_id)',
+      ),
+      ci_runs_aggregate_idx: has(
+        '(status_rank, id) WHERE (aggregated = false)',
+      ),
+      ci_jobs_aggregate_idx: has(
+        '(status_rank, run_id, job_id) WHERE (aggregated = false)',
+      ),
+      ci_jobs_class_idx: has(
+        '(triaged_at, run_id, job_id) WHERE ((class_aggregated = false) AND (triaged_at IS NOT NULL))',
+      ),
+    };
+    const before = {
+      ci_daily_pkey: has('(source_key, workflow, branch, day)'),
+      ci_daily_jobs_pkey: has('(source_key, workflow, branch, job_name, day)'),
+      ci_daily_classes_pkey: has(
+        '(source_key, workflow, branch, day, class_id)',
+      ),
+      ci_runs_aggregate_idx: expect.not.stringContaining('WHERE'),
+      ci_jobs_aggregate_idx: expect.not.stringContaining('WHERE'),
+      ci_jobs_class_idx: expect.not.stringContaining('WHERE'),
+    };
+
+    // Rows written before and after, so that the key changes move data.
+    const row = (day: string) => ({
+      source_key: 's',
+      workflow: 'CI',
+      branch: 'main',
+      job_name: 'build',
+      day,
+      runs: 1,
+    });
+    await knex('ci_daily_jobs').insert(row('2026-11-01'));
+    expect(await definitions()).toEqual(pg ? after : {});
+    await knex.migrate.down({ directory });
+    expect(await definitions()).toEqual(pg ? before : {});
+    await knex('ci_daily_jobs').insert(row('2026-11-02'));
+    await knex.migrate.latest({ directory });
+    expect(await definitions()).toEqual(pg ? after : {});
+    // The conflict target names the columns, in any order.
+    await knex('ci_daily_jobs')
+      .insert(row('2026-11-02'))
+      .onConflict(['source_key', 'workflow', 'branch', 'job_name', 'day'])
+      .merge({ runs: knex.raw('ci_daily_jobs.runs + excluded.runs') });
+    expect(
+      await knex('ci_daily_jobs').orderBy('day').select('day', 'runs'),
+    ).toEqual([
+      { day: '2026-11-01', runs: 1 },
+      { day: '2026-11-02', runs: 2 },
+    ]);
+  });
+});
