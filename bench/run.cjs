@@ -1128,6 +1128,20 @@ async function main() {
     console.error(`BENCH_ONLY=${ONLY}: expected insights or portal`);
     process.exit(1);
   }
+  if (process.env.BENCH_REPORT_FROM) {
+    // The report again from a run's saved results (after a change of its
+    // wording), without running anything: benchmark 4 only.
+    const saved = JSON.parse(
+      fs.readFileSync(process.env.BENCH_REPORT_FROM, 'utf8'),
+    );
+    if (!saved.results?.insights) {
+      console.error(`${process.env.BENCH_REPORT_FROM}: no insights results`);
+      process.exit(1);
+    }
+    reportInsightsOnly(saved.results.insights, saved.errorsByBench?.insights);
+    log(`wrote ${benchOut()} from ${process.env.BENCH_REPORT_FROM}`);
+    return;
+  }
   const results = {};
   const errorsByBench = {};
   const onSignal = () => cleanupInsights().finally(() => process.exit(130));

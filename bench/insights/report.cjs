@@ -78,12 +78,20 @@ function section(ins, error) {
   L.push('## 4. Insights');
   L.push('');
   const s = ins?.settings;
+  if (ins?.now) {
+    L.push(
+      `Run of ${ins.now.slice(0, 10)} (the history ends at ${
+        ins.now
+      }). Figures on this 2-core machine move with load: a run beside a CI run measured 2-3 times these latencies, so record them on a quiet machine.`,
+    );
+    L.push('');
+  }
   L.push(
     `Method: \`bench/insights/\`, in the bench process, against the plugin's own code (\`KnexCiStore\`, \`InsightsAggregator\`, \`InsightsService\` from \`plugins/ci-experience-backend/src\`, loaded as TypeScript), no HTTP and no catalog, so the figures are the database work of a view and not the route's (the route adds the catalog lookup the read-latency benchmark above measures). A generated history of ${
       s ? f(s.runs, 0) : '1,000,000'
     } runs (attempts) and about five jobs each over ${
       s ? f(s.entities, 0) : '10,000'
-    } entities, one source each, spread over ${HISTORY_DAYS} days (two 90-day windows and some): three workflows (CI 60%, Deploy 25%, Nightly 15%), the default branch (\`main\`, \`master\` for one source in ten) for two thirds of CI runs and a few other branches, a log-normal activity per source (a few busy ones, many quiet ones), about 20% failed (a per-source propensity plus broken streaks), half the failed runs rerun as attempt 2 (passing 70% of the time: flaky commits), 3% cancelled, 1% skipped, failed jobs with a failure class as triage stores it (\`bench/insights/generate.cjs\`, seeded: every run loads the same history). Tables from the plugin's migrations (\`KnexCiStore.fromKnex\`), loaded in bulk (PostgreSQL: multi-row \`INSERT ... SELECT FROM unnest(...)\`, two connections; SQLite: prepared statements in one transaction per batch; secondary indexes built once after the load, \`ANALYZE\` after it), all rows not yet aggregated, as a sync leaves them; then the aggregator's catch-up (\`aggregatePending()\`) folds the whole history. Then: the insights (\`getInsights\`, window \`90d\`, default branch) of ${
+    } entities, one source each, spread over ${HISTORY_DAYS} days (two 90-day windows and some): three workflows (CI 60%, Deploy 25%, Nightly 15%), the default branch (\`main\`, \`master\` for one source in ten) for two thirds of CI runs and a few other branches, a log-normal activity per source (a few busy ones, many quiet ones), about 20% failed (a per-source propensity plus broken streaks), half the failed runs rerun as attempt 2 (passing 70% of the time: flaky commits), 3% cancelled, 1% skipped, failed jobs with a failure class as triage stores it (\`bench/insights/generate.cjs\`, seeded: every run loads the same history). Tables from the plugin's migrations (\`KnexCiStore.fromKnex\`), loaded in bulk (PostgreSQL: multi-row \`INSERT ... SELECT FROM unnest(...)\`, two connections; SQLite: prepared statements in one transaction per batch; secondary indexes built once after the load, \`ANALYZE\` after it), all rows not yet aggregated, as a sync leaves them; then the aggregator's catch-up (\`aggregatePending()\`) folds the whole history, and \`VACUUM ANALYZE\` follows it on PostgreSQL (untimed; this machine's PostgreSQL runs with autovacuum off, and the catch-up leaves a dead version of each aggregate row per update, which autovacuum clears within minutes in production; read before it, the roll-up measured 216.5 ms at p95 instead of about 60 ms), \`ANALYZE\` on SQLite. Then: the insights (\`getInsights\`, window \`90d\`, default branch) of ${
       s?.samples ?? 200
     } random entities after 10 warm-up calls; ${
       s?.groups ?? 20
@@ -97,7 +105,7 @@ function section(ins, error) {
       s?.ingestMode === 'each'
         ? 'an aggregation pass, `aggregatePending()`, awaited after each batch'
         : 'the aggregator run as the plugin runs it: `schedule()` after each batch, a pass 2 s later (debounced) beside the ingestion, in batches of 500 runs; timed until all the runs are ingested AND folded, the last pass included (`BENCH_INSIGHTS_INGEST_MODE=each`: a pass awaited after each batch instead)'
-    }), in the order half without, half with, half with, half without, so that drift weighs on both (what the first half without left pending is folded, untimed, before the first half with). PostgreSQL: a fresh database \`bench_insights_<timestamp>\` on 127.0.0.1:5432, dropped at the end; SQLite: a file under the system temp directory, deleted at the end.`,
+    }), in the order half without, half with, half with, half without, so that drift weighs on both (what the first half without left pending is folded, untimed, before the first half with). PostgreSQL: a fresh database \`bench_insights_<timestamp>\` on 127.0.0.1:5432, dropped at the end (kept with \`BENCH_INSIGHTS_KEEP=1\`, to look into a figure with EXPLAIN); SQLite: a file under the system temp directory, deleted at the end.`,
   );
   L.push('');
   if (!ins) {
@@ -163,6 +171,9 @@ function section(ins, error) {
       )}`,
   );
   row('Catch-up rate (runs+jobs/s)', d => f(d.catchUp.rowsPerSec, 0));
+  row('VACUUM ANALYZE (PostgreSQL) / ANALYZE after the catch-up', d =>
+    d.vacuumMs === undefined ? undefined : `${f(d.vacuumMs / 1000)} s`,
+  );
   row('Aggregate rows (daily, daily jobs, classes, commits)', d =>
     d.aggregateRows
       ? ['ci_daily', 'ci_daily_jobs', 'ci_daily_classes', 'ci_commits']
@@ -265,7 +276,7 @@ function section(ins, error) {
   }
   L.push('');
   L.push(
-    `Every figure is reported beside its target, met or not. Run only this benchmark with \`BENCH_ONLY=insights yarn bench\` (it rewrites only this section and its summary rows); knobs: \`BENCH_INSIGHTS_RUNS\` (1,000,000; e.g. 50000 for a quick check), \`BENCH_INSIGHTS_ENTITIES\` (runs / 100, at least 250), \`BENCH_INSIGHTS_INGEST\` (20,000), \`BENCH_INSIGHTS_BATCH\` (100), \`BENCH_INSIGHTS_DBS\` (\`postgres,sqlite\`), \`BENCH_INSIGHTS_CATCHUP_MAX_S\` (none: stop the catch-up after that many seconds and report its rate only).`,
+    `Every figure is reported beside its target, met or not. Run only this benchmark with \`BENCH_ONLY=insights yarn bench\` (it rewrites only this section and its summary rows); knobs: \`BENCH_INSIGHTS_RUNS\` (1,000,000; e.g. 50000 for a quick check), \`BENCH_INSIGHTS_ENTITIES\` (runs / 100, at least 250), \`BENCH_INSIGHTS_INGEST\` (20,000), \`BENCH_INSIGHTS_BATCH\` (100), \`BENCH_INSIGHTS_DBS\` (\`postgres,sqlite\`), \`BENCH_INSIGHTS_CATCHUP_MAX_S\` (none: stop the catch-up after that many seconds and report its rate only), \`BENCH_INSIGHTS_KEEP\` (keep the PostgreSQL database). \`BENCH_REPORT_FROM=<results.json>\` writes this section again from a run's saved results without running it.`,
   );
   L.push('');
   return L;
