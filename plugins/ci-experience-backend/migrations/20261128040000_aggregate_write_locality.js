@@ -12,6 +12,20 @@ function without(columns) {
   return columns.filter(c => c !== 'day');
 }
 
+/**
+ * Every table this touches, locked at once in the aggregator's order (runs,
+ * jobs, then the daily tables): a replica of the previous version folding
+ * while this runs makes it wait for that transaction, never deadlock with
+ * it. The locks last until the migration commits.
+ *
+ * @param {import('knex').Knex} knex
+ */
+async function lockAll(knex) {
+  await knex.raw(
+    'LOCK TABLE ci_runs, ci_jobs, ci_daily, ci_daily_jobs, ci_daily_classes IN ACCESS EXCLUSIVE MODE',
+  );
+}
+
 /** @param {import('knex').Knex} knex */
 function isPostgres(knex) {
   const client = String(knex.client.config?.client ?? '');
@@ -45,6 +59,7 @@ exports.up = async function up(knex) {
   if (!isPostgres(knex)) {
     return;
   }
+  await lockAll(knex);
   for (const [table, columns] of KEYS) {
     await knex.raw(
       `ALTER TABLE ?? DROP CONSTRAINT ??, ADD CONSTRAINT ?? PRIMARY KEY (${columns
@@ -74,6 +89,7 @@ exports.down = async function down(knex) {
   if (!isPostgres(knex)) {
     return;
   }
+  await lockAll(knex);
   for (const [table, columns] of KEYS) {
     await knex.raw(
       `ALTER TABLE ?? DROP CONSTRAINT ??, ADD CONSTRAINT ?? PRIMARY KEY (${columns

@@ -360,25 +360,28 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     });
     slack.delayMs = 1000; // longer than this deliverer's 300 ms time-out
     const quick = makeDeliverer(300);
-    await evaluate(rule.id);
-    await quick.deliverDue();
-    clock += 1000;
-    await quick.deliverDue();
-    clock += 2000;
-    await quick.deliverDue();
-    const [firing] = await alerts.listFirings(ENTITY);
-    expect(firing.deliveries).toEqual([
-      {
-        channel: 'slack',
-        notice: 'fired',
-        status: 'failed',
-        attempts: 3,
-        lastError: 'timed out',
-      },
-    ]);
-    clock += 60_000;
-    await quick.deliverDue();
-    quick.stop();
+    try {
+      await evaluate(rule.id);
+      await quick.deliverDue();
+      clock += 1000;
+      await quick.deliverDue();
+      clock += 2000;
+      await quick.deliverDue();
+      const [firing] = await alerts.listFirings(ENTITY);
+      expect(firing.deliveries).toEqual([
+        {
+          channel: 'slack',
+          notice: 'fired',
+          status: 'failed',
+          attempts: 3,
+          lastError: 'timed out',
+        },
+      ]);
+      clock += 60_000;
+      await quick.deliverDue();
+    } finally {
+      quick.stop();
+    }
     expect(slack.posts).toHaveLength(3);
   });
 

@@ -16,6 +16,7 @@ const databases = TestDatabases.create({
   ],
 });
 
+const MIGRATION = '20261128040000_aggregate_write_locality.js';
 const directory = resolvePackagePath(
   '@ci-experience/plugin-ci-experience-backend',
   'migrations',
@@ -93,7 +94,7 @@ describe.each(databases.eachSupportedId())('migrations on %p', databaseId => {
     });
     await knex('ci_daily_jobs').insert(row('2026-11-01'));
     expect(await definitions()).toEqual(pg ? after : {});
-    await knex.migrate.down({ directory });
+    await knex.migrate.down({ directory, name: MIGRATION });
     expect(await definitions()).toEqual(pg ? before : {});
     await knex('ci_daily_jobs').insert(row('2026-11-02'));
     await knex.migrate.latest({ directory });

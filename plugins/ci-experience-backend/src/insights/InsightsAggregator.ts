@@ -452,6 +452,7 @@ export class InsightsAggregator {
             v.passed,
             v.failed_ms,
           ]),
+          numeric: ['runs', 'failed', 'passed', 'failed_ms'],
           set: sums('ci_commits', ['runs', 'failed', 'passed', 'failed_ms']),
           returning: [
             'source_key',
@@ -529,6 +530,7 @@ export class InsightsAggregator {
           v.status,
           v.created_at,
         ]),
+        numeric: [],
         set: ['run_id', 'status', 'created_at'].map(c => [
           c,
           `excluded."${c}"`,
@@ -544,6 +546,7 @@ export class InsightsAggregator {
         keys: ['source_key', 'workflow'],
         columns: ['source_key', 'workflow', 'workflow_path'],
         rows: workflowRows.map(([k, path]) => [...JSON.parse(k), path]),
+        numeric: [],
         set: [
           [
             'workflow_path',
@@ -677,6 +680,7 @@ export class InsightsAggregator {
           v.guide,
           v.count,
         ]),
+        numeric: ['count'],
         set: [
           ['title', 'excluded.title'],
           ['category', 'excluded.category'],
@@ -800,6 +804,7 @@ export class InsightsAggregator {
         v.passed,
         v.failed_ms,
       ]),
+      numeric: ['failed', 'passed', 'failed_ms'],
       set: sums('ci_job_commits', ['failed', 'passed', 'failed_ms']),
       returning: stateColumns,
     })) {
@@ -953,6 +958,7 @@ export class InsightsAggregator {
             ...JSON.parse(k),
             ...columns.map(col => c[col] ?? 0),
           ]),
+        numeric: columns,
         set: sums(table, columns),
       });
       i = end;
@@ -987,6 +993,8 @@ async function upsertRows(
     keys: readonly string[];
     columns: readonly string[];
     rows: unknown[][];
+    /** The columns of numbers (`bigint[]` on PostgreSQL); the others are text. */
+    numeric: readonly string[];
     /** Column and the SQL of its new value (`excluded.<column>` for the incoming one). */
     set: ReadonlyArray<[string, string]>;
     where?: string;
@@ -999,8 +1007,8 @@ async function upsertRows(
     for (let i = 0; i < spec.rows.length; i += PG_UNNEST_ROWS) {
       const chunk = spec.rows.slice(i, i + PG_UNNEST_ROWS);
       const arrays = spec.columns.map((_, j) => chunk.map(r => r[j] ?? null));
-      const types = arrays.map(values =>
-        typeof values.find(v => v !== null) === 'number' ? 'bigint' : 'text',
+      const types = spec.columns.map(c =>
+        spec.numeric.includes(c) ? 'bigint' : 'text',
       );
       const sql = [
         `INSERT INTO ${q(spec.table)} (${spec.columns.map(q).join(', ')})`,
