@@ -11,19 +11,9 @@ import { AlertEvaluator } from './AlertEvaluator';
 import { AlertStore, StoredRule } from './AlertStore';
 import { AlertDeliverer, NotificationsChannel, SlackChannel } from './channels';
 import { parseRuleInput } from './validation';
+import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
 
-// SQLite always; PostgreSQL whenever BACKSTAGE_TEST_DATABASE_POSTGRES<NN>_CONNECTION_STRING is set.
-const databases = TestDatabases.create({
-  ids: [
-    'SQLITE_3',
-    'POSTGRES_18',
-    'POSTGRES_17',
-    'POSTGRES_16',
-    'POSTGRES_15',
-    'POSTGRES_14',
-    'POSTGRES_13',
-  ],
-});
+const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
 const MIN = 60_000;
 const SLACK = 'https://hooks.slack.com/services/T000/B000/secret-token-xyz';

@@ -2,19 +2,9 @@ import { TestDatabases } from '@backstage/backend-test-utils';
 import { CiRunStatus } from '@ci-experience/plugin-ci-experience-common';
 import { KnexCiStore } from './KnexCiStore';
 import { StoredRun } from './CiStore';
+import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
 
-// SQLite always; PostgreSQL whenever BACKSTAGE_TEST_DATABASE_POSTGRES<NN>_CONNECTION_STRING is set.
-const databases = TestDatabases.create({
-  ids: [
-    'SQLITE_3',
-    'POSTGRES_18',
-    'POSTGRES_17',
-    'POSTGRES_16',
-    'POSTGRES_15',
-    'POSTGRES_14',
-    'POSTGRES_13',
-  ],
-});
+const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
 const source = {
   provider: 'github-actions',

@@ -44,6 +44,17 @@ const JOB_COUNTERS = [
 
 type Counters = Record<string, number>;
 
+/** Counters of `ci_commits` (per commit and workflow), merged by addition. */
+const COMMIT_COUNTERS = ['runs', 'failed', 'passed', 'failed_ms'];
+const COMMIT_COLUMNS = [
+  'source_key',
+  'workflow',
+  'commit_key',
+  'branch',
+  'day',
+  ...COMMIT_COUNTERS,
+];
+
 /** Final statuses, each a counter of `ci_daily`. */
 const FINAL: readonly string[] = [
   'succeeded',
@@ -432,17 +443,7 @@ export class InsightsAggregator {
         const returned = await upsertRows(trx, this.pg, {
           table: 'ci_commits',
           keys: ['source_key', 'workflow', 'commit_key'],
-          columns: [
-            'source_key',
-            'workflow',
-            'commit_key',
-            'branch',
-            'day',
-            'runs',
-            'failed',
-            'passed',
-            'failed_ms',
-          ],
+          columns: COMMIT_COLUMNS,
           rows: commitRows.map(([k, v]) => [
             ...JSON.parse(k),
             v.branch,
@@ -452,19 +453,9 @@ export class InsightsAggregator {
             v.passed,
             v.failed_ms,
           ]),
-          numeric: ['runs', 'failed', 'passed', 'failed_ms'],
-          set: sums('ci_commits', ['runs', 'failed', 'passed', 'failed_ms']),
-          returning: [
-            'source_key',
-            'workflow',
-            'commit_key',
-            'branch',
-            'day',
-            'runs',
-            'failed',
-            'passed',
-            'failed_ms',
-          ],
+          numeric: COMMIT_COUNTERS,
+          set: sums('ci_commits', COMMIT_COUNTERS),
+          returning: COMMIT_COLUMNS,
         });
         for (const row of returned) {
           const delta = commits.get(

@@ -5,19 +5,9 @@ import { StoredRun } from '../database/CiStore';
 import { KnexCiStore } from '../database/KnexCiStore';
 import { bucketOf, percentileOf } from './histogram';
 import { createInsights, InsightsAggregator, InsightsService } from '.';
+import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
 
-// SQLite always; PostgreSQL whenever BACKSTAGE_TEST_DATABASE_POSTGRES<NN>_CONNECTION_STRING is set.
-const databases = TestDatabases.create({
-  ids: [
-    'SQLITE_3',
-    'POSTGRES_18',
-    'POSTGRES_17',
-    'POSTGRES_16',
-    'POSTGRES_15',
-    'POSTGRES_14',
-    'POSTGRES_13',
-  ],
-});
+const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
 const NOW = new Date('2026-11-20T12:00:00.000Z');
 const SEC = 1000;

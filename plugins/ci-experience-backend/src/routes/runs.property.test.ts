@@ -12,6 +12,7 @@ import { setupServer } from 'msw/node';
 import request from 'supertest';
 import { createGithub, githubConfig } from '../__testUtils__/github';
 import { ciExperiencePlugin } from '../plugin';
+import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
 
 /*
  * Property-based tests of the runs API: whatever the path segments, query
@@ -23,17 +24,7 @@ jest.setTimeout(120_000);
 
 // SQLite always; PostgreSQL too whenever
 // BACKSTAGE_TEST_DATABASE_POSTGRES<NN>_CONNECTION_STRING is set.
-const databases = TestDatabases.create({
-  ids: [
-    'SQLITE_3',
-    'POSTGRES_18',
-    'POSTGRES_17',
-    'POSTGRES_16',
-    'POSTGRES_15',
-    'POSTGRES_14',
-    'POSTGRES_13',
-  ],
-});
+const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
 const server = setupServer();
 beforeAll(() =>

@@ -14,6 +14,7 @@ import {
   DeliveryOutcome,
   GithubWebhookIngestor,
 } from './GithubWebhookIngestor';
+import { STORE_TEST_DATABASES } from '../../__testUtils__/databases';
 
 /*
  * Property-based tests: whatever arrives on the GitHub webhook topics,
@@ -26,17 +27,7 @@ jest.setTimeout(120_000);
 
 // SQLite always; PostgreSQL too whenever
 // BACKSTAGE_TEST_DATABASE_POSTGRES<NN>_CONNECTION_STRING is set.
-const databases = TestDatabases.create({
-  ids: [
-    'SQLITE_3',
-    'POSTGRES_18',
-    'POSTGRES_17',
-    'POSTGRES_16',
-    'POSTGRES_15',
-    'POSTGRES_14',
-    'POSTGRES_13',
-  ],
-});
+const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
 type Json = any;
 type EventName = 'workflow_run' | 'workflow_job';
