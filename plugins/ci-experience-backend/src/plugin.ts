@@ -284,12 +284,14 @@ export const ciExperiencePlugin = createBackendPlugin({
           deliverer,
           logger,
           beforeEvaluation: () => insights.aggregator.aggregatePending(),
-          resolveTarget: async entityRef => {
+          resolveTargets: async entityRefs => {
             const { items } = await catalog.getEntitiesByRefs(
-              { entityRefs: [entityRef] },
+              { entityRefs },
               { credentials: await auth.getOwnServiceCredentials() },
             );
-            return items[0] ? targetOf(items[0]) : undefined;
+            return Promise.all(
+              items.map(item => (item ? targetOf(item) : undefined)),
+            );
           },
         });
         if (alertsEnabled) {

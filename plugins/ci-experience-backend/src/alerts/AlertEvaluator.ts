@@ -37,6 +37,9 @@ const FIGURE_KINDS = new Set([
 const LOOKBACK_MS = 60 * DAY;
 const MAX_RUNS = 5000;
 
+/** Entities per catalog read in an evaluation pass. */
+const TARGET_BATCH = 100;
+
 /**
  * Evaluates rules: when runs of a source they cover are ingested
  * (`schedule`, debounced) and on the schedule (`evaluateAll`). Each verdict
@@ -54,7 +57,13 @@ export class AlertEvaluator {
       knex: Knex;
       store: AlertStore;
       insights: InsightsService;
-      resolveTarget: (entityRef: string) => Promise<AlertTarget | undefined>;
+      /**
+       * The targets of entities (undefined: not in the catalog), in the
+       * order asked: one catalog read for many entities.
+       */
+      resolveTargets: (
+        entityRefs: string[],
+      ) => Promise<Array<AlertTarget | undefined>>;
       deliverer?: AlertDeliverer;
       logger: LoggerService;
       /** Folds pending runs into the aggregates first (the figure kinds read them). */
@@ -83,7 +92,9 @@ export class AlertEvaluator {
     }
     let lookup = targets?.get(rule.entityRef);
     if (!lookup) {
-      lookup = this.options.resolveTarget(rule.entityRef);
+      lookup = this.options
+        .resolveTargets([rule.entityRef])
+        .then(found => found[0]);
       targets?.set(rule.entityRef, lookup);
     }
     const target = await lookup;
@@ -124,17 +135,17 @@ export class AlertEvaluator {
   }): Promise<{ evaluated: number; fired: number; resolved: number }> {
     const result = { evaluated: 0, fired: 0, resolved: 0 };
     await this.options.beforeEvaluation?.();
-    const rules = await this.options.store.listAllRules();
-    const targets = new Map<string, Promise<AlertTarget | undefined>>();
+    const rules = (await this.options.store.listAllRules()).filter(
+      rule =>
+        !filter?.sourceKeys ||
+        !rule.sourceKeys ||
+        rule.sourceKeys.some(k => filter.sourceKeys!.has(k)),
+    );
+    const targets = this.resolveAll([
+      ...new Set(rules.filter(r => r.enabled).map(r => r.entityRef)),
+    ]);
     for (const rule of rules) {
       if (this.stopped) break;
-      if (
-        filter?.sourceKeys &&
-        rule.sourceKeys &&
-        !rule.sourceKeys.some(k => filter.sourceKeys!.has(k))
-      ) {
-        continue;
-      }
       try {
         const t = await this.evaluate(rule, targets);
         result.evaluated += 1;
@@ -156,6 +167,29 @@ export class AlertEvaluator {
       await this.options.deliverer?.deliverDue();
     }
     return result;
+  }
+
+  /**
+   * The targets of a pass's entities, read from the catalog
+   * `TARGET_BATCH` at a time. A batch that fails fails its rules' evaluations
+   * (each logged), not the others'.
+   */
+  private resolveAll(
+    entityRefs: string[],
+  ): Map<string, Promise<AlertTarget | undefined>> {
+    const targets = new Map<string, Promise<AlertTarget | undefined>>();
+    for (let i = 0; i < entityRefs.length; i += TARGET_BATCH) {
+      const refs = entityRefs.slice(i, i + TARGET_BATCH);
+      const batch = this.options.resolveTargets(refs);
+      batch.catch(() => undefined); // reported by each rule's evaluation
+      refs.forEach((ref, j) =>
+        targets.set(
+          ref,
+          batch.then(found => found[j]),
+        ),
+      );
+    }
+    return targets;
   }
 
   /** Evaluates the rules covering a source soon (debounced), after ingestion. */

@@ -90,6 +90,7 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
 
   async function createRule(
     body: Record<string, unknown>,
+    entityRef = ENTITY,
   ): Promise<StoredRule> {
     const input = parseRuleInput(
       {
@@ -103,7 +104,7 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
       },
       { slackAllowedHosts: ['hooks.slack.com'] },
     );
-    return alerts.createRule(ENTITY, input, {
+    return alerts.createRule(entityRef, input, {
       createdBy: 'user:default/alice',
       now: new Date(clock),
     });
@@ -148,8 +149,10 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
       logger,
       now,
       beforeEvaluation: () => insights.aggregator.aggregatePending(),
-      resolveTarget: async ref =>
-        ref === ENTITY ? { sourceKeys: [SOURCE.key] } : undefined,
+      resolveTargets: async refs =>
+        refs.map(ref =>
+          ref === ENTITY ? { sourceKeys: [SOURCE.key] } : undefined,
+        ),
     });
     await store.upsertSource(SOURCE);
     await store.setDefaultBranch(SOURCE.key, 'main');
@@ -442,24 +445,46 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     ).toBe(0);
   });
 
-  it('reads each entity from the catalog once per pass, whatever its number of rules', async () => {
-    const lookups: string[] = [];
+  it('reads the catalog once per pass for all its entities, whatever their number of rules', async () => {
+    const reads: string[][] = [];
+    const OTHER = 'component:default/other';
+    const GONE = 'component:default/removed';
+    let failing = false;
     const counting = new AlertEvaluator({
       knex,
       store: alerts,
       insights: (await createInsights({ knex, minSample: 1 })).service,
       logger,
       now: () => new Date(clock),
-      resolveTarget: async ref => {
-        lookups.push(ref);
-        return ref === ENTITY ? { sourceKeys: [SOURCE.key] } : undefined;
+      resolveTargets: async refs => {
+        reads.push([...refs].sort());
+        if (failing) throw new Error('catalog unavailable');
+        return refs.map(ref =>
+          ref === GONE ? undefined : { sourceKeys: [SOURCE.key] },
+        );
       },
     });
     clock = at(10).getTime();
     await createRule({ name: 'one' });
     await createRule({ name: 'two', params: { minutes: 5 } });
-    expect(await counting.evaluateAll()).toMatchObject({ evaluated: 2 });
-    expect(lookups).toEqual([ENTITY]);
+    await createRule({ name: 'three' }, OTHER);
+    await createRule({ name: 'four' }, GONE);
+    await createRule(
+      { name: 'disabled', enabled: false },
+      'component:default/x',
+    );
+    // One read for the three entities of enabled rules (the disabled rule's
+    // entity is not read; the removed entity's rule is skipped).
+    expect(await counting.evaluateAll()).toMatchObject({ evaluated: 5 });
+    expect(reads).toEqual([[OTHER, ENTITY, GONE].sort()]);
+
+    // The catalog failing: each rule's evaluation fails and is logged, the
+    // pass ends.
+    failing = true;
+    logger.error.mockClear();
+    expect(await counting.evaluateAll()).toMatchObject({ evaluated: 1 });
+    expect(reads).toHaveLength(2);
+    expect(logger.error).toHaveBeenCalledTimes(4);
   });
 
   it('evaluates a success rate from the aggregates', async () => {
