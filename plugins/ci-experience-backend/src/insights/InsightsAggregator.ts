@@ -804,49 +804,11 @@ export class InsightsAggregator {
     // Passes only: they bump the rows that are there (jobs that failed on
     // the commit before) and create none.
     const passedRows = stateRows.filter(([, v]) => v.failed === 0);
-    if (this.pg) {
-      // One UPDATE joined to the keys as arrays, whatever their count.
-      for (let i = 0; i < passedRows.length; i += PG_UNNEST_ROWS) {
-        const chunk = passedRows
-          .slice(i, i + PG_UNNEST_ROWS)
-          .map(([k, v]) => [...JSON.parse(k), v.passed]);
-        const result: any = await trx.raw(
-          `UPDATE ci_job_commits AS t SET passed = t.passed + u.inc
-           FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])
-             AS u(source_key, workflow, commit_key, job_name, inc)
-           WHERE t.source_key = u.source_key AND t.workflow = u.workflow
-             AND t.commit_key = u.commit_key AND t.job_name = u.job_name
-           RETURNING ${stateColumns.map(c => `t."${c}"`).join(', ')}`,
-          [0, 1, 2, 3, 4].map(j => chunk.map(r => r[j])),
-        );
-        for (const row of result.rows ?? []) {
-          flaky(row, states.get(stateKey(row))!);
-        }
-      }
-      passedRows.length = 0;
-    }
-    // Elsewhere: one UPDATE per distinct increment (nearly always 1).
-    const byIncrement = new Map<number, string[][]>();
-    for (const [k, v] of passedRows) {
-      const list = byIncrement.get(v.passed) ?? [];
-      list.push(JSON.parse(k));
-      byIncrement.set(v.passed, list);
-    }
-    for (const [increment, keys] of [...byIncrement.entries()].sort(
-      ([a], [b]) => a - b,
-    )) {
-      for (let i = 0; i < keys.length; i += 250) {
-        const returned: any[] = await trx('ci_job_commits')
-          .whereIn(
-            ['source_key', 'workflow', 'commit_key', 'job_name'],
-            keys.slice(i, i + 250),
-          )
-          .update({ passed: trx.raw('passed + ?', [increment]) })
-          .returning(stateColumns);
-        for (const row of returned) {
-          flaky(row, states.get(stateKey(row))!);
-        }
-      }
+    const bumped = this.pg
+      ? await bumpPassesPg(trx, passedRows, stateColumns)
+      : await bumpPassesByIncrement(trx, passedRows, stateColumns);
+    for (const row of bumped) {
+      flaky(row, states.get(stateKey(row))!);
     }
     await this.upsertCounters(
       trx,
@@ -1037,6 +999,67 @@ async function upsertRows(
       out.push(...(await query.returning(spec.returning as string[])));
     } else {
       await query;
+    }
+  }
+  return out;
+}
+
+/**
+ * `ci_job_commits.passed += n` for the rows there are of these keys
+ * (JSON `[source_key, workflow, commit_key, job_name]`, n = passes);
+ * answers the rows bumped. PostgreSQL: one UPDATE joined to the keys as
+ * arrays, whatever their count.
+ */
+async function bumpPassesPg(
+  trx: Knex.Transaction,
+  passes: Array<[string, { passed: number }]>,
+  returning: readonly string[],
+): Promise<any[]> {
+  const out: any[] = [];
+  for (let i = 0; i < passes.length; i += PG_UNNEST_ROWS) {
+    const chunk = passes
+      .slice(i, i + PG_UNNEST_ROWS)
+      .map(([k, v]) => [...JSON.parse(k), v.passed]);
+    const result: any = await trx.raw(
+      `UPDATE ci_job_commits AS t SET passed = t.passed + u.inc
+       FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])
+         AS u(source_key, workflow, commit_key, job_name, inc)
+       WHERE t.source_key = u.source_key AND t.workflow = u.workflow
+         AND t.commit_key = u.commit_key AND t.job_name = u.job_name
+       RETURNING ${returning.map(c => `t."${c}"`).join(', ')}`,
+      [0, 1, 2, 3, 4].map(j => chunk.map(r => r[j])),
+    );
+    out.push(...(result.rows ?? []));
+  }
+  return out;
+}
+
+/** The same elsewhere: one UPDATE per distinct increment (nearly always 1). */
+async function bumpPassesByIncrement(
+  trx: Knex.Transaction,
+  passes: Array<[string, { passed: number }]>,
+  returning: readonly string[],
+): Promise<any[]> {
+  const out: any[] = [];
+  const byIncrement = new Map<number, string[][]>();
+  for (const [k, v] of passes) {
+    const list = byIncrement.get(v.passed) ?? [];
+    list.push(JSON.parse(k));
+    byIncrement.set(v.passed, list);
+  }
+  for (const [increment, keys] of [...byIncrement.entries()].sort(
+    ([a], [b]) => a - b,
+  )) {
+    for (let i = 0; i < keys.length; i += 250) {
+      out.push(
+        ...(await trx('ci_job_commits')
+          .whereIn(
+            ['source_key', 'workflow', 'commit_key', 'job_name'],
+            keys.slice(i, i + 250),
+          )
+          .update({ passed: trx.raw('passed + ?', [increment]) })
+          .returning(returning as string[])),
+      );
     }
   }
   return out;
