@@ -26,7 +26,14 @@ beforeAll(() =>
     },
   }),
 );
-afterEach(() => server.resetHandlers());
+// Each test's backend is stopped after it: a backend left running keeps
+// working in the background (a debounced triage pass reading job logs) and
+// its requests would land on the next test's simulated GitHub.
+const started: Array<{ stop(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map(b => b.stop()));
+  server.resetHandlers();
+});
 afterAll(() => server.close());
 
 const component = (
@@ -70,7 +77,7 @@ async function startBackend(
   const logger = mockServices.logger.mock();
   logger.child.mockReturnValue(logger);
   const events = mockServices.events.mock();
-  const { server: http } = await startTestBackend({
+  const backend = await startTestBackend({
     features: [
       ciExperiencePlugin,
       mockServices.rootConfig.factory({
@@ -95,7 +102,8 @@ async function startBackend(
       ...(options.httpAuth ? [options.httpAuth] : []),
     ],
   });
-  return { http, ...sim, logger, events };
+  started.push(backend);
+  return { http: backend.server, ...sim, logger, events };
 }
 
 async function waitForSync(http: any, path: string): Promise<CiRunsResponse> {
