@@ -301,13 +301,14 @@ async function benchOne(kind, s, stamp, now, log) {
       // autovacuum clears the dead row versions minutes later; this machine's
       // PostgreSQL runs with autovacuum off, so without this the reads below
       // would visit every dead version. Untimed, logged.
+      const tidy = kind === 'postgres' ? 'VACUUM ANALYZE' : 'ANALYZE';
       t = now0();
-      await knex.raw(kind === 'postgres' ? 'VACUUM ANALYZE' : 'ANALYZE');
+      await knex.raw(tidy);
       res.vacuumMs = ms(t);
       log(
-        `insights/${kind}: ${
-          kind === 'postgres' ? 'VACUUM ANALYZE' : 'ANALYZE'
-        } after the catch-up in ${(res.vacuumMs / 1000).toFixed(1)} s`,
+        `insights/${kind}: ${tidy} after the catch-up in ${(
+          res.vacuumMs / 1000
+        ).toFixed(1)} s`,
       );
       if (db.sizeBytes) res.sizeBytes = db.sizeBytes();
       log(
@@ -434,25 +435,19 @@ async function benchIngest(kind, s, now, store, aggregator, log) {
     { ...s, ingest: Math.min(1000, s.ingest) },
     at,
     {
-      idPrefix: `${s.idSalt ?? ''}w`,
-      runIdBase:
-        4_000_000_000 +
-        (s.idSalt ? 100_000_000 * (s.idSalt.charCodeAt(0) % 9) : 0),
+      idPrefix: 'w',
+      runIdBase: 4_000_000_000,
       seed: 11,
     },
   );
   const plain = ingestionBatches(s, at, {
-    idPrefix: `${s.idSalt ?? ''}p`,
-    runIdBase:
-      5_000_000_000 +
-      (s.idSalt ? 100_000_000 * (s.idSalt.charCodeAt(0) % 9) : 0),
+    idPrefix: 'p',
+    runIdBase: 5_000_000_000,
     seed: 13,
   });
   const kept = ingestionBatches(s, at, {
-    idPrefix: `${s.idSalt ?? ''}k`,
-    runIdBase:
-      6_000_000_000 +
-      (s.idSalt ? 100_000_000 * (s.idSalt.charCodeAt(0) % 9) : 0),
+    idPrefix: 'k',
+    runIdBase: 6_000_000_000,
     seed: 13,
   });
   const count = bs => bs.reduce((n, b) => n + b.length, 0);
@@ -739,8 +734,4 @@ module.exports = {
   HISTORY_DAYS,
   DAY,
   WORKFLOWS,
-  // For looking into a figure on a kept database (BENCH_INSIGHTS_KEEP).
-  ingestionBatches,
-  profileQueries,
-  benchIngest,
 };

@@ -79,7 +79,7 @@ export class AlertEvaluator {
   /** Evaluates one rule now and applies its verdict. */
   async evaluate(
     rule: StoredRule,
-    /** Targets already resolved in this pass (one catalog read per entity). */
+    /** The targets of a pass, read from the catalog in batches (`resolveAll`). */
     targets?: Map<string, Promise<AlertTarget | undefined>>,
   ): Promise<'fired' | 'resolved' | undefined> {
     const { store, logger } = this.options;
@@ -90,14 +90,8 @@ export class AlertEvaluator {
       }
       return undefined;
     }
-    let lookup = targets?.get(rule.entityRef);
-    if (!lookup) {
-      lookup = this.options
-        .resolveTargets([rule.entityRef])
-        .then(found => found[0]);
-      targets?.set(rule.entityRef, lookup);
-    }
-    const target = await lookup;
+    const target = await (targets?.get(rule.entityRef) ??
+      this.options.resolveTargets([rule.entityRef]).then(found => found[0]));
     if (!target) {
       logger.debug(
         `CI alert rule ${rule.id}: entity ${rule.entityRef} not found; not evaluated`,
