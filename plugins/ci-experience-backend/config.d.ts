@@ -109,6 +109,13 @@ export interface Config {
       minSample?: number;
     };
     providers?: {
+      /**
+       * A provider's JSON answer (a page of runs or jobs, an action's answer)
+       * read at most, in bytes, for every provider. A longer one is cancelled
+       * and its request fails with a message naming this key. Job logs are
+       * bounded by `logs.maxBytes` instead. Default 16777216 (16 MiB).
+       */
+      maxResponseBytes?: number;
       githubActions?: {
         /** Set false to turn the built-in GitHub Actions provider off. Default true. */
         enabled?: boolean;

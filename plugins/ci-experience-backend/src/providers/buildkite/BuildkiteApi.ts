@@ -35,6 +35,8 @@ export class BuildkiteApi {
       limits?: RateLimiterOptions;
       /** Per-request time limit; default 30 s. */
       timeoutMs?: number;
+      /** A JSON answer read at most, in bytes; default 16 MiB. */
+      maxResponseBytes?: number;
       now?: () => number;
     },
   ) {
@@ -46,6 +48,7 @@ export class BuildkiteApi {
       metrics: options.metrics,
       limits: options.limits,
       timeoutMs: options.timeoutMs,
+      maxResponseBytes: options.maxResponseBytes,
       rateLimitHeaders: headers =>
         standardRateLimitHeaders(headers, options.now?.() ?? Date.now()),
       endpointOf,

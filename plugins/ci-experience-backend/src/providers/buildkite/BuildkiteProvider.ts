@@ -78,6 +78,7 @@ export class BuildkiteProvider implements CiProvider {
       apiToken: read.apiToken,
       apiBaseUrl: read.apiBaseUrl,
       limits: read.limits,
+      maxResponseBytes: read.maxResponseBytes,
       ...options,
     });
   }
@@ -93,6 +94,7 @@ export class BuildkiteProvider implements CiProvider {
     metrics?: CiMetrics;
     limits?: RateLimiterOptions;
     timeoutMs?: number;
+    maxResponseBytes?: number;
   }) {
     this.logger = options.logger;
     this.api = new BuildkiteApi({

@@ -1,5 +1,6 @@
 import { Config } from '@backstage/config';
 import { RateLimiterOptions } from '../shared/RateLimiter';
+import { readMaxResponseBytes } from '../shared/readBounded';
 
 export const BUILDKITE_CONFIG_KEY = 'ciExperience.providers.buildkite';
 export const DEFAULT_BUILDKITE_API_BASE_URL = 'https://api.buildkite.com/v2';
@@ -17,6 +18,8 @@ export interface BuildkiteProviderConfig {
   /** The webhook's token, used to sign deliveries in `X-Buildkite-Signature`. */
   webhookSigningSecret?: string;
   limits: RateLimiterOptions;
+  /** `ciExperience.providers.maxResponseBytes`; default the client's. */
+  maxResponseBytes?: number;
 }
 
 /** Whether the Buildkite provider is on: `apiToken` is set. */
@@ -81,5 +84,6 @@ export function readBuildkiteConfig(
     webhookSigningSecret:
       section.getOptionalString('webhookSigningSecret') || undefined,
     limits,
+    maxResponseBytes: readMaxResponseBytes(config),
   };
 }

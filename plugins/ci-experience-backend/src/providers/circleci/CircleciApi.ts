@@ -32,6 +32,8 @@ export class CircleciApi {
       metrics?: CiMetrics;
       /** Per-request time limit; default 30 s. */
       timeoutMs?: number;
+      /** A JSON answer read at most, in bytes; default 16 MiB. */
+      maxResponseBytes?: number;
     },
   ) {
     this.http = new ProviderHttpClient({
@@ -41,6 +43,7 @@ export class CircleciApi {
       metrics: options.metrics,
       limits: options.limits,
       timeoutMs: options.timeoutMs,
+      maxResponseBytes: options.maxResponseBytes,
       redirect: 'manual',
       nextPage: () => undefined,
       endpointOf: (url, base) => endpointOf(url.slice(base.length)),

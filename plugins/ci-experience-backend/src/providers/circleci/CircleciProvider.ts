@@ -120,7 +120,7 @@ export class CircleciProvider implements CiProvider {
   constructor(
     options: Pick<
       CircleciProviderConfig,
-      'apiToken' | 'apiBaseUrl' | 'appBaseUrl' | 'limits'
+      'apiToken' | 'apiBaseUrl' | 'appBaseUrl' | 'limits' | 'maxResponseBytes'
     > & {
       logger: LoggerService;
       metrics?: CiMetrics;

@@ -1,5 +1,6 @@
 import { Config } from '@backstage/config';
 import { RateLimiterOptions } from '../shared/RateLimiter';
+import { readMaxResponseBytes } from '../shared/readBounded';
 
 const KEY = 'ciExperience.providers.circleci';
 const DEFAULT_API = 'https://circleci.com/api/v2';
@@ -17,6 +18,8 @@ export interface CircleciProviderConfig {
   /** The secret outbound webhooks are signed with; absent: no webhooks. */
   webhookSecret?: string;
   limits: RateLimiterOptions;
+  /** `ciExperience.providers.maxResponseBytes`; default the client's. */
+  maxResponseBytes?: number;
 }
 
 /**
@@ -74,5 +77,6 @@ export function readCircleciConfig(
     host,
     webhookSecret: section.getOptionalString('webhookSecret') || undefined,
     limits,
+    maxResponseBytes: readMaxResponseBytes(config),
   };
 }

@@ -31,6 +31,7 @@ import {
 import { CiMetrics } from '../../service/metrics';
 import { GithubApi } from './GithubApi';
 import { RateLimiterOptions } from '../shared/RateLimiter';
+import { readMaxResponseBytes } from '../shared/readBounded';
 import {
   githubJobSchema,
   githubRunSchema,
@@ -77,6 +78,7 @@ export class GithubActionsProvider implements CiProvider {
       credentials:
         DefaultGithubCredentialsProvider.fromIntegrations(integrations),
       limits: readLimits(config),
+      maxResponseBytes: readMaxResponseBytes(config),
       ...options,
     });
   }
@@ -92,6 +94,7 @@ export class GithubActionsProvider implements CiProvider {
     cache?: CacheService;
     metrics?: CiMetrics;
     limits?: (host: string) => RateLimiterOptions;
+    maxResponseBytes?: number;
   }) {
     this.integrations = options.integrations;
     this.logger = options.logger;

@@ -34,6 +34,8 @@ export class GithubApi {
       cache?: CacheService;
       metrics?: CiMetrics;
       limits?: (host: string) => RateLimiterOptions;
+      /** A JSON answer read at most, in bytes; default 16 MiB. */
+      maxResponseBytes?: number;
     },
   ) {
     this.http = new ProviderHttpClient({
@@ -43,6 +45,7 @@ export class GithubApi {
       cache: options.cache,
       metrics: options.metrics,
       limits: options.limits,
+      maxResponseBytes: options.maxResponseBytes,
       defaultLimits: { requestsPerHour: 4000, maxConcurrency: 4 },
       headers: {
         accept: 'application/vnd.github+json',

@@ -40,6 +40,8 @@ export class GitlabApi {
       limits?: (host: string) => RateLimiterOptions;
       /** Per-request time limit; default 30 s. */
       timeoutMs?: number;
+      /** A JSON answer read at most, in bytes; default 16 MiB. */
+      maxResponseBytes?: number;
     },
   ) {
     this.http = new ProviderHttpClient({
@@ -50,6 +52,7 @@ export class GitlabApi {
       metrics: options.metrics,
       limits: options.limits,
       timeoutMs: options.timeoutMs,
+      maxResponseBytes: options.maxResponseBytes,
       rateLimitHeaders: headers => standardRateLimitHeaders(headers),
       nextPage,
       endpointOf,

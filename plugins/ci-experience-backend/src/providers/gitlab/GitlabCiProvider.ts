@@ -26,6 +26,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-node';
 import { CiMetrics } from '../../service/metrics';
 import { RateLimiterOptions } from '../shared/RateLimiter';
+import { readMaxResponseBytes } from '../shared/readBounded';
 import { GitlabApi, GITLAB_PROVIDER_ID } from './GitlabApi';
 import {
   gitlabJobSchema,
@@ -89,6 +90,7 @@ export class GitlabCiProvider implements CiProvider {
     return new GitlabCiProvider({
       integrations: ScmIntegrations.fromConfig(config),
       limits: readGitlabLimits(config),
+      maxResponseBytes: readMaxResponseBytes(config),
       ...options,
     });
   }
@@ -104,6 +106,7 @@ export class GitlabCiProvider implements CiProvider {
     metrics?: CiMetrics;
     limits?: (host: string) => RateLimiterOptions;
     timeoutMs?: number;
+    maxResponseBytes?: number;
   }) {
     this.integrations = options.integrations;
     this.logger = options.logger;

@@ -24,6 +24,8 @@ export class JenkinsApi {
     logger: LoggerService;
     limits: RateLimiterOptions;
     metrics?: CiMetrics;
+    /** A JSON answer read at most, in bytes; default 16 MiB. */
+    maxResponseBytes?: number;
   }) {
     this.http = new ProviderHttpClient({
       label: 'Jenkins',
@@ -31,6 +33,7 @@ export class JenkinsApi {
       logger: options.logger,
       metrics: options.metrics,
       limits: options.limits,
+      maxResponseBytes: options.maxResponseBytes,
       redirect: 'manual',
       nextPage: () => undefined,
       endpointOf: (url, base) =>

@@ -90,6 +90,7 @@ export class JenkinsProvider implements CiProvider {
     return new JenkinsProvider({
       instances: read.instances,
       limits: read.limits,
+      maxResponseBytes: read.maxResponseBytes,
       ...options,
     });
   }
@@ -103,6 +104,7 @@ export class JenkinsProvider implements CiProvider {
     logger: LoggerService;
     limits?: RateLimiterOptions;
     metrics?: CiMetrics;
+    maxResponseBytes?: number;
   }) {
     this.instances = options.instances;
     this.logger = options.logger;
@@ -110,6 +112,7 @@ export class JenkinsProvider implements CiProvider {
       logger: options.logger,
       limits: options.limits ?? { requestsPerHour: 3600, maxConcurrency: 4 },
       metrics: options.metrics,
+      maxResponseBytes: options.maxResponseBytes,
     });
   }
 

@@ -1,5 +1,6 @@
 import { Config } from '@backstage/config';
 import { RateLimiterOptions } from '../shared/RateLimiter';
+import { readMaxResponseBytes } from '../shared/readBounded';
 
 /** One configured Jenkins controller. */
 export interface JenkinsInstance {
@@ -21,6 +22,8 @@ export interface JenkinsProviderConfig {
   /** The shared token the Notification plugin sends; absent: no webhooks. */
   webhookToken?: string;
   limits: RateLimiterOptions;
+  /** `ciExperience.providers.maxResponseBytes`; default the client's. */
+  maxResponseBytes?: number;
 }
 
 /** The key of a Jenkins root URL: `host[:port][/path]`, lowercased. */
@@ -88,5 +91,6 @@ export function readJenkinsConfig(config: Config): JenkinsProviderConfig {
     instances,
     webhookToken: section?.getOptionalString('webhookToken') || undefined,
     limits,
+    maxResponseBytes: readMaxResponseBytes(config),
   };
 }

@@ -10,6 +10,7 @@ import {
   NotFoundError,
   ServiceUnavailableError,
 } from '@backstage/errors';
+import { ConfigReader } from '@backstage/config';
 import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { CiMetrics } from '../../service/metrics';
@@ -22,6 +23,7 @@ import {
   standardRateLimitHeaders,
 } from './ProviderHttpClient';
 import { RateLimiter } from './RateLimiter';
+import { readMaxResponseBytes } from './readBounded';
 import { memoryCache } from './__testUtils__/memoryCache';
 
 const server = setupServer();
@@ -805,6 +807,150 @@ describe('ProviderHttpClient', () => {
       expect(error).toBeInstanceOf(NotFoundError);
       expect(error.message).toContain('log of job 9 of acme/app');
       expect(error.message).not.toContain(TOKEN);
+    });
+  });
+
+  describe('answer size', () => {
+    const MiB = 1024 * 1024;
+    const tooLarge = (size: string) =>
+      `ExampleCI answered more than ${size} for pipeline acme/app on ci.example.com (ciExperience.providers.maxResponseBytes)`;
+
+    /**
+     * A JSON array of about `total` bytes, made as it is read (64 KiB a
+     * chunk), so that a test sees how much of it was ever asked for.
+     */
+    function streamedJson(total: number) {
+      const state = { produced: 0 };
+      const encoder = new TextEncoder();
+      const item = JSON.stringify('x'.repeat(1000));
+      let started = false;
+      let ended = false;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (ended) {
+            controller.close();
+            return;
+          }
+          let chunk = started ? '' : '[';
+          while (chunk.length < 64 * 1024) {
+            if (state.produced + chunk.length + item.length + 2 >= total) {
+              chunk += `${started ? ',' : ''}0]`;
+              ended = true;
+              break;
+            }
+            chunk += `${started ? ',' : ''}${item}`;
+            started = true;
+          }
+          const bytes = encoder.encode(chunk);
+          state.produced += bytes.byteLength;
+          controller.enqueue(bytes);
+        },
+      });
+      return { stream, state };
+    }
+
+    it('refuses an answer whose Content-Length passes the cap before reading it', async () => {
+      const { stream, state } = streamedJson(4 * MiB);
+      server.use(
+        http.get(
+          `${BASE}/builds`,
+          () =>
+            new HttpResponse(stream, {
+              headers: {
+                'content-type': 'application/json',
+                'content-length': String(4 * MiB),
+              },
+            }),
+        ),
+      );
+      const { get } = setup({ maxResponseBytes: MiB });
+      const error = await get('/builds').catch(e => e);
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      expect(error.message).toBe(tooLarge('1 MiB'));
+      // Only what the stream made ahead before the cancel (a chunk or two),
+      // far below the cap: the length alone refused it.
+      expect(state.produced).toBeLessThan(256 * 1024);
+    });
+
+    it('refuses a streamed answer without Content-Length once past the cap, and stops reading it', async () => {
+      const { stream, state } = streamedJson(64 * MiB);
+      const concat = jest.spyOn(Buffer, 'concat');
+      server.use(http.get(`${BASE}/builds`, () => new HttpResponse(stream)));
+      const { get } = setup({ maxResponseBytes: MiB });
+      const error = await get('/builds').catch(e => e);
+      concat.mockRestore();
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      expect(error.message).toBe(tooLarge('1 MiB'));
+      // Cancelled a few chunks past the cap, not read to its 64 MiB; the
+      // chunks were never joined into one buffer.
+      expect(state.produced).toBeLessThan(MiB + 256 * 1024);
+      expect(concat).not.toHaveBeenCalled();
+    });
+
+    it('caps at 16 MiB by default', async () => {
+      const { stream } = streamedJson(17 * MiB);
+      server.use(http.get(`${BASE}/builds`, () => new HttpResponse(stream)));
+      const { get } = setup();
+      const error = await get('/builds').catch(e => e);
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      expect(error.message).toBe(tooLarge('16 MiB'));
+    });
+
+    it('reads answers up to the cap, streamed or with their length', async () => {
+      const whole = JSON.stringify(['x'.repeat(MiB - 20)]);
+      expect(whole.length).toBeLessThanOrEqual(MiB);
+      const { stream } = streamedJson(MiB);
+      server.use(
+        http.get(`${BASE}/streamed`, () => new HttpResponse(stream)),
+        http.get(`${BASE}/whole`, () =>
+          HttpResponse.text(whole, {
+            headers: { 'content-type': 'application/json' },
+          }),
+        ),
+      );
+      const { get } = setup({ maxResponseBytes: MiB });
+      const streamed = await get<unknown[]>('/streamed');
+      expect(streamed.body.length).toBeGreaterThan(1000);
+      const read = await get<string[]>('/whole');
+      expect(read.body[0]).toHaveLength(MiB - 20);
+    });
+
+    it('takes an action answered past the cap as done, with a warning', async () => {
+      const { stream, state } = streamedJson(8 * MiB);
+      server.use(
+        http.post(`${BASE}/builds/7/rebuild`, () => new HttpResponse(stream)),
+      );
+      const { client, logger } = setup({ maxResponseBytes: MiB });
+      const answer = await client.send({
+        host: 'ci.example.com',
+        base: BASE,
+        subject: 'rebuild of build 7 of acme/app',
+        pathOrUrl: '/builds/7/rebuild',
+        credential: bearerCredential(TOKEN),
+        method: 'POST',
+      });
+      expect(answer).toEqual({ body: undefined });
+      expect(state.produced).toBeLessThan(2 * MiB);
+      expect(logger.warn).toHaveBeenCalledWith(
+        'ExampleCI answered more than 1 MiB for rebuild of build 7 of acme/app on ci.example.com (ciExperience.providers.maxResponseBytes); the answer to the action was not read',
+      );
+    });
+
+    it('reads the cap from ciExperience.providers.maxResponseBytes', () => {
+      const config = (value?: unknown) =>
+        new ConfigReader(
+          value === undefined
+            ? {}
+            : { ciExperience: { providers: { maxResponseBytes: value } } },
+        );
+      expect(readMaxResponseBytes(config())).toBeUndefined();
+      expect(readMaxResponseBytes(config(4 * MiB))).toBe(4 * MiB);
+      expect(() => readMaxResponseBytes(config(0))).toThrow(
+        'ciExperience.providers.maxResponseBytes must be a whole number of bytes above 0',
+      );
+      expect(() => readMaxResponseBytes(config(1.5))).toThrow(
+        /maxResponseBytes/,
+      );
     });
   });
 });

@@ -11,6 +11,12 @@ import { JsonValue } from '@backstage/types';
 import { createHash } from 'node:crypto';
 import { CiMetrics } from '../../service/metrics';
 import { RateLimiter, RateLimiterOptions } from './RateLimiter';
+import {
+  BodyTooLargeError,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  MAX_RESPONSE_BYTES_KEY,
+  readBoundedText,
+} from './readBounded';
 
 /** One answer of a provider's REST API. */
 export interface ProviderResponse<T> {
@@ -88,6 +94,12 @@ export interface ProviderHttpClientOptions {
   defaultLimits?: RateLimiterOptions;
   /** Per-request time limit; default 30 s. */
   timeoutMs?: number;
+  /**
+   * A JSON answer (or an action's) read at most, in bytes; default 16 MiB,
+   * from `ciExperience.providers.maxResponseBytes`. Texts are bounded by
+   * their own `maxReadBytes`.
+   */
+  maxResponseBytes?: number;
   /** Headers sent with every request; default `accept: application/json`. */
   headers?: Record<string, string>;
   /** `manual` makes a redirect an error (a wrong base URL), not a new request. */
@@ -216,8 +228,10 @@ const DEFAULT_LIMITS: RateLimiterOptions = {
  * The HTTP client every provider's API class uses: one {@link RateLimiter}
  * per host, conditional requests with the ETag kept per credential and URL
  * (a hash of both, never the credential itself) in the CacheService, a time
- * limit per request, metrics (requests, conditional hits, rate limit left),
- * page links that must stay below the API base, and refusals turned into
+ * limit per request, answers read up to `maxResponseBytes` (a longer one is
+ * cancelled and refused with a message naming the config key), metrics
+ * (requests, conditional hits, rate limit left), page links that must stay
+ * below the API base, and refusals turned into
  * `@backstage/errors` whose messages name the provider, the subject and the
  * host but never a credential. Besides JSON GETs ({@link ProviderHttpClient.get})
  * it sends actions ({@link ProviderHttpClient.send}: POST or PUT, never
@@ -290,13 +304,18 @@ export class ProviderHttpClient {
     }
     limiter.observe(response.status, limitHeaders);
 
+    let text: string;
+    try {
+      text = await this.readBody(prepared, response);
+    } catch (error) {
+      throw error instanceof BodyTooLargeError
+        ? this.tooLarge(error, prepared)
+        : error;
+    }
     let body: T;
     try {
-      body = (await response.json()) as T;
-    } catch (error) {
-      if (isTimeout(error)) {
-        throw prepared.unreachable(error);
-      }
+      body = JSON.parse(text) as T;
+    } catch {
       throw new ServiceUnavailableError(
         `${label} answered with a body that is not JSON for ${where}`,
       );
@@ -354,14 +373,24 @@ export class ProviderHttpClient {
       });
     }
     limiter.observe(response.status, limitHeaders);
+    let text = '';
+    try {
+      text = await this.readBody(prepared, response);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) {
+        throw error;
+      }
+      // The provider took the action: failing now would invite a second one.
+      this.options.logger.warn(
+        `${
+          this.tooLarge(error, prepared).message
+        }; the answer to the action was not read`,
+      );
+    }
     let body: T | undefined;
     try {
-      const text = await response.text();
       body = text.trim() ? (JSON.parse(text) as T) : undefined;
-    } catch (error) {
-      if (isTimeout(error)) {
-        throw prepared.unreachable(error);
-      }
+    } catch {
       // Done, with an answer that is not JSON (e.g. an HTML page).
       body = undefined;
     }
@@ -491,6 +520,39 @@ export class ProviderHttpClient {
       truncated: cut || !read.complete,
       ...(totalBytes !== undefined ? { totalBytes } : {}),
     };
+  }
+
+  /**
+   * A JSON answer's text, within `maxResponseBytes`; past it a
+   * {@link BodyTooLargeError}, which `get` turns into a refusal and `send`
+   * into a warning. A stream that breaks or times out is the host's failure.
+   */
+  private async readBody(
+    prepared: Prepared,
+    response: Response,
+  ): Promise<string> {
+    try {
+      return await readBoundedText(
+        response,
+        this.options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      );
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        throw error;
+      }
+      throw prepared.unreachable(error);
+    }
+  }
+
+  private tooLarge(
+    error: BodyTooLargeError,
+    prepared: Prepared,
+  ): ServiceUnavailableError {
+    return new ServiceUnavailableError(
+      `${this.options.label} answered more than ${formatBytes(
+        error.maxBytes,
+      )} for ${prepared.where} (${MAX_RESPONSE_BYTES_KEY})`,
+    );
   }
 
   /** The URL, credential and bookkeeping of one request. */
