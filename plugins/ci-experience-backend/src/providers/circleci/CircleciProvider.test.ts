@@ -526,6 +526,29 @@ describe('CircleciProvider logs, rerun and cancel', () => {
     expect(log?.truncated).toBe(false);
   });
 
+  it("spends a log's step output downloads from CircleCI's request budget", async () => {
+    const { sim, spec, provider, until, refOf } = fresh();
+    const failed = until(r => r.jobs.some(j => j.conclusion === 'failure'));
+    const index = failed.jobs.findIndex(j => j.conclusion === 'failure');
+    let outputs = 0;
+    const listener = ({ request }: { request: Request }) => {
+      if (request.url.startsWith(sim.outputUrl)) {
+        outputs += 1;
+      }
+    };
+    server.events.on('request:start', listener);
+    const before = provider.api.limiter().remainingBudget;
+    await provider.getJobLog(
+      src,
+      refOf(failed),
+      sim.jobIdOf(spec, failed, index),
+    );
+    server.events.removeListener('request:start', listener);
+    expect(outputs).toBeGreaterThan(0);
+    // The job list and its v1.1 details, and every output read.
+    expect(before - provider.api.limiter().remainingBudget).toBe(2 + outputs);
+  });
+
   it('reads the messages of a cut output', async () => {
     const whole = JSON.stringify([
       { message: 'first part\r\n', time: 't', type: 'out' },
