@@ -38,6 +38,17 @@ export interface Config {
       maxBytes?: number;
       /** The tail served at most, in lines. Default 5000. */
       maxLines?: number;
+      /**
+       * How long the served tail of a finished job's log is kept in the
+       * backend's cache (Redis across replicas), so that it is read from the
+       * provider once. 0 keeps none. Default 86400 (a day).
+       */
+      cacheTtlSeconds?: number;
+      /**
+       * Kept tails one replica puts in the cache at most, in bytes of JSON;
+       * its oldest are deleted beyond. 0 keeps none. Default 67108864 (64 MiB).
+       */
+      cacheMaxBytes?: number;
     };
     /**
      * Failure triage: each failed job is classified once, from its log
