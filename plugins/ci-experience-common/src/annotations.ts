@@ -1,4 +1,5 @@
 import { Entity } from '@backstage/catalog-model';
+import { matchesGlob } from './glob';
 
 /**
  * The annotation that names an entity's GitHub repository as `owner/repo`.
@@ -42,25 +43,82 @@ export const PROVIDER_ANNOTATIONS: Readonly<Record<string, readonly string[]>> =
   };
 
 /**
- * The patterns of {@link CI_WORKFLOWS_ANNOTATION}, or undefined when the
- * entity claims every workflow of its sources.
+ * Most patterns `ci-experience.io/workflows` may list.
  *
  * @public
  */
-export function getWorkflowPatterns(entity: Entity): string[] | undefined {
+export const MAX_WORKFLOW_PATTERNS = 50;
+
+/**
+ * Longest pattern `ci-experience.io/workflows` may list, in characters.
+ *
+ * @public
+ */
+export const MAX_WORKFLOW_PATTERN_LENGTH = 256;
+
+/**
+ * What an entity's {@link CI_WORKFLOWS_ANNOTATION} says: no patterns (every
+ * workflow of its sources is its own), its patterns, or why they cannot be
+ * used (too many or too long: an entity's author must not be able to make
+ * each listing match without bound).
+ *
+ * @public
+ */
+export type WorkflowPatterns =
+  | { patterns: undefined; error?: undefined }
+  | { patterns: string[]; error?: undefined }
+  | { patterns: undefined; error: string };
+
+/**
+ * Reads {@link CI_WORKFLOWS_ANNOTATION}: comma-separated patterns, at most
+ * {@link MAX_WORKFLOW_PATTERNS} of at most
+ * {@link MAX_WORKFLOW_PATTERN_LENGTH} characters each.
+ *
+ * @public
+ */
+export function readWorkflowPatterns(entity: Entity): WorkflowPatterns {
   const raw = entity.metadata.annotations?.[CI_WORKFLOWS_ANNOTATION];
   const patterns = raw
     ?.split(',')
     .map(p => p.trim())
     .filter(Boolean);
-  return patterns?.length ? patterns : undefined;
+  if (!patterns?.length) {
+    return { patterns: undefined };
+  }
+  if (patterns.length > MAX_WORKFLOW_PATTERNS) {
+    return {
+      patterns: undefined,
+      error: `${CI_WORKFLOWS_ANNOTATION} lists ${patterns.length} patterns; at most ${MAX_WORKFLOW_PATTERNS} are allowed`,
+    };
+  }
+  const long = patterns.findIndex(p => p.length > MAX_WORKFLOW_PATTERN_LENGTH);
+  if (long >= 0) {
+    return {
+      patterns: undefined,
+      error: `${CI_WORKFLOWS_ANNOTATION}: pattern ${long + 1} is ${
+        patterns[long].length
+      } characters long; at most ${MAX_WORKFLOW_PATTERN_LENGTH} are allowed`,
+    };
+  }
+  return { patterns };
 }
 
-const GLOB: Record<string, string> = { '*': '.*', '?': '.' };
+/**
+ * The patterns of {@link CI_WORKFLOWS_ANNOTATION}, or undefined when the
+ * entity claims every workflow of its sources. Patterns that break the
+ * limits of {@link readWorkflowPatterns} claim nothing (an empty list).
+ *
+ * @public
+ */
+export function getWorkflowPatterns(entity: Entity): string[] | undefined {
+  const read = readWorkflowPatterns(entity);
+  return read.error ? [] : read.patterns;
+}
 
 /**
  * Whether a workflow name or path matches one of the patterns (`*` any run
- * of characters, `?` one character, the rest literal, whole string).
+ * of characters, `?` one character, the rest literal, whole string), in
+ * time linear in the value's length (see {@link compileGlob}).
  *
  * @public
  */
@@ -68,13 +126,7 @@ export function matchesWorkflowPattern(
   value: string,
   patterns: readonly string[],
 ): boolean {
-  return patterns.some(pattern => {
-    const source = pattern
-      .split('')
-      .map(c => GLOB[c] ?? c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))
-      .join('');
-    return new RegExp(`^${source}$`).test(value);
-  });
+  return patterns.some(pattern => matchesGlob(value, pattern));
 }
 
 /**

@@ -7,6 +7,7 @@
 
 export * from './types';
 export * from './annotations';
+export * from './glob';
 export * from './githubStatus';
 export * from './gitlab';
 export * from './jenkins';
