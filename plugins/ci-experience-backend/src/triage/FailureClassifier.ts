@@ -6,6 +6,7 @@ import {
   CiFailureClass,
 } from '@ci-experience/plugin-ci-experience-common';
 import { ADDING_RULES_GUIDE, DEFAULT_RULES, FailureRule } from './defaultRules';
+import { maskSecrets } from './maskSecrets';
 
 /** The class of a failure no rule recognised. */
 export const UNKNOWN_FAILURE: CiFailureClass = Object.freeze({
@@ -112,7 +113,8 @@ export function stripAnsi(text: string): string {
  *
  * The first rule (in rule order) with a pattern matching any of those lines
  * wins, and the class carries the first line it matched (trimmed, at most
- * 500 characters). When no rule matches, the class is
+ * 500 characters, credentials masked by {@link maskSecrets}: it is stored
+ * and shown in the portal). When no rule matches, the class is
  * {@link UNKNOWN_FAILURE}, which links to the guide on adding rules.
  */
 export class FailureClassifier {
@@ -236,7 +238,7 @@ export class FailureClassifier {
         if (line.length > 0 && matchesAny(rule.regexes, line)) {
           return result({
             ...toClass(rule),
-            line: line.slice(0, MAX_REPORTED_LINE),
+            line: maskSecrets(line).slice(0, MAX_REPORTED_LINE),
           });
         }
       }
