@@ -258,6 +258,40 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     );
   });
 
+  it('escapes what providers and people wrote in a Slack message, keeping only its own link', async () => {
+    // A workflow, branch and commit message as a pushed workflow file or
+    // commit could make them, and a rule named the same way.
+    const hostile = '<!channel> & <https://evil.example/x|click here>';
+    const runs = [0, 10].map(m => ({
+      ...run(m, 'failed', `fix/${hostile}`),
+      workflow: `Deploy ${hostile}`,
+      commitMessage: `Revert ${hostile}`,
+    }));
+    await store.upsertRuns(runs);
+    clock = at(20).getTime();
+    const rule = await createRule({
+      name: `Broken ${hostile}`,
+      branches: [`fix/${hostile}`],
+      slackWebhookUrl: SLACK,
+    });
+    expect(await evaluate(rule.id)).toBe('fired');
+    await deliverer.deliverDue();
+    expect(slack.posts).toHaveLength(1);
+    const text: string = slack.posts[0].text;
+    const escaped =
+      '&lt;!channel&gt; &amp; &lt;https://evil.example/x|click here&gt;';
+    expect(text).toContain(`CI alert on svc: Broken ${escaped}`);
+    expect(text).toContain(`Deploy ${escaped}: 2 failed runs in a row`);
+    // The one link (and the only `<` or `>`) is the plugin's own.
+    expect(text.match(/[<>]/g)).toHaveLength(2);
+    expect(text).toMatch(
+      /\n<http:\/\/portal\.example\.com\/catalog\/default\/component\/svc\/ci\|Open CI>$/,
+    );
+    // The portal renders notifications as text: they carry the raw words.
+    expect(sent[0].payload.title).toBe(`CI alert on svc: Broken ${hostile}`);
+    expect(sent[0].payload.description).toContain(`Deploy ${hostile}`);
+  });
+
   it('records a firing while snoozed without notifying, and no resolved notice for it', async () => {
     await store.upsertRuns([run(0, 'failed')]);
     clock = at(10).getTime();

@@ -27,6 +27,20 @@ export function noticeTitle(f: CiAlertFiring, notice: 'fired' | 'resolved') {
     : `Resolved: CI alert on ${name}: ${f.ruleName}`;
 }
 
+/**
+ * Plain text for a Slack message: `&`, `<` and `>` become the entities Slack
+ * documents ("Escaping text" in its formatting reference,
+ * https://api.slack.com/reference/surfaces/formatting#escaping), so that a
+ * value from a provider, the catalog or a rule cannot mention
+ * (`<!channel>`) or make a link (`<https://evil|click>`).
+ */
+export function escapeSlackText(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
 const SEVERITY = {
   critical: 'critical',
   warning: 'high',
@@ -37,7 +51,10 @@ const SEVERITY = {
  * Backstage notifications to the entity's owners: the notifications backend
  * resolves an entity recipient to its owner, and a group to its members.
  * The scope is the firing and notice, so that a retried send updates the
- * notification rather than adding a second one.
+ * notification rather than adding a second one. Title and description go
+ * unescaped: the notifications frontend renders them as React text (and the
+ * browser's Notification API as plain text), so an entity would show
+ * `&lt;` literally.
  */
 export class NotificationsChannel implements AlertChannel {
   constructor(private readonly notifications: NotificationService) {}
@@ -60,7 +77,9 @@ export class NotificationsChannel implements AlertChannel {
 
 /**
  * A Slack incoming webhook. The URL is a secret: it is never logged, and
- * errors keep only the HTTP status or the error's kind.
+ * errors keep only the HTTP status or the error's kind. Every value in the
+ * message is escaped ({@link escapeSlackText}); the only link is the one
+ * built here, to the entity's CI tab.
  */
 export class SlackChannel implements AlertChannel {
   constructor(
@@ -85,9 +104,13 @@ export class SlackChannel implements AlertChannel {
     if (d.notice === 'resolved') {
       icon = ':white_check_mark:';
     }
-    const text = `${icon} ${noticeTitle(f, d.notice)}\n${
-      f.detail
-    }\n<${link}|Open CI>`;
+    // The link's parts are URI-encoded (ciTabLink); `|` would end it early.
+    const href = escapeSlackText(link).replace(/\|/g, '%7C');
+    const text = [
+      `${icon} ${escapeSlackText(noticeTitle(f, d.notice))}`,
+      escapeSlackText(f.detail),
+      `<${href}|Open CI>`,
+    ].join('\n');
     let response: Response;
     try {
       response = await (this.options.fetch ?? fetch)(d.slackWebhookUrl, {

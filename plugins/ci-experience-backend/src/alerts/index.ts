@@ -7,6 +7,7 @@ export {
   NotificationsChannel,
   SlackChannel,
   PermanentError,
+  escapeSlackText,
 } from './channels';
 export type { AlertChannel } from './channels';
 export { parseRuleInput } from './validation';
