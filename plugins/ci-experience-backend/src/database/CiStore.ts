@@ -68,7 +68,8 @@ export interface DeliveryWrite {
  * Writes of runs and jobs are monotonic: a write never moves a run or job
  * back to an earlier state (queued, then running, then final; among equals,
  * the later provider update wins), whatever order they arrive in, so polling
- * and webhooks may race freely.
+ * and webhooks may race freely. Times are stored in the one canonical form
+ * of `service/instants.ts`, so comparing two of them compares instants.
  */
 export interface CiStore {
   getSources(keys: string[]): Promise<Map<string, StoredSource>>;

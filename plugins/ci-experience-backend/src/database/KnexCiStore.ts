@@ -13,6 +13,7 @@ import {
 import { CiSource } from '@ci-experience/plugin-ci-experience-node';
 import { Knex } from 'knex';
 import { isPostgres } from './dialect';
+import { toInstant, toOptionalInstant } from '../service/instants';
 import {
   CiStore,
   DeliveryWrite,
@@ -299,6 +300,7 @@ export class KnexCiStore implements CiStore {
     for (let i = 0; i < runs.length; i += CHUNK) {
       const chunk = runs.slice(i, i + CHUNK);
       const rows = chunk.map(toRow);
+      // provider_updated_at is canonical (toRow): as strings, later is larger.
       await db('ci_runs')
         .insert(rows)
         .onConflict('id')
@@ -350,8 +352,8 @@ export class KnexCiStore implements CiStore {
           run_id: runId,
           job_id: job.id,
           status_rank: statusRank(job.status),
-          version: job.finishedAt ?? job.startedAt ?? null,
-          started_at: job.startedAt ?? null,
+          version: toOptionalInstant(jobVersion(job)) ?? null,
+          started_at: toOptionalInstant(job.startedAt) ?? null,
           status: job.status,
           data: JSON.stringify(stripFailure(job)),
         })),
@@ -625,10 +627,11 @@ function isNotOlder(
 ): boolean {
   const rank = statusRank(status);
   const thanRank = statusRank(thanStatus);
-  return (
-    rank > thanRank ||
-    (rank === thanRank && (version ?? '') >= (thanVersion ?? ''))
-  );
+  const at = (v: string | undefined) => {
+    const ms = v === undefined ? NaN : Date.parse(v);
+    return Number.isNaN(ms) ? -Infinity : ms;
+  };
+  return rank > thanRank || (rank === thanRank && at(version) >= at(thanVersion));
 }
 
 function encodeCursor(createdAt: string, id: string): string {
@@ -675,12 +678,12 @@ function toRow(run: StoredRun): Omit<RunRow, 'jobs_synced'> {
     actor: run.actor ?? null,
     event: run.event ?? null,
     url: run.url,
-    created_at: run.createdAt,
-    started_at: run.startedAt ?? null,
-    finished_at: run.finishedAt ?? null,
+    created_at: toInstant(run.createdAt),
+    started_at: toOptionalInstant(run.startedAt) ?? null,
+    finished_at: toOptionalInstant(run.finishedAt) ?? null,
     duration_ms: run.durationMs ?? null,
     queued_ms: run.queuedMs ?? null,
-    provider_updated_at: run.providerUpdatedAt ?? null,
+    provider_updated_at: toOptionalInstant(run.providerUpdatedAt) ?? null,
     status_rank: statusRank(run.status),
   };
 }

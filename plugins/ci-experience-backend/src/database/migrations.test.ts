@@ -7,6 +7,8 @@ import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
 const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
 const MIGRATION = '20261128040000_aggregate_write_locality.js';
+const CLAMP = '20261202000100_clamp_future_times.js';
+const pg = isPostgres;
 const directory = resolvePackagePath(
   '@ci-experience/plugin-ci-experience-backend',
   'migrations',
@@ -100,5 +102,48 @@ describe.each(databases.eachSupportedId())('migrations on %p', databaseId => {
       { day: '2026-11-01', runs: 1 },
       { day: '2026-11-02', runs: 2 },
     ]);
+  });
+
+  it('brings stored times in the future back to the time it runs, and counts those runs again', async () => {
+    const knex = await databases.init(databaseId);
+    await knex.migrate.latest({ directory });
+    const run = (id: string, createdAt: string, updatedAt: string) => ({
+      id,
+      source_key: 's',
+      provider: 'p',
+      source: 's',
+      provider_run_id: id,
+      attempt: 1,
+      workflow: 'CI',
+      run_number: 1,
+      status: 'succeeded',
+      provider_status: 'success',
+      url: 'https://ci.example.com/',
+      created_at: createdAt,
+      provider_updated_at: updatedAt,
+      status_rank: 2,
+      aggregated: true,
+    });
+    await knex('ci_runs').insert([
+      run('future', '9999-12-31T00:00:00.000Z', '+275760-09-13T00:00:00.000Z'),
+      run('true', '2026-11-01T10:00:00.000Z', '2026-11-01T10:05:00.000Z'),
+    ]);
+    const before = new Date().toISOString();
+    await knex.migrate.down({ directory, name: CLAMP });
+    await knex.migrate.up({ directory, name: CLAMP });
+    const rows = await knex('ci_runs')
+      .orderBy('id')
+      .select('id', 'created_at', 'provider_updated_at', 'aggregated');
+    const [future, real] = rows;
+    expect(future.created_at >= before).toBe(true);
+    expect(future.created_at <= new Date().toISOString()).toBe(true);
+    expect(future.provider_updated_at).toBe(future.created_at);
+    expect(Boolean(future.aggregated)).toBe(false);
+    expect(real).toEqual({
+      id: 'true',
+      created_at: '2026-11-01T10:00:00.000Z',
+      provider_updated_at: '2026-11-01T10:05:00.000Z',
+      aggregated: pg(knex) ? true : 1,
+    });
   });
 });

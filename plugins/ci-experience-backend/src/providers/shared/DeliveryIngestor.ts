@@ -2,6 +2,8 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { EventParams } from '@backstage/plugin-events-node';
 import { CiStore, DeliveryWrite, StoredSource } from '../../database/CiStore';
 import { CiMetrics } from '../../service/metrics';
+import { clampDelivery } from '../../service/clampRun';
+import { OutOfRangeDateError } from '../../service/instants';
 
 /** Finds the claimed source for a key; undefined when no entity claims it. */
 export type SourceLookup = (
@@ -174,6 +176,39 @@ export class DeliveryIngestor {
     }
   }
 
+  /**
+   * The provider's parse, with the times it brings canonical and clamped: a
+   * time that does not parse or lies outside 1970–9999 makes the delivery
+   * malformed; one in the future is brought back to now, with a warning.
+   */
+  private async parse(event: EventParams): Promise<ParsedDelivery> {
+    const { label, logger } = this.options;
+    try {
+      const result = await this.options.parse(event, this.lookup);
+      if (!result.ok) {
+        return result;
+      }
+      const clamped = clampDelivery(result.write, this.now());
+      if (clamped.changes.length > 0) {
+        logger.warn(
+          `Clamped times of ${label} delivery ${
+            result.deliveryId
+          }: ${clamped.changes.join('; ')}`,
+        );
+      }
+      return { ...result, write: clamped.write };
+    } catch (error) {
+      if (error instanceof OutOfRangeDateError) {
+        return {
+          ok: false,
+          reason: 'malformed',
+          message: error.message,
+        };
+      }
+      throw error;
+    }
+  }
+
   /** Applies one delivery; never throws. */
   async handle(event: EventParams): Promise<DeliveryOutcome> {
     const { provider, label, logger } = this.options;
@@ -184,7 +219,7 @@ export class DeliveryIngestor {
     let deliveryId: string | undefined;
     let outcome: DeliveryOutcome;
     try {
-      const result = await this.options.parse(event, this.lookup);
+      const result = await this.parse(event);
       deliveryId = result.deliveryId;
       if (!result.ok) {
         if (result.reason === 'unclaimed') {
