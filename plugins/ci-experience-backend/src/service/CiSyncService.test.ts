@@ -211,4 +211,61 @@ describe('CiSyncService', () => {
       expect(pages).toHaveLength(1);
     }
   });
+
+  it('stores a run a provider dates in the future at now, with a warning, and keeps syncing it', async () => {
+    const store = await KnexCiStore.fromKnex(await databases.init('SQLITE_3'));
+    const logger = mockServices.logger.mock();
+    logger.child.mockReturnValue(logger);
+    const far = '9999-12-31T23:00:00Z';
+    let status: 'running' | 'succeeded' = 'running';
+    const fake = {
+      id: 'fake',
+      getSources: () => [],
+      getSourceInfo: async () => ({}),
+      listRuns: async () => ({
+        runs: [
+          {
+            providerRunId: '1',
+            attempt: 1,
+            runNumber: 1,
+            workflow: 'CI',
+            status,
+            providerStatus: status,
+            url: 'https://ci.example.com/1',
+            createdAt: far,
+            startedAt: far,
+            updatedAt: status === 'running' ? far : new Date().toISOString(),
+          },
+        ],
+      }),
+      getRun: async () => undefined,
+      listJobs: async () => [],
+    };
+    const sync = CiSyncService.create({
+      providers: [fake],
+      store,
+      logger,
+      limits: { maxPages: 1 },
+    });
+    const fakeSource = { provider: 'fake', key: 'fake:x', source: 'x' };
+    const before = Date.now();
+    expect((await sync.sync(fakeSource)).error).toBeUndefined();
+    const [stored] = (
+      await store.listRuns({ sourceKeys: ['fake:x'], limit: 1 })
+    ).items;
+    expect(Date.parse(stored.createdAt)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(stored.createdAt)).toBeLessThanOrEqual(Date.now());
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining(
+        'Clamped times of run 1 attempt 1 of x: createdAt 9999-12-31T23:00:00.000Z in the future',
+      ),
+    );
+    // The run finishes: its update is not older than "9999", it is applied.
+    status = 'succeeded';
+    await sync.sync(fakeSource);
+    expect(
+      (await store.listRuns({ sourceKeys: ['fake:x'], limit: 1 })).items[0]
+        .status,
+    ).toBe('succeeded');
+  });
 });

@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { CiStore, StoredRun } from '../database/CiStore';
 import { CiMetrics } from './metrics';
 import { runIdOf } from './runIds';
+import { clampRun } from './clampRun';
+import { SourcePolicy } from './SourcePolicy';
 
 /** Bounds of one sync of one source. */
 export interface SyncLimits {
@@ -289,21 +291,37 @@ export class CiSyncService {
     }
   }
 
+  /**
+   * The run as stored, its times clamped (see `clampRun`): a time in the
+   * future is brought back to now, with a warning.
+   */
   private toStored(
     source: CiSource,
     run: CiProviderRun,
     jobs: CiJob[] | undefined,
+    logger: LoggerService,
   ): StoredRun {
     const { providerRunId, updatedAt, ...model } = run;
-    return {
-      ...model,
-      id: runIdOf(source.key, providerRunId, run.attempt),
-      provider: source.provider,
-      source: source.source,
-      sourceKey: source.key,
-      providerRunId,
-      providerUpdatedAt: updatedAt,
-      jobs,
-    };
+    const clamped = clampRun(
+      {
+        ...model,
+        id: runIdOf(source.key, providerRunId, run.attempt),
+        provider: source.provider,
+        source: source.source,
+        sourceKey: source.key,
+        providerRunId,
+        providerUpdatedAt: updatedAt,
+        jobs,
+      },
+      Date.now(),
+    );
+    if (clamped.changes.length > 0) {
+      logger.warn(
+        `Clamped times of run ${providerRunId} attempt ${run.attempt} of ${
+          source.source
+        }: ${clamped.changes.join('; ')}`,
+      );
+    }
+    return clamped.run;
   }
 }
