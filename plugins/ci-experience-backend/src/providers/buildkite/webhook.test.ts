@@ -186,11 +186,18 @@ describe('parseBuildkiteDelivery', () => {
     const ids = [first, again, other, job].map(r => r.ok && r.deliveryId);
     expect(ids[0]).toBe(ids[1]);
     expect(new Set(ids).size).toBe(3);
-    const given = await parseBuildkiteDelivery(
-      delivery(buildFinished, { 'x-buildkite-event-id': 'evt-123' }),
-      claimAll,
-    );
-    expect(given.ok && given.deliveryId).toBe('buildkite:evt-123');
+    // No header names the delivery: neither a proxy's nor an undocumented one.
+    for (const name of [
+      'x-request-id',
+      'x-buildkite-event-id',
+      'x-buildkite-request',
+    ]) {
+      const given = await parseBuildkiteDelivery(
+        delivery(buildFinished, { [name]: 'evt-123' }),
+        claimAll,
+      );
+      expect([name, given.ok && given.deliveryId]).toEqual([name, ids[0]]);
+    }
   });
 });
 
@@ -215,6 +222,12 @@ describe('BuildkiteWebhookIngestor', () => {
       source: 'demo-org/payments-service',
       host: 'api.buildkite.com',
     });
+    // Deliveries are applied only for a source an entity claims.
+    await store.recordClaims(
+      'component:default/payments-service',
+      [key],
+      new Date(clock.now).toISOString(),
+    );
     const ingestor = new BuildkiteWebhookIngestor({
       store,
       logger: mockServices.logger.mock(),
@@ -260,6 +273,51 @@ describe('BuildkiteWebhookIngestor', () => {
     expect(stored!.jobs!.map(j => j.name)).toEqual(
       run.jobs.map(j => `:hammer: ${j.name}`),
     );
+  });
+
+  /** A finished build's delivery and another delivery of the same build. */
+  async function twoDeliveries() {
+    const env = await setup();
+    const run = env.history
+      .listRuns(env.pipeline.spec)
+      .find(r => r.status === 'completed' && r.conclusion === 'success')!;
+    const finished = buildkiteBuildWebhook(
+      env.sim,
+      env.pipeline,
+      run,
+      'build.finished',
+    );
+    const jobDone = buildkiteJobWebhook(
+      env.sim,
+      env.pipeline,
+      run,
+      run.jobs[0],
+      'job.finished',
+    );
+    return { ...env, finished, jobDone };
+  }
+
+  it('applies a delivery retried behind a proxy once, whatever X-Request-Id the proxy gave each try', async () => {
+    const { ingestor, finished } = await twoDeliveries();
+    expect(
+      await ingestor.handle(
+        delivery(finished, { 'x-request-id': 'proxy-try-1' }),
+      ),
+    ).toBe('accepted');
+    expect(
+      await ingestor.handle(
+        delivery(clone(finished), { 'x-request-id': 'proxy-try-2' }),
+      ),
+    ).toBe('duplicate');
+  });
+
+  it('applies two deliveries that a proxy gave the same X-Request-Id', async () => {
+    const { ingestor, finished, jobDone } = await twoDeliveries();
+    const constant = { 'x-request-id': 'same-for-every-request' };
+    expect(await ingestor.handle(delivery(finished, constant))).toBe(
+      'accepted',
+    );
+    expect(await ingestor.handle(delivery(jobDone, constant))).toBe('accepted');
   });
 
   it('rejects malformed deliveries and leaves unclaimed ones', async () => {

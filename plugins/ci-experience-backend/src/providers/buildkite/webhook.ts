@@ -100,30 +100,24 @@ function pipelineOf(
 }
 
 /**
- * The delivery id. Buildkite documents no delivery id header (its webhook
- * headers are `X-Buildkite-Event` and `X-Buildkite-Token` or
- * `X-Buildkite-Signature`); an `X-Buildkite-Event-ID` or `X-Request-Id` is
- * used when present, else the id is derived from what the delivery says:
- * build id, event, job id, state and the newest time it reports. The same
+ * The delivery id, derived from what the delivery says: build id, event, job
+ * id, state and the newest time it reports. Buildkite documents no delivery
+ * id header (its webhook headers are `X-Buildkite-Event` and
+ * `X-Buildkite-Token` or `X-Buildkite-Signature`), and no header is read
+ * here: a proxy's `X-Request-Id` is new on every retry (a retried delivery
+ * would be applied twice) or, behind some proxies, one value for many
+ * (distinct deliveries would collapse into one); the undocumented
+ * `X-Buildkite-Request` names an HTTP request, not a delivery. The same
  * delivery retried gets the same id; a build that runs again after being
  * unblocked reports a newer time, so it is not taken for a duplicate.
  */
-export function buildkiteDeliveryIdOf(
-  event: EventParams,
-  parts: {
-    buildId: string;
-    kind: string;
-    jobId?: string;
-    state?: string;
-    at?: string;
-  },
-): string {
-  const given =
-    header(event.metadata, 'x-buildkite-event-id') ??
-    header(event.metadata, 'x-request-id');
-  if (given && /^[A-Za-z0-9._:-]{1,120}$/.test(given)) {
-    return `buildkite:${given}`;
-  }
+export function buildkiteDeliveryIdOf(parts: {
+  buildId: string;
+  kind: string;
+  jobId?: string;
+  state?: string;
+  at?: string;
+}): string {
   const digest = createHash('sha256')
     .update(
       [parts.buildId, parts.kind, parts.jobId ?? '-', parts.state, parts.at]
@@ -205,7 +199,7 @@ export async function parseBuildkiteDelivery(
     workflow: parsed.data.pipeline.name || pipeline.slug,
     jobs: jobData ? [...buildJobs, jobData] : buildJobs,
   });
-  const deliveryId = buildkiteDeliveryIdOf(event, {
+  const deliveryId = buildkiteDeliveryIdOf({
     buildId: build.data.id,
     kind,
     jobId: jobData?.id,
