@@ -5,12 +5,12 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
+import { instantText } from '../../service/instantSchema';
+import { toInstant, toOptionalInstant } from '../../service/instants';
 
 const NUL = String.fromCharCode(0);
 
-const date = z.string().refine(s => !Number.isNaN(Date.parse(s)), {
-  message: 'not a date',
-});
+const date = instantText();
 
 /** A page link at the provider: only http(s), never `javascript:` and the like. */
 export const webUrl = z
@@ -105,8 +105,9 @@ export function text(value: string | null | undefined, max: number) {
   return clean.length > max ? clean.slice(0, max) : clean;
 }
 
+/** Throws OutOfRangeDateError for a time outside 1970–9999. */
 export function iso(value: string | null | undefined): string | undefined {
-  return value ? new Date(Date.parse(value)).toISOString() : undefined;
+  return toOptionalInstant(value);
 }
 
 function span(from?: string, to?: string): number | undefined {
@@ -142,7 +143,7 @@ function lastChange(build: BuildkiteBuild, jobs: BuildkiteJob[]): string {
     consider(job.finished_at);
     consider(job.unblocked_at);
   }
-  return new Date(latest).toISOString();
+  return toInstant(latest);
 }
 
 /**

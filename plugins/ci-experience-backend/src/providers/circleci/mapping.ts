@@ -6,6 +6,8 @@ import {
 import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
 import { itemParserFor } from '../shared/parseItems';
+import { instantText } from '../../service/instantSchema';
+import { toInstant, toOptionalInstant } from '../../service/instants';
 
 const NUL = String.fromCharCode(0);
 
@@ -14,10 +16,7 @@ export const circleciId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, {
   message: 'not a CircleCI id',
 });
 
-const date = z
-  .string()
-  .max(64)
-  .refine(s => !Number.isNaN(Date.parse(s)), { message: 'not a date' });
+const date = instantText();
 
 /** Pipeline and job numbers fit a 32-bit column; anything larger is not CircleCI's. */
 const counter = z.number().int().min(0).max(2_147_483_647);
@@ -115,8 +114,9 @@ export function text(value: string | null | undefined, max: number) {
   return clean.length > max ? clean.slice(0, max) : clean;
 }
 
+/** Throws OutOfRangeDateError for a time outside 1970–9999. */
 export function iso(value: string | null | undefined): string | undefined {
-  return value ? new Date(Date.parse(value)).toISOString() : undefined;
+  return toOptionalInstant(value);
 }
 
 export function span(from?: string, to?: string): number | undefined {
@@ -225,7 +225,7 @@ export function toProviderRun(
     finishedAt,
     durationMs: span(startedAt, finishedAt),
     queuedMs: span(iso(pipeline.created_at), createdAt),
-    updatedAt: final ? finishedAt ?? createdAt : new Date(now).toISOString(),
+    updatedAt: final ? finishedAt ?? createdAt : toInstant(now),
   };
 }
 

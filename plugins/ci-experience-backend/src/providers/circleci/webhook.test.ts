@@ -14,62 +14,11 @@ import {
   signCircleciBody,
 } from './webhook';
 
-/*
- * The fixture below follows the field tables of CircleCI's webhooks
- * reference (https://circleci.com/docs/webhooks-reference/): common keys
- * `id`, `type`, `happened_at`, `webhook`, and the sub-entities project,
- * organization, workflow, pipeline (trigger, vcs with commit) and job. The
- * published sample payloads themselves could not be fetched offline, so the
- * values are made up in their documented shapes (note the webhook's project
- * slug `github/...`, not the API's `gh/...`).
- */
-const workflowCompleted = () => ({
-  type: 'workflow-completed',
-  id: '3888f21b-eaa7-38e3-8f3d-75a63bba8895',
-  happened_at: '2026-11-01T22:49:34.317Z',
-  webhook: {
-    id: 'cf8c4fdd-0587-4da1-b4ca-4846e9640af9',
-    name: 'Sample Webhook',
-  },
-  project: {
-    id: '84996744-a854-4f5e-aea3-04e2851dc1d2',
-    name: 'webhook-service',
-    slug: 'github/circleci/webhook-service',
-  },
-  organization: {
-    id: 'f22b6566-597d-46d5-ba74-99ef5bb3d85c',
-    name: 'circleci',
-  },
-  workflow: {
-    id: 'fda08377-fe7e-46b1-8992-3a7aaecac9c3',
-    name: 'build-test-deploy',
-    created_at: '2026-11-01T22:49:03.616Z',
-    stopped_at: '2026-11-01T22:49:34.170Z',
-    url: 'https://app.circleci.com/pipelines/github/circleci/webhook-service/130/workflows/fda08377-fe7e-46b1-8992-3a7aaecac9c3',
-    status: 'failed',
-  },
-  pipeline: {
-    id: '1285fe1d-d3a6-44fc-8886-8979558254c4',
-    number: 130,
-    created_at: '2026-11-01T22:49:03.544Z',
-    trigger: { type: 'webhook' },
-    vcs: {
-      provider_name: 'github',
-      origin_repository_url: 'https://github.com/circleci/webhook-service',
-      target_repository_url: 'https://github.com/circleci/webhook-service',
-      revision: '1dc6aa69429bff4806ad6afe58d3d8f57e25973e',
-      commit: {
-        subject: 'Description of change',
-        body: 'More details about the change',
-        author: { name: 'Author Name', email: 'author.email@example.com' },
-        authored_at: '2026-11-01T22:48:53Z',
-        committer: { name: 'Committer Name', email: 'committer@example.com' },
-        committed_at: '2026-11-01T22:48:53Z',
-      },
-      branch: 'main',
-    },
-  },
-});
+import workflowCompletedFixture from './__fixtures__/workflow-completed.json';
+
+/** The documented-shape delivery of `__fixtures__` (see its README), fresh each time. */
+const workflowCompleted = (): typeof workflowCompletedFixture =>
+  JSON.parse(JSON.stringify(workflowCompletedFixture));
 
 const jobCompleted = () => {
   const base: any = workflowCompleted();

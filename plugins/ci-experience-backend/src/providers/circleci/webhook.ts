@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { StoredRun } from '../../database/CiStore';
 import { ParsedDelivery, SourceLookup } from '../shared/DeliveryIngestor';
 import { runIdOf } from '../../service/runIds';
+import { instantText } from '../../service/instantSchema';
 import { CIRCLECI_PROVIDER_ID } from './CircleciApi';
 import { circleciSourceKey } from './CircleciProvider';
 import {
@@ -25,10 +26,7 @@ export const CIRCLECI_WEBHOOK_TOPIC = 'circleci';
 /** The header CircleCI signs deliveries in. */
 export const CIRCLECI_SIGNATURE_HEADER = 'circleci-signature';
 
-const date = z
-  .string()
-  .max(64)
-  .refine(s => !Number.isNaN(Date.parse(s)), { message: 'not a date' });
+const date = instantText();
 
 /**
  * One outbound webhook delivery (`workflow-completed` or `job-completed`),

@@ -6,12 +6,12 @@ import {
 import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
 import { itemParserFor } from '../shared/parseItems';
+import { instantText } from '../../service/instantSchema';
+import { toOptionalInstant } from '../../service/instants';
 
 const NUL = String.fromCharCode(0);
 
-const isoDate = z.string().refine(s => !Number.isNaN(Date.parse(s)), {
-  message: 'not a date',
-});
+const isoDate = instantText();
 
 /** A page link at the provider: only http(s), never `javascript:` and the like. */
 const webUrl = z
@@ -85,8 +85,9 @@ function text(value: string | null | undefined, max: number) {
   return clean.length > max ? clean.slice(0, max) : clean;
 }
 
+/** Throws OutOfRangeDateError for a time outside 1970–9999. */
 function iso(value: string | null | undefined): string | undefined {
-  return value ? new Date(value).toISOString() : undefined;
+  return toOptionalInstant(value);
 }
 
 function span(from?: string, to?: string): number | undefined {

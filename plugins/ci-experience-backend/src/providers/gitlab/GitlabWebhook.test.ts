@@ -285,6 +285,12 @@ describe('GitlabWebhookIngestor', () => {
     const applied = new Set<string>();
     const writes: DeliveryWrite[] = [];
     const store = {
+      // The ingestor applies deliveries only for a source an entity claims.
+      getClaimedSource: jest.fn(async (key: string) =>
+        key === DOC_KEY
+          ? { key, provider: 'gitlab', source: 'gitlab-org/gitlab-test' }
+          : undefined,
+      ),
       getSources: jest.fn(async (keys: string[]) => {
         const map = new Map();
         for (const key of keys) {

@@ -16,10 +16,10 @@ import { runIdOf } from '../../service/runIds';
 import { GITLAB_PROVIDER_ID } from './GitlabApi';
 import { gitlabSourceKey } from './GitlabCiProvider';
 import {
+  gitlabDate,
   gitlabPipelineSchema,
   iso,
   jobName,
-  parseGitlabTime,
   text,
   toProviderRun,
   webUrl,
@@ -34,9 +34,7 @@ import {
 export const GITLAB_WEBHOOK_TOPICS = ['gitlab.pipeline', 'gitlab.build'];
 
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const date = z.string().refine(s => !Number.isNaN(parseGitlabTime(s)), {
-  message: 'not a date',
-});
+const date = gitlabDate;
 const seconds = z.number().min(0).max(1e9);
 
 const projectSchema = z.object({

@@ -5,6 +5,8 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
+import { instantText } from '../../service/instantSchema';
+import { toInstant } from '../../service/instants';
 
 const NUL = String.fromCharCode(0);
 
@@ -19,9 +21,8 @@ export function parseGitlabTime(value: string): number {
   return Date.parse(webhook ? `${webhook[1]}T${webhook[2]}Z` : value);
 }
 
-const gitlabDate = z.string().refine(s => !Number.isNaN(parseGitlabTime(s)), {
-  message: 'not a date',
-});
+/** A GitLab time within 1970–9999; anything else makes its item malformed. */
+export const gitlabDate = instantText(parseGitlabTime);
 
 /** A page link at the provider: only http(s), never `javascript:` and the like. */
 export const webUrl = z
@@ -106,8 +107,9 @@ export function text(value: string | null | undefined, max: number) {
   return clean.length > max ? clean.slice(0, max) : clean;
 }
 
+/** Throws OutOfRangeDateError for a time outside 1970–9999. */
 export function iso(value: string | null | undefined): string | undefined {
-  return value ? new Date(parseGitlabTime(value)).toISOString() : undefined;
+  return value ? toInstant(parseGitlabTime(value)) : undefined;
 }
 
 export function span(from?: string, to?: string): number | undefined {

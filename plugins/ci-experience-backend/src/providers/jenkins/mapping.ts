@@ -7,6 +7,8 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
+import { endInRange, instantMillis } from '../../service/instantSchema';
+import { toInstant } from '../../service/instants';
 
 const NUL = String.fromCharCode(0);
 
@@ -20,25 +22,31 @@ export const webUrl = z
 
 /** Counters fit a 32-bit column; anything larger is not Jenkins'. */
 const counter = z.number().int().min(0).max(2_147_483_647);
-/** Milliseconds since the epoch, within what a Date holds. */
-const millis = z.number().int().min(0).max(8_640_000_000_000_000);
+/** A time as milliseconds since the epoch, within 1970–9999. */
+const millis = instantMillis;
+/** A duration in milliseconds, within what a Date holds. */
+const durationMillis = z.number().int().min(0).max(8_640_000_000_000_000);
 
 /** The build fields the provider asks for with `tree=`. */
 export const BUILD_FIELDS =
   'number,url,result,building,timestamp,duration,queueId,actions[causes[userId,shortDescription],lastBuiltRevision[SHA1,branch[name]]]';
 
 /** The fields of a Jenkins build that the model needs. */
-export const jenkinsBuildSchema = z.object({
-  _class: z.string().nullish(),
-  number: counter,
-  url: webUrl,
-  result: z.string().nullish(),
-  building: z.boolean().nullish(),
-  timestamp: millis,
-  duration: millis.nullish(),
-  queueId: z.number().int().nullish(),
-  actions: z.array(z.unknown()).nullish(),
-});
+export const jenkinsBuildSchema = z
+  .object({
+    _class: z.string().nullish(),
+    number: counter,
+    url: webUrl,
+    result: z.string().nullish(),
+    building: z.boolean().nullish(),
+    timestamp: millis,
+    duration: durationMillis.nullish(),
+    queueId: z.number().int().nullish(),
+    actions: z.array(z.unknown()).nullish(),
+  })
+  .superRefine((build, ctx) =>
+    endInRange(ctx, ['duration'], build.timestamp, build.duration),
+  );
 export type JenkinsBuild = z.infer<typeof jenkinsBuildSchema>;
 
 const causeActionSchema = z.object({
@@ -59,14 +67,23 @@ const buildDataSchema = z.object({
 });
 
 /** A stage of the Pipeline Stage View API's `wfapi/describe`. */
-export const jenkinsStageSchema = z.object({
-  id: z.string().max(64),
-  name: z.string(),
-  status: z.string().nullish(),
-  execNode: z.string().nullish(),
-  startTimeMillis: millis.nullish(),
-  durationMillis: z.number().int().nullish(),
-});
+export const jenkinsStageSchema = z
+  .object({
+    id: z.string().max(64),
+    name: z.string(),
+    status: z.string().nullish(),
+    execNode: z.string().nullish(),
+    startTimeMillis: millis.nullish(),
+    durationMillis: z.number().int().nullish(),
+  })
+  .superRefine((stage, ctx) =>
+    endInRange(
+      ctx,
+      ['durationMillis'],
+      stage.startTimeMillis,
+      stage.durationMillis,
+    ),
+  );
 
 /**
  * Text as the database can hold it: no NUL (PostgreSQL refuses it) and no
@@ -135,8 +152,9 @@ function readActions(actions: unknown[] | null | undefined) {
   return { actor, event, sha, branch };
 }
 
+/** Throws OutOfRangeDateError for a time outside 1970–9999. */
 function iso(ms: number | null | undefined): string | undefined {
-  return ms ? new Date(ms).toISOString() : undefined;
+  return ms ? toInstant(ms) : undefined;
 }
 
 /**
@@ -192,7 +210,7 @@ export function toQueuedRun(options: {
   inQueueSince: number;
   url: string;
 }): CiProviderRun {
-  const createdAt = new Date(options.inQueueSince).toISOString();
+  const createdAt = toInstant(options.inQueueSince);
   return {
     providerRunId: String(options.number),
     workflow: text(options.workflow, 512),

@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { StoredRun } from '../../database/CiStore';
 import { ParsedDelivery, SourceLookup } from '../shared/DeliveryIngestor';
 import { runIdOf } from '../../service/runIds';
+import { endInRange, instantMillis } from '../../service/instantSchema';
+import { OutOfRangeDateError, toInstant } from '../../service/instants';
 import { hostKeyOf } from './config';
 import { JENKINS_PROVIDER_ID } from './JenkinsProvider';
 import {
@@ -25,7 +27,8 @@ export const JENKINS_WEBHOOK_TOPIC = 'jenkins';
 /** The header the shared webhook token travels in. */
 export const JENKINS_TOKEN_HEADER = 'x-jenkins-token';
 
-const millis = z.number().int().min(0).max(8_640_000_000_000_000);
+/** A duration in milliseconds, within what a Date holds. */
+const durationMillis = z.number().int().min(0).max(8_640_000_000_000_000);
 
 /**
  * One delivery of the Jenkins Notification plugin (JSON format), the fields
@@ -34,21 +37,25 @@ const millis = z.number().int().min(0).max(8_640_000_000_000_000);
 export const jenkinsNotificationSchema = z.object({
   name: z.string().max(512),
   url: z.string().max(2048),
-  build: z.object({
-    full_url: webUrl,
-    number: z.number().int().min(0).max(2_147_483_647),
-    phase: z.enum(['QUEUED', 'STARTED', 'COMPLETED', 'FINALIZED']),
-    status: z.string().max(64).nullish(),
-    url: z.string().max(2048),
-    timestamp: millis.nullish(),
-    duration: millis.nullish(),
-    scm: z
-      .object({
-        branch: z.string().nullish(),
-        commit: z.string().nullish(),
-      })
-      .nullish(),
-  }),
+  build: z
+    .object({
+      full_url: webUrl,
+      number: z.number().int().min(0).max(2_147_483_647),
+      phase: z.enum(['QUEUED', 'STARTED', 'COMPLETED', 'FINALIZED']),
+      status: z.string().max(64).nullish(),
+      url: z.string().max(2048),
+      timestamp: instantMillis.nullish(),
+      duration: durationMillis.nullish(),
+      scm: z
+        .object({
+          branch: z.string().nullish(),
+          commit: z.string().nullish(),
+        })
+        .nullish(),
+    })
+    .superRefine((build, ctx) =>
+      endInRange(ctx, ['duration'], build.timestamp, build.duration),
+    ),
 });
 
 /** Whether an entity claims a source key; the store's sources, usually. */
@@ -173,11 +180,27 @@ export async function parseJenkinsDelivery(
   });
   const now = options.now?.() ?? Date.now();
   const started = build.timestamp ?? now;
-  const startedAt = new Date(started).toISOString();
-  const finishedAt =
-    final && build.duration !== null && build.duration !== undefined
-      ? new Date(started + build.duration).toISOString()
-      : undefined;
+  let startedAt: string;
+  let finishedAt: string | undefined;
+  try {
+    startedAt = toInstant(started);
+    finishedAt =
+      final && build.duration !== null && build.duration !== undefined
+        ? toInstant(started + build.duration)
+        : undefined;
+  } catch (error) {
+    // Without build.timestamp the schema cannot bound now + duration.
+    if (error instanceof OutOfRangeDateError) {
+      return {
+        ok: false,
+        reason: 'malformed',
+        deliveryId,
+        sourceKey,
+        message: `malformed Jenkins delivery ${deliveryId}: build.duration: ${error.message}`,
+      };
+    }
+    throw error;
+  }
   const providerRunId = providerRunIdOf(build.number, branchJob);
   const run: StoredRun = {
     id: runIdOf(sourceKey, providerRunId, 1),
