@@ -160,12 +160,16 @@ export interface Config {
           maxConcurrency?: number;
         }>;
         /**
-         * The secret token GitLab sends in `X-Gitlab-Token`.
+         * The secret token GitLab sends in `X-Gitlab-Token`, checked by the
+         * `gitlab` ingress of `ciExperienceEventsModule` (constant time).
+         * `events.modules.gitlab.webhookSecret` is not read.
          * @visibility secret
          */
         webhookSecret?: string;
         /**
-         * The signing token of GitLab's signed webhooks.
+         * The signing token (`whsec_<base64>`) of GitLab's signed webhooks
+         * (`webhook-signature`, 5-minute replay window). Set alone, unsigned
+         * deliveries are refused.
          * @visibility secret
          */
         webhookSigningToken?: string;
@@ -209,10 +213,17 @@ export interface Config {
           apiKey: string;
         }>;
         /**
-         * The shared secret of the Notification plugin's deliveries.
+         * The shared secret of the Notification plugin's deliveries, in the
+         * `X-Jenkins-Token` header or as the Basic auth password of the
+         * endpoint URL (`https://jenkins:<token>@host/...`).
          * @visibility secret
          */
         webhookToken?: string;
+        /**
+         * Also accept the token in the `token` query parameter. Default
+         * false: a URL, query included, lands in proxy and access logs.
+         */
+        allowTokenInQuery?: boolean;
         /** Per replica and instance. Default 3600. */
         requestsPerHour?: number;
         /** Default 4. */

@@ -4,6 +4,7 @@
 
 import { createBackend } from '@backstage/backend-defaults';
 import { ciExperienceEventsModule } from '@ci-experience/plugin-ci-experience-backend';
+import { gitlabEventRouterModule } from './gitlabEventRouter';
 import { ciPortalPermissionPolicyModule } from './permissionPolicy';
 
 const backend = createBackend();
@@ -39,12 +40,14 @@ backend.add(import('@backstage/plugin-signals-backend'));
 // signatures checked with events.modules.github.webhookSecret
 backend.add(import('@backstage/plugin-events-backend'));
 backend.add(import('@backstage/plugin-events-backend-module-github'));
-// GitLab pipeline and job hooks at POST /api/events/http/gitlab, checked with
-// events.modules.gitlab.webhookSecret, routed to gitlab.<object_kind>
-backend.add(import('@backstage/plugin-events-backend-module-gitlab'));
+// GitLab pipeline and job hooks: only the router of Backstage's GitLab module
+// (gitlab -> gitlab.<object_kind>); its own ingress, a plain comparison of
+// the token, is left out (./gitlabEventRouter)
+backend.add(gitlabEventRouterModule);
 
-// CI Experience, and the webhook routes of CI systems Backstage has no
-// events module for (Jenkins)
+// CI Experience, and the webhook routes it checks itself: GitLab
+// (ciExperience.providers.gitlab.webhookSecret / webhookSigningToken),
+// Jenkins, Buildkite and CircleCI
 backend.add(import('@ci-experience/plugin-ci-experience-backend'));
 backend.add(ciExperienceEventsModule);
 

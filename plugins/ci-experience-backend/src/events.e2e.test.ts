@@ -34,6 +34,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
 import { ciExperienceEventsModule } from './eventsModule';
+import { signGitlabWebhook } from './providers/gitlab/GitlabWebhookValidator';
 import { ciExperiencePlugin } from './plugin';
 
 /*
@@ -57,12 +58,14 @@ const githubEventsModules = loadedModules(
     'service/eventsModuleGithubWebhook.cjs.js',
   ],
 );
+/*
+ * Of the GitLab module, only its router (`gitlab` -> `gitlab.<object_kind>`),
+ * as the portal's backend installs it: `ciExperienceEventsModule` serves the
+ * `gitlab` ingress with the plugin's own validator.
+ */
 const gitlabEventsModules = loadedModules(
   '@backstage/plugin-events-backend-module-gitlab',
-  [
-    'service/eventsModuleGitlabEventRouter.cjs.js',
-    'service/eventsModuleGitlabWebhook.cjs.js',
-  ],
+  ['service/eventsModuleGitlabEventRouter.cjs.js'],
 );
 
 const webhookExamples: Array<{
@@ -84,6 +87,10 @@ const SECRETS = {
   circleci: 'circleci-webhook-secret-for-e2e-0123',
 };
 const WRONG = 'not-the-secret';
+/** A Standard Webhooks signing token, as GitLab shows one: whsec_<base64 of 32 bytes>. */
+const SIGNING_TOKEN = `whsec_${Buffer.from(
+  'gitlab-e2e-signing-key-0123456789',
+).toString('base64')}`;
 
 /*
  * Every provider API is out of reach: a sync fails at once (404) and records
@@ -129,7 +136,6 @@ const config = (useEventBus: 'never' | 'auto') => ({
     notifyTimeoutMs: 1000,
     modules: {
       github: { webhookSecret: SECRETS.github },
-      gitlab: { webhookSecret: SECRETS.gitlab },
     },
   },
   integrations: {
@@ -143,6 +149,17 @@ const config = (useEventBus: 'never' | 'auto') => ({
     ],
   },
   ciExperience: {
+    // The entities here have no catalog location for a source to match:
+    // every test source is allowed by config, so only webhooks decide.
+    sources: {
+      allow: [
+        'github-actions',
+        'gitlab',
+        'jenkins',
+        'buildkite',
+        'circleci',
+      ].map(provider => ({ provider, source: '*' })),
+    },
     sync: {
       // Only views start syncs.
       schedule: {
@@ -152,6 +169,10 @@ const config = (useEventBus: 'never' | 'auto') => ({
       },
     },
     providers: {
+      gitlab: {
+        webhookSecret: SECRETS.gitlab,
+        webhookSigningToken: SIGNING_TOKEN,
+      },
       jenkins: {
         instances: [
           {
@@ -376,8 +397,8 @@ const cases: ProviderCase[] = [
         ...(secret ? { 'x-gitlab-token': secret } : {}),
       };
     },
-    // The Backstage module: 403 for a missing token too.
-    missingStatus: 403,
+    // The plugin's validator: 401 for a missing token, 403 for a wrong one.
+    missingStatus: 401,
     expected: {
       provider: 'gitlab',
       source: 'gitlab-org/gitlab-test',
@@ -555,6 +576,122 @@ describe.each(['never', 'auto'] as const)(
     );
   },
 );
+
+describe("GitLab webhooks through the plugin's validator", () => {
+  let server: Server;
+  beforeAll(async () => {
+    server = await startBackend();
+    await claim(server, 'gl-app', 'gitlab');
+  });
+
+  /** A pipeline hook of another pipeline of the same project. */
+  const pipeline = (n: number) => ({
+    ...gitlabPipelineHook,
+    object_attributes: {
+      ...gitlabPipelineHook.object_attributes,
+      id: 70_000 + n,
+      iid: 700 + n,
+      url: undefined,
+    },
+  });
+
+  function send(
+    payload: object,
+    auth: {
+      token?: string;
+      signWith?: string;
+      signedAt?: number;
+      tamper?: boolean;
+    },
+  ) {
+    const body = JSON.stringify(payload);
+    const id = randomUUID();
+    const headers: Record<string, string> = {
+      'x-gitlab-event': 'Pipeline Hook',
+      'x-gitlab-event-uuid': id,
+      'idempotency-key': id,
+    };
+    if (auth.token !== undefined) {
+      headers['x-gitlab-token'] = auth.token;
+    }
+    if (auth.signWith) {
+      // GitLab's webhook-id is the delivery's Idempotency-Key.
+      const at = Math.floor((auth.signedAt ?? Date.now()) / 1000);
+      headers['webhook-id'] = id;
+      headers['webhook-timestamp'] = String(at);
+      headers['webhook-signature'] = signGitlabWebhook(
+        auth.signWith,
+        id,
+        at,
+        auth.tamper ? `${body} ` : body,
+      );
+    }
+    return request(server)
+      .post('/api/events/http/gitlab')
+      .set('Content-Type', 'application/json')
+      .set(headers)
+      .send(body);
+  }
+
+  async function storedNumbers() {
+    return (await listRuns(server, 'gl-app')).items.map(r => r.runNumber);
+  }
+
+  it('accepts the right X-Gitlab-Token (run stored); refuses a wrong one with 403 whatever its length, a missing one with 401', async () => {
+    const secret = SECRETS.gitlab;
+    const refused = [
+      { token: `${secret.slice(0, -1)}x`, status: 403 },
+      { token: `${secret}0`, status: 403 },
+      { token: secret.slice(0, -1), status: 403 },
+      { token: 'x', status: 403 },
+      { token: undefined, status: 401 },
+    ];
+    for (const [i, { token, status }] of refused.entries()) {
+      const res = await send(pipeline(i), { token });
+      expect([token?.length, res.status]).toEqual([token?.length, status]);
+      expect(JSON.stringify(res.body)).not.toContain(secret);
+    }
+    const ok = await send(pipeline(10), { token: secret });
+    expect(ok.status).toBe(202);
+    const numbers = await until('the accepted pipeline', storedNumbers, n =>
+      n.includes(710),
+    );
+    expect(numbers.filter(n => n >= 700 && n < 710)).toEqual([]);
+  });
+
+  it('accepts a delivery signed with the signing token and no X-Gitlab-Token; refuses a bad signature with 403 and a stale one with 401', async () => {
+    // Today's wiring (Backstage's module) refuses it: no X-Gitlab-Token.
+    const ok = await send(pipeline(30), { signWith: SIGNING_TOKEN });
+    expect(ok.status).toBe(202);
+
+    const other = `whsec_${Buffer.from(
+      'another-signing-key-0123456789ab',
+    ).toString('base64')}`;
+    const bad = await send(pipeline(20), { signWith: other });
+    expect(bad.status).toBe(403);
+    const tampered = await send(pipeline(21), {
+      signWith: SIGNING_TOKEN,
+      tamper: true,
+    });
+    expect(tampered.status).toBe(403);
+    const stale = await send(pipeline(22), {
+      signWith: SIGNING_TOKEN,
+      signedAt: Date.now() - 10 * 60_000,
+    });
+    expect(stale.status).toBe(401);
+    // Signed, but carrying a wrong token: the token must be right too.
+    const wrongToken = await send(pipeline(23), {
+      signWith: SIGNING_TOKEN,
+      token: WRONG,
+    });
+    expect(wrongToken.status).toBe(403);
+
+    const numbers = await until('the signed pipeline', storedNumbers, n =>
+      n.includes(730),
+    );
+    expect(numbers.filter(n => n >= 720 && n < 730)).toEqual([]);
+  });
+});
 
 describe('the test backend default events service', () => {
   it('keeps one events service per plugin: a 202 delivery reaches nobody', async () => {

@@ -1,30 +1,89 @@
 import {
   coreServices,
   createBackendModule,
+  LoggerService,
 } from '@backstage/backend-plugin-api';
+import { Config } from '@backstage/config';
+import {
+  RequestValidator,
+  RequestValidationContext,
+} from '@backstage/plugin-events-node';
 import { eventsExtensionPoint } from '@backstage/plugin-events-node/alpha';
+import { readJenkinsConfig } from './providers/jenkins/config';
 import {
   createJenkinsRequestValidator,
   JENKINS_WEBHOOK_TOPIC,
-  readJenkinsConfig,
-} from './providers/jenkins';
+} from './providers/jenkins/webhook';
 import {
   BUILDKITE_WEBHOOK_TOPIC,
   buildkiteWebhookValidatorFromConfig,
-} from './providers/buildkite';
+} from './providers/buildkite/webhook';
 import {
   CIRCLECI_WEBHOOK_TOPIC,
   createCircleciRequestValidator,
-  readCircleciConfig,
-} from './providers/circleci';
+} from './providers/circleci/webhook';
+import { readCircleciConfig } from './providers/circleci/config';
+import { gitlabWebhookValidatorFromConfig } from './providers/gitlab/GitlabWebhookValidator';
+import { isGitlabEnabled } from './providers/gitlab/GitlabCiProvider';
+
+/** The topic of GitLab's ingress, the one Backstage's GitLab router reads. */
+export const GITLAB_WEBHOOK_INGRESS_TOPIC = 'gitlab';
+
+/** Where each topic's secret is configured, for log lines. */
+const SECRET_KEYS: Record<string, string> = {
+  [GITLAB_WEBHOOK_INGRESS_TOPIC]:
+    'ciExperience.providers.gitlab.webhookSecret or webhookSigningToken',
+  [JENKINS_WEBHOOK_TOPIC]: 'ciExperience.providers.jenkins.webhookToken',
+  [BUILDKITE_WEBHOOK_TOPIC]:
+    'ciExperience.providers.buildkite.webhookSigningSecret or webhookToken',
+  [CIRCLECI_WEBHOOK_TOPIC]: 'ciExperience.providers.circleci.webhookSecret',
+};
+
+/** Refuses every delivery: the topic is listed for ingress but has no secret. */
+const refuseAll: RequestValidator = async (
+  _request,
+  context: RequestValidationContext,
+) => {
+  context.reject({
+    status: 401,
+    payload: { message: 'No webhook secret is configured for this topic' },
+  });
+};
+
+function gitlabValidator(
+  config: Config,
+  logger: LoggerService,
+): RequestValidator | undefined {
+  if (config.has('events.modules.gitlab.webhookSecret')) {
+    logger.warn(
+      'events.modules.gitlab.webhookSecret is set: it switches on the plain-comparison ingress of @backstage/plugin-events-backend-module-gitlab for /api/events/http/gitlab, where only one ingress can serve. Set ciExperience.providers.gitlab.webhookSecret instead, remove that key, and install only that module’s router (docs/webhooks.md)',
+    );
+  }
+  const validator = gitlabWebhookValidatorFromConfig(config);
+  if (!validator && isGitlabEnabled(config)) {
+    logger.warn(
+      `GitLab webhooks are not accepted: set ${SECRET_KEYS.gitlab} to receive them at /api/events/http/gitlab`,
+    );
+  }
+  return validator;
+}
 
 /**
- * HTTP ingress routes of the events backend for CI systems that Backstage
- * has no events module for, so that all webhooks arrive the same way, at
- * `POST /api/events/http/<topic>`, each refused without its secret:
- * Jenkins (`ciExperience.providers.jenkins.webhookToken`), Buildkite
- * (`…buildkite.webhookSigningSecret` or `webhookToken`) and CircleCI
- * (`…circleci.webhookSecret`).
+ * HTTP ingress routes of the events backend for the CI systems whose
+ * deliveries CI Experience reads, so that all webhooks arrive the same way,
+ * at `POST /api/events/http/<topic>`, each refused without its secret:
+ * GitLab (`ciExperience.providers.gitlab.webhookSecret` and/or
+ * `webhookSigningToken`: constant-time token, Standard Webhooks signatures),
+ * Jenkins (`…jenkins.webhookToken`), Buildkite (`…buildkite.webhookSigningSecret`
+ * or `webhookToken`) and CircleCI (`…circleci.webhookSecret`). A topic
+ * without its secret gets no route, and one listed in `events.http.topics`
+ * (which would otherwise take any delivery unchecked) gets one that refuses
+ * everything: unsigned deliveries are never accepted.
+ *
+ * GitLab deliveries reach the plugin through a router that republishes
+ * `gitlab` as `gitlab.<object_kind>`: the router of
+ * `@backstage/plugin-events-backend-module-gitlab`, without that module's
+ * own ingress (see docs/webhooks.md).
  *
  * @public
  */
@@ -39,29 +98,48 @@ export const ciExperienceEventsModule = createBackendModule({
         logger: coreServices.logger,
       },
       async init({ config, events, logger }) {
-        const buildkite = buildkiteWebhookValidatorFromConfig(config);
-        if (buildkite) {
-          events.addHttpPostIngress({
-            topic: BUILDKITE_WEBHOOK_TOPIC,
-            validator: buildkite,
-          });
-        }
+        const jenkins = readJenkinsConfig(config);
         const circleciSecret = readCircleciConfig(config)?.webhookSecret;
-        if (circleciSecret) {
-          events.addHttpPostIngress({
-            topic: CIRCLECI_WEBHOOK_TOPIC,
-            validator: createCircleciRequestValidator(circleciSecret),
-          });
-        }
-        const token = readJenkinsConfig(config).webhookToken;
-        if (token) {
-          events.addHttpPostIngress({
-            topic: JENKINS_WEBHOOK_TOPIC,
-            validator: createJenkinsRequestValidator(token),
-          });
-          logger.info(
-            `Jenkins notifications accepted at /api/events/http/${JENKINS_WEBHOOK_TOPIC}`,
-          );
+        const validators: Record<string, RequestValidator | undefined> = {
+          [GITLAB_WEBHOOK_INGRESS_TOPIC]: gitlabValidator(config, logger),
+          [JENKINS_WEBHOOK_TOPIC]: jenkins.webhookToken
+            ? createJenkinsRequestValidator(jenkins.webhookToken, {
+                allowTokenInQuery: config.getOptionalBoolean(
+                  'ciExperience.providers.jenkins.allowTokenInQuery',
+                ),
+                onQueryTokenRefused: () =>
+                  logger.warn(
+                    'Refused a Jenkins delivery with its token in the URL (?token=): URLs land in access logs. Put the token in the X-Jenkins-Token header, or as the password of the endpoint URL (https://jenkins:<token>@…), or set ciExperience.providers.jenkins.allowTokenInQuery (docs/providers/jenkins.md)',
+                  ),
+              })
+            : undefined,
+          [BUILDKITE_WEBHOOK_TOPIC]:
+            buildkiteWebhookValidatorFromConfig(config),
+          [CIRCLECI_WEBHOOK_TOPIC]: circleciSecret
+            ? createCircleciRequestValidator(circleciSecret)
+            : undefined,
+        };
+        // The events backend takes any delivery, unchecked, on a topic listed
+        // there; Backstage's GitLab module guards `gitlab` itself when its key is set.
+        const listed = new Set(
+          config.getOptionalStringArray('events.http.topics') ?? [],
+        );
+        for (const [topic, validator] of Object.entries(validators)) {
+          if (validator) {
+            events.addHttpPostIngress({ topic, validator });
+            logger.info(`Webhooks accepted at /api/events/http/${topic}`);
+          } else if (
+            listed.has(topic) &&
+            !(
+              topic === GITLAB_WEBHOOK_INGRESS_TOPIC &&
+              config.has('events.modules.gitlab.webhookSecret')
+            )
+          ) {
+            events.addHttpPostIngress({ topic, validator: refuseAll });
+            logger.warn(
+              `events.http.topics lists ${topic} but ${SECRET_KEYS[topic]} is not set: every delivery to /api/events/http/${topic} is refused`,
+            );
+          }
         }
       },
     });

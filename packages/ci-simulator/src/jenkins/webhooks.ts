@@ -75,8 +75,10 @@ export function jenkinsNotification(
 
 /**
  * The request a Notification plugin endpoint sends: the JSON body and the
- * shared token (the plugin cannot sign; the token travels in a header or,
- * from a secret endpoint URL, the `token` query parameter).
+ * shared token in `X-Jenkins-Token`. The plugin signs nothing and sets no
+ * header of its own; a real endpoint carries the token as the password of
+ * its URL (sent as `Authorization: Basic`) or gets the header from a proxy.
+ * Never in the query: URLs land in access logs.
  */
 export function jenkinsDeliveryRequest(
   payload: JenkinsNotification,

@@ -72,18 +72,104 @@ describe('createGitlabWebhookValidator', () => {
     expect(JSON.stringify(wrong)).not.toContain(SECRET);
   });
 
-  it('reads the secret from config, also under the official module key', async () => {
-    for (const config of [
-      { ciExperience: { providers: { gitlab: { webhookSecret: SECRET } } } },
-      { events: { modules: { gitlab: { webhookSecret: SECRET } } } },
-    ]) {
-      const validator = gitlabWebhookValidatorFromConfig(
-        new ConfigReader(config),
-      );
+  it('reads its secrets from ciExperience.providers.gitlab, not from the official module key', async () => {
+    const validator = gitlabWebhookValidatorFromConfig(
+      new ConfigReader({
+        ciExperience: { providers: { gitlab: { webhookSecret: SECRET } } },
+      }),
+    );
+    expect(
+      await validate(validator, request(body, { 'x-gitlab-token': 'wrong' })),
+    ).toMatchObject({ status: 403 });
+    expect(
+      await validate(validator, request(body, { 'x-gitlab-token': SECRET })),
+    ).toBeUndefined();
+    // That key switches on the module's own ingress; reading it here too
+    // would put two ingresses on one topic.
+    expect(
+      gitlabWebhookValidatorFromConfig(
+        new ConfigReader({
+          events: { modules: { gitlab: { webhookSecret: SECRET } } },
+        }),
+      ),
+    ).toBeUndefined();
+  });
+
+  it('refuses a signing token that is not whsec_<base64>', () => {
+    expect(() =>
+      createGitlabWebhookValidator({ signingToken: 'whsec_' }),
+    ).toThrow(/whsec_<base64>/);
+  });
+
+  describe('with both a secret token and a signing token', () => {
+    const validator = createGitlabWebhookValidator({
+      secretToken: SECRET,
+      signingToken: SIGNING,
+      now: () => NOW,
+    });
+    const headers = (auth: { secretToken?: string; signingToken?: string }) =>
+      gitlabWebhookHeaders({
+        event: 'Pipeline Hook',
+        body,
+        auth,
+        now: () => NOW,
+      });
+
+    it('accepts a signed delivery without a token, and an unsigned one with the right token', async () => {
       expect(
-        await validate(validator, request(body, { 'x-gitlab-token': 'wrong' })),
-      ).toMatchObject({ status: 403 });
-    }
+        await validate(
+          validator,
+          request(body, headers({ signingToken: SIGNING })),
+        ),
+      ).toBeUndefined();
+      expect(
+        await validate(
+          validator,
+          request(body, headers({ secretToken: SECRET })),
+        ),
+      ).toBeUndefined();
+      expect(
+        await validate(
+          validator,
+          request(
+            body,
+            headers({ secretToken: SECRET, signingToken: SIGNING }),
+          ),
+        ),
+      ).toBeUndefined();
+    });
+
+    it('refuses a bad signature even with the right token, and a wrong token even with a good signature', async () => {
+      const other = `whsec_${Buffer.from('another key').toString('base64')}`;
+      expect(
+        await validate(
+          validator,
+          request(body, headers({ secretToken: SECRET, signingToken: other })),
+        ),
+      ).toEqual({
+        status: 403,
+        payload: { message: 'invalid webhook signature' },
+      });
+      expect(
+        await validate(
+          validator,
+          request(
+            body,
+            headers({ secretToken: `${SECRET}x`, signingToken: SIGNING }),
+          ),
+        ),
+      ).toEqual({
+        status: 403,
+        payload: { message: 'invalid X-Gitlab-Token' },
+      });
+    });
+
+    it('refuses a delivery with neither with 401', async () => {
+      expect(await validate(validator, request(body, headers({})))).toEqual({
+        status: 401,
+        payload: { message: 'missing X-Gitlab-Token' },
+      });
+    });
   });
 
   describe('with a signing token', () => {

@@ -1,6 +1,7 @@
 import { Config } from '@backstage/config';
 import {
   RequestDetails,
+  RequestRejectionDetails,
   RequestValidationContext,
   RequestValidator,
 } from '@backstage/plugin-events-node';
@@ -63,16 +64,20 @@ export function signGitlabWebhook(
 
 /**
  * A `RequestValidator` for the events backend's HTTP ingress of topic
- * `gitlab`: with a signing token it checks `webhook-signature` and refuses
- * deliveries whose `webhook-timestamp` is outside the tolerance (replays);
- * with a secret token it checks `X-Gitlab-Token` in constant time. A missing
+ * `gitlab`. A delivery that carries `webhook-signature` is checked against
+ * the signing token (and refused when its `webhook-timestamp` is outside the
+ * tolerance: a replay); one without a signature is checked by its
+ * `X-Gitlab-Token`, in constant time. With both configured, a delivery
+ * passes with either a valid signature or the right token (so hooks can
+ * move to signing one at a time), and a token it carries must be right too;
+ * configure only the signing token to refuse unsigned deliveries. A missing
  * header is refused with 401, a wrong one with 403; the rejection never says
  * what was expected. Returns undefined when neither is configured.
  *
- * `@backstage/plugin-events-backend-module-gitlab` (its
- * `eventsModuleGitlabWebhook`) checks `X-Gitlab-Token` too (403 for any
- * mismatch, plain string comparison); use this one where that module is not
- * installed or where signed deliveries are wanted.
+ * `@backstage/plugin-events-backend-module-gitlab`'s own ingress (its
+ * `eventsModuleGitlabWebhook`, on `events.modules.gitlab.webhookSecret`)
+ * compares the token as a plain string and knows no signatures: install
+ * only that module's router beside this one (see docs/webhooks.md).
  */
 export function createGitlabWebhookValidator(
   options: GitlabWebhookValidatorOptions,
@@ -84,85 +89,95 @@ export function createGitlabWebhookValidator(
   const key = signingToken ? signingKey(signingToken) : undefined;
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_S;
   const now = options.now ?? Date.now;
+
+  /** The refusal of a signed delivery, or undefined when its signature holds. */
+  const signatureRefusal = (
+    request: RequestDetails,
+    signingKeyBytes: Buffer,
+  ): RequestRejectionDetails | undefined => {
+    const webhookId = header(request, 'webhook-id');
+    const timestamp = header(request, 'webhook-timestamp');
+    const signatures = header(request, 'webhook-signature');
+    if (!webhookId || !timestamp || !signatures) {
+      return { status: 401, payload: { message: 'missing webhook signature' } };
+    }
+    if (
+      !/^\d{1,12}$/.test(timestamp) ||
+      Math.abs(now() / 1000 - Number(timestamp)) > tolerance
+    ) {
+      return {
+        status: 401,
+        payload: { message: 'webhook timestamp outside the allowed window' },
+      };
+    }
+    const expected = createHmac('sha256', signingKeyBytes)
+      .update(`${webhookId}.${timestamp}.`)
+      .update(request.raw.body)
+      .digest();
+    const matches = signatures.split(' ').some(candidate => {
+      const [version, value] = candidate.split(',');
+      if (version !== 'v1' || !value) {
+        return false;
+      }
+      const given = Buffer.from(value, 'base64');
+      return (
+        given.length === expected.length && timingSafeEqual(given, expected)
+      );
+    });
+    return matches
+      ? undefined
+      : { status: 403, payload: { message: 'invalid webhook signature' } };
+  };
+
+  /** The refusal of a token, or undefined when it is the right one. */
+  const tokenRefusal = (
+    token: string | undefined,
+    expected: string,
+  ): RequestRejectionDetails | undefined => {
+    if (!token) {
+      return { status: 401, payload: { message: 'missing X-Gitlab-Token' } };
+    }
+    return sameSecret(token, expected)
+      ? undefined
+      : { status: 403, payload: { message: 'invalid X-Gitlab-Token' } };
+  };
+
   return async (
     request: RequestDetails,
     context: RequestValidationContext,
   ): Promise<void> => {
-    if (key) {
-      const webhookId = header(request, 'webhook-id');
-      const timestamp = header(request, 'webhook-timestamp');
-      const signatures = header(request, 'webhook-signature');
-      if (!webhookId || !timestamp || !signatures) {
-        context.reject({
-          status: 401,
-          payload: { message: 'missing webhook signature' },
-        });
-        return;
-      }
-      const seconds = Number(timestamp);
-      if (
-        !/^\d{1,12}$/.test(timestamp) ||
-        Math.abs(now() / 1000 - seconds) > tolerance
-      ) {
-        context.reject({
-          status: 401,
-          payload: { message: 'webhook timestamp outside the allowed window' },
-        });
-        return;
-      }
-      const expected = createHmac('sha256', key)
-        .update(`${webhookId}.${timestamp}.`)
-        .update(request.raw.body)
-        .digest();
-      const matches = signatures.split(' ').some(candidate => {
-        const [version, value] = candidate.split(',');
-        if (version !== 'v1' || !value) {
-          return false;
-        }
-        const given = Buffer.from(value, 'base64');
-        return (
-          given.length === expected.length && timingSafeEqual(given, expected)
-        );
-      });
-      if (!matches) {
-        context.reject({
-          status: 403,
-          payload: { message: 'invalid webhook signature' },
-        });
-        return;
-      }
+    const token = header(request, 'x-gitlab-token');
+    const signed = header(request, 'webhook-signature') !== undefined;
+    let refusal: RequestRejectionDetails | undefined;
+    if (key && (signed || !secretToken)) {
+      refusal =
+        signatureRefusal(request, key) ??
+        (secretToken && token !== undefined
+          ? tokenRefusal(token, secretToken)
+          : undefined);
+    } else {
+      refusal = tokenRefusal(token, secretToken!);
     }
-    if (secretToken) {
-      const token = header(request, 'x-gitlab-token');
-      if (!token) {
-        context.reject({
-          status: 401,
-          payload: { message: 'missing X-Gitlab-Token' },
-        });
-        return;
-      }
-      if (!sameSecret(token, secretToken)) {
-        context.reject({
-          status: 403,
-          payload: { message: 'invalid X-Gitlab-Token' },
-        });
-      }
+    if (refusal) {
+      context.reject(refusal);
     }
   };
 }
 
 /**
- * The validator from `ciExperience.providers.gitlab.webhookSecret` (falling
- * back to `events.modules.gitlab.webhookSecret`, the official module's key)
- * and `ciExperience.providers.gitlab.webhookSigningToken`.
+ * The validator from `ciExperience.providers.gitlab.webhookSecret` and
+ * `ciExperience.providers.gitlab.webhookSigningToken`. The official module's
+ * `events.modules.gitlab.webhookSecret` is not read: that key switches on
+ * the module's own, plain-comparison ingress for the same topic, and only
+ * one ingress can serve a topic.
  */
 export function gitlabWebhookValidatorFromConfig(
   config: Config,
 ): RequestValidator | undefined {
   return createGitlabWebhookValidator({
-    secretToken:
-      config.getOptionalString('ciExperience.providers.gitlab.webhookSecret') ??
-      config.getOptionalString('events.modules.gitlab.webhookSecret'),
+    secretToken: config.getOptionalString(
+      'ciExperience.providers.gitlab.webhookSecret',
+    ),
     signingToken: config.getOptionalString(
       'ciExperience.providers.gitlab.webhookSigningToken',
     ),

@@ -126,17 +126,76 @@ describe('parseJenkinsDelivery', () => {
 
 describe('createJenkinsRequestValidator', () => {
   const validator = createJenkinsRequestValidator('s3cret-token');
-  const check = async (headers: Record<string, string>, query = {}) => {
-    const reject = jest.fn();
-    await validator({ body: {}, headers, query } as any, { reject });
-    return reject;
-  };
+  const checkWith =
+    (v: ReturnType<typeof createJenkinsRequestValidator>) =>
+    async (headers: Record<string, string>, query = {}) => {
+      const reject = jest.fn();
+      await v({ body: {}, headers, query } as any, { reject });
+      return reject;
+    };
+  const check = checkWith(validator);
+  const basic = (user: string, password: string) => ({
+    authorization: `Basic ${Buffer.from(`${user}:${password}`).toString(
+      'base64',
+    )}`,
+  });
 
-  it('accepts the right token in the header or the query', async () => {
+  it('accepts the right token in the header', async () => {
     expect(
       await check({ 'x-jenkins-token': 's3cret-token' }),
     ).not.toHaveBeenCalled();
-    expect(await check({}, { token: 's3cret-token' })).not.toHaveBeenCalled();
+  });
+
+  it('accepts the right token as the Basic auth password, whatever the user', async () => {
+    // The Notification plugin turns https://jenkins:<token>@host/... into this.
+    expect(
+      await check(basic('jenkins', 's3cret-token')),
+    ).not.toHaveBeenCalled();
+    expect(await check(basic('', 's3cret-token'))).not.toHaveBeenCalled();
+    expect(await check(basic('jenkins', 's3cret-tokeN'))).toHaveBeenCalledWith(
+      expect.objectContaining({ status: 403 }),
+    );
+    // A user without a password, or another scheme, carries no token.
+    expect(await check(basic('s3cret-token', ''))).toHaveBeenCalledWith(
+      expect.objectContaining({ status: 401 }),
+    );
+    expect(
+      await check({ authorization: 'Bearer s3cret-token' }),
+    ).toHaveBeenCalledWith(expect.objectContaining({ status: 401 }));
+  });
+
+  it('refuses a token in the query unless allowTokenInQuery, and says so once', async () => {
+    const told = jest.fn();
+    const strict = checkWith(
+      createJenkinsRequestValidator('s3cret-token', {
+        onQueryTokenRefused: told,
+      }),
+    );
+    for (let i = 0; i < 2; i++) {
+      const refused = await strict({}, { token: 's3cret-token' });
+      expect(refused).toHaveBeenCalledWith({
+        status: 401,
+        payload: {
+          message: expect.stringContaining('A token in the URL is refused'),
+        },
+      });
+      expect(JSON.stringify(refused.mock.calls)).not.toContain('s3cret');
+    }
+    expect(told).toHaveBeenCalledTimes(1);
+    // The header wins over a query beside it.
+    expect(
+      await strict({ 'x-jenkins-token': 's3cret-token' }, { token: 'x' }),
+    ).not.toHaveBeenCalled();
+
+    const lax = checkWith(
+      createJenkinsRequestValidator('s3cret-token', {
+        allowTokenInQuery: true,
+      }),
+    );
+    expect(await lax({}, { token: 's3cret-token' })).not.toHaveBeenCalled();
+    expect(await lax({}, { token: 'wrong' })).toHaveBeenCalledWith(
+      expect.objectContaining({ status: 403 }),
+    );
   });
 
   it('answers 401 without a token and 403 with a wrong one, never echoing it', async () => {

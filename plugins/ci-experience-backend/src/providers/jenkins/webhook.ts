@@ -236,17 +236,45 @@ export async function parseJenkinsDelivery(
   };
 }
 
-function tokenOf(request: RequestDetails): string | undefined {
-  const raw = request.headers[JENKINS_TOKEN_HEADER];
-  const header = Array.isArray(raw) ? raw[0] : raw;
-  if (header) {
-    return header;
+/** Where a delivery's token came from. */
+type TokenSource = 'header' | 'basic' | 'query';
+
+function firstOf(raw: unknown): string | undefined {
+  const value: unknown = Array.isArray(raw) ? raw[0] : raw;
+  return typeof value === 'string' && value ? value : undefined;
+}
+
+/**
+ * The password of `Authorization: Basic`: what the Notification plugin sends
+ * for an endpoint URL with user info (`https://jenkins:<token>@host/...`).
+ */
+function basicPassword(request: RequestDetails): string | undefined {
+  const match = firstOf(request.headers.authorization)?.match(
+    /^Basic[ ]+([A-Za-z0-9+/=]{1,4096})$/i,
+  );
+  if (!match) {
+    return undefined;
   }
-  // A Notification plugin endpoint cannot set headers; its (secret) URL can
-  // carry the token instead.
-  const query = request.query?.token;
-  const fromQuery = Array.isArray(query) ? query[0] : query;
-  return typeof fromQuery === 'string' && fromQuery ? fromQuery : undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && colon < decoded.length - 1
+    ? decoded.slice(colon + 1)
+    : undefined;
+}
+
+function tokenOf(
+  request: RequestDetails,
+): { token: string; from: TokenSource } | undefined {
+  const header = firstOf(request.headers[JENKINS_TOKEN_HEADER]);
+  if (header) {
+    return { token: header, from: 'header' };
+  }
+  const basic = basicPassword(request);
+  if (basic) {
+    return { token: basic, from: 'basic' };
+  }
+  const query = firstOf(request.query?.token);
+  return query ? { token: query, from: 'query' } : undefined;
 }
 
 /** Constant time, whatever the lengths: compares digests of both. */
@@ -256,25 +284,57 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** Options of {@link createJenkinsRequestValidator}. */
+export interface JenkinsRequestValidatorOptions {
+  /**
+   * Accept the token in the `token` query parameter
+   * (`ciExperience.providers.jenkins.allowTokenInQuery`). Off by default: a
+   * URL, query included, is written to proxy and access logs, Backstage's
+   * own request log among them.
+   */
+  allowTokenInQuery?: boolean;
+  /** Told, once, that a delivery was refused for its token in the URL. */
+  onQueryTokenRefused?: () => void;
+}
+
 /**
  * The HTTP ingress validator of the `jenkins` topic: the shared token of
- * `ciExperience.providers.jenkins.webhookToken`, in the `X-Jenkins-Token`
- * header or the `token` query parameter, compared in constant time. Missing:
+ * `ciExperience.providers.jenkins.webhookToken`, compared in constant time.
+ * It travels in the `X-Jenkins-Token` header (a proxy or a sender that can
+ * set headers), or as the password of `Authorization: Basic` (the
+ * Notification plugin sends that for an endpoint URL with user info), or,
+ * only with `allowTokenInQuery`, in the `token` query parameter. Missing:
  * 401; wrong: 403. The token is no signature: the Notification plugin signs
  * nothing and sends no timestamp, so a captured delivery can be replayed; a
  * replay has the delivery id of the original and is a duplicate.
  */
 export function createJenkinsRequestValidator(
   webhookToken: string,
+  options: JenkinsRequestValidatorOptions = {},
 ): RequestValidator {
   if (!webhookToken) {
     throw new Error('ciExperience.providers.jenkins.webhookToken is empty');
   }
+  let toldQueryRefused = false;
   return async (
     request: RequestDetails,
     context: RequestValidationContext,
   ): Promise<void> => {
     const given = tokenOf(request);
+    if (given?.from === 'query' && !options.allowTokenInQuery) {
+      if (!toldQueryRefused) {
+        toldQueryRefused = true;
+        options.onQueryTokenRefused?.();
+      }
+      context.reject({
+        status: 401,
+        payload: {
+          message:
+            'A token in the URL is refused (it lands in access logs): send X-Jenkins-Token, or Basic auth from the endpoint URL',
+        },
+      });
+      return;
+    }
     if (!given) {
       context.reject({
         status: 401,
@@ -282,7 +342,7 @@ export function createJenkinsRequestValidator(
       });
       return;
     }
-    if (!sameSecret(given, webhookToken)) {
+    if (!sameSecret(given.token, webhookToken)) {
       context.reject({
         status: 403,
         payload: { message: 'Wrong X-Jenkins-Token' },
