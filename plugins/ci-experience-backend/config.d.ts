@@ -110,6 +110,22 @@ export interface Config {
         /** Attempts before a notice is given up. Default 5. */
         maxAttempts?: number;
       };
+      /**
+       * Keys that encrypt Slack webhook URLs at rest (AES-256-GCM, the key
+       * derived from `secret` with HKDF-SHA256). The first encrypts; every
+       * one decrypts. To rotate, put a new key first and keep the old one
+       * until the logs say none is left under it (docs/alerts.md). Without
+       * a key, rules cannot be given a Slack URL.
+       */
+      encryptionKeys?: Array<{
+        /** Stored with each value: letters, digits, `.`, `_`, `-` (at most 64). */
+        id: string;
+        /**
+         * At least 32 characters, e.g. `openssl rand -base64 32`.
+         * @visibility secret
+         */
+        secret: string;
+      }>;
     };
     /** CI insights: health figures, flakiness, trends and roll-ups. */
     insights?: {

@@ -67,8 +67,10 @@ import { createInsights, workflowScopeOf } from './insights';
 import {
   AlertDeliverer,
   AlertEvaluator,
+  AlertSecrets,
   AlertStore,
   NotificationsChannel,
+  SecretsRotation,
   SlackChannel,
 } from './alerts';
 
@@ -223,7 +225,20 @@ export const ciExperiencePlugin = createBackendPlugin({
         const alertsEnabled =
           section?.getOptionalBoolean('alerts.enabled') !== false;
         const knex = await database.getClient();
-        const alertStore = new AlertStore(knex);
+        // Slack URLs are stored encrypted; a pass moves old values to the
+        // current key (here and on the alerts schedule) and says what is left.
+        const alertSecrets = AlertSecrets.fromConfig(config, logger);
+        const alertStore = new AlertStore(knex, { secrets: alertSecrets });
+        const secretsRotation = new SecretsRotation({
+          store: alertStore,
+          secrets: alertSecrets,
+          logger,
+        });
+        await secretsRotation
+          .run()
+          .catch(error =>
+            logger.error('CI alerts: re-encrypting Slack URLs failed', error),
+          );
         const deliverer = new AlertDeliverer({
           store: alertStore,
           channels: {
@@ -401,6 +416,7 @@ export const ciExperiencePlugin = createBackendPlugin({
             fn: async () => {
               await evaluator.evaluateAll();
               await deliverer.deliverDue();
+              await secretsRotation.run();
             },
           });
         }

@@ -107,7 +107,7 @@ export class AlertEvaluator {
     const verdict = await this.verdictAt(rule, target, now);
     const channels: Channel[] = [];
     if (rule.notify) channels.push('notifications');
-    if (rule.slackWebhookUrl) channels.push('slack');
+    if (rule.slack) channels.push('slack');
     const transition = await store.apply(rule, verdict, { now, channels });
     if (transition) {
       logger.info(

@@ -6,13 +6,19 @@ import {
   CiAlertRule,
   CiAlertSeverity,
 } from '@ci-experience/plugin-ci-experience-common';
+import { InputError } from '@backstage/errors';
 import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
 import { isPostgres } from '../database/dialect';
+import {
+  AlertSecrets,
+  ENCRYPTION_KEYS_CONFIG,
+  MissingKeyError,
+} from './AlertSecrets';
 import { Verdict } from './evaluate';
 import { ValidRule } from './validation';
 
-/** A stored rule, with its secret (never answered by the API). */
+/** A stored rule; its Slack URL stays in the database, encrypted. */
 export interface StoredRule {
   id: string;
   entityRef: string;
@@ -25,7 +31,8 @@ export interface StoredRule {
   enabled: boolean;
   snoozedUntil?: string;
   notify: boolean;
-  slackWebhookUrl?: string;
+  /** Whether a Slack URL is stored (readable or not). */
+  slack: boolean;
   sourceKeys?: string[];
   createdBy?: string;
   createdAt: string;
@@ -44,8 +51,26 @@ export interface ClaimedDelivery {
   channel: 'notifications' | 'slack';
   attempts: number;
   firing: CiAlertFiring;
-  /** Absent when the rule was deleted since. */
+  /** Decrypted; absent when the rule was deleted since or on error. */
   slackWebhookUrl?: string;
+  /** Why the stored URL could not be read (never the URL itself). */
+  slackWebhookUrlError?: string;
+}
+
+/** What a pass over the stored Slack URLs found and did. */
+export interface SecretsReport {
+  /** The key that encrypts, if any. */
+  currentKeyId?: string;
+  /** Values this pass moved under the current key. */
+  moved: number;
+  /** Values under the current key after the pass. */
+  current: number;
+  /** Values in plain text after the pass. */
+  plain: number;
+  /** Values under other keys after the pass, by key id. */
+  byOtherKey: Record<string, number>;
+  /** Values under a configured key that did not decrypt. */
+  unreadable: number;
 }
 
 export type Channel = 'notifications' | 'slack';
@@ -73,7 +98,7 @@ function ruleFromRow(r: any): StoredRule {
     enabled: Boolean(r.enabled),
     ...(r.snoozed_until ? { snoozedUntil: r.snoozed_until } : {}),
     notify: Boolean(r.notify),
-    ...(r.slack_webhook_url ? { slackWebhookUrl: r.slack_webhook_url } : {}),
+    slack: !!r.slack_webhook_url,
     ...(r.source_keys ? { sourceKeys: parseList(r.source_keys) } : {}),
     ...(r.created_by ? { createdBy: r.created_by } : {}),
     createdAt: r.created_at,
@@ -99,7 +124,7 @@ export function toApiRule(rule: StoredRule): CiAlertRule {
     severity: rule.severity,
     enabled: rule.enabled,
     ...(rule.snoozedUntil ? { snoozedUntil: rule.snoozedUntil } : {}),
-    channels: { notifications: rule.notify, slack: !!rule.slackWebhookUrl },
+    channels: { notifications: rule.notify, slack: rule.slack },
     state: rule.state,
     ...(rule.stateSince ? { stateSince: rule.stateSince } : {}),
     ...(rule.lastEvaluatedAt ? { lastEvaluatedAt: rule.lastEvaluatedAt } : {}),
@@ -144,9 +169,24 @@ const RULE_COLUMNS = [
  */
 export class AlertStore {
   private readonly pg: boolean;
+  private readonly secrets: AlertSecrets;
 
-  constructor(private readonly knex: Knex) {
+  constructor(
+    private readonly knex: Knex,
+    options: { secrets?: AlertSecrets } = {},
+  ) {
     this.pg = isPostgres(knex);
+    this.secrets = options.secrets ?? AlertSecrets.create(undefined);
+  }
+
+  /** A Slack URL as stored: encrypted, bound to its rule. */
+  private sealSlackUrl(url: string, ruleId: string): string {
+    if (!this.secrets.currentKeyId) {
+      throw new InputError(
+        `Slack webhook URLs are stored encrypted and no encryption key is configured: set ${ENCRYPTION_KEYS_CONFIG} (see the Alerts docs), or leave the rule without a Slack URL`,
+      );
+    }
+    return this.secrets.seal(url, ruleId);
   }
 
   private rules(db: Knex = this.knex) {
@@ -166,12 +206,15 @@ export class AlertStore {
   ): Promise<StoredRule> {
     const id = randomUUID();
     const at = options.now.toISOString();
+    const slack = rule.slackWebhookUrl
+      ? this.sealSlackUrl(rule.slackWebhookUrl, id)
+      : null;
     await this.knex.transaction(async trx => {
       await trx('ci_alert_rules').insert({
         id,
         entity_ref: entityRef,
         ...ruleColumns(rule),
-        slack_webhook_url: rule.slackWebhookUrl ?? null,
+        slack_webhook_url: slack,
         created_by: options.createdBy ?? null,
         created_at: at,
         updated_at: at,
@@ -187,12 +230,13 @@ export class AlertStore {
     rule: ValidRule,
     now: Date,
   ): Promise<StoredRule | undefined> {
+    const url = rule.slackWebhookUrl;
     const n = await this.knex('ci_alert_rules')
       .where({ id })
       .update({
         ...ruleColumns(rule),
-        ...(rule.slackWebhookUrl !== undefined
-          ? { slack_webhook_url: rule.slackWebhookUrl }
+        ...(url !== undefined
+          ? { slack_webhook_url: url ? this.sealSlackUrl(url, id) : null }
           : {}),
         updated_at: now.toISOString(),
       });
@@ -216,6 +260,13 @@ export class AlertStore {
       .where('ci_alert_rules.entity_ref', entityRef)
       .orderBy('ci_alert_rules.created_at');
     return rows.map(ruleFromRow);
+  }
+
+  async countRules(entityRef: string): Promise<number> {
+    const [row] = await this.knex('ci_alert_rules')
+      .where({ entity_ref: entityRef })
+      .count({ n: '*' });
+    return Number(row?.n ?? 0);
   }
 
   async listAllRules(): Promise<StoredRule[]> {
@@ -445,12 +496,85 @@ export class AlertStore {
           channel: d.channel,
           attempts: d.attempts,
           firing: firingFromRow(f, []),
-          ...(f.slack_webhook_url
-            ? { slackWebhookUrl: f.slack_webhook_url }
-            : {}),
+          ...(d.channel === 'slack' ? this.openSlackUrl(f) : {}),
         },
       ];
     });
+  }
+
+  private openSlackUrl(
+    f: any,
+  ): Pick<ClaimedDelivery, 'slackWebhookUrl' | 'slackWebhookUrlError'> {
+    if (!f.slack_webhook_url) return {};
+    try {
+      return {
+        slackWebhookUrl: this.secrets.open(f.slack_webhook_url, f.rule_id),
+      };
+    } catch (error) {
+      return { slackWebhookUrlError: (error as Error).message };
+    }
+  }
+
+  /**
+   * Re-encrypts under the current key the Slack URLs stored under older keys
+   * or in plain text, each with a conditional update (a rule changed
+   * meanwhile keeps its new value), and counts what is where afterwards.
+   * Without a key, only counts.
+   */
+  async reencryptSlackUrls(batch = 500): Promise<SecretsReport> {
+    const currentKeyId = this.secrets.currentKeyId;
+    const report: SecretsReport = {
+      ...(currentKeyId ? { currentKeyId } : {}),
+      moved: 0,
+      current: 0,
+      plain: 0,
+      byOtherKey: {},
+      unreadable: 0,
+    };
+    let after = '';
+    for (;;) {
+      const rows: Array<{ id: string; slack_webhook_url: string }> =
+        await this.knex('ci_alert_rules')
+          .whereNotNull('slack_webhook_url')
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(batch)
+          .select('id', 'slack_webhook_url');
+      if (!rows.length) break;
+      after = rows[rows.length - 1].id;
+      for (const row of rows) {
+        const stored = row.slack_webhook_url;
+        let keyId = AlertSecrets.keyIdOf(stored);
+        if (
+          currentKeyId &&
+          keyId !== currentKeyId &&
+          (keyId === undefined || this.secrets.hasKey(keyId))
+        ) {
+          try {
+            const sealed = this.secrets.seal(
+              this.secrets.open(stored, row.id),
+              row.id,
+            );
+            const n = await this.knex('ci_alert_rules')
+              .where({ id: row.id, slack_webhook_url: stored })
+              .update({ slack_webhook_url: sealed });
+            if (n === 1) {
+              report.moved += 1;
+              keyId = currentKeyId;
+            }
+          } catch (error) {
+            if (!(error instanceof MissingKeyError)) {
+              report.unreadable += 1;
+              continue;
+            }
+          }
+        }
+        if (keyId === undefined) report.plain += 1;
+        else if (keyId === currentKeyId) report.current += 1;
+        else report.byOtherKey[keyId] = (report.byOtherKey[keyId] ?? 0) + 1;
+      }
+    }
+    return report;
   }
 
   async markSent(d: ClaimedDelivery, now: Date): Promise<void> {

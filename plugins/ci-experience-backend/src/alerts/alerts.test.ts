@@ -8,6 +8,7 @@ import { StoredRun } from '../database/CiStore';
 import { KnexCiStore } from '../database/KnexCiStore';
 import { createInsights } from '../insights';
 import { AlertEvaluator } from './AlertEvaluator';
+import { AlertSecrets } from './AlertSecrets';
 import { AlertStore, StoredRule } from './AlertStore';
 import { AlertDeliverer, NotificationsChannel, SlackChannel } from './channels';
 import { parseRuleInput } from './validation';
@@ -17,6 +18,8 @@ const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
 const MIN = 60_000;
 const SLACK = 'https://hooks.slack.com/services/T000/B000/secret-token-xyz';
+/** A key as config gives it (secrets.test.ts tests the keys themselves). */
+const KEY_1 = { id: 'k1', secret: 'test-only-key-1-0123456789abcdefghijkl' };
 
 /** Slack, as msw: answers from a queue of statuses (then 200), records posts. */
 const slack = {
@@ -117,7 +120,7 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     knex = await databases.init(databaseId);
     store = await KnexCiStore.fromKnex(knex);
     const insights = await createInsights({ knex, minSample: 1 });
-    alerts = new AlertStore(knex);
+    alerts = new AlertStore(knex, { secrets: AlertSecrets.create([KEY_1]) });
     const now = () => new Date(clock);
     makeDeliverer = (slackTimeoutMs: number) =>
       new AlertDeliverer({

@@ -91,6 +91,9 @@ export class SlackChannel implements AlertChannel {
   ) {}
 
   async send(d: ClaimedDelivery): Promise<void> {
+    if (d.slackWebhookUrlError) {
+      throw new PermanentError(d.slackWebhookUrlError);
+    }
     if (!d.slackWebhookUrl) {
       throw new PermanentError(
         'no Slack webhook URL (rule changed or deleted)',

@@ -1,5 +1,7 @@
 export { AlertStore, toApiRule } from './AlertStore';
-export type { StoredRule, ClaimedDelivery } from './AlertStore';
+export type { StoredRule, ClaimedDelivery, SecretsReport } from './AlertStore';
+export { AlertSecrets, MissingKeyError } from './AlertSecrets';
+export { SecretsRotation } from './SecretsRotation';
 export { AlertEvaluator } from './AlertEvaluator';
 export type { AlertTarget } from './AlertEvaluator';
 export {

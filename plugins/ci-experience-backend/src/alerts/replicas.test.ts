@@ -84,6 +84,10 @@ describeWithPostgres('alerts with two replicas on one PostgreSQL', () => {
               database: { client: 'pg', connection: postgres, prefix },
             },
             ciExperience: {
+              // The entity has no catalog location to match its repository.
+              sources: {
+                allow: [{ provider: 'github-actions', source: 'demo-org/*' }],
+              },
               sync: {
                 schedule: {
                   frequency: { hours: 1 },
@@ -97,6 +101,13 @@ describeWithPostgres('alerts with two replicas on one PostgreSQL', () => {
                   timeout: { minutes: 5 },
                   initialDelay: { hours: 1 },
                 },
+                // Both replicas share the key: either one sends the notice.
+                encryptionKeys: [
+                  {
+                    id: 'replicas',
+                    secret: 'replicas-test-key-0123456789abcdefghij',
+                  },
+                ],
               },
             },
           },

@@ -66,7 +66,14 @@ const provider: CiProvider = {
 
 const SLACK = 'https://hooks.slack.com/services/T1/B2/very-secret-token';
 
-async function start(options: { allow: boolean }) {
+/** A key for the tests only (the demo portal has its own, in its config). */
+const KEYS = [{ id: 'test', secret: 'routes-test-key-0123456789abcdefghij' }];
+
+async function start(options: {
+  allow: boolean;
+  /** `ciExperience.alerts` besides the schedule; by default, a key. */
+  alerts?: Record<string, unknown>;
+}) {
   const permissions = mockServices.permissions.mock({
     authorize: jest.fn(async requests =>
       requests.map(() => ({
@@ -97,11 +104,14 @@ async function start(options: { allow: boolean }) {
         data: {
           ciExperience: {
             providers: { githubActions: { enabled: false } },
+            // The fake provider's sources are in no repository to match.
+            sources: { allow: [{ provider: 'fake', source: '*' }] },
             sync: {
               schedule: NEVER,
             },
             alerts: {
               schedule: NEVER,
+              ...(options.alerts ?? { encryptionKeys: KEYS }),
             },
           },
         },
@@ -364,6 +374,39 @@ describe('alert rules API', () => {
       expect.objectContaining({
         recipients: { type: 'entity', entityRef: 'component:default/broken' },
       }),
+    ]);
+  });
+
+  it('answers 400 naming the config key when a Slack URL cannot be encrypted (no key)', async () => {
+    const { http, audited } = await start({ allow: true, alerts: {} });
+    const created = await http
+      .post(RULES)
+      .send({ ...valid, slackWebhookUrl: SLACK });
+    expect(created.status).toBe(400);
+    expect(created.body.error).toEqual({
+      name: 'InputError',
+      message:
+        'Slack webhook URLs are stored encrypted and no encryption key is configured: set ciExperience.alerts.encryptionKeys (see the Alerts docs), or leave the rule without a Slack URL',
+    });
+    // Without a Slack URL the rule is stored; adding one later is refused.
+    const plain = await http.post(RULES).send(valid);
+    expect(plain.status).toBe(201);
+    const updated = await http
+      .put(`/api/ci-experience/alert-rules/${plain.body.id}`)
+      .send({ ...valid, slackWebhookUrl: SLACK });
+    expect(updated.status).toBe(400);
+    expect(updated.body.error.message).toContain(
+      'ciExperience.alerts.encryptionKeys',
+    );
+    expect((await http.get(RULES)).body.rules).toEqual([
+      expect.objectContaining({
+        channels: { notifications: true, slack: false },
+      }),
+    ]);
+    expect(audited).toEqual([
+      'alert-rule-create fail: InputError',
+      'alert-rule-create success',
+      'alert-rule-update fail: InputError',
     ]);
   });
 });

@@ -178,7 +178,7 @@ function SlackField(props: {
       error={!!error}
       helperText={
         error ??
-        'An incoming webhook; it is stored as a secret and never shown again.'
+        'An incoming webhook; it is stored encrypted and never shown again.'
       }
     />
   );
