@@ -126,6 +126,12 @@ export interface Config {
          */
         secret: string;
       }>;
+      preview?: {
+        /** Previews per caller (user or service) per minute, per replica. Default 30. */
+        maxPerMinute?: number;
+      };
+      /** Rules one entity may have; creating more answers 409. Default 50. */
+      maxRulesPerEntity?: number;
     };
     /** CI insights: health figures, flakiness, trends and roll-ups. */
     insights?: {

@@ -70,6 +70,7 @@ import {
   AlertSecrets,
   AlertStore,
   NotificationsChannel,
+  readAlertLimits,
   SecretsRotation,
   SlackChannel,
 } from './alerts';
@@ -443,6 +444,7 @@ export const ciExperiencePlugin = createBackendPlugin({
                     slackAllowedHosts: section?.getOptionalStringArray(
                       'alerts.slack.allowedHosts',
                     ) ?? ['hooks.slack.com'],
+                    limits: readAlertLimits(config, logger),
                   },
                 }
               : {}),

@@ -2,6 +2,8 @@ export { AlertStore, toApiRule } from './AlertStore';
 export type { StoredRule, ClaimedDelivery, SecretsReport } from './AlertStore';
 export { AlertSecrets, MissingKeyError } from './AlertSecrets';
 export { SecretsRotation } from './SecretsRotation';
+export { readAlertLimits, PreviewRateLimiter } from './limits';
+export type { AlertLimits } from './limits';
 export { AlertEvaluator } from './AlertEvaluator';
 export type { AlertTarget } from './AlertEvaluator';
 export {

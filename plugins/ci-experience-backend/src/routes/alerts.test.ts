@@ -409,4 +409,75 @@ describe('alert rules API', () => {
       'alert-rule-update fail: InputError',
     ]);
   });
+
+  it('limits previews per caller: a 429 with Retry-After for one, others still served', async () => {
+    const { http } = await start({
+      allow: true,
+      alerts: { encryptionKeys: KEYS, preview: { maxPerMinute: 2 } },
+    });
+    const preview = `${RULES}/preview`;
+    const other = mockCredentials.user.header('user:default/other');
+    for (let i = 0; i < 2; i++) {
+      expect((await http.post(preview).send(valid)).status).toBe(200);
+    }
+    const refused = await http.post(preview).send(valid);
+    expect(refused.status).toBe(429);
+    const wait = Number(refused.headers['retry-after']);
+    expect(wait >= 1 && wait <= 60).toBe(true);
+    // The shape of every other error of the backend.
+    expect(refused.body).toEqual({
+      error: {
+        name: 'TooManyRequestsError',
+        message: `Too many alert previews: at most 2 a minute per caller (ciExperience.alerts.preview.maxPerMinute); try again in ${wait} s`,
+      },
+      request: {
+        method: 'POST',
+        url: preview.slice('/api/ci-experience'.length),
+      },
+      response: { statusCode: 429 },
+    });
+    // Invalid bodies count too: the limit is on asking, not on succeeding.
+    expect((await http.post(preview).send({})).status).toBe(429);
+    const otherUser = await http
+      .post(preview)
+      .set('authorization', other)
+      .send(valid);
+    expect(otherUser.status).toBe(200);
+    const service = await http
+      .post(preview)
+      .set('authorization', mockCredentials.service.header())
+      .send(valid);
+    expect(service.status).toBe(200);
+  });
+
+  it('caps the rules of an entity with a 409 naming the limit and its config key', async () => {
+    const { http, audited } = await start({
+      allow: true,
+      alerts: { encryptionKeys: KEYS, maxRulesPerEntity: 2 },
+    });
+    const first = await http.post(RULES).send(valid);
+    await http.post(RULES).send({ ...valid, name: 'Second' });
+    const third = await http.post(RULES).send({ ...valid, name: 'Third' });
+    expect(third.status).toBe(409);
+    expect(third.body.error).toEqual({
+      name: 'ConflictError',
+      message:
+        'component:default/app already has 2 alert rules, the most allowed (ciExperience.alerts.maxRulesPerEntity is 2); delete one first',
+    });
+    // Another entity has its own count; a deleted rule frees a place.
+    const broken =
+      '/api/ci-experience/entities/component/default/broken/alert-rules';
+    expect((await http.post(broken).send(valid)).status).toBe(201);
+    await http.delete(`/api/ci-experience/alert-rules/${first.body.id}`);
+    expect(
+      (await http.post(RULES).send({ ...valid, name: 'Third' })).status,
+    ).toBe(201);
+    expect((await http.get(RULES)).body.rules.map((r: any) => r.name)).toEqual([
+      'Second',
+      'Third',
+    ]);
+    expect(audited.filter(a => a.includes('fail'))).toEqual([
+      'alert-rule-create fail: ConflictError',
+    ]);
+  });
 });

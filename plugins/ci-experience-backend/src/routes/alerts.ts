@@ -10,7 +10,11 @@ import {
   parseEntityRef,
   stringifyEntityRef,
 } from '@backstage/catalog-model';
-import { NotAllowedError, NotFoundError } from '@backstage/errors';
+import {
+  ConflictError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
@@ -22,6 +26,14 @@ import express from 'express';
 import Router from 'express-promise-router';
 import { AlertEvaluator, AlertTarget } from '../alerts/AlertEvaluator';
 import { AlertStore, StoredRule, toApiRule } from '../alerts/AlertStore';
+import {
+  AlertLimits,
+  DEFAULT_ALERT_LIMITS,
+  MAX_RULES_CONFIG,
+  PREVIEW_LIMIT_CONFIG,
+  PreviewRateLimiter,
+  TooManyRequestsError,
+} from '../alerts/limits';
 import { parseRuleInput, ValidRule } from '../alerts/validation';
 import { EntityResolver } from '../service/EntityResolver';
 
@@ -37,6 +49,10 @@ import { EntityResolver } from '../service/EntityResolver';
  * Changing needs a user (a service is no one's owner) allowed
  * `ci-experience.alert.manage` on the entity; each change, allowed or
  * refused, is recorded by the auditor. The Slack URL is never answered.
+ *
+ * Bounded work: previews are limited per caller (user or service) and
+ * minute, in memory on each replica (a 429 with `Retry-After`); an entity
+ * has at most `maxRulesPerEntity` rules (a 409 beyond).
  */
 export function createAlertsRouter(options: {
   httpAuth: HttpAuthService;
@@ -48,10 +64,13 @@ export function createAlertsRouter(options: {
   evaluator: AlertEvaluator;
   targetOf: (entity: Entity) => Promise<AlertTarget>;
   slackAllowedHosts: string[];
+  limits?: Partial<AlertLimits>;
 }): express.Router {
   const { httpAuth, catalog, permissions, auditor, store, evaluator } = options;
+  const limits = { ...DEFAULT_ALERT_LIMITS, ...options.limits };
   const router = Router();
   const entities = new EntityResolver(catalog, { ttlMs: 0 });
+  const previews = new PreviewRateLimiter(limits.previewPerMinute);
 
   const readCredentials = (req: express.Request) =>
     httpAuth.credentials(req, { allow: ['user', 'service'] });
@@ -147,7 +166,20 @@ export function createAlertsRouter(options: {
   router.post(
     '/entities/:kind/:namespace/:name/alert-rules/preview',
     async (req, res) => {
-      const entity = await entityOf(req.params, await readCredentials(req));
+      const credentials = await readCredentials(req);
+      const { principal } = credentials;
+      const caller =
+        principal.type === 'user'
+          ? `user:${principal.userEntityRef}`
+          : `service:${principal.subject}`;
+      const wait = previews.take(caller);
+      if (wait) {
+        res.setHeader('Retry-After', String(wait));
+        throw new TooManyRequestsError(
+          `Too many alert previews: at most ${limits.previewPerMinute} a minute per caller (${PREVIEW_LIMIT_CONFIG}); try again in ${wait} s`,
+        );
+      }
+      const entity = await entityOf(req.params, credentials);
       const draft = parse(req.body);
       res.json(await evaluator.preview(draft, await options.targetOf(entity)));
     },
@@ -165,6 +197,12 @@ export function createAlertsRouter(options: {
         {},
         async credentials => {
           const input = parse(req.body);
+          const count = await store.countRules(entityRef);
+          if (count >= limits.maxRulesPerEntity) {
+            throw new ConflictError(
+              `${entityRef} already has ${count} alert rules, the most allowed (${MAX_RULES_CONFIG} is ${limits.maxRulesPerEntity}); delete one first`,
+            );
+          }
           return store.createRule(entityRef, input, {
             createdBy: credentials.principal.userEntityRef,
             now: new Date(),
