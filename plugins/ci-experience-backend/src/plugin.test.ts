@@ -2,8 +2,10 @@ import {
   mockCredentials,
   mockServices,
   startTestBackend,
+  TestDatabases,
 } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
+import { Knex } from 'knex';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
 import { setupServer } from 'msw/node';
@@ -36,13 +38,26 @@ afterEach(async () => {
 });
 afterAll(() => server.close());
 
+/**
+ * A component as the catalog serves it: defined in the catalog-info.yaml
+ * of the repository it names (the catalog sets managed-by-location), or
+ * where `definedIn` says.
+ */
 const component = (
   name: string,
   annotations: Record<string, string> = {},
+  definedIn = annotations['github.com/project-slug'] ?? `demo-org/${name}`,
 ): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
   kind: 'Component',
-  metadata: { name, namespace: 'default', annotations },
+  metadata: {
+    name,
+    namespace: 'default',
+    annotations: {
+      'backstage.io/managed-by-location': `url:https://github.com/${definedIn}/blob/main/catalog-info.yaml`,
+      ...annotations,
+    },
+  },
   spec: { type: 'service', owner: 'team-a', lifecycle: 'production' },
 });
 
@@ -64,12 +79,27 @@ const entities = [
     'ci-experience.io/workflows': '.github/workflows/deploy*.yml',
   }),
   component('jenkins-only', { 'jenkins.io/job-full-name': 'team/app' }),
+  // Too many workflow patterns: refused, not matched.
+  component('payments-globs', {
+    'github.com/project-slug': 'demo-org/payments-service',
+    'ci-experience.io/workflows': Array.from(
+      { length: 51 },
+      (_, i) => `w${i}*`,
+    ).join(','),
+  }),
+  // Defined in its own repository, it names another team's.
+  component(
+    'intruder',
+    { 'github.com/project-slug': 'demo-org/inventory-api' },
+    'someone/intruder',
+  ),
 ];
 
 async function startBackend(
   options: {
     httpAuth?: ReturnType<typeof mockServices.httpAuth.factory>;
     ciExperience?: Record<string, unknown>;
+    knex?: Knex;
   } = {},
 ) {
   const sim = createGithub();
@@ -100,6 +130,9 @@ async function startBackend(
       events.factory,
       catalogServiceMock.factory({ entities }),
       ...(options.httpAuth ? [options.httpAuth] : []),
+      ...(options.knex
+        ? [mockServices.database.factory({ knex: options.knex })]
+        : []),
     ],
   });
   started.push(backend);
@@ -414,5 +447,140 @@ describe('ci-experience backend', () => {
     expect(bad.body.error.message).toMatch(
       /branchScope must be all or allowed/,
     );
+  });
+
+  describe('source policy', () => {
+    const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+    const INTRUDER =
+      '/api/ci-experience/entities/component/default/intruder/runs';
+
+    /** A workflow_run delivery for a repository, as GitHub sends it. */
+    async function deliver(
+      sim: Awaited<ReturnType<typeof startBackend>>,
+      repo: string,
+      id: string,
+    ) {
+      const subscription = sim.events.subscribe.mock.calls.find(c =>
+        c[0].topics.includes('github.workflow_run'),
+      )![0];
+      const spec = sim.history.repo('demo-org', repo)!;
+      const json = sim.github.runJson(spec, sim.history.listRuns(spec)[0]);
+      await subscription.onEvent({
+        topic: 'github.workflow_run',
+        eventPayload: {
+          action: 'completed',
+          workflow_run: json,
+          repository: json.repository,
+        },
+        metadata: { 'x-github-delivery': id, 'x-github-event': 'workflow_run' },
+      });
+    }
+
+    it('refuses an annotation naming a repository the entity is not defined in: listed with NotAllowedError, never synced, its webhooks not stored', async () => {
+      const knex = await databases.init('SQLITE_3');
+      const sim = await startBackend({ knex });
+      const res = await waitForSync(sim.http, INTRUDER);
+      expect(res.items).toEqual([]);
+      expect(res.sources).toEqual([
+        {
+          provider: 'github-actions',
+          source: 'demo-org/inventory-api',
+          syncing: false,
+          error: {
+            name: 'NotAllowedError',
+            message:
+              'The github-actions source demo-org/inventory-api on github.com is not synced for this entity: it is not the repository component:default/intruder is defined in, and no ciExperience.sources.allow entry allows it',
+          },
+        },
+      ]);
+      // Not one request about the repository, with the portal's token.
+      expect(
+        sim.github.stats.requests.filter(r => r.includes('inventory-api')),
+      ).toEqual([]);
+
+      await deliver(sim, 'inventory-api', 'refused-1');
+      expect(
+        await knex('ci_runs').where('source', 'demo-org/inventory-api'),
+      ).toEqual([]);
+      expect(
+        await knex('ci_source_claims').where(
+          'source_key',
+          'github-actions:github.com/demo-org/inventory-api',
+        ),
+      ).toEqual([]);
+
+      // Its own repository's entity works as before, webhooks included.
+      await waitForSync(sim.http, RUNS);
+      await deliver(sim, 'payments-service', 'allowed-1');
+      expect(
+        await knex('ci_deliveries').where('delivery_id', 'allowed-1'),
+      ).toHaveLength(1);
+      expect(
+        await knex('ci_deliveries').where('delivery_id', 'refused-1'),
+      ).toEqual([]);
+    });
+
+    it('allows what ciExperience.sources.allow allows, by provider, host and glob', async () => {
+      const allowed = await startBackend({
+        ciExperience: {
+          sources: {
+            allow: [
+              {
+                provider: 'github-actions',
+                host: 'github.com',
+                source: 'demo-org/*',
+              },
+            ],
+          },
+        },
+      });
+      const res = await waitForSync(allowed.http, INTRUDER);
+      expect(res.sources[0].error).toBeUndefined();
+      expect(res.items.length).toBeGreaterThan(0);
+
+      for (const allow of [
+        [
+          {
+            provider: 'github-actions',
+            host: 'ghe.example.com',
+            source: 'demo-org/*',
+          },
+        ],
+        [{ provider: 'gitlab', source: 'demo-org/*' }],
+        [{ provider: 'github-actions', source: 'demo-org/inventory' }],
+        // Not an entry: logged and ignored, never an allow-all.
+        [{ provider: 'github-actions' }],
+        'demo-org/*',
+      ]) {
+        const refused = await startBackend({
+          ciExperience: { sources: { allow } },
+        });
+        const body = await waitForSync(refused.http, INTRUDER);
+        expect(body.sources[0].error?.name).toBe('NotAllowedError');
+        expect(body.items).toEqual([]);
+      }
+    });
+
+    it('caps workflow patterns: too many or too long fail closed with the reason in sources[]', async () => {
+      const { http } = await startBackend();
+      await waitForSync(http, RUNS);
+      const res = await request(http).get(
+        '/api/ci-experience/entities/component/default/payments-globs/runs',
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.items).toEqual([]);
+      expect(res.body.sources[0].error).toEqual({
+        name: 'InputError',
+        message:
+          'ci-experience.io/workflows lists 51 patterns; at most 50 are allowed',
+      });
+    });
+
+    it('answers 400 to a query parameter it does not know, and does not cache it', async () => {
+      const { http } = await startBackend();
+      const res = await request(http).get(`${RUNS}?limit=5&nocache=1`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/nocache/);
+    });
   });
 });

@@ -55,6 +55,8 @@ import {
 import { createRouter } from './router';
 import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
+import { SourceClaims } from './service/SourceClaims';
+import { SourcePolicy } from './service/SourcePolicy';
 import { CiMetrics } from './service/metrics';
 import { ListingCache } from './service/ListingCache';
 import {
@@ -273,11 +275,14 @@ export const ciExperiencePlugin = createBackendPlugin({
           store,
           logger,
           metrics,
+          policy: SourcePolicy.fromConfig(config, logger),
           onSourceChanged,
           limits: {
             maxPages: section?.getOptionalNumber('sync.maxPages') ?? 5,
           },
         });
+
+        const claims = new SourceClaims(store, logger);
 
         // Webhook deliveries, one ingestor per provider, the same way for all:
         // each applied once, group-committed, source lookups cached. One
@@ -391,7 +396,7 @@ export const ciExperiencePlugin = createBackendPlugin({
               )
             : DEFAULT_SCHEDULE,
           run: async () => {
-            await syncAllEntities({ catalog, auth, sync, logger });
+            await syncAllEntities({ catalog, auth, sync, claims, logger });
             await triage?.drain();
             await insights.aggregator.aggregatePending();
             await store.pruneDeliveries(
@@ -430,6 +435,7 @@ export const ciExperiencePlugin = createBackendPlugin({
             sync,
             logger,
             listings,
+            claims,
             branchAllowList: BranchAllowList.fromConfig(config, logger),
             permissions,
             auditor,

@@ -17,6 +17,7 @@ import { InsightsService } from './insights';
 import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
 import { ListingCache } from './service/ListingCache';
+import { SourceClaims } from './service/SourceClaims';
 import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
 
 /** The plugin's HTTP API, split by resource under `src/routes/`. */
@@ -32,6 +33,7 @@ export function createRouter(options: {
   auditor: AuditorService;
   providers: CiProvider[];
   logLimits?: Partial<LogLimits>;
+  claims: SourceClaims;
   /** Insights routes; absent, they are not served. */
   insights?: InsightsService;
   /** Alerts routes; absent, they are not served. */

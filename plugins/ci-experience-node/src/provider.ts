@@ -51,6 +51,19 @@ export interface CiRunPage {
 }
 
 /**
+ * The repository a source builds, as a URL host and path, e.g.
+ * `{ host: 'github.com', path: 'octo-org/octo-repo' }`.
+ *
+ * @public
+ */
+export interface CiSourceRepository {
+  /** The repository host as it appears in URLs, with a port if any. */
+  host: string;
+  /** The repository's path below the host, without slashes around it. */
+  path: string;
+}
+
+/**
  * What a source says about itself.
  *
  * @public
@@ -75,6 +88,16 @@ export interface CiProvider {
 
   /** The sources an entity's annotations name; empty when it names none. */
   getSources(entity: Entity): CiSource[];
+
+  /**
+   * The repository the source builds, when the source's name says it (a
+   * GitHub `owner/repo`, a GitLab project path, a CircleCI `gh/org/repo`).
+   * The backend's source policy allows a source by default only when this
+   * repository is the one the entity is defined in; a provider without it
+   * (its sources name pipelines or jobs, not repositories) has its sources
+   * allowed by `ciExperience.sources.allow` only.
+   */
+  repositoryOf?(source: CiSource): CiSourceRepository | undefined;
 
   /** What the source says about itself, such as its default branch. */
   getSourceInfo(source: CiSource): Promise<CiSourceInfo>;

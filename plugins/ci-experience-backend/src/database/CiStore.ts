@@ -77,6 +77,24 @@ export interface CiStore {
   setDefaultBranch(key: string, branch: string): Promise<void>;
   markSynced(key: string, at: string): Promise<void>;
   markFailed(key: string, at: string, error: CiSyncError): Promise<void>;
+  /**
+   * Records the sources an entity claims, as a catalog read just found them
+   * (and the source policy allowed them): the entity's other claims go.
+   */
+  recordClaims(entityRef: string, sourceKeys: string[], at: string): Promise<void>;
+  /**
+   * Makes the claims those of a whole catalog pass: the claims it found are
+   * kept or added, the others dropped, except those recorded at or after
+   * `readStartedAt` (an entity listed while the pass read the catalog).
+   */
+  replaceClaims(
+    claims: Array<{ entityRef: string; sourceKey: string }>,
+    readStartedAt: string,
+  ): Promise<{ added: number; removed: number }>;
+  /** The entities that claim a source. */
+  getClaims(sourceKey: string): Promise<string[]>;
+  /** The source as stored, when at least one entity claims it. */
+  getClaimedSource(key: string): Promise<StoredSource | undefined>;
   /** Takes the sync lease of a source unless another owner holds it. */
   tryLeaseSync(key: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseSync(key: string, owner: string): Promise<void>;
@@ -114,6 +132,8 @@ export interface CiStore {
   listBranches(sourceKeys: string[]): Promise<string[]>;
   /** One run with its jobs. */
   getRun(id: string): Promise<StoredRun | undefined>;
+  /** The source key of a run, without the rest of it. */
+  getRunSourceKey(id: string): Promise<string | undefined>;
   /** Every stored attempt of one run of a source, oldest first. */
   listAttempts(sourceKey: string, providerRunId: string): Promise<CiRun[]>;
 

@@ -155,6 +155,100 @@ export class KnexCiStore implements CiStore {
     });
   }
 
+  async recordClaims(
+    entityRef: string,
+    sourceKeys: string[],
+    at: string,
+  ): Promise<void> {
+    await this.db.transaction(async trx => {
+      await trx('ci_source_claims')
+        .where({ entity_ref: entityRef })
+        .whereNotIn('source_key', sourceKeys)
+        .delete();
+      if (sourceKeys.length > 0) {
+        await trx('ci_source_claims')
+          .insert(
+            sourceKeys.map(key => ({
+              source_key: key,
+              entity_ref: entityRef,
+              seen_at: at,
+            })),
+          )
+          .onConflict(['source_key', 'entity_ref'])
+          .merge(['seen_at']);
+      }
+    });
+  }
+
+  async replaceClaims(
+    claims: Array<{ entityRef: string; sourceKey: string }>,
+    readStartedAt: string,
+  ): Promise<{ added: number; removed: number }> {
+    const keyOf = (sourceKey: string, entityRef: string) =>
+      `${sourceKey}\n${entityRef}`;
+    const found = new Map(
+      claims.map(c => [keyOf(c.sourceKey, c.entityRef), c]),
+    );
+    const existing: Array<{
+      source_key: string;
+      entity_ref: string;
+      seen_at: string;
+    }> = await this.db('ci_source_claims').select(
+      'source_key',
+      'entity_ref',
+      'seen_at',
+    );
+    const had = new Set(existing.map(r => keyOf(r.source_key, r.entity_ref)));
+    const added = [...found.values()].filter(
+      c => !had.has(keyOf(c.sourceKey, c.entityRef)),
+    );
+    const removed = existing.filter(
+      r =>
+        !found.has(keyOf(r.source_key, r.entity_ref)) &&
+        r.seen_at < readStartedAt,
+    );
+    const now = new Date().toISOString();
+    for (let i = 0; i < added.length; i += CHUNK) {
+      await this.db('ci_source_claims')
+        .insert(
+          added.slice(i, i + CHUNK).map(c => ({
+            source_key: c.sourceKey,
+            entity_ref: c.entityRef,
+            seen_at: now,
+          })),
+        )
+        .onConflict(['source_key', 'entity_ref'])
+        .merge(['seen_at']);
+    }
+    for (const r of removed) {
+      // Unless recorded again since this pass read its snapshot.
+      await this.db('ci_source_claims')
+        .where({ source_key: r.source_key, entity_ref: r.entity_ref })
+        .where('seen_at', '<', readStartedAt)
+        .delete();
+    }
+    return { added: added.length, removed: removed.length };
+  }
+
+  async getClaims(sourceKey: string): Promise<string[]> {
+    const rows = await this.db('ci_source_claims')
+      .where({ source_key: sourceKey })
+      .orderBy('entity_ref')
+      .limit(1000)
+      .select('entity_ref');
+    return rows.map(r => r.entity_ref as string);
+  }
+
+  async getClaimedSource(key: string): Promise<StoredSource | undefined> {
+    const claimed = await this.db('ci_source_claims')
+      .where({ source_key: key })
+      .first('source_key');
+    if (!claimed) {
+      return undefined;
+    }
+    return (await this.getSources([key])).get(key);
+  }
+
   async tryLeaseSync(key: string, owner: string, ttlMs: number) {
     const now = new Date();
     const until = new Date(now.getTime() + ttlMs).toISOString();
@@ -483,6 +577,11 @@ export class KnexCiStore implements CiStore {
     };
   }
 
+  async getRunSourceKey(id: string): Promise<string | undefined> {
+    const row = await this.db('ci_runs').where({ id }).first('source_key');
+    return row?.source_key;
+  }
+
   async listAttempts(
     sourceKey: string,
     providerRunId: string,
@@ -618,7 +717,12 @@ function jobVersion(job: CiJob): string | undefined {
   return job.finishedAt ?? job.startedAt;
 }
 
-/** The rule of the upserts: a higher status rank, or the same and not older. */
+/**
+ * The rule of the upserts: a higher status rank, or the same and not older.
+ * Versions are compared as instants (no version is older than any); in SQL
+ * the same rule compares the canonical strings `toRow` writes, which sort
+ * as their instants do.
+ */
 function isNotOlder(
   status: CiRunStatus,
   version: string | undefined,

@@ -3,8 +3,8 @@ import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { NotFoundError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
-  getWorkflowPatterns,
   matchesWorkflowPattern,
+  readWorkflowPatterns,
   PROVIDER_ANNOTATIONS,
   CI_RUN_STATUSES,
   CiRunStatus,
@@ -20,6 +20,7 @@ import { CiSyncService } from '../service/CiSyncService';
 import { BranchAllowList } from '../service/BranchAllowList';
 import { EntityResolver } from '../service/EntityResolver';
 import { ListingCache } from '../service/ListingCache';
+import { SourceClaims } from '../service/SourceClaims';
 import { filterName, parseQuery, single } from './query';
 
 const runsQuery = z
@@ -91,7 +92,7 @@ const runsQuery = z
         ),
       ),
   })
-  .passthrough();
+  .strict();
 
 /**
  * Sources the entity names for providers this portal has not configured:
@@ -126,8 +127,11 @@ export function createRunsRouter(options: {
   listings: ListingCache<CiRunsResponse>;
   /** Per-entity branch allow-lists from config; default none. */
   branchAllowList?: BranchAllowList;
+  /** Where a listing notes which sources its entity claims. */
+  claims: SourceClaims;
 }): express.Router {
-  const { httpAuth, catalog, store, sync, logger, listings } = options;
+  const { httpAuth, catalog, store, sync, logger, listings, claims } =
+    options;
   const branchAllowList = options.branchAllowList ?? BranchAllowList.empty();
   const router = Router();
   const entities = new EntityResolver(catalog);
@@ -143,21 +147,36 @@ export function createRunsRouter(options: {
       throw new NotFoundError(`No entity ${kind}:${namespace}/${name}`);
     }
     const entityRef = stringifyEntityRef(entity);
-    const sources = sync.sourcesOf(entity);
+    const { allowed: sources, refused } = sync.resolveSources(entity);
     const sourceKeys = sources.map(s => s.key);
-    const patterns = getWorkflowPatterns(entity);
+    const workflows = readWorkflowPatterns(entity);
+    const patterns = workflows.patterns;
     const allowedBranches = branchAllowList.patternsFor(entityRef);
+    // Only the validated fields: an unknown parameter is a 400, never a
+    // new cache entry.
     const cacheKey = JSON.stringify([
       sourceKeys,
+      refused.map(r => r.source.key),
       patterns,
+      workflows.error,
       allowedBranches,
-      query,
+      [
+        query.branch,
+        query.workflow,
+        query.branchScope,
+        query.cursor,
+        query.limit,
+        query.provider,
+        query.status,
+      ],
     ]);
     const cached = listings.get(cacheKey);
     if (cached) {
       res.json(cached);
       return;
     }
+    // Before the first sync, so that the source's webhooks are accepted.
+    await claims.note(entityRef, sourceKeys);
     const stored = await store.getSources(sourceKeys);
 
     const now = new Date().toISOString();
@@ -179,9 +198,12 @@ export function createRunsRouter(options: {
       }
     }
 
-    // In a monorepo, an entity sees only the workflows it names as its own.
+    // In a monorepo, an entity sees only the workflows it names as its own;
+    // patterns beyond the limits name none.
     let workflowScope: { names: string[]; paths: string[] } | undefined;
-    if (patterns) {
+    if (workflows.error) {
+      workflowScope = { names: [], paths: [] };
+    } else if (patterns) {
       const known = await store.listWorkflows(sourceKeys);
       workflowScope = {
         names: known
@@ -224,8 +246,20 @@ export function createRunsRouter(options: {
         ...(known?.lastSyncedAt ? { lastSyncedAt: known.lastSyncedAt } : {}),
         ...(known?.defaultBranch ? { defaultBranch: known.defaultBranch } : {}),
         ...(known?.error ? { error: known.error } : {}),
+        ...(workflows.error
+          ? { error: { name: 'InputError', message: workflows.error } }
+          : {}),
       };
     });
+    // Refused by the source policy: said so, never synced, no runs.
+    for (const { source, error } of refused) {
+      states.push({
+        provider: source.provider,
+        source: source.source,
+        syncing: false,
+        error,
+      });
+    }
     states.push(...notConfiguredSources(entity, sync.providerIds()));
     const body: CiRunsResponse = {
       items: page.items,

@@ -41,6 +41,7 @@ export class CiSyncService {
   private readonly providers: Map<string, CiProvider>;
   /** This replica, as the owner of sync leases. */
   private readonly owner = randomUUID();
+  private readonly policy: SourcePolicy;
 
   static create(options: {
     providers: CiProvider[];
@@ -50,6 +51,8 @@ export class CiSyncService {
     metrics?: CiMetrics;
     /** Told whenever a source's runs or sync state change. */
     onSourceChanged?: (sourceKey: string) => void;
+    /** Which sources entities may reach; default: their own repositories only. */
+    policy?: SourcePolicy;
   }): CiSyncService {
     return new CiSyncService(options);
   }
@@ -62,20 +65,51 @@ export class CiSyncService {
       limits: SyncLimits;
       metrics?: CiMetrics;
       onSourceChanged?: (sourceKey: string) => void;
+      policy?: SourcePolicy;
     },
   ) {
     this.providers = new Map(options.providers.map(p => [p.id, p]));
+    this.policy = options.policy ?? SourcePolicy.fromRules([]);
   }
 
-  /** The sources an entity's annotations name, across all providers. */
-  sourcesOf(entity: Entity): CiSource[] {
+  /**
+   * The sources an entity's annotations name, across all providers, split
+   * by the source policy into those the entity may reach and those it may
+   * not (with the reason, for its viewers).
+   */
+  resolveSources(entity: Entity): {
+    allowed: CiSource[];
+    refused: Array<{ source: CiSource; error: CiSyncError }>;
+  } {
     const seen = new Map<string, CiSource>();
     for (const provider of this.providers.values()) {
       for (const source of provider.getSources(entity)) {
         seen.set(source.key, source);
       }
     }
-    return [...seen.values()];
+    const allowed: CiSource[] = [];
+    const refused: Array<{ source: CiSource; error: CiSyncError }> = [];
+    for (const source of seen.values()) {
+      const verdict = this.policy.check(
+        source,
+        entity,
+        this.providers.get(source.provider),
+      );
+      if (verdict.allowed) {
+        allowed.push(source);
+      } else {
+        refused.push({ source, error: verdict.error });
+      }
+    }
+    return { allowed, refused };
+  }
+
+  /**
+   * The sources an entity may reach (see {@link CiSyncService.resolveSources}):
+   * the only ones synced, served or acted on for it.
+   */
+  sourcesOf(entity: Entity): CiSource[] {
+    return this.resolveSources(entity).allowed;
   }
 
   /** The ids of the providers installed. */
@@ -239,6 +273,7 @@ export class CiSyncService {
           source,
           run,
           await this.jobsOf(provider, source, run, logger),
+          logger,
         ),
       );
       // An earlier attempt we never saw (a re-run of a run older than our history).
@@ -263,6 +298,7 @@ export class CiSyncService {
               source,
               earlier,
               await this.jobsOf(provider, source, earlier, logger),
+              logger,
             ),
           );
         }

@@ -9,18 +9,24 @@ import { stringifyEntityRef } from '@backstage/catalog-model';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { CI_ANNOTATIONS } from '@ci-experience/plugin-ci-experience-common';
 import { CiSyncService } from './CiSyncService';
+import { SourceClaims } from './SourceClaims';
 
 /**
- * Syncs every source that an annotated catalog entity names, once each,
- * one after another so that a large catalog does not burst the providers.
+ * Syncs every source that an annotated catalog entity may reach (see the
+ * source policy), once each, one after another so that a large catalog
+ * does not burst the providers. The claims found become the claims of
+ * record first: a source no entity claims any more is neither synced nor
+ * fed by webhooks.
  */
 export async function syncAllEntities(options: {
   catalog: CatalogService;
   auth: AuthService;
   sync: CiSyncService;
+  claims: SourceClaims;
   logger: LoggerService;
 }): Promise<{ sources: number; failed: number }> {
-  const { catalog, auth, sync, logger } = options;
+  const { catalog, auth, sync, claims, logger } = options;
+  const readStartedAt = new Date().toISOString();
   const { items } = await catalog.getEntities(
     {
       filter: CI_ANNOTATIONS.map(a => ({
@@ -42,16 +48,17 @@ export async function syncAllEntities(options: {
       source: ReturnType<CiSyncService['sourcesOf']>[number];
     }
   >();
+  const found: Array<{ entityRef: string; sourceKey: string }> = [];
   for (const entity of items) {
+    const entityRef = stringifyEntityRef(entity);
     for (const source of sync.sourcesOf(entity)) {
+      found.push({ entityRef, sourceKey: source.key });
       if (!sources.has(source.key)) {
-        sources.set(source.key, {
-          entityRef: stringifyEntityRef(entity),
-          source,
-        });
+        sources.set(source.key, { entityRef, source });
       }
     }
   }
+  await claims.replaceAll(found, readStartedAt);
   let failed = 0;
   for (const { entityRef, source } of sources.values()) {
     const result = await sync.sync(source, entityRef);

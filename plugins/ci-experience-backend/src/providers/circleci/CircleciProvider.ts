@@ -21,6 +21,7 @@ import {
   CiRunRef,
   CiSource,
   CiSourceInfo,
+  CiSourceRepository,
 } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
 import { DEFAULT_TEXT_MAX_BYTES } from '../shared/ProviderHttpClient';
@@ -53,6 +54,12 @@ const V1_VCS: Record<string, string | undefined> = {
   gh: 'github',
   bb: 'bitbucket',
 };
+
+/** Where the VCS of a project slug keeps its repositories. */
+const REPOSITORY_HOSTS = new Map([
+  ['gh', 'github.com'],
+  ['bb', 'bitbucket.org'],
+]);
 
 /** Step outputs read at most for one job. */
 const MAX_STEP_OUTPUTS = 40;
@@ -156,6 +163,16 @@ export class CircleciProvider implements CiProvider {
         host: this.host,
       },
     ];
+  }
+
+  /**
+   * `gh/org/repo` and `bb/org/repo` name their GitHub or Bitbucket Cloud
+   * repository; `circleci/<org-id>/<project-id>` names none.
+   */
+  repositoryOf(source: CiSource): CiSourceRepository | undefined {
+    const [vcs, org, repo] = source.source.split('/');
+    const host = REPOSITORY_HOSTS.get(vcs);
+    return host && org && repo ? { host, path: `${org}/${repo}` } : undefined;
   }
 
   async getSourceInfo(source: CiSource): Promise<CiSourceInfo> {

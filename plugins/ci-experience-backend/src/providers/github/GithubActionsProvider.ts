@@ -27,6 +27,7 @@ import {
   CiRunRef,
   CiSource,
   CiSourceInfo,
+  CiSourceRepository,
 } from '@ci-experience/plugin-ci-experience-node';
 import { CiMetrics } from '../../service/metrics';
 import { GithubApi } from './GithubApi';
@@ -127,6 +128,11 @@ export class GithubActionsProvider implements CiProvider {
         host,
       },
     ];
+  }
+
+  /** The repository is the source: `owner/repo` on its host. */
+  repositoryOf(source: CiSource): CiSourceRepository {
+    return { host: source.host ?? 'github.com', path: source.source };
   }
 
   async getSourceInfo(source: CiSource): Promise<CiSourceInfo> {

@@ -456,6 +456,11 @@ describe.each(databases.eachSupportedId())(
           source: payload.repository.full_name,
           host: 'github.com',
         });
+        await store.recordClaims(
+          `component:default/${payload.repository.full_name.replace('/', '.')}`,
+          [sourceKeyOf(payload.repository)],
+          new Date().toISOString(),
+        );
       }
     });
 

@@ -24,6 +24,11 @@ async function setup() {
     source: 'demo-org/payments-service',
     host: 'github.com',
   });
+  await store.recordClaims(
+    'component:default/payments-service',
+    [KEY],
+    new Date().toISOString(),
+  );
   const logger = mockServices.logger.mock();
   const ingestor = new GithubWebhookIngestor({ store, logger });
   const clock = { now: Date.parse('2026-11-20T12:00:00Z') };
@@ -171,6 +176,11 @@ describe('GithubWebhookIngestor', () => {
         source: payload.repository.full_name,
         host: 'github.com',
       });
+      await store.recordClaims(
+        `component:default/${payload.repository.name}`,
+        [key],
+        new Date().toISOString(),
+      );
     }
     for (const { name, payload } of examples) {
       expect(await ingestor.handle(delivery(name, payload))).toBe('accepted');

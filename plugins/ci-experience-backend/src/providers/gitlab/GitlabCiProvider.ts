@@ -23,6 +23,7 @@ import {
   CiRunRef,
   CiSource,
   CiSourceInfo,
+  CiSourceRepository,
 } from '@ci-experience/plugin-ci-experience-node';
 import { CiMetrics } from '../../service/metrics';
 import { RateLimiterOptions } from '../shared/RateLimiter';
@@ -144,6 +145,14 @@ export class GitlabCiProvider implements CiProvider {
         host,
       },
     ];
+  }
+
+  /** A project named by its path is that repository; one named by id says no path. */
+  repositoryOf(source: CiSource): CiSourceRepository | undefined {
+    if (/^\d+$/.test(source.source)) {
+      return undefined;
+    }
+    return { host: source.host ?? 'gitlab.com', path: source.source };
   }
 
   async getSourceInfo(source: CiSource): Promise<CiSourceInfo> {

@@ -4,9 +4,11 @@ import { KnexCiStore } from '../../database/KnexCiStore';
 import { CiStore, StoredRun } from '../../database/CiStore';
 import { CiMetrics } from '../../service/metrics';
 import { DeliveryIngestor, DeliveryParser } from './DeliveryIngestor';
+import { OutOfRangeDateError } from '../../service/instants';
 
 const KEY = 'jenkins:ci.example.com/team/app';
 const NOW = Date.parse('2026-11-20T12:00:00Z');
+const ISO_NOW = new Date(NOW).toISOString();
 
 const run = (status: StoredRun['status']): StoredRun => ({
   id: 'run-1',
@@ -55,7 +57,7 @@ const parse: DeliveryParser = async (event, lookup) => {
       message: `${sourceKey}: no entity claims it`,
     };
   }
-  const stored = run(body.status);
+  const stored = { ...run(body.status), ...(body as any).run };
   return {
     ok: true,
     deliveryId: body.id,
@@ -82,6 +84,7 @@ describe('DeliveryIngestor', () => {
       source: 'team/app',
       host: 'ci.example.com',
     });
+    await real.recordClaims('component:default/app', [KEY], ISO_NOW);
     const logger = mockServices.logger.mock();
     const metrics = {
       deliveries: { add: jest.fn() },
@@ -149,7 +152,7 @@ describe('DeliveryIngestor', () => {
 
   it('remembers a source lookup briefly, so a burst costs one query', async () => {
     const { store } = await setup();
-    const getSources = jest.spyOn(store, 'getSources');
+    const getSources = jest.spyOn(store, 'getClaimedSource');
     const ingestor = new DeliveryIngestor({
       provider: 'jenkins',
       label: 'Jenkins',
@@ -175,7 +178,7 @@ describe('DeliveryIngestor', () => {
     failing.applyDeliveries = async () => {
       throw new Error('database is locked');
     };
-    failing.getSources = keys => store.getSources(keys);
+    failing.getClaimedSource = key => store.getClaimedSource(key);
     const ingestor = new DeliveryIngestor({
       provider: 'jenkins',
       label: 'Jenkins',
@@ -189,5 +192,148 @@ describe('DeliveryIngestor', () => {
     expect(logger.error).toHaveBeenCalledWith(
       'Could not apply Jenkins build delivery e-1: Error: database is locked',
     );
+  });
+
+  it('refuses a delivery for a source that exists but no entity claims any more', async () => {
+    const { store, ingestor, logger } = await setup();
+    await store.recordClaims('component:default/app', [], ISO_NOW);
+    expect(
+      await ingestor.handle(event({ id: 'u-1', status: 'succeeded' })),
+    ).toBe('unclaimed');
+    expect(logger.debug).toHaveBeenCalledWith(
+      expect.stringContaining('no entity claims it'),
+    );
+    expect(await store.getRun('run-1')).toBeUndefined();
+  });
+
+  it('refuses a delivery with an out-of-range date as malformed, with a warning and no error', async () => {
+    const { store, ingestor, logger } = await setup();
+    for (const [id, createdAt] of [
+      ['r-1', '+275760-09-13T00:00:00.000Z'],
+      ['r-2', 'yesterday'],
+      ['r-3', '1969-12-31T23:59:59.000Z'],
+    ]) {
+      expect(
+        await ingestor.handle(
+          event({ id, status: 'succeeded', run: { createdAt } }),
+        ),
+      ).toBe('rejected');
+    }
+    const throwing = new DeliveryIngestor({
+      provider: 'jenkins',
+      label: 'Jenkins',
+      parse: async () => {
+        throw new OutOfRangeDateError('"99999-01-01"');
+      },
+      store,
+      logger,
+    });
+    expect(await throwing.handle(event({ id: 'r-4' }))).toBe('rejected');
+    expect(logger.error).not.toHaveBeenCalled();
+    expect(logger.warn.mock.calls.map(c => c[0])).toEqual([
+      'Dropped Jenkins delivery: out-of-range date "+275760-09-13T00:00:00.000Z"',
+      'Dropped Jenkins delivery: out-of-range date "yesterday"',
+      'Dropped Jenkins delivery: out-of-range date "1969-12-31T23:59:59.000Z"',
+      'Dropped Jenkins delivery: out-of-range date "99999-01-01"',
+    ]);
+    expect(await store.getRun('run-1')).toBeUndefined();
+  });
+
+  it('clamps a run dated in the future: it neither stays on top nor blocks later updates', async () => {
+    const { store, logger } = await setup();
+    const clock = { now: NOW };
+    const ingestor = new DeliveryIngestor({
+      provider: 'jenkins',
+      label: 'Jenkins',
+      parse,
+      store,
+      logger,
+      now: () => clock.now,
+    });
+    expect(
+      await ingestor.handle(
+        event({
+          id: 'f-1',
+          status: 'running',
+          run: {
+            createdAt: '9999-12-31T00:00:00Z',
+            startedAt: '9999-12-31T00:00:00Z',
+            providerUpdatedAt: '9999-12-31T00:00:00Z',
+          },
+        }),
+      ),
+    ).toBe('accepted');
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /^Clamped times of Jenkins delivery f-1: run 7 createdAt 9999-12-31T00:00:00\.000Z in the future/,
+      ),
+    );
+    const stored = await store.getRun('run-1');
+    expect(stored).toMatchObject({
+      createdAt: ISO_NOW,
+      startedAt: ISO_NOW,
+      providerUpdatedAt: ISO_NOW,
+    });
+
+    // A minute later the run finishes: the update is newer than the clamped
+    // time, so it is applied.
+    clock.now = NOW + 60_000;
+    const finishedAt = new Date(clock.now).toISOString();
+    expect(
+      await ingestor.handle(
+        event({
+          id: 'f-2',
+          status: 'running',
+          run: {
+            createdAt: ISO_NOW,
+            startedAt: ISO_NOW,
+            providerUpdatedAt: finishedAt,
+            commitMessage: 'second state',
+          },
+        }),
+      ),
+    ).toBe('accepted');
+    expect((await store.getRun('run-1'))?.commitMessage).toBe('second state');
+
+    // A later run lists above it.
+    await store.upsertRuns([
+      {
+        ...run('succeeded'),
+        id: 'run-2',
+        providerRunId: '8',
+        runNumber: 8,
+        createdAt: finishedAt,
+      },
+    ]);
+    const { items } = await store.listRuns({ sourceKeys: [KEY], limit: 10 });
+    expect(items.map(r => r.id)).toEqual(['run-2', 'run-1']);
+  });
+
+  it('compares update times as instants, whatever their offset', async () => {
+    const { store, ingestor } = await setup();
+    // 10:00+02:00 is 08:00Z; as text it sorts after 09:30Z.
+    await ingestor.handle(
+      event({
+        id: 'o-1',
+        status: 'running',
+        run: {
+          providerUpdatedAt: '2026-11-20T10:00:00+02:00',
+          commitMessage: 'at 08:00Z',
+        },
+      }),
+    );
+    await ingestor.handle(
+      event({
+        id: 'o-2',
+        status: 'running',
+        run: {
+          providerUpdatedAt: '2026-11-20T09:30:00Z',
+          commitMessage: 'at 09:30Z',
+        },
+      }),
+    );
+    const stored = await store.getRun('run-1');
+    expect(stored?.commitMessage).toBe('at 09:30Z');
+    expect(stored?.providerUpdatedAt).toBe('2026-11-20T09:30:00.000Z');
   });
 });

@@ -118,9 +118,9 @@ export class DeliveryIngestor {
     if (this.sources.size > 10_000) {
       this.sources.clear();
     }
-    const source = this.options.store
-      .getSources([key])
-      .then(found => found.get(key));
+    // Only a source some entity claims (as the source policy allowed it):
+    // a delivery for any other is refused as unclaimed.
+    const source = this.options.store.getClaimedSource(key);
     this.sources.set(key, { at: now, source });
     // A failed lookup is not remembered.
     source.catch(() => {
