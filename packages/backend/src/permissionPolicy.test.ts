@@ -5,35 +5,21 @@
  * Experience backend plugin, all in one test backend on SQLite in memory.
  */
 
-import {
-  BackstageCredentials,
-  BackstageUserInfo,
-  coreServices,
-  createServiceFactory,
-} from '@backstage/backend-plugin-api';
-import { permissionsServiceFactory } from '@backstage/backend-defaults/permissions';
-import {
-  createMockDirectory,
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
-import catalogPlugin from '@backstage/plugin-catalog-backend';
-import permissionPlugin from '@backstage/plugin-permission-backend';
+import { mockCredentials } from '@backstage/backend-test-utils';
 import {
   AuthorizeResult,
   createPermission,
 } from '@backstage/plugin-permission-common';
-import { ciAlertManagePermission } from '@ci-experience/plugin-ci-experience-common';
-import ciExperiencePlugin from '@ci-experience/plugin-ci-experience-backend';
+import {
+  ciAlertManagePermission,
+  ciRunExecutePermission,
+} from '@ci-experience/plugin-ci-experience-common';
 import request from 'supertest';
 import ciPortalPermissionPolicyModuleDefault, {
   CiPortalPermissionPolicy,
   ciPortalPermissionPolicyModule,
 } from './permissionPolicy';
-
-const ALICE = 'user:default/alice';
-const BOB = 'user:default/bob';
+import { ALICE, BOB, MEMBERSHIPS, startPortal } from './__testUtils__/portal';
 
 const CATALOG_YAML = `
 apiVersion: backstage.io/v1alpha1
@@ -78,76 +64,6 @@ spec:
   memberOf: [storefront-team]
 `;
 
-/**
- * Who is a member of what, as the sign-in resolver would have put it in the
- * user's token. The mock userInfo of startTestBackend answers only
- * `[userRef]`; the permission backend asks `coreServices.userInfo` for the
- * ownership claims it hands the policy. The catalog's own membership
- * resolution (sign-in, memberOf relations) is not what is under test here:
- * the policy, and the catalog's `isEntityOwner` evaluation of those claims
- * against the entity's stitched `ownedBy` relation, are.
- */
-const MEMBERSHIPS: Record<string, string[]> = {
-  [ALICE]: [ALICE, 'group:default/payments-team'],
-  [BOB]: [BOB, 'group:default/storefront-team'],
-};
-
-const userInfoFactory = createServiceFactory({
-  service: coreServices.userInfo,
-  deps: {},
-  factory: () => ({
-    async getUserInfo(
-      credentials: BackstageCredentials,
-    ): Promise<BackstageUserInfo> {
-      const principal = credentials.principal as {
-        type: string;
-        userEntityRef?: string;
-      };
-      if (principal.type !== 'user' || !principal.userEntityRef) {
-        throw new Error(`No user info for a ${principal.type} principal`);
-      }
-      const ref = principal.userEntityRef;
-      return {
-        userEntityRef: ref,
-        ownershipEntityRefs: MEMBERSHIPS[ref] ?? [ref],
-      };
-    },
-  }),
-});
-
-/**
- * The mock auth service of startTestBackend, except that a token a plugin
- * issues on behalf of a user carries that plugin as the actor, as the real
- * DefaultAuthService's do. The mock drops the actor, so the permission
- * backend takes the catalog's own authorize calls (catalog.entity.read with
- * no resourceRef, for a user's read) for direct user requests and refuses
- * them with 400 "Resource permissions require a resourceRef"; no read
- * through the catalog would work.
- */
-const authFactory = createServiceFactory({
-  service: coreServices.auth,
-  deps: { plugin: coreServices.pluginMetadata },
-  factory({ plugin }) {
-    const auth = mockServices.auth({ pluginId: plugin.getId() });
-    const issue = auth.getPluginRequestToken.bind(auth);
-    auth.getPluginRequestToken = async options => {
-      const principal = options.onBehalfOf.principal as {
-        type: string;
-        userEntityRef?: string;
-      };
-      if (principal.type === 'user' && principal.userEntityRef) {
-        return {
-          token: mockCredentials.user.token(principal.userEntityRef, {
-            actor: { subject: `plugin:${plugin.getId()}` },
-          }),
-        };
-      }
-      return issue(options);
-    };
-    return auth;
-  },
-});
-
 const RULES =
   '/api/ci-experience/entities/component/default/payments-service/alert-rules';
 const ruleUrl = (id: string) => `/api/ci-experience/alert-rules/${id}`;
@@ -160,35 +76,6 @@ const RULE = {
   enabled: true,
   notifications: true,
 };
-
-/** The test backend's config, its catalog fed from the fixture file. */
-const configFor = (catalogFile: string) => ({
-  backend: {
-    database: { client: 'better-sqlite3', connection: ':memory:' },
-  },
-  permission: { enabled: true },
-  catalog: {
-    rules: [{ allow: ['Component', 'Group', 'User', 'Location'] }],
-    locations: [{ type: 'file', target: catalogFile }],
-  },
-  ciExperience: {
-    // No syncing or scheduled evaluation while the test runs.
-    sync: {
-      schedule: {
-        frequency: { hours: 24 },
-        timeout: { minutes: 5 },
-        initialDelay: { hours: 24 },
-      },
-    },
-    alerts: {
-      schedule: {
-        frequency: { hours: 24 },
-        timeout: { minutes: 5 },
-        initialDelay: { hours: 24 },
-      },
-    },
-  },
-});
 
 const alice = mockCredentials.user.header(ALICE);
 const bob = mockCredentials.user.header(BOB);
@@ -204,22 +91,23 @@ describe('CiPortalPermissionPolicy', () => {
     },
   };
 
-  it('grants ci-experience.alert.manage on the condition that the user owns the entity', async () => {
-    await expect(
-      policy.handle({ permission: ciAlertManagePermission }, user),
-    ).resolves.toEqual({
-      result: AuthorizeResult.CONDITIONAL,
-      pluginId: 'catalog',
-      resourceType: 'catalog-entity',
-      conditions: {
-        rule: 'IS_ENTITY_OWNER',
+  it.each([ciAlertManagePermission, ciRunExecutePermission])(
+    'grants %s on the condition that the user owns the entity',
+    async permission => {
+      await expect(policy.handle({ permission }, user)).resolves.toEqual({
+        result: AuthorizeResult.CONDITIONAL,
+        pluginId: 'catalog',
         resourceType: 'catalog-entity',
-        params: {
-          claims: [ALICE, 'group:default/payments-team'],
+        conditions: {
+          rule: 'IS_ENTITY_OWNER',
+          resourceType: 'catalog-entity',
+          params: {
+            claims: [ALICE, 'group:default/payments-team'],
+          },
         },
-      },
-    });
-  });
+      });
+    },
+  );
 
   it('gives no claims to someone who is not a user', async () => {
     const decision = await policy.handle({
@@ -232,17 +120,16 @@ describe('CiPortalPermissionPolicy', () => {
   });
 
   it('allows everything else', async () => {
-    const other = createPermission({
-      name: 'ci-experience.run.execute',
-      attributes: { action: 'update' },
-      resourceType: 'catalog-entity',
-    });
     const read = createPermission({
       name: 'catalog.entity.read',
       attributes: { action: 'read' },
       resourceType: 'catalog-entity',
     });
-    for (const permission of [other, read]) {
+    const other = createPermission({
+      name: 'scaffolder.action.execute',
+      attributes: {},
+    });
+    for (const permission of [read, other]) {
       await expect(policy.handle({ permission }, user)).resolves.toEqual({
         result: AuthorizeResult.ALLOW,
       });
@@ -260,9 +147,6 @@ describe('CiPortalPermissionPolicy', () => {
 });
 
 describe('CI alert rules permission matrix', () => {
-  const mockDir = createMockDirectory({
-    content: { 'catalog.yaml': CATALOG_YAML },
-  });
   let http: any;
 
   const listRules = async () => {
@@ -281,46 +165,15 @@ describe('CI alert rules permission matrix', () => {
   };
 
   beforeAll(async () => {
-    const backend = await startTestBackend({
-      features: [
-        catalogPlugin,
-        permissionPlugin,
-        ciPortalPermissionPolicyModule,
-        ciExperiencePlugin,
-        permissionsServiceFactory,
-        userInfoFactory,
-        authFactory,
-        mockServices.rootConfig.factory({
-          data: configFor(mockDir.resolve('catalog.yaml')),
-        }),
-      ],
-    });
-    http = backend.server;
-
-    // The catalog processes the fixture, then stitches the component's
-    // ownedBy relation, which isEntityOwner checks.
-    const deadline = Date.now() + 50_000;
-    for (;;) {
-      const res = await request(http)
-        .get('/api/catalog/entities/by-name/component/default/payments-service')
-        .set('Authorization', service);
-      const owned =
-        res.status === 200 &&
-        (res.body.relations ?? []).some(
-          (r: { type: string; targetRef: string }) =>
-            r.type === 'ownedBy' &&
-            r.targetRef === 'group:default/payments-team',
-        );
-      if (owned) break;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `payments-service was not stitched in time: ${
-            res.status
-          } ${JSON.stringify(res.body)}`,
-        );
-      }
-      await new Promise(r => setTimeout(r, 200));
-    }
+    ({ http } = await startPortal({
+      catalogYaml: CATALOG_YAML,
+      policy: ciPortalPermissionPolicyModule,
+      waitFor: {
+        kind: 'component',
+        name: 'payments-service',
+        owner: 'group:default/payments-team',
+      },
+    }));
   }, 60_000);
 
   // Each case starts with no rules, whatever the one before left behind.

@@ -10,6 +10,7 @@ import {
 import {
   AuthorizeResult,
   isPermission,
+  isResourcePermission,
   PolicyDecision,
 } from '@backstage/plugin-permission-common';
 import {
@@ -17,29 +18,37 @@ import {
   PolicyQuery,
   PolicyQueryUser,
 } from '@backstage/plugin-permission-node';
+import { RESOURCE_TYPE_CATALOG_ENTITY } from '@backstage/plugin-catalog-common/alpha';
 import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
-import { ciAlertManagePermission } from '@ci-experience/plugin-ci-experience-common';
+import { ciExperienceOwnerPermissions } from '@ci-experience/plugin-ci-experience-common';
 
 /**
  * Who may do what in the portal.
  *
- * - Changing an entity's CI alert rules (`ci-experience.alert.manage`) is
+ * - Rerunning or cancelling an entity's CI runs (`ci-experience.run.execute`)
+ *   and changing its CI alert rules (`ci-experience.alert.manage`) are
  *   granted to the entity's owners only: the catalog's `isEntityOwner` rule,
  *   matched against the user's ownership claims (their user ref and the
  *   groups they are a member of). Someone who is not a user (no claims)
  *   owns nothing.
  * - Everything else is ALLOWed: this is a demo portal that stays open
- *   otherwise (anyone signed in may read the catalog, rerun a CI run, ...).
- *   Tighten it here when the portal needs more.
+ *   otherwise (anyone signed in may read the catalog, ...). Tighten it here
+ *   when the portal needs more.
  */
 export class CiPortalPermissionPolicy implements PermissionPolicy {
   async handle(
     request: PolicyQuery,
     user?: PolicyQueryUser,
   ): Promise<PolicyDecision> {
-    if (isPermission(request.permission, ciAlertManagePermission)) {
+    const { permission } = request;
+    if (
+      isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY) &&
+      ciExperienceOwnerPermissions.some(owned =>
+        isPermission(permission, owned),
+      )
+    ) {
       return createCatalogConditionalDecision(
-        request.permission,
+        permission,
         catalogConditions.isEntityOwner({
           claims: user?.info.ownershipEntityRefs ?? [],
         }),

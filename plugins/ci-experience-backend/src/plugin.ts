@@ -57,10 +57,12 @@ import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
 import { SourceClaims } from './service/SourceClaims';
 import { SourcePolicy } from './service/SourcePolicy';
+import { JobLogReader } from './service/JobLogReader';
 import { CiMetrics } from './service/metrics';
 import { ListingCache } from './service/ListingCache';
 import {
   ciExperiencePermissions,
+  CiJobLog,
   CiRunsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
 import { scheduleSync, syncAllEntities } from './service/scheduleSync';
@@ -436,6 +438,13 @@ export const ciExperiencePlugin = createBackendPlugin({
             logger,
             listings,
             claims,
+            allowedServices: section?.getOptionalStringArray(
+              'actions.allowedServices',
+            ),
+            logReader: JobLogReader.fromConfig<CiJobLog>(config, {
+              cache,
+              logger,
+            }),
             branchAllowList: BranchAllowList.fromConfig(config, logger),
             permissions,
             auditor,

@@ -18,7 +18,11 @@ import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
 import { ListingCache } from './service/ListingCache';
 import { SourceClaims } from './service/SourceClaims';
-import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
+import {
+  CiJobLog,
+  CiRunsResponse,
+} from '@ci-experience/plugin-ci-experience-common';
+import { JobLogReader } from './service/JobLogReader';
 
 /** The plugin's HTTP API, split by resource under `src/routes/`. */
 export function createRouter(options: {
@@ -34,6 +38,9 @@ export function createRouter(options: {
   providers: CiProvider[];
   logLimits?: Partial<LogLimits>;
   claims: SourceClaims;
+  /** Service principals that may rerun and cancel (see runDetail). */
+  allowedServices?: string[];
+  logReader?: JobLogReader<CiJobLog>;
   /** Insights routes; absent, they are not served. */
   insights?: InsightsService;
   /** Alerts routes; absent, they are not served. */

@@ -39,3 +39,28 @@ export const ciExperiencePermissions = [
   ciRunExecutePermission,
   ciAlertManagePermission,
 ];
+
+/**
+ * The permissions that belong to an entity's owners: rerunning and
+ * cancelling its runs, and changing its alerts. Both are catalog-entity
+ * permissions, so a policy grants them with the catalog's own
+ * `isEntityOwner` rule:
+ *
+ * ```ts
+ * import { ciExperienceOwnerPermissions } from '@ci-experience/plugin-ci-experience-common';
+ * import { catalogConditions, createCatalogConditionalDecision } from '@backstage/plugin-catalog-backend/alpha';
+ *
+ * if (ciExperienceOwnerPermissions.some(p => isPermission(request.permission, p))) {
+ *   return createCatalogConditionalDecision(
+ *     request.permission,
+ *     catalogConditions.isEntityOwner({ claims: user?.info.ownershipEntityRefs ?? [] }),
+ *   );
+ * }
+ * ```
+ *
+ * @public
+ */
+export const ciExperienceOwnerPermissions = [
+  ciRunExecutePermission,
+  ciAlertManagePermission,
+];

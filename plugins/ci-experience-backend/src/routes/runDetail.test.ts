@@ -1,4 +1,7 @@
-import { AuditorServiceEvent } from '@backstage/backend-plugin-api';
+import {
+  AuditorServiceEvent,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
 import {
   mockCredentials,
   mockServices,
@@ -6,6 +9,10 @@ import {
 } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { NotAllowedError } from '@backstage/errors';
+import {
+  CatalogService,
+  catalogServiceRef,
+} from '@backstage/plugin-catalog-node';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
@@ -31,6 +38,8 @@ const component = (name: string, slug: string): Entity => ({
   },
   spec: { type: 'service', owner: 'team-a', lifecycle: 'production' },
 });
+
+const ENTITIES = [component('app', 'org/app'), component('other', 'org/other')];
 
 const job = (id: string, status: CiJob['status']): CiJob => ({
   id,
@@ -103,6 +112,9 @@ async function start(options: {
   allow: boolean;
   log?: string;
   logs?: { maxBytes?: number; maxLines?: number };
+  /** Wraps the catalog, e.g. to hide an entity from someone. */
+  catalog?: (inner: CatalogService) => CatalogService;
+  allowedServices?: string[];
 }) {
   const { provider, calls } = fakeProvider(options.log ?? 'line 1\nline 2\n');
   const permissions = mockServices.permissions.mock({
@@ -117,11 +129,19 @@ async function start(options: {
   const auditor = mockServices.auditor.mock({
     createEvent: jest.fn(async ({ eventId, meta }) => {
       const event: AuditorServiceEvent = {
-        success: async () => {
-          audited.push({ eventId, outcome: 'success', meta });
+        success: async options => {
+          audited.push({
+            eventId,
+            outcome: 'success',
+            meta: { ...meta, ...options?.meta },
+          });
         },
-        fail: async ({ error }) => {
-          audited.push({ eventId, outcome: `fail: ${error.name}`, meta });
+        fail: async ({ error, meta: more }) => {
+          audited.push({
+            eventId,
+            outcome: `fail: ${error.name}`,
+            meta: { ...meta, ...more },
+          });
         },
       };
       return event;
@@ -138,16 +158,22 @@ async function start(options: {
             sync: {
               schedule: NEVER,
             },
+            sources: { allow: [{ provider: 'fake', source: 'org/*' }] },
             ...(options.logs ? { logs: options.logs } : {}),
+            ...(options.allowedServices
+              ? { actions: { allowedServices: options.allowedServices } }
+              : {}),
           },
         },
       }),
       mockServices.events.factory(),
-      catalogServiceMock.factory({
-        entities: [
-          component('app', 'org/app'),
-          component('other', 'org/other'),
-        ],
+      createServiceFactory({
+        service: catalogServiceRef,
+        deps: {},
+        factory: () => {
+          const inner = catalogServiceMock({ entities: ENTITIES });
+          return options.catalog?.(inner) ?? inner;
+        },
       }),
       permissions.factory,
       auditor.factory,
@@ -366,5 +392,165 @@ describe('run detail, logs and actions', () => {
       'out-of-memory',
     );
     expect(calls.filter(c => c === 'log 7/1/b')).toHaveLength(1);
+  });
+
+  it('answers a run and its logs only to those who see an entity claiming it, else as if it did not exist', async () => {
+    const MALLORY = 'user:default/mallory';
+    let reads: jest.SpyInstance | undefined;
+    const { http, list, calls } = await start({
+      allow: true,
+      // The catalog hides `app` from mallory, as a permission policy would.
+      catalog: inner => {
+        const original = inner.getEntitiesByRefs.bind(inner);
+        reads = jest
+          .spyOn(inner, 'getEntitiesByRefs')
+          .mockImplementation(async (request, options) => {
+            const { items } = await original(request, options);
+            const who = (
+              options?.credentials.principal as { userEntityRef?: string }
+            ).userEntityRef;
+            return {
+              items: items.map(entity =>
+                who === MALLORY && entity?.metadata.name === 'app'
+                  ? undefined
+                  : entity,
+              ),
+            };
+          });
+        return inner;
+      },
+    });
+    const runs = await list('app');
+    const failed = runs.items.find(r => r.status === 'failed')!;
+    const unknown = 'AAAAAAAAAAAAAAAAAAAAAA';
+    const mallory = mockCredentials.user.header(MALLORY);
+    const readsBy = (who: string) =>
+      reads!.mock.calls.filter(
+        ([, options]) =>
+          (options?.credentials.principal as { userEntityRef?: string })
+            .userEntityRef === who,
+      ).length;
+
+    const hidden = await http
+      .get(`/api/ci-experience/runs/${failed.id}`)
+      .set('Authorization', mallory);
+    expect(readsBy(MALLORY)).toBe(1);
+    const missing = await http
+      .get(`/api/ci-experience/runs/${unknown}`)
+      .set('Authorization', mallory);
+    // The same work for both: one catalog read with mallory's credentials.
+    expect(readsBy(MALLORY)).toBe(2);
+    expect([hidden.status, missing.status]).toEqual([404, 404]);
+    const shape = (body: any, id: string) =>
+      JSON.stringify(body.error).split(id).join('<id>');
+    expect(shape(hidden.body, failed.id)).toBe(shape(missing.body, unknown));
+    expect(hidden.body.error).toEqual({
+      name: 'NotFoundError',
+      message: `No run ${failed.id}`,
+    });
+
+    const log = await http
+      .get(`/api/ci-experience/runs/${failed.id}/jobs/b/log`)
+      .set('Authorization', mallory);
+    expect(log.status).toBe(404);
+    expect(log.body.error.message).toBe(`No run ${failed.id}`);
+    expect(calls).toEqual([]);
+
+    // Those who see the entity still read both.
+    expect(
+      (await http.get(`/api/ci-experience/runs/${failed.id}`)).status,
+    ).toBe(200);
+    expect(
+      (await http.get(`/api/ci-experience/runs/${failed.id}/jobs/b/log`))
+        .status,
+    ).toBe(200);
+  });
+
+  it('serves no run whose source the entity may no longer reach', async () => {
+    const { http, list } = await start({
+      allow: true,
+      // `app` now names a pipeline of an org the policy does not allow.
+      catalog: inner => {
+        const original = inner.getEntitiesByRefs.bind(inner);
+        let listed = false;
+        jest
+          .spyOn(inner, 'getEntitiesByRefs')
+          .mockImplementation(async (request, options) => {
+            const { items } = await original(request, options);
+            if (!listed) {
+              listed = true;
+              return { items };
+            }
+            return {
+              items: items.map(e =>
+                e ? component(e.metadata.name, 'elsewhere/app') : e,
+              ),
+            };
+          });
+        return inner;
+      },
+    });
+    const runs = await list('app');
+    const res = await http.get(`/api/ci-experience/runs/${runs.items[0].id}`);
+    expect(res.status).toBe(404);
+  });
+
+  it('refuses services unless configured, and answers a denied caller the same 403 whether the run exists or not', async () => {
+    const service = mockCredentials.service.header({
+      onBehalfOf: mockCredentials.service('external:release-bot'),
+      targetPluginId: 'ci-experience',
+    });
+    {
+      const { http, list, calls } = await start({ allow: true });
+      const runs = await list('app');
+      const failed = runs.items.find(r => r.status === 'failed')!;
+      const res = await http
+        .post(`${ENTITY}/runs/${failed.id}/rerun`)
+        .set('Authorization', service)
+        .send({});
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toBe(
+        'Services may not rerun runs unless ciExperience.actions.allowedServices names them',
+      );
+      expect(calls).toEqual([]);
+    }
+    {
+      const { http, list, calls } = await start({
+        allow: true,
+        allowedServices: ['external:release-bot'],
+      });
+      const runs = await list('app');
+      const failed = runs.items.find(r => r.status === 'failed')!;
+      const res = await http
+        .post(`${ENTITY}/runs/${failed.id}/rerun`)
+        .set('Authorization', service)
+        .send({});
+      expect(res.status).toBe(202);
+      expect(calls).toEqual(['rerun 7/1 false']);
+    }
+    {
+      const { http, list } = await start({ allow: false });
+      const runs = await list('app');
+      const failed = runs.items.find(r => r.status === 'failed')!;
+      const others = await list('other');
+      const answers = [];
+      for (const id of [
+        failed.id,
+        'AAAAAAAAAAAAAAAAAAAAAA',
+        others.items[0].id,
+      ]) {
+        const res = await http.post(`${ENTITY}/runs/${id}/cancel`);
+        answers.push([res.status, res.body.error]);
+      }
+      expect(answers).toEqual(
+        Array(3).fill([
+          403,
+          {
+            name: 'NotAllowedError',
+            message: 'You may not cancel runs of component:default/app',
+          },
+        ]),
+      );
+    }
   });
 });

@@ -1,5 +1,6 @@
 import {
   AuditorService,
+  BackstageCredentials,
   HttpAuthService,
   LoggerService,
   PermissionsService,
@@ -13,18 +14,22 @@ import {
   CiJobLog,
   CiRunActions,
   CiRunDetail,
+  isFinalStatus,
 } from '@ci-experience/plugin-ci-experience-common';
 import {
   CiProvider,
   CiRunRef,
   CiSource,
 } from '@ci-experience/plugin-ci-experience-node';
+import { JsonObject } from '@backstage/types';
 import express from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
 import { CiStore, StoredRun } from '../database/CiStore';
 import { CiSyncService } from '../service/CiSyncService';
 import { EntityResolver } from '../service/EntityResolver';
+import { RunAccess } from '../service/RunAccess';
+import { JobLogReader } from '../service/JobLogReader';
 import { logTail } from '../service/logTail';
 
 /** What of a job log the backend serves at most. */
@@ -94,8 +99,17 @@ export function createRunDetailRouter(options: {
   providers: CiProvider[];
   logger: LoggerService;
   logLimits?: Partial<LogLimits>;
+  /**
+   * Service principals (`plugin:<id>`, `external:<subject>`) that may ask
+   * for reruns and cancels, still subject to the permission policy; by
+   * default none: only people act on runs.
+   */
+  allowedServices?: string[];
+  /** Shares and keeps log reads; without it, each view reads the provider. */
+  logReader?: JobLogReader<CiJobLog>;
 }): express.Router {
   const { httpAuth, permissions, auditor, store, sync, logger } = options;
+  const allowedServices = new Set(options.allowedServices ?? []);
   const providers = new Map(options.providers.map(p => [p.id, p]));
   const limit = (key: keyof LogLimits) => {
     const value = options.logLimits?.[key];
@@ -115,17 +129,15 @@ export function createRunDetailRouter(options: {
     maxLines: limit('maxLines'),
   };
   const entities = new EntityResolver(options.catalog);
+  const access = new RunAccess({ store, sync, entities });
   const router = Router();
 
-  const loadRun = async (id: string) => {
+  /** A run the caller may read; unknown and hidden runs are one 404. */
+  const visibleRun = async (id: string, credentials: BackstageCredentials) => {
     if (!RUN_ID.test(id)) {
       throw new InputError('Invalid run id');
     }
-    const run = await store.getRun(id);
-    if (!run) {
-      throw new NotFoundError(`No run ${id}`);
-    }
-    return run;
+    return access.visibleRun(id, credentials);
   };
 
   const sourceOf = async (run: StoredRun): Promise<CiSource> => {
@@ -139,8 +151,10 @@ export function createRunDetailRouter(options: {
   };
 
   router.get('/runs/:id', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
-    const run = await loadRun(req.params.id);
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const run = await visibleRun(req.params.id, credentials);
     const attempts = await store.listAttempts(run.sourceKey, run.providerRunId);
     const { sourceKey, providerRunId, providerUpdatedAt, ...model } = run;
     const body: CiRunDetail = {
@@ -161,12 +175,14 @@ export function createRunDetailRouter(options: {
   });
 
   router.get('/runs/:id/jobs/:jobId/log', async (req, res) => {
-    await httpAuth.credentials(req, { allow: ['user', 'service'] });
+    const credentials = await httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
     const { jobId } = req.params;
     if (!isJobId(jobId)) {
       throw new InputError('Invalid job id');
     }
-    const run = await loadRun(req.params.id);
+    const run = await visibleRun(req.params.id, credentials);
     const job = run.jobs?.find(j => j.id === jobId);
     if (!job) {
       throw new NotFoundError(`Run ${run.id} has no job ${jobId}`);
@@ -177,75 +193,108 @@ export function createRunDetailRouter(options: {
         `The ${run.provider} provider does not serve job logs; see the job at the provider`,
       );
     }
-    const log = await provider.getJobLog(
-      await sourceOf(run),
-      runRef(run),
-      jobId,
-    );
-    if (!log) {
+    const serve = async (): Promise<CiJobLog | undefined> => {
+      const log = await provider.getJobLog!(
+        await sourceOf(run),
+        runRef(run),
+        jobId,
+      );
+      if (!log) {
+        return undefined;
+      }
+      const tail = logTail(log.text, limits);
+      return {
+        text: tail.text,
+        truncated: tail.truncated || !!log.truncated,
+        ...(log.totalBytes !== undefined ? { totalBytes: log.totalBytes } : {}),
+        ...(log.url || job.url ? { url: log.url ?? job.url } : {}),
+      };
+    };
+    // Read once per finished job, once at a time per job. Both run and job
+    // must be over: Jenkins serves one console per build, so a finished
+    // stage of a running build still grows.
+    const body = options.logReader
+      ? await options.logReader.read(
+          {
+            runId: run.id,
+            jobId,
+            finished: isFinalStatus(run.status) && isFinalStatus(job.status),
+          },
+          serve,
+        )
+      : await serve();
+    if (!body) {
       throw new NotFoundError(
         `${run.provider} has no log for job ${job.name} of run ${run.id}`,
       );
     }
-    const tail = logTail(log.text, limits);
-    const body: CiJobLog = {
-      text: tail.text,
-      truncated: tail.truncated || !!log.truncated,
-      ...(log.totalBytes !== undefined ? { totalBytes: log.totalBytes } : {}),
-      ...(log.url || job.url ? { url: log.url ?? job.url } : {}),
-    };
     // Plain text in JSON: the browser renders it as text, never as markup.
     res.setHeader('Cache-Control', 'private, max-age=5');
     res.json(body);
   });
 
+  /**
+   * Rerun or cancel, in an order that leaks nothing: who may act at all
+   * (people; services only when configured), then the entity (404 when
+   * the caller cannot see it), then the permission on the entity (403,
+   * which says nothing of the run), and only then the run, which must be
+   * one the entity shows (else the same 404 as an unknown run).
+   */
   const act =
     (action: 'rerun' | 'cancel') =>
     async (req: express.Request, res: express.Response) => {
-      const credentials = await httpAuth.credentials(req, {
-        allow: ['user', 'service'],
-      });
-      const body = rerunBody.safeParse(
-        req.body && Object.keys(req.body).length > 0 ? req.body : undefined,
-      );
-      if (!body.success) {
-        throw new InputError(
-          `Invalid body: ${body.error.issues
-            .map(i => `${i.path.join('.') || '(body)'}: ${i.message}`)
-            .join('; ')}`,
-        );
-      }
-      if (action === 'cancel' && body.data !== undefined) {
-        throw new InputError('Invalid body: cancel takes no body');
-      }
-      const failedOnly = body.data?.failedOnly ?? false;
-      const { kind, namespace, name } = req.params;
-      const entity = await entities.get({ kind, namespace, name }, credentials);
-      if (!entity) {
-        throw new NotFoundError(`No entity ${kind}:${namespace}/${name}`);
-      }
-      const entityRef = stringifyEntityRef(entity);
-      const run = await loadRun(req.params.id);
+      const { kind, namespace, name, id } = req.params;
       const event = await auditor.createEvent({
         eventId: action === 'rerun' ? 'run-rerun' : 'run-cancel',
         severityLevel: 'medium',
         request: req,
-        meta: {
-          entityRef,
-          runId: run.id,
-          provider: run.provider,
-          source: run.source,
-          providerRunId: run.providerRunId,
-          attempt: run.attempt,
-          ...(action === 'rerun' ? { failedOnly } : {}),
-        },
+        meta: { entity: `${kind}:${namespace}/${name}`, runId: id },
       });
+      /** What is known of the request when it ends, for the auditor. */
+      const meta: JsonObject = {};
       try {
-        // The run must be one the entity shows: no acting on others' runs
-        // through an entity one may act on.
-        if (!sync.sourcesOf(entity).some(s => s.key === run.sourceKey)) {
-          throw new NotFoundError(`Run ${run.id} is not one of ${entityRef}'s`);
+        const credentials = await httpAuth.credentials(req, {
+          allow: ['user', 'service'],
+        });
+        if (
+          credentials.principal.type === 'service' &&
+          !allowedServices.has(
+            (credentials.principal as { subject: string }).subject,
+          )
+        ) {
+          throw new NotAllowedError(
+            `Services may not ${action} runs unless ciExperience.actions.allowedServices names them`,
+          );
         }
+        const body = rerunBody.safeParse(
+          req.body && Object.keys(req.body).length > 0 ? req.body : undefined,
+        );
+        if (!body.success) {
+          throw new InputError(
+            `Invalid body: ${body.error.issues
+              .map(i => `${i.path.join('.') || '(body)'}: ${i.message}`)
+              .join('; ')}`,
+          );
+        }
+        if (action === 'cancel' && body.data !== undefined) {
+          throw new InputError('Invalid body: cancel takes no body');
+        }
+        const failedOnly = body.data?.failedOnly ?? false;
+        if (action === 'rerun') {
+          meta.failedOnly = failedOnly;
+        }
+        if (!RUN_ID.test(id)) {
+          throw new InputError('Invalid run id');
+        }
+        const entity = await entities.get(
+          { kind, namespace, name },
+          credentials,
+        );
+        if (!entity) {
+          throw new NotFoundError(`No entity ${kind}:${namespace}/${name}`);
+        }
+        const entityRef = stringifyEntityRef(entity);
+        meta.entityRef = entityRef;
         const [decision] = await permissions.authorize(
           [{ permission: ciRunExecutePermission, resourceRef: entityRef }],
           { credentials },
@@ -255,6 +304,18 @@ export function createRunDetailRouter(options: {
             `You may not ${action} runs of ${entityRef}`,
           );
         }
+        // The run must be one the entity shows: no acting on others' runs
+        // through an entity one may act on.
+        const run = await store.getRun(id);
+        if (!run || !sync.sourcesOf(entity).some(s => s.key === run.sourceKey)) {
+          throw new NotFoundError(`No run ${id}`);
+        }
+        Object.assign(meta, {
+          provider: run.provider,
+          source: run.source,
+          providerRunId: run.providerRunId,
+          attempt: run.attempt,
+        });
         const provider = providers.get(run.provider);
         const can = actionsOf(provider);
         const source = await sourceOf(run);
@@ -280,7 +341,7 @@ export function createRunDetailRouter(options: {
           }
           await provider!.cancel!(source, runRef(run));
         }
-        await event.success();
+        await event.success({ meta });
         logger.info(
           `${action === 'rerun' ? 'Rerun' : 'Cancel'} of ${run.source} run ${
             run.providerRunId
@@ -295,7 +356,7 @@ export function createRunDetailRouter(options: {
           );
         res.status(202).json({});
       } catch (error) {
-        await event.fail({ error: error as Error });
+        await event.fail({ meta, error: error as Error });
         throw error;
       }
     };

@@ -39,30 +39,54 @@ export class EntityResolver {
     ref: CompoundEntityRef,
     credentials: BackstageCredentials,
   ): Promise<Entity | undefined> {
+    const [entity] = await this.getMany([stringifyEntityRef(ref)], credentials);
+    return entity;
+  }
+
+  /**
+   * Several entities at once, in the order asked (undefined where the
+   * caller cannot see one, or it does not exist): one catalog request for
+   * those not remembered.
+   */
+  async getMany(
+    entityRefs: string[],
+    credentials: BackstageCredentials,
+  ): Promise<Array<Entity | undefined>> {
     const now = this.options.now?.() ?? Date.now();
     const ttl = this.options.ttlMs ?? 10_000;
-    const entityRef = stringifyEntityRef(ref);
-    const key = `${callerOf(credentials)}\n${entityRef}`;
-    const hit = this.cache.get(key);
-    if (hit && now - hit.at < ttl) {
-      return hit.entity;
-    }
-    const { items } = await this.catalog.getEntitiesByRefs(
-      { entityRefs: [entityRef], fields: FIELDS },
-      { credentials },
-    );
-    const entity = items[0] ?? undefined;
-    this.cache.delete(key);
-    this.cache.set(key, { at: now, entity });
-    // Oldest first in a Map: drop from the front past the bound.
-    const max = this.options.maxEntries ?? 5000;
-    for (const k of this.cache.keys()) {
-      if (this.cache.size <= max) {
-        break;
+    const caller = callerOf(credentials);
+    const keyOf = (ref: string) => `${caller}\n${ref}`;
+    const found = new Map<string, Entity | undefined>();
+    const missing: string[] = [];
+    for (const ref of new Set(entityRefs)) {
+      const hit = this.cache.get(keyOf(ref));
+      if (hit && now - hit.at < ttl) {
+        found.set(ref, hit.entity);
+      } else {
+        missing.push(ref);
       }
-      this.cache.delete(k);
     }
-    return entity;
+    if (missing.length > 0) {
+      const { items } = await this.catalog.getEntitiesByRefs(
+        { entityRefs: missing, fields: FIELDS },
+        { credentials },
+      );
+      missing.forEach((ref, i) => {
+        const entity = items[i] ?? undefined;
+        found.set(ref, entity);
+        this.cache.delete(keyOf(ref));
+        this.cache.set(keyOf(ref), { at: now, entity });
+      });
+      // Oldest first in a Map: drop from the front past the bound.
+      const max = this.options.maxEntries ?? 5000;
+      for (const k of this.cache.keys()) {
+        if (this.cache.size <= max) {
+          break;
+        }
+        this.cache.delete(k);
+      }
+    }
+    return entityRefs.map(ref => found.get(ref));
   }
 }
 
