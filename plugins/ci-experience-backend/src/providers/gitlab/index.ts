@@ -5,8 +5,9 @@
  *   when {@link isGitlabEnabled}(config);
  * - {@link GitlabWebhookIngestor} subscribed to {@link GITLAB_WEBHOOK_TOPICS};
  * - {@link gitlabWebhookValidatorFromConfig} as the validator of the events
- *   backend's HTTP ingress of topic `gitlab`, unless the official
- *   `@backstage/plugin-events-backend-module-gitlab` validates it.
+ *   backend's HTTP ingress of topic `gitlab` (registered by
+ *   `ciExperienceEventsModule`; the official module's ingress, a plain
+ *   comparison, is left out: see docs/webhooks.md).
  */
 export { GITLAB_PROVIDER_ID, GitlabApi } from './GitlabApi';
 export {

@@ -177,6 +177,24 @@ describe('JenkinsProvider', () => {
     );
   });
 
+  it('leaves out a queue item whose time is out of range, and still syncs', async () => {
+    server.use(
+      http.get(`${BASE}/job/team/job/app/api/json`, () =>
+        HttpResponse.json({
+          _class: 'hudson.model.FreeStyleProject',
+          builds: [],
+          inQueue: true,
+          nextBuildNumber: 42,
+          queueItem: { inQueueSince: 1e20 },
+        }),
+      ),
+    );
+    const { provider } = create();
+    await expect(provider.listRuns(source('team/app'), {})).resolves.toEqual({
+      runs: [],
+    });
+  });
+
   it('shows a running build as running and a queue item as queued', async () => {
     const { provider } = create();
     const spec = history.repo('demo-org', 'checkout-web')!;

@@ -19,6 +19,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
 import { CiMetrics } from '../../service/metrics';
+import { instantMillis } from '../../service/instantSchema';
 import { RateLimiterOptions } from '../shared/RateLimiter';
 import { JenkinsInstance, readJenkinsConfig } from './config';
 import { JenkinsApi } from './JenkinsApi';
@@ -202,7 +203,8 @@ export class JenkinsProvider implements CiProvider {
     if (
       later ||
       body?.inQueue !== true ||
-      typeof item?.inQueueSince !== 'number' ||
+      // A queue time out of range is no queued run: the builds still sync.
+      !instantMillis.safeParse(item?.inQueueSince).success ||
       typeof next !== 'number' ||
       !Number.isInteger(next) ||
       next < 1 ||
@@ -213,7 +215,7 @@ export class JenkinsProvider implements CiProvider {
     return toQueuedRun({
       workflow: source.source,
       number: next,
-      inQueueSince: item.inQueueSince,
+      inQueueSince: item!.inQueueSince as number,
       url: `${instance.baseUrl}/${jobPath(source.source)}/`,
     });
   }
