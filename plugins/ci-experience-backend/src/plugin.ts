@@ -60,6 +60,7 @@ import { SourcePolicy } from './service/SourcePolicy';
 import { JobLogReader } from './service/JobLogReader';
 import { CiMetrics } from './service/metrics';
 import { ListingCache } from './service/ListingCache';
+import { refusePublishedSecrets } from './service/publishedSecrets';
 import {
   ciExperiencePermissions,
   CiJobLog,
@@ -139,6 +140,8 @@ export const ciExperiencePlugin = createBackendPlugin({
         events,
         notifications,
       }) {
+        // Before anything reads a credential or accepts a delivery.
+        refusePublishedSecrets({ config, logger });
         const section = config.getOptionalConfig('ciExperience');
         const metrics = CiMetrics.create();
         const providers: CiProvider[] = [];
