@@ -2,6 +2,10 @@
  * `yarn start`: the local CI simulator (GitHub Actions API on :7008), then the
  * portal (app on :3000, backend on :7007). Ctrl-C stops all of them.
  *
+ * The portal reads app-config.yaml, then app-config.demo.yaml (the
+ * simulator's integrations, providers and published demo secrets, which a
+ * production start never loads), then app-config.local.yaml when it exists.
+ *
  * TechDocs builds the docs (the troubleshooting guides the failure classes
  * link to) with the local `mkdocs` and its `material` theme: when they are
  * missing, they are installed from Debian's packages first if this runs as
@@ -43,8 +47,6 @@ function stop(code) {
   }
   setTimeout(() => process.exit(code), 500).unref();
 }
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
 
 const MKDOCS_PACKAGES = ['mkdocs', 'mkdocs-material'];
 
@@ -133,16 +135,52 @@ function ensureMkdocs() {
   }
 }
 
-ensureMkdocs();
+/**
+ * The config files `yarn start` loads, in order: later ones override earlier
+ * ones. Passing any `--config` makes Backstage skip its default
+ * app-config.local.yaml, so it is named here when it exists.
+ */
+function demoConfigFiles(rootDir, exists = fs.existsSync) {
+  const local = path.join(rootDir, 'app-config.local.yaml');
+  return [
+    path.join(rootDir, 'app-config.yaml'),
+    path.join(rootDir, 'app-config.demo.yaml'),
+    ...(exists(local) ? [local] : []),
+  ];
+}
 
-run('CI simulator', 'yarn', [
-  'workspace',
-  '@ci-experience/ci-simulator',
-  'start',
-]);
-run('Backstage', 'yarn', [
-  'backstage-cli',
-  'repo',
-  'start',
-  ...process.argv.slice(2),
-]);
+/**
+ * The arguments for `backstage-cli`: `repo start` with the demo config files,
+ * unless the caller names their own `--config` files (then only theirs, as
+ * `backstage-cli` itself does).
+ */
+function backstageArgs(userArgs, rootDir, exists = fs.existsSync) {
+  const ownConfig = userArgs.some(
+    arg => arg === '--config' || arg.startsWith('--config='),
+  );
+  const configArgs = ownConfig
+    ? []
+    : demoConfigFiles(rootDir, exists).flatMap(file => ['--config', file]);
+  return ['repo', 'start', ...configArgs, ...userArgs];
+}
+
+function main() {
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+  ensureMkdocs();
+  run('CI simulator', 'yarn', [
+    'workspace',
+    '@ci-experience/ci-simulator',
+    'start',
+  ]);
+  run('Backstage', 'yarn', [
+    'backstage-cli',
+    ...backstageArgs(process.argv.slice(2), root),
+  ]);
+}
+
+module.exports = { backstageArgs, demoConfigFiles };
+
+if (require.main === module) {
+  main();
+}
