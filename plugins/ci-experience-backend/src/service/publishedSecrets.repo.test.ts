@@ -234,6 +234,7 @@ describe('the documented production start (app-config.yaml + app-config.producti
       ).toBeUndefined();
     }
     expect(config.getOptional('events.modules.gitlab')).toBeUndefined();
+    expect(config.getOptional('ciExperience.providers.gitlab')).toBeUndefined();
   });
 
   it('reads its webhook secret from the environment', () => {
@@ -267,7 +268,7 @@ describe('the demo config (app-config.yaml + app-config.demo.yaml)', () => {
     expect(findPublishedSecrets(config)).toEqual(
       expect.arrayContaining([
         'events.modules.github.webhookSecret',
-        'events.modules.gitlab.webhookSecret',
+        'ciExperience.providers.gitlab.webhookSecret',
         'ciExperience.providers.jenkins.webhookToken',
       ]),
     );
