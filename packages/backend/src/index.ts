@@ -51,4 +51,6 @@ backend.add(gitlabEventRouterModule);
 backend.add(import('@ci-experience/plugin-ci-experience-backend'));
 backend.add(ciExperienceEventsModule);
 
-backend.start();
+// A plugin that refused to start (CI Experience with a demo secret in a
+// production config, say) has logged why: exit rather than linger unready.
+backend.start().catch(() => process.exit(1));

@@ -58,6 +58,11 @@ export const PUBLISHED_SECRETS: readonly PublishedSecret[] = [
       "the CI simulator's CircleCI token (CIRCLECI_SIM_TOKEN); app-config.demo.yaml",
   },
   {
+    value: 'ci-experience-demo-alerts-key-do-not-use-in-production',
+    where:
+      "the demo portal's alerts encryption key (ciExperience.alerts.encryptionKeys[0].secret); app-config.demo.yaml",
+  },
+  {
     value: "It's a Secret to Everybody",
     where:
       "GitHub's documented webhook test secret (docs.github.com, Validating webhook deliveries); test fixtures",
