@@ -21,6 +21,35 @@ export interface Config {
       maxPages?: number;
     };
     /**
+     * Which sources an entity's annotations may reach (docs/security.md). By
+     * default only the repository the entity is defined in (where the
+     * catalog read it: `backstage.io/managed-by-location`); a source is
+     * also allowed when an entry here matches it. Jenkins jobs and Buildkite
+     * pipelines name no repository, so they are allowed only here.
+     */
+    sources?: {
+      allow?: Array<{
+        /** The provider id, as in `CiRun.provider`, e.g. `gitlab`. */
+        provider: string;
+        /** The source's host, e.g. `gitlab.example.com`; any when absent. */
+        host?: string;
+        /**
+         * A glob over the source as `CiRun.source` names it (`*` any run
+         * of characters, `/` included; `?` one character), e.g. `mobile/*`.
+         */
+        source: string;
+      }>;
+    };
+    /** Rerun and cancel. */
+    actions?: {
+      /**
+       * Service principals that may rerun and cancel, still subject to the
+       * permission policy, e.g. `['external:release-bot', 'plugin:scaffolder']`.
+       * Default none: only people act on runs.
+       */
+      allowedServices?: string[];
+    };
+    /**
      * Branch allow-lists: an entity's CI tab offers "Allowed branches", the
      * listing with `branchScope=allowed` keeps only runs on branches matching
      * these patterns (`*`, `?`). The first entry naming an entity wins; an
