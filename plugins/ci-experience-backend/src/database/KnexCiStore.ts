@@ -735,7 +735,9 @@ function isNotOlder(
     const ms = v === undefined ? NaN : Date.parse(v);
     return Number.isNaN(ms) ? -Infinity : ms;
   };
-  return rank > thanRank || (rank === thanRank && at(version) >= at(thanVersion));
+  return (
+    rank > thanRank || (rank === thanRank && at(version) >= at(thanVersion))
+  );
 }
 
 function encodeCursor(createdAt: string, id: string): string {

@@ -8,7 +8,6 @@ const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
 const MIGRATION = '20261128040000_aggregate_write_locality.js';
 const CLAMP = '20261202000100_clamp_future_times.js';
-const pg = isPostgres;
 const directory = resolvePackagePath(
   '@ci-experience/plugin-ci-experience-backend',
   'migrations',
@@ -143,7 +142,7 @@ describe.each(databases.eachSupportedId())('migrations on %p', databaseId => {
       id: 'true',
       created_at: '2026-11-01T10:00:00.000Z',
       provider_updated_at: '2026-11-01T10:05:00.000Z',
-      aggregated: pg(knex) ? true : 1,
+      aggregated: isPostgres(knex) ? true : 1,
     });
   });
 });

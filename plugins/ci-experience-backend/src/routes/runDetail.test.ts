@@ -129,11 +129,11 @@ async function start(options: {
   const auditor = mockServices.auditor.mock({
     createEvent: jest.fn(async ({ eventId, meta }) => {
       const event: AuditorServiceEvent = {
-        success: async options => {
+        success: async done => {
           audited.push({
             eventId,
             outcome: 'success',
-            meta: { ...meta, ...options?.meta },
+            meta: { ...meta, ...done?.meta },
           });
         },
         fail: async ({ error, meta: more }) => {
@@ -404,8 +404,8 @@ describe('run detail, logs and actions', () => {
         const original = inner.getEntitiesByRefs.bind(inner);
         reads = jest
           .spyOn(inner, 'getEntitiesByRefs')
-          .mockImplementation(async (request, options) => {
-            const { items } = await original(request, options);
+          .mockImplementation(async (asked, options) => {
+            const { items } = await original(asked, options);
             const who = (
               options?.credentials.principal as { userEntityRef?: string }
             ).userEntityRef;
@@ -475,8 +475,8 @@ describe('run detail, logs and actions', () => {
         let listed = false;
         jest
           .spyOn(inner, 'getEntitiesByRefs')
-          .mockImplementation(async (request, options) => {
-            const { items } = await original(request, options);
+          .mockImplementation(async (asked, options) => {
+            const { items } = await original(asked, options);
             if (!listed) {
               listed = true;
               return { items };

@@ -307,7 +307,10 @@ export function createRunDetailRouter(options: {
         // The run must be one the entity shows: no acting on others' runs
         // through an entity one may act on.
         const run = await store.getRun(id);
-        if (!run || !sync.sourcesOf(entity).some(s => s.key === run.sourceKey)) {
+        if (
+          !run ||
+          !sync.sourcesOf(entity).some(s => s.key === run.sourceKey)
+        ) {
           throw new NotFoundError(`No run ${id}`);
         }
         Object.assign(meta, {

@@ -130,8 +130,7 @@ export function createRunsRouter(options: {
   /** Where a listing notes which sources its entity claims. */
   claims: SourceClaims;
 }): express.Router {
-  const { httpAuth, catalog, store, sync, logger, listings, claims } =
-    options;
+  const { httpAuth, catalog, store, sync, logger, listings, claims } = options;
   const branchAllowList = options.branchAllowList ?? BranchAllowList.empty();
   const router = Router();
   const entities = new EntityResolver(catalog);

@@ -158,7 +158,9 @@ export class SourcePolicy {
     >;
     const unknownKeys = Object.keys(rest);
     if (unknownKeys.length > 0) {
-      return `unknown key ${unknownKeys.join(', ')} (expected provider, host, source)`;
+      return `unknown key ${unknownKeys.join(
+        ', ',
+      )} (expected provider, host, source)`;
     }
     if (typeof provider !== 'string' || !PROVIDER_ID.test(provider)) {
       return 'provider must be a provider id such as github-actions or gitlab';
@@ -202,10 +204,10 @@ export class SourcePolicy {
       source.host ? ` on ${source.host}` : ''
     }`;
     const why = repository
-      ? `it is not the repository ${stringifyEntityRef(
-          entity,
-        )} is defined in`
-      : `${source.provider} sources name no repository to compare with where ${stringifyEntityRef(
+      ? `it is not the repository ${stringifyEntityRef(entity)} is defined in`
+      : `${
+          source.provider
+        } sources name no repository to compare with where ${stringifyEntityRef(
           entity,
         )} is defined`;
     return {

@@ -47,7 +47,9 @@ export function clampDelivery(
   const changes: string[] = [];
   const runs = write.runs?.map(r => {
     const c = clampRun(r, now);
-    changes.push(...c.changes.map(change => `run ${r.providerRunId} ${change}`));
+    changes.push(
+      ...c.changes.map(change => `run ${r.providerRunId} ${change}`),
+    );
     return c.run;
   });
   const jobs = write.jobs?.map(entry => {

@@ -108,7 +108,9 @@ export function clampTimes<T extends Timed>(
 ): Clamped<T> {
   const latest = options.now + (options.maxSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS);
   const nowIso = new Date(options.now).toISOString();
-  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  const out: Record<string, unknown> = {
+    ...(value as Record<string, unknown>),
+  };
   const changes: string[] = [];
   const fields = [
     'createdAt',
