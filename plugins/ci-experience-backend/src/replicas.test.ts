@@ -72,6 +72,9 @@ describeWithServices('two replicas on one PostgreSQL and one Redis', () => {
               cache: { store: 'redis', connection: redis },
             },
             ciExperience: {
+              sources: {
+                allow: [{ provider: 'github-actions', source: 'demo-org/*' }],
+              },
               sync: {
                 schedule: {
                   frequency: { hours: 1 },

@@ -97,6 +97,7 @@ async function start() {
             providers: { githubActions: { enabled: false } },
             triage: { enabled: false },
             insights: { minSample: 2 },
+            sources: { allow: [{ provider: 'fake', source: 'org/*' }] },
             sync: {
               schedule: NEVER,
             },

@@ -345,6 +345,10 @@ describe.each(databases.eachSupportedId())(
             data: {
               ...githubConfig,
               ciExperience: {
+                // The sample entity has no catalog location to match.
+                sources: {
+                  allow: [{ provider: 'github-actions', source: 'demo-org/*' }],
+                },
                 sync: {
                   schedule: {
                     frequency: { hours: 24 },

@@ -99,6 +99,12 @@ describe('metrics', () => {
     };
     await sync.sync(source);
     await sync.sync(source);
+    // An entity claims the source, so that its deliveries are applied.
+    await store.recordClaims(
+      'component:default/payments-service',
+      [source.key],
+      new Date().toISOString(),
+    );
 
     const spec = history.repo('demo-org', 'payments-service')!;
     const run = github.runJson(spec, history.listRuns(spec)[0]);
