@@ -93,11 +93,15 @@ export function compileGlob(pattern: string): Glob {
     }
   };
 
+  // Matching is synchronous: one pair of state sets per glob serves every
+  // call, so a match allocates nothing.
+  const scratch = [mask(), mask()];
+
   return {
     pattern,
     matches(value: string): boolean {
-      let current = mask();
-      let next = mask();
+      let [current, next] = scratch;
+      current.fill(0);
       set(current, 0);
       orShifted(current, current, beforeStar);
       for (const char of value) {

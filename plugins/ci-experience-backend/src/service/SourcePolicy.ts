@@ -111,6 +111,9 @@ function isIn(
  * A bad entry is logged and skipped (it allows nothing), never fatal.
  */
 export class SourcePolicy {
+  /** What the config said of a source: every listing asks again. */
+  private readonly byConfig = new Map<string, boolean>();
+
   private constructor(private readonly rules: CompiledRule[]) {}
 
   static fromConfig(
@@ -220,12 +223,22 @@ export class SourcePolicy {
   }
 
   private allowedByConfig(source: CiSource): boolean {
+    const id = `${source.provider}\n${source.host ?? ''}\n${source.source}`;
+    const known = this.byConfig.get(id);
+    if (known !== undefined) {
+      return known;
+    }
     const host = source.host?.toLocaleLowerCase('en-US');
-    return this.rules.some(
+    const allowed = this.rules.some(
       rule =>
         rule.provider === source.provider &&
         (rule.host === undefined || rule.host === host) &&
         rule.source.matches(source.source),
     );
+    if (this.byConfig.size >= 50_000) {
+      this.byConfig.clear();
+    }
+    this.byConfig.set(id, allowed);
+    return allowed;
   }
 }
