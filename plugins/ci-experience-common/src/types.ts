@@ -62,11 +62,6 @@ export interface CiStep {
 }
 
 /**
- * One job of a run.
- *
- * @public
- */
-/**
  * What kind of failure a failure class is.
  *
  * @public
@@ -112,6 +107,18 @@ export interface CiFailureClass {
   line?: string;
 }
 
+/**
+ * What kind of job a job is, where it is not a plain script job.
+ *
+ * @public
+ */
+export type CiJobKind = 'manual' | 'wait' | 'trigger';
+
+/**
+ * One job of a run.
+ *
+ * @public
+ */
 export interface CiJob {
   /** The provider's id of the job. */
   id: string;
@@ -128,6 +135,28 @@ export interface CiJob {
   durationMs?: number;
   /** The machine or agent that ran the job. */
   runnerName?: string;
+  /**
+   * ISO 8601: when the job was created or enqueued, where the provider says
+   * (GitHub `created_at`, GitLab `created_at`, Buildkite `runnable_at`, ...).
+   */
+  createdAt?: string;
+  /** Time the job waited between being enqueued and starting. */
+  queuedMs?: number;
+  /**
+   * The ids of the jobs of the same run this job waited for, where the
+   * provider has a job graph (GitLab `needs`, Buildkite `depends_on`,
+   * CircleCI `dependencies`). Absent when the provider has none: the critical
+   * path is then estimated from times.
+   */
+  needs?: string[];
+  /** The group or stage the job belongs to, as the provider names it. */
+  group?: string;
+  /**
+   * What kind of step it is, where it is not a plain script: a manual or
+   * block step waiting for a person, a wait step, a trigger of another
+   * pipeline. Absent for script jobs.
+   */
+  kind?: CiJobKind;
   steps?: CiStep[];
   /** Why it failed; only on failed jobs once triaged. */
   failure?: CiFailureClass;
@@ -145,8 +174,13 @@ export interface CiRun {
   provider: string;
   /** The provider's home of the pipeline, e.g. `octo-org/octo-repo`. */
   source: string;
-  /** Workflow, pipeline or job name. */
+  /** Workflow, pipeline or job name (a Jenkins job's full path). */
   workflow: string;
+  /**
+   * A short name for people where `workflow` is a long path, e.g. a Jenkins
+   * job's display name; absent when `workflow` is already short.
+   */
+  workflowLabel?: string;
   /** The workflow's file, where the provider has one (e.g. `.github/workflows/ci.yml`). */
   workflowPath?: string;
   runNumber: number;
@@ -204,6 +238,14 @@ export interface CiRunActions {
   rerun: boolean;
   /** Rerun only the failed jobs. */
   rerunFailed: boolean;
+  /**
+   * What `rerun` does, in words a person reads on its button, where it is not
+   * simply "run every job of this commit again" (e.g. Jenkins: "Build the
+   * branch's head again").
+   */
+  rerunLabel?: string;
+  /** What `rerunFailed` does, in words for its button. */
+  rerunFailedLabel?: string;
   cancel: boolean;
   /** Job logs can be read through the backend. */
   logs: boolean;

@@ -1,5 +1,5 @@
 import { Entity } from '@backstage/catalog-model';
-import { CiJob, CiRun } from '@ci-experience/plugin-ci-experience-common';
+import { CiJob, CiRun, CiStep } from '@ci-experience/plugin-ci-experience-common';
 
 /**
  * One home of pipelines at one provider, e.g. a GitHub repository.
@@ -142,6 +142,16 @@ export interface CiProvider {
 
   /** What of the optional methods the provider supports; default: what it implements. */
   readonly capabilities?: CiProviderCapabilities;
+
+  /**
+   * What can be done with one run, where it depends on the run or on the
+   * server (e.g. whether Jenkins' Rebuild plugin answers for the job); merged
+   * over `capabilities` for the run page. Default: `capabilities`.
+   */
+  runActions?(
+    source: CiSource,
+    run: CiRunRef,
+  ): Promise<Partial<CiProviderCapabilities>>;
 }
 
 /**
@@ -173,6 +183,12 @@ export interface CiJobLogText {
   totalBytes?: number;
   /** The full log at the provider, for people. */
   url?: string;
+  /**
+   * The job's steps as the log shows them (e.g. GitLab's `section_start` /
+   * `section_end` markers), when the provider reads steps from logs; the
+   * backend stores them on the job.
+   */
+  steps?: CiStep[];
 }
 
 /**
@@ -185,4 +201,8 @@ export interface CiProviderCapabilities {
   rerun?: boolean;
   rerunFailed?: boolean;
   cancel?: boolean;
+  /** What a rerun does, for its button (see `CiRunActions.rerunLabel`). */
+  rerunLabel?: string;
+  /** What a rerun of the failed jobs does, for its button. */
+  rerunFailedLabel?: string;
 }
