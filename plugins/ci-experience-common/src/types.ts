@@ -352,8 +352,17 @@ export interface CiRunsQuery {
   /** Provider ids, e.g. `github-actions`. */
   provider?: string[];
   branch?: string;
-  /** `allowed`: only the entity's allow-listed branches. Default `all`. */
-  branchScope?: 'all' | 'allowed';
+  /**
+   * `allowed`: only the entity's allow-listed branches; `default`: each
+   * source's runs on that source's own default branch (sources whose default
+   * branch is not known yet list nothing). Default `all`.
+   */
+  branchScope?: 'all' | 'allowed' | 'default';
+  /**
+   * `latest` (default): one row per run, in the state of its latest attempt;
+   * `all`: every attempt as its own row.
+   */
+  attempts?: 'latest' | 'all';
   status?: CiRunStatus[];
   workflow?: string;
   /** 1 to 100. */
