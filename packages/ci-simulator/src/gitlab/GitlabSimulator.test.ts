@@ -147,6 +147,72 @@ describe('GitlabSimulator', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('serves one job, and retries a job in the same pipeline: 201 with the new job, 403 when not retryable', async () => {
+    const { history } = setup();
+    const spec = history.repo('demo-org', 'payments-service')!;
+    const run = history
+      .listRuns(spec)
+      .find(r => r.conclusion === 'success' && r.jobs.length > 1)!;
+    const project = '/projects/demo-org%2Fpayments-service';
+    const one = await (await get(`${project}/jobs/${run.jobs[0].id}`)).json();
+    expect(one).toMatchObject({
+      id: run.jobs[0].id,
+      status: 'success',
+      stage: 'build',
+      pipeline: { id: run.id },
+    });
+    expect((await get(`${project}/jobs/1`)).status).toBe(404);
+    const post = (path: string) =>
+      fetch(`${API}${path}`, {
+        method: 'POST',
+        headers: { 'private-token': TOKEN },
+      });
+    const first = await post(`${project}/jobs/${run.jobs[0].id}/retry`);
+    expect(first.status).toBe(201);
+    const retried = await first.json();
+    expect(retried).toMatchObject({
+      name: run.jobs[0].name,
+      pipeline: { id: run.id },
+    });
+    expect(retried.id).not.toBe(run.jobs[0].id);
+    // The pipeline's other jobs are retried into the same new try.
+    const second = await post(`${project}/jobs/${run.jobs[1].id}/retry`);
+    expect(second.status).toBe(201);
+    expect((await second.json()).id).toBe(
+      retried.id - run.jobs[0].id + run.jobs[1].id,
+    );
+    // A job retried already is not retryable again; nor is a running one.
+    const again = await post(`${project}/jobs/${run.jobs[0].id}/retry`);
+    expect(again.status).toBe(403);
+    expect(await again.json()).toEqual({
+      message: '403 Forbidden - Job is not retryable',
+    });
+    const running = await post(`${project}/jobs/${retried.id}/retry`);
+    expect(running.status).toBe(403);
+  });
+
+  it('serves trigger jobs (bridges) when configured, none by default', async () => {
+    const { history, sim } = setup();
+    const spec = history.repo('demo-org', 'payments-service')!;
+    const run = history.listRuns(spec).find(r => r.status === 'completed')!;
+    const path = `/projects/demo-org%2Fpayments-service/pipelines/${run.id}/bridges`;
+    expect(await (await get(path)).json()).toEqual([]);
+    const withBridges = new GitlabSimulator(history, {
+      ...sim.options,
+      bridges: () => [{ name: 'downstream' }],
+    });
+    server.use(...withBridges.handlers());
+    const [bridge] = await (await get(path)).json();
+    expect(bridge).toMatchObject({
+      name: 'downstream',
+      stage: 'deploy',
+      status: sim.pipelineJson(sim.projects()[1], run, false).status,
+      pipeline: { id: run.id },
+      downstream_pipeline: { web_url: expect.stringContaining('/pipelines/') },
+    });
+    expect(run.jobs.map(j => j.id)).not.toContain(bridge.id);
+  });
+
   it('answers 304 to a matching If-None-Match', async () => {
     setup();
     const path = '/projects/demo-org%2Fcheckout-web';

@@ -29,6 +29,13 @@ export interface GitlabSimulatorOptions {
    * tests put projects in subgroups, e.g. `demo-org/backend/payments-service`.
    */
   projectPath?: (spec: SimRepoSpec) => string;
+  /**
+   * Trigger jobs (bridges) of a pipeline, served by
+   * `GET /projects/:id/pipelines/:id/bridges`; default none. Each follows
+   * the pipeline: created with it, started when its last job ended, ended
+   * with it.
+   */
+  bridges?: (run: SimRunAttempt) => Array<{ name: string; stage?: string }>;
 }
 
 /** What the simulator saw, for tests to assert on. */
@@ -85,6 +92,14 @@ export class GitlabSimulator {
   private readonly used = new Map<string, { used: number; resetAt: number }>();
   /** Answers replaced per pipeline id, for malformed-item tests. */
   private readonly overrides = new Map<number, object>();
+  /**
+   * Job retries per pipeline (`<project id>:<pipeline id>`): the try a job
+   * retry made and the jobs of the try before that were retried.
+   */
+  private readonly jobRetries = new Map<
+    string,
+    { attempt: number; retried: Set<number> }
+  >();
 
   constructor(history: SimulatedHistory, options: GitlabSimulatorOptions) {
     this.history = history;
@@ -92,6 +107,7 @@ export class GitlabSimulator {
       requireAuth: true,
       rateLimit: 2000,
       projectPath: spec => `${spec.owner}/${spec.repo}`,
+      bridges: () => [],
       ...options,
       apiBaseUrl: options.apiBaseUrl.replace(/\/$/, ''),
       webBaseUrl: options.webBaseUrl.replace(/\/$/, ''),
@@ -136,6 +152,35 @@ export class GitlabSimulator {
   handlers(): HttpHandler[] {
     const api = this.options.apiBaseUrl;
     return [
+      http.get(`${api}/projects/:id/jobs/:jobId`, ctx =>
+        this.serve(ctx.request, ctx.params, project => {
+          const found = this.history.findJob(
+            project.spec,
+            Number(ctx.params.jobId),
+          );
+          return found
+            ? { body: this.jobJson(project, found.run, found.job) }
+            : gitlabError(404, '404 Not found');
+        }),
+      ),
+      http.post(`${api}/projects/:id/jobs/:jobId/retry`, ctx =>
+        this.serve(ctx.request, ctx.params, project =>
+          this.retryJob(project, Number(ctx.params.jobId)),
+        ),
+      ),
+      http.get(`${api}/projects/:id/pipelines/:pipelineId/bridges`, ctx =>
+        this.serve(ctx.request, ctx.params, (project, url) => {
+          const run = this.history.getRun(
+            project.spec,
+            Number(ctx.params.pipelineId),
+          );
+          if (!run) {
+            return gitlabError(404, '404 Not found');
+          }
+          const bridges = this.bridgesOf(project, run);
+          return paginate(url, bridges, b => b);
+        }),
+      ),
       http.get(`${api}/projects/:id/jobs/:jobId/trace`, ctx =>
         this.serve(ctx.request, ctx.params, project => {
           const found = this.history.findJob(
@@ -311,6 +356,124 @@ export class GitlabSimulator {
     const run = this.history.getRun(project.spec, pipelineId)!;
     return HttpResponse.json(this.pipelineJson(project, run, true), {
       status,
+    });
+  }
+
+  /**
+   * `POST /projects/:id/jobs/:job_id/retry`. GitLab makes a new job in the
+   * same pipeline; the simulator's history reruns whole tries, so the first
+   * job retry of a finished pipeline starts a new try of every job (as
+   * retrying each of them would), and retrying the other jobs of the
+   * previous try then answers their new jobs. A job retried already, or
+   * one GitLab cannot retry (not `success`, `failed` or `canceled`), gets
+   * GitLab's 403 "Job is not retryable".
+   */
+  private retryJob(project: SimGitlabProject, jobId: number): Response {
+    const found = this.history.findJob(project.spec, jobId);
+    if (!found) {
+      return gitlabError(404, '404 Not found');
+    }
+    const key = `${project.id}:${found.run.id}`;
+    const latest = this.history.getRun(project.spec, found.run.id)!;
+    const index = found.run.jobs.indexOf(found.job);
+    const notRetryable = () =>
+      gitlabError(403, '403 Forbidden - Job is not retryable');
+    if (found.run.attempt < latest.attempt) {
+      const batch = this.jobRetries.get(key);
+      if (
+        batch &&
+        batch.attempt === latest.attempt &&
+        found.run.attempt === latest.attempt - 1 &&
+        !batch.retried.has(jobId) &&
+        latest.jobs[index]
+      ) {
+        batch.retried.add(jobId);
+        return HttpResponse.json(
+          this.jobJson(project, latest, latest.jobs[index]),
+          { status: 201 },
+        );
+      }
+      return notRetryable();
+    }
+    if (
+      !['success', 'failed', 'canceled'].includes(jobStatus(found.job, index))
+    ) {
+      return notRetryable();
+    }
+    const result = this.history.requestRerun(project.spec, found.run.id, {
+      failedOnly: false,
+    });
+    if (!result.ok || !result.run.jobs[index]) {
+      return notRetryable();
+    }
+    this.jobRetries.set(key, {
+      attempt: result.run.attempt,
+      retried: new Set([jobId]),
+    });
+    return HttpResponse.json(
+      this.jobJson(project, result.run, result.run.jobs[index]),
+      { status: 201 },
+    );
+  }
+
+  /** The trigger jobs of a pipeline, as `GET .../pipelines/:id/bridges` shapes them. */
+  bridgesOf(project: SimGitlabProject, run: SimRunAttempt) {
+    const specs = this.options.bridges?.(run) ?? [];
+    const lastEnd = run.jobs.every(j => j.completedAt)
+      ? Math.max(...run.jobs.map(j => j.completedAt ?? 0))
+      : undefined;
+    const finished = run.status === 'completed' ? run.updatedAt : undefined;
+    let status = 'created';
+    if (finished) {
+      status = pipelineStatus(run);
+    } else if (lastEnd) {
+      status = 'running';
+    }
+    return specs.map((spec, i) => {
+      const id = run.id * 100 + run.attempt * 10 + run.jobs.length + i;
+      const started = lastEnd ?? null;
+      return {
+        id,
+        status,
+        stage: spec.stage ?? 'deploy',
+        name: spec.name,
+        ref: run.branch,
+        tag: false,
+        coverage: null,
+        allow_failure: false,
+        created_at: iso(run.createdAt),
+        started_at: started ? iso(started) : null,
+        finished_at: finished ? iso(finished) : null,
+        erased_at: null,
+        duration:
+          started && finished ? Math.max(0, (finished - started) / 1000) : null,
+        queued_duration: started
+          ? Math.max(0, (started - run.createdAt) / 1000)
+          : null,
+        user: this.userJson(run.actor),
+        pipeline: {
+          id: run.id,
+          project_id: project.id,
+          ref: run.branch,
+          sha: run.sha,
+          status: pipelineStatus(run),
+        },
+        web_url: `${this.options.webBaseUrl}/${project.path}/-/jobs/${id}`,
+        project: { ci_job_token_scope_enabled: false },
+        downstream_pipeline: started
+          ? {
+              id: run.id + 500_000,
+              sha: run.sha,
+              ref: run.branch,
+              status,
+              created_at: iso(started),
+              updated_at: iso(finished ?? started),
+              web_url: `${this.options.webBaseUrl}/${project.path}-${
+                spec.name
+              }/-/pipelines/${run.id + 500_000}`,
+            }
+          : null,
+      };
     });
   }
 
@@ -604,6 +767,17 @@ export function gitlabTrace(job: SimJob, run: SimRunAttempt): string {
     if (out.end) {
       lines.push(section(out.lastAt ?? at, 'step_script', false));
     }
+  }
+  if (out.end) {
+    const end = out.lastAt ?? out.commandAt ?? t;
+    lines.push(
+      `${section(
+        end,
+        'cleanup_file_variables',
+        true,
+      )}\x1b[0K\x1b[36;1mCleaning up project directory and file based variables\x1b[0;m\x1b[0;m`,
+      section(end, 'cleanup_file_variables', false),
+    );
   }
   switch (out.end) {
     case 'success':

@@ -17,7 +17,10 @@ import {
   SimulatedHistory,
 } from '@ci-experience/ci-simulator';
 import { CiSource } from '@ci-experience/plugin-ci-experience-node';
+import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GitlabCiProvider, isGitlabEnabled } from './GitlabCiProvider';
 
 /** A `javascript:` URL, spelled so that linters do not take it for code. */
@@ -416,13 +419,15 @@ describe('GitlabCiProvider logs, retry and cancel', () => {
     throw new Error('no such pipeline');
   };
 
-  it('offers logs, retrying failed jobs and cancel, not full reruns', () => {
+  it('offers logs, both retries (labelled as GitLab does them) and cancel', () => {
     const { provider } = setup();
     expect(provider.capabilities).toEqual({
       logs: true,
-      rerun: false,
+      rerun: true,
       rerunFailed: true,
       cancel: true,
+      rerunLabel: 'Retry every job (same commit)',
+      rerunFailedLabel: 'Retry failed and cancelled jobs',
     });
   });
 
@@ -438,10 +443,34 @@ describe('GitlabCiProvider logs, retry and cancel', () => {
       refOf(failed),
       String(job.id),
     );
-    expect(ctx.gitlab.stats.requests).toEqual([
+    expect([...ctx.gitlab.stats.requests].sort()).toEqual([
+      `GET /api/v4/projects/demo-org%2Fbackend%2Fpayments-service/jobs/${job.id}`,
       `GET /api/v4/projects/demo-org%2Fbackend%2Fpayments-service/jobs/${job.id}/trace`,
     ]);
-    expect(ctx.gitlab.stats.tokens).toEqual([TOKEN]);
+    expect(ctx.gitlab.stats.tokens).toEqual([TOKEN, TOKEN]);
+    // The steps its sections show: the script failed, the clean-up after it ran.
+    expect(log?.steps?.map(s => [s.name, s.status, s.providerStatus])).toEqual([
+      ['Preparing the "docker" executor', 'succeeded', 'section_end'],
+      ['Getting source from Git repository', 'succeeded', 'section_end'],
+      [
+        'Executing "step_script" stage of the job script',
+        'failed',
+        'section_end',
+      ],
+      [
+        'Cleaning up project directory and file based variables',
+        'succeeded',
+        'section_end',
+      ],
+    ]);
+    for (const step of log!.steps!) {
+      expect(Date.parse(step.startedAt!)).toBeGreaterThanOrEqual(
+        job.startedAt!,
+      );
+      expect(Date.parse(step.finishedAt!)).toBeLessThanOrEqual(
+        job.completedAt!,
+      );
+    }
     expect(log?.truncated).toBe(false);
     expect(log?.text.startsWith('\x1b[0KRunning with gitlab-runner')).toBe(
       true,
@@ -473,8 +502,37 @@ describe('GitlabCiProvider logs, retry and cancel', () => {
     expect(
       (await ctx.provider.getRun(payments, String(failed.id), 1))?.status,
     ).toBe('succeeded');
+  });
+
+  it('retries every job of a pipeline one by one, on the same pipeline and commit', async () => {
+    const ctx = setup();
+    const done = until(ctx, r => r.conclusion === 'success');
+    const before = await ctx.provider.getRun(payments, String(done.id), 1);
+    const jobsBefore = await ctx.provider.listJobs(payments, before!);
+    ctx.gitlab.resetStats();
+    await ctx.provider.rerun(payments, refOf(done), { failedOnly: false });
+    const project = '/api/v4/projects/demo-org%2Fbackend%2Fpayments-service';
+    expect(ctx.gitlab.stats.requests).toEqual([
+      `GET ${project}/pipelines/${done.id}/jobs?per_page=100`,
+      `GET ${project}/pipelines/${done.id}/bridges?per_page=100`,
+      ...[...jobsBefore]
+        .sort((a, b) => Number(a.id) - Number(b.id))
+        .map(j => `POST ${project}/jobs/${j.id}/retry`),
+    ]);
+    // No new pipeline: the same one runs again, on its commit.
+    expect(ctx.gitlab.stats.requests.some(r => r.endsWith('/pipeline'))).toBe(
+      false,
+    );
+    const again = await ctx.provider.getRun(payments, String(done.id), 1);
+    expect(['queued', 'running']).toContain(again?.status);
+    expect(again?.commitSha).toBe(before?.commitSha);
+    const jobsAfter = await ctx.provider.listJobs(payments, again!);
+    expect(jobsAfter.map(j => j.name)).toEqual(jobsBefore.map(j => j.name));
+    expect(jobsAfter.map(j => j.id)).not.toEqual(jobsBefore.map(j => j.id));
+    // A pipeline still running is not retried job by job.
+    const running = until(ctx, r => r.status === 'in_progress');
     await expect(
-      ctx.provider.rerun(payments, refOf(failed), { failedOnly: false }),
+      ctx.provider.rerun(payments, refOf(running), { failedOnly: false }),
     ).rejects.toThrow(InputError);
   });
 
@@ -513,5 +571,164 @@ describe('GitlabCiProvider logs, retry and cancel', () => {
       .getJobLog(sourceOf('demo-org/legacy-billing'), refOf(failed), '1')
       .catch(e => e);
     expect(forbidden).toBeInstanceOf(NotAllowedError);
+  });
+});
+
+describe("GitlabCiProvider on GitLab's documented answers", () => {
+  const fixture = (name: string) =>
+    readFileSync(join(__dirname, '__fixtures__', name), 'utf8');
+  const API = 'https://gitlab.example.com/api/v4/projects/foo%2Fbar';
+  const source: CiSource = {
+    provider: 'gitlab',
+    key: 'gitlab:gitlab.example.com/foo/bar',
+    source: 'foo/bar',
+    host: 'gitlab.example.com',
+  };
+  const json = (name: string) => () =>
+    HttpResponse.json(JSON.parse(fixture(name)));
+
+  function setupDocs() {
+    server.use(
+      http.get(`${API}/pipelines/287`, json('pipeline.json')),
+      http.get(`${API}/pipelines/6/jobs`, json('pipeline-jobs.json')),
+      http.get(`${API}/pipelines/6/bridges`, json('pipeline-bridges.json')),
+      http.get(`${API}/jobs/8`, json('job.json')),
+      http.get(
+        `${API}/jobs/8/trace`,
+        () =>
+          new HttpResponse(fixture('trace-openwrt-ustream-ssl.txt'), {
+            headers: { 'content-type': 'text/plain' },
+          }),
+      ),
+    );
+    const logger = mockServices.logger.mock();
+    return {
+      logger,
+      provider: GitlabCiProvider.fromConfig(config(), { logger }),
+    };
+  }
+
+  it('maps jobs and trigger jobs with stage, creation and queue time', async () => {
+    const { provider } = setupDocs();
+    const run = (await provider.getRun(source, '287', 1))!;
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      createdAt: '2022-09-21T01:05:07.200Z',
+      finishedAt: '2022-09-21T01:05:50.175Z',
+      durationMs: 34_000,
+      queuedMs: 6_000,
+    });
+    // The docs' jobs belong to pipeline 6 of 2015: read them as a running
+    // pipeline of that time, so that nothing is clamped.
+    const jobs = await provider.listJobs(source, {
+      ...run,
+      providerRunId: '6',
+      status: 'running',
+      createdAt: '2015-12-24T15:50:16.123Z',
+      finishedAt: undefined,
+    });
+    expect(
+      jobs.map(j => [j.id, j.name, j.group, j.kind, j.status, j.queuedMs]),
+    ).toEqual([
+      ['6', 'test: rspec:other', 'test', undefined, 'failed', 23],
+      ['7', 'test: teaspoon', 'test', undefined, 'failed', 23],
+      ['7', 'test: teaspoon', 'test', 'trigger', 'queued', 123],
+    ]);
+    expect(jobs[0]).toMatchObject({
+      createdAt: '2015-12-24T15:51:21.727Z',
+      startedAt: '2015-12-24T17:54:24.729Z',
+      finishedAt: '2015-12-24T17:54:24.921Z',
+      durationMs: 192,
+      url: 'https://example.com/foo/bar/-/jobs/6',
+    });
+    // The trigger job links to the pipeline it started.
+    expect(jobs[2].url).toBe(
+      'https://example.com/diaspora/diaspora-client/pipelines/5',
+    );
+    // GitLab's REST jobs carry no job graph.
+    expect(jobs.every(j => j.needs === undefined)).toBe(true);
+  });
+
+  it('leaves no job queued or running in a finished run, and keeps job times within it', async () => {
+    const { provider } = setupDocs();
+    const run = (await provider.getRun(source, '287', 1))!;
+    const jobs = await provider.listJobs(source, {
+      ...run,
+      providerRunId: '6',
+      status: 'failed',
+      createdAt: '2015-12-24T15:50:16.123Z',
+      finishedAt: '2015-12-24T17:54:25.000Z',
+    });
+    // The pending trigger job never ran; teaspoon's times lie after the finish.
+    expect(jobs.map(j => [j.kind, j.status, j.providerStatus])).toEqual([
+      [undefined, 'failed', 'failed'],
+      [undefined, 'failed', 'failed'],
+      ['trigger', 'skipped', 'pending'],
+    ]);
+    for (const job of jobs) {
+      for (const t of [job.createdAt, job.startedAt, job.finishedAt]) {
+        if (t) {
+          expect(Date.parse(t)).toBeLessThanOrEqual(
+            Date.parse('2015-12-24T17:54:25.000Z'),
+          );
+        }
+      }
+      expect(job.durationMs ?? 0).toBeGreaterThanOrEqual(0);
+    }
+    expect(jobs[1]).toMatchObject({
+      startedAt: '2015-12-24T17:54:25.000Z',
+      finishedAt: '2015-12-24T17:54:25.000Z',
+      durationMs: 0,
+    });
+  });
+
+  it("returns a real runner trace's sections as steps, with the job's status", async () => {
+    const { provider } = setupDocs();
+    const log = await provider.getJobLog(
+      source,
+      {
+        providerRunId: '6',
+        attempt: 1,
+        runNumber: 1,
+        workflow: 'pipeline',
+        url: 'https://example.com/foo/bar/pipelines/6',
+      },
+      '8',
+    );
+    expect(log?.text).toContain('Job succeeded');
+    // job.json says the job failed: its script section is the failed step.
+    expect(log?.steps?.map(s => [s.name, s.status])).toEqual([
+      ['Resolving secrets', 'succeeded'],
+      ['Preparing the "docker+machine" executor', 'succeeded'],
+      ['Preparing environment', 'succeeded'],
+      ['Getting source from Git repository', 'succeeded'],
+      ['Executing "step_script" stage of the job script', 'failed'],
+      ['Cleaning up file based variables', 'succeeded'],
+    ]);
+  });
+
+  it('shows the log without steps when the job cannot be read, with a log line', async () => {
+    const { provider, logger } = setupDocs();
+    server.use(
+      http.get(`${API}/jobs/8`, () =>
+        HttpResponse.json({ id: 'eight' }, { status: 200 }),
+      ),
+    );
+    const log = await provider.getJobLog(
+      source,
+      {
+        providerRunId: '6',
+        attempt: 1,
+        runNumber: 1,
+        workflow: 'pipeline',
+        url: 'https://example.com/foo/bar/pipelines/6',
+      },
+      '8',
+    );
+    expect(log?.text).toContain('Job succeeded');
+    expect(log?.steps).toBeUndefined();
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('Malformed GitLab job 8 of foo/bar'),
+    );
   });
 });

@@ -29,7 +29,11 @@ import { CiMetrics } from '../../service/metrics';
 import { RateLimiterOptions } from '../shared/RateLimiter';
 import { readMaxResponseBytes } from '../shared/readBounded';
 import { GitlabApi, GITLAB_PROVIDER_ID } from './GitlabApi';
+import { parseGitlabSections } from './logSections';
 import {
+  bridgeToJob,
+  fitJobsToRun,
+  gitlabBridgeSchema,
   gitlabJobSchema,
   gitlabPipelineSchema,
   gitlabProjectSchema,
@@ -37,6 +41,7 @@ import {
   toProviderRun,
 } from './mapping';
 import { parseItems } from './parseItems';
+import { z } from 'zod';
 
 const PAGE_SIZE = 100;
 /** Jobs of one pipeline read at most: ten pages of 100. */
@@ -68,16 +73,20 @@ export function isGitlabEnabled(config: Config): boolean {
 export class GitlabCiProvider implements CiProvider {
   readonly id = GITLAB_PROVIDER_ID;
   /**
-   * GitLab retries a pipeline's failed and cancelled jobs in place; it has
-   * no "run every job of this pipeline again". Creating a pipeline for the
-   * ref builds the ref's head, not this pipeline's commit, so it is no
-   * rerun: full reruns are not offered.
+   * Both reruns stay within the pipeline, so on its commit and variables:
+   * "rerun failed" is GitLab's pipeline retry (its failed and cancelled
+   * jobs), "rerun" retries every finished job of the pipeline one by one
+   * (`POST /projects/:id/jobs/:job_id/retry`). A new pipeline for the ref
+   * (`POST /projects/:id/pipeline`) is never made: it would build the ref's
+   * current head with today's variables, not this pipeline.
    */
   readonly capabilities: CiProviderCapabilities = {
     logs: true,
-    rerun: false,
+    rerun: true,
     rerunFailed: true,
     cancel: true,
+    rerunLabel: GITLAB_RERUN_LABEL,
+    rerunFailedLabel: GITLAB_RERUN_FAILED_LABEL,
   };
 
   static fromConfig(
@@ -221,29 +230,85 @@ export class GitlabCiProvider implements CiProvider {
     }
   }
 
+  /**
+   * The pipeline's jobs (`/jobs`, latest try of each) and trigger jobs
+   * (`/bridges`), in pipeline order, fitted to the run (see
+   * {@link fitJobsToRun}). GitLab's REST API has no job graph (`needs`), so
+   * `needs` stays empty; `group` is the stage.
+   */
   async listJobs(source: CiSource, run: CiProviderRun): Promise<CiJob[]> {
-    const jobs: CiJob[] = [];
-    let page: string | undefined = `${projectPath(source)}/pipelines/${
-      run.providerRunId
-    }/jobs?per_page=${PAGE_SIZE}`;
+    const { jobs, bridges } = await this.readPipelineJobs(
+      source,
+      run.providerRunId,
+    );
+    return fitJobsToRun(run, [
+      ...jobs.map(j => toJob(j)),
+      ...bridges.map(bridgeToJob),
+    ]).sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  /** The raw jobs and bridges of a pipeline, each list up to ten pages of 100. */
+  private async readPipelineJobs(
+    source: CiSource,
+    pipelineId: string,
+  ): Promise<{
+    jobs: Array<z.infer<typeof gitlabJobSchema>>;
+    bridges: Array<z.infer<typeof gitlabBridgeSchema>>;
+  }> {
+    const base = `${projectPath(source)}/pipelines/${pipelineId}`;
+    const jobs = await this.readPages(
+      source,
+      `${base}/jobs?per_page=${PAGE_SIZE}`,
+      gitlabJobSchema,
+      'job',
+    );
+    let bridges: Array<z.infer<typeof gitlabBridgeSchema>> = [];
+    try {
+      bridges = await this.readPages(
+        source,
+        `${base}/bridges?per_page=${PAGE_SIZE}`,
+        gitlabBridgeSchema,
+        'trigger job',
+      );
+    } catch (error) {
+      // GitLab before 12.x has no /bridges: no trigger jobs then.
+      if (!(error instanceof NotFoundError)) {
+        throw error;
+      }
+    }
+    return { jobs, bridges };
+  }
+
+  private async readPages<T extends z.ZodTypeAny>(
+    source: CiSource,
+    first: string,
+    schema: T,
+    what: string,
+  ): Promise<Array<z.infer<T>>> {
+    const items: Array<z.infer<T>> = [];
+    let page: string | undefined = first;
     for (let i = 0; page && i < MAX_JOB_PAGES; i++) {
       const answer: { body: unknown; next?: string } =
         await this.api.get<unknown>(hostOf(source), source.source, page);
-      jobs.push(
+      items.push(
         ...parseItems(
-          gitlabJobSchema,
+          schema,
           answer.body,
-          `job of ${source.source}`,
+          `${what} of ${source.source}`,
           this.logger,
-        ).map(toJob),
+        ),
       );
       page = answer.next;
     }
-    // GitLab lists jobs newest first; show them in pipeline order.
-    return jobs.sort((a, b) => Number(a.id) - Number(b.id));
+    return items;
   }
 
-  /** A job's log: `GET /projects/:id/jobs/:job_id/trace`, its tail. */
+  /**
+   * A job's log: `GET /projects/:id/jobs/:job_id/trace`, its tail, with the
+   * steps its sections show (see {@link parseGitlabSections}). The job
+   * itself (`GET /projects/:id/jobs/:job_id`) is read alongside for its
+   * status and times; when that read fails the log comes without steps.
+   */
   async getJobLog(
     source: CiSource,
     _run: CiRunRef,
@@ -252,42 +317,113 @@ export class GitlabCiProvider implements CiProvider {
     if (!/^\d{1,20}$/.test(jobId)) {
       return undefined;
     }
-    try {
-      return await this.api.getText(
-        hostOf(source),
-        source.source,
-        `${projectPath(source)}/jobs/${jobId}/trace`,
-        `log of job ${jobId} of GitLab project ${source.source}`,
-      );
-    } catch (error) {
-      if (error instanceof NotFoundError) {
-        return undefined;
-      }
-      throw error;
+    const jobPath = `${projectPath(source)}/jobs/${jobId}`;
+    const [log, job] = await Promise.all([
+      this.api
+        .getText(
+          hostOf(source),
+          source.source,
+          `${jobPath}/trace`,
+          `log of job ${jobId} of GitLab project ${source.source}`,
+        )
+        .catch(error => {
+          if (error instanceof NotFoundError) {
+            return undefined;
+          }
+          throw error;
+        }),
+      this.api
+        .get<unknown>(hostOf(source), source.source, jobPath)
+        .then(({ body }) => {
+          const parsed = gitlabJobSchema.safeParse(body);
+          if (!parsed.success) {
+            this.logger.warn(
+              `Malformed GitLab job ${jobId} of ${
+                source.source
+              }, its log is shown without steps: ${parsed.error.issues
+                .slice(0, 3)
+                .map(i => `${i.path.join('.') || '(job)'}: ${i.message}`)
+                .join('; ')}`,
+            );
+            return undefined;
+          }
+          return toJob(parsed.data);
+        })
+        .catch(error => {
+          if (!(error instanceof NotFoundError)) {
+            this.logger.warn(
+              `Could not read GitLab job ${jobId} of ${source.source}, its log is shown without steps: ${error}`,
+            );
+          }
+          return undefined;
+        }),
+    ]);
+    if (!log) {
+      return undefined;
     }
+    if (!job) {
+      return log;
+    }
+    return { ...log, steps: parseGitlabSections(log.text, job) };
   }
 
   /**
-   * `POST /projects/:id/pipelines/:pipeline_id/retry`: the pipeline's failed
-   * and cancelled jobs run again, in the same pipeline. Only with
-   * `failedOnly` (see {@link GitlabCiProvider.capabilities}).
+   * Both stay within the pipeline. `failedOnly`:
+   * `POST /projects/:id/pipelines/:pipeline_id/retry`, its failed and
+   * cancelled jobs run again. Otherwise every finished job and trigger job
+   * (`success`, `failed`, `canceled`: what GitLab can retry) is retried
+   * with `POST /projects/:id/jobs/:job_id/retry`, in pipeline order; jobs
+   * that never ran (`created`, `skipped`, `manual`) follow as GitLab
+   * processes the pipeline again. Refused while a job still runs.
    */
   async rerun(
     source: CiSource,
     run: CiRunRef,
     options: { failedOnly: boolean },
   ): Promise<void> {
-    if (!options.failedOnly) {
+    const pipelineId = pipelineIdOf(run);
+    if (options.failedOnly) {
+      await this.api.post(
+        hostOf(source),
+        source.source,
+        `${projectPath(source)}/pipelines/${pipelineId}/retry`,
+        `retry of pipeline ${run.providerRunId} of GitLab project ${source.source}`,
+      );
+      return;
+    }
+    const { jobs, bridges } = await this.readPipelineJobs(source, pipelineId);
+    const all = [...jobs, ...bridges].sort((a, b) => a.id - b.id);
+    const busy = all.filter(j => BUSY_STATUSES.has(j.status ?? ''));
+    if (busy.length > 0) {
       throw new InputError(
-        'GitLab pipelines can only be retried for their failed and cancelled jobs',
+        `GitLab pipeline ${pipelineId} of ${source.source} still has ${busy.length} unfinished job(s); wait for it to finish or cancel it before retrying every job`,
       );
     }
-    await this.api.post(
-      hostOf(source),
-      source.source,
-      `${projectPath(source)}/pipelines/${pipelineIdOf(run)}/retry`,
-      `retry of pipeline ${run.providerRunId} of GitLab project ${source.source}`,
-    );
+    const retryable = all.filter(j => RETRYABLE_STATUSES.has(j.status ?? ''));
+    if (retryable.length === 0) {
+      throw new InputError(
+        `GitLab pipeline ${pipelineId} of ${source.source} has no finished job to retry`,
+      );
+    }
+    let done = 0;
+    try {
+      for (const job of retryable) {
+        await this.api.post(
+          hostOf(source),
+          source.source,
+          `${projectPath(source)}/jobs/${job.id}/retry`,
+          `retry of job ${job.id} of pipeline ${pipelineId} of GitLab project ${source.source}`,
+        );
+        done += 1;
+      }
+    } catch (error) {
+      if (done > 0) {
+        this.logger.warn(
+          `Retried ${done} of ${retryable.length} jobs of GitLab pipeline ${pipelineId} of ${source.source} before: ${error}`,
+        );
+      }
+      throw error;
+    }
   }
 
   /** `POST /projects/:id/pipelines/:pipeline_id/cancel`: its unfinished jobs are cancelled. */
@@ -300,6 +436,23 @@ export class GitlabCiProvider implements CiProvider {
     );
   }
 }
+
+/** What the rerun of every job does, for its button. */
+export const GITLAB_RERUN_LABEL = 'Retry every job (same commit)';
+/** What the rerun of failed jobs does, for its button. */
+export const GITLAB_RERUN_FAILED_LABEL = 'Retry failed and cancelled jobs';
+
+/** Job statuses GitLab can retry (`Ci::Processable#retryable?`). */
+const RETRYABLE_STATUSES = new Set(['success', 'failed', 'canceled']);
+/** Job statuses of a job under way: no retry of every job then. */
+const BUSY_STATUSES = new Set([
+  'pending',
+  'preparing',
+  'waiting_for_resource',
+  'running',
+  'waiting_for_callback',
+  'canceling',
+]);
 
 function pipelineIdOf(run: CiRunRef): string {
   if (!/^\d{1,20}$/.test(run.providerRunId)) {

@@ -87,15 +87,22 @@ describe('parseGitlabDelivery', () => {
       ['377', 'test: test-image', 'succeeded', 'success'],
       ['378', 'test: test-build', 'failed', 'failed'],
       ['376', 'build: build-image', 'succeeded', 'success'],
-      ['379', 'deploy: staging', 'queued', 'created'],
+      // Never started in a pipeline that succeeded: not left queued.
+      ['379', 'deploy: staging', 'skipped', 'created'],
     ]);
     expect(jobs[1].job).toMatchObject({
+      group: 'test',
+      createdAt: '2016-08-12T15:23:28.000Z',
+      queuedMs: 196_000,
       startedAt: '2016-08-12T15:26:12.000Z',
       finishedAt: '2016-08-12T15:26:29.000Z',
       durationMs: 17_000,
       runnerName: 'shared-runners-manager-6.gitlab.com',
       steps: [],
     });
+    expect(jobs[1].job.kind).toBeUndefined();
+    // `when: manual`: a job waiting for a person, shown as such.
+    expect(jobs[0].job).toMatchObject({ kind: 'manual', group: 'deploy' });
   });
 
   it("turns GitLab's documented job hook into a job of its pipeline", async () => {
@@ -126,6 +133,10 @@ describe('parseGitlabDelivery', () => {
               status: 'queued',
               providerStatus: 'created',
               url: 'http://192.168.64.1:3005/gitlab-org/gitlab-test/-/jobs/1977',
+              group: 'test',
+              createdAt: '2021-02-23T02:41:37.886Z',
+              // build_queued_duration: 1095.588715 s
+              queuedMs: 1_095_589,
               startedAt: undefined,
               finishedAt: undefined,
               durationMs: undefined,
@@ -146,21 +157,66 @@ describe('parseGitlabDelivery', () => {
     expect(result.ok && result.sourceKey).toBe('gitlab:192.168.64.1:3005/380');
   });
 
-  it('refuses deliveries without an id, malformed, unclaimed or of other kinds', async () => {
-    expect(
-      await parseGitlabDelivery(
-        event('gitlab.pipeline', pipelineHook, {}),
-        claims(DOC_KEY),
+  it('gives a delivery without Idempotency-Key or X-Gitlab-Event-UUID an id from its content', async () => {
+    const bare = await parseGitlabDelivery(
+      event('gitlab.pipeline', pipelineHook, {}),
+      claims(DOC_KEY),
+    );
+    expect(bare).toMatchObject({
+      ok: true,
+      deliveryId: expect.stringMatching(
+        /^gitlab:content:pipeline:31:success:[0-9a-f]{24}$/,
       ),
-    ).toMatchObject({ ok: false, reason: 'no-delivery-id' });
+    });
+    // The same content, keys in another order: the same id.
+    const reordered = Object.fromEntries(
+      Object.entries(pipelineHook).reverse(),
+    );
     expect(
-      await parseGitlabDelivery(
-        event('gitlab.pipeline', pipelineHook, {
-          'x-gitlab-event-uuid': 'bad id with spaces',
-        }),
-        claims(DOC_KEY),
+      (
+        await parseGitlabDelivery(
+          event('gitlab.pipeline', reordered, {}),
+          claims(DOC_KEY),
+        )
+      ).deliveryId,
+    ).toBe(bare.deliveryId);
+    // A header that is no id is not trusted either.
+    expect(
+      (
+        await parseGitlabDelivery(
+          event('gitlab.pipeline', pipelineHook, {
+            'x-gitlab-event-uuid': 'bad id with spaces',
+          }),
+          claims(DOC_KEY),
+        )
+      ).deliveryId,
+    ).toBe(bare.deliveryId);
+    const later = await parseGitlabDelivery(
+      event(
+        'gitlab.pipeline',
+        {
+          ...pipelineHook,
+          object_attributes: {
+            ...pipelineHook.object_attributes,
+            status: 'failed',
+            finished_at: '2016-08-12 15:30:00 UTC',
+          },
+        },
+        {},
       ),
-    ).toMatchObject({ ok: false, reason: 'no-delivery-id' });
+      claims(DOC_KEY),
+    );
+    expect(later.deliveryId).toMatch(/^gitlab:content:pipeline:31:failed:/);
+    const job = await parseGitlabDelivery(
+      event('gitlab.build', jobHook, {}),
+      claims(DOC_KEY),
+    );
+    expect(job.deliveryId).toMatch(
+      /^gitlab:content:build:1977:created:[0-9a-f]{24}$/,
+    );
+  });
+
+  it('refuses deliveries malformed, unclaimed or of other kinds', async () => {
     expect(
       await parseGitlabDelivery(
         event('gitlab.push', { object_kind: 'push' }),
@@ -366,5 +422,38 @@ describe('GitlabWebhookIngestor', () => {
         ),
       ),
     ).toBe('unclaimed');
+  });
+
+  it('applies a hook without delivery headers (older self-managed GitLab) once, and a later state of it', async () => {
+    const { store, writes } = fakeStore();
+    const logger = mockServices.logger.mock();
+    const ingestor = new GitlabWebhookIngestor({ store, logger });
+    const running = {
+      ...pipelineHook,
+      object_attributes: {
+        ...pipelineHook.object_attributes,
+        status: 'running',
+        finished_at: null,
+        duration: null,
+      },
+    };
+    expect(await ingestor.handle(event('gitlab.pipeline', running, {}))).toBe(
+      'accepted',
+    );
+    expect(await ingestor.handle(event('gitlab.pipeline', running, {}))).toBe(
+      'duplicate',
+    );
+    expect(
+      await ingestor.handle(event('gitlab.pipeline', pipelineHook, {})),
+    ).toBe('accepted');
+    expect(await ingestor.handle(event('gitlab.build', jobHook, {}))).toBe(
+      'accepted',
+    );
+    expect(writes.map(w => w.runs?.[0]?.status ?? w.event)).toEqual([
+      'running',
+      'succeeded',
+      'build',
+    ]);
+    expect(logger.warn).not.toHaveBeenCalled();
   });
 });

@@ -3,6 +3,7 @@ import {
   mapGitlabStatus,
 } from '@ci-experience/plugin-ci-experience-common';
 import { EventParams } from '@backstage/plugin-events-node';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { StoredRun } from '../../database/CiStore';
 import {
@@ -16,10 +17,12 @@ import { runIdOf } from '../../service/runIds';
 import { GITLAB_PROVIDER_ID } from './GitlabApi';
 import { gitlabSourceKey } from './GitlabCiProvider';
 import {
+  fitJobsToRun,
   gitlabDate,
   gitlabPipelineSchema,
   iso,
   jobName,
+  ms,
   text,
   toProviderRun,
   webUrl,
@@ -46,19 +49,25 @@ const projectSchema = z.object({
   web_url: webUrl,
 });
 
-const buildSchema = z.object({
+/** A job of a pipeline hook's `builds`. */
+export const gitlabHookBuildSchema = z.object({
   id,
   stage: z.string().nullish(),
   name: z.string(),
   status: z.string().nullish(),
+  created_at: date.nullish(),
   started_at: date.nullish(),
   finished_at: date.nullish(),
   duration: seconds.nullish(),
+  queued_duration: seconds.nullish(),
+  when: z.string().nullish(),
+  manual: z.boolean().nullish(),
   runner: z.object({ description: z.string().nullish() }).nullish(),
 });
+const buildSchema = gitlabHookBuildSchema;
 
 /** A pipeline hook (`object_kind: pipeline`), as GitLab's docs show it. */
-const pipelineHookSchema = z.object({
+export const gitlabPipelineHookSchema = z.object({
   object_kind: z.literal('pipeline'),
   object_attributes: z.object({
     id,
@@ -82,20 +91,25 @@ const pipelineHookSchema = z.object({
   builds: z.array(z.unknown()).nullish(),
 });
 
+const pipelineHookSchema = gitlabPipelineHookSchema;
+
 /** A job hook (`object_kind: build`), as GitLab's docs show it. */
-const jobHookSchema = z.object({
+export const gitlabJobHookSchema = z.object({
   object_kind: z.literal('build'),
   build_id: id,
   build_name: z.string(),
   build_stage: z.string().nullish(),
   build_status: z.string(),
+  build_created_at: date.nullish(),
   build_started_at: date.nullish(),
   build_finished_at: date.nullish(),
   build_duration: seconds.nullish(),
+  build_queued_duration: seconds.nullish(),
   pipeline_id: id,
   runner: z.object({ description: z.string().nullish() }).nullish(),
   project: projectSchema,
 });
+const jobHookSchema = gitlabJobHookSchema;
 
 /** Finds the claimed source for a key; undefined when no entity claims it. */
 export type GitlabSourceLookup = SourceLookup;
@@ -108,7 +122,8 @@ const header = headerOf;
 /**
  * The delivery id: `Idempotency-Key` (the same across GitLab's retries of one
  * delivery) when present, else `X-Gitlab-Event-UUID`; prefixed so it never
- * meets another provider's ids in the shared delivery table.
+ * meets another provider's ids in the shared delivery table. Undefined when
+ * neither is sent: see {@link gitlabContentDeliveryId}.
  */
 export function gitlabDeliveryIdOf(event: EventParams): string | undefined {
   const idValue =
@@ -118,23 +133,79 @@ export function gitlabDeliveryIdOf(event: EventParams): string | undefined {
     : undefined;
 }
 
+/**
+ * The delivery id of a hook that carries neither `Idempotency-Key` nor
+ * `X-Gitlab-Event-UUID` (older self-managed GitLab sends neither), from its
+ * content: the object kind, the pipeline's (or job's) id and status, and a
+ * digest of the whole payload with its keys sorted, which covers its times
+ * (`finished_at`, `updated_at`, ...) and jobs. GitLab's retries of one
+ * delivery send the same payload, so they are applied once; a later state of
+ * the same pipeline differs in status or times and is applied.
+ */
+export function gitlabContentDeliveryId(
+  kind: string,
+  payload: unknown,
+): string {
+  const p = (payload ?? {}) as Record<string, unknown>;
+  const attrs = (p.object_attributes ?? {}) as Record<string, unknown>;
+  const [objectId, status] =
+    kind === 'build' ? [p.build_id, p.build_status] : [attrs.id, attrs.status];
+  const digest = createHash('sha256')
+    .update(canonicalJson(payload))
+    .digest('hex')
+    .slice(0, 24);
+  const safe = (v: unknown) =>
+    typeof v === 'number' || (typeof v === 'string' && /^[\w-]{1,40}$/.test(v))
+      ? String(v)
+      : '-';
+  return `gitlab:content:${safe(kind)}:${safe(objectId)}:${safe(
+    status,
+  )}:${digest}`;
+}
+
+/** JSON with object keys sorted, so the same content always reads the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(canonicalJson).join(',')}]`;
+  }
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value as object)
+      .sort()
+      .map(
+        k =>
+          `${JSON.stringify(k)}:${canonicalJson(
+            (value as Record<string, unknown>)[k],
+          )}`,
+      )
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 function buildToJob(build: z.infer<typeof buildSchema>): CiJob {
   const startedAt = iso(build.started_at);
   const finishedAt = iso(build.finished_at);
-  let durationMs: number | undefined;
-  if (typeof build.duration === 'number') {
-    durationMs = Math.round(build.duration * 1000);
-  } else if (startedAt && finishedAt) {
+  let durationMs = ms(build.duration);
+  if (durationMs === undefined && startedAt && finishedAt) {
     durationMs = Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt));
   }
+  const mapped = mapGitlabStatus(text(build.status, 64));
+  const manual =
+    build.when === 'manual' ||
+    build.manual === true ||
+    mapped.providerStatus === 'manual';
   return {
     id: String(build.id),
     name: jobName(build.stage, build.name),
-    ...mapGitlabStatus(text(build.status, 64)),
+    ...mapped,
+    createdAt: iso(build.created_at),
+    queuedMs: ms(build.queued_duration),
     startedAt,
     finishedAt,
     durationMs,
-    runnerName: text(build.runner?.description, 255),
+    runnerName: text(build.runner?.description, 255) || undefined,
+    ...(build.stage ? { group: text(build.stage, 255) } : {}),
+    ...(manual ? { kind: 'manual' as const } : {}),
     steps: [],
   };
 }
@@ -152,14 +223,9 @@ export async function parseGitlabDelivery(
   lookup: GitlabSourceLookup,
 ): Promise<GitlabDeliveryResult> {
   const kind = event.topic.replace(/^gitlab\./, '');
-  const deliveryId = gitlabDeliveryIdOf(event);
-  if (!deliveryId) {
-    return {
-      ok: false,
-      reason: 'no-delivery-id',
-      message: `GitLab ${kind} delivery without an Idempotency-Key or X-Gitlab-Event-UUID header`,
-    };
-  }
+  const deliveryId =
+    gitlabDeliveryIdOf(event) ??
+    gitlabContentDeliveryId(kind, event.eventPayload);
   if (kind !== 'pipeline' && kind !== 'build') {
     return {
       ok: false,
@@ -242,10 +308,13 @@ export async function parseGitlabDelivery(
       providerRunId,
       providerUpdatedAt: updatedAt,
     };
-    const jobs = (hook.builds ?? []).flatMap(raw => {
-      const build = buildSchema.safeParse(raw);
-      return build.success ? [{ runId, job: buildToJob(build.data) }] : [];
-    });
+    const jobs = fitJobsToRun(
+      run,
+      (hook.builds ?? []).flatMap(raw => {
+        const build = buildSchema.safeParse(raw);
+        return build.success ? [buildToJob(build.data)] : [];
+      }),
+    ).map(job => ({ runId, job }));
     return {
       ok: true,
       deliveryId,
@@ -267,9 +336,11 @@ export async function parseGitlabDelivery(
     name: hook.build_name,
     stage: hook.build_stage,
     status: hook.build_status,
+    created_at: hook.build_created_at,
     started_at: hook.build_started_at,
     finished_at: hook.build_finished_at,
     duration: hook.build_duration,
+    queued_duration: hook.build_queued_duration,
     runner: hook.runner,
   });
   job.url = `${project.web_url.replace(/\/$/, '')}/-/jobs/${hook.build_id}`;

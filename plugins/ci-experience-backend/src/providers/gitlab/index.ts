@@ -11,6 +11,8 @@
  */
 export { GITLAB_PROVIDER_ID, GitlabApi } from './GitlabApi';
 export {
+  GITLAB_RERUN_FAILED_LABEL,
+  GITLAB_RERUN_LABEL,
   GitlabCiProvider,
   gitlabSourceKey,
   isGitlabEnabled,
@@ -19,9 +21,12 @@ export {
 export {
   GITLAB_WEBHOOK_TOPICS,
   GitlabWebhookIngestor,
+  gitlabContentDeliveryId,
   gitlabDeliveryIdOf,
   parseGitlabDelivery,
 } from './GitlabWebhook';
+export { parseGitlabSections } from './logSections';
+export type { GitlabSectionJob } from './logSections';
 export type { GitlabDeliveryResult, GitlabSourceLookup } from './GitlabWebhook';
 export {
   createGitlabWebhookValidator,

@@ -1,5 +1,6 @@
 import {
   CiJob,
+  CiJobKind,
   isFinalStatus,
   mapGitlabStatus,
 } from '@ci-experience/plugin-ci-experience-common';
@@ -62,7 +63,11 @@ export const gitlabPipelineSchema = z.object({
   user: userSchema.nullish(),
 });
 
-/** A job of `GET /projects/:id/pipelines/:pipeline_id/jobs`. */
+/**
+ * A job of `GET /projects/:id/pipelines/:pipeline_id/jobs` (and of
+ * `GET /projects/:id/jobs/:job_id`). GitLab's REST job carries no `needs` and
+ * no `when`: the job graph is only in GraphQL and the CI configuration.
+ */
 export const gitlabJobSchema = z.object({
   id: bigId,
   name: z.string(),
@@ -73,14 +78,23 @@ export const gitlabJobSchema = z.object({
   started_at: gitlabDate.nullish(),
   finished_at: gitlabDate.nullish(),
   duration: seconds.nullish(),
+  queued_duration: seconds.nullish(),
   runner: z
     .object({
       description: z.string().nullish(),
-      id: z.number().nullish(),
     })
     .nullish(),
-  commit: z.object({ message: z.string().nullish() }).nullish(),
 });
+
+/**
+ * A trigger job of `GET /projects/:id/pipelines/:pipeline_id/bridges`: the
+ * job fields of a job (no runner) and the pipeline it triggered.
+ */
+export const gitlabBridgeSchema = gitlabJobSchema
+  .omit({ runner: true })
+  .extend({
+    downstream_pipeline: z.object({ web_url: webUrl.nullish() }).nullish(),
+  });
 
 /** The fields of `GET /projects/:id` that are read. */
 export const gitlabProjectSchema = z.object({
@@ -146,14 +160,8 @@ export function toProviderRun(
   if (isFinalStatus(status)) {
     finishedAt = iso(pipeline.finished_at) ?? updatedAt;
   }
-  const durationMs =
-    typeof pipeline.duration === 'number'
-      ? Math.round(pipeline.duration * 1000)
-      : span(startedAt, finishedAt);
-  const queuedMs =
-    typeof pipeline.queued_duration === 'number'
-      ? Math.round(pipeline.queued_duration * 1000)
-      : span(createdAt, startedAt);
+  const durationMs = ms(pipeline.duration) ?? span(startedAt, finishedAt);
+  const queuedMs = ms(pipeline.queued_duration) ?? span(createdAt, startedAt);
   return {
     providerRunId: String(pipeline.id),
     workflow: text(pipeline.name || DEFAULT_PIPELINE_NAME, 512),
@@ -181,23 +189,122 @@ export function jobName(stage: string | null | undefined, name: string) {
   return text(stage ? `${stage}: ${name}` : name, 512);
 }
 
-/** A GitLab job as the provider-neutral model; GitLab has no steps. */
-export function toJob(job: z.infer<typeof gitlabJobSchema>): CiJob {
+/** Seconds (GitLab's `duration`, `queued_duration`) as whole milliseconds. */
+export function ms(value: number | null | undefined): number | undefined {
+  return typeof value === 'number' ? Math.round(value * 1000) : undefined;
+}
+
+/**
+ * A GitLab job as the provider-neutral model: `group` is its stage,
+ * `createdAt`/`queuedMs` its `created_at`/`queued_duration`, a job waiting
+ * to be played (`status: manual`) is `kind: 'manual'` and a bridge
+ * (`/bridges`) `kind: 'trigger'`. Steps come from its log's sections when
+ * the log is read (see `parseGitlabSections`).
+ */
+export function toJob(
+  job: z.infer<typeof gitlabJobSchema>,
+  options: { kind?: CiJobKind; url?: string } = {},
+): CiJob {
   const mapped = mapGitlabStatus(text(job.status, 64));
   const startedAt = iso(job.started_at);
   const finishedAt = iso(job.finished_at);
+  const kind =
+    options.kind ?? (mapped.providerStatus === 'manual' ? 'manual' : undefined);
   return {
     id: String(job.id),
     name: jobName(job.stage, job.name),
     ...mapped,
-    url: job.web_url ?? undefined,
+    url: options.url ?? job.web_url ?? undefined,
+    createdAt: iso(job.created_at),
+    queuedMs: ms(job.queued_duration),
     startedAt,
     finishedAt,
-    durationMs:
-      typeof job.duration === 'number'
-        ? Math.round(job.duration * 1000)
-        : span(startedAt, finishedAt),
-    runnerName: text(job.runner?.description, 255),
+    durationMs: ms(job.duration) ?? span(startedAt, finishedAt),
+    runnerName: text(job.runner?.description, 255) || undefined,
+    ...(job.stage ? { group: text(job.stage, 255) } : {}),
+    ...(kind ? { kind } : {}),
     steps: [],
   };
+}
+
+/** A trigger job (bridge) as a job of `kind: 'trigger'`, linked to the pipeline it started. */
+export function bridgeToJob(bridge: z.infer<typeof gitlabBridgeSchema>): CiJob {
+  return toJob(
+    { ...bridge, runner: null },
+    {
+      kind: 'trigger',
+      url: bridge.downstream_pipeline?.web_url ?? bridge.web_url ?? undefined,
+    },
+  );
+}
+
+/**
+ * The jobs of a run made consistent with it:
+ *
+ * - in a finished run no job is left queued or running: a job that never
+ *   started (`created`, `pending`, `manual`, ...) is `skipped`, one still
+ *   running ends with the run's status at the run's finish (GitLab leaves
+ *   such jobs behind, e.g. a `created` deploy job of a pipeline that
+ *   succeeded); the raw status stays in `providerStatus`;
+ * - job times lie within the run's: from its creation to its finish, a time
+ *   outside (clock skew, whole seconds) is brought to the nearest bound;
+ * - a duration never exceeds the clamped span, and is never negative.
+ */
+export function fitJobsToRun(
+  run: { status: CiJob['status']; createdAt: string; finishedAt?: string },
+  jobs: CiJob[],
+): CiJob[] {
+  const finished = isFinalStatus(run.status);
+  const lo = Date.parse(run.createdAt);
+  const hi =
+    finished && run.finishedAt ? Date.parse(run.finishedAt) : undefined;
+  const fit = (value: string | undefined) => {
+    if (!value) {
+      return undefined;
+    }
+    let t = Date.parse(value);
+    if (Number.isFinite(lo) && t < lo) {
+      t = lo;
+    }
+    if (hi !== undefined && Number.isFinite(hi) && t > hi) {
+      t = hi;
+    }
+    return new Date(t).toISOString();
+  };
+  return jobs.map(original => {
+    const job = { ...original };
+    if (finished && !isFinalStatus(job.status)) {
+      if (job.status === 'running') {
+        job.status = run.status;
+        job.finishedAt = run.finishedAt;
+      } else {
+        job.status = 'skipped';
+        job.startedAt = undefined;
+        job.finishedAt = undefined;
+        job.durationMs = undefined;
+      }
+    }
+    job.createdAt = fit(job.createdAt);
+    job.startedAt = fit(job.startedAt);
+    job.finishedAt = fit(job.finishedAt);
+    if (job.startedAt && job.finishedAt) {
+      const spanMs = Math.max(
+        0,
+        Date.parse(job.finishedAt) - Date.parse(job.startedAt),
+      );
+      job.durationMs =
+        job.durationMs === undefined
+          ? spanMs
+          : Math.max(0, Math.min(job.durationMs, spanMs));
+    } else if (job.durationMs !== undefined && job.durationMs < 0) {
+      job.durationMs = undefined;
+    }
+    return dropUndefined(job);
+  });
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== undefined),
+  ) as T;
 }
