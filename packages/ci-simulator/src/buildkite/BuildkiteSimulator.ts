@@ -75,7 +75,9 @@ function iso(ms: number | undefined): string | null {
  * A simulated Buildkite: the REST v2 endpoints the Buildkite provider reads
  * (`GET /organizations/:org/pipelines/:pipeline`, `.../builds` and
  * `.../builds/:number`) with Buildkite's response shapes (jobs embedded in
- * each build, a `waiter` job between the first job and the rest), `Link`
+ * each build, a `waiter` job between the first job and the rest, the rest in a group
+ * `checks`, deploy builds behind a `block` step and followed by a `trigger`
+ * step), `Link`
  * header pagination (`page`, `per_page` up to 100), `RateLimit-*` headers,
  * ETags and refusals (401 without or with a wrong token, 404 for unknown
  * pipelines, 403 for the forbidden one), built from the same
@@ -489,9 +491,14 @@ export class BuildkiteSimulator {
     const started = run.status === 'queued' ? undefined : run.startedAt;
     const finished = run.status === 'completed' ? run.updatedAt : undefined;
     const jobs: object[] = [];
+    const gated = run.workflow.defaultBranchOnly === true;
     run.jobs.forEach((job, index) => {
+      if (gated && index === 0) {
+        jobs.push(this.blockJson(pipeline, run));
+      }
       jobs.push(this.jobJson(pipeline, run, job, index));
       if (index === 0 && run.jobs.length > 1) {
+        // A wait step, as the REST API sends it: id, type and state only.
         jobs.push({
           id: buildkiteUuid(`waiter:${run.id}`),
           graphql_id: 'waiter',
@@ -501,6 +508,9 @@ export class BuildkiteSimulator {
         });
       }
     });
+    if (gated && run.jobs.length > 0) {
+      jobs.push(this.triggerJson(pipeline, run, run.jobs[run.jobs.length - 1]));
+    }
     const user = userJson(run.actor);
     return {
       id,
@@ -543,6 +553,70 @@ export class BuildkiteSimulator {
     };
   }
 
+  /**
+   * The `block` step (`type: manual`) before a deploy workflow's jobs, in the
+   * shape of the REST docs' "Unblock a job" answer: unblocked as the build
+   * was created, so the deploy ran at once.
+   */
+  blockJson(pipeline: SimBuildkitePipeline, run: SimRunAttempt) {
+    const id = buildkiteUuid(`block:${run.id}`);
+    return {
+      id,
+      graphql_id: Buffer.from(`Job---${id}`).toString('base64'),
+      type: 'manual',
+      label: ':rocket: Release?',
+      step_key: 'release-gate',
+      state: 'unblocked',
+      web_url: null,
+      unblocked_by: userJson(run.actor),
+      unblocked_at: iso(run.createdAt),
+      unblockable: false,
+      unblock_url: `${this.options.webBaseUrl}/${pipeline.organization}/${pipeline.slug}/builds/${run.runNumber}#${id}`,
+    };
+  }
+
+  /**
+   * The `trigger` step after a deploy workflow's jobs, in the shape of the
+   * REST docs' trigger job: it runs once the deploy passed, and is `broken`
+   * (never run) when it did not.
+   */
+  triggerJson(
+    pipeline: SimBuildkitePipeline,
+    run: SimRunAttempt,
+    last: SimJob,
+  ) {
+    const id = buildkiteUuid(`trigger:${run.id}`);
+    const { organization, slug } = pipeline;
+    let state = 'waiting';
+    if (last.status === 'completed') {
+      state = last.conclusion === 'success' ? 'passed' : 'broken';
+    }
+    const ran = state === 'passed';
+    return {
+      id,
+      graphql_id: Buffer.from(`Job---${id}`).toString('base64'),
+      type: 'trigger',
+      name: ':satellite: Notify status-page',
+      step_key: 'notify',
+      state,
+      async: true,
+      web_url: `${this.options.webBaseUrl}/${organization}/${slug}/builds/${run.runNumber}#${id}`,
+      created_at: iso(run.createdAt),
+      scheduled_at: iso(run.createdAt),
+      runnable_at: ran ? iso(last.completedAt) : null,
+      started_at: ran ? iso(last.completedAt) : null,
+      finished_at: ran ? iso(last.completedAt) : null,
+      triggered_build: ran
+        ? {
+            id: buildkiteUuid(`triggered:${run.id}`),
+            number: run.runNumber,
+            url: `${this.options.apiBaseUrl}/organizations/${organization}/pipelines/status-page/builds/${run.runNumber}`,
+            web_url: `${this.options.webBaseUrl}/${organization}/status-page/builds/${run.runNumber}`,
+          }
+        : null,
+    };
+  }
+
   /** A script job embedded in a build. */
   jobJson(
     pipeline: SimBuildkitePipeline,
@@ -561,6 +635,8 @@ export class BuildkiteSimulator {
       type: 'script',
       name: `:hammer: ${job.name}`,
       step_key: job.name,
+      // Jobs after the wait step belong to a group step keyed `checks`.
+      ...(index > 0 ? { group_key: 'checks' } : {}),
       agent_query_rules: ['queue=default'],
       state,
       build_url: api,
@@ -590,7 +666,7 @@ export class BuildkiteSimulator {
         : null,
       created_at: iso(run.createdAt),
       scheduled_at: iso(run.createdAt),
-      runnable_at: index === 0 ? iso(run.createdAt) : iso(job.startedAt),
+      runnable_at: iso(runnableAt(run, job, index)),
       started_at: iso(job.startedAt),
       finished_at: iso(job.completedAt),
       retried: false,
@@ -689,6 +765,25 @@ export function buildkiteBuildState(run: SimRunAttempt): string {
 }
 
 /** A Buildkite job state for a simulated job. */
+/**
+ * When a job became ready for an agent: the build's creation for the first,
+ * the previous job's end for later ones (the history runs them in turn).
+ */
+function runnableAt(
+  run: SimRunAttempt,
+  job: SimJob,
+  index: number,
+): number | undefined {
+  if (index === 0) {
+    return run.createdAt;
+  }
+  const ready = run.jobs[index - 1]?.completedAt;
+  if (ready === undefined) {
+    return undefined;
+  }
+  return job.startedAt !== undefined ? Math.min(ready, job.startedAt) : ready;
+}
+
 export function buildkiteJobState(job: SimJob, index = 0): string {
   if (job.status === 'queued') {
     // The first job waits for an agent; later ones wait behind the wait step.

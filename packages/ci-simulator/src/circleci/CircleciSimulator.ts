@@ -357,6 +357,15 @@ export class CircleciSimulator {
         workflow_id: this.workflowIdOf(spec, found.run),
         job_name: found.job.name,
       },
+      queued_at: iso(
+        this.queuedAt(found.run, found.run.jobs.indexOf(found.job)),
+      ),
+      start_time: iso(found.job.startedAt),
+      stop_time: iso(found.job.completedAt),
+      build_time_millis:
+        found.job.startedAt !== undefined && found.job.completedAt !== undefined
+          ? found.job.completedAt - found.job.startedAt
+          : null,
       steps: this.stepsOf(found.job).map((step, i) => ({
         name: step.name,
         actions: [
@@ -371,6 +380,8 @@ export class CircleciSimulator {
               : {}),
             start_time: iso(step.startedAt),
             end_time: iso(step.endedAt),
+            run_time_millis:
+              step.endedAt !== undefined ? step.endedAt - step.startedAt : null,
             has_output: true,
             output_url: `${
               this.outputUrl
@@ -382,6 +393,74 @@ export class CircleciSimulator {
         ],
       })),
     });
+  }
+
+  /**
+   * API v2's job details (`GET /project/{slug}/job/{job-number}`), in the
+   * OpenAPI description's shape: no steps, but `queued_at` beside
+   * `started_at` and `stopped_at`.
+   */
+  private jobDetails(spec: SimRepoSpec, number: number): Response {
+    const found = Number.isInteger(number)
+      ? this.history.findJob(spec, number)
+      : undefined;
+    if (!found) {
+      return error(404, 'Job not found');
+    }
+    const { run, job } = found;
+    const index = run.jobs.indexOf(job);
+    const status = this.jobStatus(run, job, index);
+    return HttpResponse.json({
+      web_url: `https://app.circleci.com/pipelines/github/${spec.owner}/${
+        spec.repo
+      }/${run.runNumber}/workflows/${this.workflowIdOf(
+        spec,
+        run,
+      )}/jobs/${number}`,
+      project: {
+        slug: this.slugOf(spec),
+        name: spec.repo,
+        external_url: `https://github.com/${spec.owner}/${spec.repo}`,
+      },
+      parallel_runs: [{ index: 0, status }],
+      started_at: iso(job.startedAt),
+      latest_workflow: {
+        id: this.workflowIdOf(spec, run),
+        name: run.workflow.name,
+      },
+      name: job.name,
+      executor: { type: 'docker', resource_class: 'medium' },
+      parallelism: 1,
+      status,
+      number,
+      pipeline: { id: this.pipelineIdOf(spec, run.id) },
+      duration:
+        job.startedAt !== undefined && job.completedAt !== undefined
+          ? job.completedAt - job.startedAt
+          : null,
+      created_at: iso(run.createdAt),
+      messages: [],
+      contexts: [],
+      organization: { name: spec.owner },
+      queued_at: iso(this.queuedAt(run, index)),
+      stopped_at: iso(job.completedAt),
+    });
+  }
+
+  /**
+   * When a job was queued: the workflow's creation for the first job, the
+   * previous job's end for later ones (each depends on the one before),
+   * never after its start.
+   */
+  queuedAt(run: SimRunAttempt, index: number): number {
+    const job = run.jobs[index];
+    const ready =
+      index === 0
+        ? run.createdAt
+        : run.jobs[index - 1]?.completedAt ?? run.createdAt;
+    return job?.startedAt !== undefined
+      ? Math.min(ready, job.startedAt)
+      : ready;
   }
 
   /** A job's steps, and what each printed, the command's last. */
@@ -517,6 +596,12 @@ export class CircleciSimulator {
   private project(parts: string[], url: URL): Response {
     const spec = this.specOfSlug(parts.slice(0, 3));
     const tail = parts.slice(3);
+    if (spec && tail[0] === 'job' && tail.length === 2) {
+      if (spec.forbidden) {
+        return error(403, 'Permission denied');
+      }
+      return this.jobDetails(spec, Number(tail[1]));
+    }
     if (!spec || tail.length > 1 || (tail[0] && tail[0] !== 'pipeline')) {
       return error(404, 'Project not found');
     }

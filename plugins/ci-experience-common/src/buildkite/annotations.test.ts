@@ -1,6 +1,8 @@
 import { Entity } from '@backstage/catalog-model';
 import {
+  BUILDKITE_CI_ANNOTATIONS,
   BUILDKITE_PIPELINE_SLUG_ANNOTATION,
+  BUILDKITE_PROJECT_SLUG_ANNOTATION,
   getBuildkitePipelineRefs,
   hasBuildkiteAnnotation,
   parseBuildkitePipelineSlug,
@@ -13,10 +15,40 @@ const entity = (annotations: Record<string, string>): Entity => ({
 });
 
 describe('Buildkite annotations', () => {
-  it('uses the annotation name of the Buildkite plugin', () => {
+  it("reads Roadie's annotation name, and the older pipeline-slug", () => {
+    // Roadie's backstage-plugin-buildkite, src/consts.ts: BUILDKITE_ANNOTATION.
+    expect(BUILDKITE_PROJECT_SLUG_ANNOTATION).toBe(
+      'buildkite.com/project-slug',
+    );
     expect(BUILDKITE_PIPELINE_SLUG_ANNOTATION).toBe(
       'buildkite.com/pipeline-slug',
     );
+    expect(BUILDKITE_CI_ANNOTATIONS).toEqual([
+      'buildkite.com/project-slug',
+      'buildkite.com/pipeline-slug',
+    ]);
+  });
+
+  it('reads an entity annotated the Roadie way (its own mock entity)', () => {
+    // The annotation value of Roadie's src/mocks/mocks.ts entityMock.
+    const roadie = entity({
+      'buildkite.com/project-slug': 'rbnetwork/example-pipeline',
+    });
+    expect(getBuildkitePipelineRefs(roadie)).toEqual([
+      { organization: 'rbnetwork', pipeline: 'example-pipeline' },
+    ]);
+    expect(hasBuildkiteAnnotation(roadie)).toBe(true);
+    expect(
+      getBuildkitePipelineRefs(
+        entity({
+          'buildkite.com/project-slug': 'acme/a',
+          'buildkite.com/pipeline-slug': 'ACME/A, acme/b',
+        }),
+      ),
+    ).toEqual([
+      { organization: 'acme', pipeline: 'a' },
+      { organization: 'acme', pipeline: 'b' },
+    ]);
   });
 
   it('splits org-slug/pipeline-slug', () => {

@@ -1,10 +1,19 @@
 import { Entity } from '@backstage/catalog-model';
 
 /**
- * The annotation that names an entity's Buildkite pipeline as
- * `org-slug/pipeline-slug`, e.g. `acme/payments-service`. It is the one the
- * Backstage Buildkite plugin (`@roadiehq/backstage-plugin-buildkite`) reads,
- * so entities annotated for it work unchanged.
+ * The annotation Roadie's Backstage Buildkite plugin
+ * (`@roadiehq/backstage-plugin-buildkite`, its `BUILDKITE_ANNOTATION`) reads:
+ * `org-slug/pipeline-slug`, e.g. `acme/payments-service`. Entities annotated
+ * for that plugin work unchanged.
+ *
+ * @public
+ */
+export const BUILDKITE_PROJECT_SLUG_ANNOTATION = 'buildkite.com/project-slug';
+
+/**
+ * This plugin's own name for the same value (`org-slug/pipeline-slug`),
+ * kept for entities annotated before {@link BUILDKITE_PROJECT_SLUG_ANNOTATION}
+ * was read. Both may be given; their pipelines are read once each.
  *
  * @public
  */
@@ -16,6 +25,7 @@ export const BUILDKITE_PIPELINE_SLUG_ANNOTATION = 'buildkite.com/pipeline-slug';
  * @public
  */
 export const BUILDKITE_CI_ANNOTATIONS: readonly string[] = [
+  BUILDKITE_PROJECT_SLUG_ANNOTATION,
   BUILDKITE_PIPELINE_SLUG_ANNOTATION,
 ];
 
@@ -35,7 +45,7 @@ export interface BuildkitePipelineRef {
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 
 /**
- * Splits a `buildkite.com/pipeline-slug` value into organization and pipeline
+ * Splits a `buildkite.com/project-slug` (or `pipeline-slug`) value into organization and pipeline
  * slugs. Returns undefined for anything but exactly `org/pipeline` (a URL,
  * more or fewer segments, `..`, spaces).
  *
@@ -66,15 +76,18 @@ export function parseBuildkitePipelineSlug(
 
 /**
  * The pipelines an entity names: one per comma-separated value of
- * `buildkite.com/pipeline-slug` (malformed values are left out, duplicates
- * once).
+ * `buildkite.com/project-slug` (Roadie's) and `buildkite.com/pipeline-slug`,
+ * in that order (malformed values are left out, duplicates once).
  *
  * @public
  */
 export function getBuildkitePipelineRefs(
   entity: Entity,
 ): BuildkitePipelineRef[] {
-  const raw = entity.metadata.annotations?.[BUILDKITE_PIPELINE_SLUG_ANNOTATION];
+  const annotations = entity.metadata.annotations ?? {};
+  const raw = BUILDKITE_CI_ANNOTATIONS.map(a => annotations[a] ?? '')
+    .filter(v => v.trim())
+    .join(',');
   if (!raw) {
     return [];
   }

@@ -140,6 +140,53 @@ describe('BuildkiteProvider', () => {
     );
   });
 
+  it('syncs an entity annotated the Roadie way (buildkite.com/project-slug: org/pipeline)', async () => {
+    const { provider, logger } = setup();
+    const [src] = provider.getSources(
+      entity({ 'buildkite.com/project-slug': 'demo-org/payments-service' }),
+    );
+    expect(src).toEqual({
+      provider: 'buildkite',
+      key: 'buildkite:api.buildkite.com/demo-org/payments-service',
+      source: 'demo-org/payments-service',
+      host: 'api.buildkite.com',
+    });
+    const page = await provider.listRuns(src, {});
+    expect(page.runs.length).toBe(100);
+    expect(page.runs[0].url).toMatch(
+      /^https:\/\/buildkite\.com\/demo-org\/payments-service\/builds\/\d+$/,
+    );
+    expect(
+      provider.getSources(entity({ 'buildkite.com/project-slug': 'bad' })),
+    ).toEqual([]);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('buildkite.com/project-slug'),
+    );
+  });
+
+  it("shows a deploy build's block and trigger steps as such", async () => {
+    const { provider, source, history } = setup();
+    const sim = history
+      .listRuns(DEMO_REPOS[0])
+      .find(
+        r =>
+          r.workflow.defaultBranchOnly &&
+          r.status === 'completed' &&
+          r.conclusion === 'success',
+      )!;
+    expect(sim).toBeDefined();
+    const src = source('demo-org/payments-service');
+    const run = (await provider.getRun(src, String(sim.runNumber), 1))!;
+    const jobs = await provider.listJobs(src, run);
+    expect(jobs.map(j => [j.kind, j.status])).toEqual([
+      ['manual', 'succeeded'],
+      [undefined, 'succeeded'],
+      ['trigger', 'succeeded'],
+    ]);
+    expect(jobs[1].needs).toEqual([jobs[0].id]);
+    expect(jobs[2].needs).toEqual([jobs[0].id]);
+  });
+
   it('reads the default branch with a Bearer token', async () => {
     const { provider, source, sim } = setup();
     await expect(
@@ -228,19 +275,45 @@ describe('BuildkiteProvider', () => {
     }
   });
 
-  it('reads one build and its jobs, leaving out wait steps', async () => {
+  it('reads one build and its jobs, wait steps shown as such, with groups and the implicit graph', async () => {
     const { provider, source, history } = setup();
     const sim = history
       .listRuns(DEMO_REPOS[0])
-      .find(r => r.status === 'completed' && r.jobs.length > 1)!;
+      .find(
+        r =>
+          r.status === 'completed' &&
+          r.jobs.length > 2 &&
+          !r.workflow.defaultBranchOnly,
+      )!;
     const src = source('demo-org/payments-service');
     const run = await provider.getRun(src, String(sim.runNumber), 1);
     expect(run).toMatchObject({ runNumber: sim.runNumber, attempt: 1 });
     expect(run!.durationMs).toBeGreaterThan(0);
     const jobs = await provider.listJobs(src, run!);
-    expect(jobs.map(j => j.name)).toEqual(
-      sim.jobs.map(j => `:hammer: ${j.name}`),
-    );
+    const names = sim.jobs.map(j => `:hammer: ${j.name}`);
+    expect(jobs.map(j => j.name)).toEqual([
+      names[0],
+      'wait',
+      ...names.slice(1),
+    ]);
+    expect(jobs.map(j => j.kind)).toEqual([
+      undefined,
+      'wait',
+      ...names.slice(1).map(() => undefined),
+    ]);
+    expect(jobs.map(j => j.group)).toEqual([
+      undefined,
+      undefined,
+      ...names.slice(1).map(() => 'checks'),
+    ]);
+    const [first, wait, ...rest] = jobs;
+    expect(first.needs).toEqual([]);
+    expect(wait.needs).toEqual([first.id]);
+    for (const j of rest) {
+      expect(j.needs).toEqual([wait.id]);
+      expect(j.queuedMs).toBeGreaterThanOrEqual(0);
+      expect(j.createdAt).toBe(run!.createdAt);
+    }
     expect(jobs.every(j => j.steps?.length === 0)).toBe(true);
     expect(jobs[0].runnerName).toBe(sim.jobs[0].runnerName);
     await expect(

@@ -3,9 +3,10 @@ import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { InputError, NotFoundError } from '@backstage/errors';
 import {
-  BUILDKITE_PIPELINE_SLUG_ANNOTATION,
+  BUILDKITE_CI_ANNOTATIONS,
   CiJob,
   getBuildkitePipelineRefs,
+  hasBuildkiteAnnotation,
 } from '@ci-experience/plugin-ci-experience-common';
 import {
   CiJobLogText,
@@ -46,8 +47,9 @@ export function buildkiteSourceKey(host: string, slug: string): string {
 
 /**
  * Buildkite Pipelines, for entities annotated with
- * `buildkite.com/pipeline-slug: org-slug/pipeline-slug` (several separated
- * by commas). Reads `GET /organizations/{org}/pipelines/{pipeline}/builds`
+ * `buildkite.com/project-slug: org-slug/pipeline-slug` (Roadie's Buildkite
+ * plugin's annotation; `buildkite.com/pipeline-slug` is read too; several
+ * separated by commas). Reads `GET /organizations/{org}/pipelines/{pipeline}/builds`
  * (newest first, `Link` paging, jobs embedded), `.../builds/{number}` and
  * the pipeline itself for its default branch. The source is
  * `org/pipeline`, the key `buildkite:<api host>/org/pipeline`, lower-cased.
@@ -106,15 +108,15 @@ export class BuildkiteProvider implements CiProvider {
   }
 
   getSources(entity: Entity): CiSource[] {
-    const raw =
-      entity.metadata.annotations?.[BUILDKITE_PIPELINE_SLUG_ANNOTATION];
-    if (!raw?.trim()) {
+    if (!hasBuildkiteAnnotation(entity)) {
       return [];
     }
     const refs = getBuildkitePipelineRefs(entity);
     if (refs.length === 0) {
       this.logger.warn(
-        `Ignoring ${BUILDKITE_PIPELINE_SLUG_ANNOTATION} of ${entity.metadata.name}: expected org-slug/pipeline-slug`,
+        `Ignoring ${BUILDKITE_CI_ANNOTATIONS.join(' / ')} of ${
+          entity.metadata.name
+        }: expected org-slug/pipeline-slug`,
       );
       return [];
     }
@@ -174,7 +176,7 @@ export class BuildkiteProvider implements CiProvider {
 
   async listJobs(source: CiSource, run: CiProviderRun): Promise<CiJob[]> {
     const build = await this.readBuild(source, run.providerRunId, run.attempt);
-    return build ? toJobs(this.jobsOf(source, build)) : [];
+    return build ? toJobs(this.jobsOf(source, build), run) : [];
   }
 
   /** A job's raw log: `GET .../builds/{number}/jobs/{job}/log` as text/plain, its tail. */

@@ -1,5 +1,6 @@
 import {
   CiJob,
+  CiJobKind,
   isFinalStatus,
   mapBuildkiteStatus,
 } from '@ci-experience/plugin-ci-experience-common';
@@ -7,6 +8,7 @@ import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
 import { instantText } from '../../service/instantSchema';
 import { toInstant, toOptionalInstant } from '../../service/instants';
+import { boundJobToRun, RunBounds } from '../shared/runBounds';
 
 const NUL = String.fromCharCode(0);
 
@@ -38,6 +40,7 @@ export const buildkiteJobSchema = z.object({
   name: z.string().nullish(),
   label: z.string().nullish(),
   step_key: z.string().nullish(),
+  group_key: z.string().nullish(),
   state: z.string().nullish(),
   web_url: webUrl.nullish(),
   passed: z.boolean().nullish(),
@@ -118,11 +121,6 @@ function span(from?: string, to?: string): number | undefined {
   return ms >= 0 ? ms : undefined;
 }
 
-/** The jobs that are work: not `waiter` (a `wait` step's placeholder). */
-function workJobs(jobs: BuildkiteJob[]): BuildkiteJob[] {
-  return jobs.filter(j => j.type !== 'waiter');
-}
-
 /**
  * The newest time the build or any of its jobs reports: Buildkite builds have
  * no `updated_at`, and this moves whenever a job starts or finishes.
@@ -184,14 +182,49 @@ export function toProviderRun(
   };
 }
 
-/** A Buildkite job as the provider-neutral model; Buildkite jobs have no steps. */
+/**
+ * What each Buildkite job `type` is shown as (REST "Job data model":
+ * `script`, `waiter`, `manual`, `trigger`): a `wait` step, a `block` (or
+ * `input`) step waiting for a person, a trigger of another pipeline.
+ * Script jobs (and any type not listed) have no kind.
+ */
+export const BUILDKITE_JOB_KINDS: Readonly<Record<string, CiJobKind>> = {
+  waiter: 'wait',
+  manual: 'manual',
+  trigger: 'trigger',
+};
+
+/** The name shown for a job Buildkite gives none (wait steps have none). */
+const UNNAMED: Record<string, string> = {
+  waiter: 'wait',
+  manual: 'block',
+  trigger: 'trigger',
+};
+
+/**
+ * A Buildkite job as the provider-neutral model. Buildkite jobs have no
+ * steps. `createdAt` is the job's `created_at`; its queue time the wait
+ * from `runnable_at` (ready for an agent) to `started_at`; its group the
+ * `group_key` of its group step (the REST API gives the key, not the
+ * group's label); its kind from its `type`.
+ */
 export function toJob(job: BuildkiteJob): CiJob {
   const mapped = mapBuildkiteStatus(text(job.state, 64), {
     passed: job.passed,
   });
   const startedAt = iso(job.started_at);
-  const finishedAt = iso(job.finished_at);
-  const name = job.name || job.label || job.step_key || job.type;
+  const finishedAt = isFinalStatus(mapped.status)
+    ? iso(job.finished_at)
+    : undefined;
+  const name =
+    job.name || job.label || job.step_key || UNNAMED[job.type] || job.type;
+  const kind = Object.prototype.hasOwnProperty.call(
+    BUILDKITE_JOB_KINDS,
+    job.type,
+  )
+    ? BUILDKITE_JOB_KINDS[job.type]
+    : undefined;
+  const group = text(job.group_key || undefined, 255);
   return {
     id: job.id,
     name: text(name, 512),
@@ -201,11 +234,158 @@ export function toJob(job: BuildkiteJob): CiJob {
     finishedAt,
     durationMs: span(startedAt, finishedAt),
     runnerName: text(job.agent?.name ?? job.agent?.hostname, 255),
+    createdAt: iso(job.created_at),
+    queuedMs: span(iso(job.runnable_at), startedAt),
+    ...(group ? { group } : {}),
+    ...(kind ? { kind } : {}),
     steps: [],
   };
 }
 
-/** The work jobs of a build, in the build's order. */
-export function toJobs(jobs: BuildkiteJob[]): CiJob[] {
-  return workJobs(jobs).map(toJob);
+/** Steps that every later step implicitly waits for: `wait` and `block` steps. */
+function isBarrier(job: BuildkiteJob): boolean {
+  return job.type === 'waiter' || job.type === 'manual';
 }
+
+/** Grace for clock skew when checking the implicit graph against times. */
+const SKEW_MS = 1_000;
+
+/**
+ * The job graph of a build as Buildkite's REST API lets it be told. The
+ * API sends no `depends_on` (neither the REST job nor go-buildkite's `Job`
+ * has it), so `needs` holds the *implicit* dependencies of Buildkite's
+ * scheduler: a `wait` or `block` step waits for every step since the
+ * previous one, and every later step waits for it. A step with an explicit
+ * `depends_on` may run before such a barrier; when a job started before a
+ * job it would have waited for had finished, its `needs` is left out (the
+ * graph is not what the times say) and the critical path falls back to
+ * times for it.
+ */
+export function implicitNeeds(jobs: BuildkiteJob[]): Map<string, string[]> {
+  const needs = new Map<string, string[]>();
+  let barrier: string | undefined;
+  let since: string[] = [];
+  for (const job of jobs) {
+    if (isBarrier(job)) {
+      needs.set(job.id, since.length > 0 ? since : barrier ? [barrier] : []);
+      barrier = job.id;
+      since = [];
+    } else {
+      needs.set(job.id, barrier ? [barrier] : []);
+      since.push(job.id);
+    }
+  }
+  // When each job's dependants could start: its finish, or, for a barrier,
+  // the last finish of what it waits for (and its unblocking).
+  const readyAt = new Map<string, number | undefined>();
+  const time = (v: string | null | undefined) => {
+    const t = v ? Date.parse(v) : NaN;
+    return Number.isFinite(t) ? t : undefined;
+  };
+  for (const job of jobs) {
+    if (isBarrier(job)) {
+      let ready: number | undefined = time(job.unblocked_at) ?? -Infinity;
+      for (const n of needs.get(job.id) ?? []) {
+        const r = readyAt.get(n);
+        ready =
+          r === undefined || ready === undefined
+            ? undefined
+            : Math.max(ready, r);
+      }
+      readyAt.set(job.id, ready);
+    } else {
+      readyAt.set(job.id, time(job.finished_at));
+    }
+  }
+  for (const job of jobs) {
+    const started = time(job.started_at);
+    if (started === undefined) {
+      continue;
+    }
+    const broken = (needs.get(job.id) ?? []).some(n => {
+      const r = readyAt.get(n);
+      return r === undefined || started + SKEW_MS < r;
+    });
+    if (broken) {
+      needs.delete(job.id);
+    }
+  }
+  return needs;
+}
+
+/**
+ * The jobs of a build, in the build's order: script jobs and the `wait`,
+ * `block` and `trigger` steps, each with its kind, and `needs` from
+ * {@link implicitNeeds}. With the run, each job is bounded by it (see
+ * {@link boundJobToRun}).
+ */
+export function toJobs(jobs: BuildkiteJob[], run?: RunBounds): CiJob[] {
+  const needs = implicitNeeds(jobs);
+  return jobs.map(raw => {
+    const job = toJob(raw);
+    const n = needs.get(raw.id);
+    const withNeeds = n ? { ...job, needs: n } : job;
+    return run ? boundJobToRun(withNeeds, run) : withNeeds;
+  });
+}
+
+/**
+ * Every field of the REST API's build and job JSON this provider reads, as
+ * `path: JSON type` (`[]` for array items). The contract test checks each is
+ * in the recorded fixtures and in the simulator's answers with that type.
+ */
+export const BUILDKITE_READ_FIELDS = {
+  build: {
+    id: 'string',
+    number: 'number',
+    state: 'string',
+    web_url: 'string',
+    message: 'string',
+    commit: 'string',
+    branch: 'string',
+    source: 'string',
+    'creator.name': 'string',
+    created_at: 'string',
+    scheduled_at: 'string',
+    started_at: 'string',
+    finished_at: 'string',
+    'pipeline.name': 'string',
+    jobs: 'array',
+  },
+  /** Fields of a `script` job. */
+  job: {
+    id: 'string',
+    type: 'string',
+    name: 'string',
+    step_key: 'string',
+    group_key: 'string',
+    state: 'string',
+    web_url: 'string',
+    'agent.name': 'string',
+    created_at: 'string',
+    runnable_at: 'string',
+    started_at: 'string',
+    finished_at: 'string',
+    retried: 'boolean',
+  },
+  /** Fields of a `manual` (block) job. */
+  manual: {
+    id: 'string',
+    type: 'string',
+    label: 'string',
+    state: 'string',
+    unblocked_at: 'string',
+  },
+  /** Fields of a `waiter` job. */
+  waiter: { id: 'string', type: 'string' },
+  /** Fields of a `trigger` job. */
+  trigger: {
+    id: 'string',
+    type: 'string',
+    name: 'string',
+    state: 'string',
+    started_at: 'string',
+    finished_at: 'string',
+  },
+  pipeline: { default_branch: 'string' },
+} as const;

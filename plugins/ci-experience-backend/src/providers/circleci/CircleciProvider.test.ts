@@ -348,7 +348,6 @@ describe('CircleciProvider', () => {
     expect(jobs.length).toBeGreaterThan(0);
     expect(jobs[0]).toMatchObject({
       id: expect.stringMatching(/^cc1c1e03-/),
-      steps: [],
     });
     expect(jobs.some(j => j.status === 'failed')).toBe(
       listed.status === 'failed',
@@ -358,6 +357,86 @@ describe('CircleciProvider', () => {
       new RegExp(
         `^https://app\\.circleci\\.com/pipelines/github/demo-org/payments-service/${listed.runNumber}/workflows/${listed.providerRunId}/jobs/\\d+$`,
       ),
+    );
+  });
+
+  it("reads a finished workflow's job graph, queue times and steps: one request per job", async () => {
+    const { provider } = create();
+    const src = source('gh/demo-org/payments-service');
+    const { runs } = await provider.listRuns(src, {});
+    const finished = runs.find(
+      r => r.status === 'succeeded' && r.workflow !== 'Deploy',
+    )!;
+    circleci.resetStats();
+    const jobs = await provider.listJobs(src, finished);
+    expect(jobs.length).toBeGreaterThan(1);
+    // One page of jobs, then one v1.1 job details per job: no more.
+    expect(circleci.stats.requests).toHaveLength(1 + jobs.length);
+    expect(circleci.stats.requests[0]).toBe(
+      `GET /api/v2/workflow/${finished.providerRunId}/job`,
+    );
+    expect(
+      circleci.stats.requests
+        .slice(1)
+        .every(r =>
+          /^GET \/api\/v1\.1\/project\/github\/demo-org\/payments-service\/\d+$/.test(
+            r,
+          ),
+        ),
+    ).toBe(true);
+    expect(jobs[0].needs).toEqual([]);
+    for (let i = 1; i < jobs.length; i++) {
+      expect(jobs[i].needs).toEqual([jobs[i - 1].id]);
+    }
+    for (const job of jobs) {
+      expect(job.steps!.length).toBeGreaterThan(0);
+      expect(job.steps!.map(s => s.name).slice(0, 2)).toEqual([
+        'Spin up environment',
+        'Checkout code',
+      ]);
+      expect(job.queuedMs).toBeGreaterThanOrEqual(0);
+      expect(job.createdAt! <= job.startedAt!).toBe(true);
+      expect(job.createdAt! >= finished.createdAt).toBe(true);
+    }
+
+    // A workflow still running: its jobs are read without details.
+    const running = runs.find(r => r.status === 'running');
+    if (running) {
+      circleci.resetStats();
+      await provider.listJobs(src, running);
+      expect(circleci.stats.requests).toHaveLength(1);
+    }
+  });
+
+  it('reads queue times from API v2 job details for circleci/ projects, which have no v1.1', async () => {
+    const { provider } = create();
+    const src = source('gh/demo-org/payments-service');
+    const { runs } = await provider.listRuns(src, {});
+    const finished = runs.find(r => r.status === 'succeeded')!;
+    // The simulator serves gh/ slugs only: ask as if the project were
+    // circleci/ (its workflow ids are the same), answering the v2 job
+    // details from the gh/ project's.
+    const cci = source(
+      'circleci/0a0b0c0d-0000-4000-8000-000000000001/0a0b0c0d-0000-4000-8000-000000000002',
+    );
+    server.use(
+      http.get(
+        `${API}/project/circleci/:org/:project/job/:number`,
+        ({ params }) =>
+          fetch(
+            `${API}/project/gh/demo-org/payments-service/job/${params.number}`,
+            { headers: { 'circle-token': CIRCLECI_SIM_TOKEN } },
+          ),
+      ),
+    );
+    circleci.resetStats();
+    const jobs = await provider.listJobs(cci, finished);
+    expect(jobs.length).toBeGreaterThan(0);
+    expect(
+      jobs.every(j => j.queuedMs !== undefined && j.steps?.length === 0),
+    ).toBe(true);
+    expect(circleci.stats.requests.some(r => r.includes('/api/v1.1/'))).toBe(
+      false,
     );
   });
 

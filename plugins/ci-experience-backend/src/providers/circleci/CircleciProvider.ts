@@ -23,15 +23,20 @@ import {
   CiSourceInfo,
   CiSourceRepository,
 } from '@ci-experience/plugin-ci-experience-node';
-import { z } from 'zod';
+import { isFinalStatus } from '@ci-experience/plugin-ci-experience-common';
 import { DEFAULT_TEXT_MAX_BYTES } from '../shared/ProviderHttpClient';
 import { CiMetrics } from '../../service/metrics';
 import { CircleciApi, CIRCLECI_PROVIDER_ID } from './CircleciApi';
 import { CircleciProviderConfig, readCircleciConfig } from './config';
+import { boundJobToRun } from '../shared/runBounds';
 import {
+  CircleciJob,
+  CircleciJobExtra,
+  circleciJobDetailsSchema,
   CircleciLinks,
   circleciId,
   circleciJobSchema,
+  circleciV1JobSchema,
   circleciPageSchema,
   circleciPipelineSchema,
   circleciProjectSchema,
@@ -65,24 +70,7 @@ const REPOSITORY_HOSTS = new Map([
 const MAX_STEP_OUTPUTS = 40;
 
 /** The fields of API v1.1's job details that are read. */
-const v1JobSchema = z.object({
-  steps: z
-    .array(
-      z.object({
-        name: z.string().nullish(),
-        actions: z
-          .array(
-            z.object({
-              name: z.string().nullish(),
-              has_output: z.boolean().nullish(),
-              output_url: z.string().url().max(4096).nullish(),
-            }),
-          )
-          .nullish(),
-      }),
-    )
-    .nullish(),
-});
+const v1JobSchema = circleciV1JobSchema;
 
 /** The source key of a CircleCI project: `circleci:<api host>/<slug>`, lower-cased. */
 export function circleciSourceKey(host: string, slug: string): string {
@@ -282,6 +270,17 @@ export class CircleciProvider implements CiProvider {
     }
   }
 
+  /**
+   * The jobs of a workflow (`GET /workflow/{id}/job`), with `needs` from
+   * their `dependencies`. Once the workflow is finished, each job that ran
+   * is read once more for its details (one request per job, and only when
+   * the finished run is stored, since its jobs are not read again): API
+   * v1.1's job details for `gh/` and `bb/` projects (steps and
+   * `queued_at`), API v2's `GET /project/{slug}/job/{number}` for
+   * `circleci/` projects, which have no v1.1 API (`queued_at` only). A
+   * detail that cannot be read leaves that job without steps, with a log
+   * line; a rate limit or outage fails the read so the sync retries it.
+   */
   async listJobs(source: CiSource, run: CiProviderRun): Promise<CiJob[]> {
     if (
       run.providerRunId.startsWith(PIPELINE_RUN_PREFIX) ||
@@ -290,29 +289,84 @@ export class CircleciProvider implements CiProvider {
       return [];
     }
     const links = this.links(source);
+    const raw = await this.jobsOf(source, run.providerRunId);
+    const finished = isFinalStatus(run.status);
     const jobs: CiJob[] = [];
-    let token: string | undefined;
-    for (let i = 0; i < MAX_PAGES; i++) {
-      const page = await this.getPage(
-        `/workflow/${run.providerRunId}/job${
-          token ? `?page-token=${encodeURIComponent(token)}` : ''
-        }`,
-        source,
-      );
+    for (const job of raw) {
+      const extra = finished ? await this.detailsOf(source, job) : {};
       jobs.push(
-        ...parseItems(
-          circleciJobSchema,
-          page.items,
-          `job of ${source.source}`,
-          this.logger,
-        ).map(j => toJob(j, links, run.runNumber, run.providerRunId)),
+        boundJobToRun(
+          toJob(job, links, run.runNumber, run.providerRunId, extra),
+          run,
+        ),
       );
-      token = page.next_page_token ?? undefined;
-      if (!token || !PAGE_TOKEN.test(token)) {
-        break;
-      }
     }
     return jobs;
+  }
+
+  /** A finished job's details: see {@link CircleciProvider.listJobs}. */
+  private async detailsOf(
+    source: CiSource,
+    job: CircleciJob,
+  ): Promise<CircleciJobExtra> {
+    const number = job.job_number;
+    if (typeof number !== 'number' || job.type === 'approval') {
+      return {};
+    }
+    const ref = parseCircleciProjectSlug(source.source);
+    const vcs = ref && V1_VCS[ref.vcs];
+    const what = `job ${number} of ${where(source)}`;
+    try {
+      if (ref && vcs && this.api.v1BaseUrl) {
+        const parsed = circleciV1JobSchema.safeParse(
+          await this.api.getV1<unknown>(
+            `/project/${vcs}/${encodeURIComponent(
+              ref.org,
+            )}/${encodeURIComponent(ref.project)}/${number}`,
+            what,
+          ),
+        );
+        if (!parsed.success) {
+          this.logger.warn(
+            `CircleCI answered with job details of an unexpected shape for ${what}: ${parsed.error.issues
+              .map(i => i.path.join('.'))
+              .join(', ')}; its steps are left out`,
+          );
+          return {};
+        }
+        return {
+          queuedAt: parsed.data.queued_at,
+          startedAt: parsed.data.start_time,
+          steps: parsed.data.steps,
+        };
+      }
+      const parsed = circleciJobDetailsSchema.safeParse(
+        await this.api.get<unknown>(
+          `${projectPath(source)}/job/${number}`,
+          what,
+        ),
+      );
+      if (!parsed.success) {
+        this.logger.warn(
+          `CircleCI answered with job details of an unexpected shape for ${what}; its queue time is left out`,
+        );
+        return {};
+      }
+      return {
+        queuedAt: parsed.data.queued_at,
+        startedAt: parsed.data.started_at,
+      };
+    } catch (error) {
+      if (error instanceof ServiceUnavailableError) {
+        throw error;
+      }
+      this.logger.warn(
+        `Could not read the details of ${what}: ${
+          (error as Error).message
+        }; its steps and queue time are left out`,
+      );
+      return {};
+    }
   }
 
   /**

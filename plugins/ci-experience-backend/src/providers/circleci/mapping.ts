@@ -1,5 +1,6 @@
 import {
   CiJob,
+  CiStep,
   isFinalStatus,
   mapCircleciStatus,
 } from '@ci-experience/plugin-ci-experience-common';
@@ -82,8 +83,59 @@ export const circleciJobSchema = z.object({
   job_number: counter.nullish(),
   started_at: date.nullish(),
   stopped_at: date.nullish(),
+  /** The ids of the jobs of the same workflow this job depends on. */
+  dependencies: z.array(z.string().max(64)).max(1000).nullish(),
 });
 export type CircleciJob = z.infer<typeof circleciJobSchema>;
+
+/**
+ * The fields of API v1.1's job details
+ * (`GET /api/v1.1/project/:vcs/:org/:repo/:build_num`) that are read: the
+ * job's times and its steps, each with its actions (one per parallel
+ * container).
+ */
+export const circleciV1JobSchema = z.object({
+  queued_at: date.nullish(),
+  start_time: date.nullish(),
+  stop_time: date.nullish(),
+  steps: z
+    .array(
+      z.object({
+        name: z.string().nullish(),
+        actions: z
+          .array(
+            z.object({
+              name: z.string().nullish(),
+              status: z.string().nullish(),
+              start_time: date.nullish(),
+              end_time: date.nullish(),
+              run_time_millis: z.number().nullish(),
+              has_output: z.boolean().nullish(),
+              output_url: z.string().url().max(4096).nullish(),
+            }),
+          )
+          .nullish(),
+      }),
+    )
+    .nullish(),
+});
+export type CircleciV1Job = z.infer<typeof circleciV1JobSchema>;
+
+/** The fields of API v2's job details (`GET /project/{slug}/job/{number}`) that are read. */
+export const circleciJobDetailsSchema = z.object({
+  queued_at: date.nullish(),
+  started_at: date.nullish(),
+});
+export type CircleciJobDetails = z.infer<typeof circleciJobDetailsSchema>;
+
+/** What the details of a job add to it: times and, from API v1.1, steps. */
+export interface CircleciJobExtra {
+  /** When the job was queued. */
+  queuedAt?: string | null;
+  /** When it started, as the details say. */
+  startedAt?: string | null;
+  steps?: CircleciV1Job['steps'];
+}
 
 /** The fields of `GET /project/{slug}` that are read. */
 export const circleciProjectSchema = z.object({
@@ -258,18 +310,61 @@ export function toPipelineRun(
   };
 }
 
-/** A CircleCI job as the provider-neutral model; API v2 has no steps. */
+/**
+ * The steps of API v1.1's job details: one per step, from its first action
+ * (the first parallel container's), its status, start and end, and its
+ * duration from `run_time_millis` when the times are missing.
+ */
+export function toSteps(steps: CircleciV1Job['steps']): CiStep[] {
+  const out: CiStep[] = [];
+  for (const step of steps ?? []) {
+    const action = step.actions?.[0];
+    if (!action) {
+      continue;
+    }
+    const mapped = mapCircleciStatus('job', text(action.status, 64));
+    const startedAt = iso(action.start_time);
+    const finishedAt = iso(action.end_time);
+    const ms = span(startedAt, finishedAt);
+    out.push({
+      number: out.length + 1,
+      name: text(action.name ?? step.name ?? 'step', 512),
+      ...mapped,
+      startedAt,
+      finishedAt,
+      durationMs:
+        ms ??
+        (typeof action.run_time_millis === 'number' &&
+        action.run_time_millis >= 0
+          ? action.run_time_millis
+          : undefined),
+    });
+  }
+  return out;
+}
+
+/**
+ * A CircleCI job as the provider-neutral model: `needs` from the
+ * workflow's `dependencies`, kind `manual` for an approval job; with its
+ * details, `createdAt` (`queued_at`), the queue time (`queued_at` to the
+ * start) and, from API v1.1, its steps.
+ */
 export function toJob(
   job: CircleciJob,
   links: CircleciLinks,
   pipelineNumber: number,
   workflowId: string,
+  extra: CircleciJobExtra = {},
 ): CiJob {
   const mapped = mapCircleciStatus('job', text(job.status, 64));
-  const startedAt = iso(job.started_at);
+  const startedAt = iso(job.started_at) ?? iso(extra.startedAt);
   const finishedAt = isFinalStatus(mapped.status)
     ? iso(job.stopped_at)
     : undefined;
+  const queuedAt = iso(extra.queuedAt);
+  const dependencies = job.dependencies?.filter(
+    d => circleciId.safeParse(d).success,
+  );
   return {
     id: job.id,
     name: text(job.name, 512),
@@ -283,6 +378,51 @@ export function toJob(
     startedAt,
     finishedAt,
     durationMs: span(startedAt, finishedAt),
-    steps: [],
+    ...(queuedAt ? { createdAt: queuedAt } : {}),
+    ...(queuedAt && startedAt ? { queuedMs: span(queuedAt, startedAt) } : {}),
+    ...(dependencies ? { needs: dependencies } : {}),
+    ...(job.type === 'approval' ? { kind: 'manual' as const } : {}),
+    steps: extra.steps ? toSteps(extra.steps) : [],
   };
 }
+
+/**
+ * Every field of CircleCI's answers this provider reads, as
+ * `path: JSON type`. The contract test checks each against the OpenAPI
+ * description (v2), the published v1.1 example and the simulator.
+ */
+export const CIRCLECI_READ_FIELDS = {
+  /** `GET /workflow/{id}/job` items. */
+  workflowJob: {
+    id: 'string',
+    name: 'string',
+    status: 'string',
+    type: 'string',
+    job_number: 'number',
+    started_at: 'string',
+    stopped_at: 'string',
+    dependencies: 'array',
+  },
+  /** `GET /project/{slug}/job/{number}` (API v2 job details). */
+  jobDetails: { queued_at: 'string', started_at: 'string' },
+  /** `GET /api/v1.1/project/{vcs}/{org}/{repo}/{number}`. */
+  v1Job: {
+    queued_at: 'string',
+    start_time: 'string',
+    stop_time: 'string',
+    steps: 'array',
+  },
+  /** `steps[]` of the v1.1 job details. */
+  v1Step: { name: 'string', actions: 'array' },
+  /**
+   * `steps[].actions[]` of the v1.1 job details (an action's own `name` is
+   * read when present, else the step's: the published example has it on
+   * some actions only).
+   */
+  v1Action: {
+    status: 'string',
+    start_time: 'string',
+    end_time: 'string',
+    run_time_millis: 'number',
+  },
+} as const;
