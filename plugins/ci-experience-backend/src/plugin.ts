@@ -66,7 +66,11 @@ import {
   CiJobLog,
   CiRunsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
-import { scheduleSync, syncAllEntities } from './service/scheduleSync';
+import {
+  readCatalogClaims,
+  scheduleSync,
+  syncAllEntities,
+} from './service/scheduleSync';
 import { createTriageService, FailureClassifier } from './triage';
 import { createInsights, workflowScopeOf } from './insights';
 import {
@@ -287,7 +291,11 @@ export const ciExperiencePlugin = createBackendPlugin({
           },
         });
 
-        const claims = new SourceClaims(store, logger);
+        const claims = new SourceClaims(store, logger, {
+          // A delivery that beats the first sync: who claims its source?
+          readCatalog: async () =>
+            (await readCatalogClaims({ catalog, auth, sync })).found,
+        });
 
         // Webhook deliveries, one ingestor per provider, the same way for all:
         // each applied once, group-committed, source lookups cached. One
@@ -338,6 +346,9 @@ export const ciExperiencePlugin = createBackendPlugin({
             logger,
             metrics,
             onSourceChanged,
+            resolveUnclaimed: async key => {
+              await claims.claimFromCatalog(key);
+            },
           });
           await events.subscribe({
             id: `ci-experience-${subscriber}`,

@@ -10,7 +10,7 @@ import { KnexCiStore } from '../database/KnexCiStore';
 import { DeliveryIngestor } from '../providers/shared/DeliveryIngestor';
 import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
 import { CiSyncService } from './CiSyncService';
-import { syncAllEntities } from './scheduleSync';
+import { readCatalogClaims, syncAllEntities } from './scheduleSync';
 import { SourceClaims } from './SourceClaims';
 import { SourcePolicy } from './SourcePolicy';
 
@@ -152,6 +152,134 @@ describe('SourceClaims', () => {
   );
 
   it.each(databases.eachSupportedId())(
+    'stores a delivery that beats the first sync, and never keeps a miss a sync turns into a hit, %p',
+    async (databaseId: TestDatabaseId) => {
+      const store = await KnexCiStore.fromKnex(
+        await databases.init(databaseId),
+      );
+      const logger = mockServices.logger.mock();
+      const { provider } = fakeProvider();
+      const sync = CiSyncService.create({
+        providers: [provider],
+        store,
+        logger,
+        limits: { maxPages: 1 },
+        policy: SourcePolicy.fromRules([
+          { provider: 'fake', source: 'team/*' },
+        ]),
+      });
+      const catalog = { entities: [] as Entity[], reads: 0 };
+      const auth = mockServices.auth();
+      const clock = { now: Date.parse('2026-12-01T12:00:00Z') };
+      const claims = new SourceClaims(store, logger, {
+        now: () => clock.now,
+        readCatalog: async () => {
+          catalog.reads += 1;
+          return (
+            await readCatalogClaims({
+              catalog: catalogServiceMock({ entities: catalog.entities }),
+              auth,
+              sync,
+            })
+          ).found;
+        },
+      });
+      const deliveries = { add: jest.fn() };
+      const ingestor = new DeliveryIngestor({
+        provider: 'fake',
+        label: 'Fake',
+        store,
+        logger,
+        metrics: { deliveries, syncLag: { record: jest.fn() } } as any,
+        now: () => clock.now,
+        resolveUnclaimed: async key => {
+          await claims.claimFromCatalog(key);
+        },
+        parse: async (event, lookup) => {
+          const { id, key } = event.eventPayload as { id: string; key: string };
+          if (!(await lookup(key))) {
+            return {
+              ok: false,
+              reason: 'unclaimed',
+              deliveryId: id,
+              sourceKey: key,
+              message: `${key}: no entity claims it`,
+            };
+          }
+          return {
+            ok: true,
+            deliveryId: id,
+            sourceKey: key,
+            write: {
+              deliveryId: id,
+              event: 'build',
+              runs: [
+                {
+                  id: `run-${id}`,
+                  provider: 'fake',
+                  source: key.slice('fake:'.length),
+                  sourceKey: key,
+                  providerRunId: id,
+                  workflow: 'CI',
+                  runNumber: 1,
+                  attempt: 1,
+                  status: 'succeeded',
+                  providerStatus: 'success',
+                  url: 'https://ci.example.com/1',
+                  createdAt: '2026-12-01T11:00:00.000Z',
+                },
+              ],
+            },
+          };
+        },
+      });
+      const deliver = (id: string, key: string) =>
+        ingestor.handle({ topic: 'fake.build', eventPayload: { id, key } });
+
+      // An entity annotates team/app; nothing has listed or synced it yet.
+      catalog.entities = [entity('app', 'team/app')];
+      expect(await deliver('1', KEY)).toBe('accepted');
+      expect(await store.getRun('run-1')).toBeDefined();
+      expect(await store.getClaims(KEY)).toEqual(['component:default/app']);
+
+      // team/new is annotated nowhere yet: refused, with a line and a count.
+      expect(await deliver('2', 'fake:team/new')).toBe('unclaimed');
+      expect(logger.info).toHaveBeenCalledWith(
+        expect.stringContaining('Refused Fake build delivery 2'),
+      );
+      expect(deliveries.add).toHaveBeenLastCalledWith(1, {
+        provider: 'fake',
+        event: 'build',
+        outcome: 'unclaimed',
+        reason: 'unclaimed',
+      });
+      // 25 s later a listing has claimed it (the catalog read before is
+      // reused): the next delivery is stored, not refused from a cache.
+      clock.now += 25_000;
+      await claims.note('component:default/new', ['fake:team/new']);
+      await store.upsertSource({
+        provider: 'fake',
+        key: 'fake:team/new',
+        source: 'team/new',
+      });
+      expect(await deliver('3', 'fake:team/new')).toBe('accepted');
+      expect(await store.getRun('run-3')).toBeDefined();
+
+      // A burst for unknown sources reads the catalog once.
+      const reads = catalog.reads;
+      for (const id of ['4', '5', '6']) {
+        expect(await deliver(id, `fake:team/ghost-${id}`)).toBe('unclaimed');
+      }
+      expect(catalog.reads).toBe(reads);
+      // A source the policy refuses is never claimed through a delivery.
+      catalog.entities.push(entity('intruder', 'other/secret'));
+      clock.now += 60_000;
+      expect(await deliver('7', 'fake:other/secret')).toBe('unclaimed');
+      expect(await store.getClaims('fake:other/secret')).toEqual([]);
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
     'keeps a claim noted while a pass read the catalog, %p',
     async (databaseId: TestDatabaseId) => {
       const store = await KnexCiStore.fromKnex(
@@ -178,7 +306,7 @@ describe('SourceClaims', () => {
     const recordClaims = jest.fn(async () => {});
     const clock = { now: 0 };
     const claims = new SourceClaims(
-      { recordClaims, replaceClaims: jest.fn() },
+      { recordClaims, replaceClaims: jest.fn(), upsertSource: jest.fn() },
       mockServices.logger.mock(),
       { rememberMs: 1000, now: () => clock.now },
     );

@@ -25,8 +25,55 @@ export async function syncAllEntities(options: {
   claims: SourceClaims;
   logger: LoggerService;
 }): Promise<{ sources: number; failed: number }> {
-  const { catalog, auth, sync, claims, logger } = options;
+  const { sync, claims, logger } = options;
   const readStartedAt = new Date().toISOString();
+  const { entities, found } = await readCatalogClaims(options);
+  const sources = new Map<
+    string,
+    {
+      entityRef: string;
+      source: ReturnType<CiSyncService['sourcesOf']>[number];
+    }
+  >();
+  for (const { entityRef, source } of found) {
+    if (!sources.has(source.key)) {
+      sources.set(source.key, { entityRef, source });
+    }
+  }
+  await claims.replaceAll(
+    found.map(f => ({ entityRef: f.entityRef, sourceKey: f.source.key })),
+    readStartedAt,
+  );
+  let failed = 0;
+  for (const { entityRef, source } of sources.values()) {
+    const result = await sync.sync(source, entityRef);
+    if (result.error) {
+      failed += 1;
+    }
+  }
+  logger.info(
+    `Scheduled sync: ${sources.size} sources from ${entities} entities, ${failed} failed`,
+  );
+  return { sources: sources.size, failed };
+}
+
+/**
+ * Every source that an annotated catalog entity may reach (the source
+ * policy applied), with the entity that claims it, read with the plugin's
+ * own credentials.
+ */
+export async function readCatalogClaims(options: {
+  catalog: CatalogService;
+  auth: AuthService;
+  sync: Pick<CiSyncService, 'sourcesOf'>;
+}): Promise<{
+  entities: number;
+  found: Array<{
+    entityRef: string;
+    source: ReturnType<CiSyncService['sourcesOf']>[number];
+  }>;
+}> {
+  const { catalog, auth, sync } = options;
   const { items } = await catalog.getEntities(
     {
       filter: CI_ANNOTATIONS.map(a => ({
@@ -41,35 +88,11 @@ export async function syncAllEntities(options: {
     },
     { credentials: await auth.getOwnServiceCredentials() },
   );
-  const sources = new Map<
-    string,
-    {
-      entityRef: string;
-      source: ReturnType<CiSyncService['sourcesOf']>[number];
-    }
-  >();
-  const found: Array<{ entityRef: string; sourceKey: string }> = [];
-  for (const entity of items) {
+  const found = items.flatMap(entity => {
     const entityRef = stringifyEntityRef(entity);
-    for (const source of sync.sourcesOf(entity)) {
-      found.push({ entityRef, sourceKey: source.key });
-      if (!sources.has(source.key)) {
-        sources.set(source.key, { entityRef, source });
-      }
-    }
-  }
-  await claims.replaceAll(found, readStartedAt);
-  let failed = 0;
-  for (const { entityRef, source } of sources.values()) {
-    const result = await sync.sync(source, entityRef);
-    if (result.error) {
-      failed += 1;
-    }
-  }
-  logger.info(
-    `Scheduled sync: ${sources.size} sources from ${items.length} entities, ${failed} failed`,
-  );
-  return { sources: sources.size, failed };
+    return sync.sourcesOf(entity).map(source => ({ entityRef, source }));
+  });
+  return { entities: items.length, found };
 }
 
 /** Registers the periodic sync with the scheduler. */

@@ -118,7 +118,7 @@ describe('GithubWebhookIngestor', () => {
     expect(stored?.jobs?.[0].steps?.length).toBe(job.steps.length);
   });
 
-  it('drops deliveries for repositories no entity claims, at debug level', async () => {
+  it('drops deliveries for repositories no entity claims, with an info line', async () => {
     const { ingestor, logger, github, history } = await setup();
     const other = history.repo('demo-org', 'checkout-web')!;
     const run = github.runJson(other, history.listRuns(other)[0]);
@@ -131,7 +131,7 @@ describe('GithubWebhookIngestor', () => {
         }),
       ),
     ).toBe('unclaimed');
-    expect(logger.debug).toHaveBeenCalledWith(
+    expect(logger.info).toHaveBeenCalledWith(
       expect.stringContaining('no entity claims it'),
     );
     expect(logger.warn).not.toHaveBeenCalled();

@@ -139,7 +139,7 @@ describe('DeliveryIngestor', () => {
     ).toBe('unclaimed');
     expect(await ingestor.handle(event({}, 'test.ping'))).toBe('rejected');
     expect(await ingestor.handle(event({ id: 'd-3' }))).toBe('rejected');
-    expect(logger.debug).toHaveBeenCalledWith(
+    expect(logger.info).toHaveBeenCalledWith(
       expect.stringContaining('no entity claims it'),
     );
     expect(logger.debug).toHaveBeenCalledWith('pings are not read');
@@ -200,7 +200,7 @@ describe('DeliveryIngestor', () => {
     expect(
       await ingestor.handle(event({ id: 'u-1', status: 'succeeded' })),
     ).toBe('unclaimed');
-    expect(logger.debug).toHaveBeenCalledWith(
+    expect(logger.info).toHaveBeenCalledWith(
       expect.stringContaining('no entity claims it'),
     );
     expect(await store.getRun('run-1')).toBeUndefined();

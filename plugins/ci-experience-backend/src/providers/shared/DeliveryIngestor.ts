@@ -71,8 +71,14 @@ export interface DeliveryIngestorOptions {
   logger: LoggerService;
   metrics?: CiMetrics;
   now?: () => number;
-  /** How long a source lookup is remembered. Default 30 s. */
+  /** How long a found source is remembered. Default 30 s. */
   sourceTtlMs?: number;
+  /**
+   * Asked when no entity is known to claim a source (it may be annotated
+   * but not synced yet): reads the catalog and records the claims it finds,
+   * so that a delivery that beats the first sync is stored.
+   */
+  resolveUnclaimed?: (sourceKey: string) => Promise<void>;
   /** Told when a delivery changed a source's runs. */
   onSourceChanged?: (sourceKey: string) => void;
   /** The event kind for logs and metrics; default: the topic after its first dot. */
@@ -108,7 +114,12 @@ export class DeliveryIngestor {
     return this.options.now?.() ?? Date.now();
   }
 
-  /** In-flight lookups are shared too: a burst's first deliveries wait on one query. */
+  /**
+   * In-flight lookups are shared too: a burst's first deliveries wait on one
+   * query. Only a found source is remembered: a miss is asked of the store
+   * again each time (a sync on any replica may have claimed the source since),
+   * then of the catalog through `resolveUnclaimed`.
+   */
   private readonly lookup: SourceLookup = key => {
     const now = this.now();
     const hit = this.sources.get(key);
@@ -118,18 +129,38 @@ export class DeliveryIngestor {
     if (this.sources.size > 10_000) {
       this.sources.clear();
     }
-    // Only a source some entity claims (as the source policy allowed it):
-    // a delivery for any other is refused as unclaimed.
-    const source = this.options.store.getClaimedSource(key);
+    const source = this.findClaimed(key);
     this.sources.set(key, { at: now, source });
-    // A failed lookup is not remembered.
-    source.catch(() => {
+    const forget = () => {
       if (this.sources.get(key)?.source === source) {
         this.sources.delete(key);
       }
-    });
+    };
+    // A miss or a failed lookup is not remembered.
+    source.then(found => (found ? undefined : forget()), forget);
     return source;
   };
+
+  /**
+   * Only a source some entity claims (as the source policy allowed it); a
+   * delivery for any other is refused as unclaimed.
+   */
+  private async findClaimed(key: string): Promise<StoredSource | undefined> {
+    const { store, resolveUnclaimed, logger, label } = this.options;
+    const claimed = await store.getClaimedSource(key);
+    if (claimed || !resolveUnclaimed) {
+      return claimed;
+    }
+    try {
+      await resolveUnclaimed(key);
+    } catch (error) {
+      logger.warn(
+        `Could not ask the catalog who claims ${label} source ${key}: ${error}`,
+      );
+      return undefined;
+    }
+    return await store.getClaimedSource(key);
+  }
 
   /**
    * Group commit: deliveries that arrive while a write is under way go to
@@ -218,12 +249,18 @@ export class DeliveryIngestor {
     );
     let deliveryId: string | undefined;
     let outcome: DeliveryOutcome;
+    let reason: DeliveryRefusal | 'store-failure' | undefined;
     try {
       const result = await this.parse(event);
       deliveryId = result.deliveryId;
       if (!result.ok) {
+        reason = result.reason;
         if (result.reason === 'unclaimed') {
-          logger.debug(result.message);
+          logger.info(
+            `Refused ${label} ${kind} delivery ${
+              result.deliveryId ?? '(no id)'
+            }: ${result.message}`,
+          );
           outcome = 'unclaimed';
         } else if (result.reason === 'unsupported') {
           // Events the provider sends that runs are not made of (pings…).
@@ -260,11 +297,13 @@ export class DeliveryIngestor {
         }: ${error}`,
       );
       outcome = 'rejected';
+      reason = 'store-failure';
     }
     this.options.metrics?.deliveries.add(1, {
       provider,
       event: kind,
       outcome,
+      ...(reason ? { reason } : {}),
     });
     return outcome;
   }
