@@ -344,8 +344,13 @@ export class GithubSimulator {
     const branch = url.searchParams.get('branch');
     const status = url.searchParams.get('status');
     const event = url.searchParams.get('event');
+    // GitHub lists runs by creation, newest first: a re-run keeps its run's
+    // `created_at` and its place.
     const runs = this.history
       .listRuns(spec)
+      .map(run => ({ run, created: this.runCreatedAt(spec, run) }))
+      .sort((a, b) => b.created - a.created || b.run.id - a.run.id)
+      .map(r => r.run)
       .filter(r => !branch || r.branch === branch)
       .filter(r => !event || r.event === event)
       .filter(r => !status || r.status === status || r.conclusion === status);
@@ -388,7 +393,19 @@ export class GithubSimulator {
     return { body, link: linkHeader(url, page, last) };
   }
 
-  /** A run attempt as GitHub's REST API (and `workflow_run` webhooks) shape it. */
+  /** When the run's first attempt was created: GitHub's `created_at` of every attempt. */
+  private runCreatedAt(spec: SimRepoSpec, run: SimRunAttempt): number {
+    return run.attempt === 1
+      ? run.createdAt
+      : this.history.getRun(spec, run.id, 1)?.createdAt ?? run.createdAt;
+  }
+
+  /**
+   * A run attempt as GitHub's REST API (and `workflow_run` webhooks) shape
+   * it. As GitHub does, a re-run keeps the run's `created_at` and gets a new
+   * `run_started_at` (when the attempt was asked for); its jobs are created
+   * then and start once a runner takes them.
+   */
   runJson(spec: SimRepoSpec, run: SimRunAttempt) {
     const json = this.rewrite(example('workflowRun'), spec);
     const api = `${this.options.apiBaseUrl}/repos/${spec.owner}/${spec.repo}`;
@@ -407,9 +424,9 @@ export class GithubSimulator {
       workflow_id: run.workflow.id,
       url: runApi,
       html_url: `${this.options.webBaseUrl}/${spec.owner}/${spec.repo}/actions/runs/${run.id}`,
-      created_at: iso(run.createdAt),
+      created_at: iso(this.runCreatedAt(spec, run)),
       updated_at: iso(run.updatedAt),
-      run_started_at: iso(run.startedAt),
+      run_started_at: iso(run.createdAt),
       run_attempt: run.attempt,
       jobs_url: `${runApi}/jobs`,
       logs_url: `${runApi}/logs`,
@@ -450,8 +467,9 @@ export class GithubSimulator {
       check_run_url: `${api}/check-runs/${job.id}`,
       status: job.status,
       conclusion: job.conclusion,
-      created_at: iso(run.startedAt),
-      started_at: iso(job.startedAt ?? run.startedAt),
+      created_at: iso(run.createdAt),
+      // GitHub gives a queued job its creation as `started_at`.
+      started_at: iso(job.startedAt ?? run.createdAt),
       completed_at: job.completedAt ? iso(job.completedAt) : null,
       name: job.name,
       runner_name: job.startedAt ? job.runnerName : null,

@@ -103,4 +103,35 @@ describe('the local CI simulator', () => {
     expect(rerun?.conclusion).toBe('success');
     expect(history.getRun(spec, rerun!.id, 1)?.conclusion).toBe('failure');
   });
+
+  it('re-runs as GitHub does: created_at kept, run_started_at new, listed in place', async () => {
+    const spec = history.repo('demo-org', 'payments-service')!;
+    const rerun = history.listRuns(spec).find(r => r.attempt === 2)!;
+    const base = '/api/v3/repos/demo-org/payments-service/actions/runs';
+    const latest = await (await get(`${base}/${rerun.id}`)).json();
+    const first = await (await get(`${base}/${rerun.id}/attempts/1`)).json();
+    expect(latest.run_attempt).toBe(2);
+    expect(latest.created_at).toBe(first.created_at);
+    expect(Date.parse(latest.run_started_at)).toBeGreaterThan(
+      Date.parse(first.run_started_at),
+    );
+    // As in GitHub's examples, a first attempt starts when it is created.
+    expect(first.run_started_at).toBe(first.created_at);
+    // The attempt's jobs are created when it is, and start later.
+    const { jobs } = await (await get(`${base}/${rerun.id}/jobs`)).json();
+    for (const job of jobs) {
+      expect(job.created_at).toBe(latest.run_started_at);
+      expect(Date.parse(job.started_at)).toBeGreaterThanOrEqual(
+        Date.parse(job.created_at),
+      );
+    }
+    // The list keeps GitHub's order, by created_at: a re-run does not move up.
+    const { workflow_runs: runs } = await (
+      await get(`${base}?per_page=100`)
+    ).json();
+    const created = runs.map((r: { created_at: string }) =>
+      Date.parse(r.created_at),
+    );
+    expect(created).toEqual([...created].sort((a, b) => b - a));
+  });
 });

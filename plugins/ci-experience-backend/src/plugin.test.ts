@@ -183,8 +183,13 @@ describe('ci-experience backend', () => {
       syncing: false,
     });
     expect(Date.parse(done.sources[0].lastSyncedAt!)).not.toBeNaN();
-    const created = done.items.map(r => r.createdAt);
-    expect([...created].sort().reverse()).toEqual(created);
+    // One row per run, by its latest activity (a re-run by its new start).
+    const activity = done.items.map(r =>
+      r.startedAt && r.startedAt > r.createdAt ? r.startedAt : r.createdAt,
+    );
+    expect([...activity].sort().reverse()).toEqual(activity);
+    const runKeys = done.items.map(r => `${r.source}#${r.runNumber}`);
+    expect(new Set(runKeys).size).toBe(runKeys.length);
 
     // Page views read the store: no more GitHub requests.
     const before = github.stats.requests.length;
@@ -442,10 +447,45 @@ describe('ci-experience backend', () => {
     );
     expect(legacy.body.allowedBranches).toBeUndefined();
 
+    // Each source's own default branch (GitHub says main here).
+    const defaults = await request(http).get(
+      `${RUNS}?branchScope=default&limit=100`,
+    );
+    expect(defaults.status).toBe(200);
+    expect(defaults.body.items.length).toBeGreaterThan(0);
+    expect(
+      defaults.body.items.every((r: { branch: string }) => r.branch === 'main'),
+    ).toBe(true);
+
+    // Every attempt on request: the re-run runs' first attempts too.
+    const everyAttempt = await request(http).get(
+      `${RUNS}?attempts=all&limit=100`,
+    );
+    expect(everyAttempt.status).toBe(200);
+    const firstAttempts = everyAttempt.body.items.filter(
+      (r: { attempt: number; runNumber: number }) =>
+        r.attempt === 1 &&
+        everyAttempt.body.items.some(
+          (o: { attempt: number; runNumber: number }) =>
+            o.runNumber === r.runNumber && o.attempt === 2,
+        ),
+    );
+    expect(firstAttempts.length).toBeGreaterThan(0);
+    for (const first of firstAttempts) {
+      expect(all.body.items.map((r: { id: string }) => r.id)).not.toContain(
+        first.id,
+      );
+    }
+
     const bad = await request(http).get(`${RUNS}?branchScope=some`);
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(
-      /branchScope must be all or allowed/,
+      /branchScope must be all, allowed or default/,
+    );
+    const badAttempts = await request(http).get(`${RUNS}?attempts=first`);
+    expect(badAttempts.status).toBe(400);
+    expect(badAttempts.body.error.message).toMatch(
+      /attempts must be latest or all/,
     );
   });
 

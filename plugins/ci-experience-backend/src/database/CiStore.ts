@@ -3,6 +3,7 @@ import {
   CiJob,
   CiRun,
   CiRunStatus,
+  CiStep,
   CiSyncError,
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiSource } from '@ci-experience/plugin-ci-experience-node';
@@ -50,6 +51,13 @@ export interface ListRunsOptions {
   /** Only these workflows (an entity's own, in a monorepo): by name or by file. */
   workflowScope?: { names: string[]; paths: string[] };
   providers?: string[];
+  /**
+   * Only each source's runs on that source's default branch (sources not in
+   * the map list nothing).
+   */
+  defaultBranches?: Map<string, string>;
+  /** Every attempt as its own row; by default only each run's latest. */
+  allAttempts?: boolean;
   limit: number;
   cursor?: string;
 }
@@ -97,6 +105,16 @@ export interface CiStore {
   ): Promise<{ added: number; removed: number }>;
   /** The entities that claim a source. */
   getClaims(sourceKey: string): Promise<string[]>;
+  /**
+   * Keeps the steps a job's log shows (GitLab's sections), for a provider
+   * whose API has none; a job's own steps, when it has any, come first.
+   */
+  setJobLogSteps(runId: string, jobId: string, steps: CiStep[]): Promise<void>;
+  /**
+   * The other sources claimed by the entities that claim this one (an
+   * entity's Jenkins job beside its GitHub repository), as stored.
+   */
+  getSourcesClaimedWith(sourceKey: string): Promise<StoredSource[]>;
   /** The source as stored, when at least one entity claims it. */
   getClaimedSource(key: string): Promise<StoredSource | undefined>;
   /** Takes the sync lease of a source unless another owner holds it. */

@@ -431,4 +431,187 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
       ['att-2', 2, 'succeeded'],
     ]);
   });
+
+  describe('one row per run', () => {
+    const other = {
+      provider: 'github-actions',
+      key: 'github-actions:github.com/o/attempts',
+      source: 'o/attempts',
+      host: 'github.com',
+    };
+    const at = (day: number, hour = 0) =>
+      new Date(Date.UTC(2026, 10, day, hour)).toISOString();
+    const attempt = (
+      runId: string,
+      n: number,
+      overrides: Partial<StoredRun> = {},
+    ): StoredRun => ({
+      ...run(0),
+      id: `${runId}-a${n}`,
+      sourceKey: other.key,
+      source: other.source,
+      providerRunId: runId,
+      attempt: n,
+      branch: 'main',
+      ...overrides,
+    });
+
+    beforeAll(async () => {
+      await store.upsertSource(other);
+      // Run old: created on the 1st, failed, re-run on the 20th and passed
+      // (GitHub keeps created_at; the attempt starts on the 20th). The
+      // second attempt arrives before the first (webhooks race a sync).
+      await store.upsertRuns([
+        attempt('old', 2, {
+          status: 'succeeded',
+          createdAt: at(1),
+          startedAt: at(20),
+          finishedAt: at(20, 1),
+          providerUpdatedAt: at(20, 1),
+        }),
+      ]);
+      await store.upsertRuns([
+        attempt('mid', 1, {
+          status: 'succeeded',
+          createdAt: at(10),
+          startedAt: at(10),
+          providerUpdatedAt: at(10),
+        }),
+        attempt('old', 1, {
+          status: 'failed',
+          createdAt: at(1),
+          startedAt: at(1),
+          finishedAt: at(1, 1),
+          providerUpdatedAt: at(1, 1),
+        }),
+      ]);
+    });
+
+    it('lists a re-run run once, in its latest attempt, by its latest activity', async () => {
+      const { items } = await store.listRuns({
+        sourceKeys: [other.key],
+        limit: 10,
+      });
+      expect(items.map(r => [r.id, r.attempt, r.status])).toEqual([
+        ['old-a2', 2, 'succeeded'],
+        ['mid-a1', 1, 'succeeded'],
+      ]);
+      // Filtering by status filters latest attempts: the failed first
+      // attempt does not show the run as failed.
+      const failed = await store.listRuns({
+        sourceKeys: [other.key],
+        statuses: ['failed'],
+        limit: 10,
+      });
+      expect(failed.items).toEqual([]);
+    });
+
+    it('lists every attempt when asked, pages included', async () => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listRuns({
+          sourceKeys: [other.key],
+          allAttempts: true,
+          limit: 1,
+          cursor,
+        });
+        seen.push(...page.items.map(r => r.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual(['old-a2', 'mid-a1', 'old-a1']);
+      const attempts = await store.listAttempts(other.key, 'old');
+      expect(attempts.map(a => a.attempt)).toEqual([1, 2]);
+      expect((await store.getRun('old-a1'))?.status).toBe('failed');
+    });
+
+    it("lists each source's runs on that source's own default branch", async () => {
+      const second = {
+        provider: 'jenkins',
+        key: 'jenkins:ci.example.com/attempts',
+        source: 'attempts',
+        host: 'ci.example.com',
+      };
+      await store.upsertSource(second);
+      await store.upsertRuns([
+        attempt('j1', 1, {
+          sourceKey: second.key,
+          provider: 'jenkins',
+          branch: 'master',
+          createdAt: at(15),
+          providerUpdatedAt: at(15),
+        }),
+        attempt('j2', 1, {
+          sourceKey: second.key,
+          provider: 'jenkins',
+          branch: 'main',
+          createdAt: at(16),
+          providerUpdatedAt: at(16),
+        }),
+      ]);
+      const { items } = await store.listRuns({
+        sourceKeys: [other.key, second.key],
+        defaultBranches: new Map([
+          [other.key, 'main'],
+          [second.key, 'master'],
+        ]),
+        limit: 10,
+      });
+      expect(items.map(r => r.id)).toEqual(['old-a2', 'j1-a1', 'mid-a1']);
+      const none = await store.listRuns({
+        sourceKeys: [other.key, second.key],
+        defaultBranches: new Map(),
+        limit: 10,
+      });
+      expect(none.items).toEqual([]);
+    });
+
+    it('keeps a queue time a later write does not know, and log steps a sync does not bring', async () => {
+      await store.upsertRuns([
+        attempt('q', 1, {
+          createdAt: at(3),
+          queuedMs: 5000,
+          workflowLabel: 'Build',
+          jobs: [
+            {
+              id: 'j',
+              name: 'build',
+              status: 'succeeded',
+              providerStatus: 'success',
+              startedAt: at(3),
+              finishedAt: at(3, 1),
+            },
+          ],
+        }),
+      ]);
+      await store.setJobLogSteps('q-a1', 'j', [
+        {
+          number: 1,
+          name: 'Prepare',
+          status: 'succeeded',
+          providerStatus: 'section',
+        },
+      ]);
+      await store.upsertRuns([
+        attempt('q', 1, {
+          createdAt: at(3),
+          providerUpdatedAt: at(4),
+          jobs: [
+            {
+              id: 'j',
+              name: 'build',
+              status: 'succeeded',
+              providerStatus: 'success',
+              startedAt: at(3),
+              finishedAt: at(3, 1),
+            },
+          ],
+        }),
+      ]);
+      const stored = await store.getRun('q-a1');
+      expect(stored?.queuedMs).toBe(5000);
+      expect(stored?.workflowLabel).toBe('Build');
+      expect(stored?.jobs?.[0].steps?.map(s => s.name)).toEqual(['Prepare']);
+    });
+  });
 });

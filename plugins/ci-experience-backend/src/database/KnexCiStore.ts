@@ -8,6 +8,7 @@ import {
   CiJob,
   CiRun,
   CiRunStatus,
+  CiStep,
   CiSyncError,
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiSource } from '@ci-experience/plugin-ci-experience-node';
@@ -60,6 +61,9 @@ interface RunRow {
   status_rank: number;
   jobs_synced: boolean | number;
   failure?: string | null;
+  activity_at: string | null;
+  workflow_label: string | null;
+  superseded?: boolean | number;
 }
 
 interface SourceRow {
@@ -239,6 +243,25 @@ export class KnexCiStore implements CiStore {
     return rows.map(r => r.entity_ref as string);
   }
 
+  async getSourcesClaimedWith(sourceKey: string): Promise<StoredSource[]> {
+    const keys: string[] = (
+      await this.db('ci_source_claims as mine')
+        .join(
+          'ci_source_claims as theirs',
+          'theirs.entity_ref',
+          'mine.entity_ref',
+        )
+        .where('mine.source_key', sourceKey)
+        .whereNot('theirs.source_key', sourceKey)
+        .distinct('theirs.source_key as key')
+        .orderBy('theirs.source_key')
+        .limit(100)
+    ).map((r: { key: string }) => r.key);
+    return [...(await this.getSources(keys)).values()].sort((a, b) =>
+      a.key.localeCompare(b.key),
+    );
+  }
+
   async getClaimedSource(key: string): Promise<StoredSource | undefined> {
     const claimed = await this.db('ci_source_claims')
       .where({ source_key: key })
@@ -404,6 +427,7 @@ export class KnexCiStore implements CiStore {
             `excluded.status_rank > ci_runs.status_rank OR (excluded.status_rank = ci_runs.status_rank AND COALESCE(excluded.provider_updated_at, '') >= COALESCE(ci_runs.provider_updated_at, ''))`,
           ),
         );
+      await this.markSuperseded(db, chunk);
       // A complete job list read by a sync; webhooks bring jobs one by one.
       for (const run of chunk) {
         if (run.jobs) {
@@ -414,6 +438,28 @@ export class KnexCiStore implements CiStore {
         }
       }
     }
+  }
+
+  /**
+   * Marks every attempt of these runs that a later stored attempt
+   * supersedes (and unmarks the latest): the listing shows a run once, in
+   * the state of its latest attempt, whatever order attempts arrive in.
+   */
+  private async markSuperseded(db: Knex, runs: StoredRun[]) {
+    const pairs = new Map<string, [string, string]>();
+    for (const run of runs) {
+      pairs.set(`${run.sourceKey}\n${run.providerRunId}`, [
+        run.sourceKey,
+        run.providerRunId,
+      ]);
+    }
+    // Only rows whose mark is wrong are written.
+    await db('ci_runs')
+      .whereIn(['source_key', 'provider_run_id'], [...pairs.values()])
+      .whereRaw(
+        'superseded <> EXISTS (SELECT 1 FROM ci_runs later WHERE later.source_key = ci_runs.source_key AND later.provider_run_id = ci_runs.provider_run_id AND later.attempt > ci_runs.attempt)',
+      )
+      .update({ superseded: db.raw('NOT superseded') });
   }
 
   /** Inserts jobs, or updates them unless the stored state is newer. */
@@ -482,10 +528,27 @@ export class KnexCiStore implements CiStore {
     const query = this.db<RunRow>('ci_runs')
       .whereIn('source_key', options.sourceKeys)
       .orderBy([
-        { column: 'created_at', order: 'desc' },
+        { column: 'activity_at', order: 'desc' },
         { column: 'id', order: 'desc' },
       ])
       .limit(options.limit + 1);
+    if (!options.allAttempts) {
+      query.where('superseded', false);
+    }
+    if (options.defaultBranches) {
+      const pairs = options.sourceKeys.flatMap(key => {
+        const branch = options.defaultBranches!.get(key);
+        return branch === undefined ? [] : [[key, branch]];
+      });
+      if (pairs.length === 0) {
+        return { items: [] };
+      }
+      query.where(q => {
+        for (const [key, branch] of pairs) {
+          q.orWhere(q2 => q2.where({ source_key: key, branch }));
+        }
+      });
+    }
     if (options.branch !== undefined) {
       query.where('branch', options.branch);
     }
@@ -508,12 +571,12 @@ export class KnexCiStore implements CiStore {
       query.whereIn('status', options.statuses);
     }
     if (options.cursor) {
-      const [createdAt, id] = decodeCursor(options.cursor);
+      const [activityAt, id] = decodeCursor(options.cursor);
       query.where(q =>
         q
-          .where('created_at', '<', createdAt)
+          .where('activity_at', '<', activityAt)
           .orWhere(q2 =>
-            q2.where('created_at', createdAt).andWhere('id', '<', id),
+            q2.where('activity_at', activityAt).andWhere('id', '<', id),
           ),
       );
     }
@@ -524,7 +587,7 @@ export class KnexCiStore implements CiStore {
       items: page.map(row => fromRow(row, false)),
       nextCursor:
         rows.length > options.limit && last
-          ? encodeCursor(last.created_at, last.id)
+          ? encodeCursor(last.activity_at ?? last.created_at, last.id)
           : undefined,
     };
   }
@@ -566,15 +629,28 @@ export class KnexCiStore implements CiStore {
         { column: 'started_at', order: 'asc' },
         { column: 'job_id', order: 'asc' },
       ])
-      .select('data', 'failure');
+      .select('data', 'failure', 'log_steps');
     return {
       ...fromRow(row, true),
       jobs: jobs.map(j => {
-        const job = JSON.parse(j.data) as CiJob;
+        let job = JSON.parse(j.data) as CiJob;
+        if (!job.steps?.length && j.log_steps) {
+          job = { ...job, steps: JSON.parse(j.log_steps) };
+        }
         const failure = parseFailure(j.failure);
         return failure ? { ...job, failure } : job;
       }),
     };
+  }
+
+  async setJobLogSteps(
+    runId: string,
+    jobId: string,
+    steps: CiStep[],
+  ): Promise<void> {
+    await this.db('ci_jobs')
+      .where({ run_id: runId, job_id: jobId })
+      .update({ log_steps: JSON.stringify(steps) });
   }
 
   async getRunSourceKey(id: string): Promise<string | undefined> {
@@ -765,7 +841,7 @@ function decodeCursor(cursor: string): [string, string] {
   );
 }
 
-function toRow(run: StoredRun): Omit<RunRow, 'jobs_synced'> {
+function toRow(run: StoredRun): Omit<RunRow, 'jobs_synced' | 'superseded'> {
   return {
     id: run.id,
     source_key: run.sourceKey,
@@ -791,7 +867,20 @@ function toRow(run: StoredRun): Omit<RunRow, 'jobs_synced'> {
     queued_ms: run.queuedMs ?? null,
     provider_updated_at: toOptionalInstant(run.providerUpdatedAt) ?? null,
     status_rank: statusRank(run.status),
+    activity_at: activityOf(run),
+    workflow_label: run.workflowLabel ?? null,
   };
+}
+
+/**
+ * When a run attempt last showed activity, for the listing's order: the
+ * later of its creation and its start (a GitHub re-run keeps the run's
+ * `created_at` and starts today).
+ */
+function activityOf(run: StoredRun): string {
+  const created = toInstant(run.createdAt);
+  const started = toOptionalInstant(run.startedAt);
+  return started && started > created ? started : created;
 }
 
 function fromRow(row: RunRow, withJobs: true): StoredRun;
@@ -803,6 +892,7 @@ function fromRow(row: RunRow, withJobs: boolean): CiRun | StoredRun {
     source: row.source,
     workflow: row.workflow,
     workflowPath: row.workflow_path ?? undefined,
+    workflowLabel: row.workflow_label ?? undefined,
     runNumber: Number(row.run_number),
     attempt: Number(row.attempt),
     status: row.status as CiRunStatus,
@@ -837,6 +927,13 @@ function stripUndefined<T extends object>(value: T): T {
   ) as T;
 }
 
+/**
+ * Columns a write that does not know them leaves as they are: a GitHub
+ * attempt's queue time is known once its jobs are read, and a later
+ * webhook with the run alone must not erase it.
+ */
+const KEPT_WHEN_UNKNOWN: readonly string[] = ['queued_ms', 'workflow_label'];
+
 /** What the insights aggregator records on a run it counts. */
 const RECOUNTED: ReadonlyArray<[string, string]> = [
   ['status', 'counted_status'],
@@ -854,12 +951,16 @@ const RECOUNTED: ReadonlyArray<[string, string]> = [
  * branch, creation time), so that the next pass moves its counts.
  */
 function runMerge(db: Knex, columns: string[]) {
+  const value = (column: string) =>
+    KEPT_WHEN_UNKNOWN.includes(column)
+      ? `COALESCE(excluded.${column}, ci_runs.${column})`
+      : `excluded.${column}`;
   const changed = RECOUNTED.map(
     ([column, counted]) =>
-      `excluded.${column} IS DISTINCT FROM ci_runs.${counted}`,
+      `${value(column)} IS DISTINCT FROM ci_runs.${counted}`,
   ).join(' OR ');
   return {
-    ...Object.fromEntries(columns.map(c => [c, db.raw(`excluded.${c}`)])),
+    ...Object.fromEntries(columns.map(c => [c, db.raw(value(c))])),
     aggregated: db.raw(
       `CASE WHEN ci_runs.counted_status IS NOT NULL AND (${changed}) THEN ${
         isPostgres(db) ? 'false' : '0'

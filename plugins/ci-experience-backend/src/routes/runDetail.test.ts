@@ -183,7 +183,8 @@ async function start(options: {
   const list = async (name: string): Promise<CiRunsResponse> => {
     for (let i = 0; i < 100; i++) {
       const res = await http.get(
-        `/api/ci-experience/entities/component/default/${name}/runs`,
+        // Every attempt: these tests act on a failed first attempt too.
+        `/api/ci-experience/entities/component/default/${name}/runs?attempts=all`,
       );
       if (!res.body.sources?.some((s: { syncing: boolean }) => s.syncing)) {
         return res.body;

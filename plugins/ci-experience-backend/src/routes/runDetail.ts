@@ -18,6 +18,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import {
   CiProvider,
+  CiProviderCapabilities,
   CiRunRef,
   CiSource,
 } from '@ci-experience/plugin-ci-experience-node';
@@ -61,16 +62,29 @@ const rerunBody = z
   .strict()
   .optional();
 
-/** What a provider lets the portal do with a run. */
-export function actionsOf(provider: CiProvider | undefined): CiRunActions {
-  const declared = provider?.capabilities ?? {};
+/**
+ * What a provider lets the portal do with a run: what it implements, as its
+ * capabilities declare, and as it says of this run (`runActions`).
+ */
+export function actionsOf(
+  provider: CiProvider | undefined,
+  ofRun: Partial<CiProviderCapabilities> = {},
+): CiRunActions {
+  const declared = { ...provider?.capabilities, ...ofRun };
   return {
     logs: !!provider?.getJobLog && declared.logs !== false,
     rerun: !!provider?.rerun && declared.rerun !== false,
     rerunFailed: !!provider?.rerun && declared.rerunFailed === true,
     cancel: !!provider?.cancel && declared.cancel !== false,
+    ...(declared.rerunLabel ? { rerunLabel: declared.rerunLabel } : {}),
+    ...(declared.rerunFailedLabel
+      ? { rerunFailedLabel: declared.rerunFailedLabel }
+      : {}),
   };
 }
+
+/** Steps a log may give a job: a bounded number, for a job without its own. */
+const MAX_LOG_STEPS = 500;
 
 function runRef(run: StoredRun): CiRunRef {
   return {
@@ -150,6 +164,28 @@ export function createRunDetailRouter(options: {
     };
   };
 
+  /**
+   * What can be done with this run, asking the provider where it depends
+   * on the run or the server; when it cannot say, what it declares.
+   */
+  const runActionsOf = async (run: StoredRun): Promise<CiRunActions> => {
+    const provider = providers.get(run.provider);
+    if (!provider?.runActions) {
+      return actionsOf(provider);
+    }
+    try {
+      return actionsOf(
+        provider,
+        await provider.runActions(await sourceOf(run), runRef(run)),
+      );
+    } catch (error) {
+      logger.warn(
+        `Could not ask ${run.provider} what can be done with run ${run.id}: ${error}`,
+      );
+      return actionsOf(provider);
+    }
+  };
+
   router.get('/runs/:id', async (req, res) => {
     const credentials = await httpAuth.credentials(req, {
       allow: ['user', 'service'],
@@ -169,7 +205,7 @@ export function createRunDetailRouter(options: {
         ...(a.durationMs !== undefined ? { durationMs: a.durationMs } : {}),
         ...(a.failure ? { failure: a.failure } : {}),
       })),
-      actions: actionsOf(providers.get(run.provider)),
+      actions: await runActionsOf(run),
     };
     res.json(body);
   });
@@ -201,6 +237,16 @@ export function createRunDetailRouter(options: {
       );
       if (!log) {
         return undefined;
+      }
+      if (log.steps?.length && !job.steps?.length) {
+        // The job's steps as its log shows them, kept for the run page.
+        await store
+          .setJobLogSteps(run.id, jobId, log.steps.slice(0, MAX_LOG_STEPS))
+          .catch(error =>
+            logger.warn(
+              `Could not keep the steps of job ${jobId} of run ${run.id}: ${error}`,
+            ),
+          );
       }
       const tail = logTail(log.text, limits);
       return {
@@ -320,7 +366,7 @@ export function createRunDetailRouter(options: {
           attempt: run.attempt,
         });
         const provider = providers.get(run.provider);
-        const can = actionsOf(provider);
+        const can = await runActionsOf(run);
         const source = await sourceOf(run);
         if (action === 'rerun') {
           if (!(failedOnly ? can.rerunFailed : can.rerun)) {

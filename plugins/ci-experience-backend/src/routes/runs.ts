@@ -29,8 +29,17 @@ const runsQuery = z
     workflow: single('workflow').pipe(filterName.optional()),
     branchScope: single('branchScope').pipe(
       z
-        .enum(['all', 'allowed'], {
-          errorMap: () => ({ message: 'branchScope must be all or allowed' }),
+        .enum(['all', 'allowed', 'default'], {
+          errorMap: () => ({
+            message: 'branchScope must be all, allowed or default',
+          }),
+        })
+        .optional(),
+    ),
+    attempts: single('attempts').pipe(
+      z
+        .enum(['latest', 'all'], {
+          errorMap: () => ({ message: 'attempts must be latest or all' }),
         })
         .optional(),
     ),
@@ -163,6 +172,7 @@ export function createRunsRouter(options: {
         query.branch,
         query.workflow,
         query.branchScope,
+        query.attempts,
         query.cursor,
         query.limit,
         query.provider,
@@ -230,6 +240,17 @@ export function createRunsRouter(options: {
       workflowScope,
       branchScope,
       providers: query.provider.length ? query.provider : undefined,
+      // Each source's runs on its own default branch, not the first's.
+      defaultBranches:
+        query.branchScope === 'default'
+          ? new Map(
+              sourceKeys.flatMap(key => {
+                const branch = stored.get(key)?.defaultBranch;
+                return branch ? [[key, branch] as [string, string]] : [];
+              }),
+            )
+          : undefined,
+      allAttempts: query.attempts === 'all',
       branch: query.branch,
       workflow: query.workflow,
       statuses: query.status,

@@ -6,6 +6,7 @@ import {
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { createGithub, createProvider } from '../__testUtils__/github';
+import { CiRun } from '@ci-experience/plugin-ci-experience-common';
 import { KnexCiStore } from '../database/KnexCiStore';
 import { CiSyncService } from './CiSyncService';
 
@@ -57,6 +58,54 @@ describe('CiSyncService', () => {
     expect(github.stats.requests.some(r => r.includes('/jobs'))).toBe(true);
   });
 
+  it('lists a re-run once, in its latest attempt, timed from that attempt as GitHub means it', async () => {
+    const { history, store, sync } = await setup();
+    await sync.sync(source);
+    const repo = history.repo(spec().owner, spec().repo)!;
+    const rerun = history.listRuns(repo).find(r => r.attempt === 2)!;
+    const first = history.getRun(repo, rerun.id, 1)!;
+    expect(rerun).toBeDefined();
+    const items: CiRun[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listRuns({
+        sourceKeys: [source.key],
+        limit: 100,
+        cursor,
+      });
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    const rows = items.filter(r => r.runNumber === rerun.runNumber);
+    expect(rows.map(r => [r.attempt, r.status])).toEqual([[2, 'succeeded']]);
+    const [row] = rows;
+    // GitHub's times have whole seconds.
+    const sec = (ms: number) => Math.floor(ms / 1000) * 1000;
+    // GitHub keeps the run's created_at; the attempt starts when re-run.
+    expect(row.createdAt).toBe(new Date(sec(first.createdAt)).toISOString());
+    expect(row.startedAt).toBe(new Date(sec(rerun.createdAt)).toISOString());
+    // Queue time: from the attempt's start to its first job's, never from
+    // the first attempt's creation.
+    const firstJobStart = Math.min(
+      ...rerun.jobs.filter(j => j.startedAt).map(j => j.startedAt!),
+    );
+    expect(row.queuedMs).toBe(sec(firstJobStart) - sec(rerun.createdAt));
+    expect(row.queuedMs!).toBeLessThan(rerun.createdAt - first.createdAt);
+    // Listed by its latest activity: after every run created since the
+    // first attempt and before the re-run, and before every run after.
+    const position = items.indexOf(row);
+    const activity = (r: (typeof items)[number]) =>
+      Date.parse(r.startedAt ?? r.createdAt);
+    expect(
+      items.slice(0, position).every(r => activity(r) >= sec(rerun.createdAt)),
+    ).toBe(true);
+    expect(
+      items
+        .slice(position + 1)
+        .every(r => activity(r) <= sec(rerun.createdAt)),
+    ).toBe(true);
+  });
+
   it('keeps the first attempt of a re-run as its own run', async () => {
     const { history, store, sync } = await setup();
     await sync.sync(source);
@@ -68,6 +117,7 @@ describe('CiSyncService', () => {
       sourceKeys: [source.key],
       limit: 100,
       workflow: rerun!.workflow.name,
+      allAttempts: true,
     });
     let cursor = all.nextCursor;
     const items = [...all.items];
@@ -76,6 +126,7 @@ describe('CiSyncService', () => {
         sourceKeys: [source.key],
         limit: 100,
         workflow: rerun!.workflow.name,
+        allAttempts: true,
         cursor,
       });
       items.push(...next.items);

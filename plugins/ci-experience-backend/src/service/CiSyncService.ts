@@ -11,6 +11,7 @@ import { CiStore, StoredRun } from '../database/CiStore';
 import { CiMetrics } from './metrics';
 import { runIdOf } from './runIds';
 import { clampRun } from './clampRun';
+import { boundJobToRun } from '../providers/shared/runBounds';
 import { SourcePolicy } from './SourcePolicy';
 
 /** Bounds of one sync of one source. */
@@ -168,8 +169,11 @@ export class CiSyncService {
       const known = (await store.getSources([source.key])).get(source.key);
       if (!known?.defaultBranch) {
         const info = await provider.getSourceInfo(source);
-        if (info.defaultBranch) {
-          await store.setDefaultBranch(source.key, info.defaultBranch);
+        const branch =
+          info.defaultBranch ??
+          (await this.siblingDefaultBranch(source, provider, logger));
+        if (branch) {
+          await store.setDefaultBranch(source.key, branch);
         }
       }
 
@@ -308,6 +312,57 @@ export class CiSyncService {
     return { changed: toStore.length, unchanged };
   }
 
+  /**
+   * The default branch of another source of the same entity on the same
+   * repository, for a source whose provider does not say (a Jenkins job
+   * that is not a multibranch project): without one, the source would
+   * vanish from default-branch insights and alerts. A source whose provider
+   * cannot name its repository is taken to build the repository of the
+   * entity's other sources, when they agree on one default branch.
+   */
+  private async siblingDefaultBranch(
+    source: CiSource,
+    provider: CiProvider,
+    logger: LoggerService,
+  ): Promise<string | undefined> {
+    const mine = provider.repositoryOf?.(source);
+    const branches = new Set<string>();
+    for (const sibling of await this.options.store.getSourcesClaimedWith(
+      source.key,
+    )) {
+      const theirs = this.providers.get(sibling.provider)?.repositoryOf?.({
+        provider: sibling.provider,
+        key: sibling.key,
+        source: sibling.source,
+        ...(sibling.host ? { host: sibling.host } : {}),
+      });
+      if (
+        sibling.defaultBranch &&
+        theirs &&
+        (!mine ||
+          (mine.host.toLowerCase() === theirs.host.toLowerCase() &&
+            mine.path.toLowerCase() === theirs.path.toLowerCase()))
+      ) {
+        branches.add(sibling.defaultBranch);
+      }
+    }
+    if (branches.size > 1) {
+      logger.info(
+        `Default branch of ${source.source} unknown: the entity's other sources disagree (${[
+          ...branches,
+        ].join(', ')}); set the annotation ci-experience.io/default-branch`,
+      );
+      return undefined;
+    }
+    const [branch] = branches;
+    if (branch) {
+      logger.debug(
+        `Default branch of ${source.source} taken from another source of the same repository: ${branch}`,
+      );
+    }
+    return branch;
+  }
+
   /** Jobs of a run; a failure to read them keeps the run, without jobs, to retry later. */
   private async jobsOf(
     provider: CiProvider,
@@ -338,16 +393,21 @@ export class CiSyncService {
     logger: LoggerService,
   ): StoredRun {
     const { providerRunId, updatedAt, ...model } = run;
+    // Whatever the provider's mapping did: no running job in a finished run,
+    // job and step times within the run's, no negative duration.
+    const bounded = jobs?.map(job => boundJobToRun(job, model));
+    const queuedMs = model.queuedMs ?? attemptQueueMs(model, bounded);
     const clamped = clampRun(
       {
         ...model,
+        ...(queuedMs !== undefined ? { queuedMs } : {}),
         id: runIdOf(source.key, providerRunId, run.attempt),
         provider: source.provider,
         source: source.source,
         sourceKey: source.key,
         providerRunId,
         providerUpdatedAt: updatedAt,
-        jobs,
+        jobs: bounded,
       },
       Date.now(),
     );
@@ -360,4 +420,28 @@ export class CiSyncService {
     }
     return clamped.run;
   }
+}
+
+/**
+ * An attempt's queue time from its jobs, for providers that do not give a
+ * run's: from the attempt's start (a GitHub re-run's `run_started_at`, else
+ * its creation) to its first job's start. Undefined until a job started.
+ */
+export function attemptQueueMs(
+  run: { createdAt: string; startedAt?: string },
+  jobs: CiJob[] | undefined,
+): number | undefined {
+  const from = Date.parse(run.startedAt ?? run.createdAt);
+  let first = Infinity;
+  for (const job of jobs ?? []) {
+    const at =
+      job.startedAt && job.status !== 'queued' ? Date.parse(job.startedAt) : NaN;
+    if (!Number.isNaN(at) && at < first) {
+      first = at;
+    }
+  }
+  if (!Number.isFinite(first) || Number.isNaN(from)) {
+    return undefined;
+  }
+  return Math.max(0, first - from);
 }

@@ -62,6 +62,7 @@ export const githubJobSchema = z.object({
   status: z.string().nullish(),
   conclusion: z.string().nullish(),
   html_url: webUrl.nullish(),
+  created_at: isoDate.nullish(),
   started_at: isoDate.nullish(),
   completed_at: isoDate.nullish(),
   runner_name: z.string().nullish(),
@@ -106,6 +107,9 @@ export function toProviderRun(
     text(run.status, 64),
     text(run.conclusion, 64),
   );
+  // A re-run keeps the run's `created_at` and gets a new `run_started_at`:
+  // the attempt starts then. Its queue time is read from its jobs (the
+  // sync's `attemptQueueMs`), never from the first attempt's creation.
   const createdAt = iso(run.created_at)!;
   const startedAt = iso(run.run_started_at);
   const updatedAt = iso(run.updated_at);
@@ -130,7 +134,6 @@ export function toProviderRun(
     startedAt,
     finishedAt,
     durationMs: span(startedAt, finishedAt),
-    queuedMs: span(createdAt, startedAt),
     updatedAt,
   };
 }
@@ -141,13 +144,18 @@ export function toJob(job: z.infer<typeof githubJobSchema>): CiJob {
     text(job.status, 64),
     text(job.conclusion, 64),
   );
-  const startedAt = iso(job.started_at);
+  const createdAt = iso(job.created_at);
+  // GitHub gives a queued job its creation as `started_at`: not a start.
+  const startedAt =
+    mapped.status === 'queued' ? undefined : iso(job.started_at);
   const finishedAt = iso(job.completed_at);
   return {
     id: String(job.id),
     name: text(job.name, 512),
     ...mapped,
     url: job.html_url ?? undefined,
+    createdAt,
+    queuedMs: span(createdAt, startedAt),
     startedAt,
     finishedAt,
     durationMs: span(startedAt, finishedAt),
