@@ -7,6 +7,7 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { createGithub, createProvider } from '../__testUtils__/github';
 import { CiRun } from '@ci-experience/plugin-ci-experience-common';
+import { CiProvider } from '@ci-experience/plugin-ci-experience-node';
 import { KnexCiStore } from '../database/KnexCiStore';
 import { CiSyncService } from './CiSyncService';
 
@@ -135,6 +136,61 @@ describe('CiSyncService', () => {
     const attempts = items.filter(r => r.runNumber === rerun!.runNumber);
     expect(attempts.map(a => a.attempt).sort()).toEqual([1, 2]);
     expect(attempts.find(a => a.attempt === 1)?.status).toBe('failed');
+  });
+
+  it("gives a source whose provider names no default branch that of the entity's other source on the same repository", async () => {
+    const { store, logger } = await setup();
+    const quiet = (
+      id: string,
+      defaultBranch?: string,
+      repository?: string,
+    ): CiProvider => ({
+      id,
+      getSources: () => [],
+      getSourceInfo: async () => (defaultBranch ? { defaultBranch } : {}),
+      ...(repository
+        ? { repositoryOf: () => ({ host: 'github.com', path: repository }) }
+        : {}),
+      listRuns: async () => ({ runs: [] }),
+      getRun: async () => undefined,
+      listJobs: async () => [],
+    });
+    const sync = CiSyncService.create({
+      providers: [
+        quiet('gh', 'trunk', 'org/app'),
+        quiet('jenkins-like'),
+        quiet('other-repo', 'main', 'org/else'),
+      ],
+      store,
+      logger,
+      limits: { maxPages: 1 },
+    });
+    const gh = { provider: 'gh', key: 'gh:org/app', source: 'org/app' };
+    const job = { provider: 'jenkins-like', key: 'j:app', source: 'app' };
+    const lone = { provider: 'jenkins-like', key: 'j:lone', source: 'lone' };
+    await store.recordClaims('component:default/app', [gh.key, job.key], '2026-11-20T00:00:00.000Z');
+    await store.recordClaims('component:default/lone', [lone.key], '2026-11-20T00:00:00.000Z');
+    // Before the GitHub source is known, the Jenkins job has none ...
+    await sync.sync(job);
+    expect((await store.getSources([job.key])).get(job.key)?.defaultBranch).toBeUndefined();
+    // ... and takes its repository's once it is; a lone job never guesses.
+    await sync.sync(gh);
+    await sync.sync(job);
+    await sync.sync(lone);
+    const known = await store.getSources([gh.key, job.key, lone.key]);
+    expect(known.get(gh.key)?.defaultBranch).toBe('trunk');
+    expect(known.get(job.key)?.defaultBranch).toBe('trunk');
+    expect(known.get(lone.key)?.defaultBranch).toBeUndefined();
+    // Two repositories that disagree: no guess, and a line that says why.
+    const both = { provider: 'jenkins-like', key: 'j:both', source: 'both' };
+    const elsewhere = { provider: 'other-repo', key: 'o:else', source: 'org/else' };
+    await store.recordClaims('component:default/both', [gh.key, elsewhere.key, both.key], '2026-11-20T00:00:00.000Z');
+    await sync.sync(elsewhere);
+    await sync.sync(both);
+    expect((await store.getSources([both.key])).get(both.key)?.defaultBranch).toBeUndefined();
+    expect(logger.info).toHaveBeenCalledWith(
+      expect.stringContaining('ci-experience.io/default-branch'),
+    );
   });
 
   it('costs one request when nothing changed', async () => {
