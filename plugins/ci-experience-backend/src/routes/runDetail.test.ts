@@ -96,8 +96,34 @@ function fakeProvider(log: string) {
         : [job('a', run.status)],
     getJobLog: async (_source, run, jobId) => {
       calls.push(`log ${run.providerRunId}/${run.attempt}/${jobId}`);
-      return jobId === 'gone' ? undefined : { text: log };
+      if (jobId === 'gone') {
+        return undefined;
+      }
+      // Job a's log shows its steps, as GitLab's sections do.
+      return jobId === 'a'
+        ? {
+            text: log,
+            steps: [
+              {
+                number: 1,
+                name: 'Prepare',
+                status: 'succeeded',
+                providerStatus: 'section',
+              },
+              {
+                number: 2,
+                name: 'Script',
+                status: 'succeeded',
+                providerStatus: 'section',
+              },
+            ],
+          }
+        : { text: log };
     },
+    runActions: async (_source, run) =>
+      run.providerRunId === '8'
+        ? { rerunLabel: 'Build the branch head again', rerunFailed: false }
+        : {},
     rerun: async (_source, run, { failedOnly }) => {
       calls.push(`rerun ${run.providerRunId}/${run.attempt} ${failedOnly}`);
     },
@@ -255,6 +281,38 @@ describe('run detail, logs and actions', () => {
     expect(
       (await http.get('/api/ci-experience/runs/nope/jobs/b/log')).status,
     ).toBe(404);
+  });
+
+  it('says what a rerun of this run does, and keeps the steps a log shows', async () => {
+    const { http, list } = await start({ allow: true });
+    const runs = await list('app');
+    const running = runs.items.find(r => r.runNumber === 8)!;
+    const detail = await http.get(`/api/ci-experience/runs/${running.id}`);
+    expect(detail.body.actions).toMatchObject({
+      rerun: true,
+      rerunFailed: false,
+      rerunLabel: 'Build the branch head again',
+    });
+    const other = runs.items.find(r => r.status === 'failed')!;
+    expect(
+      (await http.get(`/api/ci-experience/runs/${other.id}`)).body.actions,
+    ).toEqual({ logs: true, rerun: true, rerunFailed: true, cancel: true });
+
+    expect(
+      (await http.get(`/api/ci-experience/runs/${other.id}`)).body.jobs.find(
+        (j: CiJob) => j.id === 'a',
+      ).steps,
+    ).toBeUndefined();
+    const log = await http.get(
+      `/api/ci-experience/runs/${other.id}/jobs/a/log`,
+    );
+    expect(log.status).toBe(200);
+    const after = await http.get(`/api/ci-experience/runs/${other.id}`);
+    expect(
+      after.body.jobs
+        .find((j: CiJob) => j.id === 'a')
+        .steps.map((st: { name: string }) => st.name),
+    ).toEqual(['Prepare', 'Script']);
   });
 
   it('reruns and cancels for those allowed, and records who did what', async () => {
