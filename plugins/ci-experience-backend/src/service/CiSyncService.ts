@@ -392,34 +392,58 @@ export class CiSyncService {
     jobs: CiJob[] | undefined,
     logger: LoggerService,
   ): StoredRun {
-    const { providerRunId, updatedAt, ...model } = run;
-    // Whatever the provider's mapping did: no running job in a finished run,
-    // job and step times within the run's, no negative duration.
-    const bounded = jobs?.map(job => boundJobToRun(job, model));
-    const queuedMs = model.queuedMs ?? attemptQueueMs(model, bounded);
-    const clamped = clampRun(
-      {
-        ...model,
-        ...(queuedMs !== undefined ? { queuedMs } : {}),
-        id: runIdOf(source.key, providerRunId, run.attempt),
-        provider: source.provider,
-        source: source.source,
-        sourceKey: source.key,
-        providerRunId,
-        providerUpdatedAt: updatedAt,
-        jobs: bounded,
-      },
-      Date.now(),
-    );
-    if (clamped.changes.length > 0) {
+    const stored = storedRunOf(source, run, jobs, Date.now());
+    if (stored.changes.length > 0) {
       logger.warn(
-        `Clamped times of run ${providerRunId} attempt ${run.attempt} of ${
+        `Clamped times of run ${run.providerRunId} attempt ${run.attempt} of ${
           source.source
-        }: ${clamped.changes.join('; ')}`,
+        }: ${stored.changes.join('; ')}`,
       );
     }
-    return clamped.run;
+    return stored.run;
   }
+}
+
+/**
+ * A provider's run and jobs as they are stored, whatever the provider's
+ * mapping did: times canonical, none in the future (`clampRun`); then no
+ * queued or running job in a finished run, job and step times within the
+ * run's, no negative duration (`boundJobToRun`); an attempt's queue time
+ * from its jobs where the provider gives none. `changes` says what was
+ * clamped, for a warning. Throws `OutOfRangeDateError` for a time that
+ * does not parse or lies outside 1970-9999.
+ */
+export function storedRunOf(
+  source: CiSource,
+  run: CiProviderRun,
+  jobs: CiJob[] | undefined,
+  now: number,
+): { run: StoredRun; changes: string[] } {
+  const { providerRunId, updatedAt, ...model } = run;
+  const clamped = clampRun(
+    {
+      ...model,
+      id: runIdOf(source.key, providerRunId, run.attempt),
+      provider: source.provider,
+      source: source.source,
+      sourceKey: source.key,
+      providerRunId,
+      providerUpdatedAt: updatedAt,
+      jobs,
+    },
+    now,
+  );
+  const { jobs: clampedJobs, ...clampedRun } = clamped.run;
+  const bounded = clampedJobs?.map(job => boundJobToRun(job, clampedRun));
+  const queuedMs = clampedRun.queuedMs ?? attemptQueueMs(clampedRun, bounded);
+  return {
+    run: {
+      ...clampedRun,
+      ...(queuedMs !== undefined ? { queuedMs } : {}),
+      ...(bounded ? { jobs: bounded } : {}),
+    },
+    changes: clamped.changes,
+  };
 }
 
 /**
