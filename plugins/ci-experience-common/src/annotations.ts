@@ -37,7 +37,7 @@ export const PROVIDER_ANNOTATIONS: Readonly<Record<string, readonly string[]>> =
   {
     'github-actions': [GITHUB_PROJECT_SLUG_ANNOTATION],
     gitlab: ['gitlab.com/project-slug', 'gitlab.com/project-id'],
-    jenkins: ['jenkins.io/job-full-name'],
+    jenkins: ['jenkins.io/job-full-name', 'jenkins.io/github-folder'],
     buildkite: ['buildkite.com/project-slug', 'buildkite.com/pipeline-slug'],
     circleci: ['circleci.com/project-slug'],
   };

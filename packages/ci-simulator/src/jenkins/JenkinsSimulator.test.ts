@@ -185,4 +185,170 @@ describe('JenkinsSimulator', () => {
     expect(request.headers['x-jenkins-token']).toBe('s3cret');
     expect(JSON.parse(request.body)).toEqual(done);
   });
+
+  it('marks the primary branch job of a multibranch project, as scm-api does', async () => {
+    const body = await (
+      await get(
+        `/job/demo-org/job/payments-service/api/json?tree=${encodeURIComponent(
+          'jobs[name,actions[_class]]',
+        )}`,
+      )
+    ).json();
+    const primary = body.jobs
+      .filter((j: any) =>
+        j.actions.some(
+          (a: any) =>
+            a._class ===
+            'jenkins.scm.api.metadata.PrimaryInstanceMetadataAction',
+        ),
+      )
+      .map((j: any) => j.name);
+    expect(primary).toEqual(['main']);
+  });
+
+  it("gives each build the Metrics plugin's time in the queue", async () => {
+    const spec = history.repo('demo-org', 'checkout-web')!;
+    const run = history.listRuns(spec).find(r => r.status === 'completed')!;
+    const body = await (
+      await get(
+        `/job/demo-org/job/checkout-web/${buildNumberOf(
+          run,
+        )}/api/json?tree=${encodeURIComponent(
+          'timestamp,actions[queuingDurationMillis]',
+        )}`,
+      )
+    ).json();
+    const action = body.actions.find(
+      (a: any) => a._class === 'jenkins.metrics.impl.TimeInQueueAction',
+    );
+    expect(action.queuingDurationMillis).toBe(run.startedAt - run.createdAt);
+    expect(body.timestamp - action.queuingDurationMillis).toBe(run.createdAt);
+  });
+
+  it("serves a stage node's steps and each step's log, as the Stage View API does", async () => {
+    const spec = history.repo('demo-org', 'checkout-web')!;
+    const run = history
+      .listRuns(spec)
+      .find(r => r.status === 'completed' && r.conclusion === 'failure')!;
+    const n = buildNumberOf(run);
+    const describe = await (
+      await get(`/job/demo-org/job/checkout-web/${n}/wfapi/describe`)
+    ).json();
+    const failed = describe.stages.find((s: any) => s.status === 'FAILED');
+    const node = await (
+      await get(
+        `/job/demo-org/job/checkout-web/${n}/execution/node/${failed.id}/wfapi/describe`,
+      )
+    ).json();
+    expect(node.name).toBe(failed.name);
+    expect(node.stageFlowNodes).toHaveLength(1);
+    const [step] = node.stageFlowNodes;
+    expect(step).toMatchObject({
+      name: 'Shell Script',
+      status: 'FAILED',
+      parentNodes: [failed.id],
+    });
+    expect(step.startTimeMillis).toBeGreaterThanOrEqual(failed.startTimeMillis);
+    expect(step.startTimeMillis + step.durationMillis).toBeLessThanOrEqual(
+      failed.startTimeMillis + failed.durationMillis,
+    );
+    const log = await (
+      await get(
+        `/job/demo-org/job/checkout-web${
+          step._links.log.href.split('/checkout-web')[1]
+        }`,
+      )
+    ).json();
+    expect(log).toMatchObject({ nodeId: step.id, hasMore: false });
+    expect(log.text).toContain(`+ ${step.parameterDescription}`);
+    expect(log.text).toMatch(/^<span class="pipeline-node-\d+">/);
+    expect(
+      (
+        await get(
+          `/job/demo-org/job/checkout-web/${n}/execution/node/999/wfapi/describe`,
+        )
+      ).status,
+    ).toBe(404);
+    // A skipped stage (after the failed one, if any) has no steps.
+    const skipped = describe.stages
+      .filter((st: any) => st.status === 'NOT_EXECUTED')
+      .map((st: any) => st.id);
+    const skippedSteps = await Promise.all(
+      skipped.map(
+        async (id: string) =>
+          (
+            await (
+              await get(
+                `/job/demo-org/job/checkout-web/${n}/execution/node/${id}/wfapi/describe`,
+              )
+            ).json()
+          ).stageFlowNodes,
+      ),
+    );
+    expect(skippedSteps).toEqual(skipped.map(() => []));
+  });
+
+  it('answers the Rebuild plugin: 405 to a GET, a new build to a POST', async () => {
+    const spec = history.repo('demo-org', 'checkout-web')!;
+    const run = history.listRuns(spec).find(r => r.status === 'completed')!;
+    const n = buildNumberOf(run);
+    expect(
+      (await get(`/job/demo-org/job/checkout-web/${n}/rebuild/`)).status,
+    ).toBe(405);
+    const without = new JenkinsSimulator(history, {
+      baseUrl: 'https://other.example.com',
+      rebuildPlugin: false,
+    });
+    server.use(...without.handlers());
+    expect(
+      (
+        await fetch(
+          `https://other.example.com/job/demo-org/job/checkout-web/${n}/rebuild/`,
+          { headers: { authorization: AUTH } },
+        )
+      ).status,
+    ).toBe(404);
+  });
+
+  it('never shows a finished build with a stage in progress, nor a stage outside its build', () => {
+    const own = { now: Date.parse('2026-11-20T08:00:00Z') };
+    const sim = new JenkinsSimulator(
+      new SimulatedHistory(DEMO_REPOS, { now: () => own.now }),
+      { baseUrl: BASE },
+    );
+    let checked = 0;
+    const violations: string[] = [];
+    for (let step = 0; step < 12; step++, own.now += 41_000) {
+      for (const [owner, repo] of [
+        ['demo-org', 'payments-service'],
+        ['demo-org', 'checkout-web'],
+      ]) {
+        const spec = sim.history.repo(owner, repo)!;
+        for (const branch of [spec.defaultBranch, ...spec.featureBranches]) {
+          const job = sim.jobOf(spec, branch);
+          for (const build of sim.builds(job).slice(0, 3)) {
+            const json = sim.buildJson(job, build);
+            const describe = sim.describeJson(job, build);
+            for (const stage of describe.stages) {
+              checked++;
+              const end = json.timestamp + json.duration;
+              if (!json.building && stage.status === 'IN_PROGRESS') {
+                violations.push(`${build.number} ${stage.name} in progress`);
+              }
+              if (
+                stage.startTimeMillis > 0 &&
+                (stage.startTimeMillis < json.timestamp ||
+                  (!json.building &&
+                    stage.startTimeMillis + stage.durationMillis > end))
+              ) {
+                violations.push(`${build.number} ${stage.name} outside`);
+              }
+            }
+          }
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+    expect(checked).toBeGreaterThan(100);
+  });
 });

@@ -23,6 +23,11 @@ export interface JenkinsSimulatorOptions {
    * as when a Jenkins does not exempt API-token requests; default false.
    */
   requireCrumb?: boolean;
+  /**
+   * The Rebuild plugin is installed: `{build}/rebuild/` answers (405 to a
+   * GET, a new build with the build's parameters to a POST); default true.
+   */
+  rebuildPlugin?: boolean;
 }
 
 /** The crumb the simulator hands out when it requires one. */
@@ -49,6 +54,8 @@ const CLASSES = {
     'org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject',
   folder: 'com.cloudbees.hudson.plugins.folder.Folder',
   waitingItem: 'hudson.model.Queue$WaitingItem',
+  primaryBranch: 'jenkins.scm.api.metadata.PrimaryInstanceMetadataAction',
+  timeInQueue: 'jenkins.metrics.impl.TimeInQueueAction',
 };
 
 interface SimBuild {
@@ -79,7 +86,12 @@ type Resolved =
  * folder `owner`; its runs are the job's builds (a re-run is a new build, as
  * in Jenkins), its jobs the Pipeline's stages. It serves the JSON API
  * (`api/json` with `tree=` and `{from,to}` ranges), the Pipeline Stage View
- * API (`wfapi/describe`), HTTP Basic auth with API tokens, 404 for unknown
+ * API (`wfapi/describe`, a stage node's `execution/node/<id>/wfapi/describe`
+ * with its one `sh` step, and that step's `wfapi/log` as HTML), the Metrics
+ * plugin's `TimeInQueueAction` on builds, scm-api's
+ * `PrimaryInstanceMetadataAction` on a multibranch project's default-branch
+ * job, the Rebuild plugin's `{build}/rebuild/` (unless `rebuildPlugin` is
+ * false), HTTP Basic auth with API tokens, 404 for unknown
  * jobs and 403 for a repository whose spec is `forbidden`. Jenkins sends no
  * ETags, and neither does this. It serves `{build}/consoleText`, and
  * `{job}/build` (a new build: the newest finished run of the job runs again),
@@ -94,6 +106,7 @@ export class JenkinsSimulator {
   private readonly multibranch: Set<string>;
   private readonly freestyle: Set<string>;
   private readonly requireCrumb: boolean;
+  private readonly rebuildPlugin: boolean;
 
   constructor(history: SimulatedHistory, options: JenkinsSimulatorOptions) {
     this.history = history;
@@ -110,6 +123,7 @@ export class JenkinsSimulator {
       ),
     );
     this.requireCrumb = options.requireCrumb ?? false;
+    this.rebuildPlugin = options.rebuildPlugin ?? true;
   }
 
   resetStats() {
@@ -182,9 +196,15 @@ export class JenkinsSimulator {
         `Access Denied: ${user} is missing the Job/Build permission`,
       );
     }
+    const rebuild =
+      this.rebuildPlugin &&
+      parsed.build !== undefined &&
+      parsed.api === 'rebuild' &&
+      this.builds(item).some(b => b.number === parsed.build);
     if (
-      parsed.build === undefined &&
-      (parsed.api === 'build' || parsed.api === 'buildWithParameters')
+      rebuild ||
+      (parsed.build === undefined &&
+        (parsed.api === 'build' || parsed.api === 'buildWithParameters'))
     ) {
       const newest = this.history
         .listRuns(item.spec)
@@ -194,6 +214,13 @@ export class JenkinsSimulator {
             (item.branch === undefined || r.branch === item.branch),
         );
       const result = newest && this.history.requestRerun(item.spec, newest.id);
+      if (rebuild) {
+        // The Rebuild plugin schedules the build and redirects to the job.
+        return new HttpResponse(null, {
+          status: 302,
+          headers: { location: this.urlOf(item.path) },
+        });
+      }
       return new HttpResponse(null, {
         status: 201,
         headers: {
@@ -280,10 +307,26 @@ export class JenkinsSimulator {
           },
         });
       }
+      const node = parsed.api.match(
+        /^execution\/node\/(\d+)\/wfapi\/(describe|log)$/,
+      );
+      if (parsed.api === 'rebuild' && this.rebuildPlugin) {
+        // RebuildAction.doIndex is @RequirePOST.
+        return page(405, 'This URL requires POST');
+      }
       if (parsed.api === 'api/json') {
         body = this.buildJson(item, build);
       } else if (parsed.api === 'wfapi/describe' && !item.freestyle) {
         body = this.describeJson(item, build);
+      } else if (node && !item.freestyle) {
+        const found =
+          node[2] === 'describe'
+            ? this.stageNodeJson(item, build, Number(node[1]))
+            : this.nodeLogJson(item, build, Number(node[1]));
+        if (!found) {
+          return page(404, 'Not Found');
+        }
+        body = found;
       } else {
         return page(404, 'Not Found');
       }
@@ -424,6 +467,11 @@ export class JenkinsSimulator {
     const next = queued.length > 0 ? queued[0] : undefined;
     return {
       _class: item.freestyle ? CLASSES.freestyle : CLASSES.pipeline,
+      // A branch source marks the repository's default branch's job.
+      actions:
+        item.branch !== undefined && item.branch === item.spec.defaultBranch
+          ? [{}, { _class: CLASSES.primaryBranch }, {}]
+          : [{}, {}],
       name,
       fullName: item.path.join('/'),
       displayName: item.branch ?? name,
@@ -479,6 +527,25 @@ export class JenkinsSimulator {
           scmName: '',
         },
         { _class: 'org.jenkinsci.plugins.workflow.libs.LibrariesAction' },
+        {
+          _class: CLASSES.timeInQueue,
+          blockedDurationMillis: 0,
+          blockedTimeMillis: 0,
+          buildableDurationMillis: run.startedAt - run.createdAt,
+          buildableTimeMillis: run.startedAt - run.createdAt,
+          buildingDurationMillis: end === undefined ? 0 : end - run.startedAt,
+          executingTimeMillis: end === undefined ? 0 : end - run.startedAt,
+          executorUtilization: 1,
+          subTaskCount: 0,
+          queuingDurationMillis: run.startedAt - run.createdAt,
+          queuingTimeMillis: run.startedAt - run.createdAt,
+          totalDurationMillis:
+            run.startedAt -
+            run.createdAt +
+            (end === undefined ? 0 : end - run.startedAt),
+          waitingDurationMillis: 0,
+          waitingTimeMillis: 0,
+        },
       ],
       building,
       description: null,
@@ -529,10 +596,116 @@ export class JenkinsSimulator {
           execNode: '',
           status: stageStatusOf(job),
           startTimeMillis: job.startedAt ?? 0,
-          durationMillis:
-            (job.completedAt ?? job.startedAt ?? 0) - (job.startedAt ?? 0),
+          durationMillis: stageDuration(job, this.history.now()),
           pauseDurationMillis: 0,
         })),
+    };
+  }
+
+  /** The stage of a build whose node id is `id`, with its index. */
+  private stageOf(build: SimBuild, id: number) {
+    const stages = build.run.jobs.filter(j => j.status !== 'queued');
+    const i = (id - 6) / 4;
+    return Number.isInteger(i) && i >= 0 && i < stages.length
+      ? { job: stages[i], i }
+      : undefined;
+  }
+
+  /**
+   * A stage node's `wfapi/describe`: the stage and its steps
+   * (`stageFlowNodes`), here the stage's one `sh` step, node id `stage + 1`,
+   * with a `log` link once it ran; a skipped stage has no steps.
+   */
+  stageNodeJson(
+    item: Resolved & { kind: 'job' },
+    build: SimBuild,
+    id: number,
+  ): Record<string, unknown> | undefined {
+    const found = this.stageOf(build, id);
+    if (!found) {
+      return undefined;
+    }
+    const { job } = found;
+    const base = `${new URL(this.buildUrl(item, build)).pathname}`;
+    const now = this.history.now();
+    const out = commandOutput(job);
+    const stepId = id + 1;
+    const ran = job.conclusion !== 'skipped' && out.command !== undefined;
+    const stepStart = out.commandAt ?? job.startedAt ?? 0;
+    return {
+      _links: {
+        self: { href: `${base}execution/node/${id}/wfapi/describe` },
+      },
+      id: String(id),
+      name: job.name,
+      execNode: '',
+      status: stageStatusOf(job),
+      startTimeMillis: job.startedAt ?? 0,
+      durationMillis: stageDuration(job, now),
+      pauseDurationMillis: 0,
+      stageFlowNodes: ran
+        ? [
+            {
+              _links: {
+                self: {
+                  href: `${base}execution/node/${stepId}/wfapi/describe`,
+                },
+                log: { href: `${base}execution/node/${stepId}/wfapi/log` },
+              },
+              id: String(stepId),
+              name: 'Shell Script',
+              execNode: '',
+              status: stageStatusOf(job),
+              parameterDescription: out.command,
+              startTimeMillis: stepStart,
+              durationMillis: Math.max(0, (job.completedAt ?? now) - stepStart),
+              pauseDurationMillis: 0,
+              parentNodes: [String(id)],
+            },
+          ]
+        : [],
+    };
+  }
+
+  /**
+   * A step node's `wfapi/log`: what its command printed, as HTML (the
+   * Stage View API renders the log with `writeHtmlTo`), its last 10 KiB.
+   */
+  nodeLogJson(
+    item: Resolved & { kind: 'job' },
+    build: SimBuild,
+    id: number,
+  ): Record<string, unknown> | undefined {
+    const found = this.stageOf(build, id - 1);
+    if (!found) {
+      return undefined;
+    }
+    const { job } = found;
+    const out = commandOutput(job);
+    if (job.conclusion === 'skipped' || out.command === undefined) {
+      return undefined;
+    }
+    const escape = (t: string) =>
+      t.replace(
+        /[&<>"]/g,
+        c => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot' }[c]};`,
+      );
+    const html = [
+      `<span class="pipeline-node-${id}">+ ${escape(out.command)}`,
+      ...out.lines.map(l => escape(l.text)),
+    ]
+      .join('\n')
+      .concat('\n</span>');
+    const max = 10 * 1024;
+    return {
+      nodeId: String(id),
+      nodeStatus: stageStatusOf(job),
+      length: Math.min(html.length, max),
+      hasMore: html.length > max,
+      text: html.length > max ? html.slice(-max) : html,
+      consoleUrl: `${
+        new URL(this.buildUrl(item, build)).pathname
+      }execution/node/${id}/log`,
     };
   }
 
@@ -730,6 +903,14 @@ function stageStatusOf(job: SimJob): string {
     default:
       return 'FAILED';
   }
+}
+
+/** A stage's duration so far: Jenkins counts a running stage's up to now. */
+function stageDuration(job: SimJob, now: number): number {
+  if (job.startedAt === undefined) {
+    return 0;
+  }
+  return Math.max(0, (job.completedAt ?? now) - job.startedAt);
 }
 
 function colorOf(build: SimBuild | undefined): string {

@@ -16,6 +16,26 @@ import { Entity } from '@backstage/catalog-model';
 export const JENKINS_JOB_FULL_NAME_ANNOTATION = 'jenkins.io/job-full-name';
 
 /**
+ * The community Jenkins plugin's older name of
+ * {@link JENKINS_JOB_FULL_NAME_ANNOTATION}, same value: read when
+ * `jenkins.io/job-full-name` is absent, so entities annotated years ago
+ * still show their builds.
+ *
+ * @public
+ */
+export const JENKINS_GITHUB_FOLDER_ANNOTATION = 'jenkins.io/github-folder';
+
+/**
+ * The annotations that make an entity show Jenkins builds.
+ *
+ * @public
+ */
+export const JENKINS_CI_ANNOTATIONS: readonly string[] = [
+  JENKINS_JOB_FULL_NAME_ANNOTATION,
+  JENKINS_GITHUB_FOLDER_ANNOTATION,
+];
+
+/**
  * One job an entity names: the instance (absent for the default one) and the
  * job's full name, its folders and name joined by `/`.
  *
@@ -69,12 +89,46 @@ export function parseJenkinsJobFullNames(
 }
 
 /**
- * The Jenkins jobs an entity names by `jenkins.io/job-full-name`.
+ * The Jenkins jobs an entity names by `jenkins.io/job-full-name`, or, when
+ * that is absent or blank, by the older `jenkins.io/github-folder`.
  *
  * @public
  */
 export function getJenkinsJobRefs(entity: Entity): JenkinsJobRef[] {
+  const annotations = entity.metadata.annotations ?? {};
+  const current = annotations[JENKINS_JOB_FULL_NAME_ANNOTATION];
   return parseJenkinsJobFullNames(
-    entity.metadata.annotations?.[JENKINS_JOB_FULL_NAME_ANNOTATION],
+    current?.trim() ? current : annotations[JENKINS_GITHUB_FOLDER_ANNOTATION],
   );
+}
+
+/**
+ * The suite's annotation naming an entity's default branch, e.g. `main`, as
+ * the Jenkins provider reads it: for a job that is not a multibranch project
+ * (or one whose branch source marks no primary branch), Jenkins cannot tell.
+ *
+ * @public
+ */
+export const JENKINS_DEFAULT_BRANCH_ANNOTATION =
+  'ci-experience.io/default-branch';
+
+/**
+ * The branch {@link JENKINS_DEFAULT_BRANCH_ANNOTATION} names, trimmed; undefined
+ * when absent, blank, over 255 characters or not a Git branch name.
+ *
+ * @public
+ */
+export function getJenkinsDefaultBranch(entity: Entity): string | undefined {
+  const value = entity.metadata.annotations?.[
+    JENKINS_DEFAULT_BRANCH_ANNOTATION
+  ]?.trim().replace(/^refs\/heads\//, '');
+  if (
+    !value ||
+    value.length > 255 ||
+    ODD.test(value) ||
+    /[\s~^:?*[\\]|\.\.|@\{|^[/.]|[/.]$|\/\/|\.lock$/.test(value)
+  ) {
+    return undefined;
+  }
+  return value;
 }

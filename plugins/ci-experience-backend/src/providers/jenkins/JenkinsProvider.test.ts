@@ -26,7 +26,12 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { RateLimiter } from '../shared/RateLimiter';
 import { hostKeyOf, readJenkinsConfig } from './config';
-import { JenkinsProvider } from './JenkinsProvider';
+import {
+  JENKINS_BUILD_AGAIN_DEFAULTS_LABEL,
+  JENKINS_BUILD_AGAIN_LABEL,
+  JENKINS_REBUILD_LABEL,
+  JenkinsProvider,
+} from './JenkinsProvider';
 
 const server = setupServer();
 registerMswTestHooks(server);
@@ -347,7 +352,20 @@ describe('JenkinsProvider', () => {
         HttpResponse.json(require('./__fixtures__/job.json')),
       ),
       http.get(`${BASE}/job/team-a/job/payments/41/wfapi/describe`, () =>
-        HttpResponse.json(require('./__fixtures__/wfapi-describe.json')),
+        HttpResponse.json({
+          stages: [
+            {
+              id: '6',
+              name: 'Checkout',
+              execNode: '',
+              status: 'SUCCESS',
+              startTimeMillis: 1732100400100,
+              durationMillis: 4100,
+            },
+            // Not a stage: no name. Dropped with a log line.
+            { id: '31', status: 'SUCCESS' },
+          ],
+        }),
       ),
     );
     const src = source('team-a/payments');
@@ -379,10 +397,7 @@ describe('JenkinsProvider', () => {
     const jobs = await provider.listJobs(src, runs[1]);
     expect(jobs.map(j => [j.name, j.status, j.runnerName])).toEqual([
       ['Checkout', 'succeeded', undefined],
-      ['Test', 'failed', 'agent-linux-3'],
-      ['Deploy', 'skipped', undefined],
     ]);
-    expect(jobs[2].startedAt).toBeUndefined();
     expect(logger.warn).toHaveBeenCalledWith(
       expect.stringContaining('Skipped a Jenkins stage'),
     );
@@ -429,7 +444,9 @@ describe('JenkinsProvider', () => {
 });
 
 describe('JenkinsProvider console, new builds and stop', () => {
-  function fresh(options: { requireCrumb?: boolean } = {}) {
+  function fresh(
+    options: { requireCrumb?: boolean; rebuildPlugin?: boolean } = {},
+  ) {
     const own = { now: Date.parse('2026-11-20T12:00:00Z') };
     const sim = new JenkinsSimulator(
       new SimulatedHistory(DEMO_REPOS, {
@@ -465,40 +482,66 @@ describe('JenkinsProvider console, new builds and stop', () => {
     url: run.url,
   });
 
-  it('offers logs, new builds and stop, not reruns of failed stages', () => {
+  it("offers logs, new builds and stop, not reruns of failed stages, and says a new build builds the branch's head", () => {
     expect(create().provider.capabilities).toEqual({
       logs: true,
       rerun: true,
       rerunFailed: false,
       cancel: true,
+      rerunLabel: JENKINS_BUILD_AGAIN_LABEL,
     });
+    expect(JENKINS_BUILD_AGAIN_LABEL).toMatch(/current head/);
   });
 
-  it("reads a failed Pipeline build's console, stages and all", async () => {
+  it("reads a failed stage's own log, step by step, not the whole console", async () => {
     const { sim, provider, until } = fresh();
     const failed = await until(
       'demo-org/checkout-web',
-      r => r.status === 'failed',
+      r => r.status === 'failed' && r.providerStatus === 'FAILURE',
     );
-    const [stage] = await provider.listJobs(
+    const jobs = await provider.listJobs(
       source('demo-org/checkout-web'),
       failed,
     );
+    const stage = jobs.find(j => j.status === 'failed')!;
+    const other = jobs.find(j => j.status === 'succeeded')!;
     sim.resetStats();
     const log = await provider.getJobLog(
       source('demo-org/checkout-web'),
       refOf(failed),
       stage.id,
     );
+    const build = `/ci/job/demo-org/job/checkout-web/${failed.providerRunId}`;
     expect(sim.stats.requests).toEqual([
-      `GET /ci/job/demo-org/job/checkout-web/${failed.providerRunId}/consoleText`,
+      `GET ${build}/execution/node/${stage.id}/wfapi/describe`,
+      `GET ${build}/execution/node/${Number(stage.id) + 1}/wfapi/log`,
     ]);
-    expect(log?.text).toContain('[Pipeline] Start of Pipeline');
-    expect(log?.text).toMatch(/\[Pipeline\] \{ \(install\)/);
-    expect(log?.text).toMatch(/\nFinished: (FAILURE|UNSTABLE)\n$/);
-    expect(log?.text).not.toContain('##[');
+    const command = DEMO_REPOS.find(
+      r => r.repo === 'checkout-web',
+    )!.workflows[0].jobs.find(j => j.name === stage.name)!.command;
+    const otherCommand = DEMO_REPOS.find(
+      r => r.repo === 'checkout-web',
+    )!.workflows[0].jobs.find(j => j.name === other.name)!.command;
+    expect(log?.text).toContain(`▶ Shell Script: ${command}\n+ ${command}\n`);
+    expect(log?.text).not.toContain(otherCommand);
+    expect(log?.text).not.toMatch(/<span|&amp;|\[Pipeline\]/);
     expect(log?.url).toBe(
-      `${BASE}/job/demo-org/job/checkout-web/${failed.providerRunId}/console`,
+      `${BASE}/job/demo-org/job/checkout-web/${failed.providerRunId}/execution/node/${stage.id}/`,
+    );
+    expect(log?.steps).toEqual([
+      expect.objectContaining({
+        number: 1,
+        name: `Shell Script: ${command}`,
+        status: 'failed',
+        providerStatus: 'FAILED',
+      }),
+    ]);
+    const [step] = log!.steps!;
+    expect(Date.parse(step.startedAt!)).toBeGreaterThanOrEqual(
+      Date.parse(stage.startedAt!),
+    );
+    expect(Date.parse(step.finishedAt!)).toBeLessThanOrEqual(
+      Date.parse(stage.finishedAt!),
     );
     await expect(
       provider.getJobLog(
@@ -509,8 +552,31 @@ describe('JenkinsProvider console, new builds and stop', () => {
     ).resolves.toBeUndefined();
   });
 
-  it('starts a new build of the job: the next read shows it', async () => {
+  it('falls back to the build console where the Stage View API does not answer (a freestyle job)', async () => {
     const { sim, provider, until } = fresh();
+    const done = await until('demo-org/inventory-api', r =>
+      ['succeeded', 'failed'].includes(r.status),
+    );
+    sim.resetStats();
+    const log = await provider.getJobLog(
+      source('demo-org/inventory-api'),
+      refOf(done),
+      '6',
+    );
+    const build = `/ci/job/demo-org/job/inventory-api/${done.providerRunId}`;
+    expect(sim.stats.requests).toEqual([
+      `GET ${build}/execution/node/6/wfapi/describe`,
+      `GET ${build}/consoleText`,
+    ]);
+    expect(log?.text).toMatch(/\nFinished: (SUCCESS|FAILURE|UNSTABLE)\n$/);
+    expect(log?.url).toBe(
+      `${BASE}/job/demo-org/job/inventory-api/${done.providerRunId}/console`,
+    );
+    expect(log?.steps).toBeUndefined();
+  });
+
+  it('starts a new build of the job: the next read shows it', async () => {
+    const { sim, provider, until } = fresh({ rebuildPlugin: false });
     const failed = await until(
       'demo-org/checkout-web',
       r => r.status === 'failed',
@@ -523,6 +589,7 @@ describe('JenkinsProvider console, new builds and stop', () => {
       failedOnly: false,
     });
     expect(sim.stats.requests).toEqual([
+      `GET /ci/job/demo-org/job/checkout-web/${failed.providerRunId}/rebuild/`,
       `GET /ci/job/demo-org/job/checkout-web/api/json?tree=${encodeURIComponent(
         'property[parameterDefinitions[name]]',
       )}`,
@@ -612,5 +679,440 @@ describe('JenkinsProvider console, new builds and stop', () => {
       .catch(e => e);
     expect(missing).toBeInstanceOf(NotFoundError);
     expect(missing.message).toContain('nor one waiting in the queue');
+  });
+});
+
+describe('JenkinsProvider fidelity (issue 15)', () => {
+  const fixture = (name: string) =>
+    JSON.parse(JSON.stringify(require(`./__fixtures__/${name}`)));
+  const withAnnotations = (annotations: Record<string, string>): Entity => ({
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name: 'svc', annotations },
+  });
+
+  beforeEach(() => {
+    jenkins.resetStats();
+    server.use(...jenkins.handlers());
+  });
+
+  it('still finds the job of the old jenkins.io/github-folder annotation', () => {
+    const { provider } = create();
+    expect(
+      provider.getSources(
+        withAnnotations({ 'jenkins.io/github-folder': 'teamA/artistLookup' }),
+      ),
+    ).toEqual([
+      {
+        provider: 'jenkins',
+        key: 'jenkins:jenkins.example.com/ci/teama/artistlookup',
+        source: 'teamA/artistLookup',
+        host: 'jenkins.example.com/ci',
+      },
+    ]);
+  });
+
+  it("takes a multibranch project's default branch from its primary branch job", async () => {
+    const { provider } = create();
+    const src = provider.getSources(
+      withAnnotations({
+        'jenkins.io/job-full-name': 'demo-org/payments-service',
+        'ci-experience.io/default-branch': 'develop',
+      }),
+    )[0];
+    // The primary branch wins over the annotation.
+    await expect(provider.getSourceInfo(src)).resolves.toEqual({
+      defaultBranch: 'main',
+    });
+    expect(jenkins.stats.requests).toHaveLength(1);
+    expect(decodeURIComponent(jenkins.stats.requests[0])).toContain(
+      'jobs[name,actions[_class]]{0,100}',
+    );
+
+    server.use(
+      http.get(`${BASE}/job/team-a/job/checkout/api/json`, () =>
+        HttpResponse.json(fixture('multibranch.json')),
+      ),
+    );
+    await expect(
+      provider.getSourceInfo(source('team-a/checkout')),
+    ).resolves.toEqual({ defaultBranch: 'main' });
+  });
+
+  it('takes the default branch from ci-experience.io/default-branch, else the one branch a job builds, else none', async () => {
+    const { provider, logger } = create();
+    const annotated = provider.getSources(
+      withAnnotations({
+        'jenkins.io/job-full-name': 'demo-org/checkout-web',
+        'ci-experience.io/default-branch': 'trunk',
+      }),
+    )[0];
+    await expect(provider.getSourceInfo(annotated)).resolves.toEqual({
+      defaultBranch: 'trunk',
+    });
+    // Builds of several branches, no annotation: the backend decides.
+    await expect(
+      provider.getSourceInfo(source('demo-org/checkout-web')),
+    ).resolves.toEqual({});
+
+    server.use(
+      http.get(`${BASE}/job/team-a/job/payments/api/json`, () =>
+        HttpResponse.json(fixture('job.json')),
+      ),
+    );
+    // Every build that names a branch built main (a shared library's second
+    // checkout does not count).
+    await expect(
+      provider.getSourceInfo(source('team-a/payments')),
+    ).resolves.toEqual({ defaultBranch: 'main' });
+
+    server.use(
+      http.get(`${BASE}/job/team-a/job/down/api/json`, () =>
+        HttpResponse.text('busy', { status: 503 }),
+      ),
+    );
+    const down = provider.getSources(
+      withAnnotations({
+        'jenkins.io/job-full-name': 'team-a/down',
+        'ci-experience.io/default-branch': 'main',
+      }),
+    )[0];
+    await expect(provider.getSourceInfo(down)).resolves.toEqual({
+      defaultBranch: 'main',
+    });
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('Could not read the default branch of Jenkins'),
+    );
+  });
+
+  it("reads the queue time from the Metrics plugin's TimeInQueueAction (recorded build)", async () => {
+    const { provider } = create();
+    const build = fixture('build-time-in-queue.json');
+    server.use(
+      http.get(`${BASE}/job/team-a/job/site/12/api/json`, () =>
+        HttpResponse.json(build),
+      ),
+    );
+    const run = await provider.getRun(source('team-a/site'), '12', 1);
+    expect(run).toMatchObject({
+      queuedMs: 103833,
+      startedAt: new Date(1503593604402).toISOString(),
+      createdAt: new Date(1503593604402 - 103833).toISOString(),
+      commitSha: 'e6cae6587caf25ab524105c7ddc8c91b9e376925',
+      branch: 'master',
+      event: 'push',
+      status: 'succeeded',
+      durationMs: 18284,
+    });
+    // Without the plugin: no queue time, created when it started.
+    const plain = await (async () => {
+      server.use(
+        http.get(`${BASE}/job/team-a/job/site/10/api/json`, () =>
+          HttpResponse.json(fixture('build-parameters.json')),
+        ),
+      );
+      return provider.getRun(source('team-a/site'), '10', 1);
+    })();
+    expect(plain?.queuedMs).toBeUndefined();
+    expect(plain?.createdAt).toBe(plain?.startedAt);
+  });
+
+  it('gives simulated runs their time in the queue', async () => {
+    const { provider } = create();
+    const { runs } = await provider.listRuns(
+      source('demo-org/checkout-web'),
+      {},
+    );
+    const done = runs.filter(r => r.status !== 'queued');
+    const spec = history.repo('demo-org', 'checkout-web')!;
+    const sim = new Map(history.listRuns(spec).map(r => [r.runNumber, r]));
+    let compared = 0;
+    for (const run of done.slice(0, 20)) {
+      const simRun = sim.get(Math.floor(run.runNumber / 10));
+      if (simRun?.attempt !== (run.runNumber % 10) + 1) continue;
+      compared++;
+      expect(run.queuedMs).toBe(simRun.startedAt - simRun.createdAt);
+      expect(run.createdAt).toBe(new Date(simRun.createdAt).toISOString());
+    }
+    expect(compared).toBeGreaterThan(5);
+    expect(done.every(r => typeof r.queuedMs === 'number')).toBe(true);
+  });
+
+  it('labels runs with the job display name, keeping the full path as the workflow', async () => {
+    const { provider } = create();
+    const plain = await provider.listRuns(source('demo-org/checkout-web'), {});
+    expect(plain.runs[0]).toMatchObject({
+      workflow: 'demo-org/checkout-web',
+      workflowLabel: 'checkout-web',
+    });
+    const one = await provider.getRun(
+      source('demo-org/checkout-web'),
+      plain.runs.find(r => r.status !== 'queued')!.providerRunId,
+      1,
+    );
+    expect(one?.workflowLabel).toBe('checkout-web');
+
+    const multi = await provider.listRuns(
+      source('demo-org/payments-service'),
+      {},
+    );
+    expect(multi.runs[0]).toMatchObject({
+      workflow: 'demo-org/payments-service',
+      workflowLabel: 'payments-service',
+    });
+    const branchRun = multi.runs.find(r => r.branch?.includes('/'))!;
+    const again = await provider.getRun(
+      source('demo-org/payments-service'),
+      branchRun.providerRunId,
+      1,
+    );
+    expect(again?.workflowLabel).toBe('payments-service');
+
+    server.use(
+      http.get(`${BASE}/job/team-a/job/checkout/api/json`, () =>
+        HttpResponse.json(fixture('multibranch.json')),
+      ),
+    );
+    const { runs } = await provider.listRuns(source('team-a/checkout'), {});
+    expect(runs.map(r => r.workflowLabel)).toEqual(['Checkout', 'Checkout']);
+  });
+
+  it('reads stages as the Stage View API describes them, and ends a stage still open in a finished run with the run (recorded)', async () => {
+    const { provider } = create();
+    server.use(
+      http.get(`${BASE}/job/team-a/job/wf/16/wfapi/describe`, () =>
+        HttpResponse.json(fixture('wfapi-describe.json')),
+      ),
+    );
+    const src = source('team-a/wf');
+    const describe = fixture('wfapi-describe.json');
+    const run = {
+      providerRunId: '16',
+      workflow: 'team-a/wf',
+      runNumber: 16,
+      attempt: 1,
+      status: 'running' as const,
+      providerStatus: 'BUILDING',
+      url: `${BASE}/job/team-a/job/wf/16/`,
+      createdAt: new Date(describe.startTimeMillis).toISOString(),
+      startedAt: new Date(describe.startTimeMillis).toISOString(),
+    };
+    const running = await provider.listJobs(src, run);
+    expect(
+      running.map(j => [
+        j.id,
+        j.name,
+        j.status,
+        j.providerStatus,
+        j.durationMs,
+      ]),
+    ).toEqual([
+      ['5', 'Build', 'succeeded', 'SUCCESS', 5228],
+      ['8', 'Test', 'succeeded', 'SUCCESS', 4994],
+      ['10', 'Deploy', 'running', 'PAUSED_PENDING_INPUT', undefined],
+    ]);
+    expect(running[0].startedAt).toBe(run.startedAt);
+    expect(running[2].finishedAt).toBeUndefined();
+    expect(
+      running.every(j => j.createdAt === undefined && j.queuedMs === undefined),
+    ).toBe(true);
+
+    // The same answer for a build that has finished (a cached description):
+    // no stage stays running, none ends after the run.
+    const finishedAt = new Date(describe.endTimeMillis).toISOString();
+    const done = await provider.listJobs(src, {
+      ...run,
+      status: 'cancelled',
+      providerStatus: 'ABORTED',
+      finishedAt,
+      durationMs: describe.durationMillis,
+    });
+    expect(done[2]).toMatchObject({
+      status: 'cancelled',
+      providerStatus: 'PAUSED_PENDING_INPUT',
+      finishedAt,
+      durationMs: describe.endTimeMillis - 1413461285992,
+    });
+    for (const job of done) {
+      expect(Date.parse(job.finishedAt!)).toBeLessThanOrEqual(
+        Date.parse(finishedAt),
+      );
+      expect(job.durationMs!).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it("reads a stage's log from its steps' logs, as text (recorded)", async () => {
+    const { provider } = create();
+    const requests: string[] = [];
+    server.use(
+      http.get(
+        `${BASE}/job/team-a/job/wf/17/execution/node/:id/wfapi/:what`,
+        ({ params }) => {
+          requests.push(`${params.id}/${params.what}`);
+          if (params.id === '8' && params.what === 'describe') {
+            return HttpResponse.json(
+              fixture('wfapi-node-describe-failed.json'),
+            );
+          }
+          if (params.id === '9' && params.what === 'log') {
+            return HttpResponse.json(fixture('wfapi-node-log.json'));
+          }
+          return HttpResponse.text('Not Found', { status: 404 });
+        },
+      ),
+    );
+    const log = await provider.getJobLog(
+      source('team-a/wf'),
+      {
+        providerRunId: '17',
+        attempt: 1,
+        runNumber: 17,
+        workflow: 'team-a/wf',
+        url: `${BASE}/job/team-a/job/wf/17/`,
+      },
+      '8',
+    );
+    expect(requests).toEqual(['8/describe', '9/log']);
+    expect(log?.text).toBe(
+      `▶ Shell Script\n${fixture('wfapi-node-log.json').text}`,
+    );
+    expect(log?.truncated).toBe(false);
+    expect(log?.steps).toEqual([
+      {
+        number: 1,
+        name: 'Shell Script',
+        status: 'failed',
+        providerStatus: 'FAILED',
+        startedAt: new Date(1413462240999).toISOString(),
+        finishedAt: new Date(1413462240999 + 4999).toISOString(),
+        durationMs: 4999,
+      },
+    ]);
+  });
+
+  it('turns the HTML of a step log into text and says when Jenkins cut it', async () => {
+    const { provider } = create();
+    server.use(
+      http.get(
+        `${BASE}/job/team-a/job/wf/18/execution/node/5/wfapi/describe`,
+        () => HttpResponse.json(fixture('wfapi-node-describe.json')),
+      ),
+      http.get(
+        `${BASE}/job/team-a/job/wf/18/execution/node/:id/wfapi/log`,
+        ({ params }) =>
+          HttpResponse.json({
+            nodeId: params.id,
+            nodeStatus: 'SUCCESS',
+            length: 10240,
+            hasMore: params.id === '7',
+            text: `<span class="timestamp"><b>12:00</b> </span>a &amp;&amp; b &lt;x&gt; &#39;q&#x27; <a href="https://x">link</a>\n`,
+          }),
+      ),
+    );
+    const log = await provider.getJobLog(
+      source('team-a/wf'),
+      {
+        providerRunId: '18',
+        attempt: 1,
+        runNumber: 18,
+        workflow: 'team-a/wf',
+        url: `${BASE}/job/team-a/job/wf/18/`,
+      },
+      '5',
+    );
+    expect(log?.text).toBe(
+      [
+        '▶ Git',
+        "12:00 a && b <x> 'q' link",
+        '▶ Shell Script',
+        '… (earlier lines of this step at Jenkins)',
+        "12:00 a && b <x> 'q' link",
+        '',
+      ].join('\n'),
+    );
+    expect(log?.truncated).toBe(true);
+    expect(log?.steps?.map(s => s.name)).toEqual(['Git', 'Shell Script']);
+  });
+
+  it("says what a rerun does: the Rebuild plugin's rebuild with the same parameters where it answers", async () => {
+    const own = { now: Date.parse('2026-11-20T12:00:00Z') };
+    const sim = new JenkinsSimulator(
+      new SimulatedHistory(DEMO_REPOS, {
+        now: () => own.now,
+        historyMs: 10 * 60 * 60_000,
+      }),
+      { baseUrl: BASE },
+    );
+    server.use(...sim.handlers());
+    const { provider } = create();
+    const src = source('demo-org/checkout-web');
+    const { runs } = await provider.listRuns(src, {});
+    const done = runs.find(r => r.status === 'failed')!;
+    const ref = {
+      providerRunId: done.providerRunId,
+      attempt: 1,
+      runNumber: done.runNumber,
+      workflow: done.workflow,
+      url: done.url,
+    };
+    sim.resetStats();
+    await expect(provider.runActions(src, ref)).resolves.toEqual({
+      rerun: true,
+      rerunFailed: false,
+      rerunLabel: JENKINS_REBUILD_LABEL,
+    });
+    expect(sim.stats.requests).toEqual([
+      `GET /ci/job/demo-org/job/checkout-web/${done.providerRunId}/rebuild/`,
+    ]);
+    const before = new Set(runs.map(r => r.providerRunId));
+    sim.resetStats();
+    await provider.rerun(src, ref, { failedOnly: false });
+    expect(sim.stats.requests).toEqual([
+      `GET /ci/job/demo-org/job/checkout-web/${done.providerRunId}/rebuild/`,
+      `POST /ci/job/demo-org/job/checkout-web/${done.providerRunId}/rebuild/?autorebuild=true`,
+    ]);
+    const after = (await provider.listRuns(src, {})).runs;
+    expect(after.filter(r => !before.has(r.providerRunId))).toHaveLength(1);
+
+    // Without the plugin: a new build, and it says so.
+    const plain = new JenkinsSimulator(sim.history, {
+      baseUrl: BASE,
+      rebuildPlugin: false,
+    });
+    server.use(...plain.handlers());
+    await expect(provider.runActions(src, ref)).resolves.toMatchObject({
+      rerunLabel: JENKINS_BUILD_AGAIN_LABEL,
+    });
+  });
+
+  it('says a new build of a parameterized job takes its default parameters (recorded job)', async () => {
+    const { provider } = create();
+    const posts: string[] = [];
+    server.use(
+      http.get(`${BASE}/job/fish/10/rebuild/`, () =>
+        HttpResponse.text('Not Found', { status: 404 }),
+      ),
+      http.get(`${BASE}/job/fish/api/json`, () =>
+        HttpResponse.json(fixture('job-parameters.json')),
+      ),
+      http.post(`${BASE}/job/fish/:what`, ({ params }) => {
+        posts.push(String(params.what));
+        return new HttpResponse(null, { status: 201 });
+      }),
+    );
+    const ref = {
+      providerRunId: '10',
+      attempt: 1,
+      runNumber: 10,
+      workflow: 'fish',
+      url: `${BASE}/job/fish/10/`,
+    };
+    await expect(
+      provider.runActions(source('fish'), ref),
+    ).resolves.toMatchObject({
+      rerunLabel: JENKINS_BUILD_AGAIN_DEFAULTS_LABEL,
+    });
+    await provider.rerun(source('fish'), ref, { failedOnly: false });
+    expect(posts).toEqual(['buildWithParameters']);
   });
 });

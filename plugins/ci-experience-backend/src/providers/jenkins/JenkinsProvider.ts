@@ -1,11 +1,18 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
-import { InputError, NotFoundError } from '@backstage/errors';
+import {
+  InputError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
 import {
   CiJob,
+  getJenkinsDefaultBranch,
   getJenkinsJobRefs,
+  isFinalStatus,
   JENKINS_JOB_FULL_NAME_ANNOTATION,
+  mapJenkinsStageStatus,
 } from '@ci-experience/plugin-ci-experience-common';
 import {
   CiJobLogText,
@@ -24,15 +31,31 @@ import { RateLimiterOptions } from '../shared/RateLimiter';
 import { JenkinsInstance, readJenkinsConfig } from './config';
 import { JenkinsApi } from './JenkinsApi';
 import {
+  JOB_PARAMETERS_READ,
+  SOURCE_INFO_READ,
+  treeOf,
+  WFAPI_LOG_READ,
+} from './fields';
+import {
+  branchName,
+  branchOfJobName,
   BUILD_FIELDS,
+  htmlLogToText,
   jenkinsBuildSchema,
+  jenkinsFlowNodeSchema,
   jenkinsStageSchema,
+  jobDisplayNameOf,
+  ONE_BUILD_FIELDS,
   parseItems,
   parseProviderRunId,
+  stepName,
+  text,
   toJobs,
   toProviderRun,
   toQueuedRun,
+  toSteps,
   webUrl,
+  workflowLabelOf,
 } from './mapping';
 
 /** The provider id of Jenkins. */
@@ -41,6 +64,40 @@ export const JENKINS_PROVIDER_ID = 'jenkins';
 const PAGE_SIZE = 100;
 /** Branch jobs of a multibranch project read at most. */
 const MAX_BRANCH_JOBS = 100;
+/** Steps of a stage whose logs are read at most (the last ones). */
+const MAX_STEP_LOGS = 40;
+/** Recent builds whose branch says a plain job's branch. */
+const BRANCH_SAMPLE = 20;
+
+/** scm-api's mark of a multibranch project's primary branch job. */
+const PRIMARY_INSTANCE_ACTION =
+  'jenkins.scm.api.metadata.PrimaryInstanceMetadataAction';
+
+/** What a new build does, for its button. */
+export const JENKINS_BUILD_AGAIN_LABEL =
+  "Build again: the branch's current head, not necessarily this commit";
+/** What a new build of a parameterized job does, for its button. */
+export const JENKINS_BUILD_AGAIN_DEFAULTS_LABEL =
+  "Build again: the branch's current head, with the job's default parameters";
+/** What the Rebuild plugin's rebuild does, for its button. */
+export const JENKINS_REBUILD_LABEL =
+  "Rebuild with this build's parameters: the branch's current head, not necessarily this commit";
+
+/** The label of each way of building again. */
+const RERUN_LABELS: Record<
+  'rebuild' | 'build' | 'buildWithParameters',
+  string
+> = {
+  rebuild: JENKINS_REBUILD_LABEL,
+  build: JENKINS_BUILD_AGAIN_LABEL,
+  buildWithParameters: JENKINS_BUILD_AGAIN_DEFAULTS_LABEL,
+};
+
+/**
+ * A source as the Jenkins provider makes it: with the branch the entity's
+ * `ci-experience.io/default-branch` names, for `getSourceInfo`.
+ */
+export type JenkinsSource = CiSource & { defaultBranch?: string };
 
 /** `{ o: offset }` for a job; `{ o: { branchJob: offset } }` for a multibranch project. */
 const pageToken = z.object({
@@ -69,14 +126,17 @@ export function jobPath(jobFullName: string): string {
 export class JenkinsProvider implements CiProvider {
   readonly id = JENKINS_PROVIDER_ID;
   /**
-   * A rerun is a new build of the job (Jenkins has no attempts), so there is
-   * no rerun of failed stages only.
+   * A rerun is a new build of the job (Jenkins has no attempts): it builds
+   * the branch's current head, which its label says; there is no rerun of
+   * failed stages only. Per run, {@link JenkinsProvider.runActions} says
+   * whether it is the Rebuild plugin's rebuild with the same parameters.
    */
   readonly capabilities: CiProviderCapabilities = {
     logs: true,
     rerun: true,
     rerunFailed: false,
     cancel: true,
+    rerunLabel: JENKINS_BUILD_AGAIN_LABEL,
   };
 
   /** The provider, or undefined when no instance is configured. */
@@ -119,6 +179,7 @@ export class JenkinsProvider implements CiProvider {
 
   getSources(entity: Entity): CiSource[] {
     const sources: CiSource[] = [];
+    const defaultBranch = getJenkinsDefaultBranch(entity);
     for (const ref of getJenkinsJobRefs(entity)) {
       const instance = ref.instance
         ? this.instances.find(i => i.name === ref.instance)
@@ -132,20 +193,97 @@ export class JenkinsProvider implements CiProvider {
       const key =
         `${this.id}:${instance.hostKey}/${ref.jobFullName}`.toLowerCase();
       if (!sources.some(s => s.key === key)) {
-        sources.push({
+        const source: JenkinsSource = {
           provider: this.id,
           key,
           source: ref.jobFullName,
           host: instance.hostKey,
-        });
+        };
+        if (defaultBranch) {
+          source.defaultBranch = defaultBranch;
+        }
+        sources.push(source);
       }
     }
     return sources;
   }
 
-  /** Jenkins does not say which branch is the default one; no request is made. */
-  async getSourceInfo(_source: CiSource): Promise<CiSourceInfo> {
+  /**
+   * The default branch: a multibranch project's primary branch (the branch
+   * job carrying scm-api's `PrimaryInstanceMetadataAction`, which branch
+   * sources such as GitHub's and Git's put on the repository's default
+   * branch); else the entity's `ci-experience.io/default-branch`; else, for
+   * a job that is not a multibranch project, the one branch its recent
+   * builds built, when they agree. Otherwise undefined: the backend may
+   * take another source's of the same entity. A failure to ask is logged,
+   * not thrown: the listing that follows reports it.
+   */
+  async getSourceInfo(source: CiSource): Promise<CiSourceInfo> {
+    const annotated = (source as JenkinsSource).defaultBranch;
+    let body: Record<string, unknown> | undefined;
+    try {
+      const instance = this.instanceOf(source);
+      body = await this.api.get<Record<string, unknown>>(
+        instance,
+        `${jobPath(source.source)}/api/json?tree=${encodeURIComponent(
+          treeOf(SOURCE_INFO_READ, {
+            ranges: { jobs: [0, MAX_BRANCH_JOBS], builds: [0, BRANCH_SAMPLE] },
+          }),
+        )}`,
+        `job ${source.source}`,
+      );
+    } catch (error) {
+      this.logger.warn(
+        `Could not read the default branch of Jenkins ${source.source}: ${
+          (error as Error).message
+        }`,
+      );
+      return annotated ? { defaultBranch: annotated } : {};
+    }
+    const primary = isMultibranch(body) ? this.primaryBranches(body.jobs) : [];
+    if (primary.length > 0) {
+      const chosen =
+        primary.length > 1 && annotated && primary.includes(annotated)
+          ? annotated
+          : primary[0];
+      return { defaultBranch: text(chosen, 255) };
+    }
+    if (annotated) {
+      return { defaultBranch: annotated };
+    }
+    if (!isMultibranch(body) && Array.isArray(body?.builds)) {
+      const branches = new Set<string>();
+      for (const build of body!.builds) {
+        const name = branchOfBuild(build);
+        if (name) {
+          branches.add(name);
+        }
+      }
+      if (branches.size === 1) {
+        return { defaultBranch: text([...branches][0], 255) };
+      }
+    }
     return {};
+  }
+
+  /** The branches whose jobs carry the primary-instance mark. */
+  private primaryBranches(jobs: unknown): string[] {
+    const out: string[] = [];
+    for (const job of Array.isArray(jobs) ? jobs : []) {
+      const name = (job as { name?: unknown })?.name;
+      const actions = (job as { actions?: unknown })?.actions;
+      if (
+        typeof name === 'string' &&
+        name &&
+        Array.isArray(actions) &&
+        actions.some(
+          a => (a as { _class?: unknown })?._class === PRIMARY_INSTANCE_ACTION,
+        )
+      ) {
+        out.push(branchOfJobName(name));
+      }
+    }
+    return out;
   }
 
   async listRuns(
@@ -162,8 +300,8 @@ export class JenkinsProvider implements CiProvider {
     // The first page asks both ways: a job answers with builds, a multibranch
     // project with its branch jobs.
     const tree = token
-      ? builds
-      : `${builds},inQueue,nextBuildNumber,queueItem[inQueueSince],jobs[name,url,${builds}]{0,${MAX_BRANCH_JOBS}}`;
+      ? `displayName,${builds}`
+      : `displayName,${builds},inQueue,nextBuildNumber,queueItem[inQueueSince],jobs[name,url,${builds}]{0,${MAX_BRANCH_JOBS}}`;
     const body = await this.api.get<Record<string, unknown>>(
       instance,
       `${jobPath(source.source)}/api/json?tree=${encodeURIComponent(tree)}`,
@@ -171,7 +309,13 @@ export class JenkinsProvider implements CiProvider {
     );
     if (!token && !Array.isArray(body?.builds)) {
       if (isMultibranch(body)) {
-        return this.pageOfBranches(source, body.jobs, {}, 0);
+        return this.pageOfBranches(
+          source,
+          body.jobs,
+          {},
+          0,
+          labelOf(source, body),
+        );
       }
       throw new NotFoundError(
         `Jenkins ${source.source} on ${instance.hostKey} is a folder, not a job; name a job in it in ${JENKINS_JOB_FULL_NAME_ANNOTATION}`,
@@ -182,7 +326,12 @@ export class JenkinsProvider implements CiProvider {
       body?.builds,
       `build of ${source.source}`,
       this.logger,
-    ).map(b => toProviderRun(b, { workflow: source.source }));
+    ).map(b =>
+      toProviderRun(b, {
+        workflow: source.source,
+        workflowLabel: labelOf(source, body),
+      }),
+    );
     const queued = this.queuedRun(source, instance, body, token !== undefined);
     const count = Array.isArray(body?.builds) ? body.builds.length : 0;
     return {
@@ -214,6 +363,7 @@ export class JenkinsProvider implements CiProvider {
     }
     return toQueuedRun({
       workflow: source.source,
+      workflowLabel: labelOf(source, body),
       number: next,
       inQueueSince: item!.inQueueSince as number,
       url: `${instance.baseUrl}/${jobPath(source.source)}/`,
@@ -231,7 +381,7 @@ export class JenkinsProvider implements CiProvider {
     }
     const min = Math.min(...values);
     const max = Math.max(...values);
-    const tree = `_class,jobs[name,url,builds[${BUILD_FIELDS}]{${min},${
+    const tree = `_class,displayName,jobs[name,url,builds[${BUILD_FIELDS}]{${min},${
       max + PAGE_SIZE
     }}]{0,${MAX_BRANCH_JOBS}}`;
     const body = await this.api.get<Record<string, unknown>>(
@@ -239,7 +389,13 @@ export class JenkinsProvider implements CiProvider {
       `${jobPath(source.source)}/api/json?tree=${encodeURIComponent(tree)}`,
       `job ${source.source}`,
     );
-    return this.pageOfBranches(source, body?.jobs, offsets, min);
+    return this.pageOfBranches(
+      source,
+      body?.jobs,
+      offsets,
+      min,
+      labelOf(source, body),
+    );
   }
 
   /**
@@ -252,6 +408,7 @@ export class JenkinsProvider implements CiProvider {
     jobs: unknown,
     offsets: Record<string, number>,
     windowFrom: number,
+    workflowLabel: string | undefined,
   ): CiRunPage {
     const branchJobs = parseItems(
       z.object({ name: z.string().min(1).max(512), builds: z.unknown() }),
@@ -285,7 +442,11 @@ export class JenkinsProvider implements CiProvider {
           `build of ${source.source} ${job.name}`,
           this.logger,
         ).map(b =>
-          toProviderRun(b, { workflow: source.source, branchJob: job.name }),
+          toProviderRun(b, {
+            workflow: source.source,
+            branchJob: job.name,
+            workflowLabel,
+          }),
         ),
       );
     }
@@ -324,7 +485,7 @@ export class JenkinsProvider implements CiProvider {
       const body = await this.api.get<unknown>(
         instance,
         `${buildPath(source, id)}/api/json?tree=${encodeURIComponent(
-          BUILD_FIELDS,
+          ONE_BUILD_FIELDS,
         )}`,
         `build ${providerRunId} of ${source.source}`,
       );
@@ -338,6 +499,14 @@ export class JenkinsProvider implements CiProvider {
         ? toProviderRun(build, {
             workflow: source.source,
             branchJob: id.branchJob,
+            workflowLabel: workflowLabelOf(
+              source.source,
+              jobDisplayNameOf(
+                source.source,
+                build,
+                id.branchJob !== undefined,
+              ) ?? source.source.split('/').pop(),
+            ),
           })
         : undefined;
     } catch (error) {
@@ -378,12 +547,22 @@ export class JenkinsProvider implements CiProvider {
       this.logger,
     );
     const buildUrl = `${instance.baseUrl}/${buildPath(source, id)}/`;
-    return toJobs(stages, webUrl.safeParse(buildUrl).success ? buildUrl : '');
+    return toJobs(
+      stages,
+      webUrl.safeParse(buildUrl).success ? buildUrl : '',
+      run,
+    );
   }
 
   /**
-   * The build's console (`{build}/consoleText`), its tail: Jenkins keeps one
-   * log per build, so every stage of a build has the same.
+   * The log of one stage: the Stage View API's description of the stage
+   * node (`execution/node/{id}/wfapi/describe`) lists its steps, and each
+   * step's log (`execution/node/{step}/wfapi/log`, HTML, its last 10 KiB)
+   * is read, the last {@link MAX_STEP_LOGS} steps with a log at most, each
+   * under a line naming the step. The steps come back too, for the job.
+   * Where the Stage View API does not answer (a freestyle job, a Jenkins
+   * without the plugin, a job id that is not a stage), the build's whole
+   * console (`{build}/consoleText`), its tail.
    */
   async getJobLog(
     source: CiSource,
@@ -395,6 +574,124 @@ export class JenkinsProvider implements CiProvider {
       return undefined;
     }
     const instance = this.instanceOf(source);
+    const build = buildPath(source, id);
+    let stage: unknown;
+    try {
+      stage = await this.api.get<unknown>(
+        instance,
+        `${build}/execution/node/${encodeURIComponent(jobId)}/wfapi/describe`,
+        `stage ${jobId} of build ${run.providerRunId} of ${source.source}`,
+      );
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) {
+        throw error;
+      }
+      stage = undefined;
+    }
+    const rawNodes = (stage as { stageFlowNodes?: unknown } | null)
+      ?.stageFlowNodes;
+    if (!Array.isArray(rawNodes)) {
+      return this.consoleOf(source, instance, run, id);
+    }
+    const nodes = parseItems(
+      jenkinsFlowNodeSchema,
+      rawNodes,
+      `step of stage ${jobId} of ${source.source} build ${run.providerRunId}`,
+      this.logger,
+    );
+    const stageStatus = (stage as { status?: unknown }).status;
+    const stageFinal =
+      typeof stageStatus === 'string' &&
+      isFinalStatus(mapJenkinsStageStatus(stageStatus).status);
+    const steps = toSteps(
+      nodes,
+      stageFinal
+        ? { status: mapJenkinsStageStatus(stageStatus as string).status }
+        : undefined,
+    );
+    const withLogs = nodes.filter(n => n._links?.log?.href);
+    const read = withLogs.slice(-MAX_STEP_LOGS);
+    const parts: string[] = [];
+    let truncated = read.length < withLogs.length;
+    if (truncated) {
+      parts.push(
+        `(${
+          withLogs.length - read.length
+        } earlier steps not shown; the stage's full log is at Jenkins)`,
+      );
+    }
+    for (const node of read) {
+      const log = await this.stepLog(instance, build, node.id, source, run);
+      parts.push(`▶ ${stepName(node)}`);
+      if (log?.hasMore) {
+        truncated = true;
+        parts.push('… (earlier lines of this step at Jenkins)');
+      }
+      if (log?.text) {
+        parts.push(log.text.replace(/\n$/, ''));
+      }
+    }
+    const logText = parts.length > 0 ? `${parts.join('\n')}\n` : '';
+    const url = `${
+      instance.baseUrl
+    }/${build}/execution/node/${encodeURIComponent(jobId)}/`;
+    return {
+      text: logText,
+      truncated,
+      ...(webUrl.safeParse(url).success ? { url } : {}),
+      steps,
+    };
+  }
+
+  /** One step's log, as text; undefined when Jenkins has none for it. */
+  private async stepLog(
+    instance: JenkinsInstance,
+    build: string,
+    nodeId: string,
+    source: CiSource,
+    run: CiRunRef,
+  ): Promise<{ text: string; hasMore: boolean } | undefined> {
+    let body: unknown;
+    try {
+      body = await this.api.get<unknown>(
+        instance,
+        `${build}/execution/node/${encodeURIComponent(nodeId)}/wfapi/log`,
+        `log of step ${nodeId} of build ${run.providerRunId} of ${source.source}`,
+      );
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+    const log = body as Record<string, unknown> | null;
+    if (
+      typeof log !== 'object' ||
+      log === null ||
+      (log.text !== undefined && typeof log.text !== 'string')
+    ) {
+      this.logger.warn(
+        `Jenkins answered the log of step ${nodeId} of ${source.source} build ${
+          run.providerRunId
+        } without a text; ${WFAPI_LOG_READ.map(f => f.path).join(
+          ', ',
+        )} expected`,
+      );
+      return undefined;
+    }
+    return {
+      text: htmlLogToText((log.text as string | undefined) ?? ''),
+      hasMore: log.hasMore === true,
+    };
+  }
+
+  /** The build's console (`{build}/consoleText`), its tail. */
+  private async consoleOf(
+    source: CiSource,
+    instance: JenkinsInstance,
+    run: CiRunRef,
+    id: { number: number; branchJob?: string },
+  ): Promise<CiJobLogText | undefined> {
     try {
       const log = await this.api.getText(
         instance,
@@ -412,10 +709,88 @@ export class JenkinsProvider implements CiProvider {
   }
 
   /**
-   * A new build of the run's job (the branch job in a multibranch project):
-   * `POST {job}/build`, or `{job}/buildWithParameters` (with the job's
-   * default parameters) for a parameterized job. It builds what the job
-   * builds now, e.g. the branch's head. `failedOnly` is not offered.
+   * What a rerun of this run does, for its button: a rebuild with the
+   * build's own parameters where the Rebuild plugin answers for the build
+   * (`{build}/rebuild/`), else a new build of the job (with its default
+   * parameters, for a parameterized job). Either builds what the job builds
+   * now (a branch job: the branch's current head), never this commit again.
+   */
+  async runActions(
+    source: CiSource,
+    run: CiRunRef,
+  ): Promise<Partial<CiProviderCapabilities>> {
+    const id = parseProviderRunId(run.providerRunId);
+    if (!id) {
+      return {};
+    }
+    const how = await this.rerunKind(source, id);
+    return {
+      rerun: true,
+      rerunFailed: false,
+      rerunLabel: RERUN_LABELS[how],
+    };
+  }
+
+  /**
+   * Whether the Rebuild plugin answers for a build: its `RebuildAction`
+   * (not exported in the JSON API, so it is asked for) answers a GET of
+   * `{build}/rebuild/` with 405 (it takes POSTs only); without the plugin
+   * Jenkins answers 404. Otherwise whether the job takes parameters.
+   */
+  private async rerunKind(
+    source: CiSource,
+    id: { number: number; branchJob?: string },
+  ): Promise<'rebuild' | 'build' | 'buildWithParameters'> {
+    const instance = this.instanceOf(source);
+    let rebuild = false;
+    try {
+      await this.api.getText(
+        instance,
+        `${buildPath(source, id)}/rebuild/`,
+        `rebuild of build ${id.number} of ${source.source}`,
+      );
+      rebuild = true;
+    } catch (error) {
+      if (
+        error instanceof ServiceUnavailableError &&
+        /answered 405\b/.test(error.message)
+      ) {
+        rebuild = true;
+      } else if (!(error instanceof NotFoundError)) {
+        this.logger.info(
+          `Could not tell whether Jenkins' Rebuild plugin answers for ${
+            source.source
+          }: ${(error as Error).message}`,
+        );
+      }
+    }
+    if (rebuild) {
+      return 'rebuild';
+    }
+    const info = await this.api.get<{ property?: unknown }>(
+      instance,
+      `${jobOfRun(source, id)}/api/json?tree=${encodeURIComponent(
+        treeOf(JOB_PARAMETERS_READ),
+      )}`,
+      `job ${source.source}`,
+    );
+    const parameterized =
+      Array.isArray(info?.property) &&
+      info.property.some(
+        (p: { parameterDefinitions?: unknown }) =>
+          Array.isArray(p?.parameterDefinitions) &&
+          p.parameterDefinitions.length > 0,
+      );
+    return parameterized ? 'buildWithParameters' : 'build';
+  }
+
+  /**
+   * Builds the run's job again, as {@link JenkinsProvider.runActions} says:
+   * with the Rebuild plugin `POST {build}/rebuild/?autorebuild=true` (the
+   * build's parameters, no form), else `POST {job}/build`, or
+   * `{job}/buildWithParameters` (the job's default parameters). Either way
+   * the job's branch is built at its current head. `failedOnly` is not
+   * offered: Jenkins has no rerun of failed stages.
    */
   async rerun(
     source: CiSource,
@@ -429,27 +804,21 @@ export class JenkinsProvider implements CiProvider {
     }
     const id = this.idOf(run);
     const instance = this.instanceOf(source);
-    const job = jobOfRun(source, id);
     const where = `new build of ${source.source}${
       id.branchJob === undefined ? '' : ` ${id.branchJob}`
     }`;
-    const info = await this.api.get<{ property?: unknown }>(
-      instance,
-      `${job}/api/json?tree=${encodeURIComponent(
-        'property[parameterDefinitions[name]]',
-      )}`,
-      `job ${source.source}`,
-    );
-    const parameterized =
-      Array.isArray(info?.property) &&
-      info.property.some(
-        (p: { parameterDefinitions?: unknown }) =>
-          Array.isArray(p?.parameterDefinitions) &&
-          p.parameterDefinitions.length > 0,
+    const how = await this.rerunKind(source, id);
+    if (how === 'rebuild') {
+      await this.api.post(
+        instance,
+        `${buildPath(source, id)}/rebuild/?autorebuild=true`,
+        `rebuild of build ${run.providerRunId} of ${source.source}`,
       );
+      return;
+    }
     await this.api.post(
       instance,
-      `${job}/${parameterized ? 'buildWithParameters' : 'build'}?delay=0sec`,
+      `${jobOfRun(source, id)}/${how}?delay=0sec`,
       where,
     );
   }
@@ -532,6 +901,34 @@ function buildPath(
   id: { number: number; branchJob?: string },
 ): string {
   return `${jobOfRun(source, id)}/${id.number}`;
+}
+
+/** A job's display name as the runs' label (see {@link workflowLabelOf}). */
+function labelOf(
+  source: CiSource,
+  body: Record<string, unknown> | undefined,
+): string | undefined {
+  const name = body?.displayName;
+  return workflowLabelOf(
+    source.source,
+    typeof name === 'string' ? name : undefined,
+  );
+}
+
+/** The branch a build built, from the Git plugin's `BuildData`. */
+function branchOfBuild(build: unknown): string | undefined {
+  const actions = (build as { actions?: unknown } | null)?.actions;
+  for (const action of Array.isArray(actions) ? actions : []) {
+    const branch = (
+      action as {
+        lastBuiltRevision?: { branch?: Array<{ name?: unknown }> };
+      } | null
+    )?.lastBuiltRevision?.branch?.[0]?.name;
+    if (typeof branch === 'string' && branch) {
+      return branchName(branch);
+    }
+  }
+  return undefined;
 }
 
 function isMultibranch(

@@ -1,6 +1,8 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import {
   CiJob,
+  CiRunStatus,
+  CiStep,
   isFinalStatus,
   mapJenkinsStageStatus,
   mapJenkinsStatus,
@@ -9,6 +11,7 @@ import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
 import { endInRange, instantMillis } from '../../service/instantSchema';
 import { toInstant } from '../../service/instants';
+import { BUILD_NAMES_READ, BUILD_READ, treeOf } from './fields';
 
 const NUL = String.fromCharCode(0);
 
@@ -27,9 +30,10 @@ const millis = instantMillis;
 /** A duration in milliseconds, within what a Date holds. */
 const durationMillis = z.number().int().min(0).max(8_640_000_000_000_000);
 
-/** The build fields the provider asks for with `tree=`. */
-export const BUILD_FIELDS =
-  'number,url,result,building,timestamp,duration,queueId,actions[causes[userId,shortDescription],lastBuiltRevision[SHA1,branch[name]]]';
+/** The build fields the provider asks for with `tree=` (see `fields.ts`). */
+export const BUILD_FIELDS = treeOf(BUILD_READ);
+/** The same, and the names that make a workflow's label, for one build. */
+export const ONE_BUILD_FIELDS = treeOf([...BUILD_READ, ...BUILD_NAMES_READ]);
 
 /** The fields of a Jenkins build that the model needs. */
 export const jenkinsBuildSchema = z
@@ -43,6 +47,8 @@ export const jenkinsBuildSchema = z
     duration: durationMillis.nullish(),
     queueId: z.number().int().nullish(),
     actions: z.array(z.unknown()).nullish(),
+    displayName: z.string().max(1024).nullish(),
+    fullDisplayName: z.string().max(4096).nullish(),
   })
   .superRefine((build, ctx) =>
     endInRange(ctx, ['duration'], build.timestamp, build.duration),
@@ -65,6 +71,27 @@ const buildDataSchema = z.object({
     branch: z.array(z.object({ name: z.string().nullish() })).nullish(),
   }),
 });
+
+/**
+ * The Metrics plugin's `TimeInQueueAction`: how long the build waited in
+ * the queue before it started (`queuingDurationMillis`, the wall time from
+ * entering the queue to leaving it).
+ */
+const timeInQueueSchema = z.object({
+  queuingDurationMillis: durationMillis,
+});
+
+/** A step (flow node) of a stage: `stageFlowNodes` of a stage node's `wfapi/describe`. */
+export const jenkinsFlowNodeSchema = z.object({
+  id: z.string().max(64),
+  name: z.string(),
+  status: z.string().nullish(),
+  parameterDescription: z.string().nullish(),
+  startTimeMillis: millis.nullish().catch(undefined),
+  durationMillis: durationMillis.nullish().catch(undefined),
+  _links: z.object({ log: z.object({ href: z.string() }).nullish() }).nullish(),
+});
+export type JenkinsFlowNode = z.infer<typeof jenkinsFlowNodeSchema>;
 
 /** A stage of the Pipeline Stage View API's `wfapi/describe`. */
 export const jenkinsStageSchema = z
@@ -128,7 +155,12 @@ function readActions(actions: unknown[] | null | undefined) {
   let event: string | undefined;
   let sha: string | undefined;
   let branch: string | undefined;
+  let queuedMs: number | undefined;
   for (const action of actions ?? []) {
+    const queue = timeInQueueSchema.safeParse(action);
+    if (queue.success && queuedMs === undefined) {
+      queuedMs = queue.data.queuingDurationMillis;
+    }
     const causes = causeActionSchema.safeParse(action);
     if (causes.success && event === undefined) {
       for (const cause of causes.data.causes) {
@@ -149,7 +181,7 @@ function readActions(actions: unknown[] | null | undefined) {
       branch = branchName(data.data.lastBuiltRevision.branch?.[0]?.name);
     }
   }
-  return { actor, event, sha, branch };
+  return { actor, event, sha, branch, queuedMs };
 }
 
 /** Throws OutOfRangeDateError for a time outside 1970–9999. */
@@ -164,14 +196,23 @@ function iso(ms: number | null | undefined): string | undefined {
  */
 export function toProviderRun(
   build: JenkinsBuild,
-  options: { workflow: string; branchJob?: string },
+  options: { workflow: string; branchJob?: string; workflowLabel?: string },
 ): CiProviderRun {
   const mapped = mapJenkinsStatus({
     result: text(build.result, 64),
     building: build.building,
   });
-  const { actor, event, sha, branch } = readActions(build.actions);
+  const { actor, event, sha, branch, queuedMs } = readActions(build.actions);
   const startedAt = iso(build.timestamp)!;
+  // Queued before it started: entered the queue that long before.
+  const queued =
+    queuedMs !== undefined && build.timestamp - queuedMs >= 0
+      ? queuedMs
+      : undefined;
+  const createdAt =
+    queued !== undefined
+      ? iso(build.timestamp - queued) ?? startedAt
+      : startedAt;
   const final = isFinalStatus(mapped.status);
   const durationMs = final ? build.duration ?? undefined : undefined;
   const finishedAt =
@@ -181,6 +222,9 @@ export function toProviderRun(
   return {
     providerRunId: providerRunIdOf(build.number, options.branchJob),
     workflow: text(options.workflow, 512),
+    ...(options.workflowLabel
+      ? { workflowLabel: text(options.workflowLabel, 512) }
+      : {}),
     runNumber: build.number,
     attempt: 1,
     ...mapped,
@@ -194,11 +238,11 @@ export function toProviderRun(
     actor: text(actor, 255),
     event: text(event, 64),
     url: build.url,
-    createdAt: startedAt,
+    createdAt,
     startedAt,
     finishedAt,
     durationMs,
-    queuedMs: undefined,
+    queuedMs: queued,
     updatedAt: finishedAt ?? startedAt,
   };
 }
@@ -206,6 +250,7 @@ export function toProviderRun(
 /** A queued item of a job: the build it becomes gets `nextBuildNumber`. */
 export function toQueuedRun(options: {
   workflow: string;
+  workflowLabel?: string;
   number: number;
   inQueueSince: number;
   url: string;
@@ -214,6 +259,9 @@ export function toQueuedRun(options: {
   return {
     providerRunId: String(options.number),
     workflow: text(options.workflow, 512),
+    ...(options.workflowLabel
+      ? { workflowLabel: text(options.workflowLabel, 512) }
+      : {}),
     runNumber: options.number,
     attempt: 1,
     ...mapJenkinsStatus({ queued: true }),
@@ -223,37 +271,214 @@ export function toQueuedRun(options: {
   };
 }
 
-/** Pipeline stages as jobs, without steps. */
+/**
+ * Pipeline stages as jobs, without steps (they come with the stage's log).
+ * Within the run's times: a stage that starts before the run (clock skew)
+ * starts with it, and one that ends after a finished run ends with it. A
+ * stage Jenkins still calls running (or queued) in a finished run ends as
+ * the run did: the run's status and finish; its raw status stays in
+ * `providerStatus`. Stages have no queue time of their own in the Stage
+ * View API, so `createdAt` and `queuedMs` stay unset.
+ */
 export function toJobs(
   stages: Array<z.infer<typeof jenkinsStageSchema>>,
   buildUrl: string,
+  run?: Pick<CiProviderRun, 'status' | 'startedAt' | 'finishedAt'>,
 ): CiJob[] {
+  const runStart = run?.startedAt ? Date.parse(run.startedAt) : undefined;
+  const runFinal = run !== undefined && isFinalStatus(run.status);
+  const runEnd =
+    runFinal && run?.finishedAt ? Date.parse(run.finishedAt) : undefined;
   return stages.map(stage => {
     const mapped = mapJenkinsStageStatus(text(stage.status, 64));
-    const startedAt = iso(stage.startTimeMillis);
+    let start =
+      stage.startTimeMillis && stage.startTimeMillis > 0
+        ? stage.startTimeMillis
+        : undefined;
+    if (start !== undefined && runStart !== undefined && start < runStart) {
+      start = runStart;
+    }
+    if (start !== undefined && runEnd !== undefined && start > runEnd) {
+      start = runEnd;
+    }
     const duration =
       stage.durationMillis !== null &&
       stage.durationMillis !== undefined &&
       stage.durationMillis >= 0
         ? stage.durationMillis
         : undefined;
-    const finishedAt =
-      isFinalStatus(mapped.status) && startedAt && duration !== undefined
-        ? iso(stage.startTimeMillis! + duration)
-        : undefined;
+    let status: CiRunStatus = mapped.status;
+    let end: number | undefined;
+    if (isFinalStatus(status)) {
+      end =
+        start !== undefined && duration !== undefined
+          ? start + duration
+          : undefined;
+    } else if (runFinal) {
+      // Jenkins has not closed the stage, but the build is over.
+      status = run!.status;
+      end = start !== undefined ? runEnd ?? start : undefined;
+    }
+    if (end !== undefined && runEnd !== undefined && end > runEnd) {
+      end = runEnd;
+    }
+    if (end !== undefined && start !== undefined && end < start) {
+      end = start;
+    }
+    const startedAt = iso(start);
+    const finishedAt = startedAt ? iso(end) : undefined;
     return {
       id: text(stage.id, 64),
       name: text(stage.name, 512),
-      ...mapped,
+      status,
+      providerStatus: mapped.providerStatus,
       url: `${buildUrl.replace(/\/?$/, '/')}execution/node/${encodeURIComponent(
         stage.id,
       )}/`,
       startedAt,
       finishedAt,
-      durationMs: finishedAt ? duration : undefined,
+      durationMs:
+        finishedAt && start !== undefined && end !== undefined
+          ? end - start
+          : undefined,
       runnerName: text(stage.execNode || undefined, 255),
     };
   });
+}
+
+/**
+ * A stage's steps (its `stageFlowNodes`) as {@link CiStep}s: each node's
+ * name with what it ran (`sh 'npm test'` is `Shell Script: npm test`), its
+ * status and times. Steps still running in a stage that has finished end
+ * with the stage, as its stages do with a run.
+ */
+export function toSteps(
+  nodes: JenkinsFlowNode[],
+  job?: Pick<CiJob, 'status' | 'finishedAt'>,
+): CiStep[] {
+  const jobFinal = job !== undefined && isFinalStatus(job.status);
+  const jobEnd =
+    jobFinal && job?.finishedAt ? Date.parse(job.finishedAt) : undefined;
+  return nodes.map((node, i) => {
+    const mapped = mapJenkinsStageStatus(text(node.status, 64));
+    const start =
+      node.startTimeMillis && node.startTimeMillis > 0
+        ? node.startTimeMillis
+        : undefined;
+    let status = mapped.status;
+    let end: number | undefined;
+    if (isFinalStatus(status)) {
+      end =
+        start !== undefined &&
+        node.durationMillis !== null &&
+        node.durationMillis !== undefined
+          ? start + node.durationMillis
+          : undefined;
+    } else if (jobFinal) {
+      status = job!.status;
+      end = start !== undefined ? jobEnd ?? start : undefined;
+    }
+    if (end !== undefined && jobEnd !== undefined && end > jobEnd) {
+      end = Math.max(jobEnd, start ?? jobEnd);
+    }
+    const startedAt = iso(start);
+    const finishedAt = startedAt ? iso(end) : undefined;
+    return {
+      number: i + 1,
+      name: text(stepName(node), 512),
+      status,
+      providerStatus: mapped.providerStatus,
+      startedAt,
+      finishedAt,
+      durationMs:
+        finishedAt && start !== undefined && end !== undefined
+          ? end - start
+          : undefined,
+    };
+  });
+}
+
+/** A flow node's name for people: `Shell Script: npm test`. */
+export function stepName(
+  node: Pick<JenkinsFlowNode, 'name' | 'parameterDescription'>,
+): string {
+  const what = node.parameterDescription?.trim();
+  return what ? `${node.name}: ${what}` : node.name;
+}
+
+const ENTITIES: Readonly<Record<string, string>> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+};
+
+/**
+ * A flow node's log as the Stage View API serves it (`wfapi/log`: HTML,
+ * console notes rendered as tags) as plain text: tags dropped, entities
+ * decoded.
+ */
+export function htmlLogToText(html: string): string {
+  return html
+    .replace(/<[^>]{0,2048}>/g, '')
+    .replace(/&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z]{2,6});/gi, (whole, code) => {
+      const lower = String(code).toLowerCase();
+      if (lower.startsWith('#')) {
+        const n = lower.startsWith('#x')
+          ? parseInt(lower.slice(2), 16)
+          : parseInt(lower.slice(1), 10);
+        return n > 0 &&
+          n <= 0x10ffff &&
+          n !== 0 &&
+          !(n >= 0xd800 && n <= 0xdfff)
+          ? String.fromCodePoint(n)
+          : '';
+      }
+      return Object.prototype.hasOwnProperty.call(ENTITIES, lower)
+        ? ENTITIES[lower]
+        : whole;
+    });
+}
+
+/**
+ * A job's name for people: its display name (`displayName`), where it
+ * differs from the full path or the path has folders; undefined otherwise.
+ */
+export function workflowLabelOf(
+  fullName: string,
+  displayName: string | null | undefined,
+): string | undefined {
+  const label = displayName?.trim();
+  if (!label) {
+    return undefined;
+  }
+  return label === fullName ? undefined : label;
+}
+
+/**
+ * The display name of the source's job from a build's `fullDisplayName`
+ * (`Folder » Job » branch #7`): the build's own `displayName` cut off the
+ * end, then the segment at the source's depth. Undefined when the names do
+ * not split as the path does (a display name with ` » ` in it).
+ */
+export function jobDisplayNameOf(
+  fullName: string,
+  build: { displayName?: string | null; fullDisplayName?: string | null },
+  branchJob: boolean,
+): string | undefined {
+  const full = build.fullDisplayName;
+  const own = build.displayName;
+  if (!full || !own || !full.endsWith(` ${own}`)) {
+    return undefined;
+  }
+  const segments = full.slice(0, -own.length - 1).split(' » ');
+  const depth = fullName.split('/').length;
+  if (segments.length !== depth + (branchJob ? 1 : 0)) {
+    return undefined;
+  }
+  return segments[depth - 1];
 }
 
 /** A run's id: the build number, prefixed by the branch job in a multibranch project. */

@@ -224,14 +224,20 @@ export async function parseJenkinsDelivery(
     startedAt: build.phase === 'QUEUED' ? undefined : startedAt,
     finishedAt,
     durationMs: finishedAt ? build.duration ?? undefined : undefined,
-    providerUpdatedAt: finishedAt ?? startedAt,
+    // No provider version: the Notification plugin says nothing of the
+    // build's stages, so this write must not pass for what a sync reads
+    // (the same status and time), or the sync would keep the stages it
+    // read while the build ran: a finished build with a stage "running"
+    // for ever. Unset, the next sync reads the build and its stages again;
+    // the store still never moves the run back (status ranks first).
+    providerUpdatedAt: undefined,
   };
   return {
     ok: true,
     deliveryId,
     sourceKey,
     source: source.source,
-    changedAt: run.providerUpdatedAt,
+    changedAt: finishedAt ?? startedAt,
     write: { deliveryId, event: build.phase.toLowerCase(), runs: [run] },
   };
 }
