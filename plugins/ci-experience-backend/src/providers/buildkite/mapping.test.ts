@@ -120,10 +120,10 @@ describe('Buildkite mapping of recorded and published builds', () => {
     const jobs = toJobs([running, never, late], run);
     for (const j of jobs) {
       expect(isFinalStatus(j.status)).toBe(true);
-      for (const t of [j.createdAt, j.startedAt, j.finishedAt]) {
-        if (t) {
-          expect(t >= run.createdAt && t <= run.finishedAt!).toBe(true);
-        }
+      for (const t of [j.createdAt, j.startedAt, j.finishedAt].filter(
+        (x): x is string => !!x,
+      )) {
+        expect(t >= run.createdAt && t <= run.finishedAt!).toBe(true);
       }
       expect(j.durationMs ?? 0).toBeGreaterThanOrEqual(0);
     }

@@ -400,10 +400,10 @@ describe('CircleciProvider', () => {
     }
 
     // A workflow still running: its jobs are read without details.
-    const running = runs.find(r => r.status === 'running');
-    if (running) {
+    const running = runs.filter(r => r.status === 'running');
+    for (const run of running.slice(0, 1)) {
       circleci.resetStats();
-      await provider.listJobs(src, running);
+      await provider.listJobs(src, run);
       expect(circleci.stats.requests).toHaveLength(1);
     }
   });

@@ -666,12 +666,12 @@ describe("GitlabCiProvider on GitLab's documented answers", () => {
       ['trigger', 'skipped', 'pending'],
     ]);
     for (const job of jobs) {
-      for (const t of [job.createdAt, job.startedAt, job.finishedAt]) {
-        if (t) {
-          expect(Date.parse(t)).toBeLessThanOrEqual(
-            Date.parse('2015-12-24T17:54:25.000Z'),
-          );
-        }
+      for (const t of [job.createdAt, job.startedAt, job.finishedAt].filter(
+        (x): x is string => !!x,
+      )) {
+        expect(Date.parse(t)).toBeLessThanOrEqual(
+          Date.parse('2015-12-24T17:54:25.000Z'),
+        );
       }
       expect(job.durationMs ?? 0).toBeGreaterThanOrEqual(0);
     }

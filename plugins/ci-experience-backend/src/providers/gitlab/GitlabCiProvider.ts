@@ -62,6 +62,23 @@ export function isGitlabEnabled(config: Config): boolean {
   );
 }
 
+/** What the rerun of every job does, for its button. */
+export const GITLAB_RERUN_LABEL = 'Retry every job (same commit)';
+/** What the rerun of failed jobs does, for its button. */
+export const GITLAB_RERUN_FAILED_LABEL = 'Retry failed and cancelled jobs';
+
+/** Job statuses GitLab can retry (`Ci::Processable#retryable?`). */
+const RETRYABLE_STATUSES = new Set(['success', 'failed', 'canceled']);
+/** Job statuses of a job under way: no retry of every job then. */
+const BUSY_STATUSES = new Set([
+  'pending',
+  'preparing',
+  'waiting_for_resource',
+  'running',
+  'waiting_for_callback',
+  'canceling',
+]);
+
 /**
  * GitLab CI pipelines, on gitlab.com or a self-managed GitLab, for entities
  * annotated with `gitlab.com/project-slug` (full path) or
@@ -436,23 +453,6 @@ export class GitlabCiProvider implements CiProvider {
     );
   }
 }
-
-/** What the rerun of every job does, for its button. */
-export const GITLAB_RERUN_LABEL = 'Retry every job (same commit)';
-/** What the rerun of failed jobs does, for its button. */
-export const GITLAB_RERUN_FAILED_LABEL = 'Retry failed and cancelled jobs';
-
-/** Job statuses GitLab can retry (`Ci::Processable#retryable?`). */
-const RETRYABLE_STATUSES = new Set(['success', 'failed', 'canceled']);
-/** Job statuses of a job under way: no retry of every job then. */
-const BUSY_STATUSES = new Set([
-  'pending',
-  'preparing',
-  'waiting_for_resource',
-  'running',
-  'waiting_for_callback',
-  'canceling',
-]);
 
 function pipelineIdOf(run: CiRunRef): string {
   if (!/^\d{1,20}$/.test(run.providerRunId)) {

@@ -250,10 +250,9 @@ export function contractProblems(
   document: unknown,
   options: { allowNullParents?: string[]; lacks?: string[] } = {},
 ): string[] {
+  const list = Array.isArray(document) ? document : [];
   const items = entry.list
-    ? Array.isArray(document)
-      ? document
-      : []
+    ? list
     : [document];
   if (entry.list && items.length === 0) {
     return [`${entry.name}: no items to check`];

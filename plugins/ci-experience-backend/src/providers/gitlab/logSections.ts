@@ -13,6 +13,7 @@ import {
  * the text after a start marker up to the end of its line.
  */
 const MARKER =
+  // eslint-disable-next-line no-control-regex -- GitLab's markers end in ESC [0K
   /section_(start|end):(\d{1,12}):([A-Za-z0-9_.-]{1,255})(\[\w+=\w+(?:, ?\w+=\w+)*\])?\r\x1b\[0K/g;
 
 /** ANSI escape sequences (colours, line clearing). */
