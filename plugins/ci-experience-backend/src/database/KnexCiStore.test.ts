@@ -258,6 +258,51 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
     expect(await store.applyDelivery(write)).toBe('applied');
   });
 
+  it('has the next sync read the jobs of a run a delivery finished without them', async () => {
+    const running = run(300, {
+      id: 'run-300',
+      status: 'running',
+      providerUpdatedAt: '2026-11-23T00:01:00.000Z',
+      jobs: [
+        {
+          id: 'stage',
+          name: 'test',
+          status: 'running',
+          providerStatus: 'IN_PROGRESS',
+          startedAt: '2026-11-23T00:00:30.000Z',
+        },
+      ],
+    });
+    await store.upsertRuns([running]);
+    const version = async () =>
+      (await store.getRunVersions(['run-300'])).get('run-300');
+    expect((await version())?.hasJobs).toBe(true);
+    // Still running: the stored jobs stand.
+    await store.applyDelivery({
+      deliveryId: 'd-300-a',
+      event: 'build',
+      runs: [{ ...running, jobs: undefined }],
+    });
+    expect((await version())?.hasJobs).toBe(true);
+    await store.applyDelivery({
+      deliveryId: 'd-300-b',
+      event: 'build',
+      runs: [
+        {
+          ...running,
+          jobs: undefined,
+          status: 'succeeded',
+          finishedAt: '2026-11-23T00:03:00.000Z',
+          providerUpdatedAt: '2026-11-23T00:03:00.000Z',
+        },
+      ],
+    });
+    expect(await version()).toMatchObject({
+      status: 'succeeded',
+      hasJobs: false,
+    });
+  });
+
   it('leases a source to one owner at a time until released or expired', async () => {
     expect(await store.tryLeaseSync(source.key, 'a', 60_000)).toBe(true);
     expect(await store.tryLeaseSync(source.key, 'b', 60_000)).toBe(false);

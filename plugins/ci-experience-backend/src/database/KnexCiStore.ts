@@ -392,10 +392,20 @@ export class KnexCiStore implements CiStore {
           }
         }
       }
-      await this.writeRuns(
-        trx,
-        [...runs.values()].sort((x, y) => x.id.localeCompare(y.id)),
-      );
+      const sorted = [...runs.values()].sort((x, y) => x.id.localeCompare(y.id));
+      await this.writeRuns(trx, sorted);
+      // A run a delivery finished without its jobs: its job list is read
+      // again by the next sync, so that no job stays running in it.
+      const finishedWithoutJobs = sorted
+        .filter(r => !r.jobs && statusRank(r.status) === 2)
+        .map(r => r.id);
+      for (let i = 0; i < finishedWithoutJobs.length; i += CHUNK) {
+        await trx('ci_runs')
+          .whereIn('id', finishedWithoutJobs.slice(i, i + CHUNK))
+          .where('status_rank', 2)
+          .where('jobs_synced', true)
+          .update({ jobs_synced: false });
+      }
       await this.writeJobRows(
         trx,
         [...jobs.entries()]
