@@ -21,6 +21,11 @@ export type RunBounds = Pick<
  * - its times lie within the run's (`createdAt` no earlier than the run's,
  *   `startedAt` no earlier than the run's start, nothing after a finished
  *   run's finish): clock skew between the provider's services is clamped;
+ * - its steps' times lie within the job's (from its start, or the run's
+ *   creation, to its finish, or a finished run's finish), and a step that
+ *   ends before it starts ends at its start; in a finished run a step still
+ *   queued or running ends with the job (or is `skipped` if it never
+ *   started);
  * - durations are recomputed from the clamped times, never negative.
  */
 export function boundJobToRun(job: CiJob, run: RunBounds): CiJob {
@@ -85,16 +90,22 @@ export function boundJobToRun(job: CiJob, run: RunBounds): CiJob {
       };
       s.startedAt = c(s.startedAt);
       s.finishedAt = c(s.finishedAt);
+      // A step reported as ending before it started ends at its start.
+      if (s.startedAt && s.finishedAt && s.finishedAt < s.startedAt) {
+        s.finishedAt = s.startedAt;
+      }
       if (final && !isFinalStatus(s.status)) {
         s.status = s.startedAt ? out.status : 'skipped';
         s.finishedAt = s.startedAt ? out.finishedAt ?? s.finishedAt : undefined;
       }
-      s.durationMs =
-        s.startedAt && s.finishedAt
-          ? Math.max(0, Date.parse(s.finishedAt) - Date.parse(s.startedAt))
-          : s.durationMs !== undefined && s.durationMs >= 0
-          ? s.durationMs
-          : undefined;
+      if (s.startedAt && s.finishedAt) {
+        s.durationMs = Math.max(
+          0,
+          Date.parse(s.finishedAt) - Date.parse(s.startedAt),
+        );
+      } else if (s.durationMs !== undefined && !(s.durationMs >= 0)) {
+        s.durationMs = undefined;
+      }
       return s;
     });
   }
