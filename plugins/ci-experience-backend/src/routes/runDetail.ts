@@ -32,6 +32,7 @@ import { EntityResolver } from '../service/EntityResolver';
 import { RunAccess } from '../service/RunAccess';
 import { JobLogReader } from '../service/JobLogReader';
 import { logTail } from '../service/logTail';
+import { boundJobToRun } from '../providers/shared/runBounds';
 
 /** What of a job log the backend serves at most. */
 export interface LogLimits {
@@ -240,8 +241,14 @@ export function createRunDetailRouter(options: {
       }
       if (log.steps?.length && !job.steps?.length) {
         // The job's steps as its log shows them, kept for the run page.
+        // Within the job's times, as every stored step is.
+        const steps =
+          boundJobToRun(
+            { ...job, steps: log.steps.slice(0, MAX_LOG_STEPS) },
+            run,
+          ).steps ?? [];
         await store
-          .setJobLogSteps(run.id, jobId, log.steps.slice(0, MAX_LOG_STEPS))
+          .setJobLogSteps(run.id, jobId, steps)
           .catch(error =>
             logger.warn(
               `Could not keep the steps of job ${jobId} of run ${run.id}: ${error}`,

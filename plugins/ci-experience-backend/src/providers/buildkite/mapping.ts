@@ -267,7 +267,8 @@ export function implicitNeeds(jobs: BuildkiteJob[]): Map<string, string[]> {
   let since: string[] = [];
   for (const job of jobs) {
     if (isBarrier(job)) {
-      needs.set(job.id, since.length > 0 ? since : barrier ? [barrier] : []);
+      const before = barrier ? [barrier] : [];
+      needs.set(job.id, since.length > 0 ? since : before);
       barrier = job.id;
       since = [];
     } else {

@@ -130,8 +130,8 @@ export function span(from?: string, to?: string): number | undefined {
   if (!from || !to) {
     return undefined;
   }
-  const ms = Date.parse(to) - Date.parse(from);
-  return ms >= 0 ? ms : undefined;
+  const elapsed = Date.parse(to) - Date.parse(from);
+  return elapsed >= 0 ? elapsed : undefined;
 }
 
 /** A branch from a ref: `refs/heads/x` becomes `x`; tags and MR refs stay. */
