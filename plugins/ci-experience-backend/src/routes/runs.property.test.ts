@@ -386,8 +386,8 @@ describe.each(databases.eachSupportedId())(
       nextCursor = body!.nextCursor;
     }, 60_000);
 
-    /** Requests with a timeout, so that a hang fails with its URL. */
-    const get = (path: string) => request(http).get(path).timeout(10_000);
+    /** Requests with a timeout (generous: a loaded 2-core machine is slow), so that a hang fails with its URL. */
+    const get = (path: string) => request(http).get(path).timeout(30_000);
 
     it('answers the sample entity (sanity check of the harness)', async () => {
       expect(runId).toMatch(/^[A-Za-z0-9_-]+$/);
@@ -426,7 +426,7 @@ describe.each(databases.eachSupportedId())(
             const res = await request(http)
               .get(RUNS)
               .query({ [key]: value })
-              .timeout(10_000);
+              .timeout(30_000);
             expectClean(res, [200, 400]);
             const valid =
               (key === 'branch' || key === 'workflow') &&
@@ -561,7 +561,7 @@ describe.each(databases.eachSupportedId())(
           pathArb,
           bodyArb,
           async (method, path, body) => {
-            const req = request(http)[method](path).timeout(10_000);
+            const req = request(http)[method](path).timeout(30_000);
             if (body.type) {
               req.set('Content-Type', body.type);
             }

@@ -5,6 +5,7 @@ import {
   SimulatedHistory,
 } from '@ci-experience/ci-simulator';
 import { setupServer } from 'msw/node';
+import { at, typeOf } from '../shared/__testUtils__/jsonShape';
 import getBuild from './__fixtures__/docs-get-build.json';
 import triggerJob from './__fixtures__/docs-trigger-job.json';
 import unblockedJob from './__fixtures__/docs-unblocked-job.json';
@@ -17,24 +18,6 @@ registerMswTestHooks(server);
 
 const API = 'https://api.buildkite.com/v2';
 const TOKEN = 'bkua_contract_token';
-
-function at(value: unknown, path: string): unknown {
-  return path
-    .split('.')
-    .reduce<unknown>(
-      (v, key) =>
-        v && typeof v === 'object'
-          ? (v as Record<string, unknown>)[key]
-          : undefined,
-      value,
-    );
-}
-
-function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
 
 /** The fields of `group` whose value in `object` is missing or of another JSON type. */
 function mismatches(

@@ -6,6 +6,7 @@ import {
   SimulatedHistory,
 } from '@ci-experience/ci-simulator';
 import { setupServer } from 'msw/node';
+import { at, typeOf } from '../shared/__testUtils__/jsonShape';
 import openapi from './__fixtures__/openapi-v2-excerpt.json';
 import v1Job from './__fixtures__/v1.1-single-job.json';
 import { CIRCLECI_READ_FIELDS } from './mapping';
@@ -14,24 +15,6 @@ const server = setupServer();
 registerMswTestHooks(server);
 
 type Group = keyof typeof CIRCLECI_READ_FIELDS;
-
-function at(value: unknown, path: string): unknown {
-  return path
-    .split('.')
-    .reduce<unknown>(
-      (v, key) =>
-        v && typeof v === 'object'
-          ? (v as Record<string, unknown>)[key]
-          : undefined,
-      value,
-    );
-}
-
-function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
 
 function mismatches(group: Group, object: unknown): string[] {
   return Object.entries(CIRCLECI_READ_FIELDS[group])
