@@ -56,6 +56,201 @@ async function waitFor(url, timeoutMs) {
   throw new Error(`${url} not ready after ${timeoutMs / 1000}s (${last})`);
 }
 
+/**
+ * Opens a page of the portal as a pasted link would. The demo backend runs
+ * in watch mode and restarts when a source file changes; a page loaded
+ * while it restarts cannot refresh the guest session and shows the sign-in
+ * page: sign in again, the page then renders at the same URL.
+ */
+async function open(page, url) {
+  await page.goto(url);
+  const enter = page.getByRole('button', { name: /^enter$/i });
+  // The app's sidebar: on every page of the app, not on the sign-in page.
+  const app = page.locator('nav[aria-label="sidebar nav"]');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (await enter.isVisible().catch(() => false)) {
+      console.log(`       (signed in again at ${url.replace(APP, '')})`);
+      await enter.click();
+      await app.first().waitFor({ state: 'attached', timeout: 60_000 });
+      return;
+    }
+    if ((await app.count()) > 0) {
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${url} showed neither the app nor the sign-in page`);
+    }
+    await page.waitForTimeout(250);
+  }
+}
+
+/**
+ * Every run row of the CI tab's table takes one line: no cell's text wraps
+ * (each text's boxes share one line), every row has the same height, and the
+ * table fits its box without scrolling sideways. Measured in the page.
+ */
+async function expectOneLinePerRow(page) {
+  const report = await page.evaluate(() => {
+    const rows = [...document.querySelectorAll('table tbody tr')].filter(tr =>
+      tr.querySelector('a[href*="/ci/runs/"]'),
+    );
+    const hidden = (el, stop) => {
+      for (let e = el; e && e !== stop; e = e.parentElement) {
+        const box = e.getBoundingClientRect();
+        if (box.width <= 1 || box.height <= 1) return true;
+      }
+      return false;
+    };
+    const wrapped = [];
+    rows.forEach((tr, i) => {
+      for (const td of tr.children) {
+        const centers = [];
+        const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+          const node = walker.currentNode;
+          // Visually hidden texts ("Opens in a new window") are 1px boxes.
+          if (!node.textContent.trim() || hidden(node.parentElement, td)) {
+            continue;
+          }
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          for (const r of range.getClientRects()) {
+            if (r.width > 1 && r.height > 1) centers.push(r.top + r.height / 2);
+          }
+        }
+        centers.sort((a, b) => a - b);
+        let lines = 0;
+        let last = -Infinity;
+        for (const c of centers) {
+          if (c - last > 6) {
+            lines += 1;
+            last = c;
+          }
+        }
+        if (lines > 1) {
+          wrapped.push(
+            `row ${i + 1} "${td.innerText
+              .replace(/\s+/g, ' ')
+              .slice(0, 50)}" (${lines} lines)`,
+          );
+        }
+      }
+    });
+    const heights = rows.map(tr =>
+      Math.round(tr.getBoundingClientRect().height),
+    );
+    let overflow = document.documentElement.scrollWidth - window.innerWidth;
+    for (
+      let e = rows[0]?.closest('table');
+      e && e !== document.body;
+      e = e.parentElement
+    ) {
+      if (/(auto|scroll)/.test(getComputedStyle(e).overflowX)) {
+        overflow = Math.max(overflow, e.scrollWidth - e.clientWidth);
+        break;
+      }
+    }
+    return {
+      rows: rows.length,
+      wrapped,
+      heights,
+      overflow,
+      width: window.innerWidth,
+    };
+  });
+  if (report.rows === 0) {
+    throw new Error('no run rows to measure');
+  }
+  if (report.wrapped.length) {
+    throw new Error(
+      `cells wrap at ${report.width}px: ${report.wrapped
+        .slice(0, 3)
+        .join('; ')}`,
+    );
+  }
+  const min = Math.min(...report.heights);
+  const max = Math.max(...report.heights);
+  if (max - min > 2) {
+    throw new Error(
+      `rows are ${min} to ${max}px high at ${report.width}px: some take more than one line`,
+    );
+  }
+  if (report.overflow > 1) {
+    throw new Error(
+      `the table is ${report.overflow}px wider than its box at ${report.width}px`,
+    );
+  }
+  return report;
+}
+
+/**
+ * Opens a finished run from the CI tab the page is on, and checks its page:
+ * jobs listed, and, where `steps` is 'required', a job that opens to its
+ * steps (steps taken from a log appear once the log has been read). Returns
+ * what it saw.
+ */
+async function openRunAndCheckJobs(page, { steps, screenshot }) {
+  const row = page
+    .locator('tbody tr')
+    .filter({ hasText: /Succeeded|Failed/ })
+    .first();
+  await row.waitFor({ timeout: 120_000 });
+  await row.getByRole('link', { name: /jobs and logs$/ }).click();
+  await page.waitForURL(/\/ci\/runs\/[^/]+$/);
+  const jobs = page.locator(
+    '[role="list"][aria-label^="Jobs"] > [role="listitem"]',
+  );
+  await jobs.first().waitFor({ timeout: 60_000 });
+  const jobCount = await jobs.count();
+  let stepCount = 0;
+  let opened = 0;
+  for (let i = 0; i < Math.min(jobCount, 4) && stepCount === 0; i++) {
+    const job = jobs.nth(i);
+    const toggle = job.locator('button[aria-expanded="false"]').first();
+    if (!(await toggle.count())) continue;
+    await toggle.click();
+    opened += 1;
+    // The log (or why there is none), then steps: at once, or after the
+    // run is re-read for the steps its log showed.
+    await job
+      .getByTestId('job-log')
+      .or(job.getByRole('alert'))
+      .first()
+      .waitFor({ timeout: 60_000 });
+    await job
+      .getByTestId('job-step')
+      .first()
+      .waitFor({ timeout: steps === 'required' ? 15_000 : 3_000 })
+      .catch(() => undefined);
+    stepCount = await job.getByTestId('job-step').count();
+  }
+  const basis = await page
+    .getByTestId('critical-path')
+    .getAttribute('data-basis', { timeout: 1_000 })
+    .catch(() => 'none');
+  if (screenshot) {
+    await page.screenshot({ path: screenshot, fullPage: true });
+  }
+  if (steps === 'required' && stepCount === 0) {
+    throw new Error(
+      `${jobCount} jobs, but none of the ${opened} opened shows steps`,
+    );
+  }
+  return { jobs: jobCount, steps: stepCount, criticalPath: basis };
+}
+
+// The demo entity of each provider (examples/entities.yaml). `steps`:
+// whether one of the first jobs of a finished run must show steps. A
+// Buildkite job is itself a step: it has none.
+const PROVIDER_ENTITIES = [
+  { provider: 'github-actions', entity: 'checkout-web', steps: 'required' },
+  { provider: 'gitlab', entity: 'storefront-gitlab', steps: 'required' },
+  { provider: 'jenkins', entity: 'checkout-deploys', steps: 'required' },
+  { provider: 'buildkite', entity: 'inventory-buildkite', steps: 'optional' },
+  { provider: 'circleci', entity: 'checkout-circleci', steps: 'required' },
+];
+
 async function main() {
   const logFile = path.join(root, 'test-results', 'portal.log');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -119,17 +314,25 @@ async function main() {
     });
 
     await check('CI tab lists workflow runs of payments-service', async () => {
-      await page.goto(`${APP}/catalog/default/component/payments-service/ci`);
+      await open(page, `${APP}/catalog/default/component/payments-service/ci`);
       const table = page.locator('table');
       await table.first().waitFor();
       // Runs arrive once the first sync ends: wait for a run row with a workflow name.
       await page
-        .getByRole('cell', { name: /^(CI|Deploy)$/ })
+        .locator('tbody td span[title]')
+        .filter({ hasText: /^(CI|Deploy)$/ })
         .first()
         .waitFor({ timeout: 90_000 });
       const rows = await page.locator('tbody tr').count();
       if (rows < 2) {
         throw new Error(`expected several runs, saw ${rows} rows`);
+      }
+      // The default view: each source's runs on its own default branch.
+      const chosen = await page
+        .locator('#ci-filter-branch option:checked')
+        .innerText();
+      if (!/^Default branch/.test(chosen)) {
+        throw new Error(`the branch filter starts at "${chosen}"`);
       }
       fs.mkdirSync(path.join(root, 'docs', 'images'), { recursive: true });
       await page.screenshot({
@@ -138,7 +341,7 @@ async function main() {
     });
 
     await check('CI status card on the Overview', async () => {
-      await page.goto(`${APP}/catalog/default/component/payments-service`);
+      await open(page, `${APP}/catalog/default/component/payments-service`);
       await page.getByText('CI status').first().waitFor();
       await page
         .getByText(/^(CI|Deploy)$/)
@@ -150,9 +353,69 @@ async function main() {
     });
 
     await check(
+      'the runs table keeps each run on one line at 1440 px',
+      async () => {
+        await open(
+          page,
+          `${APP}/catalog/default/component/payments-service/ci`,
+        );
+        await page
+          .locator('tbody tr a[href*="/ci/runs/"]')
+          .first()
+          .waitFor({ timeout: 90_000 });
+        const report = await expectOneLinePerRow(page);
+        console.log(
+          `       ${report.rows} rows, each ${report.heights[0]}px high`,
+        );
+      },
+    );
+
+    for (const { provider, entity, steps } of PROVIDER_ENTITIES) {
+      await check(
+        `${provider}: ${entity}'s CI tab lists its runs, one line each, with the provider's icon`,
+        async () => {
+          await open(page, `${APP}/catalog/default/component/${entity}/ci`);
+          // The first sync of each provider ends within a minute or two.
+          await page
+            .locator('tbody tr a[href*="/ci/runs/"]')
+            .first()
+            .waitFor({ timeout: 120_000 });
+          const icons = await page
+            .locator(`tbody tr svg[data-provider="${provider}"]`)
+            .count();
+          if (icons === 0) {
+            throw new Error(`no row shows the ${provider} icon`);
+          }
+          await expectOneLinePerRow(page);
+          await page
+            .locator('table')
+            .first()
+            .screenshot({
+              path: path.join(root, 'test-results', `table-${provider}.png`),
+            });
+        },
+      );
+      await check(
+        `${provider}: a run page of ${entity} shows its jobs${
+          steps === 'required' ? ' and steps' : ''
+        }`,
+        async () => {
+          await open(page, `${APP}/catalog/default/component/${entity}/ci`);
+          const seen = await openRunAndCheckJobs(page, {
+            steps,
+            screenshot: path.join(root, 'test-results', `run-${provider}.png`),
+          });
+          console.log(
+            `       ${seen.jobs} jobs, ${seen.steps} steps in the first job with steps, critical path: ${seen.criticalPath}`,
+          );
+        },
+      );
+    }
+
+    await check(
       'a refused repository shows GitHub\'s reason, not "no data"',
       async () => {
-        await page.goto(`${APP}/catalog/default/component/legacy-billing/ci`);
+        await open(page, `${APP}/catalog/default/component/legacy-billing/ci`);
         await page
           .getByText(/Resource not accessible by integration/)
           .first()
@@ -163,7 +426,7 @@ async function main() {
     await check(
       'an entity without annotation says which annotation is missing',
       async () => {
-        await page.goto(`${APP}/catalog/default/component/docs-site`);
+        await open(page, `${APP}/catalog/default/component/docs-site`);
         await page
           .getByText('payments-team')
           .or(page.getByText('storefront-team'))
@@ -182,7 +445,8 @@ async function main() {
       'TechDocs renders the "Out of memory" troubleshooting guide',
       async () => {
         // The first visit builds the docs with the local mkdocs (seconds).
-        await page.goto(
+        await open(
+          page,
           `${APP}/docs/default/component/ci-experience/troubleshooting/out-of-memory`,
         );
         await page
@@ -236,7 +500,10 @@ async function main() {
     await check(
       "a failed run's page says why it failed, and How to fix opens its guide",
       async () => {
-        await page.goto(`${APP}/catalog/default/component/payments-service/ci`);
+        await open(
+          page,
+          `${APP}/catalog/default/component/payments-service/ci`,
+        );
         await page.locator('#ci-filter-status').selectOption('failed');
         // Triage classifies failed jobs from their logs within seconds of
         // the first sync; a classified run has a "How to fix" link.
@@ -246,7 +513,7 @@ async function main() {
           .first();
         await fix.waitFor({ timeout: 120_000 });
         const title = (
-          await fix.locator('span[title]').first().innerText()
+          await fix.getByTestId('failure-title').first().innerText()
         ).trim();
         // Open the run page from the row, as a developer would.
         await fix.getByRole('link', { name: /jobs and logs$/ }).click();
@@ -259,7 +526,7 @@ async function main() {
           .catch(() => undefined);
         await page.getByText(title, { exact: true }).first().waitFor();
         // The URL of the run page can be pasted: it opens the same run.
-        await page.goto(runUrl);
+        await open(page, runUrl);
         await page.getByText(title, { exact: true }).first().waitFor();
         await page.screenshot({
           path: path.join(root, 'docs', 'images', 'ci-run-page.png'),
@@ -283,7 +550,10 @@ async function main() {
     await check(
       'the CI tab shows health figures with their samples, and charts',
       async () => {
-        await page.goto(`${APP}/catalog/default/component/payments-service/ci`);
+        await open(
+          page,
+          `${APP}/catalog/default/component/payments-service/ci`,
+        );
         const success = page.getByRole('group', { name: 'Success rate' });
         // Aggregates follow ingestion within seconds of the first sync.
         await success.getByText(/%$/).first().waitFor({ timeout: 120_000 });
@@ -309,7 +579,7 @@ async function main() {
     await check(
       "a team's page lists its components' CI health, linking to their CI tab",
       async () => {
-        await page.goto(`${APP}/catalog/default/group/payments-team`);
+        await open(page, `${APP}/catalog/default/group/payments-team`);
         const link = page
           .getByRole('link', { name: 'payments-service' })
           .and(page.locator('a[href$="/component/payments-service/ci"]'))
@@ -342,7 +612,10 @@ async function main() {
           [...latest.values()].find(
             r => r.status === 'completed' && r.conclusion === 'success',
           )?.name ?? 'CI';
-        await page.goto(`${APP}/catalog/default/component/payments-service/ci`);
+        await open(
+          page,
+          `${APP}/catalog/default/component/payments-service/ci`,
+        );
         await page.getByRole('button', { name: /New rule/ }).click();
         await page.getByLabel('Name').fill(name);
         await page.getByLabel('Failed runs in a row').fill('1');
@@ -392,14 +665,17 @@ async function main() {
           fullPage: true,
         });
         // The notification, to the owners (guest is in payments-team).
-        await page.goto(`${APP}/notifications`);
+        await open(page, `${APP}/notifications`);
         await page
           .getByText(`CI alert on payments-service: ${name}`)
           .first()
           .waitFor({ timeout: 60_000 });
         // Leave the demo as it was: main fixed, the rule gone.
         await fetch(`${SIM}/_simulator/repos/${repo}/fix`, { method: 'POST' });
-        await page.goto(`${APP}/catalog/default/component/payments-service/ci`);
+        await open(
+          page,
+          `${APP}/catalog/default/component/payments-service/ci`,
+        );
         await page.getByRole('button', { name: `Delete ${name}` }).click();
         await page
           .getByRole('dialog')

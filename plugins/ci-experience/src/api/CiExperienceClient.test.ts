@@ -69,6 +69,30 @@ describe('CiExperienceClient', () => {
     expect(requested?.searchParams.get('cursor')).toBe('abc');
   });
 
+  it('passes branchScope and attempts through, leaving the defaults out', async () => {
+    const requested: URL[] = [];
+    server.use(
+      http.get(
+        `${baseUrl}/entities/:kind/:namespace/:name/runs`,
+        ({ request }) => {
+          requested.push(new URL(request.url));
+          return HttpResponse.json(emptyPage);
+        },
+      ),
+    );
+    const ref = { kind: 'component', namespace: 'default', name: 'svc' };
+
+    await client.getRuns(ref, { branchScope: 'default', limit: 100 });
+    await client.getRuns(ref, { branchScope: 'allowed', attempts: 'all' });
+    await client.getRuns(ref, { branchScope: 'all', attempts: 'latest' });
+
+    expect(requested.map(url => url.search)).toEqual([
+      '?branchScope=default&limit=100',
+      '?branchScope=allowed&attempts=all',
+      '',
+    ]);
+  });
+
   it('sends no query string for an empty query', async () => {
     let requested: string | undefined;
     server.use(

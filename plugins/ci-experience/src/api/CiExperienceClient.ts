@@ -85,6 +85,9 @@ export class CiExperienceClient implements CiExperienceApi {
     if (query.branchScope && query.branchScope !== 'all') {
       params.set('branchScope', query.branchScope);
     }
+    if (query.attempts && query.attempts !== 'latest') {
+      params.set('attempts', query.attempts);
+    }
     // Repeated rather than comma-joined so that each value stays verbatim.
     for (const status of query.status ?? []) {
       params.append('status', status);

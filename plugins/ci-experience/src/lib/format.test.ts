@@ -5,6 +5,7 @@ import {
   formatRunNumber,
   providerLabel,
   runDurationMs,
+  workflowName,
 } from './format';
 
 describe('format', () => {
@@ -65,5 +66,24 @@ describe('format', () => {
     expect(formatBytes(12_800)).toBe('12.5 KiB');
     expect(formatBytes(1024 * 1024)).toBe('1.0 MiB');
     expect(formatBytes(300 * 1024 * 1024)).toBe('300 MiB');
+  });
+
+  it('shortens path-like workflow names, and prefers the provider label', () => {
+    expect(workflowName({ workflow: 'demo-org/payments-service/main' })).toBe(
+      'main',
+    );
+    expect(
+      workflowName({
+        workflow: 'demo-org/payments-service/main',
+        workflowLabel: 'Payments (main)',
+      }),
+    ).toBe('Payments (main)');
+    expect(workflowName({ workflow: '.github/workflows/ci.yml' })).toBe(
+      'ci.yml',
+    );
+    // Names, not paths: kept whole.
+    expect(workflowName({ workflow: 'CI / build' })).toBe('CI / build');
+    expect(workflowName({ workflow: 'Deploy' })).toBe('Deploy');
+    expect(workflowName({ workflow: 'folder/' })).toBe('folder');
   });
 });

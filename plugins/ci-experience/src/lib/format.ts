@@ -91,9 +91,31 @@ const PROVIDER_LABELS: Record<string, string> = {
   circleci: 'CircleCI',
 };
 
+/**
+ * The short name of a run's workflow, for people: the provider's own label
+ * (`workflowLabel`, e.g. a Jenkins job's display name), or the last segment
+ * of a path-like workflow (`team/payments/main` → `main`). A name with spaces
+ * (`CI / build`) is a name, not a path, and stays whole.
+ */
+export function workflowName(
+  run: Pick<CiRun, 'workflow' | 'workflowLabel'>,
+): string {
+  if (run.workflowLabel) {
+    return run.workflowLabel;
+  }
+  const { workflow } = run;
+  if (!workflow.includes('/') || /\s/.test(workflow)) {
+    return workflow;
+  }
+  const segments = workflow.split('/').filter(Boolean);
+  return segments[segments.length - 1] ?? workflow;
+}
+
 /** The display name of a provider id such as `github-actions`. */
 export function providerLabel(provider: string): string {
-  return PROVIDER_LABELS[provider] ?? provider;
+  return Object.prototype.hasOwnProperty.call(PROVIDER_LABELS, provider)
+    ? PROVIDER_LABELS[provider]
+    : provider;
 }
 
 /** `900 B`, `12.5 KiB`, `3.2 MiB`. */

@@ -1,7 +1,9 @@
 import {
   barPosition,
   criticalPath,
+  graphCriticalPath,
   intervalOf,
+  runCriticalPath,
   timelineBounds,
   TimedItem,
 } from './timeline';
@@ -106,6 +108,92 @@ describe('criticalPath', () => {
     expect(criticalPath([job('y', 1, 4), job('x', 0, 3)]).jobIds).toEqual([
       'x',
     ]);
+  });
+});
+
+/** A finished job of a job graph, waiting for `needs`. */
+function node(id: string, from: number, to: number, needs: string[] = []) {
+  return { ...job(id, from, to), needs };
+}
+
+describe('graphCriticalPath', () => {
+  // docs runs on its own; package waits for build (and sat in the queue a
+  // minute after build ended). Times alone would chain docs → package.
+  const jobs = [
+    node('build', 0, 3),
+    node('docs', 0, 6),
+    node('package', 7, 11, ['build']),
+  ];
+
+  it("follows the provider's needs, not what merely ran one after the other", () => {
+    expect(graphCriticalPath(jobs)).toEqual({
+      jobIds: ['build', 'package'],
+      durationMs: 7 * 60_000,
+    });
+    // The estimate from times tells a different story, hence its label.
+    expect(criticalPath(jobs).jobIds).toEqual(['docs', 'package']);
+  });
+
+  it('takes the heavier of two needs, whatever the listing order', () => {
+    const dag = [
+      node('setup', 0, 2),
+      node('unit', 2, 5, ['setup']),
+      node('integration', 2, 10, ['setup']),
+      node('e2e', 2, 4),
+      node('publish', 10, 11, ['unit', 'integration', 'e2e']),
+    ];
+    const expected = ['setup', 'integration', 'publish'];
+    expect(graphCriticalPath(dag).jobIds).toEqual(expected);
+    expect(graphCriticalPath([...dag].reverse()).jobIds).toEqual(expected);
+    expect(graphCriticalPath(dag).durationMs).toBe(11 * 60_000);
+  });
+
+  it('leaves out jobs that have not run, unknown ids and cycles, without hanging', () => {
+    const now = T0 + 20 * 60_000;
+    const path = graphCriticalPath(
+      [
+        node('build', 0, 5, ['not-in-this-run']),
+        { id: 'test', status: 'running', startedAt: at(5), needs: ['build'] },
+        { id: 'deploy', status: 'queued', needs: ['test'] },
+        // Bad data: a cycle. It must neither loop nor win.
+        node('a', 0, 1, ['b']),
+        node('b', 1, 2, ['a']),
+      ],
+      now,
+    );
+    expect(path).toEqual({
+      jobIds: ['build', 'test'],
+      durationMs: 20 * 60_000,
+    });
+    expect(graphCriticalPath([])).toEqual({ jobIds: [], durationMs: 0 });
+  });
+});
+
+describe('runCriticalPath', () => {
+  it('uses the job graph when the jobs carry needs', () => {
+    const path = runCriticalPath([
+      node('build', 0, 3),
+      node('docs', 0, 6),
+      node('package', 7, 11, ['build']),
+    ]);
+    expect(path).toEqual({
+      jobIds: ['build', 'package'],
+      durationMs: 7 * 60_000,
+      basis: 'graph',
+    });
+  });
+
+  it('estimates from times when the provider gives no graph', () => {
+    const path = runCriticalPath([
+      job('build', 0, 3),
+      job('docs', 0, 6),
+      job('package', 7, 11),
+    ]);
+    expect(path).toEqual({
+      jobIds: ['docs', 'package'],
+      durationMs: 10 * 60_000,
+      basis: 'estimated',
+    });
   });
 });
 

@@ -91,12 +91,21 @@ export function barPosition(
   return { leftPct: Math.max(0, leftPct), widthPct: Math.min(100, widthPct) };
 }
 
-/** The result of {@link criticalPath}. */
+/** The result of {@link criticalPath} and {@link graphCriticalPath}. */
 export interface CriticalPath {
   /** The chain's job ids, in the order they ran. */
   jobIds: string[];
   /** The sum of the chain's job durations. */
   durationMs: number;
+}
+
+/** The result of {@link runCriticalPath}: a critical path, and where from. */
+export interface RunCriticalPath extends CriticalPath {
+  /**
+   * `graph`: from the provider's job graph (`needs`); `estimated`: from the
+   * jobs' times alone, for providers without a job graph.
+   */
+  basis: 'graph' | 'estimated';
 }
 
 /**
@@ -149,4 +158,95 @@ export function criticalPath<T extends TimedItem & { id: string }>(
     jobIds.unshift(timed[i].id);
   }
   return { jobIds, durationMs: top < 0 ? 0 : best[top] };
+}
+
+/**
+ * The critical path through a run's job graph: the chain of jobs, each
+ * waiting for the one before it (`needs`), whose durations add up to the
+ * most. Jobs that have not run (or whose times are missing) take no part, nor
+ * do edges to them or to ids the run does not have; a cycle in bad data is
+ * broken rather than followed. Jobs still running count until `now`.
+ *
+ * Of chains equally long, the one that ends first is taken, then the one
+ * whose last job's id sorts first, so the answer does not depend on the
+ * order the jobs are listed in.
+ */
+export function graphCriticalPath<
+  T extends TimedItem & { id: string; needs?: string[] },
+>(jobs: T[], now: number = Date.now()): CriticalPath {
+  const nodes = new Map<string, { interval: Interval; needs: string[] }>();
+  for (const job of jobs) {
+    const interval = intervalOf(job, now);
+    if (interval && !nodes.has(job.id)) {
+      nodes.set(job.id, { interval, needs: job.needs ?? [] });
+    }
+  }
+
+  // best: the longest chain ending with a job; prev: its predecessor.
+  const best = new Map<string, number>();
+  const prev = new Map<string, string | undefined>();
+  const visiting = new Set<string>();
+  const longest = (id: string): number => {
+    const known = best.get(id);
+    if (known !== undefined) {
+      return known;
+    }
+    const node = nodes.get(id)!;
+    visiting.add(id);
+    let before: string | undefined;
+    let beforeMs = 0;
+    for (const need of [...new Set(node.needs)].sort()) {
+      if (!nodes.has(need) || visiting.has(need)) {
+        continue;
+      }
+      const ms = longest(need);
+      if (
+        before === undefined ||
+        ms > beforeMs ||
+        (ms === beforeMs &&
+          nodes.get(need)!.interval.end < nodes.get(before)!.interval.end)
+      ) {
+        before = need;
+        beforeMs = ms;
+      }
+    }
+    visiting.delete(id);
+    const total = node.interval.end - node.interval.start + beforeMs;
+    best.set(id, total);
+    prev.set(id, before);
+    return total;
+  };
+
+  let top: string | undefined;
+  for (const id of [...nodes.keys()].sort()) {
+    const ms = longest(id);
+    if (
+      top === undefined ||
+      ms > best.get(top)! ||
+      (ms === best.get(top)! &&
+        nodes.get(id)!.interval.end < nodes.get(top)!.interval.end)
+    ) {
+      top = id;
+    }
+  }
+
+  const jobIds: string[] = [];
+  for (let id = top; id !== undefined; id = prev.get(id)) {
+    jobIds.unshift(id);
+  }
+  return { jobIds, durationMs: top === undefined ? 0 : best.get(top)! };
+}
+
+/**
+ * A run's critical path: from the provider's job graph where its jobs carry
+ * `needs` (GitLab `needs`, Buildkite `depends_on`, CircleCI `requires`),
+ * otherwise estimated from the jobs' times ({@link criticalPath}).
+ */
+export function runCriticalPath<
+  T extends TimedItem & { id: string; needs?: string[] },
+>(jobs: T[], now: number = Date.now()): RunCriticalPath {
+  if (jobs.some(job => job.needs !== undefined)) {
+    return { ...graphCriticalPath(jobs, now), basis: 'graph' };
+  }
+  return { ...criticalPath(jobs, now), basis: 'estimated' };
 }

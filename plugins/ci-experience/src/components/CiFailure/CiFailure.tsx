@@ -74,7 +74,7 @@ export function CiFailureInline(props: { failure: CiFailureClass }) {
   const { failure } = props;
   return (
     <Typography variant="body2" component="span">
-      <span title={failure.line}>
+      <span title={failure.line} data-testid="failure-title">
         {isUnknownFailure(failure) ? 'Unknown failure' : failure.title}
       </span>
       {failureGuide(failure) && (

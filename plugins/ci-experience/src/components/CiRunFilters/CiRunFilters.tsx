@@ -19,6 +19,23 @@ export const ALL = '';
  */
 export const ALLOWED_BRANCHES = '\u0000allowed';
 
+/**
+ * The branch select's value for "each source's own default branch" (the
+ * tab's default view). NUL cannot be in a branch name.
+ */
+export const DEFAULT_BRANCHES = '\u0000default';
+
+/** The label of the "default branches" choice, naming them where known. */
+export function defaultBranchesLabel(defaultBranches: string[]): string {
+  if (defaultBranches.length === 1) {
+    return `Default branch (${defaultBranches[0]})`;
+  }
+  if (defaultBranches.length > 1) {
+    return `Default branches (${defaultBranches.join(', ')})`;
+  }
+  return 'Default branches';
+}
+
 /** The chosen filters; {@link ALL} means unfiltered. */
 export interface CiRunFilterValues {
   branch: string;
@@ -32,8 +49,13 @@ export interface CiRunFilterValues {
 export interface CiRunFiltersProps {
   values: CiRunFilterValues;
   onChange: (values: CiRunFilterValues) => void;
-  /** Listed first, since it is what most people look at. */
-  defaultBranch?: string;
+  /**
+   * The sources' own default branches, distinct. When given, the select
+   * offers {@link DEFAULT_BRANCHES} first ("each source's runs on its own
+   * default branch"), since it is what most people look at, and lists these
+   * branches first, marked "(default)".
+   */
+  defaultBranches?: string[];
   /** Other branches to offer, e.g. those seen in loaded runs. */
   branches: string[];
   /**
@@ -48,11 +70,12 @@ export interface CiRunFiltersProps {
   refreshing: boolean;
 }
 
-function uniqueSorted(values: string[], first?: string): string[] {
+function uniqueSorted(values: string[], first: string[] = []): string[] {
+  const head = [...new Set(first)].sort((a, b) => a.localeCompare(b));
   const rest = [...new Set(values)]
-    .filter(value => value && value !== first)
+    .filter(value => value && !head.includes(value))
     .sort((a, b) => a.localeCompare(b));
-  return first ? [first, ...rest] : rest;
+  return [...head, ...rest];
 }
 
 /**
@@ -60,7 +83,8 @@ function uniqueSorted(values: string[], first?: string): string[] {
  * keep the filters usable by keyboard and screen readers without extra work.
  */
 export function CiRunFilters(props: CiRunFiltersProps) {
-  const { values, onChange, defaultBranch } = props;
+  const { values, onChange } = props;
+  const defaultBranches = props.defaultBranches ?? [];
   // The chosen values stay listed even when no loaded run carries them.
   const { allowedBranches } = props;
   const branches = uniqueSorted(
@@ -69,9 +93,11 @@ export function CiRunFilters(props: CiRunFiltersProps) {
         branch =>
           !allowedBranches || matchesWorkflowPattern(branch, allowedBranches),
       ),
-      values.branch === ALLOWED_BRANCHES ? ALL : values.branch,
+      values.branch === ALLOWED_BRANCHES || values.branch === DEFAULT_BRANCHES
+        ? ALL
+        : values.branch,
     ],
-    defaultBranch,
+    defaultBranches,
   );
   const workflows = uniqueSorted([...props.workflows, values.workflow]);
 
@@ -93,9 +119,16 @@ export function CiRunFilters(props: CiRunFiltersProps) {
           value={values.branch}
           onChange={handle('branch')}
         >
+          {props.defaultBranches && (
+            <option value={DEFAULT_BRANCHES}>
+              {defaultBranchesLabel(defaultBranches)}
+            </option>
+          )}
           {branches.map(branch => (
             <option key={branch} value={branch}>
-              {branch === defaultBranch ? `${branch} (default)` : branch}
+              {defaultBranches.includes(branch)
+                ? `${branch} (default)`
+                : branch}
             </option>
           ))}
           {allowedBranches && (

@@ -1,2 +1,8 @@
-export { ALL, ALLOWED_BRANCHES, CiRunFilters } from './CiRunFilters';
+export {
+  ALL,
+  ALLOWED_BRANCHES,
+  CiRunFilters,
+  DEFAULT_BRANCHES,
+  defaultBranchesLabel,
+} from './CiRunFilters';
 export type { CiRunFilterValues, CiRunFiltersProps } from './CiRunFilters';

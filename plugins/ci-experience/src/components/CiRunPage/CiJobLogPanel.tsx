@@ -4,6 +4,7 @@ import { CiJob } from '@ci-experience/plugin-ci-experience-common';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
 import Alert from '@material-ui/lab/Alert';
+import { useEffect } from 'react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { ciExperienceApiRef } from '../../api';
 import { errorMessage } from '../../lib/errors';
@@ -38,13 +39,22 @@ export function CiJobLogPanel(props: {
   job: CiJob;
   /** The provider serves logs through the backend. */
   available: boolean;
+  /** Called each time the log has been read. */
+  onLoaded?: () => void;
 }) {
-  const { runId, job, available } = props;
+  const { runId, job, available, onLoaded } = props;
   const api = useApi(ciExperienceApiRef);
   const { value, loading, error, retry } = useAsyncRetry(
     async () => (available ? api.getJobLog(runId, job.id) : undefined),
     [api, runId, job.id, available],
   );
+  useEffect(() => {
+    if (value) {
+      onLoaded?.();
+    }
+    // Once per answer, not per render of the caller.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [value]);
 
   const atProvider = job.url && (
     <Link to={job.url} externalLinkIcon>

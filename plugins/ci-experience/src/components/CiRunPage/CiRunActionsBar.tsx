@@ -22,7 +22,7 @@ import Alert from '@material-ui/lab/Alert';
 import { useState } from 'react';
 import { ciExperienceApiRef } from '../../api';
 import { errorMessage } from '../../lib/errors';
-import { formatRunNumber, providerLabel } from '../../lib/format';
+import { formatRunNumber, providerLabel, workflowName } from '../../lib/format';
 
 /** An action on a run. */
 export type CiRunAction = 'rerun' | 'rerunFailed' | 'cancel';
@@ -112,9 +112,13 @@ export function CiRunActionsBar(props: {
     }
   };
 
+  // The provider's words where a rerun is not simply "run every job again"
+  // (Jenkins: a new build of the branch's head; GitLab: retry kinds).
+  const rerunLabel = run.actions.rerunLabel || 'Rerun';
+  const rerunFailedLabel = run.actions.rerunFailedLabel || 'Rerun failed jobs';
   const denied = !permission.loading && !permission.allowed;
   const disabled = permission.loading || denied || busy !== undefined;
-  const runName = `${run.workflow} ${formatRunNumber(run)}`;
+  const runName = `${workflowName(run)} ${formatRunNumber(run)}`;
 
   return (
     <Box>
@@ -126,7 +130,7 @@ export function CiRunActionsBar(props: {
             disabled={disabled}
             onClick={() => act('rerun')}
           >
-            {busy === 'rerun' ? 'Rerunning…' : 'Rerun'}
+            {busy === 'rerun' ? 'Rerunning…' : rerunLabel}
           </Button>
         )}
         {actions.includes('rerunFailed') && (
@@ -136,7 +140,7 @@ export function CiRunActionsBar(props: {
             disabled={disabled}
             onClick={() => act('rerunFailed')}
           >
-            {busy === 'rerunFailed' ? 'Rerunning…' : 'Rerun failed jobs'}
+            {busy === 'rerunFailed' ? 'Rerunning…' : rerunFailedLabel}
           </Button>
         )}
         {actions.includes('cancel') && (

@@ -1,8 +1,10 @@
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { CiJob } from '@ci-experience/plugin-ci-experience-common';
 import { CiExperienceApi } from '../../api';
 import {
   annotatedEntity,
+  atMinute,
   makeResponse,
   makeRun,
   makeRunDetail,
@@ -141,23 +143,25 @@ describe('CiRunPage', () => {
     );
   });
 
-  it('puts the jobs on a timeline with the longest chain outlined', async () => {
+  it('puts the jobs on a timeline with the critical path, estimated from times without a job graph', async () => {
     render(fakeApi());
-    expect(await screen.findByTestId('critical-path')).toHaveTextContent(
-      'Longest chain of jobs: build → unit-tests, 9m 0s of the 9m 0s',
+    const path = await screen.findByTestId('critical-path');
+    expect(path).toHaveTextContent(
+      'Critical path, estimated from job times: build → unit-tests, 9m 0s of the 9m 0s',
     );
+    expect(path).toHaveAttribute('data-basis', 'estimated');
     expect(
       screen.getByRole('img', {
-        name: /^build: Succeeded, 4m 0s, from 0s to 4m 0s, on the longest chain/,
+        name: /^build: Succeeded, 4m 0s, from 0s to 4m 0s, on the estimated critical path/,
       }),
     ).toBeInTheDocument();
     expect(
       screen.getByRole('img', {
-        name: /^unit-tests: Failed, 5m 0s, from 4m 0s to 9m 0s, on the longest chain/,
+        name: /^unit-tests: Failed, 5m 0s, from 4m 0s to 9m 0s, on the estimated critical path/,
       }),
     ).toBeInTheDocument();
     const lint = screen.getByRole('img', { name: /^lint:/ });
-    expect(lint.getAttribute('aria-label')).not.toMatch(/longest chain/);
+    expect(lint.getAttribute('aria-label')).not.toMatch(/critical path/);
     // A job that never ran has no bar.
     expect(
       within(screen.getByRole('listitem', { name: 'deploy' })).getByText(
@@ -192,7 +196,146 @@ describe('CiRunPage', () => {
     expect(screen.queryByTestId('critical-path')).not.toBeInTheDocument();
     expect(
       screen.getByRole('img', { name: /^unit-tests: Failed, 5m 0s/ }),
-    ).not.toHaveAccessibleName(/longest chain/);
+    ).not.toHaveAccessibleName(/critical path/);
+  });
+
+  it("follows the provider's job graph, and shows groups, job kinds and queue times", async () => {
+    const base = makeRunDetail();
+    const job = (
+      id: string,
+      from: number | undefined,
+      to: number | undefined,
+      extra: Partial<CiJob> = {},
+    ): CiJob => ({
+      id,
+      name: id,
+      status: 'succeeded',
+      providerStatus: 'passed',
+      ...(from !== undefined ? { startedAt: atMinute(from) } : {}),
+      ...(to !== undefined ? { finishedAt: atMinute(to) } : {}),
+      ...extra,
+    });
+    render(
+      fakeApi({
+        getRun: jest.fn(async () => ({
+          ...base,
+          status: 'running' as const,
+          finishedAt: undefined,
+          durationMs: undefined,
+          failure: undefined,
+          jobs: [
+            job('build', 0, 3, { group: 'Build', needs: [], queuedMs: 30_000 }),
+            // Ran alone; times alone would chain it before package.
+            job('docs', 0, 6, { group: 'Build', needs: [] }),
+            job('package', 7, 11, { group: 'Release', needs: ['build'] }),
+            job('wait', 11, 11, { kind: 'wait', needs: ['package', 'docs'] }),
+            job('deploy-staging', 11, 12, {
+              group: 'Release',
+              kind: 'trigger',
+              needs: ['wait'],
+            }),
+            job('approve', undefined, undefined, {
+              group: 'Release',
+              kind: 'manual',
+              status: 'queued',
+              providerStatus: 'blocked',
+              needs: ['deploy-staging'],
+            }),
+            // A finished GitLab pipeline keeps a manual job playable; one
+            // that was skipped for good is just not started.
+            job('play-prod', undefined, undefined, {
+              kind: 'manual',
+              status: 'skipped',
+              providerStatus: 'manual',
+            }),
+            job('old-manual', undefined, undefined, {
+              kind: 'manual',
+              status: 'skipped',
+              providerStatus: 'skipped',
+            }),
+          ],
+        })),
+      }),
+    );
+    const path = await screen.findByTestId('critical-path');
+    expect(path).toHaveAttribute('data-basis', 'graph');
+    expect(path).toHaveTextContent(
+      'Critical path, from the job graph: build → package → wait → deploy-staging, 8m 0s of the 12m 0s',
+    );
+    expect(
+      screen.getByRole('img', { name: /^package: .*, on the critical path$/ }),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByRole('img', { name: /^docs:/ }).getAttribute('aria-label'),
+    ).not.toMatch(/critical path/);
+
+    // Jobs under their group, in the order the groups first appear.
+    const build = screen.getByRole('group', { name: 'Group Build' });
+    expect(
+      within(build)
+        .getAllByRole('listitem')
+        .map(item => item.getAttribute('aria-label')),
+    ).toEqual(['build', 'docs']);
+    const release = screen.getByRole('group', { name: 'Group Release' });
+    expect(
+      within(release)
+        .getAllByRole('listitem')
+        .map(item => item.getAttribute('aria-label')),
+    ).toEqual(['package', 'deploy-staging', 'approve']);
+    expect(
+      within(screen.getByRole('group', { name: 'Group Other jobs' }))
+        .getAllByRole('listitem')
+        .map(item => item.getAttribute('aria-label')),
+    ).toEqual(['wait', 'play-prod', 'old-manual']);
+
+    // Kinds: a person's step, a wait step, a trigger.
+    const approve = screen.getByRole('listitem', { name: 'approve' });
+    expect(within(approve).getByTestId('job-kind-manual')).toHaveTextContent(
+      'manual',
+    );
+    expect(
+      within(approve).getByText('Waiting for a person to start it'),
+    ).toBeInTheDocument();
+    expect(
+      within(screen.getByRole('listitem', { name: 'play-prod' })).getByText(
+        'Waiting for a person to start it',
+      ),
+    ).toBeInTheDocument();
+    expect(
+      within(screen.getByRole('listitem', { name: 'old-manual' })).getByText(
+        'Not started (manual)',
+      ),
+    ).toBeInTheDocument();
+    expect(
+      within(screen.getByRole('listitem', { name: 'wait' })).getByTestId(
+        'job-kind-wait',
+      ),
+    ).toBeInTheDocument();
+    expect(
+      within(
+        screen.getByRole('listitem', { name: 'deploy-staging' }),
+      ).getByTestId('job-kind-trigger'),
+    ).toHaveTextContent('trigger');
+    expect(
+      within(screen.getByRole('listitem', { name: 'build' })).queryByTestId(
+        /^job-kind-/,
+      ),
+    ).toBeNull();
+
+    // Queue time where the provider gives it.
+    expect(
+      within(screen.getByRole('listitem', { name: 'build' })).getByTestId(
+        'job-queued',
+      ),
+    ).toHaveTextContent('queued 30s');
+    expect(
+      screen.getByRole('img', { name: /^build: .*, queued 30s, on the/ }),
+    ).toBeInTheDocument();
+    expect(
+      within(screen.getByRole('listitem', { name: 'docs' })).queryByTestId(
+        'job-queued',
+      ),
+    ).toBeNull();
   });
 
   it('loads a job log only when the job is expanded, with steps and the truncated notice', async () => {
@@ -236,6 +379,44 @@ describe('CiRunPage', () => {
 
     fireEvent.click(toggle);
     expect(within(job).queryByTestId('job-log')).not.toBeInTheDocument();
+  });
+
+  it('shows the steps a log gave (GitLab sections, Jenkins nodes) once the log is read', async () => {
+    const detail = makeRunDetail();
+    const withoutSteps = {
+      ...detail,
+      jobs: detail.jobs.map(job => ({ ...job, steps: undefined })),
+    };
+    let logRead = false;
+    const api = fakeApi({
+      // The backend keeps the steps on the job as it serves the log.
+      getRun: jest.fn(async () => (logRead ? detail : withoutSteps)),
+      getJobLog: jest.fn(async () => {
+        logRead = true;
+        return {
+          text: 'section_start:1:install\r\x1b[0K...',
+          truncated: false,
+        };
+      }),
+    });
+    render(api);
+    const job = await screen.findByRole('listitem', { name: 'unit-tests' });
+    expect(api.getRun).toHaveBeenCalledTimes(1);
+    fireEvent.click(within(job).getByRole('button', { name: /unit-tests/ }));
+    expect(within(job).queryAllByTestId('job-step')).toHaveLength(0);
+    await waitFor(() =>
+      expect(
+        within(screen.getByRole('listitem', { name: 'unit-tests' }))
+          .getAllByTestId('job-step')
+          .map(step => step.textContent),
+      ).toEqual([
+        expect.stringMatching(/^1\. Install dependencies/),
+        expect.stringMatching(/^2\. Run tests/),
+      ]),
+    );
+    // Re-read once, not on every render.
+    expect(api.getRun).toHaveBeenCalledTimes(2);
+    expect(api.getJobLog).toHaveBeenCalledTimes(1);
   });
 
   it("shows the API's message when a log cannot be read", async () => {
@@ -369,6 +550,41 @@ describe('CiRunPage', () => {
     expect(api.rerunRun).not.toHaveBeenCalled();
   });
 
+  it("names the rerun buttons in the provider's words where it gives them", async () => {
+    const api = fakeApi({
+      getRun: jest.fn(async () =>
+        makeRunDetail({
+          actions: {
+            rerun: true,
+            rerunFailed: true,
+            rerunLabel: "Build the branch's head again",
+            rerunFailedLabel: 'Retry the failed jobs',
+            cancel: false,
+            logs: true,
+          },
+        }),
+      ),
+    });
+    render(api);
+    await screen.findByRole('heading', { name: 'CI #562' });
+    expect(
+      screen.queryByRole('button', { name: 'Rerun' }),
+    ).not.toBeInTheDocument();
+    expect(
+      screen.getByRole('button', { name: 'Retry the failed jobs' }),
+    ).toBeInTheDocument();
+    const rerun = screen.getByRole('button', {
+      name: "Build the branch's head again",
+    });
+    await waitFor(() => expect(rerun).toBeEnabled());
+    fireEvent.click(rerun);
+    await waitFor(() =>
+      expect(api.rerunRun).toHaveBeenCalledWith(expect.anything(), 'run-1', {
+        failedOnly: false,
+      }),
+    );
+  });
+
   it('offers only what the provider can do', async () => {
     render(
       fakeApi({
@@ -416,10 +632,19 @@ describe('CiRunPage', () => {
       name: 'CI #562: jobs and logs',
     });
     expect(link).toHaveAttribute('href', `${TAB}/runs/run-1`);
-    fireEvent.click(link);
-    expect(
-      await screen.findByRole('heading', { name: 'CI #562' }),
-    ).toBeInTheDocument();
+    // The table re-renders its rows as the tab settles (filters learn the
+    // default branches), replacing the node found: click the current one.
+    await waitFor(() => {
+      const current = screen.queryByRole('link', {
+        name: 'CI #562: jobs and logs',
+      });
+      if (current) {
+        fireEvent.click(current);
+      }
+      expect(
+        screen.getByRole('heading', { name: 'CI #562' }),
+      ).toBeInTheDocument();
+    });
     expect(api.getRun).toHaveBeenCalledWith('run-1');
 
     fireEvent.click(screen.getByRole('link', { name: '← All runs' }));

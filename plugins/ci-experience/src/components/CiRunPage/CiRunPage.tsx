@@ -15,7 +15,7 @@ import { useState } from 'react';
 import { useParams } from 'react-router-dom';
 import { useCiRun } from '../../hooks/useCiRun';
 import { usePollWhile } from '../../hooks/usePollWhile';
-import { formatRunNumber } from '../../lib/format';
+import { formatRunNumber, workflowName } from '../../lib/format';
 import { CiFailureDetails } from '../CiFailure';
 import { runPagePath } from '../CiRunsTable';
 import { CiRunStatus } from '../CiRunStatus';
@@ -48,6 +48,9 @@ export function CiRunPage() {
   const { data: run, error, refresh } = useCiRun(runId);
   // After a rerun, the new attempt arrives by webhook or sync within
   // seconds to minutes: the page looks for it for a while.
+  // Jobs whose log was read without steps on the job: the run is re-read
+  // once for each, for the steps the backend took from the log.
+  const [logsRead] = useState(() => new Set<string>());
   const [awaiting, setAwaiting] = useState<{
     runId: string;
     attempts: number;
@@ -113,8 +116,8 @@ export function CiRunPage() {
         style={{ gap: 16 }}
       >
         <Box>
-          <Typography variant="h5" component="h2">
-            {run.workflow} {formatRunNumber(run)}
+          <Typography variant="h5" component="h2" title={run.workflow}>
+            {workflowName(run)} {formatRunNumber(run)}
           </Typography>
           <CiRunStatus status={run.status} />
         </Box>
@@ -142,7 +145,16 @@ export function CiRunPage() {
         </Grid>
         <Grid item xs={12}>
           <InfoCard title="Jobs">
-            <CiRunTimeline run={run} />
+            <CiRunTimeline
+              run={run}
+              onJobLogRead={jobId => {
+                const key = `${run.id}\u0000${jobId}`;
+                if (!logsRead.has(key)) {
+                  logsRead.add(key);
+                  refresh();
+                }
+              }}
+            />
           </InfoCard>
         </Grid>
       </Grid>

@@ -51,6 +51,17 @@ export function CiRunSummary(props: { run: CiRunDetail }) {
 
   const rows: Array<[string, ReactNode]> = [
     ['Status', <CiRunStatus status={run.status} />],
+    [
+      'Workflow',
+      <>
+        {run.workflow}
+        {run.workflowPath && run.workflowPath !== run.workflow && (
+          <Typography variant="caption" color="textSecondary" component="div">
+            {run.workflowPath}
+          </Typography>
+        )}
+      </>,
+    ],
     ['Trigger', run.event ? EVENTS[run.event] ?? run.event : undefined],
     [
       'Commit',

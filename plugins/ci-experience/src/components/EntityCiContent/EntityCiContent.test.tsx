@@ -1,7 +1,13 @@
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { ciExperienceApiRef, CiExperienceApi } from '../../api';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import {
+  ciExperienceApiRef,
+  CiExperienceApi,
+  CiExperienceClient,
+} from '../../api';
 import {
   annotatedEntity,
   makeResponse,
@@ -14,6 +20,8 @@ import {
 } from '../../testing/fixtures';
 import { EntityCiContent } from './EntityCiContent';
 import { Entity } from '@backstage/catalog-model';
+
+const BASE = 'http://localhost:7007/api/ci-experience';
 
 // Rendering the full table is slow on a loaded 2-core machine; this is no speed target.
 jest.setTimeout(30_000);
@@ -40,15 +48,16 @@ function render(api: CiExperienceApi, entity: Entity = annotatedEntity) {
 }
 
 describe('EntityCiContent', () => {
-  it('asks for the default branch and renders its runs', async () => {
+  it("asks for each source's default branch and renders its runs", async () => {
     const api = fakeApi(async (_ref, query) =>
       makeResponse({
-        items: query.branch
-          ? [
-              makeRun({ attempt: 2, status: 'failed', workflow: 'Deploy' }),
-              makeRun({ id: 'run-2', runNumber: 561 }),
-            ]
-          : [makeRun({ id: 'run-3', branch: 'feature/x', runNumber: 9 })],
+        items:
+          query.branchScope === 'default'
+            ? [
+                makeRun({ attempt: 2, status: 'failed', workflow: 'Deploy' }),
+                makeRun({ id: 'run-2', runNumber: 561 }),
+              ]
+            : [makeRun({ id: 'run-3', branch: 'feature/x', runNumber: 9 })],
       }),
     );
     render(api);
@@ -72,18 +81,153 @@ describe('EntityCiContent', () => {
       'href',
       'https://github.com/octo-org/payments/actions/runs/1',
     );
-    // The feature-branch run of the first, unfiltered answer is not shown
-    // once the default branch is known.
+    // One call, for the default branches: no unfiltered answer first.
     expect(screen.queryByText('#9')).not.toBeInTheDocument();
-
+    expect(api.getRuns).toHaveBeenCalledTimes(1);
     expect(api.getRuns).toHaveBeenLastCalledWith(
       { kind: 'Component', namespace: 'default', name: 'payments' },
-      { branch: 'main', limit: 25 },
+      { branchScope: 'default', limit: 25 },
     );
-    expect((screen.getByLabelText('Branch') as HTMLSelectElement).value).toBe(
-      'main',
-    );
+    const branch = screen.getByLabelText('Branch') as HTMLSelectElement;
+    expect(branch.selectedOptions[0].textContent).toBe('Default branch (main)');
     expect(screen.getByText(/synced 2 minutes ago/)).toBeInTheDocument();
+  });
+
+  it("lists each source's runs on its own default branch, and a chosen branch still works (the query sent)", async () => {
+    const queries: string[] = [];
+    const server = setupServer(
+      http.get(
+        `${BASE}/entities/:kind/:namespace/:name/runs`,
+        ({ request }) => {
+          const url = new URL(request.url);
+          queries.push(url.search);
+          const sources = [
+            makeSource(),
+            makeSource({
+              provider: 'gitlab',
+              source: 'group/payments',
+              defaultBranch: 'develop',
+            }),
+          ];
+          const github = makeRun({ id: 'gh', runNumber: 12 });
+          const gitlab = makeRun({
+            id: 'gl',
+            provider: 'gitlab',
+            source: 'group/payments',
+            runNumber: 7,
+            branch: 'develop',
+          });
+          const feature = makeRun({
+            id: 'f',
+            runNumber: 3,
+            branch: 'feature/x',
+          });
+          let items = [github, gitlab, feature];
+          if (url.searchParams.get('branchScope') === 'default') {
+            items = [github, gitlab];
+          } else if (url.searchParams.has('branch')) {
+            items = items.filter(
+              r => r.branch === url.searchParams.get('branch'),
+            );
+          }
+          return HttpResponse.json(makeResponse({ items, sources }));
+        },
+      ),
+    );
+    server.listen({ onUnhandledRequest: 'bypass' });
+    try {
+      render({
+        ...fakeApi(async () => makeResponse()),
+        getRuns: (ref, query) =>
+          new CiExperienceClient({
+            discoveryApi: { getBaseUrl: async () => BASE },
+            fetchApi: { fetch: (...args) => fetch(...args) },
+          }).getRuns(ref, query),
+      });
+      const table = await screen.findByRole('table');
+      await within(table).findByText('#12');
+      expect(within(table).getByText('#7')).toBeInTheDocument();
+      expect(within(table).queryByText('#3')).not.toBeInTheDocument();
+      expect(queries).toEqual(['?branchScope=default&limit=25']);
+
+      const select = screen.getByLabelText('Branch') as HTMLSelectElement;
+      expect(select.selectedOptions[0].textContent).toBe(
+        'Default branches (develop, main)',
+      );
+      // Each default branch is offered on its own too, marked.
+      const options = Array.from(select.options).map(o => o.textContent);
+      expect(options.slice(0, 3)).toEqual([
+        'Default branches (develop, main)',
+        'develop (default)',
+        'main (default)',
+      ]);
+
+      fireEvent.change(select, { target: { value: 'develop' } });
+      await waitFor(() =>
+        expect(queries[queries.length - 1]).toBe('?branch=develop&limit=25'),
+      );
+      await waitFor(() =>
+        expect(within(screen.getByRole('table')).queryByText('#12')).toBeNull(),
+      );
+      expect(within(screen.getByRole('table')).getByText('#7')).toBeVisible();
+
+      fireEvent.change(select, {
+        target: {
+          value: Array.from(select.options).find(o =>
+            o.textContent?.startsWith('Default branches'),
+          )!.value,
+        },
+      });
+      await waitFor(() =>
+        expect(queries[queries.length - 1]).toBe(
+          '?branchScope=default&limit=25',
+        ),
+      );
+    } finally {
+      server.close();
+    }
+  });
+
+  it('shows every branch when no source knows its default branch, and names sources the default view leaves out', async () => {
+    const jenkins = makeSource({
+      provider: 'jenkins',
+      source: 'team/deploys',
+      defaultBranch: undefined,
+    });
+    const api = fakeApi(async (_ref, query) =>
+      query.branchScope === 'default'
+        ? makeResponse({ sources: [jenkins] })
+        : makeResponse({
+            items: [makeRun({ provider: 'jenkins', runNumber: 41 })],
+            sources: [jenkins],
+          }),
+    );
+    render(api);
+    await within(await screen.findByRole('table')).findByText('#41');
+    expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
+      limit: 25,
+    });
+    expect(
+      (screen.getByLabelText('Branch') as HTMLSelectElement).selectedOptions[0]
+        .textContent,
+    ).toBe('All branches');
+    expect(screen.queryByTestId('no-default-branch')).toBeNull();
+
+    // Beside a source that knows its own: the default view stays, and says
+    // which source it leaves out.
+    const mixed = fakeApi(async () =>
+      makeResponse({
+        items: [makeRun({ runNumber: 5 })],
+        sources: [makeSource(), jenkins],
+      }),
+    );
+    render(mixed, {
+      ...annotatedEntity,
+      metadata: { ...annotatedEntity.metadata, name: 'other' },
+    });
+    expect(await screen.findByTestId('no-default-branch')).toHaveTextContent(
+      'Not shown under the default branches: Jenkins team/deploys, whose default branch is not known. Choose "All branches" to see its runs.',
+    );
   });
 
   it('shows the missing annotation state without a CI annotation', async () => {
@@ -198,7 +342,9 @@ describe('EntityCiContent', () => {
 
     await waitFor(() =>
       expect(
-        screen.getByText(/No runs on branch main match these filters/),
+        screen.getByText(
+          /No runs on the default branch main match these filters/,
+        ),
       ).toBeInTheDocument(),
     );
     expect(screen.queryByText('No data')).not.toBeInTheDocument();
@@ -320,7 +466,7 @@ describe('EntityCiContent', () => {
     expect(await screen.findByText('#500')).toBeInTheDocument();
     expect(screen.getByText('#562')).toBeInTheDocument();
     expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
-      branch: 'main',
+      branchScope: 'default',
       limit: 25,
       cursor: 'next-1',
     });
@@ -335,7 +481,7 @@ describe('EntityCiContent', () => {
     );
     expect(api.getRuns.mock.calls.length).toBe(callsBefore + 1);
     expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
-      branch: 'main',
+      branchScope: 'default',
       limit: 25,
     });
   });
@@ -408,7 +554,7 @@ describe('EntityCiContent', () => {
     });
     await waitFor(() =>
       expect(api.getRuns).toHaveBeenLastCalledWith(expect.anything(), {
-        branch: 'main',
+        branchScope: 'default',
         provider: ['gitlab'],
         limit: 25,
       }),

@@ -16,14 +16,16 @@ import {
 import {
   CiRun,
   CiRunsResponse,
+  CiSourceState,
   GITHUB_PROJECT_SLUG_ANNOTATION,
   hasCiAnnotation,
 } from '@ci-experience/plugin-ci-experience-common';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
+import Typography from '@material-ui/core/Typography';
 import { useEffect, useState } from 'react';
 import { Route, Routes } from 'react-router-dom';
-import { useCiRuns } from '../../hooks/useCiRuns';
+import { CiRunsFilters, useCiRuns } from '../../hooks/useCiRuns';
 import { usePollWhile } from '../../hooks/usePollWhile';
 import { useSeenValues } from '../../hooks/useSeenValues';
 import { CiAlertsSection } from '../CiAlerts';
@@ -34,10 +36,12 @@ import {
   ALLOWED_BRANCHES,
   CiRunFilters,
   CiRunFilterValues,
+  DEFAULT_BRANCHES,
 } from '../CiRunFilters';
 import { CiRunPage } from '../CiRunPage';
 import { CiRunsTable } from '../CiRunsTable';
 import { CiSourcesState } from '../CiSourcesState';
+import { providerLabel } from '../../lib/format';
 
 const PAGE_SIZE = 25;
 /** How often the first page is re-read while some of its runs are unfinished. */
@@ -45,14 +49,26 @@ export const LIVE_POLL_INTERVAL_MS = 5000;
 
 const pickBranch = (run: CiRun) => run.branch;
 const pickWorkflow = (run: CiRun) => run.workflow;
+const pickDefaultBranch = (source: CiSourceState) => source.defaultBranch;
 
 /** Why the run list is empty, so that it never just says "no data". */
-function emptyReason(data: CiRunsResponse, filters: CiRunFilterValues): string {
+function emptyReason(
+  data: CiRunsResponse,
+  filters: CiRunFilterValues,
+  defaultBranches: string[],
+): string {
   const failed = data.sources.some(source => source.error);
   if (filters.branch || filters.status || filters.workflow) {
     let where = filters.branch ? ` on branch ${filters.branch}` : '';
     if (filters.branch === ALLOWED_BRANCHES) {
       where = ' on the allowed branches';
+    } else if (filters.branch === DEFAULT_BRANCHES) {
+      where = ' on the default branches';
+      if (defaultBranches.length === 1) {
+        where = ` on the default branch ${defaultBranches[0]}`;
+      } else if (defaultBranches.length > 1) {
+        where = ` on the default branches (${defaultBranches.join(', ')})`;
+      }
     }
     return `No runs${where} match these filters. Try "All branches" or another status or workflow.${
       failed ? ' Some sources could not be synced, so runs may be missing.' : ''
@@ -67,23 +83,42 @@ function emptyReason(data: CiRunsResponse, filters: CiRunFilterValues): string {
   return 'No CI runs have been recorded for this repository yet.';
 }
 
+/**
+ * The sources whose runs the default view leaves out: synced, but with no
+ * known default branch (the backend lists nothing for them under
+ * `branchScope=default`).
+ */
+function withoutDefaultBranch(sources: CiSourceState[]): CiSourceState[] {
+  return sources.filter(
+    source => !source.defaultBranch && !source.syncing && !source.notConfigured,
+  );
+}
+
 function CiRunsView(props: { entityRef: CompoundEntityRef }) {
-  // `branch` undefined follows the default branch once the backend names it.
+  // `branch` undefined is the default view: each source's runs on its own
+  // default branch (`branchScope=default`), or every branch when no source
+  // knows its default branch.
   const [choice, setChoice] = useState<
     Omit<CiRunFilterValues, 'branch'> & { branch?: string }
   >({ status: ALL, workflow: ALL });
-  const [defaultBranch, setDefaultBranch] = useState<string>();
+  const [noDefaultBranch, setNoDefaultBranch] = useState(false);
 
   const values: CiRunFilterValues = {
     ...choice,
-    branch: choice.branch ?? defaultBranch ?? ALL,
+    branch: choice.branch ?? (noDefaultBranch ? ALL : DEFAULT_BRANCHES),
   };
+  let branchQuery: Pick<CiRunsFilters, 'branch' | 'branchScope'>;
+  if (values.branch === ALLOWED_BRANCHES) {
+    branchQuery = { branchScope: 'allowed' };
+  } else if (values.branch === DEFAULT_BRANCHES) {
+    branchQuery = { branchScope: 'default' };
+  } else {
+    branchQuery = { branch: values.branch || undefined };
+  }
   const runs = useCiRuns(
     props.entityRef,
     {
-      ...(values.branch === ALLOWED_BRANCHES
-        ? { branchScope: 'allowed' as const }
-        : { branch: values.branch || undefined }),
+      ...branchQuery,
       status: values.status ? [values.status] : undefined,
       workflow: values.workflow || undefined,
       provider: values.provider ? [values.provider] : undefined,
@@ -92,20 +127,28 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
   );
   const { data, error } = runs;
 
-  const reportedDefault = data?.sources.find(
-    s => s.defaultBranch,
-  )?.defaultBranch;
+  // No source knows its default branch (a Jenkins job, say) and none is
+  // still syncing to learn it: the default view would stay empty, so it
+  // shows every branch instead.
+  const nothingHasDefault =
+    !!data &&
+    !runs.stale &&
+    choice.branch === undefined &&
+    values.branch === DEFAULT_BRANCHES &&
+    data.items.length === 0 &&
+    data.sources.length > 0 &&
+    data.sources.every(source => !source.defaultBranch && !source.syncing);
   useEffect(() => {
-    if (reportedDefault) {
-      setDefaultBranch(reportedDefault);
+    if (nothingHasDefault) {
+      setNoDefaultBranch(true);
     }
-  }, [reportedDefault]);
-  // The first answer, for all branches, only serves to learn the default
-  // branch; it is about to be replaced, so it must not flash up as the list.
-  const learningDefault =
-    choice.branch === undefined && !defaultBranch && !!reportedDefault;
-  const stale = runs.stale || learningDefault;
+  }, [nothingHasDefault]);
+  // That empty answer is about to be replaced: it must not flash up.
+  const stale = runs.stale || nothingHasDefault;
 
+  const defaultBranches = [
+    ...useSeenValues(data?.sources, pickDefaultBranch),
+  ].sort((a, b) => a.localeCompare(b));
   const branches = useSeenValues(data?.items, pickBranch);
   const workflows = useSeenValues(data?.items, pickWorkflow);
 
@@ -159,6 +202,7 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
     );
   }
 
+  const left = withoutDefaultBranch(data.sources);
   return (
     <Box>
       {header}
@@ -174,13 +218,27 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
         values={values}
         onChange={next => setChoice(next)}
         providers={[...new Set(data.sources.map(source => source.provider))]}
-        defaultBranch={defaultBranch}
+        defaultBranches={defaultBranches}
         branches={branches}
         allowedBranches={data.allowedBranches}
         workflows={workflows}
         onRefresh={runs.refresh}
         refreshing={runs.loading}
       />
+      {values.branch === DEFAULT_BRANCHES && left.length > 0 && (
+        <Box mb={1} data-testid="no-default-branch">
+          <Typography variant="caption" color="textSecondary">
+            Not shown under the default branches:{' '}
+            {left
+              .map(
+                source => `${providerLabel(source.provider)} ${source.source}`,
+              )
+              .join(', ')}
+            , whose default branch is not known. Choose "All branches" to see
+            {left.length > 1 ? ' their' : ' its'} runs.
+          </Typography>
+        </Box>
+      )}
       {waiting ? (
         <CiFirstSyncNotice sources={data.sources} />
       ) : (
@@ -189,7 +247,7 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
           loading={runs.loading || stale}
           emptyContent={
             <Box p={3} textAlign="center">
-              {emptyReason(data, values)}
+              {emptyReason(data, values, defaultBranches)}
             </Box>
           }
           footer={

@@ -27,49 +27,69 @@ import Typography from '@material-ui/core/Typography';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { ciExperienceApiRef } from '../../api';
 import { usePollWhile } from '../../hooks/usePollWhile';
-import { formatRelativeTime, formatRunNumber } from '../../lib/format';
+import {
+  formatRelativeTime,
+  formatRunNumber,
+  providerLabel,
+  workflowName,
+} from '../../lib/format';
 import { CiFirstSyncNotice, isWaitingForFirstSync } from '../CiFirstSyncNotice';
+import { CiProviderIcon } from '../CiProviderIcon';
 import { CiRunStatus } from '../CiRunStatus';
 import { CiSourcesState } from '../CiSourcesState';
 
 // The backend's largest page; enough to find every workflow's latest run on
-// the default branch in all but very busy repositories.
+// the default branches in all but very busy repositories.
 const LIMIT = 100;
 
-/** The newest run of each workflow; `runs` is newest first. */
+/** The newest run of each workflow of each source; `runs` is newest first. */
 function latestPerWorkflow(runs: CiRun[]): CiRun[] {
   const latest = new Map<string, CiRun>();
   for (const run of runs) {
-    if (!latest.has(run.workflow)) {
-      latest.set(run.workflow, run);
+    const key = [run.provider, run.source, run.workflow].join('\u0000');
+    if (!latest.has(key)) {
+      latest.set(key, run);
     }
   }
   return [...latest.values()];
 }
 
-type CardData = { response: CiRunsResponse; defaultBranch?: string };
+type CardData = {
+  response: CiRunsResponse;
+  /** True when no source knows its default branch: runs of any branch. */
+  anyBranch?: boolean;
+};
 
 function useDefaultBranchRuns(entityRef: CompoundEntityRef) {
   const api = useApi(ciExperienceApiRef);
   const refKey = stringifyEntityRef(entityRef);
   return useAsyncRetry(async (): Promise<CardData> => {
-    // The default branch is only known from the backend's source state, so
-    // the first call learns it; the second asks for that branch alone, so
-    // that busy feature branches cannot push its runs out of the page.
-    const first = await api.getRuns(entityRef, { limit: LIMIT });
-    const defaultBranch = first.sources.find(
-      s => s.defaultBranch,
-    )?.defaultBranch;
-    if (!defaultBranch) {
-      return { response: first };
-    }
+    // Each source's runs on its own default branch, in one call: busy
+    // feature branches cannot push them out of the page, and a GitLab
+    // project on `main` beside a repository on `develop` each count.
     const response = await api.getRuns(entityRef, {
-      branch: defaultBranch,
+      branchScope: 'default',
       limit: LIMIT,
     });
-    return { response, defaultBranch };
+    const noneKnown =
+      response.items.length === 0 &&
+      response.sources.length > 0 &&
+      response.sources.every(s => !s.defaultBranch && !s.syncing);
+    if (!noneKnown) {
+      return { response };
+    }
+    // No source names a default branch (a Jenkins job, say): the latest
+    // runs of any branch rather than an empty card.
+    return {
+      response: await api.getRuns(entityRef, { limit: LIMIT }),
+      anyBranch: true,
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, refKey]);
+}
+
+function distinct(values: Array<string | undefined>): string[] {
+  return [...new Set(values.filter((v): v is string => !!v))].sort();
 }
 
 function CiStatusList(props: { entityRef: CompoundEntityRef }) {
@@ -87,20 +107,27 @@ function CiStatusList(props: { entityRef: CompoundEntityRef }) {
   if (!value) {
     return loading ? <Progress /> : null;
   }
-  const { response, defaultBranch } = value;
+  const { response, anyBranch } = value;
   const latest = latestPerWorkflow(response.items);
+  const defaults = distinct(response.sources.map(s => s.defaultBranch));
+  // Synced sources without a known default branch list nothing here.
+  const left = anyBranch
+    ? []
+    : response.sources.filter(
+        s => !s.defaultBranch && !s.syncing && !s.notConfigured,
+      );
 
   let body;
   if (waiting) {
     body = <CiFirstSyncNotice sources={response.sources} />;
   } else if (latest.length === 0) {
-    body = (
-      <Typography variant="body2">
-        {defaultBranch
-          ? `No runs on the default branch ${defaultBranch} yet.`
-          : 'No runs have been ingested yet.'}
-      </Typography>
-    );
+    let text = 'No runs have been ingested yet.';
+    if (defaults.length === 1) {
+      text = `No runs on the default branch ${defaults[0]} yet.`;
+    } else if (defaults.length > 1) {
+      text = `No runs on the default branches (${defaults.join(', ')}) yet.`;
+    }
+    body = <Typography variant="body2">{text}</Typography>;
   } else {
     body = (
       <List dense disablePadding>
@@ -109,7 +136,9 @@ function CiStatusList(props: { entityRef: CompoundEntityRef }) {
             <ListItemText
               primary={
                 <>
-                  <CiRunStatus status={run.status} /> {run.workflow}{' '}
+                  <CiRunStatus status={run.status} />{' '}
+                  <CiProviderIcon provider={run.provider} />{' '}
+                  <span title={run.workflow}>{workflowName(run)}</span>{' '}
                   <Link to={run.url}>{formatRunNumber(run)}</Link>
                 </>
               }
@@ -129,14 +158,27 @@ function CiStatusList(props: { entityRef: CompoundEntityRef }) {
   return (
     <>
       {body}
+      {anyBranch && latest.length > 0 && (
+        <Typography variant="caption" color="textSecondary" component="p">
+          No source names a default branch: the latest run of each workflow on
+          any branch.
+        </Typography>
+      )}
+      {left.length > 0 && (
+        <Typography variant="caption" color="textSecondary" component="p">
+          Not shown:{' '}
+          {left.map(s => `${providerLabel(s.provider)} ${s.source}`).join(', ')}
+          , whose default branch is not known.
+        </Typography>
+      )}
       <CiSourcesState sources={response.sources} />
     </>
   );
 }
 
 /**
- * A card with the latest run of each workflow on the entity's default
- * branch.
+ * A card with the latest run of each workflow on its source's default
+ * branch (each source's own: `main` here, `develop` there).
  *
  * @public
  */

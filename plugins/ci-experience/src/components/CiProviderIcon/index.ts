@@ -1,0 +1,1 @@
+export { CiProviderIcon, hasProviderMark } from './CiProviderIcon';
