@@ -303,6 +303,33 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
     });
   });
 
+  it('drops a finished job the provider no longer lists (retried in its run)', async () => {
+    const job = (id: string, status: CiRunStatus) => ({
+      id,
+      name: 'install',
+      status,
+      providerStatus: status,
+      startedAt: '2026-11-24T00:00:10.000Z',
+      finishedAt: '2026-11-24T00:01:00.000Z',
+    });
+    const first = run(400, {
+      id: 'run-400',
+      status: 'failed',
+      jobs: [job('install-1', 'failed'), job('test', 'succeeded')],
+    });
+    await store.upsertRuns([first]);
+    await store.upsertRuns([
+      {
+        ...first,
+        status: 'succeeded',
+        providerUpdatedAt: '2026-11-24T01:00:00.000Z',
+        jobs: [job('install-2', 'succeeded'), job('test', 'succeeded')],
+      },
+    ]);
+    const stored = await store.getRun('run-400');
+    expect(stored?.jobs?.map(j => j.id).sort()).toEqual(['install-2', 'test']);
+  });
+
   it('leases a source to one owner at a time until released or expired', async () => {
     expect(await store.tryLeaseSync(source.key, 'a', 60_000)).toBe(true);
     expect(await store.tryLeaseSync(source.key, 'b', 60_000)).toBe(false);

@@ -442,6 +442,15 @@ export class KnexCiStore implements CiStore {
       for (const run of chunk) {
         if (run.jobs) {
           await this.writeJobs(db, run.id, run.jobs);
+          // A finished job the provider no longer lists was replaced (a
+          // GitLab job retried in its pipeline): the run shows its retry.
+          await db('ci_jobs')
+            .where({ run_id: run.id, status_rank: 2 })
+            .whereNotIn(
+              'job_id',
+              run.jobs.map(j => j.id),
+            )
+            .delete();
           await db('ci_runs')
             .where({ id: run.id })
             .update({ jobs_synced: true });
