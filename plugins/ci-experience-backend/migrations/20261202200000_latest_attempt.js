@@ -46,10 +46,7 @@ exports.up = async function up(knex) {
   // Superseded attempts are found through the unique key
   // (source_key, provider_run_id, attempt).
   await knex.schema.alterTable('ci_runs', table => {
-    table.index(
-      ['source_key', 'activity_at'],
-      'ci_runs_source_activity_idx',
-    );
+    table.index(['source_key', 'activity_at'], 'ci_runs_source_activity_idx');
   });
 };
 

@@ -1,5 +1,9 @@
 import { Entity } from '@backstage/catalog-model';
-import { CiJob, CiRun, CiStep } from '@ci-experience/plugin-ci-experience-common';
+import {
+  CiJob,
+  CiRun,
+  CiStep,
+} from '@ci-experience/plugin-ci-experience-common';
 
 /**
  * One home of pipelines at one provider, e.g. a GitHub repository.

@@ -392,7 +392,9 @@ export class KnexCiStore implements CiStore {
           }
         }
       }
-      const sorted = [...runs.values()].sort((x, y) => x.id.localeCompare(y.id));
+      const sorted = [...runs.values()].sort((x, y) =>
+        x.id.localeCompare(y.id),
+      );
       await this.writeRuns(trx, sorted);
       // A run a delivery finished without its jobs: its job list is read
       // again by the next sync, so that no job stays running in it.

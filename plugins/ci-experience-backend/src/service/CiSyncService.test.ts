@@ -101,9 +101,7 @@ describe('CiSyncService', () => {
       items.slice(0, position).every(r => activity(r) >= sec(rerun.createdAt)),
     ).toBe(true);
     expect(
-      items
-        .slice(position + 1)
-        .every(r => activity(r) <= sec(rerun.createdAt)),
+      items.slice(position + 1).every(r => activity(r) <= sec(rerun.createdAt)),
     ).toBe(true);
   });
 
@@ -168,11 +166,21 @@ describe('CiSyncService', () => {
     const gh = { provider: 'gh', key: 'gh:org/app', source: 'org/app' };
     const job = { provider: 'jenkins-like', key: 'j:app', source: 'app' };
     const lone = { provider: 'jenkins-like', key: 'j:lone', source: 'lone' };
-    await store.recordClaims('component:default/app', [gh.key, job.key], '2026-11-20T00:00:00.000Z');
-    await store.recordClaims('component:default/lone', [lone.key], '2026-11-20T00:00:00.000Z');
+    await store.recordClaims(
+      'component:default/app',
+      [gh.key, job.key],
+      '2026-11-20T00:00:00.000Z',
+    );
+    await store.recordClaims(
+      'component:default/lone',
+      [lone.key],
+      '2026-11-20T00:00:00.000Z',
+    );
     // Before the GitHub source is known, the Jenkins job has none ...
     await sync.sync(job);
-    expect((await store.getSources([job.key])).get(job.key)?.defaultBranch).toBeUndefined();
+    expect(
+      (await store.getSources([job.key])).get(job.key)?.defaultBranch,
+    ).toBeUndefined();
     // ... and takes its repository's once it is; a lone job never guesses.
     await sync.sync(gh);
     await sync.sync(job);
@@ -183,11 +191,21 @@ describe('CiSyncService', () => {
     expect(known.get(lone.key)?.defaultBranch).toBeUndefined();
     // Two repositories that disagree: no guess, and a line that says why.
     const both = { provider: 'jenkins-like', key: 'j:both', source: 'both' };
-    const elsewhere = { provider: 'other-repo', key: 'o:else', source: 'org/else' };
-    await store.recordClaims('component:default/both', [gh.key, elsewhere.key, both.key], '2026-11-20T00:00:00.000Z');
+    const elsewhere = {
+      provider: 'other-repo',
+      key: 'o:else',
+      source: 'org/else',
+    };
+    await store.recordClaims(
+      'component:default/both',
+      [gh.key, elsewhere.key, both.key],
+      '2026-11-20T00:00:00.000Z',
+    );
     await sync.sync(elsewhere);
     await sync.sync(both);
-    expect((await store.getSources([both.key])).get(both.key)?.defaultBranch).toBeUndefined();
+    expect(
+      (await store.getSources([both.key])).get(both.key)?.defaultBranch,
+    ).toBeUndefined();
     expect(logger.info).toHaveBeenCalledWith(
       expect.stringContaining('ci-experience.io/default-branch'),
     );

@@ -348,9 +348,11 @@ export class CiSyncService {
     }
     if (branches.size > 1) {
       logger.info(
-        `Default branch of ${source.source} unknown: the entity's other sources disagree (${[
-          ...branches,
-        ].join(', ')}); set the annotation ci-experience.io/default-branch`,
+        `Default branch of ${
+          source.source
+        } unknown: the entity's other sources disagree (${[...branches].join(
+          ', ',
+        )}); set the annotation ci-experience.io/default-branch`,
       );
       return undefined;
     }
@@ -459,7 +461,9 @@ export function attemptQueueMs(
   let first = Infinity;
   for (const job of jobs ?? []) {
     const at =
-      job.startedAt && job.status !== 'queued' ? Date.parse(job.startedAt) : NaN;
+      job.startedAt && job.status !== 'queued'
+        ? Date.parse(job.startedAt)
+        : NaN;
     if (!Number.isNaN(at) && at < first) {
       first = at;
     }

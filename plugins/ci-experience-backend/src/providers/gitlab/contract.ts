@@ -251,9 +251,7 @@ export function contractProblems(
   options: { allowNullParents?: string[]; lacks?: string[] } = {},
 ): string[] {
   const list = Array.isArray(document) ? document : [];
-  const items = entry.list
-    ? list
-    : [document];
+  const items = entry.list ? list : [document];
   if (entry.list && items.length === 0) {
     return [`${entry.name}: no items to check`];
   }
