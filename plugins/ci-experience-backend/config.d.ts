@@ -1,4 +1,8 @@
 import { SchedulerServiceTaskScheduleDefinitionConfig } from '@backstage/backend-plugin-api';
+import { HumanDuration } from '@backstage/types';
+
+/** A duration in config: `{ days: 30 }`, `{ months: 13 }`. */
+type HumanDurationConfig = HumanDuration;
 
 export interface Config {
   /**
@@ -61,6 +65,23 @@ export interface Config {
       entity?: string | string[];
       branches: string[];
     }>;
+    /**
+     * How long records are kept; a global scheduled task deletes the rest
+     * in small batches. Each a duration (`{ days: 30 }` or `P30D`), at
+     * least a day.
+     */
+    retention?: {
+      /** Runs with their jobs, steps and triage. Default 13 months. */
+      runs?: HumanDurationConfig | string;
+      /** Daily insights aggregates and per-commit counts. Default 25 months. */
+      dailyAggregates?: HumanDurationConfig | string;
+      /** Resolved alert firings and their notifications. Default 90 days. */
+      alertFirings?: HumanDurationConfig | string;
+      /** Webhook delivery ids (redelivery detection). Default 7 days. */
+      deliveries?: HumanDurationConfig | string;
+      /** When the prune runs. Default hourly, after 5 minutes. */
+      schedule?: SchedulerServiceTaskScheduleDefinitionConfig;
+    };
     /** Job logs, read through the provider when someone opens them. */
     logs?: {
       /** The tail served at most, in bytes. Default 1048576 (1 MiB). */

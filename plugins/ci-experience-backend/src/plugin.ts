@@ -56,6 +56,7 @@ import { createRouter } from './router';
 import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
 import { SourceClaims } from './service/SourceClaims';
+import { readRetention, RetentionPruner } from './service/Retention';
 import { SourcePolicy } from './service/SourcePolicy';
 import { JobLogReader } from './service/JobLogReader';
 import { CiMetrics } from './service/metrics';
@@ -89,9 +90,6 @@ const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   timeout: { minutes: 15 },
   initialDelay: { seconds: 15 },
 };
-
-/** GitHub redelivers with the same id only when asked to; a week is plenty. */
-const DELIVERY_MEMORY_MS = 7 * 24 * 3600_000;
 
 /**
  * The CI Experience backend plugin: syncs runs from CI providers into its
@@ -415,9 +413,27 @@ export const ciExperiencePlugin = createBackendPlugin({
             await syncAllEntities({ catalog, auth, sync, claims, logger });
             await triage?.drain();
             await insights.aggregator.aggregatePending();
-            await store.pruneDeliveries(
-              new Date(Date.now() - DELIVERY_MEMORY_MS).toISOString(),
-            );
+          },
+        });
+
+        // Retention: one replica at a time deletes what is kept no longer.
+        const pruner = new RetentionPruner(knex, readRetention(config), logger);
+        const retentionSchedule =
+          section?.getOptionalConfig('retention.schedule');
+        await scheduler.scheduleTask({
+          id: 'ci-experience-retention',
+          scope: 'global',
+          ...(retentionSchedule
+            ? readSchedulerServiceTaskScheduleDefinitionFromConfig(
+                retentionSchedule,
+              )
+            : {
+                frequency: { hours: 1 },
+                timeout: { minutes: 30 },
+                initialDelay: { minutes: 5 },
+              }),
+          fn: async signal => {
+            await pruner.prune(signal);
           },
         });
 
