@@ -57,6 +57,9 @@ import * as jenkins from './jenkins/mapping';
 import { parseProviderItems } from './shared/parseItems';
 import { boundJobToRun } from './shared/runBounds';
 
+// The run count is bounded, not the time: a loaded 2-core machine is slow.
+jest.setTimeout(600_000);
+
 type Json = any;
 type Path = Array<string | number>;
 

@@ -20,7 +20,9 @@ import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
  * an error answer carries `error.message` and no stack trace.
  */
 
-jest.setTimeout(120_000);
+// Generous: these tests bound their run count; under the full suite on a
+// 2-core machine, 500 requests once took over two minutes.
+jest.setTimeout(600_000);
 
 // SQLite always; PostgreSQL too whenever
 // BACKSTAGE_TEST_DATABASE_POSTGRES<NN>_CONNECTION_STRING is set.
@@ -387,7 +389,7 @@ describe.each(databases.eachSupportedId())(
     }, 60_000);
 
     /** Requests with a timeout (generous: a loaded 2-core machine is slow), so that a hang fails with its URL. */
-    const get = (path: string) => request(http).get(path).timeout(30_000);
+    const get = (path: string) => request(http).get(path).timeout(60_000);
 
     it('answers the sample entity (sanity check of the harness)', async () => {
       expect(runId).toMatch(/^[A-Za-z0-9_-]+$/);
@@ -426,7 +428,7 @@ describe.each(databases.eachSupportedId())(
             const res = await request(http)
               .get(RUNS)
               .query({ [key]: value })
-              .timeout(30_000);
+              .timeout(60_000);
             expectClean(res, [200, 400]);
             const valid =
               (key === 'branch' || key === 'workflow') &&
@@ -561,7 +563,7 @@ describe.each(databases.eachSupportedId())(
           pathArb,
           bodyArb,
           async (method, path, body) => {
-            const req = request(http)[method](path).timeout(30_000);
+            const req = request(http)[method](path).timeout(60_000);
             if (body.type) {
               req.set('Content-Type', body.type);
             }

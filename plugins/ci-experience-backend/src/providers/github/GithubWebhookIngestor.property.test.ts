@@ -23,7 +23,8 @@ import { STORE_TEST_DATABASES } from '../../__testUtils__/databases';
  * an accepted one leaves only well-formed records.
  */
 
-jest.setTimeout(120_000);
+// The run count is bounded, not the time: a loaded 2-core machine is slow.
+jest.setTimeout(600_000);
 
 // SQLite always; PostgreSQL too whenever
 // BACKSTAGE_TEST_DATABASE_POSTGRES<NN>_CONNECTION_STRING is set.
