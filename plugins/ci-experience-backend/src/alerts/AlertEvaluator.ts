@@ -285,16 +285,19 @@ export class AlertEvaluator {
       for (const [key, b] of defaults) pairs.push([key, b]);
     }
     if (!pairs.length) return [];
+    // Each attempt counts at its own start (`activity_at`): a GitHub re-run
+    // keeps its run's created_at, and a re-run that broke main is the
+    // newest event on it, not a tie with the attempt it replaced.
     const q = knex('ci_runs')
       .whereIn(['source_key', 'branch'], pairs)
-      .where('created_at', '>=', new Date(sinceMs).toISOString())
-      .orderBy('created_at', 'desc')
+      .where('activity_at', '>=', new Date(sinceMs).toISOString())
+      .orderBy('activity_at', 'desc')
       .limit(limit)
       .select(
         'id',
         'workflow',
         'status',
-        'created_at',
+        'activity_at',
         'finished_at',
         'duration_ms',
       );
@@ -305,7 +308,7 @@ export class AlertEvaluator {
     }
     const rows: any[] = await q;
     return rows.map(r => {
-      const createdAt = Date.parse(r.created_at);
+      const createdAt = Date.parse(r.activity_at);
       let finished: number | undefined;
       if (r.finished_at) {
         finished = Date.parse(r.finished_at);

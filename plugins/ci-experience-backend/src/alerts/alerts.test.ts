@@ -261,6 +261,33 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     );
   });
 
+  it('fires when a re-run breaks main, though GitHub keeps the run created_at', async () => {
+    // 10:00 r1 passes; at 10:20 it is re-run (attempt 2, same created_at as
+    // GitHub keeps it, started 10:20) and fails.
+    const first = run(0, 'succeeded');
+    await store.upsertRuns([first]);
+    clock = at(10).getTime();
+    const rule = await createRule({ params: { runs: 1 } });
+    expect(await evaluate(rule.id)).toBeUndefined();
+    const rerun: StoredRun = {
+      ...first,
+      // An id that sorts before the first attempt's: order must not rest
+      // on ids (real ones are hashes).
+      id: `a-${first.id}`,
+      attempt: 2,
+      status: 'failed',
+      providerStatus: 'failure',
+      startedAt: at(20).toISOString(),
+      finishedAt: at(25).toISOString(),
+      providerUpdatedAt: at(25).toISOString(),
+    };
+    await store.upsertRuns([rerun]);
+    clock = at(30).getTime();
+    expect(await evaluate(rule.id)).toBe('fired');
+    const [firing] = await alerts.listFirings(ENTITY);
+    expect(firing.runIds).toEqual([rerun.id]);
+  });
+
   it('escapes what providers and people wrote in a Slack message, keeping only its own link', async () => {
     // A workflow, branch and commit message as a pushed workflow file or
     // commit could make them, and a rule named the same way.
