@@ -330,6 +330,12 @@ export const ciExperiencePlugin = createBackendPlugin({
           alertEvaluator = evaluator;
         }
 
+        // On shutdown, every delivery taken is written (or its batch rolled
+        // back whole and retried one by one) before the database closes.
+        const ingestors: DeliveryIngestor[] = [];
+        lifecycle.addShutdownHook(async () => {
+          await Promise.all(ingestors.map(i => i.drain()));
+        });
         const ingest = async (
           subscriber: string,
           topics: string[],
@@ -348,6 +354,7 @@ export const ciExperiencePlugin = createBackendPlugin({
               await claims.claimFromCatalog(key);
             },
           });
+          ingestors.push(ingestor);
           await events.subscribe({
             id: `ci-experience-${subscriber}`,
             topics,

@@ -194,6 +194,56 @@ describe('DeliveryIngestor', () => {
     );
   });
 
+  it('drains on shutdown: every delivery taken is written before drain resolves', async () => {
+    const { store, logger } = await setup();
+    // The store's transaction is held open until the test lets it go.
+    let release!: () => void;
+    const held = new Promise<void>(resolve => (release = resolve));
+    const batches: number[] = [];
+    const slow: CiStore = Object.create(store);
+    slow.applyDeliveries = async writes => {
+      batches.push(writes.length);
+      await held;
+      return store.applyDeliveries(writes);
+    };
+    slow.getClaimedSource = key => store.getClaimedSource(key);
+    const ingestor = new DeliveryIngestor({
+      provider: 'jenkins',
+      label: 'Jenkins',
+      parse,
+      store: slow,
+      logger,
+      now: () => NOW,
+    });
+    const outcomes = [
+      ingestor.handle(event({ id: 'f-1', status: 'running' })),
+      ingestor.handle(event({ id: 'f-2', status: 'succeeded' })),
+      ingestor.handle(event({ id: 'f-3', status: 'succeeded' })),
+    ];
+    let drained = false;
+    const drain = ingestor.drain().then(() => {
+      drained = true;
+    });
+    // Let every delivery reach the store: the first batch is held open.
+    for (let i = 0; i < 20 && batches.length === 0; i++) {
+      await new Promise(resolve => setImmediate(resolve));
+    }
+    expect(batches.length).toBeGreaterThan(0);
+    expect(drained).toBe(false);
+    release();
+    await drain;
+    // When drain resolves, every delivery taken is committed.
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(3);
+    expect((await store.getRun('run-1'))?.status).toBe('succeeded');
+    expect(await Promise.all(outcomes)).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+    ]);
+    // Nothing under way: drain resolves at once.
+    await expect(ingestor.drain()).resolves.toBeUndefined();
+  });
+
   it('refuses a delivery for a source that exists but no entity claims any more', async () => {
     const { store, ingestor, logger } = await setup();
     await store.recordClaims('component:default/app', [], ISO_NOW);

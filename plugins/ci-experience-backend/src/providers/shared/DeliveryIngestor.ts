@@ -58,6 +58,14 @@ export type DeliveryOutcome =
   | 'unclaimed'
   | 'rejected';
 
+/** What became of one delivery, and why when it was refused. */
+export interface DeliveryResult {
+  outcome: DeliveryOutcome;
+  reason?: DeliveryRefusal | 'store-failure';
+  /** Why it was refused, for the sender (never a secret). */
+  message?: string;
+}
+
 /** Deliveries written in one transaction at most. */
 const MAX_BATCH = 200;
 
@@ -103,6 +111,9 @@ export class DeliveryIngestor {
     reject: (error: unknown) => void;
   }> = [];
   private writing: Promise<void> = Promise.resolve();
+  /** Deliveries being handled: parsed, looked up, or waiting to be written. */
+  private inFlight = 0;
+  private settled: Array<() => void> = [];
   private readonly sources = new Map<
     string,
     { at: number; source: Promise<StoredSource | undefined> }
@@ -176,6 +187,19 @@ export class DeliveryIngestor {
     });
   }
 
+  /**
+   * For a graceful shutdown: resolves once every delivery taken so far is
+   * written (each batch commits or rolls back whole, and a rolled-back one is
+   * written again one by one). Deliveries that arrive meanwhile are written
+   * too: the events service stops handing them over before the database
+   * closes.
+   */
+  async drain(): Promise<void> {
+    while (this.inFlight > 0) {
+      await new Promise<void>(resolve => this.settled.push(resolve));
+    }
+  }
+
   private async flush() {
     const batch = this.pending.splice(0, MAX_BATCH);
     if (this.pending.length > 0) {
@@ -242,6 +266,27 @@ export class DeliveryIngestor {
 
   /** Applies one delivery; never throws. */
   async handle(event: EventParams): Promise<DeliveryOutcome> {
+    return (await this.handleDelivery(event)).outcome;
+  }
+
+  /**
+   * Applies one delivery and says why one was refused, for an HTTP ingress
+   * that answers the sender: a refusal's reason, or `store-failure` when the
+   * database could not take it (the sender should deliver it again).
+   */
+  async handleDelivery(event: EventParams): Promise<DeliveryResult> {
+    this.inFlight += 1;
+    try {
+      return await this.apply(event);
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) {
+        this.settled.splice(0).forEach(resolve => resolve());
+      }
+    }
+  }
+
+  private async apply(event: EventParams): Promise<DeliveryResult> {
     const { provider, label, logger } = this.options;
     const kind = (this.options.kindOf?.(event) ?? eventKind(event)).slice(
       0,
@@ -250,11 +295,13 @@ export class DeliveryIngestor {
     let deliveryId: string | undefined;
     let outcome: DeliveryOutcome;
     let reason: DeliveryRefusal | 'store-failure' | undefined;
+    let message: string | undefined;
     try {
       const result = await this.parse(event);
       deliveryId = result.deliveryId;
       if (!result.ok) {
         reason = result.reason;
+        message = result.message;
         if (result.reason === 'unclaimed') {
           logger.info(
             `Refused ${label} ${kind} delivery ${
@@ -305,7 +352,11 @@ export class DeliveryIngestor {
       outcome,
       ...(reason ? { reason } : {}),
     });
-    return outcome;
+    return {
+      outcome,
+      ...(reason ? { reason } : {}),
+      ...(message ? { message } : {}),
+    };
   }
 }
 
