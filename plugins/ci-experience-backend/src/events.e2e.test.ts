@@ -577,6 +577,103 @@ describe.each(['never', 'auto'] as const)(
   },
 );
 
+describe('webhooks straight to the plugin (POST /api/ci-experience/webhooks/<provider>)', () => {
+  let server: Server;
+  beforeAll(async () => {
+    // The bus as Backstage sets it for several replicas: the direct route
+    // does not go through it.
+    server = await startBackend({ useEventBus: 'auto' });
+  });
+
+  const postDirect = (name: string, d: ReturnType<typeof delivery>) =>
+    request(server)
+      .post(`/api/ci-experience/webhooks/${name}`)
+      .set('Content-Type', 'application/json')
+      .set(d.headers)
+      .send(d.body);
+
+  it.each(cases.map(c => [c.topic, c] as const))(
+    '%s: refuses bad secrets; a 202 comes after the run is stored',
+    async (_topic, c) => {
+      await claim(server, c.entity, c.provider);
+      const secret = SECRETS[c.topic as keyof typeof SECRETS];
+      const missing = await postDirect(c.topic, delivery(c, c.forged));
+      expect(missing.status).toBe(c.missingStatus);
+      const wrong = await postDirect(c.topic, delivery(c, c.forged, WRONG));
+      expect(wrong.status).toBe(403);
+      expect(JSON.stringify([missing.body, wrong.body])).not.toContain(secret);
+
+      const signed = delivery(c, c.payload, secret);
+      const ok = await postDirect(c.topic, signed);
+      expect(ok.status).toBe(202);
+      expect(ok.body).toEqual({ status: 'accepted' });
+      // No waiting: the answer came after the commit.
+      const body = await listRuns(server, c.entity);
+      expect(body.items).toEqual([expect.objectContaining(c.expected)]);
+
+      // Redelivered as is: applied once, and said so.
+      const again = await postDirect(c.topic, signed);
+      expect(again.status).toBe(202);
+      expect(again.body).toEqual({ status: 'duplicate' });
+      expect((await listRuns(server, c.entity)).items).toHaveLength(1);
+    },
+  );
+
+  it('answers an unknown provider 404, a body that is not JSON 415 or 400, a malformed delivery 400', async () => {
+    const github = cases.find(c => c.topic === 'github')!;
+    const unknown = await postDirect('teamcity', delivery(github, {}));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toContain('github');
+
+    const form = await request(server)
+      .post('/api/ci-experience/webhooks/github')
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send('payload=%7B%7D');
+    expect(form.status).toBe(415);
+
+    const garbage = '{"workflow_run": ';
+    const notJson = await request(server)
+      .post('/api/ci-experience/webhooks/github')
+      .set('Content-Type', 'application/json')
+      .set(github.headers(garbage, SECRETS.github))
+      .send(garbage);
+    expect(notJson.status).toBe(400);
+
+    // Signed, but not a workflow run GitHub would send.
+    const malformed = delivery(
+      github,
+      { ...githubRun, workflow_run: { ...githubRun.workflow_run, id: 'x' } },
+      SECRETS.github,
+    );
+    const refused = await postDirect('github', malformed);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.name).toBe('InputError');
+
+    // An event runs are not made of: taken and ignored.
+    const ping = { zen: 'Keep it logically awesome.', hook_id: 7007 };
+    const pingBody = JSON.stringify(ping);
+    const pinged = await request(server)
+      .post('/api/ci-experience/webhooks/github')
+      .set('Content-Type', 'application/json')
+      .set({
+        ...github.headers(pingBody, SECRETS.github),
+        'x-github-event': 'ping',
+      })
+      .send(pingBody);
+    expect(pinged.status).toBe(202);
+    expect(pinged.body).toEqual({ status: 'ignored' });
+  });
+
+  it('refuses a body over 5 MiB with 413', async () => {
+    const big = JSON.stringify({ padding: 'x'.repeat(5 * 1024 * 1024 + 1) });
+    const res = await request(server)
+      .post('/api/ci-experience/webhooks/github')
+      .set('Content-Type', 'application/json')
+      .send(big);
+    expect(res.status).toBe(413);
+  });
+});
+
 describe("GitLab webhooks through the plugin's validator", () => {
   let server: Server;
   beforeAll(async () => {

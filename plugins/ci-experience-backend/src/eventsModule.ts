@@ -4,6 +4,8 @@ import {
   LoggerService,
 } from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
+import { ScmIntegrations } from '@backstage/integration';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
   RequestValidator,
   RequestValidationContext,
@@ -69,6 +71,74 @@ function gitlabValidator(
 }
 
 /**
+ * GitHub's `X-Hub-Signature-256` (HMAC-SHA256 of the raw body), checked in
+ * constant time against `events.modules.github.webhookSecret` and each
+ * GitHub App's `webhookSecret` under `integrations.github` — the secrets
+ * Backstage's GitHub events module reads. Undefined when none is set.
+ */
+export function githubWebhookValidatorFromConfig(
+  config: Config,
+): RequestValidator | undefined {
+  const secrets = [
+    config.getOptionalString('events.modules.github.webhookSecret'),
+    ...ScmIntegrations.fromConfig(config)
+      .github.list()
+      .flatMap(i => (i.config.apps ?? []).map(app => app.webhookSecret)),
+  ].filter((secret): secret is string => Boolean(secret));
+  if (secrets.length === 0) {
+    return undefined;
+  }
+  return async (request, context) => {
+    const header = request.headers['x-hub-signature-256'];
+    const signature = Array.isArray(header) ? header[0] : header;
+    const given = /^sha256=([0-9a-f]{64})$/i.exec(signature ?? '')?.[1];
+    if (given) {
+      const givenBytes = Buffer.from(given, 'hex');
+      for (const secret of secrets) {
+        const expected = createHmac('sha256', secret)
+          .update(request.raw.body)
+          .digest();
+        if (timingSafeEqual(expected, givenBytes)) {
+          return;
+        }
+      }
+    }
+    context.reject({ status: 403, payload: { message: 'invalid signature' } });
+  };
+}
+
+/**
+ * The request validators of the webhook topics this plugin reads (GitHub's
+ * comes from Backstage's GitHub module, or {@link githubWebhookValidatorFromConfig}),
+ * by topic; a topic whose secret is not configured has none.
+ */
+export function webhookValidatorsFromConfig(
+  config: Config,
+  logger: LoggerService,
+): Record<string, RequestValidator | undefined> {
+  const jenkins = readJenkinsConfig(config);
+  const circleciSecret = readCircleciConfig(config)?.webhookSecret;
+  return {
+    [GITLAB_WEBHOOK_INGRESS_TOPIC]: gitlabValidator(config, logger),
+    [JENKINS_WEBHOOK_TOPIC]: jenkins.webhookToken
+      ? createJenkinsRequestValidator(jenkins.webhookToken, {
+          allowTokenInQuery: config.getOptionalBoolean(
+            'ciExperience.providers.jenkins.allowTokenInQuery',
+          ),
+          onQueryTokenRefused: () =>
+            logger.warn(
+              'Refused a Jenkins delivery with its token in the URL (?token=): URLs land in access logs. Put the token in the X-Jenkins-Token header, or as the password of the endpoint URL (https://jenkins:<token>@…), or set ciExperience.providers.jenkins.allowTokenInQuery (docs/providers/jenkins.md)',
+            ),
+        })
+      : undefined,
+    [BUILDKITE_WEBHOOK_TOPIC]: buildkiteWebhookValidatorFromConfig(config),
+    [CIRCLECI_WEBHOOK_TOPIC]: circleciSecret
+      ? createCircleciRequestValidator(circleciSecret)
+      : undefined,
+  };
+}
+
+/**
  * HTTP ingress routes of the events backend for the CI systems whose
  * deliveries CI Experience reads, so that all webhooks arrive the same way,
  * at `POST /api/events/http/<topic>`, each refused without its secret:
@@ -98,27 +168,7 @@ export const ciExperienceEventsModule = createBackendModule({
         logger: coreServices.logger,
       },
       async init({ config, events, logger }) {
-        const jenkins = readJenkinsConfig(config);
-        const circleciSecret = readCircleciConfig(config)?.webhookSecret;
-        const validators: Record<string, RequestValidator | undefined> = {
-          [GITLAB_WEBHOOK_INGRESS_TOPIC]: gitlabValidator(config, logger),
-          [JENKINS_WEBHOOK_TOPIC]: jenkins.webhookToken
-            ? createJenkinsRequestValidator(jenkins.webhookToken, {
-                allowTokenInQuery: config.getOptionalBoolean(
-                  'ciExperience.providers.jenkins.allowTokenInQuery',
-                ),
-                onQueryTokenRefused: () =>
-                  logger.warn(
-                    'Refused a Jenkins delivery with its token in the URL (?token=): URLs land in access logs. Put the token in the X-Jenkins-Token header, or as the password of the endpoint URL (https://jenkins:<token>@…), or set ciExperience.providers.jenkins.allowTokenInQuery (docs/providers/jenkins.md)',
-                  ),
-              })
-            : undefined,
-          [BUILDKITE_WEBHOOK_TOPIC]:
-            buildkiteWebhookValidatorFromConfig(config),
-          [CIRCLECI_WEBHOOK_TOPIC]: circleciSecret
-            ? createCircleciRequestValidator(circleciSecret)
-            : undefined,
-        };
+        const validators = webhookValidatorsFromConfig(config, logger);
         // The events backend takes any delivery, unchecked, on a topic listed
         // there; Backstage's GitLab module guards `gitlab` itself when its key is set.
         const listed = new Set(

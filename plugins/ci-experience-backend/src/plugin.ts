@@ -53,6 +53,11 @@ import {
   headerOf,
 } from './providers/shared/DeliveryIngestor';
 import { createRouter } from './router';
+import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
+import {
+  githubWebhookValidatorFromConfig,
+  webhookValidatorsFromConfig,
+} from './eventsModule';
 import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
 import { SourceClaims } from './service/SourceClaims';
@@ -84,6 +89,10 @@ import {
   SecretsRotation,
   SlackChannel,
 } from './alerts';
+
+/** A request header's first value. */
+const headerValue = (value: string | string[] | undefined) =>
+  (Array.isArray(value) ? value[0] : value) ?? '';
 
 const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   frequency: { minutes: 2 },
@@ -336,6 +345,13 @@ export const ciExperiencePlugin = createBackendPlugin({
         lifecycle.addShutdownHook(async () => {
           await Promise.all(ingestors.map(i => i.drain()));
         });
+        // The same deliveries straight to POST /api/ci-experience/webhooks/<name>:
+        // no events service on the way, answered after the commit.
+        const webhookValidators = {
+          ...webhookValidatorsFromConfig(config, logger),
+          github: githubWebhookValidatorFromConfig(config),
+        };
+        const webhookIngresses: WebhookIngress[] = [];
         const ingest = async (
           subscriber: string,
           topics: string[],
@@ -343,6 +359,7 @@ export const ciExperiencePlugin = createBackendPlugin({
             DeliveryIngestorOptions,
             'provider' | 'label' | 'parse' | 'kindOf'
           >,
+          topicOf: WebhookIngress['topicOf'] = () => topics[0],
         ) => {
           const ingestor = new DeliveryIngestor({
             ...parser,
@@ -355,6 +372,12 @@ export const ciExperiencePlugin = createBackendPlugin({
             },
           });
           ingestors.push(ingestor);
+          webhookIngresses.push({
+            name: subscriber,
+            validator: webhookValidators[subscriber],
+            topicOf,
+            handle: event => ingestor.handleDelivery(event),
+          });
           await events.subscribe({
             id: `ci-experience-${subscriber}`,
             topics,
@@ -365,19 +388,37 @@ export const ciExperiencePlugin = createBackendPlugin({
         };
         if (githubEnabled) {
           // Published by the events backend's GitHub module.
-          await ingest('github', GITHUB_WEBHOOK_TOPICS, {
-            provider: GITHUB_ACTIONS_PROVIDER_ID,
-            label: 'GitHub',
-            parse: parseGithubDelivery,
-          });
+          await ingest(
+            'github',
+            GITHUB_WEBHOOK_TOPICS,
+            {
+              provider: GITHUB_ACTIONS_PROVIDER_ID,
+              label: 'GitHub',
+              parse: parseGithubDelivery,
+            },
+            // As Backstage's GitHub router republishes `github`.
+            headers => `github.${headerValue(headers['x-github-event'])}`,
+          );
         }
         if (gitlabEnabled) {
           // Pipeline and job hooks, routed by the events backend's GitLab module.
-          await ingest('gitlab', GITLAB_WEBHOOK_TOPICS, {
-            provider: GITLAB_PROVIDER_ID,
-            label: 'GitLab',
-            parse: parseGitlabDelivery,
-          });
+          await ingest(
+            'gitlab',
+            GITLAB_WEBHOOK_TOPICS,
+            {
+              provider: GITLAB_PROVIDER_ID,
+              label: 'GitLab',
+              parse: parseGitlabDelivery,
+            },
+            // As Backstage's GitLab router republishes `gitlab`.
+            (_headers, body) => {
+              const b = (body ?? {}) as {
+                object_kind?: unknown;
+                event_name?: unknown;
+              };
+              return `gitlab.${String(b.object_kind ?? b.event_name ?? '')}`;
+            },
+          );
         }
         // The rest arrive on the HTTP ingresses of ciExperienceEventsModule.
         if (jenkins) {
@@ -466,6 +507,14 @@ export const ciExperiencePlugin = createBackendPlugin({
           });
         }
 
+        // Webhooks straight to the plugin: signed, not signed-in.
+        httpRouter.use(
+          createWebhooksRouter({ ingresses: webhookIngresses, logger }),
+        );
+        httpRouter.addAuthPolicy({
+          path: '/webhooks',
+          allow: 'unauthenticated',
+        });
         httpRouter.use(
           createRouter({
             httpAuth,
