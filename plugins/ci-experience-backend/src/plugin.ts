@@ -6,7 +6,10 @@ import {
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { Entity } from '@backstage/catalog-model';
-import { eventsServiceRef } from '@backstage/plugin-events-node';
+import {
+  eventsServiceRef,
+  RequestValidator,
+} from '@backstage/plugin-events-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import {
   CiProvider,
@@ -54,6 +57,7 @@ import {
 } from './providers/shared/DeliveryIngestor';
 import { createRouter } from './router';
 import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
+import { readSyncPlannerConfig, SyncPlanner } from './service/SyncPlanner';
 import {
   githubWebhookValidatorFromConfig,
   webhookValidatorsFromConfig,
@@ -95,8 +99,11 @@ const headerValue = (value: string | string[] | undefined) =>
   (Array.isArray(value) ? value[0] : value) ?? '';
 
 const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
-  frequency: { minutes: 2 },
-  timeout: { minutes: 15 },
+  // A pass every minute syncs only the sources whose cadence says they are
+  // due (ciExperience.sync.cadence) and ends within its minute; the time-out
+  // is how long a replica that died mid-pass holds the task.
+  frequency: { minutes: 1 },
+  timeout: { minutes: 2 },
   initialDelay: { seconds: 15 },
 };
 
@@ -347,10 +354,11 @@ export const ciExperiencePlugin = createBackendPlugin({
         });
         // The same deliveries straight to POST /api/ci-experience/webhooks/<name>:
         // no events service on the way, answered after the commit.
-        const webhookValidators = {
-          ...webhookValidatorsFromConfig(config, logger),
-          github: githubWebhookValidatorFromConfig(config),
-        };
+        const webhookValidators: Record<string, RequestValidator | undefined> =
+          {
+            ...webhookValidatorsFromConfig(config, logger),
+            github: githubWebhookValidatorFromConfig(config),
+          };
         const webhookIngresses: WebhookIngress[] = [];
         const ingest = async (
           subscriber: string,
@@ -449,6 +457,17 @@ export const ciExperiencePlugin = createBackendPlugin({
           });
         }
 
+        const planner = SyncPlanner.create({
+          store,
+          sync,
+          logger,
+          ...readSyncPlannerConfig(config),
+        });
+        const shutdown = new AbortController();
+        lifecycle.addShutdownHook(async () => {
+          shutdown.abort();
+          await sync.shutdown();
+        });
         const scheduleConfig = section?.getOptionalConfig('sync.schedule');
         await scheduleSync({
           scheduler,
@@ -457,8 +476,24 @@ export const ciExperiencePlugin = createBackendPlugin({
                 scheduleConfig,
               )
             : DEFAULT_SCHEDULE,
-          run: async () => {
-            await syncAllEntities({ catalog, auth, sync, claims, logger });
+          run: async ({ signal, deadlineMs }) => {
+            // A pass stops when the scheduler aborts it, at its deadline, or
+            // when the backend shuts down: in-flight syncs stop at their next
+            // request and release their leases.
+            const stop = AbortSignal.any([signal, shutdown.signal]);
+            await syncAllEntities({
+              catalog,
+              auth,
+              sync,
+              claims,
+              logger,
+              planner,
+              signal: stop,
+              deadlineMs,
+            });
+            if (stop.aborted) {
+              return;
+            }
             await triage?.drain();
             await insights.aggregator.aggregatePending();
           },

@@ -23,6 +23,29 @@ export interface StoredSource {
 }
 
 /**
+ * What the sync planner reads of a source to decide when to poll it next
+ * (see `SyncPlanner`): one row per source, all sources in one query.
+ */
+export interface SourceSyncState {
+  key: string;
+  provider: string;
+  host?: string;
+  /** The last sync that completed. */
+  lastSyncedAt?: string;
+  /** The last sync that completed or failed (a stopped one does not count). */
+  lastAttemptAt?: string;
+  error?: CiSyncError;
+  /** Some stored run of the source is still queued or running. */
+  hasUnfinished: boolean;
+  /** The activity (`activity_at`) of the oldest unfinished run. */
+  oldestUnfinishedAt?: string;
+  /** The latest activity (`activity_at`) of any stored run of the source. */
+  latestActivityAt?: string;
+  /** When a webhook delivery with a run or job of the source was last applied. */
+  lastDeliveryAt?: string;
+}
+
+/**
  * A run as stored: the model plus what a sync needs to compare. `jobs`, when
  * given to `upsertRuns`, is the run's complete job list.
  */
@@ -81,6 +104,12 @@ export interface DeliveryWrite {
  */
 export interface CiStore {
   getSources(keys: string[]): Promise<Map<string, StoredSource>>;
+  /**
+   * The sync state of these sources (all stored sources without `keys`),
+   * in one query per call (per 500 keys when given): sources never stored
+   * are absent.
+   */
+  getSyncStates(keys?: string[]): Promise<Map<string, SourceSyncState>>;
   upsertSource(source: CiSource): Promise<void>;
   setDefaultBranch(key: string, branch: string): Promise<void>;
   markSynced(key: string, at: string): Promise<void>;
@@ -125,7 +154,8 @@ export interface CiStore {
   upsertRuns(runs: StoredRun[]): Promise<void>;
   /**
    * Applies one webhook delivery, once: answers `duplicate`, writing nothing,
-   * when a delivery with that id was applied before.
+   * when a delivery with that id was applied before. An applied delivery
+   * stamps the sources of its runs and jobs (`lastDeliveryAt`).
    */
   applyDelivery(write: DeliveryWrite): Promise<'applied' | 'duplicate'>;
   /**

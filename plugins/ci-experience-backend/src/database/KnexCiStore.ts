@@ -19,6 +19,7 @@ import {
   CiStore,
   DeliveryWrite,
   ListRunsOptions,
+  SourceSyncState,
   StoredRun,
   StoredRunVersion,
   StoredSource,
@@ -120,6 +121,72 @@ export class KnexCiStore implements CiStore {
           : undefined,
         syncLeaseUntil: row.sync_lease_until ?? undefined,
       });
+    }
+    return result;
+  }
+
+  async getSyncStates(keys?: string[]): Promise<Map<string, SourceSyncState>> {
+    const result = new Map<string, SourceSyncState>();
+    const read = async (chunk?: string[]) => {
+      // Correlated subqueries, each an index lookup: the latest activity on
+      // (source_key, activity_at), unfinished runs on the partial index of
+      // unfinished runs (migration 20261203000000).
+      const query = this.db('ci_sources as s').select(
+        's.key',
+        's.provider',
+        's.host',
+        's.last_synced_at',
+        's.last_attempt_at',
+        's.last_delivery_at',
+        's.error_name',
+        's.error_message',
+        this.db.raw(
+          '(SELECT MAX(r.activity_at) FROM ci_runs r WHERE r.source_key = s.key) AS latest_activity_at',
+        ),
+        this.db.raw(
+          '(SELECT MIN(COALESCE(u.activity_at, u.created_at)) FROM ci_runs u WHERE u.source_key = s.key AND u.status_rank < 2) AS oldest_unfinished_at',
+        ),
+      );
+      if (chunk) {
+        query.whereIn('s.key', chunk);
+      }
+      for (const row of await query) {
+        result.set(row.key, {
+          key: row.key,
+          provider: row.provider,
+          ...(row.host ? { host: row.host } : {}),
+          ...(row.last_synced_at ? { lastSyncedAt: row.last_synced_at } : {}),
+          ...(row.last_attempt_at
+            ? { lastAttemptAt: row.last_attempt_at }
+            : {}),
+          ...(row.error_name
+            ? {
+                error: {
+                  name: row.error_name,
+                  message: row.error_message ?? '',
+                },
+              }
+            : {}),
+          // created_at is never null: an unfinished run has a time here.
+          hasUnfinished: Boolean(row.oldest_unfinished_at),
+          ...(row.oldest_unfinished_at
+            ? { oldestUnfinishedAt: row.oldest_unfinished_at }
+            : {}),
+          ...(row.latest_activity_at
+            ? { latestActivityAt: row.latest_activity_at }
+            : {}),
+          ...(row.last_delivery_at
+            ? { lastDeliveryAt: row.last_delivery_at }
+            : {}),
+        });
+      }
+    };
+    if (!keys) {
+      await read();
+    } else {
+      for (let i = 0; i < keys.length; i += 500) {
+        await read(keys.slice(i, i + 500));
+      }
     }
     return result;
   }
@@ -414,8 +481,42 @@ export class KnexCiStore implements CiStore {
           .sort(([x], [y]) => x.localeCompare(y))
           .map(([, v]) => v),
       );
+      await this.stampDeliveries(trx, runs, jobs, receivedAt);
     });
     return results;
+  }
+
+  /**
+   * Records on each source the delivery brought runs or jobs for that a
+   * delivery was applied (`last_delivery_at`), for the sync planner; rows
+   * last, in key order, like the rest of the transaction. The sources of
+   * jobs alone are those of their stored runs.
+   */
+  private async stampDeliveries(
+    trx: Knex.Transaction,
+    runs: Map<string, StoredRun>,
+    jobs: Map<string, { runId: string; job: CiJob }>,
+    at: string,
+  ) {
+    const keys = new Set([...runs.values()].map(r => r.sourceKey));
+    const jobRunIds = [...new Set([...jobs.values()].map(j => j.runId))].filter(
+      id => !runs.has(id),
+    );
+    for (let i = 0; i < jobRunIds.length; i += CHUNK) {
+      const rows: Array<{ source_key: string }> = await trx('ci_runs')
+        .whereIn('id', jobRunIds.slice(i, i + CHUNK))
+        .distinct('source_key');
+      rows.forEach(r => keys.add(r.source_key));
+    }
+    const sorted = [...keys].sort();
+    for (let i = 0; i < sorted.length; i += CHUNK) {
+      await trx('ci_sources')
+        .whereIn('key', sorted.slice(i, i + CHUNK))
+        .where(q =>
+          q.whereNull('last_delivery_at').orWhere('last_delivery_at', '<', at),
+        )
+        .update({ last_delivery_at: at });
+    }
   }
 
   async pruneDeliveries(before: string): Promise<number> {

@@ -323,6 +323,154 @@ describe('CiSyncService', () => {
     expect((await replica().sync(source)).skipped).toBeUndefined();
   });
 
+  it('stops at the first provider request after its signal aborts, keeps the source due and releases its lease', async () => {
+    const { github, store, logger } = await setup();
+    const provider = createProvider(logger);
+    const abort = new AbortController();
+    // The signal aborts while the first page is being read.
+    const listRuns = provider.listRuns.bind(provider);
+    provider.listRuns = async (s, options) => {
+      const page = await listRuns(s, options);
+      abort.abort();
+      return page;
+    };
+    const sync = CiSyncService.create({
+      providers: [provider],
+      store,
+      logger,
+      limits: { maxPages: 5 },
+    });
+    const result = await sync.sync(source, undefined, {
+      signal: abort.signal,
+    });
+    expect(result).toMatchObject({ pages: 1, changedRuns: 0, stopped: true });
+    expect(result.error).toBeUndefined();
+    // No job list read, no second page.
+    expect(github.stats.requests.some(r => r.includes('/jobs'))).toBe(false);
+    expect(
+      github.stats.requests.filter(r => r.includes('/actions/runs?')),
+    ).toHaveLength(1);
+    const state = (await store.getSources([source.key])).get(source.key);
+    expect(state?.syncLeaseUntil).toBeUndefined();
+    expect(state?.error).toBeUndefined();
+    expect(state?.lastAttemptAt).toBeUndefined();
+
+    // Already aborted: nothing is asked of the provider at all.
+    github.resetStats();
+    const again = await sync.sync(source, undefined, { signal: abort.signal });
+    expect(again.stopped).toBe(true);
+    expect(github.stats.requests).toHaveLength(0);
+    // Without a signal the next sync reads everything.
+    const full = await sync.sync(source);
+    expect(full.stopped).toBeUndefined();
+    expect(full.changedRuns).toBeGreaterThan(0);
+  });
+
+  it('renews its lease while it runs, and stops when another replica holds it', async () => {
+    const { store, logger } = await setup();
+    const provider = createProvider(logger);
+    // The first page is held until the lease has been renewed three times.
+    const renewals: boolean[] = [];
+    let answer = true;
+    let renewed!: () => void;
+    const thrice = new Promise<void>(resolve => (renewed = resolve));
+    const counting: typeof store = Object.create(store);
+    counting.tryLeaseSync = async (key, owner, ms) => {
+      const got = await store.tryLeaseSync(key, owner, ms);
+      renewals.push(got && answer);
+      if (renewals.length === 4) {
+        renewed();
+      }
+      return got && answer;
+    };
+    const listRuns = provider.listRuns.bind(provider);
+    provider.listRuns = async (s, options) => {
+      await thrice;
+      return listRuns(s, options);
+    };
+    const sync = CiSyncService.create({
+      providers: [provider],
+      store: counting,
+      logger,
+      limits: { maxPages: 5, leaseMs: 30 },
+    });
+    const result = await sync.sync(source);
+    expect(result.stopped).toBeUndefined();
+    expect(result.changedRuns).toBeGreaterThan(0);
+    // Taken once, renewed (at a third of the lease) while the page waited.
+    expect(renewals.slice(0, 4)).toEqual([true, true, true, true]);
+    expect(
+      (await store.getSources([source.key])).get(source.key)?.syncLeaseUntil,
+    ).toBeUndefined();
+
+    // On a fresh store (every run new, a job list to read for each), the
+    // renewal finds the lease taken: the sync stops at its next request,
+    // not failed.
+    const fresh = await KnexCiStore.fromKnex(await databases.init('SQLITE_3'));
+    const lease = fresh.tryLeaseSync.bind(fresh);
+    const renewing: typeof fresh = Object.create(fresh);
+    renewals.length = 0;
+    let lostIt!: () => void;
+    const lost = new Promise<void>(resolve => (lostIt = resolve));
+    renewing.tryLeaseSync = async (key, owner, ms) => {
+      const first = renewals.length === 0;
+      renewals.push(first);
+      if (first) {
+        return lease(key, owner, ms);
+      }
+      lostIt();
+      return false;
+    };
+    provider.listRuns = async (s, options) => {
+      await lost;
+      // Let the renewal's answer land before the next boundary.
+      await new Promise(resolve => setImmediate(resolve));
+      return listRuns(s, options);
+    };
+    const stopped = await CiSyncService.create({
+      providers: [provider],
+      store: renewing,
+      logger,
+      limits: { maxPages: 5, leaseMs: 30 },
+    }).sync(source);
+    expect(stopped.stopped).toBe(true);
+    expect(stopped.error).toBeUndefined();
+    expect(
+      (await fresh.getSources([source.key])).get(source.key)?.lastAttemptAt,
+    ).toBeUndefined();
+  });
+
+  it('on shutdown stops every sync under way at its next request, releases its lease and starts none', async () => {
+    const { store, logger } = await setup();
+    const provider = createProvider(logger);
+    let listed!: () => void;
+    const firstPage = new Promise<void>(resolve => (listed = resolve));
+    const listRuns = provider.listRuns.bind(provider);
+    provider.listRuns = async (s, options) => {
+      const page = await listRuns(s, options);
+      listed();
+      // Shutdown arrives while the page is being read.
+      await new Promise(resolve => setImmediate(resolve));
+      return page;
+    };
+    const sync = CiSyncService.create({
+      providers: [provider],
+      store,
+      logger,
+      limits: { maxPages: 5 },
+    });
+    // Started by a page view: no signal of its own.
+    const running = sync.sync(source);
+    await firstPage;
+    await sync.shutdown();
+    const result = await running;
+    expect(result.stopped).toBe(true);
+    expect(
+      (await store.getSources([source.key])).get(source.key)?.syncLeaseUntil,
+    ).toBeUndefined();
+    expect((await sync.sync(source)).stopped).toBe(true);
+  });
+
   it('reads one page per sync while runs progress, whatever the history', async () => {
     const { github, clock, sync } = await setup();
     await sync.sync(source);

@@ -7,7 +7,7 @@ import {
   CiSource,
 } from '@ci-experience/plugin-ci-experience-node';
 import { randomUUID } from 'node:crypto';
-import { CiStore, StoredRun } from '../database/CiStore';
+import { CiStore, StoredRun, StoredRunVersion } from '../database/CiStore';
 import { CiMetrics } from './metrics';
 import { runIdOf } from './runIds';
 import { clampRun } from './clampRun';
@@ -18,7 +18,12 @@ import { SourcePolicy } from './SourcePolicy';
 export interface SyncLimits {
   /** Pages of runs read at most per sync of one source. */
   maxPages: number;
-  /** How long a replica may hold a source's sync lease (a sync's time-out). */
+  /**
+   * How long a source's sync lease lasts unless renewed; a sync renews it
+   * every third of that while it runs (on a timer, whatever a request
+   * takes), so a replica that dies (SIGKILL, a lost node) holds its sources
+   * this long at most. Default 30 s.
+   */
   leaseMs?: number;
 }
 
@@ -29,6 +34,37 @@ export interface SyncResult {
   error?: CiSyncError;
   /** Another replica holds this source's sync lease: nothing was done. */
   skipped?: boolean;
+  /**
+   * The sync's signal aborted (the scheduled pass ended or the backend shuts
+   * down): it stopped at a provider-request boundary, kept what it had read,
+   * released its lease and left the source's state as it was (not failed),
+   * so the source is still due.
+   */
+  stopped?: boolean;
+}
+
+/** How a sync may be stopped. */
+export interface SyncOptions {
+  /**
+   * Checked before every provider request (each page of runs, each job
+   * list, each single run): once aborted, the sync stops there.
+   */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_LEASE_MS = 30_000;
+
+/** Thrown inside a sync at the first request boundary after its signal aborted. */
+class SyncStoppedError extends Error {
+  name = 'SyncStoppedError';
+  /** Runs stored before stopping, of the page being read. */
+  stored = 0;
+}
+
+function checkSignal(signal: AbortSignal | undefined) {
+  if (signal?.aborted) {
+    throw new SyncStoppedError('sync stopped: its signal aborted');
+  }
 }
 
 /**
@@ -39,6 +75,7 @@ export interface SyncResult {
  */
 export class CiSyncService {
   private readonly inFlight = new Map<string, Promise<SyncResult>>();
+  private readonly stopping = new AbortController();
   private readonly providers: Map<string, CiProvider>;
   /** This replica, as the owner of sync leases. */
   private readonly owner = randomUUID();
@@ -118,18 +155,39 @@ export class CiSyncService {
     return [...this.providers.keys()];
   }
 
+  /**
+   * For a graceful shutdown: every sync under way (scheduled or started by a
+   * page view) stops at its next provider request and releases its lease;
+   * resolves when all have. No sync starts after it.
+   */
+  async shutdown(): Promise<void> {
+    this.stopping.abort();
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
   isSyncing(key: string): boolean {
     return this.inFlight.has(key);
   }
 
-  /** Syncs a source, or joins the sync of it already under way. */
-  sync(source: CiSource, entityRef?: string): Promise<SyncResult> {
+  /**
+   * Syncs a source, or joins the sync of it already under way (whose own
+   * signal then applies). With `signal`, the sync stops at the next
+   * provider request once it aborts (see {@link SyncResult.stopped}).
+   */
+  sync(
+    source: CiSource,
+    entityRef?: string,
+    options: SyncOptions = {},
+  ): Promise<SyncResult> {
     const running = this.inFlight.get(source.key);
     if (running) {
       return running;
     }
+    if (options.signal?.aborted || this.stopping.signal.aborted) {
+      return Promise.resolve({ pages: 0, changedRuns: 0, stopped: true });
+    }
     const changed = () => this.options.onSourceChanged?.(source.key);
-    const promise = this.run(source, entityRef).finally(() => {
+    const promise = this.run(source, entityRef, options.signal).finally(() => {
       this.inFlight.delete(source.key);
       changed();
     });
@@ -138,7 +196,11 @@ export class CiSyncService {
     return promise;
   }
 
-  private async run(source: CiSource, entityRef?: string): Promise<SyncResult> {
+  private async run(
+    source: CiSource,
+    entityRef: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<SyncResult> {
     const { store } = this.options;
     const logger = this.options.logger.child({
       provider: source.provider,
@@ -151,23 +213,43 @@ export class CiSyncService {
     const result: SyncResult = { pages: 0, changedRuns: 0 };
     await store.upsertSource(source);
     // One replica syncs a source at a time; the others serve what it stores.
-    const leased = await store.tryLeaseSync(
-      source.key,
-      this.owner,
-      this.options.limits.leaseMs ?? 15 * 60_000,
-    );
+    const leaseMs = this.options.limits.leaseMs ?? DEFAULT_LEASE_MS;
+    const leased = await store.tryLeaseSync(source.key, this.owner, leaseMs);
     if (!leased) {
       logger.debug(
         `Sync of ${source.source} skipped: another replica is syncing it`,
       );
       return { ...result, skipped: true };
     }
+    // The lease is renewed while the sync runs; lost (the database said
+    // another replica holds it), the sync stops at its next request.
+    const lost = new AbortController();
+    const renew = setInterval(() => {
+      store.tryLeaseSync(source.key, this.owner, leaseMs).then(
+        still => {
+          if (!still) {
+            lost.abort();
+          }
+        },
+        error =>
+          logger.warn(
+            `Could not renew the sync lease of ${source.source}: ${error}`,
+          ),
+      );
+    }, Math.max(1, Math.floor(leaseMs / 3)));
+    renew.unref?.();
+    const stop = AbortSignal.any([
+      ...(signal ? [signal] : []),
+      lost.signal,
+      this.stopping.signal,
+    ]);
     try {
       if (!provider) {
         throw new Error(`No CI provider "${source.provider}" is installed`);
       }
       const known = (await store.getSources([source.key])).get(source.key);
       if (!known?.defaultBranch) {
+        checkSignal(stop);
         const info = await provider.getSourceInfo(source);
         const branch =
           info.defaultBranch ??
@@ -181,6 +263,7 @@ export class CiSyncService {
       const seen = new Set<string>();
       let page: string | undefined;
       do {
+        checkSignal(stop);
         const listed = await provider.listRuns(source, { page });
         result.pages += 1;
         const { changed, unchanged } = await this.storeChanged(
@@ -189,6 +272,7 @@ export class CiSyncService {
           listed.runs,
           seen,
           logger,
+          stop,
         );
         result.changedRuns += changed;
         page = listed.nextPage;
@@ -202,6 +286,7 @@ export class CiSyncService {
 
       // Runs that were unfinished and fell beyond the pages read: ask for them.
       for (const u of unfinished.filter(r => !seen.has(r.id))) {
+        checkSignal(stop);
         const run = await provider.getRun(source, u.providerRunId, u.attempt);
         if (run) {
           const { changed } = await this.storeChanged(
@@ -210,6 +295,7 @@ export class CiSyncService {
             [run],
             seen,
             logger,
+            stop,
           );
           result.changedRuns += changed;
         }
@@ -224,26 +310,46 @@ export class CiSyncService {
         }ms`,
       );
     } catch (e) {
-      const error = e as Error;
-      result.error = { name: error.name || 'Error', message: error.message };
-      await store.markFailed(
-        source.key,
-        new Date().toISOString(),
-        result.error,
-      );
-      logger.warn(
-        `Sync of ${source.source} failed after ${result.pages} pages and ${
-          result.changedRuns
-        } stored runs in ${Date.now() - started}ms: ${error.name}: ${
-          error.message
-        }`,
-      );
+      if (e instanceof SyncStoppedError) {
+        // Not a failure: the source keeps its state and stays due.
+        result.stopped = true;
+        result.changedRuns += e.stored;
+        logger.info(
+          `Sync of ${source.source} stopped after ${result.pages} pages and ${
+            result.changedRuns
+          } stored runs in ${
+            Date.now() - started
+          }ms: its pass ended or the backend is stopping`,
+        );
+      } else {
+        const error = e as Error;
+        result.error = { name: error.name || 'Error', message: error.message };
+        await store.markFailed(
+          source.key,
+          new Date().toISOString(),
+          result.error,
+        );
+        logger.warn(
+          `Sync of ${source.source} failed after ${result.pages} pages and ${
+            result.changedRuns
+          } stored runs in ${Date.now() - started}ms: ${error.name}: ${
+            error.message
+          }`,
+        );
+      }
     } finally {
+      clearInterval(renew);
       await store.releaseSync(source.key, this.owner);
+    }
+    let outcome = 'succeeded';
+    if (result.error) {
+      outcome = 'failed';
+    } else if (result.stopped) {
+      outcome = 'stopped';
     }
     this.options.metrics?.syncDuration.record(Date.now() - started, {
       provider: source.provider,
-      outcome: result.error ? 'failed' : 'succeeded',
+      outcome,
     });
     return result;
   }
@@ -255,12 +361,53 @@ export class CiSyncService {
     runs: CiProviderRun[],
     seen: Set<string>,
     logger: LoggerService,
+    signal?: AbortSignal,
   ): Promise<{ changed: number; unchanged: number }> {
     const ids = runs.map(r => runIdOf(source.key, r.providerRunId, r.attempt));
     ids.forEach(id => seen.add(id));
     const versions = await this.options.store.getRunVersions(ids);
     const toStore: StoredRun[] = [];
     let unchanged = 0;
+    try {
+      await this.readChanged(
+        provider,
+        source,
+        runs,
+        ids,
+        versions,
+        seen,
+        logger,
+        signal,
+        toStore,
+        () => {
+          unchanged += 1;
+        },
+      );
+    } catch (e) {
+      if (e instanceof SyncStoppedError) {
+        // What was read before stopping is kept: the requests are spent.
+        await this.options.store.upsertRuns(toStore);
+        e.stored += toStore.length;
+      }
+      throw e;
+    }
+    await this.options.store.upsertRuns(toStore);
+    return { changed: toStore.length, unchanged };
+  }
+
+  /** Reads the jobs of the runs that changed into `toStore`. */
+  private async readChanged(
+    provider: CiProvider,
+    source: CiSource,
+    runs: CiProviderRun[],
+    ids: string[],
+    versions: Map<string, StoredRunVersion>,
+    seen: Set<string>,
+    logger: LoggerService,
+    signal: AbortSignal | undefined,
+    toStore: StoredRun[],
+    onUnchanged: () => void,
+  ): Promise<void> {
     for (const [i, run] of runs.entries()) {
       const stored = versions.get(ids[i]);
       const changed =
@@ -269,14 +416,14 @@ export class CiSyncService {
         stored.status !== run.status ||
         stored.providerUpdatedAt !== run.updatedAt;
       if (!changed) {
-        unchanged += 1;
+        onUnchanged();
         continue;
       }
       toStore.push(
         this.toStored(
           source,
           run,
-          await this.jobsOf(provider, source, run, logger),
+          await this.jobsOf(provider, source, run, logger, signal),
           logger,
         ),
       );
@@ -291,6 +438,7 @@ export class CiSyncService {
         if (had.has(earlierId)) {
           continue;
         }
+        checkSignal(signal);
         const earlier = await provider.getRun(
           source,
           run.providerRunId,
@@ -301,15 +449,13 @@ export class CiSyncService {
             this.toStored(
               source,
               earlier,
-              await this.jobsOf(provider, source, earlier, logger),
+              await this.jobsOf(provider, source, earlier, logger, signal),
               logger,
             ),
           );
         }
       }
     }
-    await this.options.store.upsertRuns(toStore);
-    return { changed: toStore.length, unchanged };
   }
 
   /**
@@ -371,7 +517,9 @@ export class CiSyncService {
     source: CiSource,
     run: CiProviderRun,
     logger: LoggerService,
+    signal: AbortSignal | undefined,
   ): Promise<CiJob[] | undefined> {
+    checkSignal(signal);
     try {
       return await provider.listJobs(source, run);
     } catch (e) {

@@ -5,18 +5,22 @@ import {
   SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
 import { CATALOG_FILTER_EXISTS } from '@backstage/catalog-client';
+import { durationToMilliseconds, HumanDuration } from '@backstage/types';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { CI_ANNOTATIONS } from '@ci-experience/plugin-ci-experience-common';
 import { CiSyncService } from './CiSyncService';
 import { SourceClaims } from './SourceClaims';
+import { SyncPassResult, SyncPlanner } from './SyncPlanner';
 
 /**
- * Syncs every source that an annotated catalog entity may reach (see the
- * source policy), once each, one after another so that a large catalog
- * does not burst the providers. The claims found become the claims of
- * record first: a source no entity claims any more is neither synced nor
- * fed by webhooks.
+ * Syncs the sources that annotated catalog entities may reach (see the
+ * source policy) and that are due at their cadence, through the planner:
+ * bounded concurrency per host and in total, hosts served round-robin.
+ * The claims found become the claims of record first: a source no entity
+ * claims any more is neither synced nor fed by webhooks. On abort of
+ * `signal`, or `deadlineMs` after the pass started, no new sync starts and
+ * those under way stop at their next provider request.
  */
 export async function syncAllEntities(options: {
   catalog: CatalogService;
@@ -24,8 +28,19 @@ export async function syncAllEntities(options: {
   sync: CiSyncService;
   claims: SourceClaims;
   logger: LoggerService;
-}): Promise<{ sources: number; failed: number }> {
+  /** Default: one without stored state (every source due), default limits. */
+  planner?: SyncPlanner;
+  /** The scheduled task's signal. */
+  signal?: AbortSignal;
+  /** How long the pass may take (the schedule's interval). */
+  deadlineMs?: number;
+}): Promise<SyncPassResult> {
   const { sync, claims, logger } = options;
+  const planner = options.planner ?? SyncPlanner.create({ sync, logger });
+  const deadlineAt =
+    options.deadlineMs !== undefined
+      ? planner.now() + options.deadlineMs
+      : undefined;
   const readStartedAt = new Date().toISOString();
   const { entities, found } = await readCatalogClaims(options);
   const sources = new Map<
@@ -44,17 +59,11 @@ export async function syncAllEntities(options: {
     found.map(f => ({ entityRef: f.entityRef, sourceKey: f.source.key })),
     readStartedAt,
   );
-  let failed = 0;
-  for (const { entityRef, source } of sources.values()) {
-    const result = await sync.sync(source, entityRef);
-    if (result.error) {
-      failed += 1;
-    }
-  }
-  logger.info(
-    `Scheduled sync: ${sources.size} sources from ${entities} entities, ${failed} failed`,
-  );
-  return { sources: sources.size, failed };
+  return await planner.runPass([...sources.values()], {
+    signal: options.signal,
+    deadlineAt,
+    label: `Scheduled sync of ${entities} entities`,
+  });
 }
 
 /**
@@ -95,17 +104,44 @@ export async function readCatalogClaims(options: {
   return { entities: items.length, found };
 }
 
-/** Registers the periodic sync with the scheduler. */
+/**
+ * How long one pass of a schedule may take: its frequency when that is a
+ * duration, else (a cron expression, a manual trigger) its timeout.
+ */
+export function passIntervalMs(
+  schedule: SchedulerServiceTaskScheduleDefinition,
+): number {
+  const ms = (d: unknown): number | undefined => {
+    if (!d || typeof d !== 'object') {
+      return undefined;
+    }
+    if (typeof (d as { toMillis?: unknown }).toMillis === 'function') {
+      return (d as { toMillis(): number }).toMillis(); // a luxon Duration
+    }
+    if ('cron' in d || 'trigger' in d) {
+      return undefined;
+    }
+    const value = durationToMilliseconds(d as HumanDuration);
+    return Number.isFinite(value) && value > 0 ? value : undefined;
+  };
+  return ms(schedule.frequency) ?? ms(schedule.timeout) ?? 15 * 60_000;
+}
+
+/**
+ * Registers the periodic sync with the scheduler. `run` receives the
+ * task's abort signal and the pass's deadline (see {@link passIntervalMs}).
+ */
 export async function scheduleSync(options: {
   scheduler: SchedulerService;
   schedule: SchedulerServiceTaskScheduleDefinition;
-  run: () => Promise<unknown>;
+  run: (pass: { signal: AbortSignal; deadlineMs: number }) => Promise<unknown>;
 }) {
+  const deadlineMs = passIntervalMs(options.schedule);
   await options.scheduler.scheduleTask({
     id: 'ci-experience-sync',
     ...options.schedule,
-    fn: async () => {
-      await options.run();
+    fn: async (signal: AbortSignal) => {
+      await options.run({ signal, deadlineMs });
     },
   });
 }
