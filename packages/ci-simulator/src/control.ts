@@ -1,4 +1,10 @@
 import { http, HttpResponse, type HttpHandler } from 'msw';
+import {
+  ChaosSettingsError,
+  ChaosState,
+  SimulatorChaos,
+  parseChaosSettings,
+} from './chaos';
 import { SimRepoSpec, SimRunAttempt, SimulatedHistory } from './history';
 
 /** An attempt a control call created, as the control endpoints report it. */
@@ -27,6 +33,14 @@ export interface SimulatorControlOptions {
   baseUrl?: string;
   /** Told of every break and fix that was done, e.g. to log it. */
   onChange?: (action: 'break' | 'fix', result: SimulatorControlResult) => void;
+  /**
+   * The simulated providers' fault mode that `/_simulator/chaos` steers
+   * (e.g. a `GithubSimulator`'s `chaos`); without it those endpoints answer
+   * 404.
+   */
+  chaos?: SimulatorChaos;
+  /** Told of every chaos change, e.g. to log it. */
+  onChaos?: (state: ChaosState) => void;
 }
 
 /**
@@ -41,7 +55,13 @@ export interface SimulatorControlOptions {
  *
  * both answer 200 `{ repo, broken, runs: [{ id, attempt, workflow, branch }] }`
  * with the attempts they created;
- * - `GET /_simulator/repos/{owner}/{repo}`: 200 `{ broken }`.
+ * - `GET /_simulator/repos/{owner}/{repo}`: 200 `{ broken }`;
+ * - `POST /_simulator/chaos` with `{ seed, error5xx, slow, slowMs, tooMany,
+ *   retryAfterSeconds }` (each optional, see `parseChaosSettings`): turns
+ *   the probabilistic fault mode on, 400 `{ message }` for bad settings;
+ * - `DELETE /_simulator/chaos`: turns it off;
+ * - `GET /_simulator/chaos`: 200 `{ enabled, settings?, counts: { ok,
+ *   error5xx, slow, tooMany } }` (the chaos calls answer the same).
  *
  * An unknown repository gets 404 `{ message }`.
  */
@@ -65,6 +85,37 @@ export class SimulatorControl {
         this.change(params, 'break'),
       ),
       http.post(`${repoPath}/fix`, ({ params }) => this.change(params, 'fix')),
+      http.get(`${base}/_simulator/chaos`, () =>
+        this.withChaos(chaos => HttpResponse.json(chaos.state())),
+      ),
+      http.post(`${base}/_simulator/chaos`, ({ request }) =>
+        this.withChaos(async chaos => {
+          const text = await request.text();
+          try {
+            chaos.set(parseChaosSettings(text.trim() ? JSON.parse(text) : {}));
+          } catch (error) {
+            if (
+              error instanceof ChaosSettingsError ||
+              error instanceof SyntaxError
+            ) {
+              return HttpResponse.json(
+                { message: `Bad chaos settings: ${error.message}` },
+                { status: 400 },
+              );
+            }
+            throw error;
+          }
+          this.options.onChaos?.(chaos.state());
+          return HttpResponse.json(chaos.state());
+        }),
+      ),
+      http.delete(`${base}/_simulator/chaos`, () =>
+        this.withChaos(chaos => {
+          chaos.clear();
+          this.options.onChaos?.(chaos.state());
+          return HttpResponse.json(chaos.state());
+        }),
+      ),
       http.get(repoPath, ({ params }) => {
         const spec = this.specOf(params);
         if (!spec) {
@@ -96,6 +147,19 @@ export class SimulatorControl {
     };
     this.options.onChange?.(action, result);
     return HttpResponse.json(result);
+  }
+
+  private withChaos(
+    handle: (chaos: SimulatorChaos) => Response | Promise<Response>,
+  ) {
+    const chaos = this.options.chaos;
+    if (!chaos) {
+      return HttpResponse.json(
+        { message: 'This simulator has no chaos mode' },
+        { status: 404 },
+      );
+    }
+    return handle(chaos);
   }
 
   private specOf(

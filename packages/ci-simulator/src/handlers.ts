@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { http, HttpResponse, type HttpHandler } from 'msw';
+import { SimulatorChaos } from './chaos';
 import { example } from './examples';
 import {
   SimActionResult,
@@ -19,6 +20,11 @@ export interface GithubSimulatorOptions {
   rateLimit?: number;
   /** Answer 401 to requests with no `Authorization` header. */
   requireAuth?: boolean;
+  /**
+   * Probabilistic faults (5xx, slow answers, 429), off until set; by default
+   * the simulator's own, steered with the control API's `/_simulator/chaos`.
+   */
+  chaos?: SimulatorChaos;
 }
 
 /** What the simulator saw, for tests to assert on. */
@@ -48,17 +54,21 @@ export interface GithubFault {
  */
 export class GithubSimulator {
   readonly history: SimulatedHistory;
-  readonly options: Required<GithubSimulatorOptions>;
+  readonly options: Required<Omit<GithubSimulatorOptions, 'chaos'>>;
+  /** Probabilistic faults of the API's answers (off until set). */
+  readonly chaos: SimulatorChaos;
   readonly stats: GithubSimulatorStats = { requests: [], authorizations: [] };
   private fault?: GithubFault;
   private readonly used = new Map<string, { used: number; resetAt: number }>();
 
   constructor(history: SimulatedHistory, options: GithubSimulatorOptions) {
     this.history = history;
+    const { chaos, ...rest } = options;
+    this.chaos = chaos ?? new SimulatorChaos();
     this.options = {
       rateLimit: 5000,
       requireAuth: false,
-      ...options,
+      ...rest,
       apiBaseUrl: options.apiBaseUrl.replace(/\/$/, ''),
       webBaseUrl: options.webBaseUrl.replace(/\/$/, ''),
     };
@@ -205,14 +215,59 @@ export class GithubSimulator {
     request: Request,
     params: Record<string, string | readonly string[] | undefined>,
     answer: (spec: SimRepoSpec, url: URL) => Response | Page,
-  ): Response {
+  ): Response | Promise<Response> {
     const url = new URL(request.url);
     const auth = request.headers.get('authorization');
     this.stats.requests.push(`${request.method} ${url.pathname}${url.search}`);
     this.stats.authorizations.push(auth);
 
-    const rate = this.rate(auth ?? 'anonymous');
-    const rateHeaders: Record<string, string> = {
+    if (!this.fault) {
+      const chaos = this.chaos.decide();
+      if (chaos.outcome === 'slow') {
+        // Answered, but only after the client has (likely) given up.
+        const slowMs = this.chaos.slowMs;
+        return new Promise<void>(resolve => setTimeout(resolve, slowMs)).then(
+          () => this.respond(request, params, answer, url, auth),
+        );
+      }
+      if (chaos.outcome !== 'ok') {
+        const rate = this.rate(auth ?? 'anonymous');
+        const headers = this.rateHeaders(rate);
+        if (chaos.outcome === 'tooMany') {
+          // GitHub's secondary rate limit: 429 (or 403) with Retry-After.
+          return HttpResponse.json(
+            {
+              message:
+                'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+              documentation_url:
+                'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+              status: '429',
+            },
+            {
+              status: 429,
+              headers: {
+                ...headers,
+                'retry-after': String(this.chaos.retryAfterSeconds),
+              },
+            },
+          );
+        }
+        const status = chaos.status ?? 500;
+        return HttpResponse.json(
+          {
+            message: status === 500 ? 'Server Error' : 'Service Unavailable',
+            documentation_url: 'https://docs.github.com/rest',
+            status: String(status),
+          },
+          { status, headers },
+        );
+      }
+    }
+    return this.respond(request, params, answer, url, auth);
+  }
+
+  private rateHeaders(rate: { used: number; resetAt: number }) {
+    return {
       'x-ratelimit-limit': String(this.options.rateLimit),
       'x-ratelimit-remaining': String(
         Math.max(0, this.options.rateLimit - rate.used),
@@ -221,7 +276,18 @@ export class GithubSimulator {
       'x-ratelimit-reset': String(Math.floor(rate.resetAt / 1000)),
       'x-ratelimit-resource': 'core',
       'x-github-api-version-selected': '2022-11-28',
-    };
+    } as Record<string, string>;
+  }
+
+  private respond(
+    request: Request,
+    params: Record<string, string | readonly string[] | undefined>,
+    answer: (spec: SimRepoSpec, url: URL) => Response | Page,
+    url: URL,
+    auth: string | null,
+  ): Response {
+    const rate = this.rate(auth ?? 'anonymous');
+    const rateHeaders = this.rateHeaders(rate);
     const fail = (status: number, message: string, extra = {}) =>
       HttpResponse.json(
         {

@@ -16,3 +16,4 @@ export * from './jenkins';
 export * from './buildkite';
 export * from './circleci';
 export * from './control';
+export * from './chaos';

@@ -35,6 +35,14 @@ const circleci = new CircleciSimulator(history, {
 
 // Breaks and fixes a repository's default branch on demand, in all providers.
 const control = new SimulatorControl(history, {
+  // Faults on demand for GitHub's API: POST /_simulator/chaos.
+  chaos: simulator.chaos,
+  onChaos: state =>
+    console.log(
+      `CI simulator: chaos ${
+        state.enabled ? JSON.stringify(state.settings) : 'off'
+      }; counts ${JSON.stringify(state.counts)}`,
+    ),
   onChange: (action, { repo, broken, runs }) =>
     console.log(
       `CI simulator: ${action} ${repo}: default branch ${
