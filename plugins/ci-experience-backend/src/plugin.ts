@@ -58,6 +58,7 @@ import {
 import { createRouter } from './router';
 import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
 import { readSyncPlannerConfig, SyncPlanner } from './service/SyncPlanner';
+import { ProviderTraffic } from './providers/shared/ProviderTraffic';
 import {
   githubWebhookValidatorFromConfig,
   webhookValidatorsFromConfig,
@@ -162,6 +163,9 @@ export const ciExperiencePlugin = createBackendPlugin({
         refusePublishedSecrets({ config, logger });
         const section = config.getOptionalConfig('ciExperience');
         const metrics = CiMetrics.create();
+        // Request budgets shared by the replicas through the cache, and a
+        // circuit breaker per host, for every provider.
+        const traffic = ProviderTraffic.fromConfig(config, { cache, logger });
         const providers: CiProvider[] = [];
         const githubEnabled =
           section?.getOptionalBoolean('providers.githubActions.enabled') !==
@@ -172,24 +176,36 @@ export const ciExperiencePlugin = createBackendPlugin({
               logger,
               cache,
               metrics,
+              traffic,
             }),
           );
         }
         const gitlabEnabled = isGitlabEnabled(config);
         if (gitlabEnabled) {
           providers.push(
-            GitlabCiProvider.fromConfig(config, { logger, cache, metrics }),
+            GitlabCiProvider.fromConfig(config, {
+              logger,
+              cache,
+              metrics,
+              traffic,
+            }),
           );
         }
-        const jenkins = JenkinsProvider.fromConfig(config, { logger, metrics });
+        const jenkins = JenkinsProvider.fromConfig(config, {
+          logger,
+          metrics,
+          traffic,
+        });
         const buildkite = BuildkiteProvider.fromConfig(config, {
           logger,
           cache,
           metrics,
+          traffic,
         });
         const circleci = CircleciProvider.fromConfig(config, {
           logger,
           metrics,
+          traffic,
         });
         for (const provider of [jenkins, buildkite, circleci]) {
           if (provider) {

@@ -7,6 +7,7 @@ import {
   ProviderText,
   standardRateLimitHeaders,
 } from '../shared/ProviderHttpClient';
+import { ProviderTraffic } from '../shared/ProviderTraffic';
 import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 
 /** The provider id of Buildkite. */
@@ -33,6 +34,8 @@ export class BuildkiteApi {
       cache?: CacheService;
       metrics?: CiMetrics;
       limits?: RateLimiterOptions;
+      /** Shared by every provider's client: budgets across replicas, breakers, host states. */
+      traffic?: ProviderTraffic;
       /** Per-request time limit; default 30 s. */
       timeoutMs?: number;
       /** A JSON answer read at most, in bytes; default 16 MiB. */
@@ -47,6 +50,7 @@ export class BuildkiteApi {
       cache: options.cache,
       metrics: options.metrics,
       limits: options.limits,
+      traffic: options.traffic,
       timeoutMs: options.timeoutMs,
       maxResponseBytes: options.maxResponseBytes,
       rateLimitHeaders: headers =>

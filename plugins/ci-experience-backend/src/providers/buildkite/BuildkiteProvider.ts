@@ -1,4 +1,5 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
+import { ProviderTraffic } from '../shared/ProviderTraffic';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { InputError, NotFoundError } from '@backstage/errors';
@@ -70,6 +71,8 @@ export class BuildkiteProvider implements CiProvider {
       logger: LoggerService;
       cache?: CacheService;
       metrics?: CiMetrics;
+      /** Budgets and breakers shared by every provider and replica. */
+      traffic?: ProviderTraffic;
     },
   ): BuildkiteProvider | undefined {
     const read = readBuildkiteConfig(config);
@@ -94,6 +97,8 @@ export class BuildkiteProvider implements CiProvider {
     logger: LoggerService;
     cache?: CacheService;
     metrics?: CiMetrics;
+    /** Budgets and breakers shared by every provider and replica. */
+    traffic?: ProviderTraffic;
     limits?: RateLimiterOptions;
     timeoutMs?: number;
     maxResponseBytes?: number;

@@ -7,6 +7,7 @@ import {
   ProviderHttpClient,
   ProviderText,
 } from '../shared/ProviderHttpClient';
+import { ProviderTraffic } from '../shared/ProviderTraffic';
 import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 
 /** The provider id of CircleCI. */
@@ -29,6 +30,8 @@ export class CircleciApi {
       apiToken: string;
       logger: LoggerService;
       limits: RateLimiterOptions;
+      /** Shared by every provider's client: budgets across replicas, breakers, host states. */
+      traffic?: ProviderTraffic;
       metrics?: CiMetrics;
       /** Per-request time limit; default 30 s. */
       timeoutMs?: number;
@@ -42,6 +45,7 @@ export class CircleciApi {
       logger: options.logger,
       metrics: options.metrics,
       limits: options.limits,
+      traffic: options.traffic,
       timeoutMs: options.timeoutMs,
       maxResponseBytes: options.maxResponseBytes,
       redirect: 'manual',

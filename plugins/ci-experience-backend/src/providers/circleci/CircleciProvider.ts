@@ -1,4 +1,5 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { ProviderTraffic } from '../shared/ProviderTraffic';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import {
@@ -100,7 +101,11 @@ export class CircleciProvider implements CiProvider {
   /** The provider, or undefined when `ciExperience.providers.circleci.apiToken` is not set. */
   static fromConfig(
     config: Config,
-    options: { logger: LoggerService; metrics?: CiMetrics },
+    options: {
+      logger: LoggerService;
+      metrics?: CiMetrics;
+      traffic?: ProviderTraffic;
+    },
   ): CircleciProvider | undefined {
     const read = readCircleciConfig(config);
     return read ? new CircleciProvider({ ...read, ...options }) : undefined;
@@ -119,6 +124,8 @@ export class CircleciProvider implements CiProvider {
     > & {
       logger: LoggerService;
       metrics?: CiMetrics;
+      /** Budgets and breakers shared by every provider and replica. */
+      traffic?: ProviderTraffic;
       timeoutMs?: number;
       now?: () => number;
     },

@@ -1,4 +1,5 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
+import { ProviderTraffic } from '../shared/ProviderTraffic';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import {
@@ -71,6 +72,8 @@ export class GithubActionsProvider implements CiProvider {
       logger: LoggerService;
       cache?: CacheService;
       metrics?: CiMetrics;
+      /** Budgets and breakers shared by every provider and replica. */
+      traffic?: ProviderTraffic;
     },
   ): GithubActionsProvider {
     const integrations = ScmIntegrations.fromConfig(config);
@@ -94,6 +97,8 @@ export class GithubActionsProvider implements CiProvider {
     logger: LoggerService;
     cache?: CacheService;
     metrics?: CiMetrics;
+    /** Budgets and breakers shared by every provider and replica. */
+    traffic?: ProviderTraffic;
     limits?: (host: string) => RateLimiterOptions;
     maxResponseBytes?: number;
   }) {

@@ -12,6 +12,7 @@ import {
   ProviderResponse,
   ProviderText,
 } from '../shared/ProviderHttpClient';
+import { ProviderTraffic } from '../shared/ProviderTraffic';
 import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 
 /**
@@ -34,6 +35,8 @@ export class GithubApi {
       cache?: CacheService;
       metrics?: CiMetrics;
       limits?: (host: string) => RateLimiterOptions;
+      /** Shared by every provider's client: budgets across replicas, breakers, host states. */
+      traffic?: ProviderTraffic;
       /** A JSON answer read at most, in bytes; default 16 MiB. */
       maxResponseBytes?: number;
     },
@@ -45,6 +48,7 @@ export class GithubApi {
       cache: options.cache,
       metrics: options.metrics,
       limits: options.limits,
+      traffic: options.traffic,
       maxResponseBytes: options.maxResponseBytes,
       defaultLimits: { requestsPerHour: 4000, maxConcurrency: 4 },
       headers: {

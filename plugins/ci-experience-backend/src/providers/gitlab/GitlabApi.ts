@@ -14,6 +14,7 @@ import {
   ProviderText,
   standardRateLimitHeaders,
 } from '../shared/ProviderHttpClient';
+import { ProviderTraffic } from '../shared/ProviderTraffic';
 import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 
 /** The provider id of GitLab CI. */
@@ -38,6 +39,8 @@ export class GitlabApi {
       cache?: CacheService;
       metrics?: CiMetrics;
       limits?: (host: string) => RateLimiterOptions;
+      /** Shared by every provider's client: budgets across replicas, breakers, host states. */
+      traffic?: ProviderTraffic;
       /** Per-request time limit; default 30 s. */
       timeoutMs?: number;
       /** A JSON answer read at most, in bytes; default 16 MiB. */
@@ -51,6 +54,7 @@ export class GitlabApi {
       cache: options.cache,
       metrics: options.metrics,
       limits: options.limits,
+      traffic: options.traffic,
       timeoutMs: options.timeoutMs,
       maxResponseBytes: options.maxResponseBytes,
       rateLimitHeaders: headers => standardRateLimitHeaders(headers),

@@ -346,8 +346,9 @@ describe('GitlabCiProvider', () => {
     await provider.getSourceInfo(payments);
     // The simulator's RateLimit-Remaining is 2000 a minute; our budget is lower.
     expect(limiter.remainingBudget).toBe(before - 2);
+    // 80 % of the 200 configured (budgetShare).
     expect(provider.api.limiter('gitlab.example.com').remainingBudget).toBe(
-      200,
+      160,
     );
   });
 

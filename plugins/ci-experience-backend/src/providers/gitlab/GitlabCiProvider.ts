@@ -1,4 +1,5 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
+import { ProviderTraffic } from '../shared/ProviderTraffic';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { InputError, NotFoundError } from '@backstage/errors';
@@ -112,6 +113,8 @@ export class GitlabCiProvider implements CiProvider {
       logger: LoggerService;
       cache?: CacheService;
       metrics?: CiMetrics;
+      /** Budgets and breakers shared by every provider and replica. */
+      traffic?: ProviderTraffic;
     },
   ): GitlabCiProvider {
     return new GitlabCiProvider({
@@ -131,6 +134,8 @@ export class GitlabCiProvider implements CiProvider {
     logger: LoggerService;
     cache?: CacheService;
     metrics?: CiMetrics;
+    /** Budgets and breakers shared by every provider and replica. */
+    traffic?: ProviderTraffic;
     limits?: (host: string) => RateLimiterOptions;
     timeoutMs?: number;
     maxResponseBytes?: number;

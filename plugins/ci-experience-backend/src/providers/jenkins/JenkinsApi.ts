@@ -6,6 +6,7 @@ import {
   ProviderHttpClient,
   ProviderText,
 } from '../shared/ProviderHttpClient';
+import { ProviderTraffic } from '../shared/ProviderTraffic';
 import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
 import { JenkinsInstance } from './config';
 
@@ -23,6 +24,8 @@ export class JenkinsApi {
   constructor(options: {
     logger: LoggerService;
     limits: RateLimiterOptions;
+    /** Shared by every provider's client: budgets across replicas, breakers, host states. */
+    traffic?: ProviderTraffic;
     metrics?: CiMetrics;
     /** A JSON answer read at most, in bytes; default 16 MiB. */
     maxResponseBytes?: number;
@@ -33,6 +36,7 @@ export class JenkinsApi {
       logger: options.logger,
       metrics: options.metrics,
       limits: options.limits,
+      traffic: options.traffic,
       maxResponseBytes: options.maxResponseBytes,
       redirect: 'manual',
       nextPage: () => undefined,

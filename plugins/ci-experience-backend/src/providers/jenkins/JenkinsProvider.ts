@@ -1,4 +1,5 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { ProviderTraffic } from '../shared/ProviderTraffic';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import {
@@ -142,7 +143,11 @@ export class JenkinsProvider implements CiProvider {
   /** The provider, or undefined when no instance is configured. */
   static fromConfig(
     config: Config,
-    options: { logger: LoggerService; metrics?: CiMetrics },
+    options: {
+      logger: LoggerService;
+      metrics?: CiMetrics;
+      traffic?: ProviderTraffic;
+    },
   ): JenkinsProvider | undefined {
     const read = readJenkinsConfig(config);
     if (read.instances.length === 0) {
@@ -165,6 +170,8 @@ export class JenkinsProvider implements CiProvider {
     logger: LoggerService;
     limits?: RateLimiterOptions;
     metrics?: CiMetrics;
+    /** Budgets and breakers shared by every provider and replica. */
+    traffic?: ProviderTraffic;
     maxResponseBytes?: number;
   }) {
     this.instances = options.instances;
@@ -173,6 +180,7 @@ export class JenkinsProvider implements CiProvider {
       logger: options.logger,
       limits: options.limits ?? { requestsPerHour: 3600, maxConcurrency: 4 },
       metrics: options.metrics,
+      traffic: options.traffic,
       maxResponseBytes: options.maxResponseBytes,
     });
   }

@@ -22,6 +22,7 @@ import {
   readTail,
   standardRateLimitHeaders,
 } from './ProviderHttpClient';
+import { ProviderTraffic } from './ProviderTraffic';
 import { RateLimiter } from './RateLimiter';
 import { readMaxResponseBytes } from './readBounded';
 import { memoryCache } from './__testUtils__/memoryCache';
@@ -103,8 +104,8 @@ describe('ProviderHttpClient', () => {
       endpoint: '/builds',
       status: '304',
     });
-    // The 304 is not counted against the budget.
-    expect(client.limiter('ci.example.com').remainingBudget).toBe(3600 - 1);
+    // The 304 is not counted against the budget (80 % of 3600).
+    expect(client.limiter('ci.example.com').remainingBudget).toBe(2880 - 1);
     // Neither the token nor the URL is a cache key in clear.
     const keys = [...cache.data.keys()].join();
     expect(keys).not.toContain(TOKEN);
@@ -351,8 +352,9 @@ describe('ProviderHttpClient', () => {
     expect(client.limiter('a.example.com')).toBe(
       client.limiter('a.example.com'),
     );
-    expect(client.limiter('a.example.com').remainingBudget).toBe(500 - 2);
-    expect(client.limiter('b.example.com').remainingBudget).toBe(10 - 1);
+    // 80 % of each host's figure.
+    expect(client.limiter('a.example.com').remainingBudget).toBe(400 - 2);
+    expect(client.limiter('b.example.com').remainingBudget).toBe(8 - 1);
     run.mockRestore();
   });
 
@@ -952,5 +954,148 @@ describe('ProviderHttpClient', () => {
         /maxResponseBytes/,
       );
     });
+  });
+  describe('circuit breaker', () => {
+    function withClock(probeIntervalMs = 60_000) {
+      const clock = { now: Date.parse('2026-12-02T13:00:00Z') };
+      const traffic = new ProviderTraffic({
+        now: () => clock.now,
+        sleep: async () => {},
+        defaults: { breaker: { failures: 5, probeIntervalMs } },
+      });
+      return { clock, ...setup({ traffic }) };
+    }
+
+    it('opens after 5 failures in a row, then fails fast without calling the host', async () => {
+      let calls = 0;
+      server.use(
+        http.get(`${BASE}/builds`, () => {
+          calls += 1;
+          return HttpResponse.json({ message: 'down' }, { status: 502 });
+        }),
+      );
+      const { clock, client, get } = withClock();
+      for (let i = 0; i < 5; i++) {
+        await expect(get('/builds')).rejects.toThrow(/answered 502/);
+        clock.now += 1000;
+      }
+      const error = await get('/builds').catch(e => e);
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      expect(error.message).toBe(
+        'ExampleCI unreachable since 2026-12-02T13:00:00.000Z',
+      );
+      expect(calls).toBe(5);
+      expect(client.hostStates()).toEqual([
+        {
+          provider: 'example',
+          host: 'ci.example.com',
+          budget: expect.objectContaining({
+            limit: 3600,
+            share: 0.8,
+            used: 5,
+            remaining: 2880 - 5,
+          }),
+          inFlight: 0,
+          breaker: {
+            state: 'open',
+            since: '2026-12-02T13:00:00.000Z',
+            lastError:
+              'ExampleCI answered 502 for pipeline acme/app on ci.example.com',
+          },
+        },
+      ]);
+    });
+
+    it('does not count 4xx answers or 304s as failures', async () => {
+      let status = 404;
+      server.use(
+        http.get(`${BASE}/builds`, () =>
+          status === 304
+            ? new HttpResponse(null, { status: 304 })
+            : HttpResponse.json({ message: 'no' }, { status }),
+        ),
+      );
+      const { client, get } = withClock();
+      for (const s of [503, 503, 503, 503, 404, 503, 503, 503, 503, 403]) {
+        status = s;
+        await get('/builds').catch(() => undefined);
+      }
+      expect(client.breaker('ci.example.com').state().state).toBe('closed');
+    });
+
+    it('probes once per interval while open, and closes on a good answer', async () => {
+      let down = true;
+      let calls = 0;
+      server.use(
+        http.get(`${BASE}/builds`, () => {
+          calls += 1;
+          return down
+            ? HttpResponse.error()
+            : HttpResponse.json([], { status: 200 });
+        }),
+      );
+      const { clock, client, get } = withClock(60_000);
+      for (let i = 0; i < 5; i++) {
+        await expect(get('/builds')).rejects.toThrow(/could not be reached/);
+      }
+      expect(calls).toBe(5);
+      await expect(get('/builds')).rejects.toThrow(/unreachable since/);
+      clock.now += 60_000;
+      // The probe goes out, fails, and the breaker stays open.
+      await expect(get('/builds')).rejects.toThrow(/could not be reached/);
+      expect(calls).toBe(6);
+      await expect(get('/builds')).rejects.toThrow(/unreachable since/);
+      expect(calls).toBe(6);
+      down = false;
+      clock.now += 60_000;
+      await expect(get('/builds')).resolves.toEqual({ body: [] });
+      expect(client.breaker('ci.example.com').state()).toEqual({
+        state: 'closed',
+      });
+      await expect(get('/builds')).resolves.toEqual({ body: [] });
+      expect(calls).toBe(8);
+    });
+  });
+
+  it('spaces requests to one endpoint to requestsPerMinutePerEndpoint', async () => {
+    server.use(
+      http.get(`${BASE}/builds/:id`, () => HttpResponse.json({})),
+      http.get(`${BASE}/agents`, () => HttpResponse.json({})),
+    );
+    const clock = { now: Date.parse('2026-12-02T13:00:00Z') };
+    const slept: number[] = [];
+    const { get } = setup({
+      traffic: new ProviderTraffic({
+        now: () => clock.now,
+        sleep: async ms => {
+          slept.push(ms);
+          clock.now += ms;
+        },
+        defaults: { requestsPerMinutePerEndpoint: 2 },
+      }),
+    });
+    await get('/builds/1');
+    await get('/builds/2');
+    await get('/agents');
+    expect(slept).toEqual([]);
+    // `/builds/{id}` is one endpoint: the third waits for the minute.
+    await get('/builds/3');
+    expect(slept).toEqual([60_000]);
+  });
+
+  it('lists the host states of every client sharing the traffic options', async () => {
+    server.use(http.get(`${BASE}/builds`, () => HttpResponse.json([])));
+    const traffic = new ProviderTraffic();
+    const { get } = setup({ traffic });
+    setup({ traffic, providerId: 'other' });
+    await get('/builds');
+    expect(traffic.hostStates()).toEqual([
+      expect.objectContaining({
+        provider: 'example',
+        host: 'ci.example.com',
+        inFlight: 0,
+        breaker: { state: 'closed' },
+      }),
+    ]);
   });
 });

@@ -10,7 +10,14 @@ import {
 import { JsonValue } from '@backstage/types';
 import { createHash } from 'node:crypto';
 import { CiMetrics } from '../../service/metrics';
+import { CircuitBreaker } from './CircuitBreaker';
+import {
+  ProviderHostState,
+  ProviderHostStateSource,
+  ProviderTraffic,
+} from './ProviderTraffic';
 import { RateLimiter, RateLimiterOptions } from './RateLimiter';
+import { SharedBudget } from './SharedBudget';
 import {
   BodyTooLargeError,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -92,6 +99,14 @@ export interface ProviderHttpClientOptions {
     | ((host: string) => RateLimiterOptions | undefined);
   /** Default 3600 requests an hour, 4 at once. */
   defaultLimits?: RateLimiterOptions;
+  /**
+   * What the clients of all providers share: the cache through which
+   * replicas share each host's budget, this replica's id, the budget share,
+   * per-endpoint and breaker settings, and the list of clients whose
+   * {@link ProviderHttpClient.hostStates} an operator reads. Default: budgets
+   * of this replica alone, default settings.
+   */
+  traffic?: ProviderTraffic;
   /** Per-request time limit; default 30 s. */
   timeoutMs?: number;
   /**
@@ -207,6 +222,7 @@ interface Prepared {
   count: (status: string) => void;
   unreachable: (error: unknown) => Error;
   limiter: RateLimiter;
+  breaker: CircuitBreaker;
   timeoutMs: number;
 }
 
@@ -238,25 +254,85 @@ const DEFAULT_LIMITS: RateLimiterOptions = {
  * cached) and reads texts such as job logs ({@link ProviderHttpClient.getText}:
  * only their tail is held, redirects to other hosts get no credential).
  */
-export class ProviderHttpClient {
+export class ProviderHttpClient implements ProviderHostStateSource {
   private readonly limiters = new Map<string, RateLimiter>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly traffic: ProviderTraffic;
 
-  constructor(private readonly options: ProviderHttpClientOptions) {}
+  constructor(private readonly options: ProviderHttpClientOptions) {
+    this.traffic =
+      options.traffic ?? new ProviderTraffic({ logger: options.logger });
+    this.traffic.register(this);
+  }
 
-  /** The request budget of a host, made on first use. */
+  /**
+   * The request budget of a host, made on first use: shared with the other
+   * replicas when the traffic options carry a cache.
+   */
   limiter(host: string): RateLimiter {
     let limiter = this.limiters.get(host);
     if (!limiter) {
-      const { limits } = this.options;
+      const { limits, providerId } = this.options;
+      const { traffic } = this;
+      const settings = traffic.settingsFor(providerId);
       limiter = new RateLimiter(
-        (typeof limits === 'function' ? limits(host) : limits) ??
-          this.options.defaultLimits ??
-          DEFAULT_LIMITS,
+        {
+          budgetShare: settings.budgetShare,
+          requestsPerMinutePerEndpoint: settings.requestsPerMinutePerEndpoint,
+          expectedReplicas: settings.expectedReplicas,
+          now: traffic.now,
+          sleep: traffic.sleep,
+          ...((typeof limits === 'function' ? limits(host) : limits) ??
+            this.options.defaultLimits ??
+            DEFAULT_LIMITS),
+        },
         this.options.label,
+        traffic.cache
+          ? {
+              budget: new SharedBudget({
+                store: traffic.cache,
+                key: `${providerId}:${host}`,
+                replicaId: traffic.replicaId,
+                now: traffic.now,
+              }),
+              logger: this.options.logger,
+            }
+          : undefined,
       );
       this.limiters.set(host, limiter);
     }
     return limiter;
+  }
+
+  /** The circuit breaker of a host, made on first use. */
+  breaker(host: string): CircuitBreaker {
+    let breaker = this.breakers.get(host);
+    if (!breaker) {
+      const { breaker: settings } = this.traffic.settingsFor(
+        this.options.providerId,
+      );
+      breaker = new CircuitBreaker(this.options.label, {
+        ...settings,
+        now: this.traffic.now,
+      });
+      this.breakers.set(host, breaker);
+    }
+    return breaker;
+  }
+
+  /** Per host this client has used: budget, requests in flight, breaker. */
+  hostStates(): ProviderHostState[] {
+    const hosts = new Set([...this.limiters.keys(), ...this.breakers.keys()]);
+    return [...hosts].sort().map(host => {
+      const limiter = this.limiter(host);
+      return {
+        provider: this.options.providerId,
+        host,
+        budget: limiter.state(),
+        inFlight: limiter.inFlight,
+        breaker: this.breaker(host).state(),
+      };
+    });
   }
 
   /** GETs JSON within the host's budget. */
@@ -267,7 +343,7 @@ export class ProviderHttpClient {
     const cacheKey = this.cacheKey(credential, url);
     const cached = cacheKey ? await this.readCache(cacheKey) : undefined;
 
-    const response = await limiter.run(async () => {
+    const response = await this.exchange(prepared, async () => {
       try {
         return await fetch(url, {
           headers: {
@@ -341,7 +417,7 @@ export class ProviderHttpClient {
     const prepared = await this.prepare(request);
     const { url, where, credential, redact, limiter } = prepared;
     const hasBody = request.body !== undefined;
-    const response = await limiter.run(async () => {
+    const response = await this.exchange(prepared, async () => {
       try {
         return await fetch(url, {
           method: request.method,
@@ -467,15 +543,19 @@ export class ProviderHttpClient {
       }
     };
 
-    const answer = await limiter.run(async () => {
-      const tried = await fetchChain(request.rangeTail === true);
-      if (tried.response.status === 416 && request.rangeTail) {
-        // The host does not take a suffix range: ask for the whole text.
-        tried.response.body?.cancel().catch(() => {});
-        return fetchChain(false);
-      }
-      return tried;
-    });
+    const answer = await this.exchange(
+      prepared,
+      async () => {
+        const tried = await fetchChain(request.rangeTail === true);
+        if (tried.response.status === 416 && request.rangeTail) {
+          // The host does not take a suffix range: ask for the whole text.
+          tried.response.body?.cancel().catch(() => {});
+          return fetchChain(false);
+        }
+        return tried;
+      },
+      tried => tried.first.status,
+    );
     const limitHeaders = this.observe(prepared, answer.first);
     const { response } = answer;
     if (!response.ok) {
@@ -520,6 +600,45 @@ export class ProviderHttpClient {
       truncated: cut || !read.complete,
       ...(totalBytes !== undefined ? { totalBytes } : {}),
     };
+  }
+
+  /**
+   * One exchange with the host, through its breaker and within its budget:
+   * an open breaker fails at once; a timeout, a network error or a 5xx
+   * answer counts towards opening it, any other answer closes it. Refusals
+   * by the budget itself (spent, backing off) tell nothing about the host.
+   */
+  private async exchange<R = Response>(
+    prepared: Prepared,
+    send: () => Promise<R>,
+    statusOf: (answer: R) => number = answer =>
+      (answer as unknown as Response).status,
+  ): Promise<R> {
+    const { breaker, limiter } = prepared;
+    const probe = breaker.enter();
+    let sent = false;
+    try {
+      const answer = await limiter.run(async () => {
+        sent = true;
+        return send();
+      }, prepared.endpoint);
+      const status = statusOf(answer);
+      if (status >= 500) {
+        breaker.failure(
+          `${this.options.label} answered ${status} for ${prepared.where}`,
+        );
+      } else {
+        breaker.success();
+      }
+      return answer;
+    } catch (error) {
+      if (sent) {
+        breaker.failure((error as Error)?.message ?? String(error));
+      } else {
+        breaker.abandon(probe);
+      }
+      throw error;
+    }
   }
 
   /**
@@ -616,6 +735,7 @@ export class ProviderHttpClient {
       count,
       unreachable,
       limiter: this.limiter(host),
+      breaker: this.breaker(host),
       timeoutMs,
     };
   }

@@ -84,10 +84,11 @@ describe('RateLimiter', () => {
     );
     await l.run(async () => 1);
     expect(slept).toEqual([]);
+    // 1100 left of 5000, of which 1000 (20 %) are kept for people: 100 ours.
     l.observe(
       200,
       headers({
-        'x-ratelimit-remaining': '100',
+        'x-ratelimit-remaining': '1100',
         'x-ratelimit-limit': '5000',
         'x-ratelimit-reset': String(reset),
       }),
@@ -97,16 +98,107 @@ describe('RateLimiter', () => {
     expect(slept).toEqual([10_000]);
   });
 
-  it('refuses within the reserve, and keeps within its own hourly budget', async () => {
+  it('spends at most 80 % of requestsPerHour, then refuses until the next hour', async () => {
     const { l, clock } = limiter({ requestsPerHour: 100 });
-    for (let i = 0; i < 98; i++) {
+    for (let i = 0; i < 80; i++) {
       await l.run(async () => i);
     }
     await expect(l.run(async () => 'x')).rejects.toThrow(
-      /budget for GitHub nearly spent/,
+      /^Request budget for GitHub spent \(80 an hour, 80 % of GitHub's limit\); syncing resumes after 2026-11-20T13:00:00.000Z$/,
     );
     clock.now += 3600_000;
     await expect(l.run(async () => 'x')).resolves.toBe('x');
+  });
+
+  it("keeps to 80 % of GitHub's own limit when it is lower than requestsPerHour", async () => {
+    const { l } = limiter({ requestsPerHour: 5000 });
+    l.observe(200, headers({ 'x-ratelimit-limit': '60' }));
+    expect(l.budget).toBe(48);
+    const { l: configured } = limiter({
+      requestsPerHour: 1000,
+      budgetShare: 0.5,
+    });
+    expect(configured.budget).toBe(500);
+  });
+
+  it("leaves people's share of GitHub's limit alone, whoever spent the rest", async () => {
+    const { l, clock } = limiter({ requestsPerHour: 5000 });
+    const reset = Math.floor(clock.now / 1000) + 600;
+    // Others (people, other tools) spent most of it: 1000 of 5000 left is
+    // the 20 % kept for them.
+    l.observe(
+      200,
+      headers({
+        'x-ratelimit-remaining': '1000',
+        'x-ratelimit-limit': '5000',
+        'x-ratelimit-reset': String(reset),
+      }),
+    );
+    const error = await l.run(async () => 'x').catch(e => e);
+    expect(error.name).toBe('ServiceUnavailableError');
+    expect(error.message).toMatch(
+      /GitHub reports 1000 of 5000 left, the share kept for people's own requests\); syncing resumes after 2026-11-20T12:10:00/,
+    );
+  });
+
+  it('sends at most requestsPerMinutePerEndpoint to one endpoint in any minute', async () => {
+    const { l, clock, slept } = limiter({
+      requestsPerMinutePerEndpoint: 3,
+      sleep: async ms => {
+        slept.push(ms);
+        clock.now += ms;
+      },
+    });
+    const sentAt: Array<[string, number]> = [];
+    const send = (endpoint: string) =>
+      l.run(async () => {
+        sentAt.push([endpoint, clock.now]);
+      }, endpoint);
+    const start = clock.now;
+    for (let i = 0; i < 3; i++) {
+      await send('/repos/{repo}/actions/runs');
+      clock.now += 1000;
+    }
+    // Another endpoint has its own minute.
+    await send('/repos/{repo}/actions/jobs/{id}');
+    expect(slept).toEqual([]);
+    await send('/repos/{repo}/actions/runs');
+    expect(slept).toEqual([57_000]);
+    const runs = sentAt
+      .filter(([e]) => e === '/repos/{repo}/actions/runs')
+      .map(([, t]) => t - start);
+    expect(runs).toEqual([0, 1000, 2000, 60_000]);
+  });
+
+  it('never has more than 100 requests in flight, whatever maxConcurrency says', async () => {
+    const { l } = limiter({ maxConcurrency: 500, requestsPerHour: 10_000 });
+    let active = 0;
+    let peak = 0;
+    let open = () => {};
+    const gate = new Promise<void>(r => {
+      open = r;
+    });
+    const tasks = Array.from({ length: 150 }, () =>
+      l.run(async () => {
+        active += 1;
+        peak = Math.max(peak, active);
+        await gate;
+        active -= 1;
+      }),
+    );
+    await new Promise(r => setImmediate(r));
+    expect(l.inFlight).toBe(100);
+    open();
+    await Promise.all(tasks);
+    expect(peak).toBe(100);
+  });
+
+  it('spends its share of the budget alone when it has no shared budget (expectedReplicas)', async () => {
+    const { l } = limiter({ requestsPerHour: 100, expectedReplicas: 2 });
+    for (let i = 0; i < 40; i++) {
+      await l.run(async () => i);
+    }
+    await expect(l.run(async () => 'x')).rejects.toThrow(/budget .* spent/);
   });
 
   it('does not count a 304 against the budget', async () => {
@@ -115,7 +207,7 @@ describe('RateLimiter', () => {
       await l.run(async () => i);
       l.observe(304, headers({}));
     }
-    expect(l.remainingBudget).toBe(100);
+    expect(l.remainingBudget).toBe(80);
   });
 
   it('names the provider it limits', async () => {
