@@ -11,6 +11,7 @@ import {
   createPermission,
 } from '@backstage/plugin-permission-common';
 import {
+  ciAdminReadPermission,
   ciAlertManagePermission,
   ciRunExecutePermission,
 } from '@ci-experience/plugin-ci-experience-common';
@@ -18,6 +19,7 @@ import request from 'supertest';
 import ciPortalPermissionPolicyModuleDefault, {
   CiPortalPermissionPolicy,
   ciPortalPermissionPolicyModule,
+  PORTAL_ADMIN_GROUP,
 } from './permissionPolicy';
 import { ALICE, BOB, MEMBERSHIPS, startPortal } from './__testUtils__/portal';
 
@@ -116,6 +118,30 @@ describe('CiPortalPermissionPolicy', () => {
     expect(decision).toMatchObject({
       result: AuthorizeResult.CONDITIONAL,
       conditions: { rule: 'IS_ENTITY_OWNER', params: { claims: [] } },
+    });
+  });
+
+  it('grants ci-experience.admin.read to members of the admin group only', async () => {
+    const ops = 'user:default/ops';
+    const admin = {
+      credentials: mockCredentials.user(ops),
+      info: {
+        userEntityRef: ops,
+        ownershipEntityRefs: [ops, PORTAL_ADMIN_GROUP],
+      },
+    };
+    const permission = ciAdminReadPermission;
+    expect(PORTAL_ADMIN_GROUP).toBe('group:default/platform-team');
+    await expect(policy.handle({ permission }, admin)).resolves.toEqual({
+      result: AuthorizeResult.ALLOW,
+    });
+    // alice owns payments-team's services, but is no admin.
+    await expect(policy.handle({ permission }, user)).resolves.toEqual({
+      result: AuthorizeResult.DENY,
+    });
+    // Neither is someone who is not a user.
+    await expect(policy.handle({ permission })).resolves.toEqual({
+      result: AuthorizeResult.DENY,
     });
   });
 

@@ -20,7 +20,16 @@ import {
 } from '@backstage/plugin-permission-node';
 import { RESOURCE_TYPE_CATALOG_ENTITY } from '@backstage/plugin-catalog-common/alpha';
 import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
-import { ciExperienceOwnerPermissions } from '@ci-experience/plugin-ci-experience-common';
+import {
+  ciAdminReadPermission,
+  ciExperienceOwnerPermissions,
+} from '@ci-experience/plugin-ci-experience-common';
+
+/**
+ * The portal's admins: members of this group (through the ownership claims
+ * sign-in puts in their token) may read CI Experience's operator page.
+ */
+export const PORTAL_ADMIN_GROUP = 'group:default/platform-team';
 
 /**
  * Who may do what in the portal.
@@ -31,6 +40,10 @@ import { ciExperienceOwnerPermissions } from '@ci-experience/plugin-ci-experienc
  *   matched against the user's ownership claims (their user ref and the
  *   groups they are a member of). Someone who is not a user (no claims)
  *   owns nothing.
+ * - The operator's view of CI Experience (`ci-experience.admin.read`: the
+ *   CI operations page and `GET /api/ci-experience/admin/status`) is granted
+ *   to the portal's admins only, the members of {@link PORTAL_ADMIN_GROUP},
+ *   and denied to everyone else (services included).
  * - Everything else is ALLOWed: this is a demo portal that stays open
  *   otherwise (anyone signed in may read the catalog, ...). Tighten it here
  *   when the portal needs more.
@@ -41,6 +54,14 @@ export class CiPortalPermissionPolicy implements PermissionPolicy {
     user?: PolicyQueryUser,
   ): Promise<PolicyDecision> {
     const { permission } = request;
+    if (isPermission(permission, ciAdminReadPermission)) {
+      const claims = user?.info.ownershipEntityRefs ?? [];
+      return {
+        result: claims.includes(PORTAL_ADMIN_GROUP)
+          ? AuthorizeResult.ALLOW
+          : AuthorizeResult.DENY,
+      };
+    }
     if (
       isResourcePermission(permission, RESOURCE_TYPE_CATALOG_ENTITY) &&
       ciExperienceOwnerPermissions.some(owned =>

@@ -59,6 +59,7 @@ import { createRouter } from './router';
 import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
 import { readSyncPlannerConfig, SyncPlanner } from './service/SyncPlanner';
 import { ProviderTraffic } from './providers/shared/ProviderTraffic';
+import { OperatorStatus } from './service/OperatorStatus';
 import {
   githubWebhookValidatorFromConfig,
   webhookValidatorsFromConfig,
@@ -162,7 +163,7 @@ export const ciExperiencePlugin = createBackendPlugin({
         // Before anything reads a credential or accepts a delivery.
         refusePublishedSecrets({ config, logger });
         const section = config.getOptionalConfig('ciExperience');
-        const metrics = CiMetrics.create();
+        const metrics = CiMetrics.create({ logger });
         // Request budgets shared by the replicas through the cache, and a
         // circuit breaker per host, for every provider.
         const traffic = ProviderTraffic.fromConfig(config, { cache, logger });
@@ -479,6 +480,14 @@ export const ciExperiencePlugin = createBackendPlugin({
           logger,
           ...readSyncPlannerConfig(config),
         });
+        // The operator's page and the gauges: per host budget and breaker,
+        // per source cadence and lag, webhook intake, queue depths.
+        const operatorStatus = OperatorStatus.create({
+          hosts: () => traffic.hostStates(),
+          sources: () => planner.operatorSources(),
+          knex,
+          metrics,
+        });
         const shutdown = new AbortController();
         lifecycle.addShutdownHook(async () => {
           shutdown.abort();
@@ -575,6 +584,7 @@ export const ciExperiencePlugin = createBackendPlugin({
             logger,
             listings,
             claims,
+            operatorStatus,
             allowedServices: section?.getOptionalStringArray(
               'actions.allowedServices',
             ),

@@ -13,6 +13,7 @@ import { createRunDetailRouter, LogLimits } from './routes/runDetail';
 import { createRunsRouter } from './routes/runs';
 import { createInsightsRouter } from './routes/insights';
 import { createAlertsRouter } from './routes/alerts';
+import { createAdminRouter } from './routes/admin';
 import { InsightsService } from './insights';
 import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
@@ -23,6 +24,7 @@ import {
   CiRunsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
 import { JobLogReader } from './service/JobLogReader';
+import { OperatorStatus } from './service/OperatorStatus';
 
 /** The plugin's HTTP API, split by resource under `src/routes/`. */
 export function createRouter(options: {
@@ -48,6 +50,8 @@ export function createRouter(options: {
     Parameters<typeof createAlertsRouter>[0],
     'httpAuth' | 'catalog' | 'permissions' | 'auditor' | 'logger'
   >;
+  /** The operator's view (`/admin/status`); absent, it is not served. */
+  operatorStatus?: OperatorStatus;
 }): express.Router {
   const router = Router();
   router.use(express.json({ limit: '100kb' }));
@@ -60,6 +64,11 @@ export function createRouter(options: {
   }
   if (options.alerts) {
     router.use(createAlertsRouter({ ...options, ...options.alerts }));
+  }
+  if (options.operatorStatus) {
+    router.use(
+      createAdminRouter({ ...options, operatorStatus: options.operatorStatus }),
+    );
   }
   return router;
 }

@@ -30,6 +30,20 @@ export const ciAlertManagePermission = createPermission({
 });
 
 /**
+ * Reading the operator's view of the whole suite (`GET /admin/status` and the
+ * portal's CI operations page): request budgets and breakers per provider
+ * host, every source's sync state, webhook intake and queue depths. A basic
+ * permission (no resource): a policy grants it to the portal's admins and
+ * denies it to everyone else.
+ *
+ * @public
+ */
+export const ciAdminReadPermission = createPermission({
+  name: 'ci-experience.admin.read',
+  attributes: { action: 'read' },
+});
+
+/**
  * Every permission of CI Experience, for a permission policy or the
  * permission integration router.
  *
@@ -38,6 +52,7 @@ export const ciAlertManagePermission = createPermission({
 export const ciExperiencePermissions = [
   ciRunExecutePermission,
   ciAlertManagePermission,
+  ciAdminReadPermission,
 ];
 
 /**

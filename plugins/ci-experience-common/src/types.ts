@@ -369,3 +369,114 @@ export interface CiRunsQuery {
   limit?: number;
   cursor?: string;
 }
+
+/**
+ * A provider host's request budget and health, as one replica sees them.
+ *
+ * @public
+ */
+export interface CiOperatorHost {
+  /** The provider id, e.g. `github-actions`. */
+  provider: string;
+  host: string;
+  budget: {
+    /** The provider's limit per hour (or the configured one when lower). */
+    limit: number;
+    /** Requests counted against the budget this window (all replicas, when shared). */
+    used: number;
+    /** Requests left of `share × limit`. */
+    remaining: number;
+    /** ISO 8601 time the budget renews. */
+    resetAt: string;
+    /** The part of the limit the suite may spend, 0 to 1. */
+    share: number;
+  };
+  /** Requests in flight from this replica. */
+  inFlight: number;
+  breaker: {
+    state: 'closed' | 'open' | 'half-open';
+    /** ISO 8601 time of the first failure of the streak that opened it. */
+    since?: string;
+    /** The last failure's message (never a credential). */
+    lastError?: string;
+  };
+}
+
+/**
+ * How a source is kept up to date: polled often (`active`: unfinished runs
+ * or recent activity), rarely (`quiet`), or fed by webhooks and polled only
+ * as a safety net (`webhook`).
+ *
+ * @public
+ */
+export type CiSyncMode = 'active' | 'quiet' | 'webhook';
+
+/**
+ * One source's sync state, for the operator's page.
+ *
+ * @public
+ */
+export interface CiOperatorSource {
+  provider: string;
+  source: string;
+  /** The provider host, when the source names one. */
+  host?: string;
+  mode: CiSyncMode;
+  /** ISO 8601 time of the last sync that succeeded. */
+  lastSyncedAt?: string;
+  /** ISO 8601 time of the last sync attempt, successful or not. */
+  lastAttemptAt?: string;
+  /** Now minus the last successful sync (or delivery), in milliseconds. */
+  lagMs?: number;
+  /** Why the last sync failed. */
+  error?: string;
+  /** A webhook delivery was applied to it recently. */
+  webhookFed: boolean;
+  /** ISO 8601 time of its next poll. */
+  nextPollAt?: string;
+}
+
+/**
+ * Webhook deliveries by what became of them. `rejected` counts refused or
+ * unstorable deliveries other than `malformed` ones.
+ *
+ * @public
+ */
+export interface CiWebhookOutcomes {
+  accepted: number;
+  duplicate: number;
+  unclaimed: number;
+  rejected: number;
+  malformed: number;
+}
+
+/**
+ * The answer of `GET /admin/status` (permission `ci-experience.admin.read`).
+ * Budgets, breakers and webhook tallies are those of the replica that
+ * answered (budgets are shared by all replicas when the cache is); sources
+ * and queues come from the database.
+ *
+ * @public
+ */
+export interface CiOperatorStatus {
+  /** ISO 8601 time the figures were gathered. */
+  generatedAt: string;
+  hosts: CiOperatorHost[];
+  /** Worst first: failing ones, then by lag; at most `limit` of them. */
+  sources: CiOperatorSource[];
+  /** Sources in all, of which `sources` shows the worst. */
+  sourcesTotal: number;
+  webhooks: {
+    /** Since this replica started. */
+    byOutcome: CiWebhookOutcomes;
+    /**
+     * From the provider's change to its storage, over this replica's recent
+     * applied deliveries; absent before the first.
+     */
+    lagMs?: { p50: number; p95: number };
+  };
+  /** Items waiting, each counted up to `queueCountCap`. */
+  queues: { triage: number; aggregation: number; outbox: number };
+  /** Queue depths stop counting there (shown as "at least"). */
+  queueCountCap: number;
+}

@@ -4,14 +4,17 @@ import {
   createFrontendPlugin,
   discoveryApiRef,
   fetchApiRef,
+  PageBlueprint,
 } from '@backstage/frontend-plugin-api';
 import {
   EntityCardBlueprint,
   EntityContentBlueprint,
 } from '@backstage/plugin-catalog-react/alpha';
 import { hasCiAnnotation } from '@ci-experience/plugin-ci-experience-common';
+import SvgIcon from '@material-ui/core/SvgIcon';
 import { ciExperienceApiRef, CiExperienceClient } from './api';
-import { rootRouteRef } from './routes';
+import { ciOperatorApiRef, CiOperatorClient } from './api/CiOperatorApi';
+import { operationsRouteRef, rootRouteRef } from './routes';
 
 /**
  * The client of the CI Experience backend.
@@ -26,6 +29,50 @@ export const ciExperienceApi = ApiBlueprint.make({
       factory: ({ discoveryApi, fetchApi }) =>
         new CiExperienceClient({ discoveryApi, fetchApi }),
     }),
+});
+
+/**
+ * The client of the backend's operator view (`/admin/status`).
+ *
+ * @alpha
+ */
+export const ciOperatorApi = ApiBlueprint.make({
+  name: 'operator',
+  params: defineParams =>
+    defineParams({
+      api: ciOperatorApiRef,
+      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
+      factory: ({ discoveryApi, fetchApi }) =>
+        new CiOperatorClient({ discoveryApi, fetchApi }),
+    }),
+});
+
+/** Material's "build" (wrench) icon, without a dependency on its icon set. */
+const OperationsIcon = () => (
+  <SvgIcon>
+    <path d="M22.7 19l-9.1-9.1c.9-2.3.4-5-1.5-6.9-2-2-5-2.4-7.4-1.3L9 6 6 9 1.6 4.7C.4 7.1.9 10.1 2.9 12.1c1.9 1.9 4.6 2.4 6.9 1.5l9.1 9.1c.4.4 1 .4 1.4 0l2.3-2.3c.5-.4.5-1.1.1-1.4z" />
+  </SvgIcon>
+);
+
+/**
+ * The CI operations page at `/ci-experience/operations`, for the portal's
+ * admins (permission `ci-experience.admin.read`; others see why they cannot
+ * read it). Its nav item appears in the app's sidebar.
+ *
+ * @alpha
+ */
+export const ciOperationsPage = PageBlueprint.make({
+  name: 'operations',
+  params: {
+    path: '/ci-experience/operations',
+    title: 'CI operations',
+    icon: <OperationsIcon />,
+    routeRef: operationsRouteRef,
+    loader: () =>
+      import('./components/CiOperationsPage').then(m => (
+        <m.CiOperationsContent />
+      )),
+  },
 });
 
 /**
@@ -109,6 +156,8 @@ export default createFrontendPlugin({
   info: { packageJson: () => import('../package.json') },
   extensions: [
     ciExperienceApi,
+    ciOperatorApi,
+    ciOperationsPage,
     ciExperienceEntityContent,
     ciExperienceEntityCard,
     ciExperienceRollupCard,
@@ -116,5 +165,6 @@ export default createFrontendPlugin({
   ],
   routes: {
     root: rootRouteRef,
+    operations: operationsRouteRef,
   },
 });

@@ -12,14 +12,18 @@ import { hasCiAnnotation } from '@ci-experience/plugin-ci-experience-common';
 
 export {
   ciExperiencePlugin,
+  CiOperationsPage,
   EntityCiContent,
   EntityCiRollupCard,
   EntityCiRollupContent,
   EntityCiStatusCard,
 } from './plugin';
-export { rootRouteRef } from './routes';
+export { operationsRouteRef, rootRouteRef } from './routes';
 export { ciExperienceApiRef, CiExperienceClient } from './api';
 export type { CiExperienceApi, CiInsightsQuery } from './api';
+export { ciOperatorApiRef, CiOperatorClient } from './api/CiOperatorApi';
+export type { CiOperatorApi } from './api/CiOperatorApi';
+export { CiAdminOnly } from './components/CiOperationsPage/CiAdminOnly';
 export type {
   CiAlertChannels,
   CiAlertDelivery,
@@ -45,6 +49,11 @@ export type {
   CiTrendPoint,
   CiJob,
   CiJobLog,
+  CiOperatorHost,
+  CiOperatorSource,
+  CiOperatorStatus,
+  CiSyncMode,
+  CiWebhookOutcomes,
   CiRerunRequest,
   CiRun,
   CiRunActions,

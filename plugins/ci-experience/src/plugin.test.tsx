@@ -17,6 +17,7 @@ import {
   isCiRollupAvailable,
 } from './index';
 import { ciExperienceApiRef } from './api';
+import { ciOperatorApiRef } from './api/CiOperatorApi';
 import { getComponentData } from '@backstage/core-plugin-api';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import {
@@ -35,7 +36,7 @@ describe('ci-experience legacy plugin', () => {
   it('has the plugin id and provides the API', () => {
     expect(ciExperiencePlugin.getId()).toBe('ci-experience');
     const apiIds = [...ciExperiencePlugin.getApis()].map(f => f.api.id);
-    expect(apiIds).toEqual([ciExperienceApiRef.id]);
+    expect(apiIds).toEqual([ciExperienceApiRef.id, ciOperatorApiRef.id]);
   });
 
   it('provides the extensions from the plugin', () => {

@@ -7,7 +7,8 @@ import {
   fetchApiRef,
 } from '@backstage/core-plugin-api';
 import { ciExperienceApiRef, CiExperienceClient } from './api';
-import { rootRouteRef } from './routes';
+import { ciOperatorApiRef, CiOperatorClient } from './api/CiOperatorApi';
+import { operationsRouteRef, rootRouteRef } from './routes';
 
 /**
  * The CI Experience plugin, for apps on the legacy frontend system.
@@ -23,9 +24,16 @@ export const ciExperiencePlugin = createPlugin({
       factory: ({ discoveryApi, fetchApi }) =>
         new CiExperienceClient({ discoveryApi, fetchApi }),
     }),
+    createApiFactory({
+      api: ciOperatorApiRef,
+      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
+      factory: ({ discoveryApi, fetchApi }) =>
+        new CiOperatorClient({ discoveryApi, fetchApi }),
+    }),
   ],
   routes: {
     root: rootRouteRef,
+    operations: operationsRouteRef,
   },
 });
 
@@ -92,5 +100,22 @@ export const EntityCiRollupContent = ciExperiencePlugin.provide(
           m => m.EntityCiRollupContent,
         ),
     },
+  }),
+);
+
+/**
+ * The CI operations page for the portal's admins (permission
+ * `ci-experience.admin.read`): provider budgets and breakers, every source's
+ * sync state worst first, webhook intake and queue depths. Route it at
+ * `/ci-experience/operations`.
+ *
+ * @public
+ */
+export const CiOperationsPage = ciExperiencePlugin.provide(
+  createRoutableExtension({
+    name: 'CiOperationsPage',
+    component: () =>
+      import('./components/CiOperationsPage').then(m => m.CiOperationsPage),
+    mountPoint: operationsRouteRef,
   }),
 );

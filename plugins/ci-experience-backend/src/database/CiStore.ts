@@ -29,6 +29,8 @@ export interface StoredSource {
 export interface SourceSyncState {
   key: string;
   provider: string;
+  /** The source's name at its provider (`owner/repo`, a job's full name…). */
+  source: string;
   host?: string;
   /** The last sync that completed. */
   lastSyncedAt?: string;

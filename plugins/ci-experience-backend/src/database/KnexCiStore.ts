@@ -134,6 +134,7 @@ export class KnexCiStore implements CiStore {
       const query = this.db('ci_sources as s').select(
         's.key',
         's.provider',
+        's.source',
         's.host',
         's.last_synced_at',
         's.last_attempt_at',
@@ -154,6 +155,7 @@ export class KnexCiStore implements CiStore {
         result.set(row.key, {
           key: row.key,
           provider: row.provider,
+          source: row.source,
           ...(row.host ? { host: row.host } : {}),
           ...(row.last_synced_at ? { lastSyncedAt: row.last_synced_at } : {}),
           ...(row.last_attempt_at

@@ -66,6 +66,7 @@ describe('sourceCadence', () => {
   const state = (s: Partial<SourceSyncState>): SourceSyncState => ({
     key: 'fake:x',
     provider: 'fake',
+    source: 'x',
     hasUnfinished: false,
     ...s,
   });
@@ -364,6 +365,21 @@ describe.each(databases.eachSupportedId())(
           webhook: { due: 0, notDue: 2 },
         },
       });
+
+      // The operator's view of the same stored state, before this pass ran.
+      const seen = Object.fromEntries(
+        (await planner.operatorSources()).map(o => [o.source, o]),
+      );
+      expect(seen.running).toMatchObject({
+        provider: s.running.provider,
+        mode: 'active',
+        lastSyncedAt: ago(90_000),
+        lagMs: 90_000,
+        webhookFed: false,
+        nextPollAt: new Date(now - 90_000 + CADENCE.active).toISOString(),
+      });
+      expect(seen.webhook).toMatchObject({ mode: 'webhook', webhookFed: true });
+      expect(seen.never).toBeUndefined();
     });
   },
 );
@@ -480,6 +496,7 @@ describe('SyncPlanner concurrency', () => {
         {
           key: `fake:${name}`,
           provider: 'fake',
+          source: String(name),
           hasUnfinished: false,
           lastAttemptAt: ago(at as number),
         },

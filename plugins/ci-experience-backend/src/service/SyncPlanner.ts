@@ -1,3 +1,4 @@
+import { CiOperatorSource } from '@ci-experience/plugin-ci-experience-common';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Config, readDurationFromConfig } from '@backstage/config';
 import { InputError } from '@backstage/errors';
@@ -314,6 +315,41 @@ export class SyncPlanner {
   /** The cadence of a stored source at `now`, as the planner sees it. */
   cadenceOf(state: SourceSyncState | undefined, now = this.now()) {
     return sourceCadence(state, this.cadence, now);
+  }
+
+  /**
+   * Every stored source as an operator sees it: its mode, last sync, lag,
+   * error, whether webhooks feed it and when it is polled next (one query).
+   */
+  async operatorSources(): Promise<CiOperatorSource[]> {
+    const { store } = this.options;
+    if (!store) {
+      return [];
+    }
+    const now = this.now();
+    const states = await store.getSyncStates();
+    return [...states.values()].map(state => {
+      const { mode, nextPollAt } = this.cadenceOf(state, now);
+      const fresh = [state.lastSyncedAt, state.lastDeliveryAt]
+        .map(iso => (iso ? Date.parse(iso) : NaN))
+        .filter(ms => !Number.isNaN(ms));
+      return {
+        provider: state.provider,
+        source: state.source,
+        host: this.hostOf(state),
+        mode,
+        ...(state.lastSyncedAt ? { lastSyncedAt: state.lastSyncedAt } : {}),
+        ...(state.lastAttemptAt ? { lastAttemptAt: state.lastAttemptAt } : {}),
+        ...(fresh.length > 0
+          ? { lagMs: Math.max(0, now - Math.max(...fresh)) }
+          : {}),
+        ...(state.error
+          ? { error: `${state.error.name}: ${state.error.message}` }
+          : {}),
+        webhookFed: mode === 'webhook',
+        nextPollAt,
+      };
+    });
   }
 
   /** The host whose concurrency a source's syncs count against. */

@@ -10,6 +10,7 @@ import { Attributes, Counter, metrics } from '@opentelemetry/api';
 import { CiStore, StoredSource, TriageTask } from '../database/CiStore';
 import { ADDING_RULES_GUIDE } from './defaultRules';
 import { FailureClassifier, UNKNOWN_FAILURE } from './FailureClassifier';
+import { CI_EXPERIENCE_METER_NAME } from '../service/metrics';
 
 /**
  * The class of a failed job whose provider cannot serve logs: recorded so
@@ -111,7 +112,7 @@ export class TriageService {
       this.metric =
         options.metric ??
         metrics
-          .getMeter('@ci-experience/plugin-ci-experience-backend')
+          .getMeter(CI_EXPERIENCE_METER_NAME)
           .createCounter('ci_experience.triage.jobs', {
             description:
               'Failed jobs triaged, by provider and outcome (classified, unknown, no-log, failed)',

@@ -13,6 +13,7 @@ import SearchIcon from '@material-ui/icons/Search';
 import { SidebarSearchModal } from '@backstage/plugin-search';
 import { UserSettingsSignInAvatar } from '@backstage/plugin-user-settings';
 import { NotificationsSidebarItem } from '@backstage/plugin-notifications';
+import { CiAdminOnly } from '@ci-experience/plugin-ci-experience';
 
 export const SidebarContent = NavContentBlueprint.make({
   params: {
@@ -24,6 +25,9 @@ export const SidebarContent = NavContentBlueprint.make({
       // Skipped items
       nav.take('page:search'); // Using search modal instead
       nav.take('page:notifications'); // Using NotificationsSidebarItem manually instead
+      // CI operations (/ci-experience/operations) only for those who may
+      // read it (ci-experience.admin.read); the page and its API check too.
+      const ciOperations = nav.take('page:ci-experience/operations');
 
       return (
         <Sidebar>
@@ -34,6 +38,7 @@ export const SidebarContent = NavContentBlueprint.make({
           <SidebarDivider />
           <SidebarGroup label="Menu" icon={<MenuIcon />}>
             {nav.take('page:catalog')}
+            <CiAdminOnly>{ciOperations}</CiAdminOnly>
             <SidebarDivider />
             <SidebarScrollWrapper>
               {nav.rest({ sortBy: 'title' })}

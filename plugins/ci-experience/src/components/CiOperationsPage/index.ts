@@ -1,0 +1,2 @@
+export { CiOperationsContent, CiOperationsPage } from './CiOperationsPage';
+export { CiAdminOnly } from './CiAdminOnly';
