@@ -121,7 +121,7 @@ describeWithServices('two replicas on one PostgreSQL and one Redis', () => {
     const scheduled = () =>
       backends.flatMap(b =>
         b.logger.info.mock.calls.filter(([m]) =>
-          String(m).startsWith('Scheduled sync:'),
+          String(m).startsWith('Scheduled sync of '),
         ),
       );
     for (let i = 0; i < 200 && scheduled().length === 0; i++) {
