@@ -4,6 +4,37 @@ import { HumanDuration } from '@backstage/types';
 /** A duration in config: `{ days: 30 }`, `{ months: 13 }`. */
 type HumanDurationConfig = HumanDuration;
 
+/**
+ * How a provider's hosts are limited besides their hourly figure; see
+ * docs/operating.md, "Provider request budgets".
+ */
+interface ProviderLimitsConfig {
+  /**
+   * Share of the limit (the provider's reported limit or `requestsPerHour`,
+   * whichever is lower) that syncs may spend per hour, for all replicas
+   * together; the rest is left for people's own requests with the same
+   * credentials. From 0.01 to 1. Default 0.8.
+   */
+  budgetShare?: number;
+  /**
+   * Requests to one endpoint in any minute (GitHub's secondary limit),
+   * per replica divided by `expectedReplicas`. Default 900.
+   */
+  requestsPerMinutePerEndpoint?: number;
+  /**
+   * Replicas sharing a budget while the cache cannot share it: each then
+   * spends 1/expectedReplicas of it. Default 1.
+   */
+  expectedReplicas?: number;
+  /** A circuit breaker per host. */
+  breaker?: {
+    /** Failures in a row (5xx, timeouts, network errors) that open it. Default 5. */
+    failures?: number;
+    /** While open, one request per this interval probes the host. Default 1 minute. */
+    probeInterval?: HumanDurationConfig | string;
+  };
+}
+
 export interface Config {
   /**
    * CI Experience backend. Every key is optional: without this section the
@@ -23,6 +54,42 @@ export interface Config {
        * nothing new. Default 5.
        */
       maxPages?: number;
+      /**
+       * How often each source is polled, by what its stored state says
+       * (docs/operating.md, "Sync cadence and concurrency"). Each a duration:
+       * `{ minutes: 1 }` or an ISO 8601 string such as `PT1M`. A source is
+       * polled at most once per scheduled pass, so `active` below the
+       * schedule's frequency polls at the frequency.
+       */
+      cadence?: {
+        /** A source with unfinished runs or recent activity. Default 1 minute. */
+        active?: HumanDurationConfig | string;
+        /** A source with neither. Default 15 minutes. */
+        quiet?: HumanDurationConfig | string;
+        /**
+         * A source webhooks feed, as a safety net for lost deliveries.
+         * Default 30 minutes.
+         */
+        webhookFed?: HumanDurationConfig | string;
+        /** How recent a run's activity makes a source active. Default 2 hours. */
+        activeWindow?: HumanDurationConfig | string;
+        /**
+         * How recent an applied delivery makes a source webhook-fed (unless
+         * one of its runs is unfinished for longer than `webhookFed`).
+         * Default 24 hours.
+         */
+        webhookWindow?: HumanDurationConfig | string;
+      };
+      /** How many scheduled syncs run at once, across the pass. */
+      concurrency?: {
+        /**
+         * Per provider host (github.com, each GitHub Enterprise or GitLab
+         * host): hosts are served round-robin. Default 4.
+         */
+        perHost?: number;
+        /** Across all hosts. Default 16. */
+        total?: number;
+      };
     };
     /**
      * Which sources an entity's annotations may reach (docs/security.md). By
@@ -199,16 +266,21 @@ export interface Config {
        * bounded by `logs.maxBytes` instead. Default 16777216 (16 MiB).
        */
       maxResponseBytes?: number;
+      /** Request budgets and breakers of every provider; `<provider>.limits` overrides them. */
+      limits?: ProviderLimitsConfig;
       githubActions?: {
         /** Set false to turn the built-in GitHub Actions provider off. Default true. */
         enabled?: boolean;
         /**
-         * Requests to one GitHub host per hour that this replica may spend
-         * (304 answers do not count). Below a quarter of it left, requests
-         * are spaced out to the reset; the last 2% are never spent. Default
-         * 4000, under GitHub's 5,000 for a token.
+         * Requests to one GitHub host per hour, for all replicas together
+         * (shared through the cache), before `limits.budgetShare` (80 %) is
+         * applied; GitHub's own `x-ratelimit-limit` counts when lower. 304
+         * answers do not count. Below a quarter of the budget left, requests
+         * are spaced out to the reset. Default 4000.
          */
         requestsPerHour?: number;
+        /** Overrides `ciExperience.providers.limits` for GitHub. */
+        limits?: ProviderLimitsConfig;
         /** Requests in flight at once per host. Default 4. */
         maxConcurrency?: number;
         /** Overrides for single hosts, e.g. a GitHub Enterprise server. */
@@ -222,10 +294,12 @@ export interface Config {
       gitlab?: {
         /** Default: on when an `integrations.gitlab` entry exists. */
         enabled?: boolean;
-        /** Per replica and host. Default 3600. */
+        /** Per host, for all replicas together, before `limits.budgetShare`. Default 3600. */
         requestsPerHour?: number;
         /** Default 4. */
         maxConcurrency?: number;
+        /** Overrides `ciExperience.providers.limits` for GitLab. */
+        limits?: ProviderLimitsConfig;
         budgets?: Array<{
           host: string;
           requestsPerHour?: number;
@@ -258,6 +332,8 @@ export interface Config {
         webhookSigningSecret?: string;
         requestsPerHour?: number;
         maxConcurrency?: number;
+        /** Overrides `ciExperience.providers.limits` for Buildkite. */
+        limits?: ProviderLimitsConfig;
       };
       /** CircleCI; see docs/providers/circleci.md. On when apiToken is set. */
       circleci?: {
@@ -271,6 +347,8 @@ export interface Config {
         webhookSecret?: string;
         requestsPerHour?: number;
         maxConcurrency?: number;
+        /** Overrides `ciExperience.providers.limits` for CircleCI. */
+        limits?: ProviderLimitsConfig;
       };
       /** Jenkins instances; see docs/providers/jenkins.md. */
       jenkins?: {
@@ -296,10 +374,12 @@ export interface Config {
          * false: a URL, query included, lands in proxy and access logs.
          */
         allowTokenInQuery?: boolean;
-        /** Per replica and instance. Default 3600. */
+        /** Per instance, for all replicas together, before `limits.budgetShare`. Default 3600. */
         requestsPerHour?: number;
         /** Default 4. */
         maxConcurrency?: number;
+        /** Overrides `ciExperience.providers.limits` for Jenkins. */
+        limits?: ProviderLimitsConfig;
       };
     };
   };
