@@ -151,7 +151,7 @@ describe('sourceCadence', () => {
 describe('readSyncPlannerConfig', () => {
   it('has the documented defaults', () => {
     expect(readSyncPlannerConfig(undefined)).toEqual({
-      cadence: CADENCE,
+      cadence: { ...CADENCE, activeWindow: 15 * MIN },
       concurrency: { perHost: 4, total: 16 },
     });
   });
@@ -165,7 +165,12 @@ describe('readSyncPlannerConfig', () => {
         concurrency: { perHost: 2, total: 8 },
       }),
     ).toEqual({
-      cadence: { ...CADENCE, active: 30_000, quiet: 60 * MIN },
+      cadence: {
+        ...CADENCE,
+        activeWindow: 15 * MIN,
+        active: 30_000,
+        quiet: 60 * MIN,
+      },
       concurrency: { perHost: 2, total: 8 },
     });
     expect(() => read({ cadence: { quiet: 'soon' } })).toThrow(

@@ -29,7 +29,9 @@ export const DEFAULT_SYNC_CADENCE: Record<keyof SyncCadence, HumanDuration> = {
   active: { minutes: 1 },
   quiet: { minutes: 15 },
   webhookFed: { minutes: 30 },
-  activeWindow: { hours: 2 },
+  // Minutes, not hours: at 10,000 sources a 2-hour window made a third of
+  // them active, more than GitHub's 900 list requests a minute allow.
+  activeWindow: { minutes: 15 },
   webhookWindow: { hours: 24 },
 };
 
