@@ -8,6 +8,7 @@ const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
 const MIGRATION = '20261128040000_aggregate_write_locality.js';
 const CLAMP = '20261202000100_clamp_future_times.js';
+const LATEST_ATTEMPT = '20261202200000_latest_attempt.js';
 const directory = resolvePackagePath(
   '@ci-experience/plugin-ci-experience-backend',
   'migrations',
@@ -144,5 +145,72 @@ describe.each(databases.eachSupportedId())('migrations on %p', databaseId => {
       provider_updated_at: '2026-11-01T10:05:00.000Z',
       aggregated: isPostgres(knex) ? true : 1,
     });
+  });
+
+  it('fills activity and superseded marks in batches over more runs than a batch, and builds the index', async () => {
+    const knex = await databases.init(databaseId);
+    await knex.migrate.latest({ directory });
+    await knex.migrate.down({ directory, name: LATEST_ATTEMPT });
+    expect(await knex.schema.hasColumn('ci_runs', 'activity_at')).toBe(false);
+    // 2,600 runs (more than one batch of 2,000), every 13th with a second
+    // attempt that started later than it was created.
+    const rows = [];
+    for (let i = 0; i < 2600; i++) {
+      const attempt = i % 13 === 12 ? 2 : 1;
+      const providerRunId = String(attempt === 2 ? i - 1 : i);
+      rows.push({
+        id: `r${String(i).padStart(5, '0')}`,
+        source_key: 's',
+        provider: 'p',
+        source: 's',
+        provider_run_id: providerRunId,
+        attempt,
+        workflow: 'CI',
+        run_number: i,
+        status: 'succeeded',
+        provider_status: 'success',
+        url: 'https://ci.example.com/',
+        created_at: '2026-11-01T10:00:00.000Z',
+        started_at: attempt === 2 ? '2026-11-02T10:00:00.000Z' : null,
+        status_rank: 2,
+      });
+    }
+    await knex.batchInsert('ci_runs', rows, 100);
+    await knex.migrate.up({ directory, name: LATEST_ATTEMPT });
+
+    const stored = await knex('ci_runs')
+      .orderBy('id')
+      .select('id', 'activity_at', 'superseded');
+    expect(stored).toHaveLength(2600);
+    expect(stored.filter(r => r.activity_at === null)).toEqual([]);
+    const superseded = stored.filter(r => Boolean(r.superseded)).map(r => r.id);
+    // The first attempt of each re-run run (the row before each attempt 2).
+    expect(superseded).toEqual(
+      rows.filter((_, i) => i % 13 === 11).map(r => r.id),
+    );
+    expect(stored.find(r => r.id === 'r00012')?.activity_at).toBe(
+      '2026-11-02T10:00:00.000Z',
+    );
+    expect(stored.find(r => r.id === 'r00011')?.activity_at).toBe(
+      '2026-11-01T10:00:00.000Z',
+    );
+    // The index, valid (PostgreSQL builds it CONCURRENTLY).
+    const index = isPostgres(knex)
+      ? (
+          await knex.raw(
+            "SELECT i.indisvalid AS valid, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'ci_runs_source_activity_idx'",
+          )
+        ).rows.map((r: { valid: boolean; def: string }) => ({
+          valid: r.valid,
+          columns: /\(([^)]*)\)/.exec(r.def)?.[1],
+        }))
+      : (
+          await knex.raw(
+            "SELECT name FROM pragma_index_list('ci_runs') WHERE name = 'ci_runs_source_activity_idx'",
+          )
+        ).map(() => ({ valid: true, columns: 'source_key, activity_at' }));
+    expect(index).toEqual([
+      { valid: true, columns: 'source_key, activity_at' },
+    ]);
   });
 });
