@@ -134,13 +134,26 @@ describe('retention', () => {
       await store.markSynced('fake:team/gone', daysAgo(420));
 
       const logger = mockServices.logger.mock();
+      const batches: Array<{ table: string; rows: number }> = [];
       const pruner = new RetentionPruner(
         knex,
         readRetention(new ConfigReader({})),
         logger,
-        { batchSize: 2, now: () => NOW },
+        {
+          batchSize: 2,
+          pauseMs: 1,
+          now: () => NOW,
+          onBatch: ({ table, rows }) => batches.push({ table, rows }),
+        },
       );
       const result = await pruner.prune();
+      // Runs in batches of at most 2, oldest first, each batch starting
+      // where the last ended: 5 expired runs are 2 + 2 + 1.
+      expect(batches.filter(b => b.table === 'ci_runs')).toEqual([
+        { table: 'ci_runs', rows: 2 },
+        { table: 'ci_runs', rows: 2 },
+        { table: 'ci_runs', rows: 1 },
+      ]);
       expect(result).toEqual({
         runs: 5,
         jobs: 5,
