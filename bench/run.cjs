@@ -17,6 +17,12 @@
  * benchmark 4 (CI insights on a generated history, bench/insights/; its own
  * knobs BENCH_INSIGHTS_* are described there) and rewrites only its part of
  * docs/benchmarks.md; BENCH_ONLY=portal runs only benchmarks 1-3.
+ *
+ * `yarn bench storage`, `yarn bench prune`, `yarn bench migrate` (or
+ * BENCH_ONLY=<mode>; `scale` for the three) run benchmarks 5-7 alone
+ * (bench/scale/run.cjs: bytes per run, prune beside intake, migrations
+ * beside writes, on PostgreSQL at 1M runs), each rewriting only its own
+ * section; a full run keeps those sections as they are.
  */
 const path = require('node:path');
 const fs = require('node:fs');
@@ -26,6 +32,12 @@ const { randomBytes, randomUUID, createHmac } = require('node:crypto');
 const { Client } = require('pg');
 const sim = require('@ci-experience/ci-simulator');
 const { runInsightsBench, cleanupInsights } = require('./insights/index.cjs');
+const {
+  SCALE_MODES,
+  runScaleMode,
+  reportScaleFrom,
+} = require('./scale/run.cjs');
+const { keepScaleSections } = require('./scale/common.cjs');
 const {
   insightsSummaryRows,
   insightsSection,
@@ -64,6 +76,13 @@ const THINK_MS = num('BENCH_THINK_MS', 1000);
 const CANNON_SECONDS = num('BENCH_CANNON_SECONDS', 15);
 const DELIVERIES = num('BENCH_DELIVERIES', 5000);
 const INTAKE_CONCURRENCY = 20;
+/**
+ * Where deliveries go: the plugin's own ingress (answered after the commit,
+ * no events service on the way), or BENCH_INTAKE_PATH=/api/events/http/github
+ * for the events backend's.
+ */
+const INTAKE_PATH =
+  process.env.BENCH_INTAKE_PATH ?? '/api/ci-experience/webhooks/github';
 const INTAKE_MAX_MS = 60_000;
 const GLOBAL_TIMEOUT_MS = 14 * 60_000; // benchmarks 1-3
 /** `insights`: only benchmark 4; `portal`: only 1-3; unset: all. */
@@ -538,7 +557,7 @@ async function benchIntake() {
       INTAKE_MAX_MS / 1000
     } s`,
   );
-  const url = `${BACKEND}/api/events/http/github`;
+  const url = `${BACKEND}${INTAKE_PATH}`;
   const statuses = {};
   const accepted = new Set();
   const latencies = [];
@@ -919,7 +938,7 @@ function report(results, errorsByBench, totalMs) {
     `Method: ${fmt(
       DELIVERIES,
       0,
-    )} signed GitHub deliveries (\`x-hub-signature-256\` HMAC of the exact body, unique \`x-github-delivery\`, \`x-github-event\`) built from the simulator's \`runJson\`/\`jobJson\` for runs with ids from 9,000,000,000 up (no collision with the simulator's own runs) on the ten synced repositories: per run \`workflow_run\` requested / in_progress / completed and \`workflow_job\` in_progress / completed for each job; 10% of them sent twice with the same delivery id; all shuffled. POSTed to \`/api/events/http/github\` by ${INTAKE_CONCURRENCY} concurrent senders as fast as the backend answers (bounded at ${
+    )} signed GitHub deliveries (\`x-hub-signature-256\` HMAC of the exact body, unique \`x-github-delivery\`, \`x-github-event\`) built from the simulator's \`runJson\`/\`jobJson\` for runs with ids from 9,000,000,000 up (no collision with the simulator's own runs) on the ten synced repositories: per run \`workflow_run\` requested / in_progress / completed and \`workflow_job\` in_progress / completed for each job; 10% of them sent twice with the same delivery id; all shuffled. POSTed to \`${INTAKE_PATH}\` by ${INTAKE_CONCURRENCY} concurrent senders as fast as the backend answers (bounded at ${
       INTAKE_MAX_MS / 1000
     } s). Beside it, on the same backend in the same run, the catalog's \`GET /api/catalog/entities/by-name/component/default/<name>\` with autocannon at 20 connections for ${CANNON_SECONDS} s. Then PostgreSQL is queried until the counts settle (bounded at 60 s): every distinct run must be stored once, in its latest state, its jobs final, every distinct delivery recorded once.`,
   );
@@ -1044,6 +1063,9 @@ function report(results, errorsByBench, totalMs) {
   );
   L.push('BENCH_ONLY=insights yarn bench   # only benchmark 4');
   L.push(
+    'yarn bench storage   # only benchmark 5 (bytes per run, 1M-run database; about 10 minutes); likewise `yarn bench prune` (6), `yarn bench migrate` (7), `yarn bench scale` (5-7)',
+  );
+  L.push(
     'BENCH_ONLY=insights BENCH_INSIGHTS_RUNS=50000 yarn bench   # a quick check at a smaller scale',
   );
   L.push('```');
@@ -1081,7 +1103,14 @@ function reportInsightsOnly(ins, error) {
 }
 
 function writePage(out, text) {
-  fs.writeFileSync(out, text);
+  let page = text;
+  try {
+    // The storage, prune and migrate sections (`yarn bench <mode>`) stay.
+    page = keepScaleSections(fs.readFileSync(out, 'utf8'), text);
+  } catch {
+    // no page before
+  }
+  fs.writeFileSync(out, page);
   try {
     // Keep the page as `yarn prettier:check` wants it; best effort.
     execSync(
@@ -1124,6 +1153,61 @@ async function dropDatabases() {
 }
 
 async function main() {
+  const mode = process.argv[2] ?? '';
+  // `yarn bench sources`: bench/sources/index.cjs in its own process (its
+  // fake clock must be installed before anything reads Date).
+  if ((mode || ONLY) === 'sources') {
+    const { spawnSync } = require('node:child_process');
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--max-old-space-size=4096',
+        '--require',
+        require.resolve('@backstage/cli/config/nodeTransform.cjs'),
+        path.join(__dirname, 'sources/index.cjs'),
+      ],
+      { stdio: 'inherit', cwd: ROOT, env: process.env },
+    );
+    process.exit(r.status ?? 1);
+  }
+  // `yarn bench fault`: two real backends, one killed (bench/fault/); its
+  // section goes into docs/benchmarks.md as section 9.
+  if ((mode || ONLY) === 'fault') {
+    const { runFaultBench } = require('./fault/index.cjs');
+    const { splice, SECTIONS } = require('./scale/common.cjs');
+    const r = await runFaultBench({ log });
+    const heading = SECTIONS[SECTIONS.length - 1].heading;
+    const section = r.section.trimEnd().split('\n');
+    section[0] = heading;
+    const out = benchOut();
+    fs.writeFileSync(
+      out,
+      splice(fs.readFileSync(out, 'utf8'), {
+        heading,
+        rowPrefix: '| 9. Faults',
+        rows: [],
+        section: [...section, ''],
+      }),
+    );
+    log(`wrote ${out}`);
+    process.exit(r.error && !r.check ? 1 : 0);
+  }
+  // `yarn bench storage|prune|migrate|scale`: bench/scale/run.cjs alone.
+  if (mode || SCALE_MODES.includes(ONLY)) {
+    const scale = mode || ONLY;
+    if (!SCALE_MODES.includes(scale)) {
+      console.error(
+        `yarn bench ${scale}: expected one of ${SCALE_MODES.join(', ')}`,
+      );
+      process.exit(1);
+    }
+    if (process.env.BENCH_REPORT_FROM) {
+      log(`wrote ${reportScaleFrom(scale, process.env.BENCH_REPORT_FROM)}`);
+      process.exit(0);
+    }
+    process.exit(await runScaleMode(scale));
+  }
   if (!['', 'insights', 'portal'].includes(ONLY)) {
     console.error(`BENCH_ONLY=${ONLY}: expected insights or portal`);
     process.exit(1);
