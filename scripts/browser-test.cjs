@@ -685,6 +685,26 @@ async function main() {
       },
     );
 
+    await check(
+      "an admin's operator page shows provider hosts, synced sources and queues",
+      async () => {
+        // The demo's guest is in platform-team, granted ci-experience.admin.read.
+        await open(page, `${APP}/ci-experience/operations`);
+        await page
+          .getByRole('heading', { name: 'Provider hosts' })
+          .waitFor({ timeout: 60_000 });
+        // The simulated GitHub host, with its budget.
+        await page.getByText('localhost:7008').first().waitFor();
+        // payments-service's source, synced by the checks above.
+        await page
+          .getByRole('row')
+          .filter({ hasText: 'demo-org/payments-service' })
+          .first()
+          .waitFor({ timeout: 60_000 });
+        await page.getByText('Alert notification outbox').waitFor();
+      },
+    );
+
     await check('no uncaught errors in the page', async () => {
       if (pageErrors.length) {
         throw new Error(pageErrors.join('; '));
