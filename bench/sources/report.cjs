@@ -7,6 +7,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { execSync } = require('node:child_process');
+const { splice } = require('../scale/common.cjs');
 
 const ROOT = path.resolve(__dirname, '../..');
 const HEADING = '## 8. Ten thousand sources';
@@ -268,7 +269,7 @@ function section(r) {
     '',
     ...passNotes(r).flatMap(t => [t, '']),
     ...(r.notes ?? []).flatMap(t => [t, '']),
-    "Method: `bench/sources/` (`node --expose-gc --require @backstage/cli/config/nodeTransform.cjs bench/sources/index.cjs`), in one process against the plugin's own classes: `KnexCiStore` on a fresh PostgreSQL database, `GithubActionsProvider` with `ProviderTraffic.fromConfig` as `plugin.ts` wires it (`requestsPerHour` 15,000, 80 % budget share, 900 requests per minute per endpoint, `maxConcurrency` 4), `CiSyncService`, `SyncPlanner` with its default cadence (active 1 min, quiet 15 min, webhook-fed 30 min, active window 2 h) and concurrency (4 per host), one pass started every minute with that minute as its deadline; webhooks through `DeliveryIngestor` with `parseGithubDelivery`, signed. No HTTP server and no catalog. The GitHub simulator (`packages/ci-simulator`) answers with ETags; a wrapper in front of it adds GitHub's documented limits: 15,000 requests per hour (a 304 is free), 100 requests in flight and 900 per minute per endpoint (REST path with ids folded), answered 403 with `retry-after: 60`, and a simulated latency of " +
+    "Method: `bench/sources/` (`node --expose-gc --require @backstage/cli/config/nodeTransform.cjs bench/sources/index.cjs`), in one process against the plugin's own classes: `KnexCiStore` on a fresh PostgreSQL database, `GithubActionsProvider` with `ProviderTraffic.fromConfig` as `plugin.ts` wires it (`requestsPerHour` 15,000, 80 % budget share, 900 requests per minute per endpoint, `maxConcurrency` 4), `CiSyncService`, `SyncPlanner` with its default cadence (active 1 min, quiet 15 min, webhook-fed 30 min, and active window as in docs/configuration.md at the time of the run) and concurrency (4 per host), one pass started every minute with that minute as its deadline; webhooks through `DeliveryIngestor` with `parseGithubDelivery`, signed. No HTTP server and no catalog. The GitHub simulator (`packages/ci-simulator`) answers with ETags; a wrapper in front of it adds GitHub's documented limits: 15,000 requests per hour (a 304 is free), 100 requests in flight and 900 per minute per endpoint (REST path with ids folded), answered 403 with `retry-after: 60`, and a simulated latency of " +
       `${n(
         s.latencyMs,
       )} ms per request. Each active source runs a workflow (three jobs) in about one 4-minute slot in four, each quiet one about once in 6 hours. Time: \`@sinonjs/fake-timers\` fakes Date and the timers of the whole process, advanced ${
@@ -281,36 +282,6 @@ function section(r) {
     '',
   );
   return lines;
-}
-
-/** Replaces this section and its summary rows in `md`, or adds them. */
-function splice(md, rows, sectionLines) {
-  const kept = md.split('\n').filter(l => !l.startsWith(ROW_PREFIX));
-  const sum = kept.indexOf('## Summary');
-  let at = -1;
-  if (sum >= 0) {
-    for (let i = sum + 1; i < kept.length && !kept[i].startsWith('## '); i++) {
-      if (kept[i].startsWith('|')) at = i;
-    }
-  }
-  if (at >= 0) kept.splice(at + 1, 0, ...rows);
-  const start = kept.indexOf(HEADING);
-  if (start >= 0) {
-    let end = start + 1;
-    while (end < kept.length && !kept[end].startsWith('## ')) end++;
-    kept.splice(start, end - start, ...sectionLines);
-  } else {
-    // Before the closing sections, or before a numbered section after 8.
-    let before = kept.findIndex(
-      l =>
-        l === '## Benchmarks that could not run' ||
-        l === '## How to run' ||
-        (/^## (\d+)\. /.test(l) && Number(/^## (\d+)\. /.exec(l)[1]) > 8),
-    );
-    if (before < 0) before = kept.length;
-    kept.splice(before, 0, ...sectionLines);
-  }
-  return kept.join('\n');
 }
 
 /** Writes the section into docs/benchmarks.md (or BENCH_OUT); returns the path. */
@@ -330,7 +301,15 @@ function writeSourcesSection(result) {
       '',
     ].join('\n');
   }
-  fs.writeFileSync(out, splice(md, summaryRows(result), section(result)));
+  fs.writeFileSync(
+    out,
+    splice(md, {
+      heading: HEADING,
+      rowPrefix: ROW_PREFIX,
+      rows: summaryRows(result),
+      section: section(result),
+    }),
+  );
   try {
     execSync(
       `${path.join(ROOT, 'node_modules/.bin/prettier')} --write ${out}`,
