@@ -826,7 +826,7 @@ async function runFaultBench(options = {}) {
       .split('\n')
       .filter(l => /\berror\b/i.test(l) && !/Sync of demo-org/.test(l))
       .slice(0, 5);
-    result.leaseMs = 15 * 60_000;
+    result.leaseMs = 30_000;
     log(
       `check: ${JSON.stringify({
         ...checked,
@@ -985,9 +985,9 @@ function faultSection(r) {
   }
   if (!within) {
     L.push(
-      `Why not within one interval: a killed replica cannot release its sync leases, and a lease lasts \`leaseMs\` (${fmt(
-        r.leaseMs / 60_000,
-      )} min by default in CiSyncService) whatever the interval, so B skips those sources until the lease expires; the scheduler's global task a dead replica was running is also only taken over once its \`timeout\` (2 min in this overlay) has passed. Leases as long as one request time-out and renewed while a sync runs would bound recovery by about one interval.`,
+      `Why not within one interval: a killed replica's sync leases lapse unreleased after \`leaseMs\` (${fmt(
+        r.leaseMs / 1000,
+      )} s; renewed every third of it while a sync runs), and the scheduler's global task a dead replica was running is taken over once its \`timeout\` (2 min in this overlay) has passed; after that, B's passes poll each source by its cadence. See B's \`Scheduled sync of …\` lines (bench log directory) for what each pass found due.`,
       '',
     );
   }

@@ -45,6 +45,11 @@ export interface SourceSyncState {
   latestActivityAt?: string;
   /** When a webhook delivery with a run or job of the source was last applied. */
   lastDeliveryAt?: string;
+  /**
+   * The end of a sync lease not released: a sync under way, or one whose
+   * replica died (the lease then lapses unreleased).
+   */
+  syncLeaseUntil?: string;
 }
 
 /**

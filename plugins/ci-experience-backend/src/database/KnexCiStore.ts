@@ -139,6 +139,7 @@ export class KnexCiStore implements CiStore {
         's.last_synced_at',
         's.last_attempt_at',
         's.last_delivery_at',
+        's.sync_lease_until',
         's.error_name',
         's.error_message',
         this.db.raw(
@@ -179,6 +180,9 @@ export class KnexCiStore implements CiStore {
             : {}),
           ...(row.last_delivery_at
             ? { lastDeliveryAt: row.last_delivery_at }
+            : {}),
+          ...(row.sync_lease_until
+            ? { syncLeaseUntil: row.sync_lease_until }
             : {}),
         });
       }

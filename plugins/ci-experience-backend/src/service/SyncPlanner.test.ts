@@ -71,6 +71,28 @@ describe('sourceCadence', () => {
     ...s,
   });
 
+  it("polls a source whose sync's lease was never released as soon as it lapses, whatever its mode", () => {
+    // Webhook-fed, synced 5 minutes ago: next poll in 25 minutes...
+    const fed = state({
+      lastAttemptAt: ago(5 * MIN),
+      lastDeliveryAt: ago(MIN),
+    });
+    expect(sourceCadence(fed, CADENCE, now)).toMatchObject({
+      mode: 'webhook',
+      nextPollAt: ago(5 * MIN - CADENCE.webhookFed),
+    });
+    // ...but a replica died mid-sync 3 minutes ago: its lease lapsed a
+    // minute ago, unreleased, so the source is due now.
+    expect(
+      sourceCadence({ ...fed, syncLeaseUntil: ago(MIN) }, CADENCE, now),
+    ).toMatchObject({ mode: 'webhook', nextPollAt: ago(MIN) });
+    // A sync under way: due when its lease would lapse, should it die.
+    expect(
+      sourceCadence({ ...fed, syncLeaseUntil: ago(-20_000) }, CADENCE, now)
+        .nextPollAt,
+    ).toBe(ago(-20_000));
+  });
+
   it('classifies by unfinished runs, recent activity and recent deliveries', () => {
     expect(sourceCadence(undefined, CADENCE, now)).toEqual({
       mode: 'quiet',

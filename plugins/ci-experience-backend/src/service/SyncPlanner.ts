@@ -187,10 +187,17 @@ export function sourceCadence(
     quiet: cadence.quiet,
     webhook: cadence.webhookFed,
   };
-  const interval = intervals[mode];
+  let next = last + intervals[mode];
+  // A lease never released: a sync is under way (due again when it lapses,
+  // should its replica die), or its replica died mid-sync (it lapsed). The
+  // source is then polled as soon as the lease allows, whatever its mode.
+  const lease = at(state?.syncLeaseUntil);
+  if (lease !== undefined) {
+    next = Math.min(next, lease);
+  }
   return {
     mode,
-    nextPollAt: new Date(last + interval).toISOString(),
+    nextPollAt: new Date(next).toISOString(),
     neverSynced: false,
   };
 }
