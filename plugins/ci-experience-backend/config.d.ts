@@ -55,6 +55,14 @@ export interface Config {
        */
       maxPages?: number;
       /**
+       * How long a source's sync lease lasts unless renewed (it is renewed
+       * every third of it while the sync runs): how long a replica that
+       * died mid-sync keeps others off its sources. Keep it at most the
+       * schedule's frequency for a survivor to take over within one pass.
+       * Default 30 s. A duration object or an ISO 8601 string.
+       */
+      leaseDuration?: HumanDurationConfig | string;
+      /**
        * How often each source is polled, by what its stored state says
        * (docs/operating.md, "Sync cadence and concurrency"). Each a duration:
        * `{ minutes: 1 }` or an ISO 8601 string such as `PT1M`. A source is

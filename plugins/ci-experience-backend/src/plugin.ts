@@ -1,3 +1,5 @@
+import { readDurationFromConfig } from '@backstage/config';
+import { durationToMilliseconds } from '@backstage/types';
 import {
   coreServices,
   createBackendPlugin,
@@ -319,6 +321,13 @@ export const ciExperiencePlugin = createBackendPlugin({
           onSourceChanged,
           limits: {
             maxPages: section?.getOptionalNumber('sync.maxPages') ?? 5,
+            leaseMs: section?.has('sync.leaseDuration')
+              ? durationToMilliseconds(
+                  readDurationFromConfig(section, {
+                    key: 'sync.leaseDuration',
+                  }),
+                )
+              : undefined,
           },
         });
 

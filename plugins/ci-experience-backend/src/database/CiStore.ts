@@ -154,7 +154,17 @@ export interface CiStore {
   /** The source as stored, when at least one entity claims it. */
   getClaimedSource(key: string): Promise<StoredSource | undefined>;
   /** Takes the sync lease of a source unless another owner holds it. */
-  tryLeaseSync(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Takes (or renews) a source's sync lease. With `ifLastAttemptAt`, only
+   * while the source's last attempt is still that one (null: never tried):
+   * a source another replica synced since is not synced again.
+   */
+  tryLeaseSync(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options?: { ifLastAttemptAt?: string | null },
+  ): Promise<boolean>;
   releaseSync(key: string, owner: string): Promise<void>;
 
   getRunVersions(ids: string[]): Promise<Map<string, StoredRunVersion>>;

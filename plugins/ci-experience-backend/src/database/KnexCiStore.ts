@@ -345,12 +345,22 @@ export class KnexCiStore implements CiStore {
     return (await this.getSources([key])).get(key);
   }
 
-  async tryLeaseSync(key: string, owner: string, ttlMs: number) {
+  async tryLeaseSync(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: { ifLastAttemptAt?: string | null } = {},
+  ) {
     const now = new Date();
     const until = new Date(now.getTime() + ttlMs).toISOString();
     // One conditional UPDATE: atomic on SQLite and PostgreSQL alike.
-    const updated = await this.db('ci_sources')
-      .where({ key })
+    const query = this.db('ci_sources').where({ key });
+    if (options.ifLastAttemptAt === null) {
+      query.whereNull('last_attempt_at');
+    } else if (options.ifLastAttemptAt !== undefined) {
+      query.where('last_attempt_at', options.ifLastAttemptAt);
+    }
+    const updated = await query
       .andWhere(q =>
         q
           .whereNull('sync_lease_until')

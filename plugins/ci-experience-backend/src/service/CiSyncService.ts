@@ -50,6 +50,12 @@ export interface SyncOptions {
    * list, each single run): once aborted, the sync stops there.
    */
   signal?: AbortSignal;
+  /**
+   * Sync only if the source's last attempt is still this one (null: never
+   * tried), as a sync pass read it: with several replicas running passes,
+   * a source another replica synced since is skipped, not polled twice.
+   */
+  ifLastAttemptAt?: string | null;
 }
 
 const DEFAULT_LEASE_MS = 30_000;
@@ -187,7 +193,7 @@ export class CiSyncService {
       return Promise.resolve({ pages: 0, changedRuns: 0, stopped: true });
     }
     const changed = () => this.options.onSourceChanged?.(source.key);
-    const promise = this.run(source, entityRef, options.signal).finally(() => {
+    const promise = this.run(source, entityRef, options).finally(() => {
       this.inFlight.delete(source.key);
       changed();
     });
@@ -199,8 +205,9 @@ export class CiSyncService {
   private async run(
     source: CiSource,
     entityRef: string | undefined,
-    signal: AbortSignal | undefined,
+    options: SyncOptions,
   ): Promise<SyncResult> {
+    const { signal } = options;
     const { store } = this.options;
     const logger = this.options.logger.child({
       provider: source.provider,
@@ -214,10 +221,12 @@ export class CiSyncService {
     await store.upsertSource(source);
     // One replica syncs a source at a time; the others serve what it stores.
     const leaseMs = this.options.limits.leaseMs ?? DEFAULT_LEASE_MS;
-    const leased = await store.tryLeaseSync(source.key, this.owner, leaseMs);
+    const leased = await store.tryLeaseSync(source.key, this.owner, leaseMs, {
+      ifLastAttemptAt: options.ifLastAttemptAt,
+    });
     if (!leased) {
       logger.debug(
-        `Sync of ${source.source} skipped: another replica is syncing it`,
+        `Sync of ${source.source} skipped: another replica is syncing it, or synced it since the pass began`,
       );
       return { ...result, skipped: true };
     }

@@ -739,3 +739,72 @@ describe('SyncPlanner stopping a pass', () => {
     }
   });
 });
+
+describe('SyncPlanner on several replicas', () => {
+  it('syncs a source once when two replicas run passes at once: one that another synced since its pass began is skipped', async () => {
+    const store = await KnexCiStore.fromKnex(await databases.init('SQLITE_3'));
+    const fake = controlledProvider();
+    fake.state.auto = true;
+    // Who asked the provider for each source's runs, A or B.
+    const listed = { a: new Set<string>(), b: new Set<string>() };
+    let phase: 'a' | 'b' = 'a';
+    const listRuns = fake.provider.listRuns.bind(fake.provider);
+    fake.provider.listRuns = (x, o) => {
+      listed[phase].add(x.source);
+      return listRuns(x, o);
+    };
+    const replica = (sync: SyncPlannerSync) =>
+      SyncPlanner.create({ store, sync, logger: logger() });
+    const syncA = CiSyncService.create({
+      providers: [fake.provider],
+      store,
+      logger: logger(),
+      limits: { maxPages: 5 },
+    });
+    const syncB = CiSyncService.create({
+      providers: [fake.provider],
+      store,
+      logger: logger(),
+      limits: { maxPages: 5 },
+    });
+    // B reads the sources' state, then waits before its first sync...
+    let open!: () => void;
+    const gate = new Promise<void>(resolve => (open = resolve));
+    let bWaiting = 0;
+    let bReady!: () => void;
+    const bQueued = new Promise<void>(resolve => (bReady = resolve));
+    const gatedB: SyncPlannerSync = {
+      sync: async (x, entityRef, options) => {
+        bWaiting += 1;
+        if (bWaiting === 1) {
+          bReady();
+        }
+        await gate;
+        return syncB.sync(x, entityRef, options);
+      },
+    };
+    const sources = ['r0', 'r1', 'r2'].map(name => ({ source: source(name) }));
+    await store.upsertSource(sources[2].source);
+    await store.markSynced(sources[2].source.key, '2026-12-01T00:00:00.000Z');
+    const passB = replica(gatedB).runPass(sources);
+    await bQueued;
+    // ...while A syncs all three and finishes.
+    const a = await replica(syncA).runPass(sources);
+    expect(a).toMatchObject({ due: 3, synced: 3 });
+    phase = 'b';
+    open();
+    const b = await passB;
+    // B found them due when it looked, and synced none of them again.
+    expect(b).toMatchObject({ due: 3, synced: 0, leased: 3 });
+    expect([...listed.a].sort()).toEqual(['r0', 'r1', 'r2']);
+    expect([...listed.b]).toEqual([]);
+    // Leases all released; the next pass of either sees them synced.
+    const stored = await store.getSources(sources.map(x => x.source.key));
+    for (const x of sources) {
+      expect(stored.get(x.source.key)?.syncLeaseUntil).toBeUndefined();
+      expect(stored.get(x.source.key)?.lastAttemptAt).toBeDefined();
+    }
+  });
+});
+
+type SyncPlannerSync = Parameters<typeof SyncPlanner.create>[0]['sync'];

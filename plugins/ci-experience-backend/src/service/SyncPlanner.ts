@@ -264,6 +264,11 @@ function emptyCounts(): SyncPassCounts {
 interface DueSource extends PlannedSource {
   host: string;
   mode: SyncMode;
+  /**
+   * The last attempt as this pass read it (null: never tried); the sync
+   * goes ahead only if it still is. Undefined without a store: no check.
+   */
+  lastAttemptAt?: string | null;
   /** How long past its poll time: never-synced sources first. */
   overdueMs: number;
 }
@@ -457,6 +462,9 @@ export class SyncPlanner {
           ...planned,
           host,
           mode: cadence.mode,
+          lastAttemptAt: this.options.store
+            ? states.get(planned.source.key)?.lastAttemptAt ?? null
+            : undefined,
           overdueMs: cadence.neverSynced ? Infinity : startedAt - nextPollAt,
         });
         queues.set(host, queue);
@@ -540,6 +548,7 @@ export class SyncPlanner {
     try {
       const r = await this.options.sync.sync(item.source, item.entityRef, {
         signal,
+        ifLastAttemptAt: item.lastAttemptAt,
       });
       if (r.error) {
         return 'failed';

@@ -130,6 +130,13 @@ export function passIntervalMs(
 /**
  * Registers the periodic sync with the scheduler. `run` receives the
  * task's abort signal and the pass's deadline (see {@link passIntervalMs}).
+ *
+ * Every replica runs its own passes (`scope: 'local'`, unless the schedule
+ * says otherwise): the sources are shared out by their leases and by the
+ * last attempt each pass read (a source another replica synced since is
+ * skipped), so replicas add sync capacity, and when one dies the others'
+ * next pass, within one interval, takes its sources as its leases lapse.
+ * A global task would instead wait for the dead replica's run to time out.
  */
 export async function scheduleSync(options: {
   scheduler: SchedulerService;
@@ -140,6 +147,7 @@ export async function scheduleSync(options: {
   await options.scheduler.scheduleTask({
     id: 'ci-experience-sync',
     ...options.schedule,
+    scope: options.schedule.scope ?? 'local',
     fn: async (signal: AbortSignal) => {
       await options.run({ signal, deadlineMs });
     },
