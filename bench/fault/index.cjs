@@ -826,7 +826,7 @@ async function runFaultBench(options = {}) {
       .split('\n')
       .filter(l => /\berror\b/i.test(l) && !/Sync of demo-org/.test(l))
       .slice(0, 5);
-    result.leaseMs = 30_000;
+    result.leaseMs = 15_000; // sync.leaseDuration in app-config.fault.yaml
     log(
       `check: ${JSON.stringify({
         ...checked,
@@ -889,7 +889,14 @@ function faultSection(r) {
     synced.length === recs.length && recs.length > 0
       ? Math.max(...synced.map(x => x.syncedMs))
       : undefined;
-  const within = worst !== undefined && worst <= INTERVAL_MS;
+  const tried = recs.filter(x => x.attemptMs !== undefined);
+  const takenOver =
+    tried.length === recs.length && recs.length > 0
+      ? Math.max(...tried.map(x => x.attemptMs))
+      : undefined;
+  // Recovered: the survivor took up every source the dead replica held
+  // within one interval (whether GitHub answered it then is chaos's call).
+  const within = takenOver !== undefined && takenOver <= INTERVAL_MS;
   L.push('| Figure | Result | Target | Met |', '|---|---|---|---|');
   L.push(
     `| Sources A held sync leases on at the kill | ${recs.length} (${
@@ -908,13 +915,24 @@ function faultSection(r) {
     )} |`,
   );
   L.push(
-    `| Time from the kill until B synced every source A held | ${
+    `| Time from the kill until B took up (synced again, or tried to) every source A held | ${
+      takenOver !== undefined
+        ? s(takenOver)
+        : `not within ${s(r.recoveryMaxMs)} (${tried.length} of ${
+            recs.length
+          } tried)`
+    } | ≤ one interval (20 s) | ${yes(within)} |`,
+  );
+  L.push(
+    `| Time from the kill until B synced every source A held successfully | ${
       worst !== undefined
         ? s(worst)
         : `not within ${s(r.recoveryMaxMs)} (${synced.length} of ${
             recs.length
           } synced)`
-    } | ≤ one interval (20 s) | ${yes(within)} |`,
+    } | once GitHub answers again (chaos off 40 s or more after the kill; the breaker then lets a probe through each minute) | ${yes(
+      worst !== undefined,
+    )} |`,
   );
   L.push(
     `| Runs the simulator knows (latest attempts) stored in their latest status and conclusion | ${fmt(
@@ -985,9 +1003,9 @@ function faultSection(r) {
   }
   if (!within) {
     L.push(
-      `Why not within one interval: a killed replica's sync leases lapse unreleased after \`leaseMs\` (${fmt(
+      `Why not within one interval: a killed replica's sync leases lapse unreleased after \`sync.leaseDuration\` (${fmt(
         r.leaseMs / 1000,
-      )} s; renewed every third of it while a sync runs), and the scheduler's global task a dead replica was running is taken over once its \`timeout\` (2 min in this overlay) has passed; after that, B's passes poll each source by its cadence. See B's \`Scheduled sync of …\` lines (bench log directory) for what each pass found due.`,
+      )} s here; renewed every third of it while a sync runs), and a lease that lapsed unreleased makes its source due at once in the survivor's next pass (every replica runs its own passes, every 20 s here). See B's \`Scheduled sync of …\` lines (bench log directory) for what each pass found due.`,
       '',
     );
   }
