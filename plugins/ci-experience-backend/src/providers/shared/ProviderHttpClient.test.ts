@@ -612,6 +612,34 @@ describe('ProviderHttpClient', () => {
       return { stream, state };
     }
 
+    it('does not count the wait for a free slot against a text request time-out', async () => {
+      // One request at a time; the first is held past the time-out.
+      let release!: () => void;
+      const held = new Promise<void>(resolve => (release = resolve));
+      let n = 0;
+      server.use(
+        http.get(LOG, async () => {
+          n += 1;
+          if (n === 1) {
+            await held;
+          }
+          return HttpResponse.text(`answer ${n}\n`);
+        }),
+      );
+      const { client } = setup({
+        defaultLimits: { requestsPerHour: 100, maxConcurrency: 1 },
+        timeoutMs: 1_000,
+      });
+      const first = read(client, { timeoutMs: 60_000 });
+      const second = read(client);
+      // The second waits in the queue while the first is held, longer than
+      // its 1 s time-out (real timers: the time-out is AbortSignal's).
+      await new Promise(resolve => setTimeout(resolve, 1_500));
+      release();
+      await expect(first).resolves.toMatchObject({ text: 'answer 1\n' });
+      await expect(second).resolves.toMatchObject({ text: 'answer 2\n' });
+    }, 30_000);
+
     it('reads a small text whole', async () => {
       server.use(
         http.get(LOG, ({ request }) =>

@@ -491,7 +491,9 @@ export class ProviderHttpClient implements ProviderHostStateSource {
     );
     const follow =
       request.followRedirects ?? this.options.redirect !== 'manual';
-    const signal = AbortSignal.timeout(timeoutMs);
+    // Started when the request leaves the limiter's queue (below), so that
+    // waiting for a slot never counts against the request's time-out.
+    let signal = AbortSignal.timeout(timeoutMs);
     const origin = new URL(url).origin;
     const plainHeaders: Record<string, string> = {
       ...(this.options.headers ?? { accept: 'application/json' }),
@@ -546,6 +548,7 @@ export class ProviderHttpClient implements ProviderHostStateSource {
     const answer = await this.exchange(
       prepared,
       async () => {
+        signal = AbortSignal.timeout(timeoutMs);
         const tried = await fetchChain(request.rangeTail === true);
         if (tried.response.status === 416 && request.rangeTail) {
           // The host does not take a suffix range: ask for the whole text.
