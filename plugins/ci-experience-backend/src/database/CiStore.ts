@@ -96,6 +96,12 @@ export interface ListRunsOptions {
 export interface DeliveryWrite {
   deliveryId: string;
   event: string;
+  /**
+   * The source the delivery is about, as its parser resolved it: stamped
+   * with the delivery's time (`last_delivery_at`) for the sync planner.
+   * Without it, only the sources of the delivery's runs are stamped.
+   */
+  sourceKey?: string;
   runs?: StoredRun[];
   jobs?: Array<{ runId: string; job: CiJob }>;
 }

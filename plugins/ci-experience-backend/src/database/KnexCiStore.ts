@@ -497,32 +497,32 @@ export class KnexCiStore implements CiStore {
           .sort(([x], [y]) => x.localeCompare(y))
           .map(([, v]) => v),
       );
-      await this.stampDeliveries(trx, runs, jobs, receivedAt);
+      await this.stampDeliveries(
+        trx,
+        [...inserted].map(id => writes[firstOf.get(id)!]),
+        receivedAt,
+      );
     });
     return results;
   }
 
   /**
-   * Records on each source the delivery brought runs or jobs for that a
-   * delivery was applied (`last_delivery_at`), for the sync planner; rows
-   * last, in key order, like the rest of the transaction. The sources of
-   * jobs alone are those of their stored runs.
+   * Records on the source of each delivery applied (its parser's
+   * `sourceKey`, and its runs' sources) that a delivery was applied
+   * (`last_delivery_at`), for the sync planner; rows last, in key order,
+   * like the rest of the transaction.
    */
   private async stampDeliveries(
     trx: Knex.Transaction,
-    runs: Map<string, StoredRun>,
-    jobs: Map<string, { runId: string; job: CiJob }>,
+    applied: DeliveryWrite[],
     at: string,
   ) {
-    const keys = new Set([...runs.values()].map(r => r.sourceKey));
-    const jobRunIds = [...new Set([...jobs.values()].map(j => j.runId))].filter(
-      id => !runs.has(id),
-    );
-    for (let i = 0; i < jobRunIds.length; i += CHUNK) {
-      const rows: Array<{ source_key: string }> = await trx('ci_runs')
-        .whereIn('id', jobRunIds.slice(i, i + CHUNK))
-        .distinct('source_key');
-      rows.forEach(r => keys.add(r.source_key));
+    const keys = new Set<string>();
+    for (const write of applied) {
+      if (write.sourceKey) {
+        keys.add(write.sourceKey);
+      }
+      write.runs?.forEach(r => keys.add(r.sourceKey));
     }
     const sorted = [...keys].sort();
     for (let i = 0; i < sorted.length; i += CHUNK) {

@@ -297,6 +297,8 @@ describe.each(databases.eachSupportedId())(
       await store.applyDelivery({
         deliveryId: 'd3',
         event: 'workflow_job',
+        // As the ingestor passes it: the parser resolved the job's source.
+        sourceKey: s.jobsOnly.key,
         jobs: [
           {
             runId: jobsRun.id,

@@ -317,7 +317,12 @@ export class DeliveryIngestor {
           logger.warn(`Dropped ${label} delivery: ${result.message}`);
           outcome = 'rejected';
         }
-      } else if ((await this.enqueue(result.write)) === 'applied') {
+      } else if (
+        (await this.enqueue({
+          ...result.write,
+          sourceKey: result.sourceKey,
+        })) === 'applied'
+      ) {
         this.options.onSourceChanged?.(result.sourceKey);
         if (result.changedAt) {
           this.options.metrics?.syncLag.record(
