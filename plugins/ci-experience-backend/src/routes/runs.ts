@@ -163,6 +163,7 @@ export function createRunsRouter(options: {
     // Only the validated fields: an unknown parameter is a 400, never a
     // new cache entry.
     const cacheKey = JSON.stringify([
+      entityRef,
       sourceKeys,
       refused.map(r => r.source.key),
       patterns,
@@ -179,116 +180,116 @@ export function createRunsRouter(options: {
         query.status,
       ],
     ]);
-    const cached = listings.get(cacheKey);
-    if (cached) {
-      res.json(cached);
-      return;
-    }
-    // Before the first sync, so that the source's webhooks are accepted.
-    await claims.note(entityRef, sourceKeys);
-    const stored = await store.getSources(sourceKeys);
+    // Viewers asking at once for an answer not kept share one load.
+    const json = await listings.load(cacheKey, sourceKeys, async () => {
+      // Before the first sync, so that the source's webhooks are accepted.
+      await claims.note(entityRef, sourceKeys);
+      const stored = await store.getSources(sourceKeys);
 
-    const now = new Date().toISOString();
-    // Under way here, or on another replica that holds the source's lease.
-    const syncing = (key: string) =>
-      sync.isSyncing(key) || (stored.get(key)?.syncLeaseUntil ?? '') > now;
+      const now = new Date().toISOString();
+      // Under way here, or on another replica that holds the source's lease.
+      const syncing = (key: string) =>
+        sync.isSyncing(key) || (stored.get(key)?.syncLeaseUntil ?? '') > now;
 
-    // A source never synced gets one sync now; the answer says it is under way.
-    for (const source of sources) {
-      if (!stored.get(source.key)?.lastAttemptAt && !syncing(source.key)) {
-        sync
-          .sync(source, entityRef)
-          .catch(error =>
-            logger.error(
-              `Sync of ${source.source} for ${entityRef} crashed`,
-              error,
-            ),
-          );
+      // A source never synced gets one sync now; the answer says it is under way.
+      for (const source of sources) {
+        if (!stored.get(source.key)?.lastAttemptAt && !syncing(source.key)) {
+          sync
+            .sync(source, entityRef)
+            .catch(error =>
+              logger.error(
+                `Sync of ${source.source} for ${entityRef} crashed`,
+                error,
+              ),
+            );
+        }
       }
-    }
 
-    // In a monorepo, an entity sees only the workflows it names as its own;
-    // patterns beyond the limits name none.
-    let workflowScope: { names: string[]; paths: string[] } | undefined;
-    if (workflows.error) {
-      workflowScope = { names: [], paths: [] };
-    } else if (patterns) {
-      const known = await store.listWorkflows(sourceKeys);
-      workflowScope = {
-        names: known
-          .filter(k => matchesWorkflowPattern(k.workflow, patterns))
-          .map(k => k.workflow),
-        paths: known
-          .filter(
-            k =>
-              k.workflowPath &&
-              matchesWorkflowPattern(k.workflowPath, patterns),
-          )
-          .map(k => k.workflowPath!),
-      };
-    }
-    // Branch noise: `branchScope=allowed` keeps the entity's allow-listed
-    // branches; without it, every branch (the allow-list only narrows).
-    let branchScope: string[] | undefined;
-    if (query.branchScope === 'allowed' && allowedBranches) {
-      branchScope = (await store.listBranches(sourceKeys)).filter(b =>
-        matchesWorkflowPattern(b, allowedBranches),
-      );
-    }
-    const page = await store.listRuns({
-      sourceKeys,
-      workflowScope,
-      branchScope,
-      providers: query.provider.length ? query.provider : undefined,
-      // Each source's runs on its own default branch, not the first's.
-      defaultBranches:
-        query.branchScope === 'default'
-          ? new Map(
-              sourceKeys.flatMap(key => {
-                const branch = stored.get(key)?.defaultBranch;
-                return branch ? [[key, branch] as [string, string]] : [];
-              }),
+      // In a monorepo, an entity sees only the workflows it names as its own;
+      // patterns beyond the limits name none.
+      let workflowScope: { names: string[]; paths: string[] } | undefined;
+      if (workflows.error) {
+        workflowScope = { names: [], paths: [] };
+      } else if (patterns) {
+        const known = await store.listWorkflows(sourceKeys);
+        workflowScope = {
+          names: known
+            .filter(k => matchesWorkflowPattern(k.workflow, patterns))
+            .map(k => k.workflow),
+          paths: known
+            .filter(
+              k =>
+                k.workflowPath &&
+                matchesWorkflowPattern(k.workflowPath, patterns),
             )
-          : undefined,
-      allAttempts: query.attempts === 'all',
-      branch: query.branch,
-      workflow: query.workflow,
-      statuses: query.status,
-      limit: query.limit ?? 25,
-      cursor: query.cursor,
-    });
-    const states: CiSourceState[] = sources.map(source => {
-      const known = stored.get(source.key);
-      return {
-        provider: source.provider,
-        source: source.source,
-        syncing: syncing(source.key),
-        ...(known?.lastSyncedAt ? { lastSyncedAt: known.lastSyncedAt } : {}),
-        ...(known?.defaultBranch ? { defaultBranch: known.defaultBranch } : {}),
-        ...(known?.error ? { error: known.error } : {}),
-        ...(workflows.error
-          ? { error: { name: 'InputError', message: workflows.error } }
-          : {}),
-      };
-    });
-    // Refused by the source policy: said so, never synced, no runs.
-    for (const { source, error } of refused) {
-      states.push({
-        provider: source.provider,
-        source: source.source,
-        syncing: false,
-        error,
+            .map(k => k.workflowPath!),
+        };
+      }
+      // Branch noise: `branchScope=allowed` keeps the entity's allow-listed
+      // branches; without it, every branch (the allow-list only narrows).
+      let branchScope: string[] | undefined;
+      if (query.branchScope === 'allowed' && allowedBranches) {
+        branchScope = (await store.listBranches(sourceKeys)).filter(b =>
+          matchesWorkflowPattern(b, allowedBranches),
+        );
+      }
+      const page = await store.listRuns({
+        sourceKeys,
+        workflowScope,
+        branchScope,
+        providers: query.provider.length ? query.provider : undefined,
+        // Each source's runs on its own default branch, not the first's.
+        defaultBranches:
+          query.branchScope === 'default'
+            ? new Map(
+                sourceKeys.flatMap(key => {
+                  const branch = stored.get(key)?.defaultBranch;
+                  return branch ? [[key, branch] as [string, string]] : [];
+                }),
+              )
+            : undefined,
+        allAttempts: query.attempts === 'all',
+        branch: query.branch,
+        workflow: query.workflow,
+        statuses: query.status,
+        limit: query.limit ?? 25,
+        cursor: query.cursor,
       });
-    }
-    states.push(...notConfiguredSources(entity, sync.providerIds()));
-    const body: CiRunsResponse = {
-      items: page.items,
-      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
-      sources: states,
-      ...(allowedBranches ? { allowedBranches } : {}),
-    };
-    listings.set(cacheKey, sourceKeys, body);
-    res.json(body);
+      const states: CiSourceState[] = sources.map(source => {
+        const known = stored.get(source.key);
+        return {
+          provider: source.provider,
+          source: source.source,
+          syncing: syncing(source.key),
+          ...(known?.lastSyncedAt ? { lastSyncedAt: known.lastSyncedAt } : {}),
+          ...(known?.defaultBranch
+            ? { defaultBranch: known.defaultBranch }
+            : {}),
+          ...(known?.error ? { error: known.error } : {}),
+          ...(workflows.error
+            ? { error: { name: 'InputError', message: workflows.error } }
+            : {}),
+        };
+      });
+      // Refused by the source policy: said so, never synced, no runs.
+      for (const { source, error } of refused) {
+        states.push({
+          provider: source.provider,
+          source: source.source,
+          syncing: false,
+          error,
+        });
+      }
+      states.push(...notConfiguredSources(entity, sync.providerIds()));
+      const body: CiRunsResponse = {
+        items: page.items,
+        ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+        sources: states,
+        ...(allowedBranches ? { allowedBranches } : {}),
+      };
+      return body;
+    });
+    res.type('application/json').send(json);
   });
 
   return router;
