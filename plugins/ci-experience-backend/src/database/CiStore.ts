@@ -177,8 +177,10 @@ export interface CiStore {
   upsertRuns(runs: StoredRun[]): Promise<void>;
   /**
    * Applies one webhook delivery, once: answers `duplicate`, writing nothing,
-   * when a delivery with that id was applied before. An applied delivery
-   * stamps the sources of its runs and jobs (`lastDeliveryAt`).
+   * when a delivery with that id was applied before. Stamping the sources
+   * it fed (`lastDeliveryAt`) is the caller's, with `stampDeliveries`,
+   * outside the transaction: every delivery for a source would otherwise
+   * wait on the same row.
    */
   applyDelivery(write: DeliveryWrite): Promise<'applied' | 'duplicate'>;
   /**
@@ -189,6 +191,11 @@ export interface CiStore {
   applyDeliveries(
     writes: DeliveryWrite[],
   ): Promise<Array<'applied' | 'duplicate'>>;
+  /**
+   * Records that deliveries were applied for these sources at `at`
+   * (`lastDeliveryAt`, for the sync planner); never moves it back.
+   */
+  stampDeliveries(sourceKeys: string[], at: string): Promise<void>;
   /** Forgets delivery ids older than the given time. */
   pruneDeliveries(before: string): Promise<number>;
   /** Runs of a source still queued or running, to revisit. */

@@ -497,36 +497,15 @@ export class KnexCiStore implements CiStore {
           .sort(([x], [y]) => x.localeCompare(y))
           .map(([, v]) => v),
       );
-      await this.stampDeliveries(
-        trx,
-        [...inserted].map(id => writes[firstOf.get(id)!]),
-        receivedAt,
-      );
     });
     return results;
   }
 
-  /**
-   * Records on the source of each delivery applied (its parser's
-   * `sourceKey`, and its runs' sources) that a delivery was applied
-   * (`last_delivery_at`), for the sync planner; rows last, in key order,
-   * like the rest of the transaction.
-   */
-  private async stampDeliveries(
-    trx: Knex.Transaction,
-    applied: DeliveryWrite[],
-    at: string,
-  ) {
-    const keys = new Set<string>();
-    for (const write of applied) {
-      if (write.sourceKey) {
-        keys.add(write.sourceKey);
-      }
-      write.runs?.forEach(r => keys.add(r.sourceKey));
-    }
-    const sorted = [...keys].sort();
+  async stampDeliveries(sourceKeys: string[], at: string): Promise<void> {
+    // Rows in key order, like every other write.
+    const sorted = [...new Set(sourceKeys)].sort();
     for (let i = 0; i < sorted.length; i += CHUNK) {
-      await trx('ci_sources')
+      await this.db('ci_sources')
         .whereIn('key', sorted.slice(i, i + CHUNK))
         .where(q =>
           q.whereNull('last_delivery_at').orWhere('last_delivery_at', '<', at),

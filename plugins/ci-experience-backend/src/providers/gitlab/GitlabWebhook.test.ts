@@ -370,6 +370,7 @@ describe('GitlabWebhookIngestor', () => {
           return 'applied' as const;
         }),
       ),
+      stampDeliveries: jest.fn(async () => {}),
     } as unknown as CiStore;
     return { store, writes };
   }

@@ -130,6 +130,53 @@ describe('DeliveryIngestor', () => {
     ]);
   });
 
+  it('stamps the source it fed as webhook-fed after the commit, never for a duplicate', async () => {
+    const { store, ingestor } = await setup();
+    const stamps = jest.spyOn(store, 'stampDeliveries');
+    await ingestor.handle(event({ id: 's-1', status: 'running' }));
+    await ingestor.drain();
+    expect((await store.getSyncStates([KEY])).get(KEY)?.lastDeliveryAt).toBe(
+      ISO_NOW,
+    );
+    expect(stamps).toHaveBeenCalledTimes(1);
+    await ingestor.handle(event({ id: 's-1', status: 'running' }));
+    await ingestor.drain();
+    expect(stamps).toHaveBeenCalledTimes(1);
+    // A burst costs a few stamps, not one per delivery.
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        ingestor.handle(event({ id: `s-burst-${i}`, status: 'succeeded' })),
+      ),
+    );
+    await ingestor.drain();
+    expect(stamps.mock.calls.length).toBeLessThan(10);
+  });
+
+  it('logs a stamp that fails as a warning; the delivery stays accepted', async () => {
+    const { store, logger } = await setup();
+    const failing: CiStore = Object.create(store);
+    failing.stampDeliveries = async () => {
+      throw new Error('database is locked');
+    };
+    failing.getClaimedSource = key => store.getClaimedSource(key);
+    failing.applyDeliveries = writes => store.applyDeliveries(writes);
+    const ingestor = new DeliveryIngestor({
+      provider: 'jenkins',
+      label: 'Jenkins',
+      parse,
+      store: failing,
+      logger,
+    });
+    expect(await ingestor.handle(event({ id: 'w-1', status: 'running' }))).toBe(
+      'accepted',
+    );
+    await ingestor.drain();
+    expect(logger.warn).toHaveBeenCalledWith(
+      'Could not record webhook deliveries on 1 Jenkins sources: Error: database is locked; they are polled at their usual cadence',
+    );
+    expect(logger.error).not.toHaveBeenCalled();
+  });
+
   it('drops unclaimed, unsupported and malformed deliveries with the right log level', async () => {
     const { store, ingestor, logger } = await setup();
     expect(
