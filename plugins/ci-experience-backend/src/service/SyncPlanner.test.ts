@@ -550,6 +550,50 @@ describe('SyncPlanner concurrency', () => {
     await pass;
     expect(fake.started).toEqual(['fake:new', 'fake:b', 'fake:c', 'fake:a']);
   });
+
+  it('takes an active source a minute late before a quiet one five minutes late', async () => {
+    const now = Date.parse('2026-12-03T12:00:00.000Z');
+    const ago = (ms: number) => new Date(now - ms).toISOString();
+    const fake = controlledSync(hostOf);
+    const state = (
+      name: string,
+      lastAttemptMs: number,
+      unfinished: boolean,
+    ): [string, SourceSyncState] => [
+      `fake:${name}`,
+      {
+        key: `fake:${name}`,
+        provider: 'fake',
+        source: name,
+        hasUnfinished: unfinished,
+        lastAttemptAt: ago(lastAttemptMs),
+      },
+    ];
+    // Active every minute, quiet every 15: `running` is 1 minute late (one
+    // interval), `quiet` 5 minutes late (a third of one).
+    const states = new Map<string, SourceSyncState>([
+      state('quiet', 20 * MIN, false),
+      state('running', 2 * MIN, true),
+    ]);
+    const planner = SyncPlanner.create({
+      store: { getSyncStates: async () => states },
+      sync: fake.sync,
+      logger: logger(),
+      concurrency: { perHost: 1, total: 1 },
+      dueSlackMs: 0,
+      now: () => now,
+    });
+    const pass = planner.runPass(
+      ['quiet', 'running'].map(name => ({ source: source(name) })),
+    );
+    await settle();
+    for (let i = 0; i < 2; i++) {
+      fake.calls[i].finish();
+      await settle();
+    }
+    await pass;
+    expect(fake.started).toEqual(['fake:running', 'fake:quiet']);
+  });
 });
 
 /**

@@ -269,8 +269,13 @@ interface DueSource extends PlannedSource {
    * goes ahead only if it still is. Undefined without a store: no check.
    */
   lastAttemptAt?: string | null;
-  /** How long past its poll time: never-synced sources first. */
-  overdueMs: number;
+  /**
+   * How late it is, as a share of its mode's interval (a minute late is 1
+   * for an active source polled each minute, 1/15 for a quiet one): when
+   * more sources are due than a pass can sync, the active ones stay fresh
+   * and the quiet ones wait a little longer. Never-synced sources first.
+   */
+  lateness: number;
 }
 
 /**
@@ -278,10 +283,12 @@ interface DueSource extends PlannedSource {
  * in one query, picks the sources due at their cadence (see
  * {@link sourceCadence}), and syncs them with bounded concurrency, per host
  * and in total, serving hosts round-robin (a host with 9,000 due sources
- * does not starve one with 10) and, within a host, the most overdue first.
+ * does not starve one with 10) and, within a host, the latest for its
+ * cadence first (a minute late is more for an active source, polled every
+ * minute, than for a quiet one, polled every 15).
  * On abort of the pass's signal or at its deadline, no new sync starts and
  * those under way stop at their next provider request; the sources not
- * reached stay due and are the most overdue at the next pass.
+ * reached stay due and are the latest at the next pass.
  */
 export class SyncPlanner {
   static create(options: {
@@ -465,15 +472,16 @@ export class SyncPlanner {
           lastAttemptAt: this.options.store
             ? states.get(planned.source.key)?.lastAttemptAt ?? null
             : undefined,
-          overdueMs: cadence.neverSynced ? Infinity : startedAt - nextPollAt,
+          lateness: cadence.neverSynced
+            ? Infinity
+            : (startedAt - nextPollAt) / this.intervalOf(cadence.mode),
         });
         queues.set(host, queue);
       }
       for (const queue of queues.values()) {
         queue.sort(
           (a, b) =>
-            b.overdueMs - a.overdueMs ||
-            a.source.key.localeCompare(b.source.key),
+            b.lateness - a.lateness || a.source.key.localeCompare(b.source.key),
         );
       }
 
@@ -539,6 +547,15 @@ export class SyncPlanner {
       }ms`,
     );
     return result;
+  }
+
+  private intervalOf(mode: SyncMode): number {
+    const interval = {
+      active: this.cadence.active,
+      quiet: this.cadence.quiet,
+      webhook: this.cadence.webhookFed,
+    }[mode];
+    return Math.max(1, interval);
   }
 
   private async syncOne(
