@@ -34,6 +34,7 @@ import { CiMetrics } from '../../service/metrics';
 import { GithubApi } from './GithubApi';
 import { RateLimiterOptions } from '../shared/RateLimiter';
 import { readMaxResponseBytes } from '../shared/readBounded';
+import { keepItem, keepItems } from '../shared/parseItems';
 import {
   githubJobSchema,
   githubRunSchema,
@@ -50,6 +51,10 @@ const STATE_REFUSAL =
 export const GITHUB_ACTIONS_PROVIDER_ID = 'github-actions';
 
 const PAGE_SIZE = 100;
+/** What of GitHub's answers is kept with their ETags: the fields read. */
+const keepRuns = keepItems('workflow_runs', githubRunSchema);
+const keepRun = keepItem(githubRunSchema);
+const keepJobs = keepItems('jobs', githubJobSchema);
 
 /**
  * GitHub Actions, on github.com or GitHub Enterprise, for entities annotated
@@ -163,6 +168,7 @@ export class GithubActionsProvider implements CiProvider {
       repoOf(source),
       options.page ??
         `/repos/${source.source}/actions/runs?per_page=${PAGE_SIZE}`,
+      keepRuns,
     );
     const runs = parseItems(
       githubRunSchema,
@@ -185,6 +191,7 @@ export class GithubActionsProvider implements CiProvider {
         `/repos/${source.source}/actions/runs/${encodeURIComponent(
           providerRunId,
         )}/attempts/${attempt}`,
+        keepRun,
       );
       const [run] = parseItems(
         githubRunSchema,
@@ -215,6 +222,7 @@ export class GithubActionsProvider implements CiProvider {
           hostOf(source),
           repoOf(source),
           page,
+          keepJobs,
         );
       jobs.push(
         ...parseItems(

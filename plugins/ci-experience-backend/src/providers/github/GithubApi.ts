@@ -78,6 +78,8 @@ export class GithubApi {
     host: string,
     repo: { owner: string; repo: string },
     pathOrUrl: string,
+    /** What of the answer is kept with its ETag and returned; default all. */
+    keep?: (body: unknown) => unknown,
   ): Promise<ProviderResponse<T>> {
     return this.http.get<T>({
       host,
@@ -85,6 +87,7 @@ export class GithubApi {
       subject: `${repo.owner}/${repo.repo}`,
       pathOrUrl,
       credential: this.credentialOf(host, repo),
+      ...(keep ? { keep } : {}),
     });
   }
 

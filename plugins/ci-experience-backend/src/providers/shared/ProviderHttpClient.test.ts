@@ -119,6 +119,49 @@ describe('ProviderHttpClient', () => {
     );
   });
 
+  it('keeps with the ETag only what the request keeps, and serves that on a 304', async () => {
+    const run = (id: number) => ({
+      id,
+      status: 'completed',
+      repository: { full_name: 'acme/app', description: 'x'.repeat(4000) },
+    });
+    server.use(
+      http.get(`${BASE}/runs`, ({ request }) =>
+        request.headers.get('if-none-match') === '"r1"'
+          ? new HttpResponse(null, { status: 304 })
+          : HttpResponse.json(
+              { total_count: 2, runs: [run(1), run(2)] },
+              { headers: { etag: '"r1"' } },
+            ),
+      ),
+    );
+    const cache = memoryCache();
+    const { client } = setup({ cache: cache as any });
+    const keep = (body: any) => ({
+      runs: body.runs.map((r: any) => ({ id: r.id, status: r.status })),
+    });
+    const request = {
+      host: 'ci.example.com',
+      base: BASE,
+      subject: 'pipeline acme/app',
+      pathOrUrl: '/runs',
+      credential: bearerCredential(TOKEN),
+      keep,
+    };
+    const slim = {
+      runs: [
+        { id: 1, status: 'completed' },
+        { id: 2, status: 'completed' },
+      ],
+    };
+    expect((await client.get(request)).body).toEqual(slim);
+    const second = await client.get(request);
+    expect(second).toEqual({ body: slim, notModified: true });
+    const stored = JSON.stringify([...cache.data.values()]);
+    expect(stored).not.toContain('xxxx');
+    expect(stored.length).toBeLessThan(200);
+  });
+
   it('keeps ETags per credential', async () => {
     server.use(
       http.get(`${BASE}/builds`, () =>

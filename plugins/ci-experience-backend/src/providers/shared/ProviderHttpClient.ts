@@ -151,6 +151,11 @@ export interface ProviderRequest {
   credential: ProviderCredential | (() => Promise<ProviderCredential>);
   /** After a 403 to this request, instead of the client's hint, e.g. the scope logs need. */
   forbiddenHint?: string;
+  /**
+   * What of a JSON answer is kept with its ETag and returned, on a 200 and
+   * a 304 alike: the fields the caller reads. Default: all of it.
+   */
+  keep?: (body: unknown) => unknown;
 }
 
 /** A POST or PUT: an action at the provider, such as a rerun or a cancel. */
@@ -395,6 +400,9 @@ export class ProviderHttpClient implements ProviderHostStateSource {
       throw new ServiceUnavailableError(
         `${label} answered with a body that is not JSON for ${where}`,
       );
+    }
+    if (request.keep) {
+      body = request.keep(body) as T;
     }
     const next = (this.options.nextPage ?? linkNext)(url, response.headers);
     const etag = response.headers.get('etag');

@@ -46,3 +46,29 @@ export function itemParserFor(provider: string) {
     logger: LoggerService,
   ): z.infer<S>[] => parseProviderItems(provider, schema, items, what, logger);
 }
+
+/**
+ * For a request's `keep`: of a JSON answer listing items under `key`, only
+ * that list, each item reduced to the fields `schema` reads (an item it
+ * refuses is kept whole, so that the parse after it logs why). A GitHub
+ * workflow run is about 5 KB of JSON of which some 20 fields are read:
+ * kept with its ETag for every source, the rest would be memory held for
+ * nothing.
+ */
+export function keepItems(key: string, schema: z.ZodTypeAny) {
+  return (body: unknown): unknown => {
+    const items = (body as Record<string, unknown> | null)?.[key];
+    if (!Array.isArray(items)) {
+      return body;
+    }
+    return { [key]: items.map(item => keepItem(schema)(item)) };
+  };
+}
+
+/** For a request's `keep`: one item reduced to the fields `schema` reads. */
+export function keepItem(schema: z.ZodTypeAny) {
+  return (item: unknown): unknown => {
+    const parsed = schema.safeParse(item);
+    return parsed.success ? parsed.data : item;
+  };
+}
