@@ -13,7 +13,8 @@
  * Knobs (environment): BENCH_VIEW_SECONDS (120), BENCH_VIEWERS (100),
  * BENCH_THINK_MS (1000), BENCH_CANNON_SECONDS (15), BENCH_DELIVERIES (5000),
  * BENCH_BACKEND=yarn to start the backend through `yarn workspace backend
- * start` (watch mode) instead of plain node. BENCH_ONLY=insights runs only
+ * start` (watch mode) instead of plain node, BENCH_BACKEND_PROFILE=<dir> to
+ * write a V8 CPU profile of the backend there. BENCH_ONLY=insights runs only
  * benchmark 4 (CI insights on a generated history, bench/insights/; its own
  * knobs BENCH_INSIGHTS_* are described there) and rewrites only its part of
  * docs/benchmarks.md; BENCH_ONLY=portal runs only benchmarks 1-3.
@@ -1374,6 +1375,14 @@ async function portalBenches(results, errorsByBench) {
         process.execPath,
         [
           '--enable-source-maps',
+          // BENCH_BACKEND_PROFILE=<dir>: a V8 CPU profile of the backend,
+          // written there when it exits (open it in Chrome's DevTools).
+          ...(process.env.BENCH_BACKEND_PROFILE
+            ? [
+                '--cpu-prof',
+                `--cpu-prof-dir=${process.env.BENCH_BACKEND_PROFILE}`,
+              ]
+            : []),
           '--require',
           transform,
           'src/index',
