@@ -108,9 +108,9 @@ export class RetentionPruner {
       batchSize?: number;
       /**
        * Pause after each batch of runs, so that intake gets the database's
-       * CPU and I/O between batches. Default: as long as the batch took
-       * (the prune takes about half the time it would alone, whatever the
-       * machine; measured in docs/benchmarks.md, section 6).
+       * CPU and I/O between batches. Default: twice as long as the batch
+       * took (the prune takes at most a third of the database's time,
+       * whatever the machine; measured in docs/benchmarks.md, section 6).
        */
       pauseMs?: number;
       now?: () => number;
@@ -134,7 +134,10 @@ export class RetentionPruner {
   }
 
   private async pause(signal?: AbortSignal) {
-    const ms = Math.min(this.options.pauseMs ?? this.lastBatchMs, MAX_PAUSE_MS);
+    const ms = Math.min(
+      this.options.pauseMs ?? 2 * this.lastBatchMs,
+      MAX_PAUSE_MS,
+    );
     if (ms > 0 && !signal?.aborted) {
       await new Promise(resolve => setTimeout(resolve, ms));
     }
