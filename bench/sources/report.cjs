@@ -145,11 +145,11 @@ function passNotes(r) {
   ];
   if (!v.active || !v.quiet) {
     notes.push(
-      `Why the visibility target was not met: the sources due in a minute exceed what one replica syncs in a minute. Every source with a run in the last 2 hours (\`activeWindow\`) is polled every minute (here ${each(
+      `Why the visibility target was not met: the sources due in a minute exceed what one replica syncs in a minute. Every source with an unfinished run or a run's activity within \`activeWindow\` is polled every minute (here ${each(
         'dueActive',
       )} of ${n(
         r.settings.sources,
-      )} sources were due in active mode per pass on average), so passes end by their deadline with sources not reached, and sources not reached wait for the next pass (the planner takes the most overdue first). The throughput ceiling is the per-host concurrency (4) times the time of one sync (list, then jobs of each changed attempt, each a request of ${n(
+      )} sources were due in active mode per pass on average), so passes end by their deadline with sources not reached, and sources not reached wait for the next pass (the planner takes the latest for its cadence first). The throughput ceiling is the per-host concurrency (4) times the time of one sync (list, then jobs of each changed attempt, each a request of ${n(
         r.settings.latencyMs,
       )} ms simulated plus the plugin's own work, stretched ${
         r.settings.speed
@@ -274,9 +274,9 @@ function section(r) {
         s.latencyMs,
       )} ms per request. Each active source runs a workflow (three jobs) in about one 4-minute slot in four, each quiet one about once in 6 hours. Time: \`@sinonjs/fake-timers\` fakes Date and the timers of the whole process, advanced ${
         s.speed
-      }x the wall clock; the plugin's own processing time (and PostgreSQL's) is stretched by the same factor in simulated time, so latencies are pessimistic. A warm-up syncs every source once with a separate budget (the backfill). Visibility: for every change of every run attempt in the polling phase (created, started, each job started and finished, completed), the first time the store held that attempt at least as new (GitHub's times are whole seconds); changes not seen by the end count as worse than any target. Webhook phase: the bench scans the simulator every ${n(
+      }x the wall clock; the plugin's own processing time (and PostgreSQL's) is stretched by the same factor in simulated time, so latencies are pessimistic. A warm-up syncs every source once with a separate budget (the backfill). Visibility: for every change of every run attempt in the polling phase (created, started, each job started and finished, completed), the first time the store held that attempt at least as new (GitHub's times are whole seconds); changes not seen by the end count as worse than any target. Webhook phase: every change time of every run attempt is computed once from the simulator's plan before the measured phases; every ${n(
         (w?.scanMs ?? 1000) / 1000,
-      )} s for changes, sends \`workflow_run\` / \`workflow_job\` deliveries and drops a seeded ${pctOf(
+      )} s (simulated) the bench takes the changes due, sends \`workflow_run\` / \`workflow_job\` deliveries and drops a seeded ${pctOf(
         s.drop,
       )}; "right" compares, after the settle phase, every attempt finished at least 35 min before the end with its stored row. RSS is measured after \`global.gc()\`, in the one process holding the plugin, the simulator and the bench.`,
     '',
