@@ -74,6 +74,7 @@ import { SourcePolicy } from './service/SourcePolicy';
 import { JobLogReader } from './service/JobLogReader';
 import { CiMetrics } from './service/metrics';
 import { ListingCache } from './service/ListingCache';
+import { ChangeFanOut } from './service/ChangeFanOut';
 import { refusePublishedSecrets } from './service/publishedSecrets';
 import {
   ciExperiencePermissions,
@@ -238,18 +239,7 @@ export const ciExperiencePlugin = createBackendPlugin({
               logger,
             })
           : undefined;
-        let triageTimer: ReturnType<typeof setTimeout> | undefined;
-        const triageSoon = () => {
-          if (triage && !triageTimer) {
-            triageTimer = setTimeout(() => {
-              triageTimer = undefined;
-              triage.schedule();
-            }, 2000);
-            triageTimer.unref?.();
-          }
-        };
         lifecycle.addShutdownHook(async () => {
-          clearTimeout(triageTimer);
           triage?.stop();
           await triage?.idle();
         });
@@ -306,12 +296,18 @@ export const ciExperiencePlugin = createBackendPlugin({
           await alertEvaluator?.idle();
           await deliverer.idle();
         });
-        const onSourceChanged = (key: string) => {
-          listings.changed(key);
-          triageSoon();
-          insights.aggregator.schedule();
-          alertEvaluator?.schedule(key);
-        };
+        // Listings drop at once; triage, insights and alerts follow once
+        // the writes settle (see ChangeFanOut).
+        const fanOut = ChangeFanOut.create({
+          now: key => listings.changed(key),
+          settled: keys => {
+            triage?.schedule();
+            insights.aggregator.schedule(0);
+            keys.forEach(key => alertEvaluator?.schedule(key, 0));
+          },
+        });
+        lifecycle.addShutdownHook(() => fanOut.stop());
+        const onSourceChanged = (key: string) => fanOut.changed(key);
         const sync = CiSyncService.create({
           providers,
           store,
