@@ -323,9 +323,12 @@ const rss = () => {
   return process.memoryUsage().rss;
 };
 
-/** Every change of every run attempt between `from` and `to` (simulated ms). */
-function changesOf(history, from, to) {
-  const out = [];
+/**
+ * Every change of every run attempt between \`from\` and \`to\` (simulated
+ * ms): created, started, each job started and finished, completed; told to
+ * \`each(at, spec, run, planned)\`.
+ */
+function forEachChange(history, from, to, each) {
   for (const spec of repos) {
     for (const run of history.plan(spec, to)) {
       for (const planned of run.attempts) {
@@ -337,17 +340,23 @@ function changesOf(history, from, to) {
           if (j.completedAt) times.add(j.completedAt);
         }
         for (const t of times) {
-          if (t >= from && t <= to) {
-            out.push({
-              key: `github-actions:github.com/${spec.owner}/${spec.repo}#${run.id}#${a.attempt}`,
-              active: isActive(spec.__index),
-              at: t,
-            });
-          }
+          if (t >= from && t <= to) each(t, spec, run, planned);
         }
       }
     }
   }
+}
+
+/** Every change of every run attempt between `from` and `to`, for visibility. */
+function changesOf(history, from, to) {
+  const out = [];
+  forEachChange(history, from, to, (at, spec, run, planned) =>
+    out.push({
+      key: `github-actions:github.com/${spec.owner}/${spec.repo}#${run.id}#${planned.attempt}`,
+      active: isActive(spec.__index),
+      at,
+    }),
+  );
   return out;
 }
 
@@ -526,24 +535,12 @@ async function main() {
       const timelineFrom = Date.now();
       const timelineTo =
         timelineFrom + (2 * S.minutes + S.drainMinutes + 15) * MIN;
-      for (const spec of repos) {
-        for (const run of history.plan(spec, timelineTo)) {
-          for (const planned of run.attempts) {
-            if (planned.createdAt > timelineTo) continue;
-            const a = history.materialize(run, planned, timelineTo + 60 * MIN);
-            const times = new Set([a.createdAt, a.createdAt + planned.queueMs]);
-            for (const j of a.jobs) {
-              if (j.startedAt) times.add(j.startedAt);
-              if (j.completedAt) times.add(j.completedAt);
-            }
-            for (const at of times) {
-              if (at >= timelineFrom && at <= timelineTo) {
-                timeline.push({ at, spec, run, planned });
-              }
-            }
-          }
-        }
-      }
+      forEachChange(
+        history,
+        timelineFrom,
+        timelineTo,
+        (at, spec, run, planned) => timeline.push({ at, spec, run, planned }),
+      );
       timeline.sort((x, y) => x.at - y.at);
       result.webhookTimeline = {
         changes: timeline.length,

@@ -73,6 +73,26 @@ const event = (payload: unknown, topic = 'test.build'): EventParams => ({
   eventPayload: payload,
 });
 
+/** An ingestor over the real store with some of its methods replaced. */
+function ingestorWith(
+  store: CiStore,
+  logger: ReturnType<typeof mockServices.logger.mock>,
+  replaced: Partial<CiStore>,
+) {
+  const partial: CiStore = Object.create(store);
+  partial.getClaimedSource = key => store.getClaimedSource(key);
+  partial.applyDeliveries = writes => store.applyDeliveries(writes);
+  partial.stampDeliveries = (keys, at) => store.stampDeliveries(keys, at);
+  Object.assign(partial, replaced);
+  return new DeliveryIngestor({
+    provider: 'jenkins',
+    label: 'Jenkins',
+    parse,
+    store: partial,
+    logger,
+  });
+}
+
 describe('DeliveryIngestor', () => {
   const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
@@ -154,18 +174,10 @@ describe('DeliveryIngestor', () => {
 
   it('logs a stamp that fails as a warning; the delivery stays accepted', async () => {
     const { store, logger } = await setup();
-    const failing: CiStore = Object.create(store);
-    failing.stampDeliveries = async () => {
-      throw new Error('database is locked');
-    };
-    failing.getClaimedSource = key => store.getClaimedSource(key);
-    failing.applyDeliveries = writes => store.applyDeliveries(writes);
-    const ingestor = new DeliveryIngestor({
-      provider: 'jenkins',
-      label: 'Jenkins',
-      parse,
-      store: failing,
-      logger,
+    const ingestor = ingestorWith(store, logger, {
+      stampDeliveries: async () => {
+        throw new Error('database is locked');
+      },
     });
     expect(await ingestor.handle(event({ id: 'w-1', status: 'running' }))).toBe(
       'accepted',
@@ -221,17 +233,10 @@ describe('DeliveryIngestor', () => {
 
   it('logs a store failure as an error and never throws it at the sender', async () => {
     const { store, logger } = await setup();
-    const failing: CiStore = Object.create(store);
-    failing.applyDeliveries = async () => {
-      throw new Error('database is locked');
-    };
-    failing.getClaimedSource = key => store.getClaimedSource(key);
-    const ingestor = new DeliveryIngestor({
-      provider: 'jenkins',
-      label: 'Jenkins',
-      parse,
-      store: failing,
-      logger,
+    const ingestor = ingestorWith(store, logger, {
+      applyDeliveries: async () => {
+        throw new Error('database is locked');
+      },
     });
     expect(await ingestor.handle(event({ id: 'e-1', status: 'failed' }))).toBe(
       'rejected',
