@@ -229,7 +229,7 @@ describe.each(databases.eachSupportedId())(
       const store = await KnexCiStore.fromKnex(
         await databases.init(databaseId),
       );
-      // Deliveries are stamped with the store's clock: plan around it.
+      // Deliveries are stamped with the real clock: plan around it.
       const now = Date.now();
       const ago = (ms: number) => new Date(now - ms).toISOString();
       let n = 0;
@@ -314,6 +314,11 @@ describe.each(databases.eachSupportedId())(
           },
         ],
       });
+      // As the ingestor does after the deliveries' commit: their sources
+      // are stamped webhook-fed; an older stamp never moves one back.
+      const fed = [s.webhook.key, s.webhookStale.key, s.jobsOnly.key];
+      await store.stampDeliveries(fed, new Date().toISOString());
+      await store.stampDeliveries(fed, ago(60 * MIN));
       const after = Date.now();
 
       const states = await store.getSyncStates();
