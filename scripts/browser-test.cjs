@@ -202,6 +202,12 @@ async function openRunAndCheckJobs(page, { steps, screenshot }) {
     '[role="list"][aria-label^="Jobs"] > [role="listitem"]',
   );
   await jobs.first().waitFor({ timeout: 60_000 });
+  // A run a webhook finished before a sync read its job list says so; the
+  // page re-reads it until the next sync (the demo's pass runs every 30 s,
+  // the source then due at the active cadence of a minute) has read it.
+  await page
+    .getByTestId('jobs-pending')
+    .waitFor({ state: 'detached', timeout: 180_000 });
   const jobCount = await jobs.count();
   let stepCount = 0;
   let opened = 0;

@@ -27,6 +27,7 @@ import { eventsServiceFactory } from '@backstage/plugin-events-node';
 import {
   CiRun,
   CiRunsResponse,
+  isFinalStatus,
 } from '@ci-experience/plugin-ci-experience-common';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
@@ -567,6 +568,10 @@ describe.each(['never', 'auto'] as const)(
           .set('Authorization', mockCredentials.user.header());
         expect(run.status).toBe(200);
         expect(run.body).toMatchObject(c.expected);
+        // Finished by the delivery (each example is a finished run), before
+        // any sync read its job list: the next sync reads it.
+        expect(isFinalStatus(run.body.status)).toBe(true);
+        expect(run.body.jobsPending).toBe(true);
 
         // Redelivered as is (same delivery id, same bytes): applied once.
         const again = await post(server, c, signed);

@@ -259,6 +259,12 @@ export interface CiRunActions {
  */
 export interface CiRunDetail extends CiRun {
   jobs: CiJob[];
+  /**
+   * The run finished (a webhook said so) before the portal read its
+   * complete job list: `jobs` may miss some, and their steps, until the next
+   * sync reads them (within a minute or two). Left out once read.
+   */
+  jobsPending?: boolean;
   /** Every attempt of this run, oldest first, this one included. */
   attempts: CiRunAttempt[];
   actions: CiRunActions;

@@ -46,6 +46,11 @@ export interface SourceSyncState {
   /** When a webhook delivery with a run or job of the source was last applied. */
   lastDeliveryAt?: string;
   /**
+   * When the latest finished run whose complete job list no sync has read
+   * yet (a delivery finished it) finished: the next sync reads that list.
+   */
+  jobsPendingAt?: string;
+  /**
    * The end of a sync lease not released: a sync under way, or one whose
    * replica died (the lease then lapses unreleased).
    */
@@ -60,6 +65,12 @@ export interface StoredRun extends CiRun {
   sourceKey: string;
   providerRunId: string;
   providerUpdatedAt?: string;
+  /**
+   * As `getRun` reads it: a sync read the run's complete job list. False for
+   * a run a webhook delivery brought (or finished) before any sync read its
+   * jobs: webhooks bring jobs one by one, some providers' without steps.
+   */
+  jobsRead?: boolean;
 }
 
 /** What a sync compares to decide whether a run changed. */

@@ -301,6 +301,29 @@ describe.each(databases.eachSupportedId())('KnexCiStore on %p', databaseId => {
       status: 'succeeded',
       hasJobs: false,
     });
+    expect((await store.getRun('run-300'))?.jobsRead).toBe(false);
+    // The sync reads them; a late or repeated delivery of the finished run
+    // then leaves the list it read (and costs no further sync).
+    const finished = {
+      ...running,
+      status: 'succeeded' as const,
+      finishedAt: '2026-11-23T00:03:00.000Z',
+      providerUpdatedAt: '2026-11-23T00:03:00.000Z',
+    };
+    await store.upsertRuns([
+      {
+        ...finished,
+        jobs: [{ ...running.jobs![0], status: 'succeeded' }],
+      },
+    ]);
+    expect((await version())?.hasJobs).toBe(true);
+    await store.applyDelivery({
+      deliveryId: 'd-300-c',
+      event: 'build',
+      runs: [{ ...finished, jobs: undefined }],
+    });
+    expect((await version())?.hasJobs).toBe(true);
+    expect((await store.getRun('run-300'))?.jobsRead).toBe(true);
   });
 
   it('drops a finished job the provider no longer lists (retried in its run)', async () => {

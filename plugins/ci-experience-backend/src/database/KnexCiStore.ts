@@ -148,6 +148,11 @@ export class KnexCiStore implements CiStore {
         this.db.raw(
           '(SELECT MIN(COALESCE(u.activity_at, u.created_at)) FROM ci_runs u WHERE u.source_key = s.key AND u.status_rank < 2) AS oldest_unfinished_at',
         ),
+        // On the partial index of finished runs whose jobs no sync read
+        // (migration 20261203100000): the condition is the index's own.
+        this.db.raw(
+          '(SELECT MAX(COALESCE(p.finished_at, p.activity_at)) FROM ci_runs p WHERE p.source_key = s.key AND p.status_rank = 2 AND p.jobs_synced = false) AS jobs_pending_at',
+        ),
       );
       if (chunk) {
         query.whereIn('s.key', chunk);
@@ -180,6 +185,9 @@ export class KnexCiStore implements CiStore {
             : {}),
           ...(row.last_delivery_at
             ? { lastDeliveryAt: row.last_delivery_at }
+            : {}),
+          ...(row.jobs_pending_at
+            ? { jobsPendingAt: row.jobs_pending_at }
             : {}),
           ...(row.sync_lease_until
             ? { syncLeaseUntil: row.sync_lease_until }
@@ -478,19 +486,22 @@ export class KnexCiStore implements CiStore {
       const sorted = [...runs.values()].sort((x, y) =>
         x.id.localeCompare(y.id),
       );
-      await this.writeRuns(trx, sorted);
-      // A run a delivery finished without its jobs: its job list is read
-      // again by the next sync, so that no job stays running in it.
+      // A run a delivery finishes without its jobs: its job list is read
+      // again by the next sync, so that no job stays running in it and each
+      // gets its steps. A run already finished keeps the list a sync read
+      // (a late or repeated delivery costs no sync); a new one is stored
+      // unread.
       const finishedWithoutJobs = sorted
         .filter(r => !r.jobs && statusRank(r.status) === 2)
         .map(r => r.id);
       for (let i = 0; i < finishedWithoutJobs.length; i += CHUNK) {
         await trx('ci_runs')
           .whereIn('id', finishedWithoutJobs.slice(i, i + CHUNK))
-          .where('status_rank', 2)
+          .where('status_rank', '<', 2)
           .where('jobs_synced', true)
           .update({ jobs_synced: false });
       }
+      await this.writeRuns(trx, sorted);
       await this.writeJobRows(
         trx,
         [...jobs.entries()]
@@ -749,6 +760,7 @@ export class KnexCiStore implements CiStore {
       .select('data', 'failure', 'log_steps');
     return {
       ...fromRow(row, true),
+      jobsRead: Boolean(row.jobs_synced),
       jobs: jobs.map(j => {
         let job = JSON.parse(j.data) as CiJob;
         if (!job.steps?.length && j.log_steps) {

@@ -247,6 +247,9 @@ describe('run detail, logs and actions', () => {
       cancel: true,
     });
     expect(detail).not.toHaveProperty('sourceKey');
+    // A sync read its job list: nothing pending.
+    expect(detail).not.toHaveProperty('jobsPending');
+    expect(detail).not.toHaveProperty('jobsRead');
   });
 
   it('serves the tail of a job log, says it is truncated, and links the full log', async () => {

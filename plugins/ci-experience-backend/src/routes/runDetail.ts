@@ -193,10 +193,14 @@ export function createRunDetailRouter(options: {
     });
     const run = await visibleRun(req.params.id, credentials);
     const attempts = await store.listAttempts(run.sourceKey, run.providerRunId);
-    const { sourceKey, providerRunId, providerUpdatedAt, ...model } = run;
+    const { sourceKey, providerRunId, providerUpdatedAt, jobsRead, ...model } =
+      run;
     const body: CiRunDetail = {
       ...model,
       jobs: run.jobs ?? [],
+      ...(isFinalStatus(run.status) && jobsRead === false
+        ? { jobsPending: true }
+        : {}),
       attempts: attempts.map(a => ({
         id: a.id,
         attempt: a.attempt,

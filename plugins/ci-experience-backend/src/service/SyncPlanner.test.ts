@@ -167,6 +167,33 @@ describe('sourceCadence', () => {
         now,
       ).mode,
     ).toBe('quiet');
+    // A run a delivery finished awaits the job list (and steps) only a
+    // sync reads: polled at the active cadence, webhook-fed or not...
+    expect(
+      sourceCadence(
+        state({
+          lastAttemptAt: ago(2 * MIN),
+          lastDeliveryAt: ago(MIN),
+          latestActivityAt: ago(CADENCE.activeWindow + 30 * MIN),
+          jobsPendingAt: ago(MIN),
+        }),
+        CADENCE,
+        now,
+      ),
+    ).toEqual({ mode: 'active', nextPollAt: ago(MIN), neverSynced: false });
+    // ... until that finish is older than the active window: a run no sync
+    // could read (gone from the provider's list) costs no more polls.
+    expect(
+      sourceCadence(
+        state({
+          lastAttemptAt: ago(0),
+          lastDeliveryAt: ago(MIN),
+          jobsPendingAt: ago(CADENCE.activeWindow + MIN),
+        }),
+        CADENCE,
+        now,
+      ).mode,
+    ).toBe('webhook');
   });
 });
 
@@ -262,6 +289,7 @@ describe.each(databases.eachSupportedId())(
         quiet: source('quiet'),
         quietOverdue: source('quiet-overdue'),
         webhook: source('webhook'),
+        webhookFinished: source('webhook-finished'),
         webhookStale: source('webhook-stale'),
         jobsOnly: source('jobs-only'),
       };
@@ -279,12 +307,30 @@ describe.each(databases.eachSupportedId())(
       await synced(s.quiet, 10 * MIN);
       await store.upsertRuns([run(s.quiet, 'succeeded', 300 * MIN)]);
       await synced(s.quietOverdue, 20 * MIN);
+      // A late delivery of a run a sync stored finished, with its jobs: the
+      // source stays webhook-fed...
       await synced(s.webhook, 10 * MIN);
+      const syncedRun = run(s.webhook, 'succeeded', 5 * MIN);
+      await store.upsertRuns([{ ...syncedRun, jobs: [] }]);
       await store.applyDelivery({
         deliveryId: 'd1',
         event: 'workflow_run',
-        runs: [run(s.webhook, 'succeeded', 5 * MIN)],
+        runs: [syncedRun],
       });
+      // ... while a run a delivery finished awaits the job list a sync
+      // reads (with its steps): its source is polled at once.
+      await synced(s.webhookFinished, 10 * MIN);
+      const deliveredRun = {
+        ...run(s.webhookFinished, 'succeeded', 5 * MIN),
+        finishedAt: ago(4 * MIN),
+      };
+      await store.applyDelivery({
+        deliveryId: 'd0',
+        event: 'workflow_run',
+        runs: [deliveredRun],
+      });
+      expect((await store.getRun(syncedRun.id))?.jobsRead).toBe(true);
+      expect((await store.getRun(deliveredRun.id))?.jobsRead).toBe(false);
       await synced(s.webhookStale, 2 * MIN);
       await store.applyDelivery({
         deliveryId: 'd2',
@@ -316,7 +362,12 @@ describe.each(databases.eachSupportedId())(
       });
       // As the ingestor does after the deliveries' commit: their sources
       // are stamped webhook-fed; an older stamp never moves one back.
-      const fed = [s.webhook.key, s.webhookStale.key, s.jobsOnly.key];
+      const fed = [
+        s.webhook.key,
+        s.webhookFinished.key,
+        s.webhookStale.key,
+        s.jobsOnly.key,
+      ];
       await store.stampDeliveries(fed, new Date().toISOString());
       await store.stampDeliveries(fed, ago(60 * MIN));
       const after = Date.now();
@@ -337,7 +388,11 @@ describe.each(databases.eachSupportedId())(
       });
       expect(states.get(s.quiet.key)?.oldestUnfinishedAt).toBeUndefined();
       expect(states.get(s.quietOverdue.key)?.latestActivityAt).toBeUndefined();
-      for (const key of [s.webhook.key, s.webhookStale.key, s.jobsOnly.key]) {
+      expect(states.get(s.webhookFinished.key)?.jobsPendingAt).toBe(
+        ago(4 * MIN),
+      );
+      expect(states.get(s.webhook.key)?.jobsPendingAt).toBeUndefined();
+      for (const key of fed) {
         const at = Date.parse(states.get(key)?.lastDeliveryAt ?? '');
         expect(at).toBeGreaterThanOrEqual(now - 1000);
         expect(at).toBeLessThanOrEqual(after + 1000);
@@ -364,6 +419,7 @@ describe.each(databases.eachSupportedId())(
         quiet: 'quiet',
         quietOverdue: 'quiet',
         webhook: 'webhook',
+        webhookFinished: 'active',
         webhookStale: 'active',
         jobsOnly: 'webhook',
       });
@@ -386,15 +442,21 @@ describe.each(databases.eachSupportedId())(
         Object.values(s).map(x => ({ source: x })),
       );
       expect(started.sort()).toEqual(
-        ['never', 'quiet-overdue', 'running', 'webhook-stale'].sort(),
+        [
+          'never',
+          'quiet-overdue',
+          'running',
+          'webhook-finished',
+          'webhook-stale',
+        ].sort(),
       );
       expect(result).toMatchObject({
-        sources: 8,
-        due: 4,
-        synced: 4,
+        sources: 9,
+        due: 5,
+        synced: 5,
         notDue: 4,
         byMode: {
-          active: { due: 2, notDue: 1 },
+          active: { due: 3, notDue: 1 },
           quiet: { due: 2, notDue: 1 },
           webhook: { due: 0, notDue: 2 },
         },

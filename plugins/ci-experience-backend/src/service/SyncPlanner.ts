@@ -135,12 +135,15 @@ export interface SourceCadence {
  * A source's cadence from its stored state, at `now` (pure: the operator
  * page shows its `nextPollAt`):
  *
- * - `webhook`: a delivery was applied for it within `webhookWindow`, and no
+ * - `webhook`: a delivery was applied for it within `webhookWindow`, no
  *   run of it is unfinished since longer than `webhookFed` (a run whose
- *   completion no delivery brought is polled for): polled every
+ *   completion no delivery brought is polled for), and no run a delivery
+ *   finished within `activeWindow` awaits its job list: polled every
  *   `webhookFed`, a safety net for deliveries that never arrive;
- * - `active`: a run is unfinished, or a run's activity lies within
- *   `activeWindow`: polled every `active`;
+ * - `active`: a run is unfinished, a run's activity lies within
+ *   `activeWindow`, or (webhook-fed or not) a run a delivery finished within
+ *   `activeWindow` awaits the job list and steps only a sync reads: polled
+ *   every `active`;
  * - `quiet`: otherwise, polled every `quiet`.
  *
  * The interval counts from the last attempt (a failed sync counts, a
@@ -159,8 +162,12 @@ export function sourceCadence(
   const oldestUnfinished = at(state?.oldestUnfinishedAt);
   const activity = at(state?.latestActivityAt);
   const unfinished = Boolean(state?.hasUnfinished);
+  const jobsPending = at(state?.jobsPendingAt);
+  const awaitsJobs =
+    jobsPending !== undefined && jobsPending >= now - cadence.activeWindow;
   let mode: SyncMode;
   if (
+    !awaitsJobs &&
     delivery !== undefined &&
     delivery >= now - cadence.webhookWindow &&
     !(
@@ -172,6 +179,7 @@ export function sourceCadence(
     mode = 'webhook';
   } else if (
     unfinished ||
+    awaitsJobs ||
     (activity !== undefined && activity >= now - cadence.activeWindow)
   ) {
     mode = 'active';

@@ -2,6 +2,7 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { CiJob } from '@ci-experience/plugin-ci-experience-common';
 import { CiExperienceApi } from '../../api';
+import { RUN_POLL_INTERVAL_MS } from './CiRunPage';
 import {
   annotatedEntity,
   atMinute,
@@ -417,6 +418,40 @@ describe('CiRunPage', () => {
     // Re-read once, not on every render.
     expect(api.getRun).toHaveBeenCalledTimes(2);
     expect(api.getJobLog).toHaveBeenCalledTimes(1);
+  });
+
+  it('re-reads a run a webhook finished until a sync has read its jobs, and says so meanwhile', async () => {
+    const detail = makeRunDetail();
+    // As a delivery left it: the run finished, one job without steps.
+    const pending = {
+      ...detail,
+      jobsPending: true,
+      jobs: detail.jobs.slice(0, 1).map(job => ({ ...job, steps: undefined })),
+    };
+    let reads = 0;
+    const api = fakeApi({
+      getRun: jest.fn(async () => (++reads < 2 ? pending : detail)),
+    });
+    render(api);
+    expect(await screen.findByTestId('jobs-pending')).toHaveTextContent(
+      /complete job list and the jobs' steps arrive with the next sync/,
+    );
+    // Re-read on the run page's poll interval, until the list is read.
+    await waitFor(
+      () => expect(screen.queryByTestId('jobs-pending')).toBeNull(),
+      { timeout: 3 * RUN_POLL_INTERVAL_MS },
+    );
+    const job = screen.getByRole('listitem', { name: 'unit-tests' });
+    fireEvent.click(within(job).getByRole('button', { name: /unit-tests/ }));
+    expect(
+      (await within(job).findAllByTestId('job-step')).length,
+    ).toBeGreaterThan(0);
+    // Read: the polling stops.
+    const calls = (api.getRun as jest.Mock).mock.calls.length;
+    await new Promise(resolve =>
+      setTimeout(resolve, RUN_POLL_INTERVAL_MS + 500),
+    );
+    expect(api.getRun).toHaveBeenCalledTimes(calls);
   });
 
   it("shows the API's message when a log cannot be read", async () => {

@@ -11,7 +11,7 @@ import {
 import Box from '@material-ui/core/Box';
 import Grid from '@material-ui/core/Grid';
 import Typography from '@material-ui/core/Typography';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { useParams } from 'react-router-dom';
 import { useCiRun } from '../../hooks/useCiRun';
 import { usePollWhile } from '../../hooks/usePollWhile';
@@ -28,6 +28,11 @@ import { CiRunTimeline } from './CiRunTimeline';
 export const RUN_POLL_INTERVAL_MS = 5000;
 /** How long the page looks for the new attempt after a rerun. */
 const AWAIT_ATTEMPT_MS = 2 * 60_000;
+/**
+ * How long the page re-reads a finished run whose job list the next sync
+ * reads (`jobsPending`): a sync reaches it within a minute or two.
+ */
+export const AWAIT_JOBS_MS = 5 * 60_000;
 
 // The page is mounted at `runs/:runId` under the CI tab. Links are relative
 // to that route: `..` is the runs list, `../runs/<id>` another attempt.
@@ -62,8 +67,17 @@ export function CiRunPage() {
     awaiting?.runId === run.id &&
     run.attempts.length <= awaiting.attempts &&
     Date.now() < awaiting.until;
+  // A run a webhook finished before its job list was read: re-read until
+  // the next sync has read it, for a while.
+  const firstSeen = useRef<{ runId: string; at: number }>();
+  if (run && firstSeen.current?.runId !== run.id) {
+    firstSeen.current = { runId: run.id, at: Date.now() };
+  }
+  const awaitingJobs =
+    !!run?.jobsPending &&
+    Date.now() - (firstSeen.current?.at ?? 0) < AWAIT_JOBS_MS;
   usePollWhile(
-    !!run && (!isFinalStatus(run.status) || awaitingAttempt),
+    !!run && (!isFinalStatus(run.status) || awaitingAttempt || awaitingJobs),
     refresh,
     run,
     RUN_POLL_INTERVAL_MS,
@@ -145,6 +159,19 @@ export function CiRunPage() {
         </Grid>
         <Grid item xs={12}>
           <InfoCard title="Jobs">
+            {run.jobsPending && (
+              <Box mb={2}>
+                <Typography
+                  variant="body2"
+                  color="textSecondary"
+                  data-testid="jobs-pending"
+                >
+                  The run has finished; its complete job list and the jobs'
+                  steps arrive with the next sync, usually within a minute or
+                  two.
+                </Typography>
+              </Box>
+            )}
             <CiRunTimeline
               run={run}
               onJobLogRead={jobId => {
