@@ -32,8 +32,11 @@ const server = setupServer(
     'https://hooks.slack.com/services/:a/:b/:c',
     async ({ request }) => {
       slack.posts.push(await request.json());
+      // The status is taken as the post arrives: a post answered late (a
+      // time-out test's) must not take a status meant for a later test.
+      const status = slack.statuses.shift() ?? 200;
       if (slack.delayMs) await delay(slack.delayMs);
-      return new HttpResponse('ok', { status: slack.statuses.shift() ?? 200 });
+      return new HttpResponse('ok', { status });
     },
   ),
 );
