@@ -79,7 +79,7 @@ export interface Config {
          * Default 30 minutes.
          */
         webhookFed?: HumanDurationConfig | string;
-        /** How recent a run's activity makes a source active. Default 2 hours. */
+        /** How recent a run's activity makes a source active. Default 15 minutes. */
         activeWindow?: HumanDurationConfig | string;
         /**
          * How recent an applied delivery makes a source webhook-fed (unless
@@ -87,6 +87,16 @@ export interface Config {
          * Default 24 hours.
          */
         webhookWindow?: HumanDurationConfig | string;
+        /**
+         * A source with `busyRuns` runs (attempts) whose activity lies within
+         * this is busy: it stays active between its runs. Default 2 hours.
+         */
+        busyWindow?: HumanDurationConfig | string;
+        /**
+         * How many runs within `busyWindow` make a source busy: a whole
+         * number from 2 to 100. Default 3.
+         */
+        busyRuns?: number;
       };
       /** How many scheduled syncs run at once, across the pass. */
       concurrency?: {

@@ -43,6 +43,11 @@ export interface SourceSyncState {
   oldestUnfinishedAt?: string;
   /** The latest activity (`activity_at`) of any stored run of the source. */
   latestActivityAt?: string;
+  /**
+   * The activity of the source's n-th latest run (attempt), n the
+   * `busyRuns` asked for; left out when it has fewer runs or none was asked.
+   */
+  busyActivityAt?: string;
   /** When a webhook delivery with a run or job of the source was last applied. */
   lastDeliveryAt?: string;
   /**
@@ -133,7 +138,15 @@ export interface CiStore {
    * in one query per call (per 500 keys when given): sources never stored
    * are absent.
    */
-  getSyncStates(keys?: string[]): Promise<Map<string, SourceSyncState>>;
+  /**
+   * The sync state of the given sources (all when left out), in one query.
+   * `busyRuns`: also read the activity of each source's `busyRuns`-th
+   * latest run (`busyActivityAt`).
+   */
+  getSyncStates(
+    keys?: string[],
+    options?: { busyRuns?: number },
+  ): Promise<Map<string, SourceSyncState>>;
   upsertSource(source: CiSource): Promise<void>;
   setDefaultBranch(key: string, branch: string): Promise<void>;
   markSynced(key: string, at: string): Promise<void>;

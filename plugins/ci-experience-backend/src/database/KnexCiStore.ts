@@ -125,7 +125,17 @@ export class KnexCiStore implements CiStore {
     return result;
   }
 
-  async getSyncStates(keys?: string[]): Promise<Map<string, SourceSyncState>> {
+  async getSyncStates(
+    keys?: string[],
+    options?: { busyRuns?: number },
+  ): Promise<Map<string, SourceSyncState>> {
+    const busyRuns = options?.busyRuns;
+    if (
+      busyRuns !== undefined &&
+      !(Number.isInteger(busyRuns) && busyRuns >= 1)
+    ) {
+      throw new Error(`busyRuns must be a positive whole number: ${busyRuns}`);
+    }
     const result = new Map<string, SourceSyncState>();
     const read = async (chunk?: string[]) => {
       // Correlated subqueries, each an index lookup: the latest activity on
@@ -154,6 +164,16 @@ export class KnexCiStore implements CiStore {
           '(SELECT MAX(COALESCE(p.finished_at, p.activity_at)) FROM ci_runs p WHERE p.source_key = s.key AND p.status_rank = 2 AND p.jobs_synced = false) AS jobs_pending_at',
         ),
       );
+      if (busyRuns !== undefined) {
+        // The n-th latest activity, walking (source_key, activity_at)
+        // backwards: n index entries per source.
+        query.select(
+          this.db.raw(
+            '(SELECT b.activity_at FROM ci_runs b WHERE b.source_key = s.key ORDER BY b.activity_at DESC LIMIT 1 OFFSET ?) AS busy_activity_at',
+            [busyRuns - 1],
+          ),
+        );
+      }
       if (chunk) {
         query.whereIn('s.key', chunk);
       }
@@ -188,6 +208,9 @@ export class KnexCiStore implements CiStore {
             : {}),
           ...(row.jobs_pending_at
             ? { jobsPendingAt: row.jobs_pending_at }
+            : {}),
+          ...(row.busy_activity_at
+            ? { busyActivityAt: row.busy_activity_at }
             : {}),
           ...(row.sync_lease_until
             ? { syncLeaseUntil: row.sync_lease_until }

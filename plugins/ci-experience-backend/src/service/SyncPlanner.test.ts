@@ -26,6 +26,8 @@ const CADENCE: SyncCadence = {
   webhookFed: 30 * MIN,
   activeWindow: 120 * MIN,
   webhookWindow: 24 * 60 * MIN,
+  busyWindow: 120 * MIN,
+  busyRuns: 3,
 };
 
 function source(name: string, host?: string): CiSource {
@@ -167,6 +169,27 @@ describe('sourceCadence', () => {
         now,
       ).mode,
     ).toBe('quiet');
+    // A busy source (its third latest run active within busyWindow) stays
+    // active between runs, its last activity past activeWindow...
+    const between = state({
+      lastAttemptAt: ago(0),
+      latestActivityAt: ago(CADENCE.activeWindow + MIN),
+      busyActivityAt: ago(CADENCE.busyWindow - MIN),
+    });
+    expect(sourceCadence(between, CADENCE, now).mode).toBe('active');
+    // ... not once its third latest run is older; and a webhook-fed one
+    // stays webhook-fed.
+    expect(
+      sourceCadence(
+        { ...between, busyActivityAt: ago(CADENCE.busyWindow + MIN) },
+        CADENCE,
+        now,
+      ).mode,
+    ).toBe('quiet');
+    expect(
+      sourceCadence({ ...between, lastDeliveryAt: ago(MIN) }, CADENCE, now)
+        .mode,
+    ).toBe('webhook');
     // A run a delivery finished awaits the job list (and steps) only a
     // sync reads: polled at the active cadence, webhook-fed or not...
     expect(
@@ -210,7 +233,12 @@ describe('readSyncPlannerConfig', () => {
       readSyncPlannerConfig(new ConfigReader({ ciExperience: { sync } }));
     expect(
       read({
-        cadence: { active: 'PT30S', quiet: { hours: 1 } },
+        cadence: {
+          active: 'PT30S',
+          quiet: { hours: 1 },
+          busyWindow: 'PT1H',
+          busyRuns: 5,
+        },
         concurrency: { perHost: 2, total: 8 },
       }),
     ).toEqual({
@@ -219,6 +247,8 @@ describe('readSyncPlannerConfig', () => {
         activeWindow: 15 * MIN,
         active: 30_000,
         quiet: 60 * MIN,
+        busyWindow: 60 * MIN,
+        busyRuns: 5,
       },
       concurrency: { perHost: 2, total: 8 },
     });
@@ -227,6 +257,12 @@ describe('readSyncPlannerConfig', () => {
     );
     expect(() => read({ cadence: { active: { seconds: 0 } } })).toThrow(
       /ciExperience\.sync\.cadence\.active: give a duration of at least a second/,
+    );
+    expect(() => read({ cadence: { busyRuns: 1 } })).toThrow(
+      /ciExperience\.sync\.cadence\.busyRuns: give a whole number from 2 to 100, not 1/,
+    );
+    expect(() => read({ cadence: { busyRuns: 'often' } })).toThrow(
+      /ciExperience\.sync\.cadence\.busyRuns/,
     );
     expect(() => read({ concurrency: { perHost: 0 } })).toThrow(
       /ciExperience\.sync\.concurrency\.perHost: give a whole number/,
@@ -392,6 +428,15 @@ describe.each(databases.eachSupportedId())(
         ago(4 * MIN),
       );
       expect(states.get(s.webhook.key)?.jobsPendingAt).toBeUndefined();
+      // The n-th latest run's activity, asked for: what tells a busy source.
+      expect(states.get(s.running.key)?.busyActivityAt).toBeUndefined();
+      const second = await store.getSyncStates(undefined, { busyRuns: 2 });
+      expect(second.get(s.running.key)?.busyActivityAt).toBe(ago(180 * MIN));
+      expect(second.get(s.quiet.key)?.busyActivityAt).toBeUndefined();
+      const third = await store.getSyncStates([s.running.key], {
+        busyRuns: 3,
+      });
+      expect(third.get(s.running.key)?.busyActivityAt).toBeUndefined();
       for (const key of fed) {
         const at = Date.parse(states.get(key)?.lastDeliveryAt ?? '');
         expect(at).toBeGreaterThanOrEqual(now - 1000);

@@ -22,18 +22,33 @@ export interface SyncCadence {
   activeWindow: number;
   /** How recent a delivery makes a source webhook-fed. */
   webhookWindow: number;
+  /**
+   * A busy source stays active between its runs: one with at least
+   * `busyRuns` runs (attempts) whose activity lies within `busyWindow`.
+   */
+  busyWindow: number;
+  /** See `busyWindow`: a count of runs, not a duration. */
+  busyRuns: number;
 }
 
-/** The documented defaults of `ciExperience.sync.cadence`. */
-export const DEFAULT_SYNC_CADENCE: Record<keyof SyncCadence, HumanDuration> = {
+/** The durations of `ciExperience.sync.cadence`, with their documented defaults. */
+export const DEFAULT_SYNC_CADENCE: Record<
+  Exclude<keyof SyncCadence, 'busyRuns'>,
+  HumanDuration
+> = {
   active: { minutes: 1 },
   quiet: { minutes: 15 },
   webhookFed: { minutes: 30 },
   // Minutes, not hours: at 10,000 sources a 2-hour window made a third of
-  // them active, more than GitHub's 900 list requests a minute allow.
+  // them active, more than GitHub's 900 list requests a minute allow. A
+  // source that runs often stays active through `busyWindow` instead.
   activeWindow: { minutes: 15 },
   webhookWindow: { hours: 24 },
+  busyWindow: { hours: 2 },
 };
+
+/** The documented default of `ciExperience.sync.cadence.busyRuns`. */
+export const DEFAULT_BUSY_RUNS = 3;
 
 /** How many syncs run at once (`ciExperience.sync.concurrency`). */
 export interface SyncConcurrency {
@@ -70,8 +85,9 @@ export function readSyncPlannerConfig(config: Config | undefined): {
       durationToMilliseconds(v),
     ]),
   ) as unknown as SyncCadence;
+  cadence.busyRuns = DEFAULT_BUSY_RUNS;
   for (const key of Object.keys(DEFAULT_SYNC_CADENCE) as Array<
-    keyof SyncCadence
+    keyof typeof DEFAULT_SYNC_CADENCE
   >) {
     if (!section?.has(key)) {
       continue;
@@ -94,6 +110,22 @@ export function readSyncPlannerConfig(config: Config | undefined): {
       );
     }
     cadence[key] = ms;
+  }
+  let busyRuns: number | undefined;
+  try {
+    busyRuns = section?.getOptionalNumber('busyRuns');
+  } catch (error) {
+    throw new InputError(
+      `Invalid ciExperience.sync.cadence.busyRuns: ${(error as Error).message}`,
+    );
+  }
+  if (busyRuns !== undefined) {
+    if (!Number.isInteger(busyRuns) || busyRuns < 2 || busyRuns > 100) {
+      throw new InputError(
+        `Invalid ciExperience.sync.cadence.busyRuns: give a whole number from 2 to 100, not ${busyRuns}`,
+      );
+    }
+    cadence.busyRuns = busyRuns;
   }
 
   const limits = config?.getOptionalConfig('ciExperience.sync.concurrency');
@@ -141,7 +173,9 @@ export interface SourceCadence {
  *   finished within `activeWindow` awaits its job list: polled every
  *   `webhookFed`, a safety net for deliveries that never arrive;
  * - `active`: a run is unfinished, a run's activity lies within
- *   `activeWindow`, or (webhook-fed or not) a run a delivery finished within
+ *   `activeWindow`, the source is busy (its `busyRuns`-th latest run's
+ *   activity lies within `busyWindow`: it stays active between runs), or
+ *   (webhook-fed or not) a run a delivery finished within
  *   `activeWindow` awaits the job list and steps only a sync reads: polled
  *   every `active`;
  * - `quiet`: otherwise, polled every `quiet`.
@@ -161,6 +195,7 @@ export function sourceCadence(
   const delivery = at(state?.lastDeliveryAt);
   const oldestUnfinished = at(state?.oldestUnfinishedAt);
   const activity = at(state?.latestActivityAt);
+  const busy = at(state?.busyActivityAt);
   const unfinished = Boolean(state?.hasUnfinished);
   const jobsPending = at(state?.jobsPendingAt);
   const awaitsJobs =
@@ -180,7 +215,8 @@ export function sourceCadence(
   } else if (
     unfinished ||
     awaitsJobs ||
-    (activity !== undefined && activity >= now - cadence.activeWindow)
+    (activity !== undefined && activity >= now - cadence.activeWindow) ||
+    (busy !== undefined && busy >= now - cadence.busyWindow)
   ) {
     mode = 'active';
   } else {
@@ -356,7 +392,9 @@ export class SyncPlanner {
       return [];
     }
     const now = this.now();
-    const states = await store.getSyncStates();
+    const states = await store.getSyncStates(undefined, {
+      busyRuns: this.cadence.busyRuns,
+    });
     return [...states.values()].map(state => {
       const { mode, nextPollAt } = this.cadenceOf(state, now);
       const fresh = [state.lastSyncedAt, state.lastDeliveryAt]
@@ -451,7 +489,9 @@ export class SyncPlanner {
 
     try {
       const states = this.options.store
-        ? await this.options.store.getSyncStates()
+        ? await this.options.store.getSyncStates(undefined, {
+            busyRuns: this.cadence.busyRuns,
+          })
         : new Map<string, SourceSyncState>();
       const slack =
         this.options.dueSlackMs ??
