@@ -211,9 +211,17 @@ function section(r) {
     )} of the hour; 403 primary ${n(v.primary)} | ${met(v.budget)} |`,
     `| RSS growth (<= 512 MiB) | ${mib(v.growth)} (after warm-up ${mib(
       r.rss.afterWarmup,
-    )}, end ${mib(r.rss.end)}; process start ${mib(r.rss.start)}) | ${met(
-      v.rss,
-    )} |`,
+    )}, end ${mib(r.rss.end)}; process start ${mib(r.rss.start)}${
+      r.etagCacheBytes !== undefined
+        ? `; at the end the in-process ETag cache held ${n(
+            r.etagCacheEntries,
+          )} entries, ${mib(r.etagCacheBytes)} as JSON, the simulator ${n(
+            r.benchHeld.plannedRuns,
+          )} planned runs, the bench ${n(
+            r.benchHeld.upsertRecords,
+          )} upsert records`
+        : ''
+    }) | ${met(v.rss)} |`,
   ];
   if (w) {
     lines.push(

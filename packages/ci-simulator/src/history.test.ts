@@ -163,6 +163,27 @@ describe('SimulatedHistory reruns and cancels', () => {
     expect(others(a.history)).toEqual(others(b.history));
   });
 
+  it('plans only the slots a sparse history keeps, the same runs as the dense one', () => {
+    const dense = setup();
+    const clock = { now: dense.clock.now };
+    const everyThird = (_: SimRepoSpec, slot: number) => slot % 3 === 0;
+    const sparse = new SimulatedHistory(DEMO_REPOS, {
+      now: () => clock.now,
+      historyMs: 10 * 60 * 60_000,
+      slots: everyThird,
+    });
+    const spec = sparse.repo('demo-org', 'payments-service')!;
+    for (const step of [0, 37 * 60_000, 3 * 60 * 60_000]) {
+      clock.now += step;
+      dense.clock.now = clock.now;
+      const all = dense.history.listRuns(dense.spec);
+      const kept = sparse.listRuns(spec);
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.every(r => r.runNumber % 3 === 0)).toBe(true);
+      expect(kept).toEqual(all.filter(r => r.runNumber % 3 === 0));
+    }
+  });
+
   it('fails demo jobs in several ways, each with the log lines CI prints', () => {
     const history = new SimulatedHistory(DEMO_REPOS, {
       now: () => Date.parse('2026-11-20T12:00:00Z'),

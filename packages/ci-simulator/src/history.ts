@@ -298,6 +298,13 @@ export interface SimHistoryOptions {
   historyMs?: number;
   /** When the simulation started; runs are laid out around it. */
   startedAt?: number;
+  /**
+   * Which time slots of a repository hold a run (`slot` is the run's
+   * number); default every one. A sparse history plans and keeps only
+   * those: a scale bench of 10,000 mostly quiet repositories holds the runs
+   * they have, not one per slot.
+   */
+  slots?: (spec: SimRepoSpec, slot: number) => boolean;
 }
 
 const STEP_PRELUDE = [
@@ -319,7 +326,12 @@ export class SimulatedHistory {
   private readonly intervalMs: number;
   /** The first time slot of the visible history. */
   private readonly firstSlot: number;
-  private readonly planned = new Map<string, PlannedRun[]>();
+  /** Per repository: its planned runs, and the next slot to plan. */
+  private readonly planned = new Map<
+    string,
+    { runs: PlannedRun[]; next: number }
+  >();
+  private readonly slots?: (spec: SimRepoSpec, slot: number) => boolean;
   private readonly breakages = new Map<string, Breakage[]>();
 
   constructor(
@@ -329,6 +341,7 @@ export class SimulatedHistory {
     this.repos = repos;
     this.now = options.now ?? Date.now;
     this.intervalMs = options.intervalMs ?? 4 * 60_000;
+    this.slots = options.slots;
     const startedAt = options.startedAt ?? this.now();
     const historyMs = options.historyMs ?? 12 * 60 * 60_000;
     this.firstSlot = Math.floor(
@@ -527,7 +540,8 @@ export class SimulatedHistory {
         run.attempts[0].createdAt >= at &&
         untouched
       ) {
-        const fresh = this.planRun(spec, repoIndex, this.firstSlot + i);
+        // A run's number is its slot.
+        const fresh = this.planRun(spec, repoIndex, run.runNumber);
         this.applyBreakages(spec, fresh);
         runs[i] = fresh;
       }
@@ -730,19 +744,22 @@ export class SimulatedHistory {
 
   private plan(spec: SimRepoSpec, at: number): PlannedRun[] {
     const key = `${spec.owner}/${spec.repo}`;
-    let runs = this.planned.get(key);
-    if (!runs) {
-      runs = [];
-      this.planned.set(key, runs);
+    let planned = this.planned.get(key);
+    if (!planned) {
+      planned = { runs: [], next: this.firstSlot };
+      this.planned.set(key, planned);
     }
     const repoIndex = this.repos.indexOf(spec);
     const lastSlot = Math.floor((at - TIMELINE_EPOCH) / this.intervalMs);
-    for (let slot = this.firstSlot + runs.length; slot <= lastSlot; slot++) {
-      const run = this.planRun(spec, repoIndex, slot);
+    for (; planned.next <= lastSlot; planned.next++) {
+      if (this.slots && !this.slots(spec, planned.next)) {
+        continue;
+      }
+      const run = this.planRun(spec, repoIndex, planned.next);
       this.applyBreakages(spec, run);
-      runs.push(run);
+      planned.runs.push(run);
     }
-    return runs;
+    return planned.runs;
   }
 
   private planRun(
