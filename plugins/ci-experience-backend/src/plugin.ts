@@ -58,6 +58,8 @@ import {
   headerOf,
 } from './providers/shared/DeliveryIngestor';
 import { createRouter } from './router';
+import { registerCiActions } from './actions/ciActions';
+import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
 import { readSyncPlannerConfig, SyncPlanner } from './service/SyncPlanner';
 import { ProviderTraffic } from './providers/shared/ProviderTraffic';
@@ -137,6 +139,8 @@ export const ciExperiencePlugin = createBackendPlugin({
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
         auth: coreServices.auth,
+        discovery: coreServices.discovery,
+        actionsRegistry: actionsRegistryServiceRef,
         logger: coreServices.logger,
         config: coreServices.rootConfig,
         database: coreServices.database,
@@ -154,6 +158,8 @@ export const ciExperiencePlugin = createBackendPlugin({
         permissionsRegistry,
         auditor,
         auth,
+        discovery,
+        actionsRegistry,
         logger,
         config,
         database,
@@ -571,6 +577,14 @@ export const ciExperiencePlugin = createBackendPlugin({
             },
           });
         }
+
+        // For AI agents (MCP): the routes below, on the caller's behalf.
+        registerCiActions({
+          actionsRegistry,
+          auth,
+          discovery,
+          appBaseUrl: config.getOptionalString('app.baseUrl'),
+        });
 
         // Webhooks straight to the plugin: signed, not signed-in.
         httpRouter.use(
