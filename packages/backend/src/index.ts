@@ -51,6 +51,12 @@ backend.add(gitlabEventRouterModule);
 backend.add(import('@ci-experience/plugin-ci-experience-backend'));
 backend.add(ciExperienceEventsModule);
 
+// AI agents: the actions of the plugins in backend.actions.pluginSources
+// (CI Experience's list-ci-runs, get-ci-run, explain-ci-failure, ...) over
+// MCP at /api/mcp-actions/v1, for signed-in users and static tokens
+// (docs/agents.md)
+backend.add(import('@backstage/plugin-mcp-actions-backend'));
+
 // A plugin that refused to start (CI Experience with a demo secret in a
 // production config, say) has logged why: exit rather than linger unready.
 backend.start().catch(() => process.exit(1));

@@ -63,6 +63,11 @@ export const PUBLISHED_SECRETS: readonly PublishedSecret[] = [
       "the demo portal's alerts encryption key (ciExperience.alerts.encryptionKeys[0].secret); app-config.demo.yaml",
   },
   {
+    value: 'ci-experience-demo-mcp-token-do-not-use-in-production',
+    where:
+      "the demo portal's static MCP token (backend.auth.externalAccess[0].options.token); app-config.demo.yaml, docs/agents.md",
+  },
+  {
     value: "It's a Secret to Everybody",
     where:
       "GitHub's documented webhook test secret (docs.github.com, Validating webhook deliveries); test fixtures",
