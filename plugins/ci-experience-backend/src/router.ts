@@ -55,6 +55,12 @@ export function createRouter(options: {
 }): express.Router {
   const router = Router();
   router.use(express.json({ limit: '100kb' }));
+  // The annotations that name CI sources, third-party providers' included:
+  // the frontend's "has CI" check.
+  router.get('/annotations', async (req, res) => {
+    await options.httpAuth.credentials(req, { allow: ['user', 'service'] });
+    res.json({ annotations: options.sync.annotations() });
+  });
   router.use(createRunsRouter(options));
   router.use(createRunDetailRouter(options));
   if (options.insights) {

@@ -94,6 +94,16 @@ export interface CiProvider {
   getSources(entity: Entity): CiSource[];
 
   /**
+   * The catalog annotations `getSources` reads, e.g.
+   * `['my-ci.example.com/pipeline']`. The scheduled sync reads every entity
+   * that carries one of them (besides the built-in providers' annotations),
+   * and the backend serves them to the frontend (`GET /annotations`) for
+   * its "has CI" check: without them a provider's sources are synced only
+   * when someone opens the entity's CI tab.
+   */
+  readonly annotations?: readonly string[];
+
+  /**
    * The repository the source builds, when the source's name says it (a
    * GitHub `owner/repo`, a GitLab project path, a CircleCI `gh/org/repo`).
    * The backend's source policy allows a source by default only when this

@@ -87,3 +87,5 @@ export function isCiRollupAvailable(entity: Entity): boolean {
 export function isCiExperienceAvailable(entity: Entity): boolean {
   return hasCiAnnotation(entity);
 }
+
+export { hasCiExperience } from './hooks/useHasCi';

@@ -71,6 +71,7 @@ function fakeProvider(log: string) {
   const calls: string[] = [];
   const provider: CiProvider = {
     id: 'fake',
+    annotations: ['fake.io/slug'],
     capabilities: { rerunFailed: true },
     getSources: entity => {
       const slug = entity.metadata.annotations?.['fake.io/slug'];
@@ -250,6 +251,16 @@ describe('run detail, logs and actions', () => {
     // A sync read its job list: nothing pending.
     expect(detail).not.toHaveProperty('jobsPending');
     expect(detail).not.toHaveProperty('jobsRead');
+  });
+
+  it("serves the annotations that name CI sources, a module's provider's own included", async () => {
+    const { http } = await start({ allow: false });
+    const res = await http.get('/api/ci-experience/annotations');
+    expect(res.status).toBe(200);
+    expect(res.body.annotations).toEqual(
+      expect.arrayContaining(['fake.io/slug', 'github.com/project-slug']),
+    );
+    expect(res.body.annotations).toEqual([...res.body.annotations].sort());
   });
 
   it('serves the tail of a job log, says it is truncated, and links the full log', async () => {

@@ -1,6 +1,10 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Entity } from '@backstage/catalog-model';
-import { CiJob, CiSyncError } from '@ci-experience/plugin-ci-experience-common';
+import {
+  CI_ANNOTATIONS,
+  CiJob,
+  CiSyncError,
+} from '@ci-experience/plugin-ci-experience-common';
 import {
   CiProvider,
   CiProviderRun,
@@ -154,6 +158,20 @@ export class CiSyncService {
    */
   sourcesOf(entity: Entity): CiSource[] {
     return this.resolveSources(entity).allowed;
+  }
+
+  /**
+   * Every annotation that names a CI source: the built-in providers' and
+   * those the installed providers declare, each once, sorted.
+   */
+  annotations(): string[] {
+    const all = new Set<string>(CI_ANNOTATIONS);
+    for (const provider of this.providers.values()) {
+      for (const name of provider.annotations ?? []) {
+        all.add(name);
+      }
+    }
+    return [...all].sort();
   }
 
   /** The ids of the providers installed. */

@@ -51,6 +51,72 @@ function fakeProvider() {
 describe('SourceClaims', () => {
   const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
+  it('reads the entities of a provider added by a module by the annotations it declares', async () => {
+    const store = await KnexCiStore.fromKnex(
+      await databases.init(STORE_TEST_DATABASES[0]),
+    );
+    const ANNOTATION = 'my-ci.example.com/pipeline';
+    const custom: CiProvider = {
+      id: 'my-ci',
+      annotations: [ANNOTATION],
+      getSources: e => {
+        const name = e.metadata.annotations?.[ANNOTATION];
+        return name
+          ? [{ provider: 'my-ci', key: `my-ci:${name}`, source: name }]
+          : [];
+      },
+      getSourceInfo: async () => ({}),
+      listRuns: async () => ({ runs: [] }),
+      getRun: async () => undefined,
+      listJobs: async () => [],
+    };
+    const syncOf = (provider: CiProvider) =>
+      CiSyncService.create({
+        providers: [provider],
+        store,
+        logger: mockServices.logger.mock(),
+        limits: { maxPages: 1 },
+        policy: SourcePolicy.fromRules([
+          { provider: 'my-ci', source: 'pipelines/*' },
+        ]),
+      });
+    const catalog = catalogServiceMock({
+      entities: [
+        {
+          apiVersion: 'backstage.io/v1alpha1',
+          kind: 'Component',
+          metadata: {
+            name: 'custom',
+            namespace: 'default',
+            annotations: { [ANNOTATION]: 'pipelines/app' },
+          },
+        },
+        entity('plain'),
+      ],
+    });
+    const auth = mockServices.auth();
+
+    const sync = syncOf(custom);
+    expect(sync.annotations()).toEqual(
+      expect.arrayContaining([ANNOTATION, 'github.com/project-slug']),
+    );
+    expect((await readCatalogClaims({ catalog, auth, sync })).found).toEqual([
+      {
+        entityRef: 'component:default/custom',
+        source: {
+          provider: 'my-ci',
+          key: 'my-ci:pipelines/app',
+          source: 'pipelines/app',
+        },
+      },
+    ]);
+    // Undeclared, its entities are not read: no scheduled sync for them.
+    const undeclared = syncOf({ ...custom, annotations: undefined });
+    expect(
+      (await readCatalogClaims({ catalog, auth, sync: undeclared })).found,
+    ).toEqual([]);
+  });
+
   it.each(databases.eachSupportedId())(
     'stops syncing a source no entity claims any more, and refuses its deliveries, %p',
     async (databaseId: TestDatabaseId) => {

@@ -74,7 +74,8 @@ export async function syncAllEntities(options: {
 export async function readCatalogClaims(options: {
   catalog: CatalogService;
   auth: AuthService;
-  sync: Pick<CiSyncService, 'sourcesOf'>;
+  sync: Pick<CiSyncService, 'sourcesOf'> &
+    Partial<Pick<CiSyncService, 'annotations'>>;
 }): Promise<{
   entities: number;
   found: Array<{
@@ -85,7 +86,7 @@ export async function readCatalogClaims(options: {
   const { catalog, auth, sync } = options;
   const { items } = await catalog.getEntities(
     {
-      filter: CI_ANNOTATIONS.map(a => ({
+      filter: (sync.annotations?.() ?? CI_ANNOTATIONS).map(a => ({
         [`metadata.annotations.${a}`]: CATALOG_FILTER_EXISTS,
       })),
       fields: [

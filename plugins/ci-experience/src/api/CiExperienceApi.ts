@@ -52,6 +52,13 @@ export interface CiExperienceApi {
   getRun(id: string): Promise<CiRunDetail>;
 
   /**
+   * Every annotation that names a CI source, those of providers added by
+   * backend modules included (`GET /annotations`). Optional for custom
+   * implementations: without it, only the built-in providers' count.
+   */
+  getAnnotations?(): Promise<{ annotations: string[] }>;
+
+  /**
    * The tail of one job's log, read through the backend; plain text with
    * ANSI escapes, never markup.
    */

@@ -113,6 +113,19 @@ export class CiExperienceClient implements CiExperienceApi {
     return this.get<CiRunDetail>(`runs/${encodeURIComponent(id)}`);
   }
 
+  private annotations?: Promise<{ annotations: string[] }>;
+
+  /** Read once per page load: the list changes only with the backend's providers. */
+  async getAnnotations(): Promise<{ annotations: string[] }> {
+    this.annotations ??= this.get<{ annotations: string[] }>(
+      'annotations',
+    ).catch(error => {
+      this.annotations = undefined;
+      throw error;
+    });
+    return this.annotations;
+  }
+
   async getJobLog(runId: string, jobId: string): Promise<CiJobLog> {
     return this.get<CiJobLog>(
       ['runs', runId, 'jobs', jobId, 'log'].map(encodeURIComponent).join('/'),

@@ -241,6 +241,40 @@ describe('EntityCiContent', () => {
     expect(api.getRuns).not.toHaveBeenCalled();
   });
 
+  it("shows the runs of an entity that names a module provider's source, as the backend lists its annotation", async () => {
+    const api = {
+      ...fakeApi(async () =>
+        makeResponse({ items: [makeRun({ runNumber: 41 })] }),
+      ),
+      getAnnotations: jest.fn(async () => ({
+        annotations: ['github.com/project-slug', 'my-ci.example.com/pipeline'],
+      })),
+    };
+    const custom = {
+      ...plainEntity,
+      metadata: {
+        ...plainEntity.metadata,
+        annotations: { 'my-ci.example.com/pipeline': 'pipelines/app' },
+      },
+    };
+    render(api, custom);
+    expect((await screen.findAllByText(/#41\b/)).length).toBeGreaterThan(0);
+    expect(api.getRuns).toHaveBeenCalled();
+
+    // An annotation no provider declares: missing, and no listing asked.
+    const other = {
+      ...fakeApi(async () => makeResponse()),
+      getAnnotations: jest.fn(async () => ({
+        annotations: ['github.com/project-slug'],
+      })),
+    };
+    render(other, custom);
+    expect(await screen.findAllByText(/Missing Annotation/i)).not.toHaveLength(
+      0,
+    );
+    expect(other.getRuns).not.toHaveBeenCalled();
+  });
+
   it('shows the first sync under way, and polls until runs arrive', async () => {
     let calls = 0;
     const api = fakeApi(async () => {

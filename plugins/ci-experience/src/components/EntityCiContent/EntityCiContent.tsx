@@ -18,7 +18,6 @@ import {
   CiRunsResponse,
   CiSourceState,
   GITHUB_PROJECT_SLUG_ANNOTATION,
-  hasCiAnnotation,
 } from '@ci-experience/plugin-ci-experience-common';
 import Box from '@material-ui/core/Box';
 import Button from '@material-ui/core/Button';
@@ -27,6 +26,7 @@ import { useEffect, useState } from 'react';
 import { Route, Routes } from 'react-router-dom';
 import { CiRunsFilters, useCiRuns } from '../../hooks/useCiRuns';
 import { usePollWhile } from '../../hooks/usePollWhile';
+import { useHasCi } from '../../hooks/useHasCi';
 import { useSeenValues } from '../../hooks/useSeenValues';
 import { CiAlertsSection } from '../CiAlerts';
 import { CiInsightsHeader } from '../CiInsights';
@@ -284,7 +284,11 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
  */
 export function EntityCiContent() {
   const { entity } = useEntity();
-  if (!hasCiAnnotation(entity)) {
+  const hasCi = useHasCi(entity);
+  if (hasCi === undefined) {
+    return <Progress />;
+  }
+  if (!hasCi) {
     return (
       <MissingAnnotationEmptyState
         annotation={GITHUB_PROJECT_SLUG_ANNOTATION}
