@@ -5,8 +5,4 @@
  */
 
 export { ciExperiencePlugin as default } from './plugin';
-export {
-  GithubActionsProvider,
-  GITHUB_ACTIONS_PROVIDER_ID,
-} from './providers/github/GithubActionsProvider';
 export { ciExperienceEventsModule } from './eventsModule';

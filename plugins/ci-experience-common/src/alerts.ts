@@ -30,13 +30,25 @@ export const CI_ALERT_KINDS = [
   'silent',
 ] as const;
 
-/** @public */
+/**
+ * The kind of an alert rule: one of {@link CI_ALERT_KINDS}.
+ *
+ * @public
+ */
 export type CiAlertKind = (typeof CI_ALERT_KINDS)[number];
 
-/** @public */
+/**
+ * Every severity of an alert rule, least urgent first.
+ *
+ * @public
+ */
 export const CI_ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 
-/** @public */
+/**
+ * The severity of an alert rule: one of {@link CI_ALERT_SEVERITIES}.
+ *
+ * @public
+ */
 export type CiAlertSeverity = (typeof CI_ALERT_SEVERITIES)[number];
 
 /**
@@ -106,7 +118,11 @@ export interface CiAlertRuleInput {
   slackWebhookUrl?: string | null;
 }
 
-/** @public */
+/**
+ * Whether a rule's condition holds now (`firing`) or not (`ok`).
+ *
+ * @public
+ */
 export type CiAlertStateName = 'ok' | 'firing';
 
 /**
@@ -174,12 +190,20 @@ export interface CiAlertFiring {
   deliveries: CiAlertDelivery[];
 }
 
-/** @public */
+/**
+ * `GET /entities/{kind}/{namespace}/{name}/alert-rules`: an entity's rules.
+ *
+ * @public
+ */
 export interface CiAlertRulesResponse {
   rules: CiAlertRule[];
 }
 
-/** @public */
+/**
+ * `GET /entities/{kind}/{namespace}/{name}/alerts`: an entity's firings, newest first.
+ *
+ * @public
+ */
 export interface CiAlertFiringsResponse {
   /** Open firings first, then past ones, newest first. */
   firings: CiAlertFiring[];

@@ -15,9 +15,15 @@
 
 type Token = '*' | '?' | { char: string };
 
-/** A compiled glob: test it against many values. */
+/**
+ * A compiled glob: test it against many values.
+ *
+ * @public
+ */
 export interface Glob {
+  /** The pattern it was compiled from. */
   readonly pattern: string;
+  /** Whether the whole value matches the pattern. */
   matches(value: string): boolean;
 }
 

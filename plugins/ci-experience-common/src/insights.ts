@@ -8,7 +8,11 @@ import { CiFailureCategory } from './types';
  */
 export const CI_INSIGHTS_WINDOWS = ['7d', '30d', '90d'] as const;
 
-/** @public */
+/**
+ * A window of the insights: the last 7, 30 or 90 days.
+ *
+ * @public
+ */
 export type CiInsightsWindow = (typeof CI_INSIGHTS_WINDOWS)[number];
 
 /**

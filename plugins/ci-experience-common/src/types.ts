@@ -75,7 +75,11 @@ export type CiFailureCategory =
   | 'configuration'
   | 'code';
 
-/** @public */
+/**
+ * Every failure category, in the order the UI lists them.
+ *
+ * @public
+ */
 export const CI_FAILURE_CATEGORIES: readonly CiFailureCategory[] = [
   'infrastructure',
   'dependency',

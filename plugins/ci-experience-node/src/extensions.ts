@@ -7,6 +7,7 @@ import { CiProvider } from './provider';
  * @public
  */
 export interface CiProvidersExtensionPoint {
+  /** Adds providers; each `id` must be unique among all providers. */
   addProvider(...providers: CiProvider[]): void;
 }
 

@@ -49,6 +49,7 @@ export type CiProviderRun = Omit<
  * @public
  */
 export interface CiRunPage {
+  /** The runs of the page, newest first. */
   runs: CiProviderRun[];
   /** Pass back to get the next, older page; absent on the last page. */
   nextPage?: string;
@@ -73,6 +74,7 @@ export interface CiSourceRepository {
  * @public
  */
 export interface CiSourceInfo {
+  /** The source's default branch, when the provider says. */
   defaultBranch?: string;
 }
 
@@ -175,11 +177,15 @@ export interface CiProvider {
  * @public
  */
 export interface CiRunRef {
+  /** The provider's id of the run (attempts share it). */
   providerRunId: string;
+  /** Which attempt, from 1. */
   attempt: number;
+  /** The run's number as people see it (`#562`). */
   runNumber: number;
   /** The run's workflow (for providers that address runs through it). */
   workflow: string;
+  /** The run's page at the provider. */
   url: string;
 }
 
@@ -211,9 +217,13 @@ export interface CiJobLogText {
  * @public
  */
 export interface CiProviderCapabilities {
+  /** Job logs can be read (`getJobLog`). */
   logs?: boolean;
+  /** Runs can be started again (`rerun`). */
   rerun?: boolean;
+  /** Only the failed jobs of a run can be started again. */
   rerunFailed?: boolean;
+  /** Queued or running runs can be cancelled (`cancel`). */
   cancel?: boolean;
   /** What a rerun does, for its button (see `CiRunActions.rerunLabel`). */
   rerunLabel?: string;

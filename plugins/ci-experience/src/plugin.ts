@@ -42,7 +42,7 @@ export const ciExperiencePlugin = createPlugin({
  *
  * @public
  */
-export const EntityCiContent = ciExperiencePlugin.provide(
+export const EntityCiContent: () => JSX.Element = ciExperiencePlugin.provide(
   createRoutableExtension({
     name: 'EntityCiContent',
     component: () =>
@@ -56,7 +56,7 @@ export const EntityCiContent = ciExperiencePlugin.provide(
  *
  * @public
  */
-export const EntityCiStatusCard = ciExperiencePlugin.provide(
+export const EntityCiStatusCard: () => JSX.Element = ciExperiencePlugin.provide(
   createComponentExtension({
     name: 'EntityCiStatusCard',
     component: {
@@ -75,7 +75,7 @@ export const EntityCiStatusCard = ciExperiencePlugin.provide(
  *
  * @public
  */
-export const EntityCiRollupCard = ciExperiencePlugin.provide(
+export const EntityCiRollupCard: () => JSX.Element = ciExperiencePlugin.provide(
   createComponentExtension({
     name: 'EntityCiRollupCard',
     component: {
@@ -91,7 +91,7 @@ export const EntityCiRollupCard = ciExperiencePlugin.provide(
  *
  * @public
  */
-export const EntityCiRollupContent = ciExperiencePlugin.provide(
+export const EntityCiRollupContent: () => JSX.Element = ciExperiencePlugin.provide(
   createComponentExtension({
     name: 'EntityCiRollupContent',
     component: {
@@ -111,7 +111,7 @@ export const EntityCiRollupContent = ciExperiencePlugin.provide(
  *
  * @public
  */
-export const CiOperationsPage = ciExperiencePlugin.provide(
+export const CiOperationsPage: () => JSX.Element = ciExperiencePlugin.provide(
   createRoutableExtension({
     name: 'CiOperationsPage',
     component: () =>

@@ -102,7 +102,11 @@ export const CIRCLECI_JOB_STATUS_MAP: Readonly<Record<string, CiRunStatus>> = {
   unauthorized: 'failed',
 };
 
-/** The `providerStatus` of a pipeline, workflow or job without a status. */
+/**
+ * The `providerStatus` of a pipeline, workflow or job without a status.
+ *
+ * @public
+ */
 export const CIRCLECI_UNKNOWN_STATUS = 'unknown';
 
 const MAPS: Readonly<

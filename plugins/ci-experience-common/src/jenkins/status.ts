@@ -55,11 +55,23 @@ export const JENKINS_STAGE_STATUS_MAP: Readonly<Record<string, CiRunStatus>> = {
   QUEUED: 'queued',
 };
 
-/** The `providerStatus` of a build that is still running (Jenkins has no result yet). */
+/**
+ * The `providerStatus` of a build that is still running (Jenkins has no result yet).
+ *
+ * @public
+ */
 export const JENKINS_BUILDING = 'BUILDING';
-/** The `providerStatus` of an item waiting in the Jenkins queue. */
+/**
+ * The `providerStatus` of an item waiting in the Jenkins queue.
+ *
+ * @public
+ */
 export const JENKINS_QUEUED = 'QUEUED';
-/** The `providerStatus` of a build neither building nor with a result. */
+/**
+ * The `providerStatus` of a build neither building nor with a result.
+ *
+ * @public
+ */
 export const JENKINS_NO_RESULT = 'NO_RESULT';
 
 /**
@@ -74,8 +86,9 @@ export const JENKINS_NO_RESULT = 'NO_RESULT';
  * | an unknown `result` | `failed` | the result |
  * | `result: null` and not building (a build Jenkins could not load or finish) | `failed` | `NO_RESULT` |
  *
- * A running Pipeline may already carry a result (`currentBuild.result =
- * 'UNSTABLE'`); while `building` is true it counts as running, because the
+ * A running Pipeline may already carry a result
+ * (`currentBuild.result = 'UNSTABLE'`); while `building` is true it counts
+ * as running, because the
  * result can still change.
  *
  * @public
