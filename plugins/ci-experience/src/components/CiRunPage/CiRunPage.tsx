@@ -167,8 +167,8 @@ export function CiRunPage() {
                   data-testid="jobs-pending"
                 >
                   The run has finished; its complete job list and the jobs'
-                  steps arrive with the next sync, usually within a minute or
-                  two.
+                  steps arrive with the next sync of its source (within a minute
+                  or two, unless the provider's request budget is spent).
                 </Typography>
               </Box>
             )}
