@@ -6,3 +6,9 @@
 
 export { ciExperiencePlugin as default } from './plugin';
 export { ciExperienceEventsModule } from './eventsModule';
+export {
+  ciExperienceTechInsightsModule,
+  createCiFactRetriever,
+  CI_FACT_RETRIEVER_ID,
+  CI_FACT_SCHEMA,
+} from './techInsights/ciFactRetriever';
