@@ -91,17 +91,18 @@ export const EntityCiRollupCard: () => JSX.Element = ciExperiencePlugin.provide(
  *
  * @public
  */
-export const EntityCiRollupContent: () => JSX.Element = ciExperiencePlugin.provide(
-  createComponentExtension({
-    name: 'EntityCiRollupContent',
-    component: {
-      lazy: () =>
-        import('./components/EntityCiRollup').then(
-          m => m.EntityCiRollupContent,
-        ),
-    },
-  }),
-);
+export const EntityCiRollupContent: () => JSX.Element =
+  ciExperiencePlugin.provide(
+    createComponentExtension({
+      name: 'EntityCiRollupContent',
+      component: {
+        lazy: () =>
+          import('./components/EntityCiRollup').then(
+            m => m.EntityCiRollupContent,
+          ),
+      },
+    }),
+  );
 
 /**
  * The CI operations page for the portal's admins (permission
