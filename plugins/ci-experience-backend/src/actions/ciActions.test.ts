@@ -4,10 +4,7 @@
  * service and the MCP plugin invoke them, as a user who may and one who
  * may not.
  */
-import {
-  AuditorServiceEvent,
-  createServiceFactory,
-} from '@backstage/backend-plugin-api';
+import { AuditorServiceEvent } from '@backstage/backend-plugin-api';
 import {
   actionsRegistryServiceFactory,
   actionsServiceFactory,
@@ -19,8 +16,6 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
-import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { CiJob } from '@ci-experience/plugin-ci-experience-common';
 import {
@@ -28,8 +23,7 @@ import {
   CiProviderRun,
 } from '@ci-experience/plugin-ci-experience-node';
 import request from 'supertest';
-import { ciExperiencePlugin } from '../plugin';
-import { NEVER, providerModule } from '../__testUtils__/backend';
+import { ciPluginFeatures } from '../__testUtils__/backend';
 import {
   CI_ACTION_NAMES,
   EXCERPT_MAX_CHARS,
@@ -181,33 +175,20 @@ async function start(options: { mcp?: boolean } = {}) {
   });
   const { server } = await startTestBackend({
     features: [
-      ciExperiencePlugin,
-      providerModule(provider),
-      actionsRegistryServiceFactory,
-      ...(options.mcp ? [actionsServiceFactory, mcpActionsPlugin] : []),
-      mockServices.rootConfig.factory({
-        data: {
+      ...ciPluginFeatures({
+        providers: [provider],
+        entities: [
+          component('app', 'org/app'),
+          component('other', 'org/other'),
+        ],
+        allow: [{ provider: 'fake', source: 'org/*' }],
+        config: {
           app: { baseUrl: 'https://portal.example.com' },
           backend: { actions: { pluginSources: ['ci-experience'] } },
-          ciExperience: {
-            providers: { githubActions: { enabled: false } },
-            sync: { schedule: NEVER },
-            sources: { allow: [{ provider: 'fake', source: 'org/*' }] },
-          },
         },
       }),
-      mockServices.events.factory(),
-      createServiceFactory({
-        service: catalogServiceRef,
-        deps: {},
-        factory: () =>
-          catalogServiceMock({
-            entities: [
-              component('app', 'org/app'),
-              component('other', 'org/other'),
-            ],
-          }),
-      }),
+      actionsRegistryServiceFactory,
+      ...(options.mcp ? [actionsServiceFactory, mcpActionsPlugin] : []),
       permissions.factory,
       auditor.factory,
     ],

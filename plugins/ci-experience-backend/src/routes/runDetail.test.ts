@@ -1,7 +1,4 @@
-import {
-  AuditorServiceEvent,
-  createServiceFactory,
-} from '@backstage/backend-plugin-api';
+import { AuditorServiceEvent } from '@backstage/backend-plugin-api';
 import {
   mockCredentials,
   mockServices,
@@ -9,11 +6,7 @@ import {
 } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { NotAllowedError } from '@backstage/errors';
-import {
-  CatalogService,
-  catalogServiceRef,
-} from '@backstage/plugin-catalog-node';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { CatalogService } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   CiJob,
@@ -25,8 +18,7 @@ import {
   CiProviderRun,
 } from '@ci-experience/plugin-ci-experience-node';
 import request from 'supertest';
-import { ciExperiencePlugin } from '../plugin';
-import { NEVER, providerModule } from '../__testUtils__/backend';
+import { ciPluginFeatures } from '../__testUtils__/backend';
 
 const component = (name: string, slug: string): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
@@ -176,31 +168,17 @@ async function start(options: {
   });
   const { server } = await startTestBackend({
     features: [
-      ciExperiencePlugin,
-      providerModule(provider),
-      mockServices.rootConfig.factory({
-        data: {
-          ciExperience: {
-            providers: { githubActions: { enabled: false } },
-            sync: {
-              schedule: NEVER,
-            },
-            sources: { allow: [{ provider: 'fake', source: 'org/*' }] },
-            ...(options.logs ? { logs: options.logs } : {}),
-            ...(options.allowedServices
-              ? { actions: { allowedServices: options.allowedServices } }
-              : {}),
-          },
+      ...ciPluginFeatures({
+        providers: [provider],
+        entities: ENTITIES,
+        allow: [{ provider: 'fake', source: 'org/*' }],
+        ciExperience: {
+          ...(options.logs ? { logs: options.logs } : {}),
+          ...(options.allowedServices
+            ? { actions: { allowedServices: options.allowedServices } }
+            : {}),
         },
-      }),
-      mockServices.events.factory(),
-      createServiceFactory({
-        service: catalogServiceRef,
-        deps: {},
-        factory: () => {
-          const inner = catalogServiceMock({ entities: ENTITIES });
-          return options.catalog?.(inner) ?? inner;
-        },
+        catalog: options.catalog,
       }),
       permissions.factory,
       auditor.factory,

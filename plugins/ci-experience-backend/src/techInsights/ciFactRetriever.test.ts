@@ -1,15 +1,11 @@
-import { createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
-import { catalogServiceRef } from '@backstage/plugin-catalog-node';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import {
   CiProvider,
   CiProviderRun,
 } from '@ci-experience/plugin-ci-experience-node';
 import { AddressInfo } from 'node:net';
-import { ciExperiencePlugin } from '../plugin';
-import { NEVER, providerModule } from '../__testUtils__/backend';
+import { ciPluginFeatures } from '../__testUtils__/backend';
 import {
   CI_FACT_RETRIEVER_ID,
   CI_FACT_SCHEMA,
@@ -135,26 +131,12 @@ describe('the CI fact retriever', () => {
 
   it('publishes each CI entity’s figures from the plugin’s own API', async () => {
     const { server } = await startTestBackend({
-      features: [
-        ciExperiencePlugin,
-        providerModule(provider),
-        mockServices.rootConfig.factory({
-          data: {
-            ciExperience: {
-              providers: { githubActions: { enabled: false } },
-              sync: { schedule: NEVER },
-              sources: { allow: [{ provider: 'fake', source: 'org/*' }] },
-              insights: { minSample: 1 },
-            },
-          },
-        }),
-        mockServices.events.factory(),
-        createServiceFactory({
-          service: catalogServiceRef,
-          deps: {},
-          factory: () => catalogServiceMock({ entities: [app] }),
-        }),
-      ],
+      features: ciPluginFeatures({
+        providers: [provider],
+        entities: [app],
+        allow: [{ provider: 'fake', source: 'org/*' }],
+        ciExperience: { insights: { minSample: 1 } },
+      }),
     });
     const { port } = server.address() as AddressInfo;
     const discovery = mockServices.discovery.mock({
