@@ -99,17 +99,23 @@ export interface CiAlertChannels {
  * @public
  */
 export interface CiAlertRuleInput {
+  /** The rule's name, as people see it in the portal and in notices. */
   name: string;
+  /** What the rule watches for. */
   kind: CiAlertKind;
+  /** The thresholds of its kind. */
   params: CiAlertParams;
   /** Only runs of this workflow (by name); every workflow when absent. */
   workflow?: string;
   /** Branches (or glob patterns); the default branch when empty or absent. */
   branches?: string[];
+  /** How urgent its firings are. */
   severity: CiAlertSeverity;
+  /** Whether the rule is evaluated; a disabled rule never fires. */
   enabled: boolean;
   /** ISO 8601: no notifications until then (the state is still kept). */
   snoozedUntil?: string | null;
+  /** Send Backstage notifications to the entity's owners. */
   notifications: boolean;
   /**
    * A Slack incoming webhook URL (https, an allowed host). On PUT: absent
@@ -131,25 +137,41 @@ export type CiAlertStateName = 'ok' | 'firing';
  * @public
  */
 export interface CiAlertRule {
+  /** Opaque id of the rule (`/alert-rules/{id}`). */
   id: string;
+  /** The entity the rule belongs to, e.g. `component:default/payments-service`. */
   entityRef: string;
+  /** The rule's name, as people see it in the portal and in notices. */
   name: string;
+  /** What the rule watches for. */
   kind: CiAlertKind;
+  /** The thresholds of its kind. */
   params: CiAlertParams;
+  /** Only runs of this workflow (by name); absent for every workflow. */
   workflow?: string;
+  /** Branches (or glob patterns); empty for each source's default branch. */
   branches: string[];
+  /** How urgent its firings are. */
   severity: CiAlertSeverity;
+  /** Whether the rule is evaluated; a disabled rule never fires. */
   enabled: boolean;
+  /** ISO 8601: no notifications until then; absent when not snoozed. */
   snoozedUntil?: string;
+  /** Where its firings go. */
   channels: CiAlertChannels;
+  /** Whether the rule is firing now. */
   state: CiAlertStateName;
   /** Since when the rule has been in its state. */
   stateSince?: string;
+  /** ISO 8601 time of the last evaluation; absent before the first. */
   lastEvaluatedAt?: string;
   /** What the last evaluation saw (e.g. "3 failed runs in a row"). */
   lastDetail?: string;
+  /** The entity ref of the user who created it, e.g. `user:default/jane`. */
   createdBy?: string;
+  /** ISO 8601. */
   createdAt: string;
+  /** ISO 8601 time of the last change. */
   updatedAt: string;
 }
 
@@ -159,11 +181,20 @@ export interface CiAlertRule {
  * @public
  */
 export interface CiAlertDelivery {
+  /** Backstage notifications or the rule's Slack webhook. */
   channel: 'notifications' | 'slack';
+  /** Whether it tells of the firing opening or of its resolution. */
   notice: 'fired' | 'resolved';
+  /**
+   * `pending`: not sent yet, or waiting for a retry; `sent`: delivered;
+   * `failed`: given up on.
+   */
   status: 'pending' | 'sent' | 'failed';
+  /** Attempts made so far to send it. */
   attempts: number;
+  /** The last failed attempt's error (never the Slack URL); cleared once sent. */
   lastError?: string;
+  /** ISO 8601 time it was sent. */
   sentAt?: string;
 }
 
@@ -173,13 +204,24 @@ export interface CiAlertDelivery {
  * @public
  */
 export interface CiAlertFiring {
+  /** Opaque id of the firing. */
   id: string;
+  /** The id of the rule that fired. */
   ruleId: string;
+  /** The rule's name when it fired. */
   ruleName: string;
+  /** The rule's kind when it fired. */
   kind: CiAlertKind;
+  /** The rule's severity when it fired. */
   severity: CiAlertSeverity;
+  /** The entity the rule belongs to. */
   entityRef: string;
+  /** ISO 8601 time the rule's condition became true. */
   openedAt: string;
+  /**
+   * ISO 8601 time it stopped being true (or the rule was disabled or
+   * changed); absent while the firing is open.
+   */
   resolvedAt?: string;
   /** What made it fire. */
   detail: string;
@@ -187,6 +229,10 @@ export interface CiAlertFiring {
   runIds: string[];
   /** Snoozed when it fired: recorded, nobody notified. */
   snoozed: boolean;
+  /**
+   * Its notices: one per channel when it fired and again when it was
+   * resolved; none for a snoozed firing.
+   */
   deliveries: CiAlertDelivery[];
 }
 
@@ -196,6 +242,7 @@ export interface CiAlertFiring {
  * @public
  */
 export interface CiAlertRulesResponse {
+  /** The entity's rules, each with its state. */
   rules: CiAlertRule[];
 }
 
@@ -216,7 +263,9 @@ export interface CiAlertFiringsResponse {
  * @public
  */
 export interface CiAlertPreview {
+  /** The days of history looked at, back from now. */
   days: number;
+  /** How many times the rule would have fired (turned from ok to firing). */
   firings: number;
   /** When each would-be firing opened, oldest first. */
   openedAt: string[];

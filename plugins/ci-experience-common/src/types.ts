@@ -50,7 +50,9 @@ export function isFinalStatus(status: CiRunStatus): boolean {
 export interface CiStep {
   /** 1-based position of the step in its job. */
   number: number;
+  /** The step's name, as the provider gives it. */
   name: string;
+  /** The step's status, mapped to the common statuses. */
   status: CiRunStatus;
   /** The provider's own status or conclusion, unchanged. */
   providerStatus: string;
@@ -58,6 +60,7 @@ export interface CiStep {
   startedAt?: string;
   /** ISO 8601. */
   finishedAt?: string;
+  /** Milliseconds from start to finish, when known. */
   durationMs?: number;
 }
 
@@ -99,6 +102,7 @@ export const CI_FAILURE_CATEGORIES: readonly CiFailureCategory[] = [
 export interface CiFailureClass {
   /** The rule's id, e.g. `out-of-memory`; `unknown` when no rule matched. */
   id: string;
+  /** What went wrong, in a few words for people, e.g. `Unknown failure`. */
   title: string;
   /** Absent when no rule matched. */
   category?: CiFailureCategory;
@@ -126,7 +130,9 @@ export type CiJobKind = 'manual' | 'wait' | 'trigger';
 export interface CiJob {
   /** The provider's id of the job. */
   id: string;
+  /** The job's name, as the provider gives it. */
   name: string;
+  /** The job's status, mapped to the common statuses. */
   status: CiRunStatus;
   /** The provider's own status or conclusion, unchanged. */
   providerStatus: string;
@@ -136,6 +142,7 @@ export interface CiJob {
   startedAt?: string;
   /** ISO 8601. */
   finishedAt?: string;
+  /** Milliseconds from start to finish, when known. */
   durationMs?: number;
   /** The machine or agent that ran the job. */
   runnerName?: string;
@@ -161,6 +168,7 @@ export interface CiJob {
    * pipeline. Absent for script jobs.
    */
   kind?: CiJobKind;
+  /** The job's steps in order, where the provider has them. */
   steps?: CiStep[];
   /** Why it failed; only on failed jobs once triaged. */
   failure?: CiFailureClass;
@@ -187,15 +195,24 @@ export interface CiRun {
   workflowLabel?: string;
   /** The workflow's file, where the provider has one (e.g. `.github/workflows/ci.yml`). */
   workflowPath?: string;
+  /**
+   * The run's number at the provider (GitHub's run number, GitLab's pipeline
+   * `iid`, a Jenkins or Buildkite build number, ...).
+   */
   runNumber: number;
   /** 1-based. */
   attempt: number;
+  /** The status of this attempt, mapped to the common statuses. */
   status: CiRunStatus;
   /** The provider's own status or conclusion, unchanged. */
   providerStatus: string;
+  /** The branch the run built, where there is one. */
   branch?: string;
+  /** The sha of the commit the run built. */
   commitSha?: string;
+  /** The message of that commit, where the provider sends it. */
   commitMessage?: string;
+  /** Who started the run, as the provider names them (a login or user id). */
   actor?: string;
   /** What started the run: `push`, `pull_request`, `schedule`, ... */
   event?: string;
@@ -207,6 +224,7 @@ export interface CiRun {
   startedAt?: string;
   /** ISO 8601. */
   finishedAt?: string;
+  /** Milliseconds from start to finish, when known. */
   durationMs?: number;
   /** Time between creation and start. */
   queuedMs?: number;
@@ -224,11 +242,17 @@ export interface CiRun {
 export interface CiRunAttempt {
   /** The id of that attempt's run (`GET /runs/{id}`). */
   id: string;
+  /** 1-based. */
   attempt: number;
+  /** That attempt's status. */
   status: CiRunStatus;
+  /** ISO 8601. */
   startedAt?: string;
+  /** ISO 8601. */
   finishedAt?: string;
+  /** Milliseconds from start to finish, when known. */
   durationMs?: number;
+  /** Why it failed: the class of its first failed job, once triaged. */
   failure?: CiFailureClass;
 }
 
@@ -250,6 +274,7 @@ export interface CiRunActions {
   rerunLabel?: string;
   /** What `rerunFailed` does, in words for its button. */
   rerunFailedLabel?: string;
+  /** Cancel the run while it is queued or running. */
   cancel: boolean;
   /** Job logs can be read through the backend. */
   logs: boolean;
@@ -262,6 +287,7 @@ export interface CiRunActions {
  * @public
  */
 export interface CiRunDetail extends CiRun {
+  /** The run's jobs, with their steps. */
   jobs: CiJob[];
   /**
    * The run finished (a webhook said so) before the portal read its
@@ -271,6 +297,10 @@ export interface CiRunDetail extends CiRun {
   jobsPending?: boolean;
   /** Every attempt of this run, oldest first, this one included. */
   attempts: CiRunAttempt[];
+  /**
+   * What the run's provider lets the portal do with it (the permission
+   * policy still applies).
+   */
   actions: CiRunActions;
 }
 
@@ -308,6 +338,7 @@ export interface CiRerunRequest {
 export interface CiSyncError {
   /** The error class, e.g. `NotAllowedError`, `ServiceUnavailableError`. */
   name: string;
+  /** What went wrong, in words for people. */
   message: string;
 }
 
@@ -317,7 +348,9 @@ export interface CiSyncError {
  * @public
  */
 export interface CiSourceState {
+  /** The provider id, e.g. `github-actions`. */
   provider: string;
+  /** The provider's home of the pipeline, e.g. `octo-org/octo-repo`. */
   source: string;
   /** ISO 8601 time of the last sync that succeeded; absent before the first. */
   lastSyncedAt?: string;
@@ -344,6 +377,7 @@ export interface CiRunsResponse {
   items: CiRun[];
   /** Pass as `cursor` to get the next page; absent on the last page. */
   nextCursor?: string;
+  /** Each source the entity's annotations name, with how fresh its runs are. */
   sources: CiSourceState[];
   /**
    * The branch patterns (`*`, `?`) the portal's config allows for this
@@ -361,6 +395,7 @@ export interface CiRunsResponse {
 export interface CiRunsQuery {
   /** Provider ids, e.g. `github-actions`. */
   provider?: string[];
+  /** Only runs of this branch (exact name). */
   branch?: string;
   /**
    * `allowed`: only the entity's allow-listed branches; `default`: each
@@ -373,10 +408,13 @@ export interface CiRunsQuery {
    * `all`: every attempt as its own row.
    */
   attempts?: 'latest' | 'all';
+  /** Only runs in one of these statuses. */
   status?: CiRunStatus[];
+  /** Only runs of this workflow (exact name). */
   workflow?: string;
   /** 1 to 100. */
   limit?: number;
+  /** A `nextCursor` from an earlier answer, for the next page. */
   cursor?: string;
 }
 
@@ -388,7 +426,9 @@ export interface CiRunsQuery {
 export interface CiOperatorHost {
   /** The provider id, e.g. `github-actions`. */
   provider: string;
+  /** The host the suite calls, e.g. `github.com` or `ghe.example.com`. */
   host: string;
+  /** The host's request budget for the current hour. */
   budget: {
     /** The provider's limit per hour (or the configured one when lower). */
     limit: number;
@@ -403,6 +443,10 @@ export interface CiOperatorHost {
   };
   /** Requests in flight from this replica. */
   inFlight: number;
+  /**
+   * The host's circuit breaker: `closed` lets requests through; `open` fails
+   * them at once after a streak of failures; `half-open` lets a probe through.
+   */
   breaker: {
     state: 'closed' | 'open' | 'half-open';
     /** ISO 8601 time of the first failure of the streak that opened it. */
@@ -427,10 +471,13 @@ export type CiSyncMode = 'active' | 'quiet' | 'webhook';
  * @public
  */
 export interface CiOperatorSource {
+  /** The provider id, e.g. `github-actions`. */
   provider: string;
+  /** The provider's home of the pipeline, e.g. `octo-org/octo-repo`. */
   source: string;
   /** The provider host, when the source names one. */
   host?: string;
+  /** How the source is kept up to date. */
   mode: CiSyncMode;
   /** ISO 8601 time of the last sync that succeeded. */
   lastSyncedAt?: string;
@@ -453,10 +500,18 @@ export interface CiOperatorSource {
  * @public
  */
 export interface CiWebhookOutcomes {
+  /** Applied and stored. */
   accepted: number;
+  /** Already applied (a redelivery of the same delivery id); changed nothing. */
   duplicate: number;
+  /** For a source no entity claims (or the source policy refuses); dropped. */
   unclaimed: number;
+  /**
+   * Refused or not stored for another reason: no delivery id, an event runs
+   * are not made of, a store failure.
+   */
   rejected: number;
+  /** Not in the provider's shape; dropped. */
   malformed: number;
 }
 
@@ -471,11 +526,13 @@ export interface CiWebhookOutcomes {
 export interface CiOperatorStatus {
   /** ISO 8601 time the figures were gathered. */
   generatedAt: string;
+  /** Every provider host the suite has called, by provider and host. */
   hosts: CiOperatorHost[];
   /** Worst first: failing ones, then by lag; at most `limit` of them. */
   sources: CiOperatorSource[];
   /** Sources in all, of which `sources` shows the worst. */
   sourcesTotal: number;
+  /** This replica's webhook intake. */
   webhooks: {
     /** Since this replica started. */
     byOutcome: CiWebhookOutcomes;

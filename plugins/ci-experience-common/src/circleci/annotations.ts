@@ -21,8 +21,14 @@ export const CIRCLECI_PROJECT_SLUG_ANNOTATION = 'circleci.com/project-slug';
  * @public
  */
 export interface CircleciProjectRef {
+  /**
+   * `gh` (GitHub OAuth), `bb` (Bitbucket Cloud) or `circleci` (GitHub App,
+   * GitLab or Bitbucket Data Center).
+   */
   vcs: 'gh' | 'bb' | 'circleci';
+  /** The organization's name, or its id (a UUID) for `circleci`. */
   org: string;
+  /** The repository's name, or the project's id (a UUID) for `circleci`. */
   project: string;
   /** `<vcs>/<org>/<project>`, the form the API takes. */
   slug: string;

@@ -42,7 +42,9 @@ export const JENKINS_CI_ANNOTATIONS: readonly string[] = [
  * @public
  */
 export interface JenkinsJobRef {
+  /** The name of the configured Jenkins instance; absent for the default one. */
   instance?: string;
+  /** The job's full name, e.g. `team-a/payments`. */
   jobFullName: string;
 }
 

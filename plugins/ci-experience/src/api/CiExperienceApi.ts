@@ -25,10 +25,18 @@ import {
  * @public
  */
 export interface CiInsightsQuery {
+  /**
+   * A window back from now; the backend's default is `30d`. Not sent when
+   * `from` or `to` is set.
+   */
   window?: CiInsightsWindow;
+  /** Start of a custom range, ISO 8601, inclusive (rounded down to midnight UTC). */
   from?: string;
+  /** End of a custom range, ISO 8601, exclusive (rounded up to midnight UTC). */
   to?: string;
+  /** Only this workflow (by name); every workflow of the entity when absent. */
   workflow?: string;
+  /** Branches to count; each source's default branch when absent or empty. */
   branches?: string[];
 }
 

@@ -72,6 +72,7 @@ export class CiExperienceClient implements CiExperienceApi {
     this.fetchApi = options.fetchApi;
   }
 
+  /** {@inheritDoc CiExperienceApi.getRuns} */
   async getRuns(
     entityRef: CompoundEntityRef,
     query: CiRunsQuery,
@@ -109,6 +110,7 @@ export class CiExperienceClient implements CiExperienceApi {
     return this.get<CiRunsResponse>(search ? `${path}?${search}` : path);
   }
 
+  /** {@inheritDoc CiExperienceApi.getRun} */
   async getRun(id: string): Promise<CiRunDetail> {
     return this.get<CiRunDetail>(`runs/${encodeURIComponent(id)}`);
   }
@@ -126,12 +128,14 @@ export class CiExperienceClient implements CiExperienceApi {
     return this.annotations;
   }
 
+  /** {@inheritDoc CiExperienceApi.getJobLog} */
   async getJobLog(runId: string, jobId: string): Promise<CiJobLog> {
     return this.get<CiJobLog>(
       ['runs', runId, 'jobs', jobId, 'log'].map(encodeURIComponent).join('/'),
     );
   }
 
+  /** {@inheritDoc CiExperienceApi.rerunRun} */
   async rerunRun(
     entityRef: CompoundEntityRef,
     runId: string,
@@ -144,10 +148,12 @@ export class CiExperienceClient implements CiExperienceApi {
     await this.post(entityPath(entityRef, 'runs', runId, 'rerun'), body);
   }
 
+  /** {@inheritDoc CiExperienceApi.cancelRun} */
   async cancelRun(entityRef: CompoundEntityRef, runId: string): Promise<void> {
     await this.post(entityPath(entityRef, 'runs', runId, 'cancel'), {});
   }
 
+  /** {@inheritDoc CiExperienceApi.getInsights} */
   async getInsights(
     entityRef: CompoundEntityRef,
     query: CiInsightsQuery = {},
@@ -176,6 +182,7 @@ export class CiExperienceClient implements CiExperienceApi {
     return this.get<CiInsightsResponse>(search ? `${path}?${search}` : path);
   }
 
+  /** {@inheritDoc CiExperienceApi.getGroupInsights} */
   async getGroupInsights(
     groupRef: CompoundEntityRef,
     window?: CiInsightsWindow,
@@ -183,6 +190,7 @@ export class CiExperienceClient implements CiExperienceApi {
     return this.get<CiRollupResponse>(rollupPath('groups', groupRef, window));
   }
 
+  /** {@inheritDoc CiExperienceApi.getSystemInsights} */
   async getSystemInsights(
     systemRef: CompoundEntityRef,
     window?: CiInsightsWindow,
@@ -190,12 +198,14 @@ export class CiExperienceClient implements CiExperienceApi {
     return this.get<CiRollupResponse>(rollupPath('systems', systemRef, window));
   }
 
+  /** {@inheritDoc CiExperienceApi.getAlertRules} */
   async getAlertRules(
     entityRef: CompoundEntityRef,
   ): Promise<CiAlertRulesResponse> {
     return this.get<CiAlertRulesResponse>(entityPath(entityRef, 'alert-rules'));
   }
 
+  /** {@inheritDoc CiExperienceApi.createAlertRule} */
   async createAlertRule(
     entityRef: CompoundEntityRef,
     input: CiAlertRuleInput,
@@ -208,6 +218,7 @@ export class CiExperienceClient implements CiExperienceApi {
     return (await res.json()) as CiAlertRule;
   }
 
+  /** {@inheritDoc CiExperienceApi.previewAlertRule} */
   async previewAlertRule(
     entityRef: CompoundEntityRef,
     input: CiAlertRuleInput,
@@ -220,10 +231,12 @@ export class CiExperienceClient implements CiExperienceApi {
     return (await res.json()) as CiAlertPreview;
   }
 
+  /** {@inheritDoc CiExperienceApi.getAlertRule} */
   async getAlertRule(id: string): Promise<CiAlertRule> {
     return this.get<CiAlertRule>(alertRulePath(id));
   }
 
+  /** {@inheritDoc CiExperienceApi.updateAlertRule} */
   async updateAlertRule(
     id: string,
     input: CiAlertRuleInput,
@@ -232,10 +245,12 @@ export class CiExperienceClient implements CiExperienceApi {
     return (await res.json()) as CiAlertRule;
   }
 
+  /** {@inheritDoc CiExperienceApi.deleteAlertRule} */
   async deleteAlertRule(id: string): Promise<void> {
     await this.send('DELETE', alertRulePath(id));
   }
 
+  /** {@inheritDoc CiExperienceApi.getAlertFirings} */
   async getAlertFirings(
     entityRef: CompoundEntityRef,
   ): Promise<CiAlertFiringsResponse> {

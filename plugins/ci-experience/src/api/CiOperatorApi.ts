@@ -39,6 +39,7 @@ export class CiOperatorClient implements CiOperatorApi {
     },
   ) {}
 
+  /** {@inheritDoc CiOperatorApi.getOperatorStatus} */
   async getOperatorStatus(
     options: { limit?: number } = {},
   ): Promise<CiOperatorStatus> {
