@@ -11,9 +11,11 @@ import { parseEntityRef } from '@backstage/catalog-model';
 import {
   AuthenticationError,
   ConflictError,
+  deserializeError,
   InputError,
   NotAllowedError,
   NotFoundError,
+  parseErrorResponseBody,
   ServiceUnavailableError,
 } from '@backstage/errors';
 import {
@@ -24,7 +26,9 @@ import {
   CiRun,
   CiRunDetail,
   CiRunsResponse,
+  isFinalStatus,
 } from '@ci-experience/plugin-ci-experience-common';
+import { stripAnsi } from '../triage/FailureClassifier';
 import { maskSecrets } from '../triage/maskSecrets';
 
 /** The names agents call them by: a public contract (issue 17). */
@@ -307,7 +311,7 @@ export function registerCiActions(options: {
           actions: {
             rerun: run.actions.rerun,
             rerunFailed: run.actions.rerunFailed,
-            cancel: run.actions.cancel && !isFinished(run.status),
+            cancel: run.actions.cancel && !isFinalStatus(run.status),
           },
         },
       };
@@ -647,10 +651,6 @@ export function registerCiActions(options: {
   });
 }
 
-function isFinished(status: string) {
-  return status !== 'queued' && status !== 'running';
-}
-
 /** `/entities/{kind}/{namespace}/{name}` of an entity ref; a clear 400 else. */
 function entityPath(entityRef: string): string {
   let ref;
@@ -680,8 +680,7 @@ function entityPath(entityRef: string): string {
  * {@link EXCERPT_MAX_CHARS}.
  */
 export function excerptOf(text: string, matched?: string): string {
-  // eslint-disable-next-line no-control-regex
-  const lines = text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '').split(/\r?\n/);
+  const lines = stripAnsi(text).split(/\r?\n/);
   while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
   let end = lines.length;
   if (matched) {
@@ -703,26 +702,17 @@ export function excerptOf(text: string, matched?: string): string {
   return out;
 }
 
+/** The error a route answered, by its own name (so its status), its message kept. */
 async function errorOf(res: Response): Promise<Error> {
-  let message = `${res.status} ${res.statusText}`;
-  try {
-    const body = (await res.json()) as { error?: { message?: string } };
-    if (body?.error?.message) message = body.error.message;
-  } catch {
-    // Not JSON: the status says it.
-  }
-  switch (res.status) {
-    case 400:
-      return new InputError(message);
-    case 401:
-      return new AuthenticationError(message);
-    case 403:
-      return new NotAllowedError(message);
-    case 404:
-      return new NotFoundError(message);
-    case 409:
-      return new ConflictError(message);
-    default:
-      return new ServiceUnavailableError(message);
-  }
+  const error = deserializeError((await parseErrorResponseBody(res)).error);
+  const passed = [
+    InputError,
+    AuthenticationError,
+    NotAllowedError,
+    NotFoundError,
+    ConflictError,
+  ];
+  return passed.some(type => type.name === error.name)
+    ? error
+    : new ServiceUnavailableError(error.message);
 }
