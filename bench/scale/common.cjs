@@ -91,6 +91,9 @@ async function dropDatabases(log = () => {}) {
 }
 
 const backend = rel => require(path.join(BACKEND_SRC, rel));
+/** A source file of a plugin package, e.g. `plugin('ci-experience-node', 'mapping/runIds')`. */
+const plugin = (pkg, rel) =>
+  require(path.join(ROOT, 'plugins', pkg, 'src', rel));
 
 /**
  * Runs with their jobs as the plugin stores them after a sync, built with
@@ -168,7 +171,7 @@ function templateRuns(now = Date.parse('2026-11-20T12:00:00Z')) {
  * and times spread over `spanMs` before `end`.
  */
 function makeRun(templates, i, { sources, end, spanMs, count }) {
-  const { runIdOf } = backend('service/runIds');
+  const { runIdOf } = plugin('ci-experience-node', 'mapping/runIds');
   const gitlab = i % 10 === 9;
   const tpl = gitlab
     ? templates.gitlab
@@ -512,6 +515,7 @@ module.exports = {
   createDatabase,
   dropDatabases,
   backend,
+  plugin,
   templateRuns,
   makeRun,
   sourceOf,

@@ -398,7 +398,10 @@ async function main() {
     'providers/github/GithubActionsProvider',
   );
   const { DeliveryIngestor } = c.backend('providers/shared/DeliveryIngestor');
-  const { ProviderTraffic } = c.backend('providers/shared/ProviderTraffic');
+  const { ProviderTraffic } = c.plugin(
+    'ci-experience-node',
+    'http/ProviderTraffic',
+  );
   const { parseGithubDelivery } = c.backend(
     'providers/github/GithubWebhookIngestor',
   );

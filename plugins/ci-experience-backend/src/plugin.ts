@@ -16,6 +16,7 @@ import { notificationService } from '@backstage/plugin-notifications-node';
 import {
   CiProvider,
   ciProvidersExtensionPoint,
+  ciProviderToolkitServiceRef,
 } from '@ci-experience/plugin-ci-experience-node';
 import { KnexCiStore } from './database/KnexCiStore';
 import {
@@ -62,7 +63,6 @@ import { registerCiActions } from './actions/ciActions';
 import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
 import { readSyncPlannerConfig, SyncPlanner } from './service/SyncPlanner';
-import { ProviderTraffic } from './providers/shared/ProviderTraffic';
 import { OperatorStatus } from './service/OperatorStatus';
 import {
   githubWebhookValidatorFromConfig,
@@ -149,6 +149,7 @@ export const ciExperiencePlugin = createBackendPlugin({
         catalog: catalogServiceRef,
         events: eventsServiceRef,
         notifications: notificationService,
+        toolkit: ciProviderToolkitServiceRef,
       },
       async init({
         httpRouter,
@@ -168,14 +169,18 @@ export const ciExperiencePlugin = createBackendPlugin({
         catalog,
         events,
         notifications,
+        toolkit,
       }) {
         // Before anything reads a credential or accepts a delivery.
         refusePublishedSecrets({ config, logger });
         const section = config.getOptionalConfig('ciExperience');
-        const metrics = CiMetrics.create({ logger });
+        const metrics = CiMetrics.create({
+          logger,
+          provider: toolkit.metrics,
+        });
         // Request budgets shared by the replicas through the cache, and a
-        // circuit breaker per host, for every provider.
-        const traffic = ProviderTraffic.fromConfig(config, { cache, logger });
+        // circuit breaker per host, for every provider and provider module.
+        const { traffic } = toolkit;
         const providers: CiProvider[] = [];
         const githubEnabled =
           section?.getOptionalBoolean('providers.githubActions.enabled') !==

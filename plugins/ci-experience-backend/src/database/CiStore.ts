@@ -1,12 +1,15 @@
 import {
   CiFailureClass,
-  CiJob,
   CiRun,
   CiRunStatus,
   CiStep,
   CiSyncError,
 } from '@ci-experience/plugin-ci-experience-common';
-import { CiSource } from '@ci-experience/plugin-ci-experience-node';
+import {
+  CiDeliveryWrite,
+  CiSource,
+  CiStoredRun,
+} from '@ci-experience/plugin-ci-experience-node';
 
 /** What the store knows of a source. */
 export interface StoredSource {
@@ -66,17 +69,7 @@ export interface SourceSyncState {
  * A run as stored: the model plus what a sync needs to compare. `jobs`, when
  * given to `upsertRuns`, is the run's complete job list.
  */
-export interface StoredRun extends CiRun {
-  sourceKey: string;
-  providerRunId: string;
-  providerUpdatedAt?: string;
-  /**
-   * As `getRun` reads it: a sync read the run's complete job list. False for
-   * a run a webhook delivery brought (or finished) before any sync read its
-   * jobs: webhooks bring jobs one by one, some providers' without steps.
-   */
-  jobsRead?: boolean;
-}
+export type StoredRun = CiStoredRun;
 
 /** What a sync compares to decide whether a run changed. */
 export interface StoredRunVersion {
@@ -109,18 +102,7 @@ export interface ListRunsOptions {
 }
 
 /** What one webhook delivery writes. */
-export interface DeliveryWrite {
-  deliveryId: string;
-  event: string;
-  /**
-   * The source the delivery is about, as its parser resolved it: stamped
-   * with the delivery's time (`last_delivery_at`) for the sync planner.
-   * Without it, only the sources of the delivery's runs are stamped.
-   */
-  sourceKey?: string;
-  runs?: StoredRun[];
-  jobs?: Array<{ runId: string; job: CiJob }>;
-}
+export type DeliveryWrite = CiDeliveryWrite;
 
 /**
  * Storage of sources, runs and jobs.

@@ -11,10 +11,13 @@ import {
   CiStep,
   CiSyncError,
 } from '@ci-experience/plugin-ci-experience-common';
-import { CiSource } from '@ci-experience/plugin-ci-experience-node';
+import {
+  CiSource,
+  toInstant,
+  toOptionalInstant,
+} from '@ci-experience/plugin-ci-experience-node';
 import { Knex } from 'knex';
 import { isPostgres } from './dialect';
-import { toInstant, toOptionalInstant } from '../service/instants';
 import {
   CiStore,
   DeliveryWrite,

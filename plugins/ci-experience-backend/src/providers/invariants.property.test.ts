@@ -44,18 +44,19 @@ import {
 import {
   CiProviderRun,
   CiSource,
+  isCanonicalInstant,
+  OutOfRangeDateError,
+  parseProviderItems,
+  boundJobToRun,
 } from '@ci-experience/plugin-ci-experience-node';
 import fc from 'fast-check';
 import { StoredRun } from '../database/CiStore';
 import { storedRunOf } from '../service/CiSyncService';
-import { isCanonicalInstant, OutOfRangeDateError } from '../service/instants';
 import * as github from './github/mapping';
 import * as gitlab from './gitlab/mapping';
 import * as buildkite from './buildkite/mapping';
 import * as circleci from './circleci/mapping';
 import * as jenkins from './jenkins/mapping';
-import { parseProviderItems } from './shared/parseItems';
-import { boundJobToRun } from './shared/runBounds';
 
 // The run count is bounded, not the time: a loaded 2-core machine is slow.
 jest.setTimeout(600_000);

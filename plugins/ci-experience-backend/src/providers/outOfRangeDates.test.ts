@@ -6,7 +6,10 @@
  * stores a year-275760 run. Far-future but valid times (9999-12-31) are not
  * refused here: they are clamped when stored.
  */
-import { OutOfRangeDateError, MAX_INSTANT_MS } from '../service/instants';
+import {
+  OutOfRangeDateError,
+  MAX_INSTANT_MS,
+} from '@ci-experience/plugin-ci-experience-node';
 import { ParsedDelivery } from './shared/DeliveryIngestor';
 import { parseGithubDelivery } from './github/GithubWebhookIngestor';
 import { githubRunSchema } from './github/mapping';

@@ -21,6 +21,7 @@ import {
   CiProviderCapabilities,
   CiRunRef,
   CiSource,
+  boundJobToRun,
 } from '@ci-experience/plugin-ci-experience-node';
 import { JsonObject } from '@backstage/types';
 import express from 'express';
@@ -32,7 +33,6 @@ import { EntityResolver } from '../service/EntityResolver';
 import { RunAccess } from '../service/RunAccess';
 import { JobLogReader } from '../service/JobLogReader';
 import { logTail } from '../service/logTail';
-import { boundJobToRun } from '../providers/shared/runBounds';
 
 /** What of a job log the backend serves at most. */
 export interface LogLimits {

@@ -9,13 +9,13 @@ import {
   CiProvider,
   CiProviderRun,
   CiSource,
+  runIdOf,
+  boundJobToRun,
 } from '@ci-experience/plugin-ci-experience-node';
 import { randomUUID } from 'node:crypto';
 import { CiStore, StoredRun, StoredRunVersion } from '../database/CiStore';
 import { CiMetrics } from './metrics';
-import { runIdOf } from './runIds';
 import { clampRun } from './clampRun';
-import { boundJobToRun } from '../providers/shared/runBounds';
 import { SourcePolicy } from './SourcePolicy';
 
 /** Bounds of one sync of one source. */

@@ -1,6 +1,6 @@
 import { CiJob } from '@ci-experience/plugin-ci-experience-common';
 import { DeliveryWrite, StoredRun } from '../database/CiStore';
-import { clampTimes } from './instants';
+import { clampTimes } from '@ci-experience/plugin-ci-experience-node';
 
 /**
  * A run about to be stored, with its times (and its jobs') canonical and

@@ -7,19 +7,17 @@ import {
 import {
   Attributes,
   BatchObservableResult,
-  Counter,
-  Gauge,
   Meter,
   metrics,
   Observable,
 } from '@opentelemetry/api';
+import {
+  CI_EXPERIENCE_METER_NAME,
+  CiProviderMetrics,
+  createCiProviderMetrics,
+} from '@ci-experience/plugin-ci-experience-node';
 
-/**
- * The instrumentation scope of every metric of the plugin: the meter name
- * Backstage's metrics service (`metricsServiceRef`) gives the plugin
- * `ci-experience` (`backstage-plugin-<pluginId>`).
- */
-export const CI_EXPERIENCE_METER_NAME = 'backstage-plugin-ci-experience';
+export { CI_EXPERIENCE_METER_NAME };
 
 /** Queue depths the `ci_experience.queue.length` gauge reports. */
 export interface CiQueueDepths {
@@ -82,9 +80,9 @@ const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
  * from the observers set with {@link CiMetrics.observe}.
  */
 export class CiMetrics {
-  readonly providerRequests: Counter<Attributes>;
-  readonly conditionalHits: Counter<Attributes>;
-  readonly rateLimitRemaining: Gauge<Attributes>;
+  readonly providerRequests: CiProviderMetrics['providerRequests'];
+  readonly conditionalHits: CiProviderMetrics['conditionalHits'];
+  readonly rateLimitRemaining: CiProviderMetrics['rateLimitRemaining'];
   /**
    * One webhook delivery, with `provider`, `event`, `outcome` and `reason`
    * attributes. A `rejected` one whose reason is `malformed` is counted
@@ -115,38 +113,30 @@ export class CiMetrics {
    * Create after the instrumentation registered its MeterProvider. `meter`
    * is for tests; by default the global provider's meter of the plugin.
    */
-  static create(options: { logger?: LoggerService; meter?: Meter } = {}) {
+  static create(
+    options: {
+      logger?: LoggerService;
+      meter?: Meter;
+      /** The providers' request instruments (the toolkit's), when made already. */
+      provider?: CiProviderMetrics;
+    } = {},
+  ) {
+    const meter = options.meter ?? metrics.getMeter(CI_EXPERIENCE_METER_NAME);
     return new CiMetrics(
-      options.meter ?? metrics.getMeter(CI_EXPERIENCE_METER_NAME),
+      meter,
+      options.provider ?? createCiProviderMetrics(meter),
       options.logger,
     );
   }
 
-  private constructor(meter: Meter, private readonly logger?: LoggerService) {
-    this.providerRequests = meter.createCounter(
-      'ci_experience.provider.requests',
-      {
-        description:
-          'Requests to CI providers, by provider, host, endpoint and HTTP status',
-        unit: '{request}',
-      },
-    );
-    this.conditionalHits = meter.createCounter(
-      'ci_experience.provider.conditional_hits',
-      {
-        description:
-          'Conditional requests answered 304 Not Modified (free on GitHub)',
-        unit: '{request}',
-      },
-    );
-    this.rateLimitRemaining = meter.createGauge(
-      'ci_experience.provider.rate_limit.remaining',
-      {
-        description:
-          'Requests left in the provider rate-limit window, as its last answer said, per host',
-        unit: '{request}',
-      },
-    );
+  private constructor(
+    meter: Meter,
+    provider: CiProviderMetrics,
+    private readonly logger?: LoggerService,
+  ) {
+    this.providerRequests = provider.providerRequests;
+    this.conditionalHits = provider.conditionalHits;
+    this.rateLimitRemaining = provider.rateLimitRemaining;
 
     const deliveries = meter.createCounter('ci_experience.webhook.deliveries', {
       description:
@@ -182,10 +172,10 @@ export class CiMetrics {
           return;
         }
         this.keepLag(ms);
-        const provider = attributes.provider;
+        const providerId = attributes.provider;
         webhookLag.record(
           ms / 1000,
-          provider === undefined ? {} : { provider },
+          providerId === undefined ? {} : { provider: providerId },
         );
       },
     };

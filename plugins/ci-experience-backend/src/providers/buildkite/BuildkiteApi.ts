@@ -1,14 +1,15 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
-import { CiMetrics } from '../../service/metrics';
 import {
+  CiProviderMetrics,
   bearerCredential,
   ProviderHttpClient,
   ProviderResponse,
   ProviderText,
   standardRateLimitHeaders,
-} from '../shared/ProviderHttpClient';
-import { ProviderTraffic } from '../shared/ProviderTraffic';
-import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
+  ProviderTraffic,
+  RateLimiter,
+  RateLimiterOptions,
+} from '@ci-experience/plugin-ci-experience-node';
 
 /** The provider id of Buildkite. */
 export const BUILDKITE_PROVIDER_ID = 'buildkite';
@@ -32,7 +33,7 @@ export class BuildkiteApi {
       apiToken: string;
       logger: LoggerService;
       cache?: CacheService;
-      metrics?: CiMetrics;
+      metrics?: CiProviderMetrics;
       limits?: RateLimiterOptions;
       /** Shared by every provider's client: budgets across replicas, breakers, host states. */
       traffic?: ProviderTraffic;

@@ -16,10 +16,12 @@ import {
   DEMO_REPOS,
   SimulatedHistory,
 } from '@ci-experience/ci-simulator';
-import { CiSource } from '@ci-experience/plugin-ci-experience-node';
+import {
+  CiSource,
+  RateLimiter,
+} from '@ci-experience/plugin-ci-experience-node';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { RateLimiter } from '../shared/RateLimiter';
 import { BuildkiteProvider } from './BuildkiteProvider';
 import { isBuildkiteEnabled, readBuildkiteConfig } from './config';
 

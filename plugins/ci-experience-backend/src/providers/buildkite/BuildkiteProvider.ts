@@ -1,5 +1,17 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
-import { ProviderTraffic } from '../shared/ProviderTraffic';
+import {
+  ProviderTraffic,
+  CiJobLogText,
+  CiProvider,
+  CiProviderCapabilities,
+  CiProviderRun,
+  CiRunPage,
+  CiRunRef,
+  CiSource,
+  CiSourceInfo,
+  RateLimiterOptions,
+  CiProviderMetrics,
+} from '@ci-experience/plugin-ci-experience-node';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { InputError, NotFoundError } from '@backstage/errors';
@@ -9,18 +21,6 @@ import {
   getBuildkitePipelineRefs,
   hasBuildkiteAnnotation,
 } from '@ci-experience/plugin-ci-experience-common';
-import {
-  CiJobLogText,
-  CiProvider,
-  CiProviderCapabilities,
-  CiProviderRun,
-  CiRunPage,
-  CiRunRef,
-  CiSource,
-  CiSourceInfo,
-} from '@ci-experience/plugin-ci-experience-node';
-import { CiMetrics } from '../../service/metrics';
-import { RateLimiterOptions } from '../shared/RateLimiter';
 import { parseItems } from './parseItems';
 import { BuildkiteApi, BUILDKITE_PROVIDER_ID } from './BuildkiteApi';
 import { DEFAULT_BUILDKITE_API_BASE_URL, readBuildkiteConfig } from './config';
@@ -70,7 +70,7 @@ export class BuildkiteProvider implements CiProvider {
     options: {
       logger: LoggerService;
       cache?: CacheService;
-      metrics?: CiMetrics;
+      metrics?: CiProviderMetrics;
       /** Budgets and breakers shared by every provider and replica. */
       traffic?: ProviderTraffic;
     },
@@ -96,7 +96,7 @@ export class BuildkiteProvider implements CiProvider {
     apiBaseUrl?: string;
     logger: LoggerService;
     cache?: CacheService;
-    metrics?: CiMetrics;
+    metrics?: CiProviderMetrics;
     /** Budgets and breakers shared by every provider and replica. */
     traffic?: ProviderTraffic;
     limits?: RateLimiterOptions;

@@ -1,6 +1,8 @@
 import { Config } from '@backstage/config';
-import { RateLimiterOptions } from '../shared/RateLimiter';
-import { readMaxResponseBytes } from '../shared/readBounded';
+import {
+  RateLimiterOptions,
+  readMaxResponseBytes,
+} from '@ci-experience/plugin-ci-experience-node';
 
 export const BUILDKITE_CONFIG_KEY = 'ciExperience.providers.buildkite';
 export const DEFAULT_BUILDKITE_API_BASE_URL = 'https://api.buildkite.com/v2';

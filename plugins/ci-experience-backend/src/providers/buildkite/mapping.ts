@@ -4,11 +4,15 @@ import {
   isFinalStatus,
   mapBuildkiteStatus,
 } from '@ci-experience/plugin-ci-experience-common';
-import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
+import {
+  CiProviderRun,
+  instantText,
+  toInstant,
+  toOptionalInstant,
+  boundJobToRun,
+  RunBounds,
+} from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
-import { instantText } from '../../service/instantSchema';
-import { toInstant, toOptionalInstant } from '../../service/instants';
-import { boundJobToRun, RunBounds } from '../shared/runBounds';
 
 const NUL = String.fromCharCode(0);
 

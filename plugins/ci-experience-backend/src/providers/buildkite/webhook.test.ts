@@ -14,7 +14,7 @@ import {
 } from '@backstage/plugin-events-node';
 import { ConfigReader } from '@backstage/config';
 import { KnexCiStore } from '../../database/KnexCiStore';
-import { runIdOf } from '../../service/runIds';
+import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
 import {
   BuildkiteWebhookIngestor,
   buildkiteWebhookValidatorFromConfig,

@@ -14,7 +14,7 @@ import {
   ParsedDelivery,
   SourceLookup,
 } from '../shared/DeliveryIngestor';
-import { runIdOf } from '../../service/runIds';
+import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
 import { BUILDKITE_PROVIDER_ID } from './BuildkiteApi';
 import { buildkiteSourceKey } from './BuildkiteProvider';
 import { readBuildkiteConfig } from './config';

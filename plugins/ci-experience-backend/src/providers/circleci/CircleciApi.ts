@@ -1,14 +1,15 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { NotFoundError, ServiceUnavailableError } from '@backstage/errors';
-import { CiMetrics } from '../../service/metrics';
-import { JsonValue } from '@backstage/types';
 import {
+  CiProviderMetrics,
   ProviderCredential,
   ProviderHttpClient,
   ProviderText,
-} from '../shared/ProviderHttpClient';
-import { ProviderTraffic } from '../shared/ProviderTraffic';
-import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
+  ProviderTraffic,
+  RateLimiter,
+  RateLimiterOptions,
+} from '@ci-experience/plugin-ci-experience-node';
+import { JsonValue } from '@backstage/types';
 
 /** The provider id of CircleCI. */
 export const CIRCLECI_PROVIDER_ID = 'circleci';
@@ -32,7 +33,7 @@ export class CircleciApi {
       limits: RateLimiterOptions;
       /** Shared by every provider's client: budgets across replicas, breakers, host states. */
       traffic?: ProviderTraffic;
-      metrics?: CiMetrics;
+      metrics?: CiProviderMetrics;
       /** Per-request time limit; default 30 s. */
       timeoutMs?: number;
       /** A JSON answer read at most, in bytes; default 16 MiB. */

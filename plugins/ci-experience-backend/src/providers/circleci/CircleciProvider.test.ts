@@ -20,10 +20,10 @@ import {
 import {
   CiProviderRun,
   CiSource,
+  RateLimiter,
 } from '@ci-experience/plugin-ci-experience-node';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { RateLimiter } from '../shared/RateLimiter';
 import { readCircleciConfig } from './config';
 import { CircleciProvider, outputText } from './CircleciProvider';
 

@@ -1,5 +1,19 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { ProviderTraffic } from '../shared/ProviderTraffic';
+import {
+  ProviderTraffic,
+  CiJobLogText,
+  CiProvider,
+  CiProviderCapabilities,
+  CiProviderRun,
+  CiRunPage,
+  CiRunRef,
+  CiSource,
+  CiSourceInfo,
+  CiSourceRepository,
+  DEFAULT_TEXT_MAX_BYTES,
+  boundJobToRun,
+  CiProviderMetrics,
+} from '@ci-experience/plugin-ci-experience-node';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import {
@@ -13,23 +27,9 @@ import {
   getCircleciProjectRef,
   parseCircleciProjectSlug,
 } from '@ci-experience/plugin-ci-experience-common';
-import {
-  CiJobLogText,
-  CiProvider,
-  CiProviderCapabilities,
-  CiProviderRun,
-  CiRunPage,
-  CiRunRef,
-  CiSource,
-  CiSourceInfo,
-  CiSourceRepository,
-} from '@ci-experience/plugin-ci-experience-node';
 import { isFinalStatus } from '@ci-experience/plugin-ci-experience-common';
-import { DEFAULT_TEXT_MAX_BYTES } from '../shared/ProviderHttpClient';
-import { CiMetrics } from '../../service/metrics';
 import { CircleciApi, CIRCLECI_PROVIDER_ID } from './CircleciApi';
 import { CircleciProviderConfig, readCircleciConfig } from './config';
-import { boundJobToRun } from '../shared/runBounds';
 import {
   CircleciJob,
   CircleciJobExtra,
@@ -103,7 +103,7 @@ export class CircleciProvider implements CiProvider {
     config: Config,
     options: {
       logger: LoggerService;
-      metrics?: CiMetrics;
+      metrics?: CiProviderMetrics;
       traffic?: ProviderTraffic;
     },
   ): CircleciProvider | undefined {
@@ -123,7 +123,7 @@ export class CircleciProvider implements CiProvider {
       'apiToken' | 'apiBaseUrl' | 'appBaseUrl' | 'limits' | 'maxResponseBytes'
     > & {
       logger: LoggerService;
-      metrics?: CiMetrics;
+      metrics?: CiProviderMetrics;
       /** Budgets and breakers shared by every provider and replica. */
       traffic?: ProviderTraffic;
       timeoutMs?: number;

@@ -1,6 +1,8 @@
 import { Config } from '@backstage/config';
-import { RateLimiterOptions } from '../shared/RateLimiter';
-import { readMaxResponseBytes } from '../shared/readBounded';
+import {
+  RateLimiterOptions,
+  readMaxResponseBytes,
+} from '@ci-experience/plugin-ci-experience-node';
 
 const KEY = 'ciExperience.providers.circleci';
 const DEFAULT_API = 'https://circleci.com/api/v2';

@@ -6,7 +6,7 @@ import {
   toJob,
   toSteps,
 } from './mapping';
-import { boundJobToRun } from '../shared/runBounds';
+import { boundJobToRun } from '@ci-experience/plugin-ci-experience-node';
 
 const links = {
   appBaseUrl: 'https://app.circleci.com',

@@ -4,11 +4,14 @@ import {
   isFinalStatus,
   mapCircleciStatus,
 } from '@ci-experience/plugin-ci-experience-common';
-import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
+import {
+  CiProviderRun,
+  itemParserFor,
+  instantText,
+  toInstant,
+  toOptionalInstant,
+} from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
-import { itemParserFor } from '../shared/parseItems';
-import { instantText } from '../../service/instantSchema';
-import { toInstant, toOptionalInstant } from '../../service/instants';
 
 const NUL = String.fromCharCode(0);
 

@@ -7,7 +7,7 @@ import {
   circleciWebhookPayload,
 } from '@ci-experience/ci-simulator';
 import { createHmac } from 'node:crypto';
-import { runIdOf } from '../../service/runIds';
+import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
 import {
   createCircleciRequestValidator,
   parseCircleciDelivery,

@@ -9,8 +9,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { StoredRun } from '../../database/CiStore';
 import { ParsedDelivery, SourceLookup } from '../shared/DeliveryIngestor';
-import { runIdOf } from '../../service/runIds';
-import { instantText } from '../../service/instantSchema';
+import { runIdOf, instantText } from '@ci-experience/plugin-ci-experience-node';
 import { CIRCLECI_PROVIDER_ID } from './CircleciApi';
 import { circleciSourceKey } from './CircleciProvider';
 import {

@@ -1,5 +1,21 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
-import { ProviderTraffic } from '../shared/ProviderTraffic';
+import {
+  ProviderTraffic,
+  CiJobLogText,
+  CiProvider,
+  CiProviderCapabilities,
+  CiProviderRun,
+  CiRunPage,
+  CiRunRef,
+  CiSource,
+  CiSourceInfo,
+  CiSourceRepository,
+  RateLimiterOptions,
+  readMaxResponseBytes,
+  keepItem,
+  keepItems,
+  CiProviderMetrics,
+} from '@ci-experience/plugin-ci-experience-node';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import {
@@ -19,22 +35,7 @@ import {
   getSourceLocationHost,
   parseProjectSlug,
 } from '@ci-experience/plugin-ci-experience-common';
-import {
-  CiJobLogText,
-  CiProvider,
-  CiProviderCapabilities,
-  CiProviderRun,
-  CiRunPage,
-  CiRunRef,
-  CiSource,
-  CiSourceInfo,
-  CiSourceRepository,
-} from '@ci-experience/plugin-ci-experience-node';
-import { CiMetrics } from '../../service/metrics';
 import { GithubApi } from './GithubApi';
-import { RateLimiterOptions } from '../shared/RateLimiter';
-import { readMaxResponseBytes } from '../shared/readBounded';
-import { keepItem, keepItems } from '../shared/parseItems';
 import {
   githubJobSchema,
   githubRunSchema,
@@ -76,7 +77,7 @@ export class GithubActionsProvider implements CiProvider {
     options: {
       logger: LoggerService;
       cache?: CacheService;
-      metrics?: CiMetrics;
+      metrics?: CiProviderMetrics;
       /** Budgets and breakers shared by every provider and replica. */
       traffic?: ProviderTraffic;
     },
@@ -101,7 +102,7 @@ export class GithubActionsProvider implements CiProvider {
     credentials: GithubCredentialsProvider;
     logger: LoggerService;
     cache?: CacheService;
-    metrics?: CiMetrics;
+    metrics?: CiProviderMetrics;
     /** Budgets and breakers shared by every provider and replica. */
     traffic?: ProviderTraffic;
     limits?: (host: string) => RateLimiterOptions;

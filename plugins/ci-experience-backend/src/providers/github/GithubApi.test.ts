@@ -7,7 +7,7 @@ import { setupServer } from 'msw/node';
 import { createGithub, githubConfig } from '../../__testUtils__/github';
 import { GithubActionsProvider, readLimits } from './GithubActionsProvider';
 import { endpointOf } from './GithubApi';
-import { memoryCache } from '../shared/__testUtils__/memoryCache';
+import { createMemoryCache } from '@ci-experience/plugin-ci-experience-node/testUtils';
 
 const server = setupServer();
 registerMswTestHooks(server);
@@ -23,7 +23,7 @@ describe('GitHub conditional requests and budgets', () => {
   it('asks again with the ETag and gets an uncounted 304 when nothing changed', async () => {
     const { github } = createGithub();
     server.use(...github.handlers());
-    const cache = memoryCache();
+    const cache = createMemoryCache();
     const provider = GithubActionsProvider.fromConfig(
       new ConfigReader(githubConfig),
       {
@@ -49,7 +49,7 @@ describe('GitHub conditional requests and budgets', () => {
   it('keeps ETags per credential', async () => {
     const { github } = createGithub();
     server.use(...github.handlers());
-    const cache = memoryCache();
+    const cache = createMemoryCache();
     const make = (token: string) =>
       GithubActionsProvider.fromConfig(
         new ConfigReader({

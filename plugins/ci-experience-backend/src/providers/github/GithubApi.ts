@@ -4,16 +4,17 @@ import {
   GithubCredentialsProvider,
   ScmIntegrationRegistry,
 } from '@backstage/integration';
-import { CiMetrics } from '../../service/metrics';
 import {
+  CiProviderMetrics,
   headerCredential,
   ProviderCredential,
   ProviderHttpClient,
   ProviderResponse,
   ProviderText,
-} from '../shared/ProviderHttpClient';
-import { ProviderTraffic } from '../shared/ProviderTraffic';
-import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
+  ProviderTraffic,
+  RateLimiter,
+  RateLimiterOptions,
+} from '@ci-experience/plugin-ci-experience-node';
 
 /**
  * A small client for the GitHub REST API: picks the integration (github.com
@@ -33,7 +34,7 @@ export class GithubApi {
       credentials: GithubCredentialsProvider;
       logger: LoggerService;
       cache?: CacheService;
-      metrics?: CiMetrics;
+      metrics?: CiProviderMetrics;
       limits?: (host: string) => RateLimiterOptions;
       /** Shared by every provider's client: budgets across replicas, breakers, host states. */
       traffic?: ProviderTraffic;

@@ -9,7 +9,7 @@ import { Knex } from 'knex';
 import { statusRank } from '../../database/CiStore';
 import { KnexCiStore } from '../../database/KnexCiStore';
 import { CiMetrics } from '../../service/metrics';
-import { runIdOf } from '../../service/runIds';
+import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
 import {
   DeliveryOutcome,
   GithubWebhookIngestor,

@@ -5,7 +5,7 @@ import {
   SimulatedHistory,
 } from '@ci-experience/ci-simulator';
 import { KnexCiStore } from '../../database/KnexCiStore';
-import { runIdOf } from '../../service/runIds';
+import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
 import { GithubWebhookIngestor } from './GithubWebhookIngestor';
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });

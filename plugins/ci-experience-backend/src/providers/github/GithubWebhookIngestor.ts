@@ -1,7 +1,7 @@
 import { EventParams } from '@backstage/plugin-events-node';
 import { z } from 'zod';
 import { StoredRun } from '../../database/CiStore';
-import { runIdOf } from '../../service/runIds';
+import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
 import {
   DeliveryIngestor,
   DeliveryIngestorOptions,

@@ -3,11 +3,13 @@ import {
   isFinalStatus,
   mapGithubStatus,
 } from '@ci-experience/plugin-ci-experience-common';
-import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
+import {
+  CiProviderRun,
+  itemParserFor,
+  instantText,
+  toOptionalInstant,
+} from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
-import { itemParserFor } from '../shared/parseItems';
-import { instantText } from '../../service/instantSchema';
-import { toOptionalInstant } from '../../service/instants';
 
 const NUL = String.fromCharCode(0);
 

@@ -4,8 +4,8 @@ import {
   getGitLabRequestOptions,
   ScmIntegrationRegistry,
 } from '@backstage/integration';
-import { CiMetrics } from '../../service/metrics';
 import {
+  CiProviderMetrics,
   headerCredential,
   linkNext,
   ProviderCredential,
@@ -13,9 +13,10 @@ import {
   ProviderResponse,
   ProviderText,
   standardRateLimitHeaders,
-} from '../shared/ProviderHttpClient';
-import { ProviderTraffic } from '../shared/ProviderTraffic';
-import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
+  ProviderTraffic,
+  RateLimiter,
+  RateLimiterOptions,
+} from '@ci-experience/plugin-ci-experience-node';
 
 /** The provider id of GitLab CI. */
 export const GITLAB_PROVIDER_ID = 'gitlab';
@@ -37,7 +38,7 @@ export class GitlabApi {
       integrations: ScmIntegrationRegistry;
       logger: LoggerService;
       cache?: CacheService;
-      metrics?: CiMetrics;
+      metrics?: CiProviderMetrics;
       limits?: (host: string) => RateLimiterOptions;
       /** Shared by every provider's client: budgets across replicas, breakers, host states. */
       traffic?: ProviderTraffic;

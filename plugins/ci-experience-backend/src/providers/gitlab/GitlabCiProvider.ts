@@ -1,5 +1,19 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
-import { ProviderTraffic } from '../shared/ProviderTraffic';
+import {
+  ProviderTraffic,
+  CiJobLogText,
+  CiProvider,
+  CiProviderCapabilities,
+  CiProviderRun,
+  CiRunPage,
+  CiRunRef,
+  CiSource,
+  CiSourceInfo,
+  CiSourceRepository,
+  RateLimiterOptions,
+  readMaxResponseBytes,
+  CiProviderMetrics,
+} from '@ci-experience/plugin-ci-experience-node';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { InputError, NotFoundError } from '@backstage/errors';
@@ -15,20 +29,6 @@ import {
   getGitlabProjectRef,
   getSourceLocationHost,
 } from '@ci-experience/plugin-ci-experience-common';
-import {
-  CiJobLogText,
-  CiProvider,
-  CiProviderCapabilities,
-  CiProviderRun,
-  CiRunPage,
-  CiRunRef,
-  CiSource,
-  CiSourceInfo,
-  CiSourceRepository,
-} from '@ci-experience/plugin-ci-experience-node';
-import { CiMetrics } from '../../service/metrics';
-import { RateLimiterOptions } from '../shared/RateLimiter';
-import { readMaxResponseBytes } from '../shared/readBounded';
 import { GitlabApi, GITLAB_PROVIDER_ID } from './GitlabApi';
 import { parseGitlabSections } from './logSections';
 import {
@@ -112,7 +112,7 @@ export class GitlabCiProvider implements CiProvider {
     options: {
       logger: LoggerService;
       cache?: CacheService;
-      metrics?: CiMetrics;
+      metrics?: CiProviderMetrics;
       /** Budgets and breakers shared by every provider and replica. */
       traffic?: ProviderTraffic;
     },
@@ -133,7 +133,7 @@ export class GitlabCiProvider implements CiProvider {
     integrations: ScmIntegrationRegistry;
     logger: LoggerService;
     cache?: CacheService;
-    metrics?: CiMetrics;
+    metrics?: CiProviderMetrics;
     /** Budgets and breakers shared by every provider and replica. */
     traffic?: ProviderTraffic;
     limits?: (host: string) => RateLimiterOptions;

@@ -8,7 +8,7 @@ import {
   SimulatedHistory,
 } from '@ci-experience/ci-simulator';
 import { CiStore, DeliveryWrite } from '../../database/CiStore';
-import { runIdOf } from '../../service/runIds';
+import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
 import {
   GITLAB_WEBHOOK_TOPICS,
   GitlabWebhookIngestor,

@@ -13,7 +13,7 @@ import {
   ParsedDelivery,
   SourceLookup,
 } from '../shared/DeliveryIngestor';
-import { runIdOf } from '../../service/runIds';
+import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
 import { GITLAB_PROVIDER_ID } from './GitlabApi';
 import { gitlabSourceKey } from './GitlabCiProvider';
 import {

@@ -4,10 +4,12 @@ import {
   isFinalStatus,
   mapGitlabStatus,
 } from '@ci-experience/plugin-ci-experience-common';
-import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
+import {
+  CiProviderRun,
+  instantText,
+  toInstant,
+} from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
-import { instantText } from '../../service/instantSchema';
-import { toInstant } from '../../service/instants';
 
 const NUL = String.fromCharCode(0);
 

@@ -1,13 +1,14 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { NotAllowedError } from '@backstage/errors';
-import { CiMetrics } from '../../service/metrics';
 import {
+  CiProviderMetrics,
   basicCredential,
   ProviderHttpClient,
   ProviderText,
-} from '../shared/ProviderHttpClient';
-import { ProviderTraffic } from '../shared/ProviderTraffic';
-import { RateLimiter, RateLimiterOptions } from '../shared/RateLimiter';
+  ProviderTraffic,
+  RateLimiter,
+  RateLimiterOptions,
+} from '@ci-experience/plugin-ci-experience-node';
 import { JenkinsInstance } from './config';
 
 /**
@@ -26,7 +27,7 @@ export class JenkinsApi {
     limits: RateLimiterOptions;
     /** Shared by every provider's client: budgets across replicas, breakers, host states. */
     traffic?: ProviderTraffic;
-    metrics?: CiMetrics;
+    metrics?: CiProviderMetrics;
     /** A JSON answer read at most, in bytes; default 16 MiB. */
     maxResponseBytes?: number;
   }) {

@@ -21,10 +21,10 @@ import {
 import {
   CiProviderRun,
   CiSource,
+  RateLimiter,
 } from '@ci-experience/plugin-ci-experience-node';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { RateLimiter } from '../shared/RateLimiter';
 import { hostKeyOf, readJenkinsConfig } from './config';
 import {
   JENKINS_BUILD_AGAIN_DEFAULTS_LABEL,

@@ -1,5 +1,18 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { ProviderTraffic } from '../shared/ProviderTraffic';
+import {
+  ProviderTraffic,
+  CiJobLogText,
+  CiProvider,
+  CiProviderCapabilities,
+  CiProviderRun,
+  CiRunPage,
+  CiRunRef,
+  CiSource,
+  CiSourceInfo,
+  instantMillis,
+  RateLimiterOptions,
+  CiProviderMetrics,
+} from '@ci-experience/plugin-ci-experience-node';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import {
@@ -15,20 +28,7 @@ import {
   JENKINS_JOB_FULL_NAME_ANNOTATION,
   mapJenkinsStageStatus,
 } from '@ci-experience/plugin-ci-experience-common';
-import {
-  CiJobLogText,
-  CiProvider,
-  CiProviderCapabilities,
-  CiProviderRun,
-  CiRunPage,
-  CiRunRef,
-  CiSource,
-  CiSourceInfo,
-} from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
-import { CiMetrics } from '../../service/metrics';
-import { instantMillis } from '../../service/instantSchema';
-import { RateLimiterOptions } from '../shared/RateLimiter';
 import { JenkinsInstance, readJenkinsConfig } from './config';
 import { JenkinsApi } from './JenkinsApi';
 import {
@@ -145,7 +145,7 @@ export class JenkinsProvider implements CiProvider {
     config: Config,
     options: {
       logger: LoggerService;
-      metrics?: CiMetrics;
+      metrics?: CiProviderMetrics;
       traffic?: ProviderTraffic;
     },
   ): JenkinsProvider | undefined {
@@ -169,7 +169,7 @@ export class JenkinsProvider implements CiProvider {
     instances: JenkinsInstance[];
     logger: LoggerService;
     limits?: RateLimiterOptions;
-    metrics?: CiMetrics;
+    metrics?: CiProviderMetrics;
     /** Budgets and breakers shared by every provider and replica. */
     traffic?: ProviderTraffic;
     maxResponseBytes?: number;

@@ -1,6 +1,8 @@
 import { Config } from '@backstage/config';
-import { RateLimiterOptions } from '../shared/RateLimiter';
-import { readMaxResponseBytes } from '../shared/readBounded';
+import {
+  RateLimiterOptions,
+  readMaxResponseBytes,
+} from '@ci-experience/plugin-ci-experience-node';
 
 /** One configured Jenkins controller. */
 export interface JenkinsInstance {

@@ -7,10 +7,13 @@ import {
   mapJenkinsStageStatus,
   mapJenkinsStatus,
 } from '@ci-experience/plugin-ci-experience-common';
-import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
+import {
+  CiProviderRun,
+  endInRange,
+  instantMillis,
+  toInstant,
+} from '@ci-experience/plugin-ci-experience-node';
 import { z } from 'zod';
-import { endInRange, instantMillis } from '../../service/instantSchema';
-import { toInstant } from '../../service/instants';
 import { BUILD_NAMES_READ, BUILD_READ, treeOf } from './fields';
 
 const NUL = String.fromCharCode(0);

@@ -6,7 +6,7 @@ import {
   jenkinsDeliveryRequest,
   jenkinsNotification,
 } from '@ci-experience/ci-simulator';
-import { runIdOf } from '../../service/runIds';
+import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
 import { createJenkinsRequestValidator, parseJenkinsDelivery } from './webhook';
 
 const KEY = 'jenkins:jenkins.example.com/team-a/payments';

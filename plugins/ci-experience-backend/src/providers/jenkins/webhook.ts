@@ -9,9 +9,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { StoredRun } from '../../database/CiStore';
 import { ParsedDelivery, SourceLookup } from '../shared/DeliveryIngestor';
-import { runIdOf } from '../../service/runIds';
-import { endInRange, instantMillis } from '../../service/instantSchema';
-import { OutOfRangeDateError, toInstant } from '../../service/instants';
+import {
+  runIdOf,
+  endInRange,
+  instantMillis,
+  OutOfRangeDateError,
+  toInstant,
+} from '@ci-experience/plugin-ci-experience-node';
 import { hostKeyOf } from './config';
 import { JENKINS_PROVIDER_ID } from './JenkinsProvider';
 import {

@@ -4,7 +4,7 @@ import { KnexCiStore } from '../../database/KnexCiStore';
 import { CiStore, StoredRun } from '../../database/CiStore';
 import { CiMetrics } from '../../service/metrics';
 import { DeliveryIngestor, DeliveryParser } from './DeliveryIngestor';
-import { OutOfRangeDateError } from '../../service/instants';
+import { OutOfRangeDateError } from '@ci-experience/plugin-ci-experience-node';
 
 const KEY = 'jenkins:ci.example.com/team/app';
 const NOW = Date.parse('2026-11-20T12:00:00Z');

@@ -1,55 +1,25 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { EventParams } from '@backstage/plugin-events-node';
 import { CiStore, DeliveryWrite, StoredSource } from '../../database/CiStore';
+import {
+  CiDeliveryParser,
+  CiDeliveryRefusal,
+  CiParsedDelivery,
+  CiSourceLookup,
+  headerOf,
+  OutOfRangeDateError,
+} from '@ci-experience/plugin-ci-experience-node';
 import { CiMetrics } from '../../service/metrics';
 import { clampDelivery } from '../../service/clampRun';
-import { OutOfRangeDateError } from '../../service/instants';
 
 /** Finds the claimed source for a key; undefined when no entity claims it. */
-export type SourceLookup = (
-  sourceKey: string,
-) => Promise<{ source: string } | undefined>;
-
+export type SourceLookup = CiSourceLookup;
 /** Why a delivery is not applied. */
-export type DeliveryRefusal =
-  | 'no-delivery-id'
-  | 'unsupported'
-  | 'malformed'
-  | 'unclaimed';
-
-/**
- * What a provider's parser makes of one delivery: the write that applies it
- * (and when the provider says the change happened, for the lag metric), or
- * why it is refused.
- */
-export type ParsedDelivery =
-  | {
-      ok: true;
-      deliveryId: string;
-      sourceKey: string;
-      write: DeliveryWrite;
-      /** When the change happened at the provider, ISO 8601. */
-      changedAt?: string;
-      /** The entity-facing source name, for the lag metric. */
-      source?: string;
-    }
-  | {
-      ok: false;
-      reason: DeliveryRefusal;
-      deliveryId?: string;
-      /** The source the delivery is about, when it got that far. */
-      sourceKey?: string;
-      message: string;
-    };
-
-/**
- * Turns one delivery, as the events backend hands it over (topic, payload,
- * request headers as metadata), into a write. Pure but for `lookup`.
- */
-export type DeliveryParser = (
-  event: EventParams,
-  lookup: SourceLookup,
-) => Promise<ParsedDelivery>;
+export type DeliveryRefusal = CiDeliveryRefusal;
+/** What a provider's parser makes of one delivery. */
+export type ParsedDelivery = CiParsedDelivery;
+/** Turns one delivery into a write. */
+export type DeliveryParser = CiDeliveryParser;
 
 /** What became of one delivery. */
 export type DeliveryOutcome =
@@ -424,9 +394,4 @@ function eventKind(event: EventParams): string {
   return (dot >= 0 ? event.topic.slice(dot + 1) : event.topic).slice(0, 64);
 }
 
-/** A request header from an event's metadata, first value when repeated. */
-export function headerOf(event: EventParams, name: string): string | undefined {
-  const raw = event.metadata?.[name];
-  const value: unknown = Array.isArray(raw) ? raw[0] : raw;
-  return typeof value === 'string' ? value : undefined;
-}
+export { headerOf };

@@ -9,7 +9,7 @@ import {
 } from '@backstage/errors';
 import { JsonValue } from '@backstage/types';
 import { createHash } from 'node:crypto';
-import { CiMetrics } from '../../service/metrics';
+import { CiProviderMetrics } from '../metrics';
 import { CircuitBreaker } from './CircuitBreaker';
 import {
   ProviderHostState,
@@ -25,8 +25,13 @@ import {
   readBoundedText,
 } from './readBounded';
 
-/** One answer of a provider's REST API. */
+/**
+ * One answer of a provider's REST API.
+ *
+ * @public
+ */
 export interface ProviderResponse<T> {
+  /** The parsed body. */
   body: T;
   /** The URL of the next page, when the provider says there is one. */
   next?: string;
@@ -34,7 +39,11 @@ export interface ProviderResponse<T> {
   notModified?: boolean;
 }
 
-/** How one request is authenticated. */
+/**
+ * How one request is authenticated.
+ *
+ * @public
+ */
 export interface ProviderCredential {
   /** Headers that carry the credential. */
   headers: Record<string, string>;
@@ -47,7 +56,11 @@ export interface ProviderCredential {
   name?: string;
 }
 
-/** The credential in `headers`, e.g. from `@backstage/integration`. */
+/**
+ * The credential in `headers`, e.g. from `@backstage/integration`.
+ *
+ * @public
+ */
 export function headerCredential(
   headers: Record<string, string> | undefined,
   name?: string,
@@ -55,7 +68,11 @@ export function headerCredential(
   return { headers: { ...headers }, name };
 }
 
-/** `Authorization: Bearer <token>`. */
+/**
+ * `Authorization: Bearer <token>`.
+ *
+ * @public
+ */
 export function bearerCredential(
   token: string,
   name = 'API token',
@@ -67,7 +84,11 @@ export function bearerCredential(
   };
 }
 
-/** HTTP Basic auth with a user's password or API token. */
+/**
+ * HTTP Basic auth with a user's password or API token.
+ *
+ * @public
+ */
 export function basicCredential(
   username: string,
   password: string,
@@ -83,16 +104,22 @@ export function basicCredential(
   };
 }
 
-/** What a provider's client has in common, and where the five differ. */
+/**
+ * What a provider's client has in common, and where the five differ.
+ *
+ * @public
+ */
 export interface ProviderHttpClientOptions {
   /** The provider's name in messages, e.g. `GitLab`. */
   label: string;
   /** The provider id, in metrics and cache keys, e.g. `gitlab`. */
   providerId: string;
+  /** Where refusals, retries and budget waits are logged (never a secret). */
   logger: LoggerService;
   /** Where ETags and their bodies are kept; without it, no conditional requests. */
   cache?: CacheService;
-  metrics?: CiMetrics;
+  /** The request instruments (the toolkit's). */
+  metrics?: CiProviderMetrics;
   /** One host's request budget; falls back to `defaultLimits`. */
   limits?:
     | RateLimiterOptions
@@ -138,7 +165,11 @@ export interface ProviderHttpClientOptions {
   };
 }
 
-/** One request: a GET, or with {@link ProviderActionRequest} an action. */
+/**
+ * One request: a GET, or with {@link ProviderActionRequest} an action.
+ *
+ * @public
+ */
 export interface ProviderRequest {
   /** The host (or instance) whose budget it spends and messages name. */
   host: string;
@@ -148,6 +179,7 @@ export interface ProviderRequest {
   subject: string;
   /** A path below `base`, or a full URL (a page link). */
   pathOrUrl: string;
+  /** The credential, or a function that gets it (e.g. a GitHub App token). */
   credential: ProviderCredential | (() => Promise<ProviderCredential>);
   /** After a 403 to this request, instead of the client's hint, e.g. the scope logs need. */
   forbiddenHint?: string;
@@ -158,8 +190,13 @@ export interface ProviderRequest {
   keep?: (body: unknown) => unknown;
 }
 
-/** A POST or PUT: an action at the provider, such as a rerun or a cancel. */
+/**
+ * A POST or PUT: an action at the provider, such as a rerun or a cancel.
+ *
+ * @public
+ */
 export interface ProviderActionRequest extends ProviderRequest {
+  /** The HTTP method of the action. */
   method: 'POST' | 'PUT';
   /** A JSON body; none when absent. */
   body?: JsonValue;
@@ -172,7 +209,11 @@ export interface ProviderActionRequest extends ProviderRequest {
   redirectIsDone?: boolean;
 }
 
-/** A GET of a text, such as a job log, of which only the tail is kept. */
+/**
+ * A GET of a text, such as a job log, of which only the tail is kept.
+ *
+ * @public
+ */
 export interface ProviderTextRequest extends ProviderRequest {
   /** The tail kept, in bytes; default 8 MiB. */
   maxBytes?: number;
@@ -198,7 +239,11 @@ export interface ProviderTextRequest extends ProviderRequest {
   timeoutMs?: number;
 }
 
-/** A text read by {@link ProviderHttpClient.getText}. */
+/**
+ * A text read by {@link ProviderHttpClient.getText}.
+ *
+ * @public
+ */
 export interface ProviderText {
   /** The text, or its tail, cut at a line start when cut. */
   text: string;
@@ -208,9 +253,17 @@ export interface ProviderText {
   totalBytes?: number;
 }
 
-/** Default tail of a text kept: 8 MiB. */
+/**
+ * Default tail of a text kept: 8 MiB.
+ *
+ * @public
+ */
 export const DEFAULT_TEXT_MAX_BYTES = 8 * 1024 * 1024;
-/** Default bytes of a text read at most: 64 MiB. */
+/**
+ * Default bytes of a text read at most: 64 MiB.
+ *
+ * @public
+ */
 export const DEFAULT_TEXT_MAX_READ_BYTES = 64 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 
@@ -258,6 +311,8 @@ const DEFAULT_LIMITS: RateLimiterOptions = {
  * it sends actions ({@link ProviderHttpClient.send}: POST or PUT, never
  * cached) and reads texts such as job logs ({@link ProviderHttpClient.getText}:
  * only their tail is held, redirects to other hosts get no credential).
+ *
+ * @public
  */
 export class ProviderHttpClient implements ProviderHostStateSource {
   private readonly limiters = new Map<string, RateLimiter>();
@@ -1003,8 +1058,12 @@ async function readHead(
   return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
 }
 
-/** The tail of a body, read as it streams in. */
-interface TailRead {
+/**
+ * The tail of a body, read as it streams in.
+ *
+ * @public
+ */
+export interface TailRead {
   /** The last bytes read, at most `maxBytes`. */
   buffer: Buffer;
   /** Bytes read in all. */
@@ -1016,6 +1075,8 @@ interface TailRead {
 /**
  * Reads a body keeping only its last `maxBytes` (chunks before them are let
  * go as the stream goes on) and stops after `maxReadBytes`.
+ *
+ * @public
  */
 export async function readTail(
   body: ReadableStream<Uint8Array> | null,
@@ -1115,7 +1176,11 @@ function formatBytes(bytes: number): string {
     : `${bytes} bytes`;
 }
 
-/** The path below the base without its query, numbers as `{id}`. */
+/**
+ * The path below the base without its query, numbers as `{id}`.
+ *
+ * @public
+ */
 export function defaultEndpointOf(url: string, base: string): string {
   return url
     .slice(base.length)
@@ -1123,7 +1188,11 @@ export function defaultEndpointOf(url: string, base: string): string {
     .replace(/\/\d+(?=\/|$)/g, '/{id}');
 }
 
-/** The `Link` header's `rel="next"`. */
+/**
+ * The `Link` header's `rel="next"`.
+ *
+ * @public
+ */
 export function linkNext(_url: string, headers: Headers): string | undefined {
   const link = headers.get('link');
   if (!link) {
@@ -1143,6 +1212,8 @@ export function linkNext(_url: string, headers: Headers): string | undefined {
  * and `Retry-After` (GitLab, Buildkite) under the names the shared limiter
  * reads. A small `RateLimit-Reset` is seconds until the reset (Buildkite) and
  * is made epoch seconds; an epoch time (GitLab) stays as it is.
+ *
+ * @public
  */
 export function standardRateLimitHeaders(
   headers: Headers,

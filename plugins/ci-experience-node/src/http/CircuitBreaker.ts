@@ -1,6 +1,10 @@
 import { ServiceUnavailableError } from '@backstage/errors';
 
-/** When a host's breaker opens and how often it probes. */
+/**
+ * When a host's breaker opens and how often it probes.
+ *
+ * @public
+ */
 export interface CircuitBreakerOptions {
   /** Consecutive failures (5xx, timeouts, network errors) that open it. Default 5. */
   failures?: number;
@@ -8,8 +12,13 @@ export interface CircuitBreakerOptions {
   probeIntervalMs?: number;
 }
 
-/** A breaker's state, for an operator's page. */
+/**
+ * A breaker's state, for an operator's page.
+ *
+ * @public
+ */
 export interface CircuitBreakerState {
+  /** Closed: requests go through; open: they fail at once; half-open: one probe goes through. */
   state: 'closed' | 'open' | 'half-open';
   /** ISO time of the first failure of the streak that opened it. */
   since?: string;
@@ -17,17 +26,29 @@ export interface CircuitBreakerState {
   lastError?: string;
 }
 
+/**
+ * Failures in a row that open a breaker by default.
+ *
+ * @public
+ */
 export const DEFAULT_BREAKER_FAILURES = 5;
+/**
+ * How long an open breaker waits before it lets one probe through, by default.
+ *
+ * @public
+ */
 export const DEFAULT_BREAKER_PROBE_INTERVAL_MS = 60_000;
 
 /**
  * One host's circuit breaker. After `failures` consecutive failures it
- * opens: requests fail at once with `<label> unreachable since <time of the
- * streak's first failure>` instead of each waiting for its timeout, and one
+ * opens: requests fail at once with "LABEL unreachable since TIME" (the
+ * time of the streak's first failure) instead of each waiting for its timeout, and one
  * request per `probeIntervalMs` goes through as a probe (half-open). The
  * probe's success closes it; its failure keeps it open for another
  * interval. Answers that show the host is up (2xx, 3xx, 4xx) count as
  * successes: a refusal is the rate limiter's or the caller's business.
+ *
+ * @public
  */
 export class CircuitBreaker {
   private readonly failuresToOpen: number;
@@ -103,6 +124,7 @@ export class CircuitBreaker {
     }
   }
 
+  /** The breaker's state now. */
   state(): CircuitBreakerState {
     const since =
       this.firstFailureAt === undefined

@@ -2,10 +2,14 @@ import {
   CiJob,
   isFinalStatus,
 } from '@ci-experience/plugin-ci-experience-common';
-import { CiProviderRun } from '@ci-experience/plugin-ci-experience-node';
-import { toInstant } from '../../service/instants';
+import { CiProviderRun } from '../provider';
+import { toInstant } from './instants';
 
-/** The run fields a job is bounded by. */
+/**
+ * The run fields a job is bounded by.
+ *
+ * @public
+ */
 export type RunBounds = Pick<
   CiProviderRun,
   'status' | 'createdAt' | 'startedAt' | 'finishedAt'
@@ -27,6 +31,8 @@ export type RunBounds = Pick<
  *   queued or running ends with the job (or is `skipped` if it never
  *   started);
  * - durations are recomputed from the clamped times, never negative.
+ *
+ * @public
  */
 export function boundJobToRun(job: CiJob, run: RunBounds): CiJob {
   const out: CiJob = { ...job };

@@ -15,7 +15,11 @@ import {
   DEFAULT_REQUESTS_PER_MINUTE_PER_ENDPOINT,
 } from './RateLimiter';
 
-/** How every host of a provider is limited, besides its hourly figure. */
+/**
+ * How every host of a provider is limited, besides its hourly figure.
+ *
+ * @public
+ */
 export interface ProviderTrafficSettings {
   /** Default 0.8. */
   budgetShare?: number;
@@ -23,22 +27,35 @@ export interface ProviderTrafficSettings {
   requestsPerMinutePerEndpoint?: number;
   /** Default 1; used only while the budget cannot be shared through the cache. */
   expectedReplicas?: number;
+  /** Circuit breaker settings for every host. */
   breaker?: CircuitBreakerOptions;
 }
 
-/** One host's limits and health, for an operator's page and for gauges. */
+/**
+ * One host's limits and health, for an operator's page and for gauges.
+ *
+ * @public
+ */
 export interface ProviderHostState {
   /** The provider id, e.g. `github-actions`. */
   provider: string;
+  /** The host. */
   host: string;
+  /** The host's request budget. */
   budget: BudgetState;
   /** Requests in flight from this replica. */
   inFlight: number;
+  /** The host's circuit breaker. */
   breaker: CircuitBreakerState;
 }
 
-/** Where host states come from: each provider's HTTP client. */
+/**
+ * Where host states come from: each provider's HTTP client.
+ *
+ * @public
+ */
 export interface ProviderHostStateSource {
+  /** Every host this replica has talked to. */
   hostStates(): ProviderHostState[];
 }
 
@@ -57,12 +74,19 @@ const CONFIG_KEYS: Record<string, string> = {
  * (`ciExperience.providers.limits`, overridden per provider by
  * `ciExperience.providers.<provider>.limits`), and the list of clients whose
  * host states an operator's page and the metrics read.
+ *
+ * @public
  */
 export class ProviderTraffic implements ProviderHostStateSource {
+  /** Where the budgets are shared between replicas. */
   readonly cache?: CacheService;
+  /** Where budget waits and breaker changes are logged. */
   readonly logger?: LoggerService;
+  /** This replica's id in the shared budgets. */
   readonly replicaId: string;
+  /** The clock. */
   readonly now: () => number;
+  /** How waits wait (tests replace it). */
   readonly sleep?: (ms: number) => Promise<void>;
   private readonly defaults: ProviderTrafficSettings;
   private readonly perProvider: Record<string, ProviderTrafficSettings>;

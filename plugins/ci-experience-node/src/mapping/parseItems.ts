@@ -5,6 +5,8 @@ import { z } from 'zod';
  * Parses a list of a provider's items, dropping (with a clear log line) any
  * item whose shape is not the provider's, so that one odd item never loses
  * the page.
+ *
+ * @public
  */
 export function parseProviderItems<S extends z.ZodTypeAny>(
   provider: string,
@@ -37,7 +39,11 @@ export function parseProviderItems<S extends z.ZodTypeAny>(
   return out;
 }
 
-/** {@link parseProviderItems} for one provider. */
+/**
+ * {@link parseProviderItems} for one provider.
+ *
+ * @public
+ */
 export function itemParserFor(provider: string) {
   return <S extends z.ZodTypeAny>(
     schema: S,
@@ -54,6 +60,8 @@ export function itemParserFor(provider: string) {
  * workflow run is about 5 KB of JSON of which some 20 fields are read:
  * kept with its ETag for every source, the rest would be memory held for
  * nothing.
+ *
+ * @public
  */
 export function keepItems(key: string, schema: z.ZodTypeAny) {
   return (body: unknown): unknown => {
@@ -65,7 +73,11 @@ export function keepItems(key: string, schema: z.ZodTypeAny) {
   };
 }
 
-/** For a request's `keep`: one item reduced to the fields `schema` reads. */
+/**
+ * For a request's `keep`: one item reduced to the fields `schema` reads.
+ *
+ * @public
+ */
 export function keepItem(schema: z.ZodTypeAny) {
   return (item: unknown): unknown => {
     const parsed = schema.safeParse(item);

@@ -11,25 +11,43 @@
  * its newest-first order compare instants, whatever form the provider used.
  */
 
-/** Earliest instant a CI time may name: no CI ran before 1970. */
+/**
+ * Earliest instant a CI time may name: no CI ran before 1970.
+ *
+ * @public
+ */
 export const MIN_INSTANT_MS = Date.UTC(1970, 0, 1);
-/** Latest instant the canonical form can hold (a four-digit year). */
+/**
+ * Latest instant the canonical form can hold (a four-digit year).
+ *
+ * @public
+ */
 export const MAX_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
  * A time that does not parse, or names an instant outside 1970–9999: the
  * payload or response carrying it is malformed.
+ *
+ * @public
  */
 export class OutOfRangeDateError extends Error {
-  constructor(readonly value: string) {
+  /** The time as given. */
+  readonly value: string;
+
+  constructor(value: string) {
     super(`out-of-range date ${value}`);
     this.name = 'OutOfRangeDateError';
+    this.value = value;
   }
 }
 
 const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-/** Whether a string is already in the canonical form. */
+/**
+ * Whether a string is already in the canonical form.
+ *
+ * @public
+ */
 export function isCanonicalInstant(value: string): boolean {
   return CANONICAL.test(value);
 }
@@ -44,6 +62,8 @@ function shown(value: unknown): string {
  * The canonical form of a time (ISO 8601 text, epoch milliseconds or a
  * Date). Throws {@link OutOfRangeDateError} for one that does not parse or
  * lies outside 1970–9999.
+ *
+ * @public
  */
 export function toInstant(value: string | number | Date): string {
   let ms: number;
@@ -60,7 +80,11 @@ export function toInstant(value: string | number | Date): string {
   return new Date(ms).toISOString();
 }
 
-/** {@link toInstant}, with nothing (undefined, null, '') for nothing. */
+/**
+ * {@link toInstant}, with nothing (undefined, null, '') for nothing.
+ *
+ * @public
+ */
 export function toOptionalInstant(
   value: string | number | Date | null | undefined,
 ): string | undefined {
@@ -70,23 +94,41 @@ export function toOptionalInstant(
   return toInstant(value);
 }
 
-/** The times of a run or a job that the store orders and compares by. */
+/**
+ * The times of a run or a job that the store orders and compares by.
+ *
+ * @public
+ */
 export interface Timed {
+  /** When the item was created. */
   createdAt?: string;
+  /** When it started. */
   startedAt?: string;
+  /** When it finished. */
   finishedAt?: string;
+  /** How long it ran. */
   durationMs?: number;
+  /** How long it waited. */
   queuedMs?: number;
 }
 
-/** What {@link clampTimes} changed, for a warning. */
+/**
+ * What {@link clampTimes} changed, for a warning.
+ *
+ * @public
+ */
 export interface Clamped<T> {
+  /** The value with its times clamped. */
   value: T;
   /** One phrase per time changed, e.g. `createdAt 9999-12-31T00:00:00.000Z in the future`. */
   changes: string[];
 }
 
-/** How far ahead of this clock a provider's clock may be. */
+/**
+ * How far ahead of this clock a provider's clock may be.
+ *
+ * @public
+ */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
@@ -97,6 +139,8 @@ export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
  * of. `extra` names further times to clamp to now (e.g. the provider's
  * `updatedAt`). Throws {@link OutOfRangeDateError} for a time that does not
  * parse or lies outside 1970–9999.
+ *
+ * @public
  */
 export function clampTimes<T extends Timed>(
   value: T,

@@ -4,7 +4,6 @@ import {
   toInstant,
   toOptionalInstant,
 } from './instants';
-import { clampRun } from './clampRun';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
 
@@ -79,40 +78,5 @@ describe('instants', () => {
       durationMs: 3780_000,
     };
     expect(clampTimes(run, { now: NOW })).toEqual({ value: run, changes: [] });
-  });
-
-  it('clamps a run and its jobs together', () => {
-    const { run, changes } = clampRun(
-      {
-        id: 'r',
-        provider: 'p',
-        source: 's',
-        sourceKey: 'p:s',
-        providerRunId: '1',
-        workflow: 'CI',
-        runNumber: 1,
-        attempt: 1,
-        status: 'running',
-        providerStatus: 'in_progress',
-        url: 'https://ci.example.com/1',
-        createdAt: '9999-01-01T00:00:00Z',
-        jobs: [
-          {
-            id: 'j',
-            name: 'build',
-            status: 'running',
-            providerStatus: 'in_progress',
-            startedAt: '9999-01-01T00:00:00Z',
-          },
-        ],
-      },
-      NOW,
-    );
-    expect(run.createdAt).toBe('2026-12-01T12:00:00.000Z');
-    expect(run.jobs?.[0].startedAt).toBe('2026-12-01T12:00:00.000Z');
-    expect(changes).toEqual([
-      'createdAt 9999-01-01T00:00:00.000Z in the future',
-      'job j startedAt 9999-01-01T00:00:00.000Z in the future',
-    ]);
   });
 });

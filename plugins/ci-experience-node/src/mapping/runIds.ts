@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 /**
  * The opaque id of one attempt of one run: URL-safe, the same on every sync,
  * and different for every source, run and attempt.
+ *
+ * @public
  */
 export function runIdOf(
   sourceKey: string,

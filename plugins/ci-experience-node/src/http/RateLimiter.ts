@@ -2,7 +2,11 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { ServiceUnavailableError } from '@backstage/errors';
 import { BUDGET_WINDOW_MS, SharedBudget } from './SharedBudget';
 
-/** Limits of one host's requests. */
+/**
+ * Limits of one host's requests.
+ *
+ * @public
+ */
 export interface RateLimiterOptions {
   /** The budget per hour before `budgetShare` is applied (304 answers do not count). */
   requestsPerHour: number;
@@ -21,17 +25,29 @@ export interface RateLimiterOptions {
    * cache: each then spends `1 / expectedReplicas` of it. Default 1.
    */
   expectedReplicas?: number;
+  /** The clock. */
   now?: () => number;
+  /** How waits wait (tests replace it). */
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** What a limiter needs to share its budget with the other replicas. */
+/**
+ * What a limiter needs to share its budget with the other replicas.
+ *
+ * @public
+ */
 export interface RateLimiterSharing {
+  /** The budget shared between replicas. */
   budget: SharedBudget;
+  /** Where waits are logged. */
   logger?: LoggerService;
 }
 
-/** A host's budget, for an operator's page. */
+/**
+ * A host's budget, for an operator's page.
+ *
+ * @public
+ */
 export interface BudgetState {
   /** The provider's limit per hour, or `requestsPerHour` when lower or unknown. */
   limit: number;
@@ -41,16 +57,29 @@ export interface BudgetState {
   remaining: number;
   /** ISO time the budget renews. */
   resetAt: string;
+  /** The share of the budget this plugin may spend. */
   share: number;
   /** Whether the figure is shared by every replica (through the cache). */
   shared: boolean;
 }
 
-/** GitHub allows no more than 100 concurrent requests. */
+/**
+ * GitHub allows no more than 100 concurrent requests.
+ *
+ * @public
+ */
 export const MAX_IN_FLIGHT = 100;
-/** GitHub allows no more than 900 points per minute to one REST endpoint. */
+/**
+ * GitHub allows no more than 900 points per minute to one REST endpoint.
+ *
+ * @public
+ */
 export const DEFAULT_REQUESTS_PER_MINUTE_PER_ENDPOINT = 900;
-/** Syncs spend at most this share of the limit. */
+/**
+ * Syncs spend at most this share of the limit.
+ *
+ * @public
+ */
 export const DEFAULT_BUDGET_SHARE = 0.8;
 /** Below this share of the budget left, requests are spaced out. */
 const SLOW_DOWN_BELOW = 0.25;
@@ -77,6 +106,8 @@ const MINUTE_MS = 60_000;
  * When little budget is left it spaces requests out over the time to the
  * reset, so syncing slows down before the budget is gone rather than after;
  * once it is gone it refuses until the window renews. A 304 costs nothing.
+ *
+ * @public
  */
 export class RateLimiter {
   private readonly now: () => number;

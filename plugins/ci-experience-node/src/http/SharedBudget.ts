@@ -3,20 +3,33 @@ import { randomUUID } from 'node:crypto';
 /**
  * The part of Backstage's `CacheService` a shared budget uses: plain reads
  * and writes, no atomic increment, no set-if-absent.
+ *
+ * @public
  */
 export interface BudgetStore {
+  /** Reads a value. */
   get(key: string): Promise<unknown>;
+  /** Writes a value that lapses after `ttl` milliseconds. */
   set(key: string, value: string, options: { ttl: number }): Promise<void>;
 }
 
-/** A chunk of the window's budget, claimed by one replica alone. */
+/**
+ * A chunk of the window's budget, claimed by one replica alone.
+ *
+ * @public
+ */
 export interface ClaimedChunk {
   /** Start of the window, epoch ms. */
   window: number;
+  /** The index of the chunk in its window. */
   index: number;
 }
 
-/** Length of a budget window: GitHub's limits are per hour. */
+/**
+ * Length of a budget window: GitHub's limits are per hour.
+ *
+ * @public
+ */
 export const BUDGET_WINDOW_MS = 3600_000;
 
 /**
@@ -51,6 +64,8 @@ export const BUDGET_WINDOW_MS = 3600_000;
  * the list; with get/set alone, two replicas joining at once can overwrite
  * each other's entry, after which neither sees the other's reservation. The
  * splitter has no list to lose.
+ *
+ * @public
  */
 export class SharedBudget {
   private readonly now: () => number;

@@ -1,16 +1,32 @@
 import { Config } from '@backstage/config';
 
-/** Default size of a provider's answer read at most: 16 MiB. */
+/**
+ * Default size of a provider's answer read at most: 16 MiB.
+ *
+ * @public
+ */
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
-/** The config key of {@link DEFAULT_MAX_RESPONSE_BYTES}, named in refusals. */
+/**
+ * The config key of {@link DEFAULT_MAX_RESPONSE_BYTES}, named in refusals.
+ *
+ * @public
+ */
 export const MAX_RESPONSE_BYTES_KEY = 'ciExperience.providers.maxResponseBytes';
 
-/** A body longer than the reader's bound; nothing past the bound was kept. */
+/**
+ * A body longer than the reader's bound; nothing past the bound was kept.
+ *
+ * @public
+ */
 export class BodyTooLargeError extends Error {
-  constructor(readonly maxBytes: number) {
+  /** The bound, in bytes. */
+  readonly maxBytes: number;
+
+  constructor(maxBytes: number) {
     super(`The body is longer than ${maxBytes} bytes`);
     this.name = 'BodyTooLargeError';
+    this.maxBytes = maxBytes;
   }
 }
 
@@ -21,6 +37,8 @@ export class BodyTooLargeError extends Error {
  * length says nothing of what it inflates to), is counted as it streams in
  * and cancelled once past the bound. Past it: {@link BodyTooLargeError}.
  * Errors of the stream itself (a time-out, a reset) are passed on.
+ *
+ * @public
  */
 export async function readBoundedText(
   response: Response,
@@ -72,6 +90,8 @@ export async function readBoundedText(
  * Reads `ciExperience.providers.maxResponseBytes` from the root config:
  * undefined when not set (the client's default applies); a value that is
  * not a whole number above 0 stops the start with a message naming the key.
+ *
+ * @public
  */
 export function readMaxResponseBytes(config: Config): number | undefined {
   const value = config.getOptionalNumber(MAX_RESPONSE_BYTES_KEY);

@@ -21,6 +21,8 @@ function refusal(value: string, ms: number): string {
  * answers `malformed` and a provider's list drops that one item with a
  * warning. `parse` reads a provider's own form (GitLab's
  * `2016-08-12 15:23:28 UTC`).
+ *
+ * @public
  */
 export function instantText(
   parse: (value: string) => string | number = value => value,
@@ -45,7 +47,11 @@ export function instantText(
     });
 }
 
-/** Epoch milliseconds naming an instant within 1970–9999. */
+/**
+ * Epoch milliseconds naming an instant within 1970–9999.
+ *
+ * @public
+ */
 export const instantMillis = z
   .number()
   .int()
@@ -55,6 +61,8 @@ export const instantMillis = z
 /**
  * Adds an issue when a start plus a duration (both in milliseconds) ends
  * past 9999: the end time such a pair makes is out of range too.
+ *
+ * @public
  */
 export function endInRange(
   ctx: z.RefinementCtx,

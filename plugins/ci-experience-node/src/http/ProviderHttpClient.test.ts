@@ -13,7 +13,7 @@ import {
 import { ConfigReader } from '@backstage/config';
 import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { CiMetrics } from '../../service/metrics';
+import { CiProviderMetrics } from '../metrics';
 import {
   basicCredential,
   bearerCredential,
@@ -25,7 +25,7 @@ import {
 import { ProviderTraffic } from './ProviderTraffic';
 import { RateLimiter } from './RateLimiter';
 import { readMaxResponseBytes } from './readBounded';
-import { memoryCache } from './__testUtils__/memoryCache';
+import { createMemoryCache } from '../testUtils';
 
 const server = setupServer();
 registerMswTestHooks(server);
@@ -48,7 +48,7 @@ function setup(options: Partial<ProviderHttpClientOptions> = {}) {
     label: 'ExampleCI',
     providerId: 'example',
     logger,
-    metrics: metrics as unknown as CiMetrics,
+    metrics: metrics as unknown as CiProviderMetrics,
     ...options,
   });
   const get = <T = unknown>(pathOrUrl: string, token = TOKEN) =>
@@ -87,7 +87,7 @@ describe('ProviderHttpClient', () => {
         });
       }),
     );
-    const cache = memoryCache();
+    const cache = spiedCache();
     const { client, metrics, get } = setup({ cache: cache as any });
     const first = await get('/builds');
     const second = await get('/builds');
@@ -135,7 +135,7 @@ describe('ProviderHttpClient', () => {
             ),
       ),
     );
-    const cache = memoryCache();
+    const cache = spiedCache();
     const { client } = setup({ cache: cache as any });
     const keep = (body: any) => ({
       runs: body.runs.map((r: any) => ({ id: r.id, status: r.status })),
@@ -168,7 +168,7 @@ describe('ProviderHttpClient', () => {
         HttpResponse.json([], { headers: { etag: '"x"' } }),
       ),
     );
-    const cache = memoryCache();
+    const cache = spiedCache();
     const { get } = setup({ cache: cache as any });
     await get('/builds', 'token-a');
     await get('/builds', 'token-b');
@@ -500,7 +500,7 @@ describe('ProviderHttpClient', () => {
           return new HttpResponse(null, { status: 204 });
         }),
       );
-      const cache = memoryCache();
+      const cache = spiedCache();
       const { client, metrics } = setup({ cache: cache as any });
       const run = jest.spyOn(RateLimiter.prototype, 'run');
       await expect(
@@ -1170,3 +1170,10 @@ describe('ProviderHttpClient', () => {
     ]);
   });
 });
+
+/** A cache in memory whose `set` is watched. */
+function spiedCache() {
+  const cache = createMemoryCache();
+  jest.spyOn(cache, 'set');
+  return cache;
+}

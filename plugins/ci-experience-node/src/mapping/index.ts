@@ -1,0 +1,5 @@
+export * from './instants';
+export * from './instantSchema';
+export * from './runIds';
+export * from './parseItems';
+export * from './runBounds';
