@@ -1,4 +1,5 @@
 import { Entity } from '@backstage/catalog-model';
+import type { CiProviderWebhook } from './webhook';
 import {
   CiJob,
   CiRun,
@@ -81,8 +82,8 @@ export interface CiSourceInfo {
 /**
  * A CI provider: finds the sources an entity names, and reads their runs.
  *
- * Errors should be those of `@backstage/errors`: `NotAllowedError` for a
- * refusal (401/403), `NotFoundError` for a source that does not exist,
+ * Errors should be those of `@backstage/errors`: `AuthenticationError` for
+ * a refused credential (401), `NotAllowedError` for a refusal (403), `NotFoundError` for a source that does not exist,
  * `ServiceUnavailableError` for an outage or a rate limit; their messages are
  * shown to the entity's viewers and must never contain a secret.
  *
@@ -158,6 +159,13 @@ export interface CiProvider {
 
   /** What of the optional methods the provider supports; default: what it implements. */
   readonly capabilities?: CiProviderCapabilities;
+
+  /**
+   * Webhook deliveries the provider reads, when it has any: the backend
+   * subscribes to their topics, serves `POST /api/ci-experience/webhooks/<subscriber>`
+   * and applies each delivery once (see {@link CiProviderWebhook}).
+   */
+  readonly webhook?: CiProviderWebhook;
 
   /**
    * What can be done with one run, where it depends on the run or on the

@@ -6,3 +6,4 @@
  */
 
 export * from './memoryCache';
+export * from './contract';

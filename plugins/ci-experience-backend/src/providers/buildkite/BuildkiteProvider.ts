@@ -20,6 +20,7 @@ import {
   CiJob,
   getBuildkitePipelineRefs,
   hasBuildkiteAnnotation,
+  PROVIDER_ANNOTATIONS,
 } from '@ci-experience/plugin-ci-experience-common';
 import { parseItems } from './parseItems';
 import { BuildkiteApi, BUILDKITE_PROVIDER_ID } from './BuildkiteApi';
@@ -57,6 +58,8 @@ export function buildkiteSourceKey(host: string, slug: string): string {
  */
 export class BuildkiteProvider implements CiProvider {
   readonly id = BUILDKITE_PROVIDER_ID;
+  /** The annotations `getSources` reads. */
+  readonly annotations = PROVIDER_ANNOTATIONS[BUILDKITE_PROVIDER_ID];
   readonly capabilities: CiProviderCapabilities = {
     logs: true,
     rerun: true,

@@ -26,6 +26,7 @@ import {
   CIRCLECI_PROJECT_SLUG_ANNOTATION,
   getCircleciProjectRef,
   parseCircleciProjectSlug,
+  PROVIDER_ANNOTATIONS,
 } from '@ci-experience/plugin-ci-experience-common';
 import { isFinalStatus } from '@ci-experience/plugin-ci-experience-common';
 import { CircleciApi, CIRCLECI_PROVIDER_ID } from './CircleciApi';
@@ -87,6 +88,8 @@ export function circleciSourceKey(host: string, slug: string): string {
  */
 export class CircleciProvider implements CiProvider {
   readonly id = CIRCLECI_PROVIDER_ID;
+  /** The annotations `getSources` reads. */
+  readonly annotations = PROVIDER_ANNOTATIONS[CIRCLECI_PROVIDER_ID];
   /**
    * Logs come from API v1.1 (v2 has none) for `gh/` and `bb/` projects;
    * reruns make a new workflow, of every job or from the failed ones.

@@ -31,9 +31,10 @@ import {
 } from '@backstage/integration';
 import {
   CiJob,
-  GITHUB_PROJECT_SLUG_ANNOTATION,
   getSourceLocationHost,
+  GITHUB_PROJECT_SLUG_ANNOTATION,
   parseProjectSlug,
+  PROVIDER_ANNOTATIONS,
 } from '@ci-experience/plugin-ci-experience-common';
 import { GithubApi } from './GithubApi';
 import {
@@ -65,6 +66,8 @@ const keepJobs = keepItems('jobs', githubJobSchema);
  */
 export class GithubActionsProvider implements CiProvider {
   readonly id = GITHUB_ACTIONS_PROVIDER_ID;
+  /** The annotations `getSources` reads. */
+  readonly annotations = PROVIDER_ANNOTATIONS[GITHUB_ACTIONS_PROVIDER_ID];
   readonly capabilities: CiProviderCapabilities = {
     logs: true,
     rerun: true,

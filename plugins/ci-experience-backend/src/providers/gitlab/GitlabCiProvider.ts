@@ -23,11 +23,12 @@ import {
 } from '@backstage/integration';
 import {
   CiJob,
-  GITLAB_PROJECT_ID_ANNOTATION,
-  GITLAB_PROJECT_SLUG_ANNOTATION,
   getGitlabInstance,
   getGitlabProjectRef,
   getSourceLocationHost,
+  GITLAB_PROJECT_ID_ANNOTATION,
+  GITLAB_PROJECT_SLUG_ANNOTATION,
+  PROVIDER_ANNOTATIONS,
 } from '@ci-experience/plugin-ci-experience-common';
 import { GitlabApi, GITLAB_PROVIDER_ID } from './GitlabApi';
 import { parseGitlabSections } from './logSections';
@@ -90,6 +91,8 @@ const BUSY_STATUSES = new Set([
  */
 export class GitlabCiProvider implements CiProvider {
   readonly id = GITLAB_PROVIDER_ID;
+  /** The annotations `getSources` reads. */
+  readonly annotations = PROVIDER_ANNOTATIONS[GITLAB_PROVIDER_ID];
   /**
    * Both reruns stay within the pipeline, so on its commit and variables:
    * "rerun failed" is GitLab's pipeline retry (its failed and cancelled

@@ -27,6 +27,7 @@ import {
   isFinalStatus,
   JENKINS_JOB_FULL_NAME_ANNOTATION,
   mapJenkinsStageStatus,
+  PROVIDER_ANNOTATIONS,
 } from '@ci-experience/plugin-ci-experience-common';
 import { z } from 'zod';
 import { JenkinsInstance, readJenkinsConfig } from './config';
@@ -126,6 +127,8 @@ export function jobPath(jobFullName: string): string {
  */
 export class JenkinsProvider implements CiProvider {
   readonly id = JENKINS_PROVIDER_ID;
+  /** The annotations `getSources` reads. */
+  readonly annotations = PROVIDER_ANNOTATIONS[JENKINS_PROVIDER_ID];
   /**
    * A rerun is a new build of the job (Jenkins has no attempts): it builds
    * the branch's current head, which its label says; there is no rerun of
