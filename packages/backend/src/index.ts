@@ -50,6 +50,11 @@ backend.add(gitlabEventRouterModule);
 // Jenkins, Buildkite and CircleCI
 backend.add(import('@ci-experience/plugin-ci-experience-backend'));
 backend.add(ciExperienceEventsModule);
+// Runs any CI posts to /api/ci-experience/webhooks/ci-events
+// (ciExperience.providers.ciEvents; docs/providers/ci-events.md)
+backend.add(
+  import('@ci-experience/plugin-ci-experience-backend-module-ci-events'),
+);
 
 // AI agents: the actions of the plugins in backend.actions.pluginSources
 // (CI Experience's list-ci-runs, get-ci-run, explain-ci-failure, ...) over

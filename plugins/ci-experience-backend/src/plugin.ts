@@ -401,6 +401,9 @@ export const ciExperiencePlugin = createBackendPlugin({
             'provider' | 'label' | 'parse' | 'kindOf'
           >,
           topicOf: WebhookIngress['topicOf'] = () => topics[0],
+          validator: RequestValidator | undefined = webhookValidators[
+            subscriber
+          ],
         ) => {
           const ingestor = new DeliveryIngestor({
             ...parser,
@@ -415,7 +418,7 @@ export const ciExperiencePlugin = createBackendPlugin({
           ingestors.push(ingestor);
           webhookIngresses.push({
             name: subscriber,
-            validator: webhookValidators[subscriber],
+            validator,
             topicOf,
             handle: event => ingestor.handleDelivery(event),
           });
@@ -488,6 +491,31 @@ export const ciExperiencePlugin = createBackendPlugin({
             parse: parseBuildkiteDelivery,
             kindOf: event => headerOf(event, 'x-buildkite-event'),
           });
+        }
+
+        // Providers with a webhook part (a module's, say) the same way.
+        for (const provider of providers) {
+          const part = provider.webhook;
+          if (!part) {
+            continue;
+          }
+          if (webhookIngresses.some(i => i.name === part.subscriber)) {
+            throw new Error(
+              `Two CI providers registered the webhook subscriber "${part.subscriber}"`,
+            );
+          }
+          await ingest(
+            part.subscriber,
+            part.topics,
+            {
+              provider: provider.id,
+              label: part.label,
+              parse: part.parse,
+              kindOf: part.kindOf && (event => part.kindOf!(event)),
+            },
+            part.topicOf && ((headers, body) => part.topicOf!(headers, body)),
+            part.validator,
+          );
         }
 
         const planner = SyncPlanner.create({

@@ -68,6 +68,11 @@ export const PUBLISHED_SECRETS: readonly PublishedSecret[] = [
       "the demo portal's static MCP token (backend.auth.externalAccess[0].options.token); app-config.demo.yaml, docs/agents.md",
   },
   {
+    value: 'ci-experience-demo-ci-events-token-do-not-use',
+    where:
+      "the demo portal's CI events sender token (ciExperience.providers.ciEvents.senders[0].token); app-config.demo.yaml, docs/providers/ci-events.md",
+  },
+  {
     value: "It's a Secret to Everybody",
     where:
       "GitHub's documented webhook test secret (docs.github.com, Validating webhook deliveries); test fixtures",
