@@ -108,8 +108,8 @@ const plugin = (pkg, rel) =>
  */
 function templateRuns(now = Date.parse('2026-11-20T12:00:00Z')) {
   const sim = require('@ci-experience/ci-simulator');
-  const gh = backend('providers/github/mapping');
-  const gl = backend('providers/gitlab/mapping');
+  const gh = plugin('ci-experience-backend-module-github', 'mapping');
+  const gl = plugin('ci-experience-backend-module-gitlab', 'mapping');
   const { storedRunOf } = backend('service/CiSyncService');
   const history = new sim.SimulatedHistory(
     sim.DEMO_REPOS.filter(r => !r.forbidden),
@@ -138,7 +138,10 @@ function templateRuns(now = Date.parse('2026-11-20T12:00:00Z')) {
       github.push(storedRunOf(source, run, jobs, now).run);
     }
   }
-  const fixtures = path.join(BACKEND_SRC, 'providers/gitlab/__fixtures__');
+  const fixtures = path.join(
+    ROOT,
+    'plugins/ci-experience-backend-module-gitlab/src/__fixtures__',
+  );
   const pipeline = JSON.parse(
     fs.readFileSync(path.join(fixtures, 'pipeline.json'), 'utf8'),
   );

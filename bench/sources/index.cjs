@@ -394,16 +394,18 @@ async function main() {
   const { KnexCiStore } = c.backend('database/KnexCiStore');
   const { CiSyncService } = c.backend('service/CiSyncService');
   const { SyncPlanner, describePass } = c.backend('service/SyncPlanner');
-  const { GithubActionsProvider } = c.backend(
-    'providers/github/GithubActionsProvider',
+  const { GithubActionsProvider } = c.plugin(
+    'ci-experience-backend-module-github',
+    'GithubActionsProvider',
   );
   const { DeliveryIngestor } = c.backend('providers/shared/DeliveryIngestor');
   const { ProviderTraffic } = c.plugin(
     'ci-experience-node',
     'http/ProviderTraffic',
   );
-  const { parseGithubDelivery } = c.backend(
-    'providers/github/GithubWebhookIngestor',
+  const { parseGithubDelivery } = c.plugin(
+    'ci-experience-backend-module-github',
+    'webhook',
   );
   const { ConfigReader } = require('@backstage/config');
   const result = {

@@ -180,7 +180,7 @@ function report(r, error) {
       r.aggregateMs / 1000,
     )} s), so each row carries its counted columns as in production. The runs are shaped like the recorded provider answers, mapped by the plugin's own code (\`toProviderRun\`, \`toJob\`, \`storedRunOf\`): nine in ten are GitHub Actions runs and jobs as the repository's GitHub simulator answers them (\`packages/ci-simulator\`, the ${
       r.templates.github
-    } finished runs of the demo repositories over two days, cycled; the shapes the \`providers/github\` contract tests hold to GitHub's documented answers), one in ten GitLab's recorded pipeline with its jobs (\`providers/gitlab/__fixtures__/pipeline.json\`, \`pipeline-jobs.json\`); each with its own source, ids and times. That is ${c.f(
+    } finished runs of the demo repositories over two days, cycled; the shapes the GitHub module's contract tests hold to GitHub's documented answers), one in ten GitLab's recorded pipeline with its jobs (the GitLab module's \`__fixtures__/pipeline.json\`, \`pipeline-jobs.json\`); each with its own source, ids and times. That is ${c.f(
       r.jobsPerRun,
       2,
     )} jobs per run, ${c.f(r.stepsPerJob, 1)} steps per job, ${c.f(

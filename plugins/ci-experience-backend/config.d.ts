@@ -37,9 +37,11 @@ interface ProviderLimitsConfig {
 
 export interface Config {
   /**
-   * CI Experience backend. Every key is optional: without this section the
-   * plugin syncs GitHub Actions for annotated entities every two minutes,
-   * with credentials from `integrations.github`.
+   * CI Experience backend. Every key is optional. Each provider module
+   * (`@ci-experience/plugin-ci-experience-backend-module-*`) documents its
+   * own section under `providers`; with the GitHub module and no section,
+   * GitHub Actions runs of annotated entities are synced with credentials
+   * from `integrations.github`.
    */
   ciExperience?: {
     sync?: {
@@ -284,121 +286,11 @@ export interface Config {
        * bounded by `logs.maxBytes` instead. Default 16777216 (16 MiB).
        */
       maxResponseBytes?: number;
-      /** Request budgets and breakers of every provider; `<provider>.limits` overrides them. */
+      /**
+       * Request budgets and breakers of every provider; `<provider>.limits`
+       * overrides them. Each provider module documents its own section.
+       */
       limits?: ProviderLimitsConfig;
-      githubActions?: {
-        /** Set false to turn the built-in GitHub Actions provider off. Default true. */
-        enabled?: boolean;
-        /**
-         * Requests to one GitHub host per hour, for all replicas together
-         * (shared through the cache), before `limits.budgetShare` (80 %) is
-         * applied; GitHub's own `x-ratelimit-limit` counts when lower. 304
-         * answers do not count. Below a quarter of the budget left, requests
-         * are spaced out to the reset. Default 4000.
-         */
-        requestsPerHour?: number;
-        /** Overrides `ciExperience.providers.limits` for GitHub. */
-        limits?: ProviderLimitsConfig;
-        /** Requests in flight at once per host. Default 4. */
-        maxConcurrency?: number;
-        /** Overrides for single hosts, e.g. a GitHub Enterprise server. */
-        budgets?: Array<{
-          host: string;
-          requestsPerHour?: number;
-          maxConcurrency?: number;
-        }>;
-      };
-      /** GitLab CI, through `integrations.gitlab`; see docs/providers/gitlab.md. */
-      gitlab?: {
-        /** Default: on when an `integrations.gitlab` entry exists. */
-        enabled?: boolean;
-        /** Per host, for all replicas together, before `limits.budgetShare`. Default 3600. */
-        requestsPerHour?: number;
-        /** Default 4. */
-        maxConcurrency?: number;
-        /** Overrides `ciExperience.providers.limits` for GitLab. */
-        limits?: ProviderLimitsConfig;
-        budgets?: Array<{
-          host: string;
-          requestsPerHour?: number;
-          maxConcurrency?: number;
-        }>;
-        /**
-         * The secret token GitLab sends in `X-Gitlab-Token`, checked by the
-         * `gitlab` ingress of `ciExperienceEventsModule` (constant time).
-         * `events.modules.gitlab.webhookSecret` is not read.
-         * @visibility secret
-         */
-        webhookSecret?: string;
-        /**
-         * The signing token (`whsec_<base64>`) of GitLab's signed webhooks
-         * (`webhook-signature`, 5-minute replay window). Set alone, unsigned
-         * deliveries are refused.
-         * @visibility secret
-         */
-        webhookSigningToken?: string;
-      };
-      /** Buildkite; see docs/providers/buildkite.md. On when apiToken is set. */
-      buildkite?: {
-        /** @visibility secret */
-        apiToken?: string;
-        /** Default https://api.buildkite.com/v2. */
-        apiBaseUrl?: string;
-        /** @visibility secret */
-        webhookToken?: string;
-        /** @visibility secret */
-        webhookSigningSecret?: string;
-        requestsPerHour?: number;
-        maxConcurrency?: number;
-        /** Overrides `ciExperience.providers.limits` for Buildkite. */
-        limits?: ProviderLimitsConfig;
-      };
-      /** CircleCI; see docs/providers/circleci.md. On when apiToken is set. */
-      circleci?: {
-        /** @visibility secret */
-        apiToken?: string;
-        /** Default https://circleci.com/api/v2. */
-        apiBaseUrl?: string;
-        /** Where run and job pages live. Default https://app.circleci.com for circleci.com. */
-        appBaseUrl?: string;
-        /** @visibility secret */
-        webhookSecret?: string;
-        requestsPerHour?: number;
-        maxConcurrency?: number;
-        /** Overrides `ciExperience.providers.limits` for CircleCI. */
-        limits?: ProviderLimitsConfig;
-      };
-      /** Jenkins instances; see docs/providers/jenkins.md. */
-      jenkins?: {
-        /** The first is the default instance. */
-        instances?: Array<{
-          name: string;
-          baseUrl: string;
-          username: string;
-          /**
-           * @visibility secret
-           */
-          apiKey: string;
-        }>;
-        /**
-         * The shared secret of the Notification plugin's deliveries, in the
-         * `X-Jenkins-Token` header or as the Basic auth password of the
-         * endpoint URL (`https://jenkins:<token>@host/...`).
-         * @visibility secret
-         */
-        webhookToken?: string;
-        /**
-         * Also accept the token in the `token` query parameter. Default
-         * false: a URL, query included, lands in proxy and access logs.
-         */
-        allowTokenInQuery?: boolean;
-        /** Per instance, for all replicas together, before `limits.budgetShare`. Default 3600. */
-        requestsPerHour?: number;
-        /** Default 4. */
-        maxConcurrency?: number;
-        /** Overrides `ciExperience.providers.limits` for Jenkins. */
-        limits?: ProviderLimitsConfig;
-      };
     };
   };
 }

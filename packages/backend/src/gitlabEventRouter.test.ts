@@ -6,19 +6,21 @@ import {
   eventsServiceFactory,
   eventsServiceRef,
 } from '@backstage/plugin-events-node';
-import { ciExperienceEventsModule } from '@ci-experience/plugin-ci-experience-backend';
+import { ciExperienceGitlabIngressModule } from '@ci-experience/plugin-ci-experience-backend-module-gitlab';
 import path from 'node:path';
 import request from 'supertest';
 import { gitlabEventRouterModule } from './gitlabEventRouter';
 
 const SECRET = 'gitlab-webhook-secret-for-tests-0123';
 
-/** GitLab's documented pipeline hook, the fixture of the plugin's own tests. */
+/** GitLab's documented pipeline hook, the fixture of the GitLab module's own tests. */
 const pipelineHook = require(path.join(
   path.dirname(
-    require.resolve('@ci-experience/plugin-ci-experience-backend/package.json'),
+    require.resolve(
+      '@ci-experience/plugin-ci-experience-backend-module-gitlab/package.json',
+    ),
   ),
-  'src/providers/gitlab/__fixtures__/pipeline-hook.json',
+  'src/__fixtures__/pipeline-hook.json',
 ));
 
 /** What reaches the topics the plugin reads. */
@@ -53,7 +55,7 @@ async function start(extra: unknown[] = []) {
       eventsPlugin,
       eventsServiceFactory,
       gitlabEventRouterModule,
-      ciExperienceEventsModule,
+      ciExperienceGitlabIngressModule,
       module,
       ...(extra as any[]),
       mockServices.rootConfig.factory({

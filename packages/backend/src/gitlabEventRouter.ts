@@ -8,7 +8,7 @@ import { eventsServiceRef } from '@backstage/plugin-events-node';
  * `gitlab.<object_kind>`, where CI Experience reads pipeline and job hooks.
  * The package adds its router and its own webhook ingress together (a plain
  * string comparison of `X-Gitlab-Token`); here the ingress is CI
- * Experience's (`ciExperienceEventsModule`: constant-time token, signed
+ * Experience's (`ciExperienceGitlabIngressModule`: constant-time token, signed
  * deliveries), so only the router is taken, through the class the package
  * exports. The module id is the package's own, so the two can never both be
  * installed and republish every delivery twice.

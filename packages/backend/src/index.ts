@@ -3,7 +3,6 @@
  */
 
 import { createBackend } from '@backstage/backend-defaults';
-import { ciExperienceEventsModule } from '@ci-experience/plugin-ci-experience-backend';
 import { gitlabEventRouterModule } from './gitlabEventRouter';
 import { ciPortalPermissionPolicyModule } from './permissionPolicy';
 
@@ -45,11 +44,26 @@ backend.add(import('@backstage/plugin-events-backend-module-github'));
 // the token, is left out (./gitlabEventRouter)
 backend.add(gitlabEventRouterModule);
 
-// CI Experience, and the webhook routes it checks itself: GitLab
-// (ciExperience.providers.gitlab.webhookSecret / webhookSigningToken),
-// Jenkins, Buildkite and CircleCI
+// CI Experience, and one module per CI provider: each syncs its provider
+// and serves its webhooks (GitLab, Jenkins, Buildkite and CircleCI also at
+// /api/events/http/<provider>, checked with their secrets); each is off
+// until its config switches it on
 backend.add(import('@ci-experience/plugin-ci-experience-backend'));
-backend.add(ciExperienceEventsModule);
+backend.add(
+  import('@ci-experience/plugin-ci-experience-backend-module-github'),
+);
+backend.add(
+  import('@ci-experience/plugin-ci-experience-backend-module-gitlab'),
+);
+backend.add(
+  import('@ci-experience/plugin-ci-experience-backend-module-jenkins'),
+);
+backend.add(
+  import('@ci-experience/plugin-ci-experience-backend-module-buildkite'),
+);
+backend.add(
+  import('@ci-experience/plugin-ci-experience-backend-module-circleci'),
+);
 // Runs any CI posts to /api/ci-experience/webhooks/ci-events
 // (ciExperience.providers.ciEvents; docs/providers/ci-events.md)
 backend.add(

@@ -3,6 +3,7 @@ import { http, HttpResponse, type HttpHandler } from 'msw';
 import { SimulatorChaos } from './chaos';
 import { example } from './examples';
 import {
+  DEMO_REPOS,
   SimActionResult,
   SimJob,
   SimRepoSpec,
@@ -628,4 +629,25 @@ function runPage(spec: SimRepoSpec, run: SimRunAttempt): string {
   })</h1><p>Simulated GitHub Actions run on ${esc(run.branch)}: ${esc(
     run.conclusion ?? run.status,
   )}</p><ul>${jobs}</ul>`;
+}
+
+/**
+ * A simulated GitHub at api.github.com over the demo repositories' last ten
+ * hours, with a clock a test moves (`clock.now`), requiring a token: what
+ * the provider tests run against.
+ */
+export function createSimulatedGithub(options: { startedAt?: number } = {}) {
+  const clock = {
+    now: options.startedAt ?? Date.parse('2026-11-20T12:00:00Z'),
+  };
+  const history = new SimulatedHistory(DEMO_REPOS, {
+    now: () => clock.now,
+    historyMs: 10 * 60 * 60_000,
+  });
+  const github = new GithubSimulator(history, {
+    apiBaseUrl: 'https://api.github.com',
+    webBaseUrl: 'https://github.com',
+    requireAuth: true,
+  });
+  return { clock, history, github };
 }

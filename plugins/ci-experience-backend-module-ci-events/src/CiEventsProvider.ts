@@ -168,7 +168,7 @@ interface KeptRun {
 type RunIndex = Array<{ id: string; attempt: number }>;
 
 /**
- * Options of {@link CiEventsProvider}.
+ * Options of `CiEventsProvider`.
  *
  * @public
  */

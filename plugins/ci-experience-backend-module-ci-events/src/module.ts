@@ -1,8 +1,4 @@
-import {
-  coreServices,
-  createBackendModule,
-} from '@backstage/backend-plugin-api';
-import { ciProvidersExtensionPoint } from '@ci-experience/plugin-ci-experience-node';
+import { createCiProviderModule } from '@ci-experience/plugin-ci-experience-node';
 import { CiEventsProvider } from './CiEventsProvider';
 
 /**
@@ -12,27 +8,10 @@ import { CiEventsProvider } from './CiEventsProvider';
  *
  * @public
  */
-export const ciExperienceModuleCiEvents = createBackendModule({
-  pluginId: 'ci-experience',
+export const ciExperienceModuleCiEvents = createCiProviderModule({
   moduleId: 'ci-events',
-  register(env) {
-    env.registerInit({
-      deps: {
-        config: coreServices.rootConfig,
-        cache: coreServices.cache,
-        logger: coreServices.logger,
-        providers: ciProvidersExtensionPoint,
-      },
-      async init({ config, cache, logger, providers }) {
-        const provider = CiEventsProvider.fromConfig(config, { cache, logger });
-        if (!provider) {
-          logger.info(
-            'CI events are off: set ciExperience.providers.ciEvents.senders to accept runs at /api/ci-experience/webhooks/ci-events',
-          );
-          return;
-        }
-        providers.addProvider(provider);
-      },
-    });
-  },
+  create: ({ config, cache, logger }) =>
+    CiEventsProvider.fromConfig(config, { cache, logger }),
+  offMessage:
+    'CI events are off: set ciExperience.providers.ciEvents.senders to accept runs at /api/ci-experience/webhooks/ci-events',
 });

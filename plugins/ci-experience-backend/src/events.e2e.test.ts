@@ -1,3 +1,5 @@
+/* eslint-disable @backstage/no-relative-monorepo-imports -- this test reads the provider modules' recorded fixtures */
+import { providerModules } from './__testUtils__/backend';
 /*
  * End to end: webhooks POSTed to the real events backend
  * (`/api/events/http/<topic>`) reach the plugin's subscribers and show up in
@@ -34,8 +36,7 @@ import { setupServer } from 'msw/node';
 import { createHmac, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
-import { ciExperienceEventsModule } from './eventsModule';
-import { signGitlabWebhook } from './providers/gitlab/GitlabWebhookValidator';
+import { signGitlabWebhook } from '@ci-experience/plugin-ci-experience-backend-module-gitlab';
 import { ciExperiencePlugin } from './plugin';
 
 /*
@@ -73,9 +74,9 @@ const webhookExamples: Array<{
   name: string;
   examples: any[];
 }> = require('@octokit/webhooks-examples');
-const gitlabPipelineHook = require('./providers/gitlab/__fixtures__/pipeline-hook.json');
-const jenkinsNotification = require('./providers/jenkins/__fixtures__/notification.json');
-const buildkiteBuildFinished = require('./providers/buildkite/__fixtures__/build-finished.json');
+const gitlabPipelineHook = require('../../ci-experience-backend-module-gitlab/src/__fixtures__/pipeline-hook.json');
+const jenkinsNotification = require('../../ci-experience-backend-module-jenkins/src/__fixtures__/notification.json');
+const buildkiteBuildFinished = require('../../ci-experience-backend-module-buildkite/src/__fixtures__/build-finished.json');
 
 // Two backends start and stop here; a slow machine needs more than 5 s.
 jest.setTimeout(20_000);
@@ -205,8 +206,8 @@ async function startBackend(
       eventsPlugin,
       ...githubEventsModules,
       ...gitlabEventsModules,
-      ciExperienceEventsModule,
       ciExperiencePlugin,
+      ...providerModules,
       ...(options.sharedEvents === false ? [] : [eventsServiceFactory]),
       // Requests without a token are unauthenticated, not a default user.
       mockServices.httpAuth.factory({
@@ -299,7 +300,7 @@ const githubRun = webhookExamples
 
 const circleciWorkflowCompleted = {
   // In the shape of CircleCI's webhooks reference (see
-  // providers/circleci/webhook.test.ts); project slugs there are `github/...`.
+  // the CircleCI module's webhook.test.ts); project slugs there are `github/...`.
   type: 'workflow-completed',
   id: '3888f21b-eaa7-38e3-8f3d-75a63bba8895',
   happened_at: '2026-11-01T22:49:34.317Z',

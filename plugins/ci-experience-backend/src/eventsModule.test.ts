@@ -1,12 +1,13 @@
+/* eslint-disable @backstage/no-relative-monorepo-imports -- this test holds every provider module to one rule, on each module's own mapping and recorded fixtures */
+import { providerModules } from './__testUtils__/backend';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import request from 'supertest';
 import eventsPlugin from '@backstage/plugin-events-backend';
-import { ciExperienceEventsModule } from './eventsModule';
 import { ciExperiencePlugin } from './plugin';
 
-const notification = require('./providers/jenkins/__fixtures__/notification.json');
-const pipelineHook = require('./providers/gitlab/__fixtures__/pipeline-hook.json');
+const notification = require('../../ci-experience-backend-module-jenkins/src/__fixtures__/notification.json');
+const pipelineHook = require('../../ci-experience-backend-module-gitlab/src/__fixtures__/pipeline-hook.json');
 
 const TOKEN = 'jenkins-webhook-token-for-tests-0123';
 const GITLAB_SECRET = 'gitlab-webhook-secret-for-tests-0123';
@@ -32,8 +33,8 @@ describe('ciExperienceEventsModule', () => {
     const { server } = await startTestBackend({
       features: [
         eventsPlugin,
-        ciExperienceEventsModule,
         ciExperiencePlugin,
+        ...providerModules,
         logger.factory,
         catalogServiceMock.factory({
           entities: [

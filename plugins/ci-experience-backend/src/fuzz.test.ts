@@ -1,3 +1,5 @@
+/* eslint-disable @backstage/no-relative-monorepo-imports -- this test reads the provider modules' recorded fixtures */
+import { providerModules } from './__testUtils__/backend';
 /*
  * Every route of the plugin, and every webhook ingress it adds, under
  * generated requests: random and hostile paths, query strings, bodies and
@@ -33,7 +35,6 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { ciExperienceEventsModule } from './eventsModule';
 import { ciExperiencePlugin } from './plugin';
 import { createGithub } from './__testUtils__/github';
 
@@ -71,10 +72,10 @@ const PAYLOADS: Record<string, unknown> = {
   github: require('@octokit/webhooks-examples')
     .find((w: { name: string }) => w.name === 'workflow_run')
     .examples.find((e: { action: string }) => e.action === 'completed'),
-  gitlab: require('./providers/gitlab/__fixtures__/pipeline-hook.json'),
-  jenkins: require('./providers/jenkins/__fixtures__/notification.json'),
-  buildkite: require('./providers/buildkite/__fixtures__/build-finished.json'),
-  circleci: require('./providers/circleci/__fixtures__/workflow-completed.json'),
+  gitlab: require('../../ci-experience-backend-module-gitlab/src/__fixtures__/pipeline-hook.json'),
+  jenkins: require('../../ci-experience-backend-module-jenkins/src/__fixtures__/notification.json'),
+  buildkite: require('../../ci-experience-backend-module-buildkite/src/__fixtures__/build-finished.json'),
+  circleci: require('../../ci-experience-backend-module-circleci/src/__fixtures__/workflow-completed.json'),
 };
 
 const component = (name: string, annotations: Record<string, string>) =>
@@ -701,8 +702,8 @@ describe('every route under generated requests', () => {
         ...loadedModules('@backstage/plugin-events-backend-module-gitlab', [
           'service/eventsModuleGitlabEventRouter.cjs.js',
         ]),
-        ciExperienceEventsModule,
         ciExperiencePlugin,
+        ...providerModules,
         eventsServiceFactory,
         mockServices.httpAuth.factory({
           defaultCredentials: mockCredentials.none(),

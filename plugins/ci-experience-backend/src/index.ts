@@ -5,7 +5,6 @@
  */
 
 export { ciExperiencePlugin as default } from './plugin';
-export { ciExperienceEventsModule } from './eventsModule';
 export {
   ciExperienceTechInsightsModule,
   createCiFactRetriever,

@@ -1,3 +1,4 @@
+import { providerModules } from './__testUtils__/backend';
 import {
   mockCredentials,
   mockServices,
@@ -110,6 +111,7 @@ async function startBackend(
   const backend = await startTestBackend({
     features: [
       ciExperiencePlugin,
+      ...providerModules,
       mockServices.rootConfig.factory({
         data: {
           ...githubConfig,

@@ -8,10 +8,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { Entity } from '@backstage/catalog-model';
-import {
-  eventsServiceRef,
-  RequestValidator,
-} from '@backstage/plugin-events-node';
+import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import {
   CiProvider,
@@ -19,55 +16,13 @@ import {
   ciProviderToolkitServiceRef,
 } from '@ci-experience/plugin-ci-experience-node';
 import { KnexCiStore } from './database/KnexCiStore';
-import {
-  GITHUB_ACTIONS_PROVIDER_ID,
-  GithubActionsProvider,
-} from './providers/github/GithubActionsProvider';
-import {
-  GITHUB_WEBHOOK_TOPICS,
-  parseGithubDelivery,
-} from './providers/github/GithubWebhookIngestor';
-import {
-  GITLAB_PROVIDER_ID,
-  GitlabCiProvider,
-  GITLAB_WEBHOOK_TOPICS,
-  isGitlabEnabled,
-  parseGitlabDelivery,
-} from './providers/gitlab';
-import {
-  JENKINS_PROVIDER_ID,
-  JenkinsProvider,
-  JENKINS_WEBHOOK_TOPIC,
-  parseJenkinsDelivery,
-} from './providers/jenkins';
-import {
-  BUILDKITE_PROVIDER_ID,
-  BuildkiteProvider,
-  BUILDKITE_WEBHOOK_TOPIC,
-  parseBuildkiteDelivery,
-} from './providers/buildkite';
-import {
-  CIRCLECI_PROVIDER_ID,
-  CircleciProvider,
-  CIRCLECI_WEBHOOK_TOPIC,
-  parseCircleciDelivery,
-  readCircleciConfig,
-} from './providers/circleci';
-import {
-  DeliveryIngestor,
-  DeliveryIngestorOptions,
-  headerOf,
-} from './providers/shared/DeliveryIngestor';
+import { DeliveryIngestor } from './providers/shared/DeliveryIngestor';
 import { createRouter } from './router';
 import { registerCiActions } from './actions/ciActions';
 import { actionsRegistryServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
 import { readSyncPlannerConfig, SyncPlanner } from './service/SyncPlanner';
 import { OperatorStatus } from './service/OperatorStatus';
-import {
-  githubWebhookValidatorFromConfig,
-  webhookValidatorsFromConfig,
-} from './eventsModule';
 import { BranchAllowList } from './service/BranchAllowList';
 import { CiSyncService } from './service/CiSyncService';
 import { SourceClaims } from './service/SourceClaims';
@@ -100,10 +55,6 @@ import {
   SecretsRotation,
   SlackChannel,
 } from './alerts';
-
-/** A request header's first value. */
-const headerValue = (value: string | string[] | undefined) =>
-  (Array.isArray(value) ? value[0] : value) ?? '';
 
 const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   // A pass every minute syncs only the sources whose cadence says they are
@@ -181,52 +132,8 @@ export const ciExperiencePlugin = createBackendPlugin({
         // Request budgets shared by the replicas through the cache, and a
         // circuit breaker per host, for every provider and provider module.
         const { traffic } = toolkit;
+        // Every provider comes from a module (one package per provider).
         const providers: CiProvider[] = [];
-        const githubEnabled =
-          section?.getOptionalBoolean('providers.githubActions.enabled') !==
-          false;
-        if (githubEnabled) {
-          providers.push(
-            GithubActionsProvider.fromConfig(config, {
-              logger,
-              cache,
-              metrics,
-              traffic,
-            }),
-          );
-        }
-        const gitlabEnabled = isGitlabEnabled(config);
-        if (gitlabEnabled) {
-          providers.push(
-            GitlabCiProvider.fromConfig(config, {
-              logger,
-              cache,
-              metrics,
-              traffic,
-            }),
-          );
-        }
-        const jenkins = JenkinsProvider.fromConfig(config, {
-          logger,
-          metrics,
-          traffic,
-        });
-        const buildkite = BuildkiteProvider.fromConfig(config, {
-          logger,
-          cache,
-          metrics,
-          traffic,
-        });
-        const circleci = CircleciProvider.fromConfig(config, {
-          logger,
-          metrics,
-          traffic,
-        });
-        for (const provider of [jenkins, buildkite, circleci]) {
-          if (provider) {
-            providers.push(provider);
-          }
-        }
         providers.push(...extraProviders);
         const ids = providers.map(p => p.id);
         const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -344,9 +251,7 @@ export const ciExperiencePlugin = createBackendPlugin({
             (await readCatalogClaims({ catalog, auth, sync })).found,
         });
 
-        // Webhook deliveries, one ingestor per provider, the same way for all:
-        // each applied once, group-committed, source lookups cached. One
-        // subscriber id each: with several replicas, a delivery reaches one.
+        // An entity's sources and workflow scope, for alerts.
         const targetOf = async (entity: Entity) => {
           const sourceKeys = sync.sourcesOf(entity).map(s => s.key);
           return {
@@ -387,113 +292,10 @@ export const ciExperiencePlugin = createBackendPlugin({
         });
         // The same deliveries straight to POST /api/ci-experience/webhooks/<name>:
         // no events service on the way, answered after the commit.
-        const webhookValidators: Record<string, RequestValidator | undefined> =
-          {
-            ...webhookValidatorsFromConfig(config, logger),
-            github: githubWebhookValidatorFromConfig(config),
-          };
         const webhookIngresses: WebhookIngress[] = [];
-        const ingest = async (
-          subscriber: string,
-          topics: string[],
-          parser: Pick<
-            DeliveryIngestorOptions,
-            'provider' | 'label' | 'parse' | 'kindOf'
-          >,
-          topicOf: WebhookIngress['topicOf'] = () => topics[0],
-          validator: RequestValidator | undefined = webhookValidators[
-            subscriber
-          ],
-        ) => {
-          const ingestor = new DeliveryIngestor({
-            ...parser,
-            store,
-            logger,
-            metrics,
-            onSourceChanged,
-            resolveUnclaimed: async key => {
-              await claims.claimFromCatalog(key);
-            },
-          });
-          ingestors.push(ingestor);
-          webhookIngresses.push({
-            name: subscriber,
-            validator,
-            topicOf,
-            handle: event => ingestor.handleDelivery(event),
-          });
-          await events.subscribe({
-            id: `ci-experience-${subscriber}`,
-            topics,
-            onEvent: async event => {
-              await ingestor.handle(event);
-            },
-          });
-        };
-        if (githubEnabled) {
-          // Published by the events backend's GitHub module.
-          await ingest(
-            'github',
-            GITHUB_WEBHOOK_TOPICS,
-            {
-              provider: GITHUB_ACTIONS_PROVIDER_ID,
-              label: 'GitHub',
-              parse: parseGithubDelivery,
-            },
-            // As Backstage's GitHub router republishes `github`.
-            headers => `github.${headerValue(headers['x-github-event'])}`,
-          );
-        }
-        if (gitlabEnabled) {
-          // Pipeline and job hooks, routed by the events backend's GitLab module.
-          await ingest(
-            'gitlab',
-            GITLAB_WEBHOOK_TOPICS,
-            {
-              provider: GITLAB_PROVIDER_ID,
-              label: 'GitLab',
-              parse: parseGitlabDelivery,
-            },
-            // As Backstage's GitLab router republishes `gitlab`.
-            (_headers, body) => {
-              const b = (body ?? {}) as {
-                object_kind?: unknown;
-                event_name?: unknown;
-              };
-              return `gitlab.${String(b.object_kind ?? b.event_name ?? '')}`;
-            },
-          );
-        }
-        // The rest arrive on the HTTP ingresses of ciExperienceEventsModule.
-        if (jenkins) {
-          await ingest('jenkins', [JENKINS_WEBHOOK_TOPIC], {
-            provider: JENKINS_PROVIDER_ID,
-            label: 'Jenkins',
-            parse: (event, lookup) => parseJenkinsDelivery(event, lookup),
-          });
-        }
-        const circleciConfig = readCircleciConfig(config);
-        if (circleci && circleciConfig) {
-          await ingest('circleci', [CIRCLECI_WEBHOOK_TOPIC], {
-            provider: CIRCLECI_PROVIDER_ID,
-            label: 'CircleCI',
-            parse: (event, lookup) =>
-              parseCircleciDelivery(event, lookup, {
-                host: circleciConfig.host,
-                appBaseUrl: circleciConfig.appBaseUrl,
-              }),
-          });
-        }
-        if (buildkite) {
-          await ingest('buildkite', [BUILDKITE_WEBHOOK_TOPIC], {
-            provider: BUILDKITE_PROVIDER_ID,
-            label: 'Buildkite',
-            parse: parseBuildkiteDelivery,
-            kindOf: event => headerOf(event, 'x-buildkite-event'),
-          });
-        }
-
-        // Providers with a webhook part (a module's, say) the same way.
+        // Each provider's webhook part, the same way for all: each delivery
+        // applied once, group-committed, source lookups cached. One
+        // subscriber id each: with several replicas, a delivery reaches one.
         for (const provider of providers) {
           const part = provider.webhook;
           if (!part) {
@@ -504,18 +306,34 @@ export const ciExperiencePlugin = createBackendPlugin({
               `Two CI providers registered the webhook subscriber "${part.subscriber}"`,
             );
           }
-          await ingest(
-            part.subscriber,
-            part.topics,
-            {
-              provider: provider.id,
-              label: part.label,
-              parse: part.parse,
-              kindOf: part.kindOf && (event => part.kindOf!(event)),
+          const ingestor = new DeliveryIngestor({
+            provider: provider.id,
+            label: part.label,
+            parse: part.parse,
+            kindOf: part.kindOf && (event => part.kindOf!(event)),
+            store,
+            logger,
+            metrics,
+            onSourceChanged,
+            resolveUnclaimed: async key => {
+              await claims.claimFromCatalog(key);
             },
-            part.topicOf && ((headers, body) => part.topicOf!(headers, body)),
-            part.validator,
-          );
+          });
+          ingestors.push(ingestor);
+          webhookIngresses.push({
+            name: part.subscriber,
+            validator: part.validator,
+            topicOf: (headers, body) =>
+              part.topicOf?.(headers, body) ?? part.topics[0],
+            handle: event => ingestor.handleDelivery(event),
+          });
+          await events.subscribe({
+            id: `ci-experience-${part.subscriber}`,
+            topics: part.topics,
+            onEvent: async event => {
+              await ingestor.handle(event);
+            },
+          });
         }
 
         const planner = SyncPlanner.create({

@@ -1,3 +1,4 @@
+import { providerModules } from './__testUtils__/backend';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { cacheServiceFactory } from '@backstage/backend-defaults/cache';
 import { databaseServiceFactory } from '@backstage/backend-defaults/database';
@@ -63,6 +64,7 @@ describeWithServices('two replicas on one PostgreSQL and one Redis', () => {
     const backend = await startTestBackend({
       features: [
         ciExperiencePlugin,
+        ...providerModules,
         mockServices.rootConfig.factory({
           data: {
             ...githubConfig,

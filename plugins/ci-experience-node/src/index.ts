@@ -15,3 +15,5 @@ export * from './metrics';
 export * from './toolkit';
 export * from './http';
 export * from './mapping';
+export * from './ingress';
+export * from './providerModule';

@@ -14,7 +14,24 @@ import {
   CiProvider,
   ciProvidersExtensionPoint,
 } from '@ci-experience/plugin-ci-experience-node';
+import buildkiteModule from '@ci-experience/plugin-ci-experience-backend-module-buildkite';
+import circleciModule from '@ci-experience/plugin-ci-experience-backend-module-circleci';
+import githubModule from '@ci-experience/plugin-ci-experience-backend-module-github';
+import gitlabModule from '@ci-experience/plugin-ci-experience-backend-module-gitlab';
+import jenkinsModule from '@ci-experience/plugin-ci-experience-backend-module-jenkins';
 import { ciExperiencePlugin } from '../plugin';
+
+/**
+ * The five provider modules, as the portal's backend adds them (each with
+ * its events ingress); each is off unless its config switches it on.
+ */
+export const providerModules = [
+  githubModule,
+  gitlabModule,
+  jenkinsModule,
+  buildkiteModule,
+  circleciModule,
+];
 
 /** A backend module adding test providers to the CI Experience plugin. */
 export function providerModule(...providers: CiProvider[]) {

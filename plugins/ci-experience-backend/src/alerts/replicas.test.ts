@@ -1,3 +1,4 @@
+import { providerModules } from '../__testUtils__/backend';
 import { createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { databaseServiceFactory } from '@backstage/backend-defaults/database';
@@ -76,6 +77,7 @@ describeWithPostgres('alerts with two replicas on one PostgreSQL', () => {
     const backend = await startTestBackend({
       features: [
         ciExperiencePlugin,
+        ...providerModules,
         mockServices.rootConfig.factory({
           data: {
             ...githubConfig,

@@ -1,4 +1,5 @@
 /* eslint jest/expect-expect: ["warn", { "assertFunctionNames": ["expect", "expect*", "fc.assert"] }] */
+/* eslint-disable @backstage/no-relative-monorepo-imports -- this test holds every provider module to one rule, on each module's own mapping and recorded fixtures */
 /*
  * The invariants every provider's mapping upholds, checked on what is
  * stored (issue 15): for each provider, its recorded or published answers
@@ -52,11 +53,11 @@ import {
 import fc from 'fast-check';
 import { StoredRun } from '../database/CiStore';
 import { storedRunOf } from '../service/CiSyncService';
-import * as github from './github/mapping';
-import * as gitlab from './gitlab/mapping';
-import * as buildkite from './buildkite/mapping';
-import * as circleci from './circleci/mapping';
-import * as jenkins from './jenkins/mapping';
+import * as github from '../../../ci-experience-backend-module-github/src/mapping';
+import * as gitlab from '../../../ci-experience-backend-module-gitlab/src/mapping';
+import * as buildkite from '../../../ci-experience-backend-module-buildkite/src/mapping';
+import * as circleci from '../../../ci-experience-backend-module-circleci/src/mapping';
+import * as jenkins from '../../../ci-experience-backend-module-jenkins/src/mapping';
 
 // The run count is bounded, not the time: a loaded 2-core machine is slow.
 jest.setTimeout(600_000);
@@ -590,10 +591,10 @@ interface GitlabInput {
 
 const GITLAB_STATUSES = Object.keys(GITLAB_STATUS_MAP);
 
-const gitlabPipeline = require('./gitlab/__fixtures__/pipeline.json');
-const gitlabPipelines = require('./gitlab/__fixtures__/pipelines.json');
-const gitlabJobs = require('./gitlab/__fixtures__/pipeline-jobs.json');
-const gitlabBridges = require('./gitlab/__fixtures__/pipeline-bridges.json');
+const gitlabPipeline = require('../../../ci-experience-backend-module-gitlab/src/__fixtures__/pipeline.json');
+const gitlabPipelines = require('../../../ci-experience-backend-module-gitlab/src/__fixtures__/pipelines.json');
+const gitlabJobs = require('../../../ci-experience-backend-module-gitlab/src/__fixtures__/pipeline-jobs.json');
+const gitlabBridges = require('../../../ci-experience-backend-module-gitlab/src/__fixtures__/pipeline-bridges.json');
 
 const gitlabCase: ProviderCase<GitlabInput> = {
   provider: 'GitLab',
@@ -692,17 +693,17 @@ const BUILDKITE_STATES = Object.keys(BUILDKITE_STATUS_MAP);
 const buildkiteBuilds: Array<{ name: string; build: Json }> = [
   {
     name: 'docs-get-build.json',
-    build: require('./buildkite/__fixtures__/docs-get-build.json'),
+    build: require('../../../ci-experience-backend-module-buildkite/src/__fixtures__/docs-get-build.json'),
   },
   {
     name: 'build.json',
-    build: require('./buildkite/__fixtures__/build.json'),
+    build: require('../../../ci-experience-backend-module-buildkite/src/__fixtures__/build.json'),
   },
   {
     name: 'roadie-build-137.json',
-    build: require('./buildkite/__fixtures__/roadie-build-137.json'),
+    build: require('../../../ci-experience-backend-module-buildkite/src/__fixtures__/roadie-build-137.json'),
   },
-  ...require('./buildkite/__fixtures__/roadie-builds.json').map(
+  ...require('../../../ci-experience-backend-module-buildkite/src/__fixtures__/roadie-builds.json').map(
     (build: Json) => ({
       name: `roadie-builds.json build ${build.number}`,
       build,
@@ -710,7 +711,9 @@ const buildkiteBuilds: Array<{ name: string; build: Json }> = [
   ),
   {
     name: 'build-finished.json (webhook build)',
-    build: require('./buildkite/__fixtures__/build-finished.json').build,
+    build:
+      require('../../../ci-experience-backend-module-buildkite/src/__fixtures__/build-finished.json')
+        .build,
   },
 ];
 
@@ -798,8 +801,8 @@ interface CircleciInput {
 const CIRCLECI_WORKFLOW_STATUSES = Object.keys(CIRCLECI_WORKFLOW_STATUS_MAP);
 const CIRCLECI_JOB_STATUSES = Object.keys(CIRCLECI_JOB_STATUS_MAP);
 
-const circleciDelivery = require('./circleci/__fixtures__/workflow-completed.json');
-const circleciV1Job = require('./circleci/__fixtures__/v1.1-single-job.json');
+const circleciDelivery = require('../../../ci-experience-backend-module-circleci/src/__fixtures__/workflow-completed.json');
+const circleciV1Job = require('../../../ci-experience-backend-module-circleci/src/__fixtures__/v1.1-single-job.json');
 
 const circleciLinks: circleci.CircleciLinks = {
   appBaseUrl: 'https://app.circleci.com',
@@ -971,21 +974,21 @@ interface JenkinsInput {
 const JENKINS_RESULTS = Object.keys(JENKINS_RESULT_MAP);
 const JENKINS_STAGE_STATUSES = Object.keys(JENKINS_STAGE_STATUS_MAP);
 
-const jenkinsDescribe = require('./jenkins/__fixtures__/wfapi-describe.json');
+const jenkinsDescribe = require('../../../ci-experience-backend-module-jenkins/src/__fixtures__/wfapi-describe.json');
 const jenkinsNodes = [
-  require('./jenkins/__fixtures__/wfapi-node-describe.json'),
-  require('./jenkins/__fixtures__/wfapi-node-describe-failed.json'),
+  require('../../../ci-experience-backend-module-jenkins/src/__fixtures__/wfapi-node-describe.json'),
+  require('../../../ci-experience-backend-module-jenkins/src/__fixtures__/wfapi-node-describe-failed.json'),
 ];
 const jenkinsBuilds: Array<{ name: string; build: Json }> = [
   {
     name: 'build-time-in-queue.json',
-    build: require('./jenkins/__fixtures__/build-time-in-queue.json'),
+    build: require('../../../ci-experience-backend-module-jenkins/src/__fixtures__/build-time-in-queue.json'),
   },
   {
     name: 'build-parameters.json',
-    build: require('./jenkins/__fixtures__/build-parameters.json'),
+    build: require('../../../ci-experience-backend-module-jenkins/src/__fixtures__/build-parameters.json'),
   },
-  ...require('./jenkins/__fixtures__/job.json')
+  ...require('../../../ci-experience-backend-module-jenkins/src/__fixtures__/job.json')
     .builds.filter((b: Json) => b.url.startsWith('https:'))
     .map((build: Json) => ({ name: `job.json build ${build.number}`, build })),
 ];

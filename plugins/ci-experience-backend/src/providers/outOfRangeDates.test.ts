@@ -1,3 +1,4 @@
+/* eslint-disable @backstage/no-relative-monorepo-imports -- this test holds every provider module to one rule, on each module's own mapping and recorded fixtures */
 /*
  * Every provider's webhook parser, given its real-shaped delivery with one
  * time replaced by one that does not parse or names no instant in
@@ -11,30 +12,36 @@ import {
   MAX_INSTANT_MS,
 } from '@ci-experience/plugin-ci-experience-node';
 import { ParsedDelivery } from './shared/DeliveryIngestor';
-import { parseGithubDelivery } from './github/GithubWebhookIngestor';
-import { githubRunSchema } from './github/mapping';
-import { parseGitlabDelivery } from './gitlab/GitlabWebhook';
-import { iso as gitlabIso } from './gitlab/mapping';
-import { parseJenkinsDelivery } from './jenkins/webhook';
-import { jenkinsBuildSchema, jenkinsStageSchema } from './jenkins/mapping';
-import { parseBuildkiteDelivery } from './buildkite/webhook';
-import { buildkiteBuildSchema, iso as buildkiteIso } from './buildkite/mapping';
-import { parseCircleciDelivery } from './circleci/webhook';
-import { iso as circleciIso } from './circleci/mapping';
+import { parseGithubDelivery } from '../../../ci-experience-backend-module-github/src/webhook';
+import { githubRunSchema } from '../../../ci-experience-backend-module-github/src/mapping';
+import { parseGitlabDelivery } from '../../../ci-experience-backend-module-gitlab/src/GitlabWebhook';
+import { iso as gitlabIso } from '../../../ci-experience-backend-module-gitlab/src/mapping';
+import { parseJenkinsDelivery } from '../../../ci-experience-backend-module-jenkins/src/webhook';
+import {
+  jenkinsBuildSchema,
+  jenkinsStageSchema,
+} from '../../../ci-experience-backend-module-jenkins/src/mapping';
+import { parseBuildkiteDelivery } from '../../../ci-experience-backend-module-buildkite/src/webhook';
+import {
+  buildkiteBuildSchema,
+  iso as buildkiteIso,
+} from '../../../ci-experience-backend-module-buildkite/src/mapping';
+import { parseCircleciDelivery } from '../../../ci-experience-backend-module-circleci/src/webhook';
+import { iso as circleciIso } from '../../../ci-experience-backend-module-circleci/src/mapping';
 
 const webhookExamples: Array<{
   name: string;
   examples: any[];
 }> = require('@octokit/webhooks-examples');
-const gitlabPipelineHook = require('./gitlab/__fixtures__/pipeline-hook.json');
-const gitlabJobHook = require('./gitlab/__fixtures__/job-hook.json');
-const jenkinsNotification = require('./jenkins/__fixtures__/notification.json');
-const jenkinsJob = require('./jenkins/__fixtures__/job.json');
-const jenkinsStages = require('./jenkins/__fixtures__/wfapi-describe.json');
-const buildkiteBuildFinished = require('./buildkite/__fixtures__/build-finished.json');
-const buildkiteJobFinished = require('./buildkite/__fixtures__/job-finished.json');
-const buildkiteRestBuild = require('./buildkite/__fixtures__/build.json');
-const circleciWorkflowCompleted = require('./circleci/__fixtures__/workflow-completed.json');
+const gitlabPipelineHook = require('../../../ci-experience-backend-module-gitlab/src/__fixtures__/pipeline-hook.json');
+const gitlabJobHook = require('../../../ci-experience-backend-module-gitlab/src/__fixtures__/job-hook.json');
+const jenkinsNotification = require('../../../ci-experience-backend-module-jenkins/src/__fixtures__/notification.json');
+const jenkinsJob = require('../../../ci-experience-backend-module-jenkins/src/__fixtures__/job.json');
+const jenkinsStages = require('../../../ci-experience-backend-module-jenkins/src/__fixtures__/wfapi-describe.json');
+const buildkiteBuildFinished = require('../../../ci-experience-backend-module-buildkite/src/__fixtures__/build-finished.json');
+const buildkiteJobFinished = require('../../../ci-experience-backend-module-buildkite/src/__fixtures__/job-finished.json');
+const buildkiteRestBuild = require('../../../ci-experience-backend-module-buildkite/src/__fixtures__/build.json');
+const circleciWorkflowCompleted = require('../../../ci-experience-backend-module-circleci/src/__fixtures__/workflow-completed.json');
 
 /** The last instant a Date can hold: ISO text with a six-digit year. */
 const YEAR_275760 = '+275760-09-13T00:00:00Z';

@@ -17,7 +17,11 @@ import {
 } from '@ci-experience/plugin-ci-experience-node';
 import request from 'supertest';
 import { ciExperiencePlugin } from '../plugin';
-import { NEVER, providerModule } from '../__testUtils__/backend';
+import {
+  NEVER,
+  providerModule,
+  providerModules,
+} from '../__testUtils__/backend';
 
 const component = (name: string, slug: string): Entity => ({
   apiVersion: 'backstage.io/v1alpha1',
@@ -99,6 +103,7 @@ async function start(options: {
   const { server } = await startTestBackend({
     features: [
       ciExperiencePlugin,
+      ...providerModules,
       providerModule(provider),
       mockServices.rootConfig.factory({
         data: {

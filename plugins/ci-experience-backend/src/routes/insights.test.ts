@@ -11,7 +11,11 @@ import {
 } from '@ci-experience/plugin-ci-experience-node';
 import request from 'supertest';
 import { ciExperiencePlugin } from '../plugin';
-import { NEVER, providerModule } from '../__testUtils__/backend';
+import {
+  NEVER,
+  providerModule,
+  providerModules,
+} from '../__testUtils__/backend';
 
 const component = (
   name: string,
@@ -90,6 +94,7 @@ async function start() {
   const { server } = await startTestBackend({
     features: [
       ciExperiencePlugin,
+      ...providerModules,
       providerModule(provider),
       mockServices.rootConfig.factory({
         data: {

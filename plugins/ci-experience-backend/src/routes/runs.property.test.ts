@@ -1,3 +1,4 @@
+import { providerModules } from '../__testUtils__/backend';
 /* eslint jest/expect-expect: ["warn", { "assertFunctionNames": ["expect", "expect*", "fc.assert"] }] */
 import {
   mockServices,
@@ -343,6 +344,7 @@ describe.each(databases.eachSupportedId())(
       const backend = await startTestBackend({
         features: [
           ciExperiencePlugin,
+          ...providerModules,
           mockServices.rootConfig.factory({
             data: {
               ...githubConfig,

@@ -2,8 +2,8 @@ import { mockServices } from '@backstage/backend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { ConfigReader } from '@backstage/config';
 import { CiProvider } from '@ci-experience/plugin-ci-experience-node';
-import { CircleciProvider } from '../providers/circleci';
-import { GitlabCiProvider } from '../providers/gitlab';
+import { CircleciProvider } from '@ci-experience/plugin-ci-experience-backend-module-circleci';
+import { GitlabCiProvider } from '@ci-experience/plugin-ci-experience-backend-module-gitlab';
 import { createProvider } from '../__testUtils__/github';
 import { SourcePolicy } from './SourcePolicy';
 

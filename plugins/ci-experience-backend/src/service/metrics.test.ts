@@ -14,8 +14,8 @@ import {
 import { setupServer } from 'msw/node';
 import { createGithub, githubConfig } from '../__testUtils__/github';
 import { KnexCiStore } from '../database/KnexCiStore';
-import { GithubActionsProvider } from '../providers/github/GithubActionsProvider';
-import { GithubWebhookIngestor } from '../providers/github/GithubWebhookIngestor';
+import { GithubActionsProvider } from '@ci-experience/plugin-ci-experience-backend-module-github';
+import { GithubWebhookIngestor } from '../__testUtils__/ingestors';
 import { CiSyncService } from './CiSyncService';
 import { CiMetrics } from './metrics';
 

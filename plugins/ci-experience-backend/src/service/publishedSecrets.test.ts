@@ -1,7 +1,7 @@
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { NEVER } from '../__testUtils__/backend';
+import { NEVER, providerModules } from '../__testUtils__/backend';
 import { ciExperiencePlugin } from '../plugin';
 import {
   findPublishedSecrets,
@@ -126,6 +126,7 @@ describe('a backend with the plugin', () => {
     const backend = await startTestBackend({
       features: [
         ciExperiencePlugin,
+        ...providerModules,
         logger.factory,
         mockServices.events.factory(),
         catalogServiceMock.factory({ entities: [] }),

@@ -7,3 +7,4 @@
 
 export * from './memoryCache';
 export * from './contract';
+export * from './jsonShape';

@@ -10,10 +10,8 @@ import { statusRank } from '../../database/CiStore';
 import { KnexCiStore } from '../../database/KnexCiStore';
 import { CiMetrics } from '../../service/metrics';
 import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
-import {
-  DeliveryOutcome,
-  GithubWebhookIngestor,
-} from './GithubWebhookIngestor';
+import { DeliveryOutcome } from '../shared/DeliveryIngestor';
+import { GithubWebhookIngestor } from '../../__testUtils__/ingestors';
 import { STORE_TEST_DATABASES } from '../../__testUtils__/databases';
 
 /*

@@ -6,7 +6,7 @@ import {
 } from '@ci-experience/ci-simulator';
 import { KnexCiStore } from '../../database/KnexCiStore';
 import { runIdOf } from '@ci-experience/plugin-ci-experience-node';
-import { GithubWebhookIngestor } from './GithubWebhookIngestor';
+import { GithubWebhookIngestor } from '../../__testUtils__/ingestors';
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 const webhooks: Array<{

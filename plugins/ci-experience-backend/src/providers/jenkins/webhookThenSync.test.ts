@@ -14,9 +14,11 @@ import {
 import { setupServer } from 'msw/node';
 import { KnexCiStore } from '../../database/KnexCiStore';
 import { CiSyncService } from '../../service/CiSyncService';
-import { hostKeyOf } from './config';
-import { JenkinsProvider } from './JenkinsProvider';
-import { parseJenkinsDelivery } from './webhook';
+import {
+  hostKeyOf,
+  JenkinsProvider,
+  parseJenkinsDelivery,
+} from '@ci-experience/plugin-ci-experience-backend-module-jenkins';
 
 const server = setupServer();
 registerMswTestHooks(server);

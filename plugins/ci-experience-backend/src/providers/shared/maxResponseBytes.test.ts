@@ -8,11 +8,11 @@ import { ServiceUnavailableError } from '@backstage/errors';
 import { CiProvider } from '@ci-experience/plugin-ci-experience-node';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { BuildkiteProvider } from '../buildkite/BuildkiteProvider';
-import { CircleciProvider } from '../circleci/CircleciProvider';
-import { GithubActionsProvider } from '../github/GithubActionsProvider';
-import { GitlabCiProvider } from '../gitlab/GitlabCiProvider';
-import { JenkinsProvider } from '../jenkins/JenkinsProvider';
+import { BuildkiteProvider } from '@ci-experience/plugin-ci-experience-backend-module-buildkite';
+import { CircleciProvider } from '@ci-experience/plugin-ci-experience-backend-module-circleci';
+import { GithubActionsProvider } from '@ci-experience/plugin-ci-experience-backend-module-github';
+import { GitlabCiProvider } from '@ci-experience/plugin-ci-experience-backend-module-gitlab';
+import { JenkinsProvider } from '@ci-experience/plugin-ci-experience-backend-module-jenkins';
 
 const server = setupServer();
 registerMswTestHooks(server);

@@ -1,0 +1,8 @@
+import { itemParserFor } from '@ci-experience/plugin-ci-experience-node';
+
+/**
+ * Parses a list of GitLab items, dropping odd ones with a log line.
+ *
+ * @public
+ */
+export const parseItems = itemParserFor('GitLab');

@@ -1,4 +1,0 @@
-import { itemParserFor } from '@ci-experience/plugin-ci-experience-node';
-
-/** Parses a list of GitLab items, dropping odd ones with a log line. */
-export const parseItems = itemParserFor('GitLab');
