@@ -1,4 +1,5 @@
 import {
+  LifecycleService,
   LoggerService,
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
@@ -23,16 +24,23 @@ export async function createInsights(options: {
   /** Runs (and jobs) folded per transaction; default 500. */
   batchSize?: number;
   skipMigrations?: boolean;
+  /** When given, the aggregator stops and finishes its fold at shutdown. */
+  lifecycle?: LifecycleService;
 }): Promise<{ aggregator: InsightsAggregator; service: InsightsService }> {
   if (!options.skipMigrations) {
     await options.knex.migrate.latest({ directory: migrationsDir });
   }
+  const aggregator = new InsightsAggregator({
+    knex: options.knex,
+    logger: options.logger,
+    batchSize: options.batchSize,
+  });
+  options.lifecycle?.addShutdownHook(async () => {
+    aggregator.stop();
+    await aggregator.idle();
+  });
   return {
-    aggregator: new InsightsAggregator({
-      knex: options.knex,
-      logger: options.logger,
-      batchSize: options.batchSize,
-    }),
+    aggregator,
     service: new InsightsService({
       knex: options.knex,
       minSample: options.minSample,
