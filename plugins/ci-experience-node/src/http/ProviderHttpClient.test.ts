@@ -15,13 +15,12 @@ import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { CiProviderMetrics } from '../metrics';
 import {
-  basicCredential,
-  bearerCredential,
   ProviderHttpClient,
   ProviderHttpClientOptions,
-  readTail,
-  standardRateLimitHeaders,
 } from './ProviderHttpClient';
+import { readTail } from './bodies';
+import { basicCredential, bearerCredential } from './credentials';
+import { standardRateLimitHeaders } from './paging';
 import { ProviderTraffic } from './ProviderTraffic';
 import { RateLimiter } from './RateLimiter';
 import { readMaxResponseBytes } from './readBounded';

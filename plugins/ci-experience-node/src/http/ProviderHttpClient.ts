@@ -1,12 +1,5 @@
 import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
-import {
-  AuthenticationError,
-  ConflictError,
-  InputError,
-  NotAllowedError,
-  NotFoundError,
-  ServiceUnavailableError,
-} from '@backstage/errors';
+import { ServiceUnavailableError } from '@backstage/errors';
 import { JsonValue } from '@backstage/types';
 import { createHash } from 'node:crypto';
 import { CiProviderMetrics } from '../metrics';
@@ -18,6 +11,18 @@ import {
 } from './ProviderTraffic';
 import { RateLimiter, RateLimiterOptions } from './RateLimiter';
 import { SharedBudget } from './SharedBudget';
+import {
+  decodeTail,
+  formatBytes,
+  parseContentRange,
+  readTail,
+  safeRedirect,
+  TailRead,
+} from './bodies';
+import { ProviderCredential, redactor } from './credentials';
+import { errorMessage } from './errorMessage';
+import { refusalError, RefusalContext } from './refusals';
+import { defaultEndpointOf, linkNext } from './paging';
 import {
   BodyTooLargeError,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -37,71 +42,6 @@ export interface ProviderResponse<T> {
   next?: string;
   /** The answer was a 304: the body is the cached one. */
   notModified?: boolean;
-}
-
-/**
- * How one request is authenticated.
- *
- * @public
- */
-export interface ProviderCredential {
-  /** Headers that carry the credential. */
-  headers: Record<string, string>;
-  /**
-   * Values that must never appear in a message or a log line, besides the
-   * header values themselves and what follows their auth scheme.
-   */
-  secrets?: string[];
-  /** How messages name the credential; default `credentials`. */
-  name?: string;
-}
-
-/**
- * The credential in `headers`, e.g. from `@backstage/integration`.
- *
- * @public
- */
-export function headerCredential(
-  headers: Record<string, string> | undefined,
-  name?: string,
-): ProviderCredential {
-  return { headers: { ...headers }, name };
-}
-
-/**
- * `Authorization: Bearer <token>`.
- *
- * @public
- */
-export function bearerCredential(
-  token: string,
-  name = 'API token',
-): ProviderCredential {
-  return {
-    headers: { authorization: `Bearer ${token}` },
-    secrets: [token],
-    name,
-  };
-}
-
-/**
- * HTTP Basic auth with a user's password or API token.
- *
- * @public
- */
-export function basicCredential(
-  username: string,
-  password: string,
-): ProviderCredential {
-  return {
-    headers: {
-      authorization: `Basic ${Buffer.from(`${username}:${password}`).toString(
-        'base64',
-      )}`,
-    },
-    secrets: [password],
-    name: `credentials of user ${username}`,
-  };
 }
 
 /**
@@ -828,89 +768,14 @@ export class ProviderHttpClient implements ProviderHostStateSource {
     status: number,
     headers: Headers,
     message: string,
-    about: {
-      where: string;
-      credential: string;
-      action?: boolean;
-      forbiddenHint?: string;
-    },
+    about: RefusalContext,
   ): Error {
-    const { label } = this.options;
-    const hints = {
-      ...this.options.hints,
-      ...(about.forbiddenHint
-        ? {
-            forbidden: about.forbiddenHint,
-            forbiddenAction: about.forbiddenHint,
-          }
-        : {}),
-    };
-    const { where, credential, action } = about;
-    const detail = message.startsWith(String(status))
-      ? message
-      : `${status} ${message}`;
-    const retryAfter = Number(headers.get('retry-after'));
-    const reset = Number(headers.get('x-ratelimit-reset'));
-    const limited =
-      status === 429 ||
-      (status === 403 &&
-        (headers.get('x-ratelimit-remaining') === '0' ||
-          /rate limit/i.test(message) ||
-          headers.has('retry-after')));
-    if (limited) {
-      let when = '';
-      if (Number.isFinite(retryAfter) && retryAfter > 0) {
-        when = ` for ${retryAfter}s`;
-      } else if (Number.isFinite(reset) && reset > 0) {
-        when = ` until ${new Date(reset * 1000).toISOString()}`;
-      }
-      return new ServiceUnavailableError(
-        `${label} rate limit exhausted for ${where}${when}: ${message}`,
-      );
-    }
-    if (status === 401) {
-      return new AuthenticationError(
-        `${label} rejected the ${credential} for ${where}: ${detail}${suffix(
-          hints.unauthorized,
-        )}`,
-      );
-    }
-    if (status === 403) {
-      return new NotAllowedError(
-        action
-          ? `${label} refused the ${where}: ${detail} (with the configured ${credential})${suffix(
-              hints.forbiddenAction ?? hints.forbidden,
-            )}`
-          : `${label} refused access to ${where}: ${detail} (with the configured ${credential})${suffix(
-              hints.forbidden,
-            )}`,
-      );
-    }
-    if (action && status === 409) {
-      return new ConflictError(`${label} refused the ${where}: ${detail}`);
-    }
-    if (action && (status === 400 || status === 422)) {
-      return new InputError(`${label} refused the ${where}: ${detail}`);
-    }
-    if (status === 404) {
-      return new NotFoundError(
-        `${label} has no ${where} — it does not exist (renamed or deleted?), or the configured ${credential} cannot see it: ${detail}`,
-      );
-    }
-    if (status >= 300 && status < 400) {
-      return new ServiceUnavailableError(
-        `${label} answered with a redirect (${status}) for ${where}${suffix(
-          hints.redirect,
-        )}`,
-      );
-    }
-    const later =
-      Number.isFinite(retryAfter) && retryAfter > 0
-        ? ` (retry after ${retryAfter}s)`
-        : '';
-    return new ServiceUnavailableError(
-      `${label} answered ${status} for ${where}${later}: ${message}`,
-    );
+    return refusalError(this.options.label, this.options.hints, {
+      status,
+      headers,
+      message,
+      ...about,
+    });
   }
 
   /** Per credential and URL, hashed: neither is a key in clear. */
@@ -951,288 +816,7 @@ export class ProviderHttpClient implements ProviderHostStateSource {
   }
 }
 
-function suffix(hint: string | undefined): string {
-  return hint ? `; ${hint}` : '';
-}
-
 function isTimeout(error: unknown): boolean {
   const name = (error as Error)?.name;
   return name === 'TimeoutError' || name === 'AbortError';
-}
-
-/** Replaces every secret of the credential in a text by `***`. */
-function redactor(credential: ProviderCredential): (text: string) => string {
-  const secrets = new Set<string>(credential.secrets ?? []);
-  for (const value of Object.values(credential.headers)) {
-    secrets.add(value);
-    // `Bearer <token>`, `token <token>`, `Basic <base64>`: the part after the scheme.
-    secrets.add(value.replace(/^\S+\s+/, ''));
-  }
-  const ordered = [...secrets]
-    .filter(secret => secret.length > 0)
-    .sort((a, b) => b.length - a.length);
-  return text =>
-    ordered.reduce((out, secret) => out.split(secret).join('***'), text);
-}
-
-/**
- * The message of a refusal: the body's `message` or `error` (JSON), the
- * heading of an HTML error page (Jenkins) or a short plain text, else the
- * status text. Only the first 16 KiB of the body are read.
- */
-async function errorMessage(response: Response): Promise<string> {
-  let text = '';
-  try {
-    text = (await readHead(response.body, 16 * 1024)).trim();
-  } catch {
-    // unreadable: the status text will do
-  }
-  try {
-    const body = JSON.parse(text);
-    const message = body?.message ?? body?.error;
-    if (typeof message === 'string') {
-      return message.slice(0, 300);
-    }
-    if (message && typeof message === 'object') {
-      return JSON.stringify(message).slice(0, 300);
-    }
-  } catch {
-    // not JSON
-  }
-  const fallback = response.statusText || `HTTP ${response.status}`;
-  if (/^<(!doctype|html|head|body)/i.test(text)) {
-    const heading = text.match(/<(h1|h2|p)[^>]*>([\s\S]*?)<\/\1>/i)?.[2];
-    const words = plainText(heading ?? '').replace(/^HTTP ERROR \d+\s*/i, '');
-    return words ? words.slice(0, 300) : fallback;
-  }
-  if (text && !text.startsWith('{') && text.length <= 300) {
-    return plainText(text);
-  }
-  return fallback;
-}
-
-/** Text without markup, entities or runs of white space. */
-function plainText(html: string): string {
-  return html
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)))
-    .replace(
-      /&(amp|lt|gt|quot);/g,
-      (_, name) =>
-        ({ amp: '&', lt: '<', gt: '>', quot: '"' }[name as string] ?? ''),
-    )
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
-/** The first bytes of a body, as text; the rest is not read. */
-async function readHead(
-  body: ReadableStream<Uint8Array> | null,
-  maxBytes: number,
-): Promise<string> {
-  if (!body) {
-    return '';
-  }
-  const chunks: Uint8Array[] = [];
-  let read = 0;
-  const reader = body.getReader();
-  try {
-    while (read < maxBytes) {
-      const { done, value } = await reader.read();
-      if (done) {
-        break;
-      }
-      chunks.push(value);
-      read += value.byteLength;
-    }
-    if (read >= maxBytes) {
-      reader.cancel().catch(() => {});
-    }
-  } finally {
-    try {
-      reader.releaseLock();
-    } catch {
-      // already released by the cancel
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
-}
-
-/**
- * The tail of a body, read as it streams in.
- *
- * @public
- */
-export interface TailRead {
-  /** The last bytes read, at most `maxBytes`. */
-  buffer: Buffer;
-  /** Bytes read in all. */
-  read: number;
-  /** The body was read to its end. */
-  complete: boolean;
-}
-
-/**
- * Reads a body keeping only its last `maxBytes` (chunks before them are let
- * go as the stream goes on) and stops after `maxReadBytes`.
- *
- * @public
- */
-export async function readTail(
-  body: ReadableStream<Uint8Array> | null,
-  maxBytes: number,
-  maxReadBytes: number,
-): Promise<TailRead> {
-  if (!body) {
-    return { buffer: Buffer.alloc(0), read: 0, complete: true };
-  }
-  const chunks: Uint8Array[] = [];
-  let kept = 0;
-  let read = 0;
-  let complete = false;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        complete = true;
-        break;
-      }
-      read += value.byteLength;
-      chunks.push(value);
-      kept += value.byteLength;
-      while (chunks.length > 1 && kept - chunks[0].byteLength >= maxBytes) {
-        kept -= chunks.shift()!.byteLength;
-      }
-      if (read >= maxReadBytes) {
-        // Not awaited: a source may never confirm the cancel.
-        reader.cancel().catch(() => {});
-        break;
-      }
-    }
-  } finally {
-    try {
-      reader.releaseLock();
-    } catch {
-      // already released by the cancel
-    }
-  }
-  const all = Buffer.concat(chunks);
-  return {
-    buffer: all.length > maxBytes ? all.subarray(all.length - maxBytes) : all,
-    read,
-    complete,
-  };
-}
-
-/** UTF-8 text of a tail; a cut one starts after its first newline, so no line or character arrives half. */
-function decodeTail(buffer: Buffer, cut: boolean): string {
-  if (!cut) {
-    return buffer.toString('utf8');
-  }
-  const newline = buffer.indexOf(0x0a);
-  return buffer
-    .subarray(newline >= 0 && newline < buffer.length - 1 ? newline + 1 : 0)
-    .toString('utf8');
-}
-
-/** `bytes 100-199/1000` → its start and total. */
-function parseContentRange(
-  value: string | null,
-): { start: number; total?: number } | undefined {
-  const match = value?.match(/^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i);
-  if (!match) {
-    return undefined;
-  }
-  return {
-    start: Number(match[1]),
-    total: match[3] === '*' ? undefined : Number(match[3]),
-  };
-}
-
-/**
- * The next URL of a redirect, or undefined for one that is not followed:
- * not http(s), or from https down to http.
- */
-function safeRedirect(from: string, location: string): string | undefined {
-  let next: URL;
-  try {
-    next = new URL(location, from);
-  } catch {
-    return undefined;
-  }
-  if (next.protocol !== 'https:' && next.protocol !== 'http:') {
-    return undefined;
-  }
-  if (new URL(from).protocol === 'https:' && next.protocol === 'http:') {
-    return undefined;
-  }
-  return next.toString();
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1024 * 1024
-    ? `${Math.round(bytes / 1024 / 102.4) / 10} MiB`
-    : `${bytes} bytes`;
-}
-
-/**
- * The path below the base without its query, numbers as `{id}`.
- *
- * @public
- */
-export function defaultEndpointOf(url: string, base: string): string {
-  return url
-    .slice(base.length)
-    .split('?')[0]
-    .replace(/\/\d+(?=\/|$)/g, '/{id}');
-}
-
-/**
- * The `Link` header's `rel="next"`.
- *
- * @public
- */
-export function linkNext(_url: string, headers: Headers): string | undefined {
-  const link = headers.get('link');
-  if (!link) {
-    return undefined;
-  }
-  for (const part of link.split(',')) {
-    const match = part.match(/<([^>]+)>\s*;\s*rel="next"/);
-    if (match) {
-      return match[1];
-    }
-  }
-  return undefined;
-}
-
-/**
- * The IETF draft's `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`
- * and `Retry-After` (GitLab, Buildkite) under the names the shared limiter
- * reads. A small `RateLimit-Reset` is seconds until the reset (Buildkite) and
- * is made epoch seconds; an epoch time (GitLab) stays as it is.
- *
- * @public
- */
-export function standardRateLimitHeaders(
-  headers: Headers,
-  now: number = Date.now(),
-): Headers {
-  const out = new Headers();
-  const copy = (from: string, to: string) => {
-    const value = headers.get(from);
-    if (value !== null && value !== '') {
-      out.set(to, value);
-    }
-  };
-  copy('ratelimit-limit', 'x-ratelimit-limit');
-  copy('ratelimit-remaining', 'x-ratelimit-remaining');
-  copy('retry-after', 'retry-after');
-  const reset = Number(headers.get('ratelimit-reset'));
-  if (headers.get('ratelimit-reset') && Number.isFinite(reset) && reset >= 0) {
-    const epoch = reset < 1e9 ? Math.ceil(now / 1000 + reset) : reset;
-    out.set('x-ratelimit-reset', String(epoch));
-  }
-  return out;
 }

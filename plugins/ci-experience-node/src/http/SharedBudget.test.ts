@@ -5,7 +5,8 @@ import { ConfigReader } from '@backstage/config';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { bearerCredential, ProviderHttpClient } from './ProviderHttpClient';
+import { bearerCredential } from './credentials';
+import { ProviderHttpClient } from './ProviderHttpClient';
 import { ProviderTraffic } from './ProviderTraffic';
 import { BudgetStore, SharedBudget } from './SharedBudget';
 
