@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SimulatedProvider } from './SimulatedProvider';
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import { SimulatorChaos } from './chaos';
 import { example } from './examples';
@@ -53,17 +54,14 @@ export interface GithubFault {
  * 201) and cancels (202, 409 once finished) change the history, so the next
  * read and webhook show the new attempt or the cancelled run.
  */
-export class GithubSimulator {
-  readonly history: SimulatedHistory;
+export class GithubSimulator extends SimulatedProvider<GithubFault> {
   readonly options: Required<Omit<GithubSimulatorOptions, 'chaos'>>;
   /** Probabilistic faults of the API's answers (off until set). */
   readonly chaos: SimulatorChaos;
   readonly stats: GithubSimulatorStats = { requests: [], authorizations: [] };
-  private fault?: GithubFault;
-  private readonly used = new Map<string, { used: number; resetAt: number }>();
 
   constructor(history: SimulatedHistory, options: GithubSimulatorOptions) {
-    this.history = history;
+    super(history);
     const { chaos, ...rest } = options;
     this.chaos = chaos ?? new SimulatorChaos();
     this.options = {
@@ -73,11 +71,6 @@ export class GithubSimulator {
       apiBaseUrl: options.apiBaseUrl.replace(/\/$/, ''),
       webBaseUrl: options.webBaseUrl.replace(/\/$/, ''),
     };
-  }
-
-  /** Makes the next requests fail, or clears the fault with undefined. */
-  setFault(fault: GithubFault | undefined) {
-    this.fault = fault ? { ...fault } : undefined;
   }
 
   resetStats() {
@@ -222,7 +215,7 @@ export class GithubSimulator {
     this.stats.requests.push(`${request.method} ${url.pathname}${url.search}`);
     this.stats.authorizations.push(auth);
 
-    if (!this.fault) {
+    if (!this.faulty) {
       const chaos = this.chaos.decide();
       if (chaos.outcome === 'slow') {
         // Answered, but only after the client has (likely) given up.
@@ -232,7 +225,7 @@ export class GithubSimulator {
         );
       }
       if (chaos.outcome !== 'ok') {
-        const rate = this.rate(auth ?? 'anonymous');
+        const rate = this.rate(auth ?? 'anonymous', 3600_000);
         const headers = this.rateHeaders(rate);
         if (chaos.outcome === 'tooMany') {
           // GitHub's secondary rate limit: 429 (or 403) with Retry-After.
@@ -287,7 +280,7 @@ export class GithubSimulator {
     url: URL,
     auth: string | null,
   ): Response {
-    const rate = this.rate(auth ?? 'anonymous');
+    const rate = this.rate(auth ?? 'anonymous', 3600_000);
     const rateHeaders = this.rateHeaders(rate);
     const fail = (status: number, message: string, extra = {}) =>
       HttpResponse.json(
@@ -299,11 +292,8 @@ export class GithubSimulator {
         { status, headers: { ...rateHeaders, ...extra } },
       );
 
-    if (this.fault) {
-      const fault = this.fault;
-      if (fault.times !== undefined && --fault.times <= 0) {
-        this.fault = undefined;
-      }
+    const fault = this.takeFault();
+    if (fault) {
       return fail(fault.status, fault.message);
     }
     if (this.options.requireAuth && !auth) {
@@ -379,16 +369,6 @@ export class GithubSimulator {
           'The workflow run has reached the maximum number of attempts',
         );
     }
-  }
-
-  private rate(key: string) {
-    const now = Date.now();
-    let entry = this.used.get(key);
-    if (!entry || entry.resetAt <= now) {
-      entry = { used: 0, resetAt: now + 3600_000 };
-      this.used.set(key, entry);
-    }
-    return entry;
   }
 
   private repoBody(spec: SimRepoSpec): Page {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SimulatedProvider } from '../SimulatedProvider';
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import {
   SimActionResult,
@@ -88,8 +89,7 @@ function iso(ms: number | undefined): string | null {
  * `PUT .../jobs/:id/retry`, `.../rebuild` and `.../cancel` change the
  * history (a rebuild in place, where Buildkite makes a new build).
  */
-export class BuildkiteSimulator {
-  readonly history: SimulatedHistory;
+export class BuildkiteSimulator extends SimulatedProvider<BuildkiteFault> {
   readonly options: Required<Omit<BuildkiteSimulatorOptions, 'token'>> & {
     token?: string;
   };
@@ -98,12 +98,10 @@ export class BuildkiteSimulator {
     tokens: [],
     ifNoneMatch: [],
   };
-  private fault?: BuildkiteFault;
-  private readonly used = new Map<string, { used: number; resetAt: number }>();
   private readonly overrides = new Map<number, object>();
 
   constructor(history: SimulatedHistory, options: BuildkiteSimulatorOptions) {
-    this.history = history;
+    super(history);
     this.options = {
       webBaseUrl: 'https://buildkite.com',
       rateLimit: 200,
@@ -112,10 +110,6 @@ export class BuildkiteSimulator {
       apiBaseUrl: options.apiBaseUrl.replace(/\/$/, ''),
     };
     this.options.webBaseUrl = this.options.webBaseUrl.replace(/\/$/, '');
-  }
-
-  setFault(fault: BuildkiteFault | undefined) {
-    this.fault = fault ? { ...fault } : undefined;
   }
 
   /** Serves this JSON instead of a build in lists (for malformed-item tests). */
@@ -253,7 +247,7 @@ export class BuildkiteSimulator {
     this.stats.tokens.push(token);
     this.stats.ifNoneMatch.push(request.headers.get('if-none-match'));
 
-    const rate = this.rate(token ?? 'anonymous');
+    const rate = this.rate(token ?? 'anonymous', 60_000);
     // Buildkite's RateLimit-Reset is the seconds until the window resets.
     const rateHeaders = (): Record<string, string> => ({
       'ratelimit-limit': String(this.options.rateLimit),
@@ -265,11 +259,8 @@ export class BuildkiteSimulator {
       ),
     });
 
-    if (this.fault) {
-      const fault = this.fault;
-      if (fault.times !== undefined && --fault.times <= 0) {
-        this.fault = undefined;
-      }
+    const fault = this.takeFault();
+    if (fault) {
       return buildkiteError(fault.status, fault.message, {
         ...rateHeaders(),
         ...fault.headers,
@@ -405,16 +396,6 @@ export class BuildkiteSimulator {
       return buildkiteError(422, message[result.reason] ?? 'Unprocessable');
     }
     return HttpResponse.json(this.buildJson(pipeline, result.run));
-  }
-
-  private rate(key: string) {
-    const now = Date.now();
-    let entry = this.used.get(key);
-    if (!entry || entry.resetAt <= now) {
-      entry = { used: 0, resetAt: now + 60_000 };
-      this.used.set(key, entry);
-    }
-    return entry;
   }
 
   private buildsPage(pipeline: SimBuildkitePipeline, url: URL): Page {

@@ -1,4 +1,5 @@
 import { http, HttpResponse, type HttpHandler } from 'msw';
+import { SimulatedProvider } from '../SimulatedProvider';
 import {
   SimJob,
   SimRepoSpec,
@@ -167,8 +168,7 @@ const error = (status: number, message: string) =>
  * change the history; API v1.1's job details list each step's output URL,
  * served without a token as CircleCI's signed S3 URLs are.
  */
-export class CircleciSimulator {
-  readonly history: SimulatedHistory;
+export class CircleciSimulator extends SimulatedProvider {
   readonly baseUrl: string;
   readonly appUrl: string;
   readonly stats: CircleciSimulatorStats = { requests: [], tokens: [] };
@@ -182,7 +182,7 @@ export class CircleciSimulator {
     history: SimulatedHistory,
     options: CircleciSimulatorOptions = {},
   ) {
-    this.history = history;
+    super(history);
     this.baseUrl = (options.baseUrl ?? 'https://circleci.com/api/v2').replace(
       /\/$/,
       '',
@@ -207,6 +207,12 @@ export class CircleciSimulator {
 
   handlers(): HttpHandler[] {
     return [
+      this.faultHandler(this.baseUrl, fault =>
+        HttpResponse.json(
+          { message: fault.message },
+          { status: fault.status, headers: fault.headers },
+        ),
+      ),
       http.get(`${this.baseUrl}/*`, ({ request }) => this.answer(request)),
       http.post(`${this.baseUrl}/workflow/:id/:action`, ({ request, params }) =>
         this.act(request, String(params.id), String(params.action)),

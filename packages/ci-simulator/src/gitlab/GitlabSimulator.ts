@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SimulatedProvider } from '../SimulatedProvider';
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import {
   SimActionResult,
@@ -82,14 +83,11 @@ const STATUS_OF_JOB: Record<string, string> = {
  * cancelled jobs run again: a new attempt) and `POST .../pipelines/:id/cancel`
  * change the history as GitLab would.
  */
-export class GitlabSimulator {
-  readonly history: SimulatedHistory;
+export class GitlabSimulator extends SimulatedProvider<GitlabFault> {
   readonly options: Required<Omit<GitlabSimulatorOptions, 'token'>> & {
     token?: string;
   };
   readonly stats: GitlabSimulatorStats = { requests: [], tokens: [] };
-  private fault?: GitlabFault;
-  private readonly used = new Map<string, { used: number; resetAt: number }>();
   /** Answers replaced per pipeline id, for malformed-item tests. */
   private readonly overrides = new Map<number, object>();
   /**
@@ -102,7 +100,7 @@ export class GitlabSimulator {
   >();
 
   constructor(history: SimulatedHistory, options: GitlabSimulatorOptions) {
-    this.history = history;
+    super(history);
     this.options = {
       requireAuth: true,
       rateLimit: 2000,
@@ -112,10 +110,6 @@ export class GitlabSimulator {
       apiBaseUrl: options.apiBaseUrl.replace(/\/$/, ''),
       webBaseUrl: options.webBaseUrl.replace(/\/$/, ''),
     };
-  }
-
-  setFault(fault: GitlabFault | undefined) {
-    this.fault = fault ? { ...fault } : undefined;
   }
 
   /** Serves this JSON instead of a pipeline in lists (for malformed-item tests). */
@@ -261,7 +255,7 @@ export class GitlabSimulator {
     this.stats.requests.push(`${request.method} ${url.pathname}${url.search}`);
     this.stats.tokens.push(token);
 
-    const rate = this.rate(token ?? 'anonymous');
+    const rate = this.rate(token ?? 'anonymous', 60_000);
     const rateHeaders = (): Record<string, string> => ({
       'ratelimit-limit': String(this.options.rateLimit),
       'ratelimit-observed': String(rate.used),
@@ -272,11 +266,8 @@ export class GitlabSimulator {
       'ratelimit-resettime': new Date(rate.resetAt).toUTCString(),
     });
 
-    if (this.fault) {
-      const fault = this.fault;
-      if (fault.times !== undefined && --fault.times <= 0) {
-        this.fault = undefined;
-      }
+    const fault = this.takeFault();
+    if (fault) {
       return gitlabError(fault.status, fault.message, {
         ...rateHeaders(),
         ...fault.headers,
@@ -475,16 +466,6 @@ export class GitlabSimulator {
           : null,
       };
     });
-  }
-
-  private rate(key: string) {
-    const now = Date.now();
-    let entry = this.used.get(key);
-    if (!entry || entry.resetAt <= now) {
-      entry = { used: 0, resetAt: now + 60_000 };
-      this.used.set(key, entry);
-    }
-    return entry;
   }
 
   /** `GET /projects/:id`, the fields GitLab always sends and the provider reads. */

@@ -1,4 +1,5 @@
 import { http, HttpResponse, type HttpHandler } from 'msw';
+import { SimulatedProvider } from '../SimulatedProvider';
 import {
   SimJob,
   SimRepoSpec,
@@ -98,8 +99,7 @@ type Resolved =
  * `{build}/stop` and `queue/cancelItem` change the history, with a CSRF
  * crumb when `requireCrumb` is set.
  */
-export class JenkinsSimulator {
-  readonly history: SimulatedHistory;
+export class JenkinsSimulator extends SimulatedProvider {
   readonly baseUrl: string;
   readonly stats: JenkinsSimulatorStats = { requests: [], authorizations: [] };
   private readonly users: Record<string, string>;
@@ -109,7 +109,7 @@ export class JenkinsSimulator {
   private readonly rebuildPlugin: boolean;
 
   constructor(history: SimulatedHistory, options: JenkinsSimulatorOptions) {
-    this.history = history;
+    super(history);
     this.baseUrl = options.baseUrl.replace(/\/$/, '');
     this.users = options.users ?? { [JENKINS_SIM_USER]: JENKINS_SIM_API_KEY };
     this.multibranch = new Set(
@@ -133,6 +133,9 @@ export class JenkinsSimulator {
 
   handlers(): HttpHandler[] {
     return [
+      this.faultHandler(this.baseUrl, fault =>
+        page(fault.status, fault.message),
+      ),
       http.get(`${this.baseUrl}/job/*`, ({ request }) => this.serve(request)),
       http.post(`${this.baseUrl}/job/*`, ({ request }) => this.act(request)),
       http.post(`${this.baseUrl}/queue/cancelItem`, ({ request }) =>

@@ -4,7 +4,7 @@ import {
   SimRepoSpec,
   SimRunAttempt,
   SimulatedHistory,
-} from './history';
+} from '.';
 
 function setup() {
   const clock = { now: Date.parse('2026-11-20T12:00:00Z') };

@@ -1,84 +1,17 @@
-import { hex, pick, seeded } from './random';
-
-/** How one simulated job fails, with the log lines it prints. */
-export type FailureKind =
-  | 'test'
-  | 'lint'
-  | 'dependency-install'
-  | 'out-of-memory'
-  | 'timeout'
-  | 'no-space'
-  | 'registry'
-  | 'gradle-daemon';
-
-export interface SimJobSpec {
-  name: string;
-  /** The job-specific command step, e.g. `yarn test`. */
-  command: string;
-  /** The failure kinds this job can end with. */
-  failures: FailureKind[];
-}
-
-export interface SimWorkflowSpec {
-  id: number;
-  name: string;
-  file: string;
-  jobs: SimJobSpec[];
-  /** Only runs on the default branch (deploys). */
-  defaultBranchOnly?: boolean;
-}
-
-export interface SimRepoSpec {
-  owner: string;
-  repo: string;
-  defaultBranch: string;
-  featureBranches: string[];
-  workflows: SimWorkflowSpec[];
-  /** Share of runs that fail, 0 to 1. */
-  failureRate: number;
-  /** The token is refused for this repository (403), as GitHub does. */
-  forbidden?: boolean;
-}
-
-export interface SimStep {
-  number: number;
-  name: string;
-  status: 'queued' | 'in_progress' | 'completed';
-  conclusion: string | null;
-  startedAt?: number;
-  completedAt?: number;
-}
-
-export interface SimJob {
-  id: number;
-  name: string;
-  status: 'queued' | 'in_progress' | 'completed';
-  conclusion: string | null;
-  startedAt?: number;
-  completedAt?: number;
-  runnerName: string;
-  steps: SimStep[];
-  log: string[];
-}
-
-/** One attempt of one run, as seen at a moment. */
-export interface SimRunAttempt {
-  id: number;
-  attempt: number;
-  runNumber: number;
-  workflow: SimWorkflowSpec;
-  branch: string;
-  sha: string;
-  message: string;
-  actor: string;
-  event: string;
-  status: 'queued' | 'in_progress' | 'completed';
-  conclusion: string | null;
-  createdAt: number;
-  startedAt: number;
-  updatedAt: number;
-  jobs: SimJob[];
-}
+import { hex, pick, seeded } from '../random';
+import { ACTORS, DEMO_REPOS, MESSAGES, TIMELINE_EPOCH } from './demoRepos';
+import { jobLog } from './jobLogs';
+import {
+  FailureKind,
+  MAX_SIM_ATTEMPTS,
+  SimActionResult,
+  SimJob,
+  SimJobSpec,
+  SimRepoSpec,
+  SimRunAttempt,
+  SimStep,
+  SimWorkflowSpec,
+} from './model';
 
 interface PlannedAttempt {
   attempt: number;
@@ -105,27 +38,6 @@ interface Breakage {
   to?: number;
 }
 
-/** Why a rerun or a cancel was refused, in the words of the simulated providers. */
-export type SimActionRefusal =
-  /** No such run (or not yet created). */
-  | 'not-found'
-  /** A rerun of an attempt still queued or running. */
-  | 'not-finished'
-  /** A cancel of an attempt that has finished. */
-  | 'finished'
-  /** A rerun of failed jobs where none failed. */
-  | 'nothing-failed'
-  /** The simulator keeps job ids unique for up to 9 attempts. */
-  | 'too-many-attempts';
-
-/** What a rerun or a cancel did: the attempt as it now is, or why nothing. */
-export type SimActionResult =
-  | { ok: true; run: SimRunAttempt }
-  | { ok: false; reason: SimActionRefusal };
-
-/** The most attempts of one run: job ids hold the attempt in one digit. */
-export const MAX_SIM_ATTEMPTS = 9;
-
 interface PlannedRun {
   id: number;
   runNumber: number;
@@ -138,156 +50,11 @@ interface PlannedRun {
   attempts: PlannedAttempt[];
 }
 
-/**
- * Runs sit in fixed time slots counted from this moment, so that a restarted
- * simulator serves the same run ids, numbers and outcomes for the same times,
- * as GitHub would; only how far back it shows depends on when it started.
+/*
+ * The history itself: runs planned per time slot, materialized as the
+ * clock moves, and the actions that change it (reruns, cancels, a broken
+ * default branch).
  */
-const TIMELINE_EPOCH = Date.UTC(2026, 0, 1);
-
-const ACTORS = ['octocat', 'monalisa', 'hubot', 'dependabot[bot]', 'mona-dev'];
-const MESSAGES = [
-  'Fix rounding of refunds in invoices',
-  'Bump axios from 1.6.7 to 1.7.2',
-  'Add retry to the payment gateway client',
-  'Update README with local setup',
-  'Speed up the integration test fixtures',
-  'Handle empty carts at checkout',
-  'Refactor the ledger export',
-  'Pin the Node version in CI',
-];
-
-/** The demo services' repositories: what `yarn start` shows. */
-export const DEMO_REPOS: SimRepoSpec[] = [
-  {
-    owner: 'demo-org',
-    repo: 'payments-service',
-    defaultBranch: 'main',
-    featureBranches: [
-      'feature/refunds',
-      'fix/rounding',
-      'dependabot/npm/axios',
-    ],
-    failureRate: 0.2,
-    workflows: [
-      {
-        id: 1001,
-        name: 'CI',
-        file: 'ci.yml',
-        jobs: [
-          { name: 'lint', command: 'yarn lint', failures: ['lint'] },
-          {
-            name: 'test',
-            command: 'yarn test --ci',
-            failures: [
-              'test',
-              'test',
-              'out-of-memory',
-              'dependency-install',
-              'registry',
-            ],
-          },
-          {
-            name: 'build',
-            command: 'yarn build',
-            failures: ['timeout', 'no-space'],
-          },
-        ],
-      },
-      {
-        id: 1002,
-        name: 'Deploy',
-        file: 'deploy.yml',
-        defaultBranchOnly: true,
-        jobs: [
-          {
-            name: 'deploy',
-            command: './scripts/deploy.sh production',
-            failures: ['timeout'],
-          },
-        ],
-      },
-    ],
-  },
-  {
-    owner: 'demo-org',
-    repo: 'checkout-web',
-    defaultBranch: 'main',
-    featureBranches: ['feature/new-cart', 'chore/eslint-9'],
-    failureRate: 0.35,
-    workflows: [
-      {
-        id: 2001,
-        name: 'Build and test',
-        file: 'build.yml',
-        jobs: [
-          {
-            name: 'install',
-            command: 'npm ci',
-            failures: ['dependency-install', 'registry'],
-          },
-          { name: 'unit-tests', command: 'npm test', failures: ['test'] },
-          {
-            name: 'e2e',
-            command: 'npm run e2e',
-            failures: ['test', 'timeout'],
-          },
-        ],
-      },
-    ],
-  },
-  {
-    owner: 'demo-org',
-    repo: 'inventory-api',
-    defaultBranch: 'develop',
-    featureBranches: ['feature/stock-sync'],
-    failureRate: 0.1,
-    workflows: [
-      {
-        id: 3001,
-        name: 'CI',
-        file: 'ci.yml',
-        jobs: [
-          { name: 'test', command: 'go test ./...', failures: ['test'] },
-          {
-            name: 'docker',
-            command: 'docker build .',
-            failures: ['timeout', 'no-space'],
-          },
-        ],
-      },
-      {
-        id: 3002,
-        name: 'Nightly',
-        file: 'nightly.yml',
-        defaultBranchOnly: true,
-        jobs: [
-          {
-            name: 'integration',
-            command: './gradlew integrationTest',
-            failures: ['out-of-memory', 'test', 'gradle-daemon'],
-          },
-        ],
-      },
-    ],
-  },
-  {
-    owner: 'demo-org',
-    repo: 'legacy-billing',
-    defaultBranch: 'master',
-    featureBranches: [],
-    failureRate: 0.5,
-    forbidden: true,
-    workflows: [
-      {
-        id: 4001,
-        name: 'CI',
-        file: 'ci.yml',
-        jobs: [{ name: 'build', command: 'mvn verify', failures: ['test'] }],
-      },
-    ],
-  },
-];
 
 export interface SimHistoryOptions {
   /** The simulated clock, in ms since the epoch. */
@@ -1084,119 +851,4 @@ function eventOf(onDefault: boolean, workflow: SimWorkflowSpec): string {
     return 'pull_request';
   }
   return workflow.defaultBranchOnly ? 'schedule' : 'push';
-}
-
-function jobLog(
-  job: SimJobSpec,
-  start: number,
-  until: number,
-  end: number,
-  fails: FailureKind | undefined,
-): string[] {
-  const lines: Array<[number, string]> = [
-    [0, "Current runner version: '2.321.0'"],
-    [0, "Runner name: 'GitHub Actions 2'"],
-    [0, '##[group]Operating System'],
-    [0, 'Ubuntu 24.04.1 LTS'],
-    [0, '##[endgroup]'],
-    [0.05, '##[group]Run actions/checkout@v4'],
-    [0.06, 'Syncing repository'],
-    [0.09, '##[endgroup]'],
-    [0.1, '##[group]Run actions/setup-node@v4'],
-    [0.15, 'Found in cache @ /opt/hostedtoolcache/node/22.11.0/x64'],
-    [0.19, '##[endgroup]'],
-    [0.2, `##[group]Run ${job.command}`],
-    [0.21, `${job.command}`],
-    [0.22, '##[endgroup]'],
-  ];
-  lines.push(
-    ...failureLines(fails).map((l, i): [number, string] => [0.5 + i * 0.01, l]),
-  );
-  if (!fails) {
-    lines.push([0.85, 'Done in 42.17s.']);
-  }
-  lines.push([0.95, 'Cleaning up orphan processes']);
-  const span = end - start;
-  return lines
-    .filter(([f]) => start + f * span <= until)
-    .map(([f, text]) => `${new Date(start + f * span).toISOString()} ${text}`);
-}
-
-function failureLines(kind: FailureKind | undefined): string[] {
-  switch (kind) {
-    case 'test':
-      return [
-        'FAIL src/payments/refund.test.ts',
-        '  ● refunds › rounds partial refunds to the cent',
-        '',
-        '    expect(received).toBe(expected) // Object.is equality',
-        '',
-        '    Expected: 10.5',
-        '    Received: 10.499999999999998',
-        '',
-        'Tests:       1 failed, 211 passed, 212 total',
-        '##[error]Process completed with exit code 1.',
-      ];
-    case 'lint':
-      return [
-        '/home/runner/work/src/ledger/export.ts',
-        "  14:7  error  'unused' is assigned a value but never used  @typescript-eslint/no-unused-vars",
-        '',
-        '✖ 1 problem (1 error, 0 warnings)',
-        '##[error]Process completed with exit code 1.',
-      ];
-    case 'dependency-install':
-      return [
-        'npm error code ETIMEDOUT',
-        'npm error network request to https://registry.npmjs.org/left-pad failed, reason: connect ETIMEDOUT 104.16.0.35:443',
-        'npm error network This is a problem related to network connectivity.',
-        '##[error]Process completed with exit code 1.',
-      ];
-    case 'out-of-memory':
-      return [
-        '<--- Last few GCs --->',
-        'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
-        ' 1: 0xb7a940 node::Abort() [node]',
-        '##[error]Process completed with exit code 134.',
-      ];
-    case 'timeout':
-      return [
-        '##[error]The job running on runner GitHub Actions 2 has exceeded the maximum execution time of 10 minutes.',
-        '##[error]The operation was canceled.',
-      ];
-    case 'no-space':
-      return [
-        'npm error code ENOSPC',
-        'npm error syscall write',
-        'npm error errno -28',
-        'npm error nospc ENOSPC: no space left on device, write',
-        'npm error nospc There appears to be insufficient space on your system to finish.',
-        'npm error nospc Clear up some disk space and try again.',
-        '##[error]Process completed with exit code 228.',
-      ];
-    case 'registry':
-      return [
-        'npm error code E503',
-        'npm error 503 Service Unavailable - GET https://registry.npmjs.org/@babel%2fcore - Service Unavailable',
-        'npm error A complete log of this run can be found in: /home/runner/.npm/_logs/2026-11-20T10_14_07_512Z-debug-0.log',
-        '##[error]Process completed with exit code 1.',
-      ];
-    case 'gradle-daemon':
-      return [
-        '> Task :app:compileReleaseKotlin',
-        '',
-        'FAILURE: Build failed with an exception.',
-        '',
-        '* What went wrong:',
-        'Gradle build daemon disappeared unexpectedly (it may have been killed or may have crashed)',
-        '',
-        '* Try:',
-        '> Run with --stacktrace option to get the stack trace.',
-        '',
-        'BUILD FAILED in 3m 12s',
-        '##[error]Process completed with exit code 1.',
-      ];
-    default:
-      return [];
-  }
 }

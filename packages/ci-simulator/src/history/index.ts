@@ -1,0 +1,3 @@
+export * from './model';
+export { DEMO_REPOS } from './demoRepos';
+export * from './SimulatedHistory';
