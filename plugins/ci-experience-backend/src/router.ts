@@ -1,9 +1,12 @@
 import {
   AuditorService,
+  CacheService,
   HttpAuthService,
+  HttpRouterService,
   LoggerService,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
+import { Config } from '@backstage/config';
 import { CiProvider } from '@ci-experience/plugin-ci-experience-node';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import express from 'express';
@@ -25,6 +28,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { JobLogReader } from './service/JobLogReader';
 import { OperatorStatus } from './service/OperatorStatus';
+import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
 
 /** The plugin's HTTP API, split by resource under `src/routes/`. */
 export function createRouter(options: {
@@ -77,4 +81,35 @@ export function createRouter(options: {
     );
   }
   return router;
+}
+
+/**
+ * Mounts the plugin's routes: the webhooks (signed, not signed-in) and the
+ * API of {@link createRouter}, with the log reader and branch allow-lists
+ * read from the root config.
+ */
+export function registerRoutes(
+  httpRouter: HttpRouterService,
+  options: Omit<
+    Parameters<typeof createRouter>[0],
+    'logReader' | 'branchAllowList'
+  > & {
+    rootConfig: Config;
+    cache: CacheService;
+    ingresses: WebhookIngress[];
+  },
+): void {
+  const { rootConfig, cache, ingresses, ...rest } = options;
+  httpRouter.use(createWebhooksRouter({ ingresses, logger: rest.logger }));
+  httpRouter.addAuthPolicy({ path: '/webhooks', allow: 'unauthenticated' });
+  httpRouter.use(
+    createRouter({
+      ...rest,
+      logReader: JobLogReader.fromConfig<CiJobLog>(rootConfig, {
+        cache,
+        logger: rest.logger,
+      }),
+      branchAllowList: BranchAllowList.fromConfig(rootConfig, rest.logger),
+    }),
+  );
 }

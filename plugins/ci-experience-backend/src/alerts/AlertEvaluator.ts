@@ -1,6 +1,6 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { CiAlertPreview } from '@ci-experience/plugin-ci-experience-common';
-import { Knex } from 'knex';
+import { CiStore } from '../database/CiStore';
 import { InsightsService } from '../insights';
 import { AlertStore, Channel, StoredRule } from './AlertStore';
 import {
@@ -54,7 +54,8 @@ export class AlertEvaluator {
 
   constructor(
     private readonly options: {
-      knex: Knex;
+      /** Where the rules' runs are read. */
+      runs: Pick<CiStore, 'listAlertRuns'>;
       store: AlertStore;
       insights: InsightsService;
       /**
@@ -273,7 +274,7 @@ export class AlertEvaluator {
     sinceMs: number,
     limit = MAX_RUNS,
   ): Promise<AlertRun[]> {
-    const { knex, insights } = this.options;
+    const { runs, insights } = this.options;
     if (!target.sourceKeys.length) return [];
     const pairs: Array<[string, string]> = [];
     if (rule.branches.length) {
@@ -285,45 +286,12 @@ export class AlertEvaluator {
       for (const [key, b] of defaults) pairs.push([key, b]);
     }
     if (!pairs.length) return [];
-    // Each attempt counts at its own start (`activity_at`): a GitHub re-run
-    // keeps its run's created_at, and a re-run that broke main is the
-    // newest event on it, not a tie with the attempt it replaced.
-    const q = knex('ci_runs')
-      .whereIn(['source_key', 'branch'], pairs)
-      .where('activity_at', '>=', new Date(sinceMs).toISOString())
-      .orderBy('activity_at', 'desc')
-      .limit(limit)
-      .select(
-        'id',
-        'workflow',
-        'status',
-        'activity_at',
-        'finished_at',
-        'duration_ms',
-      );
-    if (rule.workflow) {
-      q.where('workflow', rule.workflow);
-    } else if (target.workflowScope) {
-      q.whereIn('workflow', target.workflowScope);
-    }
-    const rows: any[] = await q;
-    return rows.map(r => {
-      const createdAt = Date.parse(r.activity_at);
-      let finished: number | undefined;
-      if (r.finished_at) {
-        finished = Date.parse(r.finished_at);
-      } else if (r.duration_ms !== null && r.duration_ms !== undefined) {
-        finished = createdAt + Number(r.duration_ms);
-      }
-      return {
-        id: r.id,
-        workflow: r.workflow,
-        status: r.status,
-        createdAt,
-        ...(finished !== undefined && !Number.isNaN(finished)
-          ? { finishedAt: finished }
-          : {}),
-      };
+    return runs.listAlertRuns({
+      pairs,
+      since: new Date(sinceMs).toISOString(),
+      workflow: rule.workflow || undefined,
+      workflows: rule.workflow ? undefined : target.workflowScope,
+      limit,
     });
   }
 

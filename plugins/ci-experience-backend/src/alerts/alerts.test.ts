@@ -148,7 +148,7 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     // (300 ms made a 500 read as "timed out" under a full parallel run).
     deliverer = makeDeliverer(10_000);
     evaluator = new AlertEvaluator({
-      knex,
+      runs: store,
       store: alerts,
       insights: insights.service,
       // No deliverer: each test sends what is due itself, when it says.
@@ -518,7 +518,7 @@ describe.each(databases.eachSupportedId())('alerts on %p', databaseId => {
     const GONE = 'component:default/removed';
     let failing = false;
     const counting = new AlertEvaluator({
-      knex,
+      runs: store,
       store: alerts,
       insights: (await createInsights({ knex, minSample: 1 })).service,
       logger,

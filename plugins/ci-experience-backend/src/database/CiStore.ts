@@ -71,6 +71,24 @@ export interface SourceSyncState {
  */
 export type StoredRun = CiStoredRun;
 
+/** Which runs an alert rule reads (see `CiStore.listAlertRuns`). */
+export interface AlertRunQuery {
+  pairs: Array<[sourceKey: string, branch: string]>;
+  since: string;
+  workflow?: string;
+  workflows?: string[];
+  limit: number;
+}
+
+/** A run as an alert rule reads it; times in epoch milliseconds. */
+export interface AlertRunRow {
+  id: string;
+  workflow: string;
+  status: string;
+  createdAt: number;
+  finishedAt?: number;
+}
+
 /** What a sync compares to decide whether a run changed. */
 export interface StoredRunVersion {
   status: CiRunStatus;
@@ -204,6 +222,12 @@ export interface CiStore {
   stampDeliveries(sourceKeys: string[], at: string): Promise<void>;
   /** Forgets delivery ids older than the given time. */
   pruneDeliveries(before: string): Promise<number>;
+  /**
+   * Runs for alert rules: on the given (source, branch) pairs, active since
+   * `since` (each attempt at its own start), of one workflow or a set,
+   * newest first, at most `limit`.
+   */
+  listAlertRuns(query: AlertRunQuery): Promise<AlertRunRow[]>;
   /** Runs of a source still queued or running, to revisit. */
   listUnfinishedRuns(
     sourceKey: string,

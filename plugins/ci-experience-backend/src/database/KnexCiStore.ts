@@ -19,6 +19,8 @@ import {
 import { Knex } from 'knex';
 import { isPostgres } from './dialect';
 import {
+  AlertRunQuery,
+  AlertRunRow,
   CiStore,
   DeliveryWrite,
   ListRunsOptions,
@@ -659,6 +661,49 @@ export class KnexCiStore implements CiStore {
           `excluded.status_rank > ci_jobs.status_rank OR (excluded.status_rank = ci_jobs.status_rank AND COALESCE(excluded.version, '') >= COALESCE(ci_jobs.version, ''))`,
         ),
       );
+  }
+
+  async listAlertRuns(query: AlertRunQuery): Promise<AlertRunRow[]> {
+    // Each attempt counts at its own start (`activity_at`): a GitHub re-run
+    // keeps its run's created_at, and a re-run that broke main is the
+    // newest event on it, not a tie with the attempt it replaced.
+    const q = this.db('ci_runs')
+      .whereIn(['source_key', 'branch'], query.pairs)
+      .where('activity_at', '>=', query.since)
+      .orderBy('activity_at', 'desc')
+      .limit(query.limit)
+      .select(
+        'id',
+        'workflow',
+        'status',
+        'activity_at',
+        'finished_at',
+        'duration_ms',
+      );
+    if (query.workflow) {
+      q.where('workflow', query.workflow);
+    } else if (query.workflows) {
+      q.whereIn('workflow', query.workflows);
+    }
+    const rows: any[] = await q;
+    return rows.map(r => {
+      const createdAt = Date.parse(r.activity_at);
+      let finished: number | undefined;
+      if (r.finished_at) {
+        finished = Date.parse(r.finished_at);
+      } else if (r.duration_ms !== null && r.duration_ms !== undefined) {
+        finished = createdAt + Number(r.duration_ms);
+      }
+      return {
+        id: r.id,
+        workflow: r.workflow,
+        status: r.status,
+        createdAt,
+        ...(finished !== undefined && !Number.isNaN(finished)
+          ? { finishedAt: finished }
+          : {}),
+      };
+    });
   }
 
   async listUnfinishedRuns(sourceKey: string) {

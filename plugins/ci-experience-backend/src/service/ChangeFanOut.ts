@@ -1,3 +1,4 @@
+import { LifecycleService } from '@backstage/backend-plugin-api';
 /** The documented defaults: work follows 2 s after the last write, 10 s at most. */
 export const DEFAULT_SETTLE_MS = 2_000;
 export const DEFAULT_MAX_WAIT_MS = 10_000;
@@ -28,8 +29,12 @@ export class ChangeFanOut {
     settleMs?: number;
     maxWaitMs?: number;
     clock?: () => number;
+    /** When given, the fan-out stops at shutdown. */
+    lifecycle?: LifecycleService;
   }): ChangeFanOut {
-    return new ChangeFanOut(options);
+    const fanOut = new ChangeFanOut(options);
+    options.lifecycle?.addShutdownHook(() => fanOut.stop());
+    return fanOut;
   }
 
   private constructor(

@@ -102,6 +102,11 @@ export class CiSyncService {
     /** Which sources entities may reach; default: their own repositories only. */
     policy?: SourcePolicy;
   }): CiSyncService {
+    const ids = options.providers.map(p => p.id);
+    const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (duplicate) {
+      throw new Error(`Two CI providers registered the id "${duplicate}"`);
+    }
     return new CiSyncService(options);
   }
 

@@ -1,4 +1,8 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  LoggerService,
+  SchedulerService,
+  SchedulerServiceTaskScheduleDefinition,
+} from '@backstage/backend-plugin-api';
 import { Config, readDurationFromConfig } from '@backstage/config';
 import { InputError } from '@backstage/errors';
 import { durationToMilliseconds, HumanDuration } from '@backstage/types';
@@ -293,4 +297,30 @@ export class RetentionPruner {
     }
     return await this.db(table).whereIn(rowId, chosen).delete();
   }
+}
+
+/**
+ * Schedules the prune: one replica at a time deletes what is kept no
+ * longer (`ciExperience.retention`), hourly by default.
+ */
+export async function scheduleRetention(options: {
+  scheduler: SchedulerService;
+  schedule: SchedulerServiceTaskScheduleDefinition;
+  knex: Knex;
+  policy: RetentionPolicy;
+  logger: LoggerService;
+}): Promise<void> {
+  const pruner = new RetentionPruner(
+    options.knex,
+    options.policy,
+    options.logger,
+  );
+  await options.scheduler.scheduleTask({
+    id: 'ci-experience-retention',
+    scope: 'global',
+    ...options.schedule,
+    fn: async signal => {
+      await pruner.prune(signal);
+    },
+  });
 }

@@ -1,4 +1,4 @@
-import { LoggerService } from '@backstage/backend-plugin-api';
+import { LifecycleService, LoggerService } from '@backstage/backend-plugin-api';
 import { CiFailureClass } from '@ci-experience/plugin-ci-experience-common';
 import {
   CiJobLogText,
@@ -382,7 +382,16 @@ function whereOf(task: TriageTask) {
 
 /** Creates the triage service; see {@link TriageService}. */
 export function createTriageService(
-  options: TriageServiceOptions,
+  options: TriageServiceOptions & {
+    /** When given, the service stops and finishes its work at shutdown. */
+    lifecycle?: LifecycleService;
+  },
 ): TriageService {
-  return new TriageService(options);
+  const { lifecycle, ...rest } = options;
+  const service = new TriageService(rest);
+  lifecycle?.addShutdownHook(async () => {
+    service.stop();
+    await service.idle();
+  });
+  return service;
 }

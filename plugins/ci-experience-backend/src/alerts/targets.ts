@@ -1,0 +1,38 @@
+import { AuthService } from '@backstage/backend-plugin-api';
+import { Entity } from '@backstage/catalog-model';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import { workflowScopeOf } from '../insights';
+import { InsightsService } from '../insights/InsightsService';
+import { CiSyncService } from '../service/CiSyncService';
+import { AlertTarget } from './AlertEvaluator';
+
+/**
+ * What an alert rule of an entity reads: the entity's sources and the
+ * workflows its `ci-experience.io/workflows` annotation keeps (`targetOf`),
+ * and the same for many entities with one catalog read (`resolveTargets`;
+ * undefined for an entity no longer in the catalog).
+ */
+export function alertTargets(options: {
+  catalog: CatalogService;
+  auth: AuthService;
+  sync: CiSyncService;
+  insights: InsightsService;
+}) {
+  const { catalog, auth, sync, insights } = options;
+  const targetOf = async (entity: Entity): Promise<AlertTarget> => {
+    const sourceKeys = sync.sourcesOf(entity).map(s => s.key);
+    return {
+      sourceKeys,
+      workflowScope: await workflowScopeOf(insights, entity, sourceKeys),
+    };
+  };
+  const resolveTargets = async (entityRefs: string[]) => {
+    const credentials = await auth.getOwnServiceCredentials();
+    const { items } = await catalog.getEntitiesByRefs(
+      { entityRefs },
+      { credentials },
+    );
+    return Promise.all(items.map(item => (item ? targetOf(item) : undefined)));
+  };
+  return { targetOf, resolveTargets };
+}

@@ -1,0 +1,94 @@
+import { LifecycleService, LoggerService } from '@backstage/backend-plugin-api';
+import { Config } from '@backstage/config';
+import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
+import { CiProvider } from '@ci-experience/plugin-ci-experience-node';
+import { Knex } from 'knex';
+import { CiExperienceConfig } from '../config';
+import { CiStore } from '../database/CiStore';
+import { createInsights } from '../insights';
+import { InsightsAggregator } from '../insights/InsightsAggregator';
+import { InsightsService } from '../insights/InsightsService';
+import { createTriageService, FailureClassifier } from '../triage';
+import { TriageService } from '../triage/TriageService';
+import { ChangeFanOut } from './ChangeFanOut';
+import { ListingCache } from './ListingCache';
+
+/**
+ * What follows a change to a source's runs (a sync or a webhook delivery):
+ * its cached listings drop at once; failed jobs are triaged, insights
+ * folded in and alert rules evaluated once the writes settle (debounced by
+ * {@link ChangeFanOut}), and again after every scheduled pass.
+ */
+export class ChangeProcessing {
+  static async create(options: {
+    config: CiExperienceConfig;
+    rootConfig: Config;
+    store: CiStore;
+    knex: Knex;
+    providers: CiProvider[];
+    logger: LoggerService;
+    lifecycle: LifecycleService;
+  }): Promise<ChangeProcessing> {
+    const { config, store, providers, logger, lifecycle } = options;
+    const triage = config.triage.enabled
+      ? createTriageService({
+          store,
+          providers,
+          logger,
+          lifecycle,
+          classifier: FailureClassifier.fromConfig(options.rootConfig, {
+            logger,
+          }),
+        })
+      : undefined;
+    const insights = await createInsights({
+      knex: options.knex,
+      logger,
+      lifecycle,
+      minSample: config.insights.minSample,
+      skipMigrations: true,
+    });
+    return new ChangeProcessing(triage, insights, lifecycle);
+  }
+
+  /** Many viewers polling one page cost one query per change. */
+  readonly listings = new ListingCache<CiRunsResponse>({ ttlMs: 2000 });
+  /** The insights read side. */
+  readonly insights: InsightsService;
+  /** The insights aggregator. */
+  readonly aggregator: InsightsAggregator;
+  private readonly fanOut: ChangeFanOut;
+  private alerts?: { changed(sourceKey: string): void };
+
+  private constructor(
+    private readonly triage: TriageService | undefined,
+    insights: { aggregator: InsightsAggregator; service: InsightsService },
+    lifecycle: LifecycleService,
+  ) {
+    this.insights = insights.service;
+    this.aggregator = insights.aggregator;
+    this.fanOut = ChangeFanOut.create({
+      lifecycle,
+      now: key => this.listings.changed(key),
+      settled: keys => {
+        this.triage?.schedule();
+        this.aggregator.schedule(0);
+        keys.forEach(key => this.alerts?.changed(key));
+      },
+    });
+  }
+
+  /** A source's runs changed. */
+  readonly changed = (sourceKey: string) => this.fanOut.changed(sourceKey);
+
+  /** Where settled changes go for alert rules (made after the sync). */
+  notifyAlerts(alerts: { changed(sourceKey: string): void }): void {
+    this.alerts = alerts;
+  }
+
+  /** After a scheduled pass: triage what it brought, fold it into insights. */
+  async afterPass(): Promise<void> {
+    await this.triage?.drain();
+    await this.aggregator.aggregatePending();
+  }
+}
