@@ -10,7 +10,7 @@ import { Config } from '@backstage/config';
 import { CiProvider } from '@ci-experience/plugin-ci-experience-node';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import express from 'express';
-import Router from 'express-promise-router';
+import { createOpenApiRouter } from './schema/openapi';
 import { CiStore } from './database/CiStore';
 import { createRunDetailRouter, LogLimits } from './routes/runDetail';
 import { createRunsRouter } from './routes/runs';
@@ -57,8 +57,18 @@ export function createRouter(options: {
   /** The operator's view (`/admin/status`); absent, it is not served. */
   operatorStatus?: OperatorStatus;
 }): express.Router {
-  const router = Router();
-  router.use(express.json({ limit: '100kb' }));
+  // Generated from src/schema/openapi.yaml (yarn openapi): requests are
+  // validated against the spec before the routes' own checks (which keep
+  // their precise messages; unknown query parameters are theirs to refuse).
+  const router = createOpenApiRouter({
+    middleware: [express.json({ limit: '100kb' })],
+    validatorOptions: {
+      validateRequests: {
+        coerceTypes: false,
+        allowUnknownQueryParameters: true,
+      },
+    },
+  });
   // The annotations that name CI sources, third-party providers' included:
   // the frontend's "has CI" check.
   router.get('/annotations', async (req, res) => {

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { MAX_SOURCE_LIMIT } from '../service/OperatorStatus';
 import { parseQuery, single } from './query';
 
-const statusQuery = z
+export const statusQuery = z
   .object({
     limit: single('limit').pipe(
       z

@@ -227,7 +227,8 @@ describe('alert rules API', () => {
         'branches: must be a list of branch names',
       ],
       [{ ...valid, colour: 'red' }, "Unrecognized key(s) in object: 'colour'"],
-      [[1, 2], 'the body must be a JSON object'],
+      // Not an object: refused by the spec's validation (openapi.yaml).
+      [[1, 2], 'request/body must be object'],
     ];
     for (const [body, message] of cases) {
       const res = await http.post(RULES).send(body);

@@ -40,7 +40,7 @@ const isoTime = (name: string) =>
       message: `${name} must be a valid date`,
     });
 
-const entityQuery = z
+export const entityQuery = z
   .object({
     window: single('window').pipe(windowEnum.optional()),
     from: single('from').pipe(isoTime('from').optional()),
@@ -95,7 +95,7 @@ const entityQuery = z
     }
   });
 
-const rollupQuery = z
+export const rollupQuery = z
   .object({ window: single('window').pipe(windowEnum.optional()) })
   .passthrough();
 

@@ -23,7 +23,7 @@ import { ListingCache } from '../service/ListingCache';
 import { SourceClaims } from '../service/SourceClaims';
 import { filterName, parseQuery, single } from './query';
 
-const runsQuery = z
+export const runsQuery = z
   .object({
     branch: single('branch').pipe(filterName.optional()),
     workflow: single('workflow').pipe(filterName.optional()),

@@ -1,3 +1,4 @@
+import { apiPath, CiApiOperation } from './generated/routes';
 import { CompoundEntityRef } from '@backstage/catalog-model';
 import { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
@@ -19,42 +20,38 @@ import {
 import { CiExperienceApi, CiInsightsQuery } from './CiExperienceApi';
 
 /**
- * `entities/{kind}/{namespace}/{name}/...rest`, each segment encoded. Kind
- * and namespace are case-insensitive in the catalog; the name is kept as is
- * because the backend looks it up case-insensitively anyway.
+ * An operation's path (generated from the backend's OpenAPI spec, so a
+ * route the backend does not serve fails to compile), without its leading
+ * slash. Kind and namespace are case-insensitive in the catalog; the name is
+ * kept as is because the backend looks it up case-insensitively anyway.
  */
-function entityPath(entityRef: CompoundEntityRef, ...rest: string[]): string {
-  return [
-    'entities',
-    entityRef.kind.toLocaleLowerCase('en-US'),
-    entityRef.namespace.toLocaleLowerCase('en-US'),
-    entityRef.name,
-    ...rest,
-  ]
-    .map(encodeURIComponent)
-    .join('/');
+function pathOf<O extends CiApiOperation>(
+  operation: O,
+  params: Parameters<typeof apiPath<O>>[1],
+): string {
+  return apiPath(operation, params).slice(1);
 }
 
-/** `groups/{namespace}/{name}/insights[?window=]`. */
+/** The path parameters of an entity. */
+function entityParams(entityRef: CompoundEntityRef) {
+  return {
+    kind: entityRef.kind.toLocaleLowerCase('en-US'),
+    namespace: entityRef.namespace.toLocaleLowerCase('en-US'),
+    name: entityRef.name,
+  };
+}
+
+/** `groups|systems/{namespace}/{name}/insights[?window=]`. */
 function rollupPath(
   collection: 'groups' | 'systems',
   ref: CompoundEntityRef,
   window?: CiInsightsWindow,
 ): string {
-  const path = [
-    collection,
-    ref.namespace.toLocaleLowerCase('en-US'),
-    ref.name,
-    'insights',
-  ]
-    .map(encodeURIComponent)
-    .join('/');
+  const path = pathOf(
+    collection === 'groups' ? 'GetGroupInsights' : 'GetSystemInsights',
+    { namespace: ref.namespace.toLocaleLowerCase('en-US'), name: ref.name },
+  );
   return window ? `${path}?window=${encodeURIComponent(window)}` : path;
-}
-
-/** `alert-rules/{id}`. */
-function alertRulePath(id: string): string {
-  return `alert-rules/${encodeURIComponent(id)}`;
 }
 
 /**
@@ -77,7 +74,7 @@ export class CiExperienceClient implements CiExperienceApi {
     entityRef: CompoundEntityRef,
     query: CiRunsQuery,
   ): Promise<CiRunsResponse> {
-    const path = entityPath(entityRef, 'runs');
+    const path = pathOf('ListEntityRuns', entityParams(entityRef));
 
     const params = new URLSearchParams();
     if (query.branch) {
@@ -112,7 +109,7 @@ export class CiExperienceClient implements CiExperienceApi {
 
   /** {@inheritDoc CiExperienceApi.getRun} */
   async getRun(id: string): Promise<CiRunDetail> {
-    return this.get<CiRunDetail>(`runs/${encodeURIComponent(id)}`);
+    return this.get<CiRunDetail>(pathOf('GetRun', { id }));
   }
 
   private annotations?: Promise<{ annotations: string[] }>;
@@ -120,7 +117,7 @@ export class CiExperienceClient implements CiExperienceApi {
   /** Read once per page load: the list changes only with the backend's providers. */
   async getAnnotations(): Promise<{ annotations: string[] }> {
     this.annotations ??= this.get<{ annotations: string[] }>(
-      'annotations',
+      pathOf('GetAnnotations', {}),
     ).catch(error => {
       this.annotations = undefined;
       throw error;
@@ -130,9 +127,7 @@ export class CiExperienceClient implements CiExperienceApi {
 
   /** {@inheritDoc CiExperienceApi.getJobLog} */
   async getJobLog(runId: string, jobId: string): Promise<CiJobLog> {
-    return this.get<CiJobLog>(
-      ['runs', runId, 'jobs', jobId, 'log'].map(encodeURIComponent).join('/'),
-    );
+    return this.get<CiJobLog>(pathOf('GetJobLog', { id: runId, jobId }));
   }
 
   /** {@inheritDoc CiExperienceApi.rerunRun} */
@@ -145,12 +140,18 @@ export class CiExperienceClient implements CiExperienceApi {
     if (request.failedOnly !== undefined) {
       body.failedOnly = request.failedOnly;
     }
-    await this.post(entityPath(entityRef, 'runs', runId, 'rerun'), body);
+    await this.post(
+      pathOf('RerunRun', { ...entityParams(entityRef), id: runId }),
+      body,
+    );
   }
 
   /** {@inheritDoc CiExperienceApi.cancelRun} */
   async cancelRun(entityRef: CompoundEntityRef, runId: string): Promise<void> {
-    await this.post(entityPath(entityRef, 'runs', runId, 'cancel'), {});
+    await this.post(
+      pathOf('CancelRun', { ...entityParams(entityRef), id: runId }),
+      {},
+    );
   }
 
   /** {@inheritDoc CiExperienceApi.getInsights} */
@@ -158,7 +159,7 @@ export class CiExperienceClient implements CiExperienceApi {
     entityRef: CompoundEntityRef,
     query: CiInsightsQuery = {},
   ): Promise<CiInsightsResponse> {
-    const path = entityPath(entityRef, 'insights');
+    const path = pathOf('GetEntityInsights', entityParams(entityRef));
     const params = new URLSearchParams();
     // A custom range wins over a window: the backend takes one or the other.
     if (query.from || query.to) {
@@ -202,7 +203,9 @@ export class CiExperienceClient implements CiExperienceApi {
   async getAlertRules(
     entityRef: CompoundEntityRef,
   ): Promise<CiAlertRulesResponse> {
-    return this.get<CiAlertRulesResponse>(entityPath(entityRef, 'alert-rules'));
+    return this.get<CiAlertRulesResponse>(
+      pathOf('ListAlertRules', entityParams(entityRef)),
+    );
   }
 
   /** {@inheritDoc CiExperienceApi.createAlertRule} */
@@ -212,7 +215,7 @@ export class CiExperienceClient implements CiExperienceApi {
   ): Promise<CiAlertRule> {
     const res = await this.send(
       'POST',
-      entityPath(entityRef, 'alert-rules'),
+      pathOf('ListAlertRules', entityParams(entityRef)),
       input,
     );
     return (await res.json()) as CiAlertRule;
@@ -225,7 +228,7 @@ export class CiExperienceClient implements CiExperienceApi {
   ): Promise<CiAlertPreview> {
     const res = await this.send(
       'POST',
-      entityPath(entityRef, 'alert-rules', 'preview'),
+      pathOf('PreviewAlertRule', entityParams(entityRef)),
       input,
     );
     return (await res.json()) as CiAlertPreview;
@@ -233,7 +236,7 @@ export class CiExperienceClient implements CiExperienceApi {
 
   /** {@inheritDoc CiExperienceApi.getAlertRule} */
   async getAlertRule(id: string): Promise<CiAlertRule> {
-    return this.get<CiAlertRule>(alertRulePath(id));
+    return this.get<CiAlertRule>(pathOf('GetAlertRule', { id }));
   }
 
   /** {@inheritDoc CiExperienceApi.updateAlertRule} */
@@ -241,20 +244,26 @@ export class CiExperienceClient implements CiExperienceApi {
     id: string,
     input: CiAlertRuleInput,
   ): Promise<CiAlertRule> {
-    const res = await this.send('PUT', alertRulePath(id), input);
+    const res = await this.send(
+      'PUT',
+      pathOf('UpdateAlertRule', { id }),
+      input,
+    );
     return (await res.json()) as CiAlertRule;
   }
 
   /** {@inheritDoc CiExperienceApi.deleteAlertRule} */
   async deleteAlertRule(id: string): Promise<void> {
-    await this.send('DELETE', alertRulePath(id));
+    await this.send('DELETE', pathOf('DeleteAlertRule', { id }));
   }
 
   /** {@inheritDoc CiExperienceApi.getAlertFirings} */
   async getAlertFirings(
     entityRef: CompoundEntityRef,
   ): Promise<CiAlertFiringsResponse> {
-    return this.get<CiAlertFiringsResponse>(entityPath(entityRef, 'alerts'));
+    return this.get<CiAlertFiringsResponse>(
+      pathOf('ListAlertFirings', entityParams(entityRef)),
+    );
   }
 
   private async get<T>(pathAndQuery: string): Promise<T> {

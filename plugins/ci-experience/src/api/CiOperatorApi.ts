@@ -1,3 +1,4 @@
+import { apiPath } from './generated/routes';
 import {
   createApiRef,
   DiscoveryApi,
@@ -49,7 +50,7 @@ export class CiOperatorClient implements CiOperatorApi {
         ? ''
         : `?limit=${encodeURIComponent(String(options.limit))}`;
     const res = await this.options.fetchApi.fetch(
-      `${base}/admin/status${query}`,
+      `${base}${apiPath('GetOperatorStatus', {})}${query}`,
     );
     if (!res.ok) {
       throw await ResponseError.fromResponse(res);
