@@ -6,7 +6,6 @@ import {
   commitTransition,
   countRunBatch,
   Counters,
-  counters,
   D,
   dailyCounterOf,
   dayOf,
@@ -459,15 +458,7 @@ export class InsightsAggregator {
       return;
     }
     const daily = new Map<string, Counters>();
-    const dailyOf = (...k: string[]) => {
-      const id = key(...k);
-      let c = daily.get(id);
-      if (!c) {
-        c = counters();
-        daily.set(id, c);
-      }
-      return c;
-    };
+    const dailyOf = dailyCounterOf(daily);
     const states = new Map<
       string,
       {
