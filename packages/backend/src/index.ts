@@ -76,6 +76,9 @@ backend.add(
 // (docs/agents.md)
 backend.add(import('@backstage/plugin-mcp-actions-backend'));
 
-// A plugin that refused to start (CI Experience with a demo secret in a
-// production config, say) has logged why: exit rather than linger unready.
-backend.start().catch(() => process.exit(1));
+// A backend that cannot start (CI Experience refusing a demo secret in a
+// production config, say) says why and exits rather than linger unready.
+backend.start().catch(error => {
+  process.stderr.write(`The backend did not start: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});
