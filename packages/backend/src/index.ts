@@ -70,6 +70,15 @@ backend.add(
   import('@ci-experience/plugin-ci-experience-backend-module-ci-events'),
 );
 
+// Scorecards: Tech Insights with CI Experience's facts (docs/scorecards.md)
+backend.add(import('@backstage-community/plugin-tech-insights-backend'));
+backend.add(
+  import('@backstage-community/plugin-tech-insights-backend-module-jsonfc'),
+);
+backend.add(
+  import('@ci-experience/plugin-tech-insights-backend-module-ci-experience'),
+);
+
 // AI agents: the actions of the plugins in backend.actions.pluginSources
 // (CI Experience's list-ci-runs, get-ci-run, explain-ci-failure, ...) over
 // MCP at /api/mcp-actions/v1, for signed-in users and static tokens

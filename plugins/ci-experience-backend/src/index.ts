@@ -5,9 +5,3 @@
  */
 
 export { ciExperiencePlugin as default } from './plugin';
-export {
-  ciExperienceTechInsightsModule,
-  createCiFactRetriever,
-  CI_FACT_RETRIEVER_ID,
-  CI_FACT_SCHEMA,
-} from './techInsights/ciFactRetriever';

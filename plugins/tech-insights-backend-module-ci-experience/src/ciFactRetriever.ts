@@ -1,6 +1,5 @@
 import {
   AuthService,
-  createBackendModule,
   DiscoveryService,
   LoggerService,
 } from '@backstage/backend-plugin-api';
@@ -13,7 +12,6 @@ import { Entity, getCompoundEntityRef } from '@backstage/catalog-model';
 import {
   FactRetriever,
   TechInsightFact,
-  techInsightsFactRetrieversExtensionPoint,
 } from '@backstage-community/plugin-tech-insights-node';
 import {
   CiAlertRulesResponse,
@@ -262,26 +260,3 @@ async function factsOf(
     facts: out,
   };
 }
-
-/**
- * Adds the CI Experience fact retriever to Tech Insights
- * (`@backstage-community/plugin-tech-insights-backend`). Its cadence is
- * `techInsights.factRetrievers.ciExperienceFactRetriever` in config
- * (docs/scorecards.md).
- *
- * @public
- */
-export const ciExperienceTechInsightsModule = createBackendModule({
-  pluginId: 'tech-insights',
-  moduleId: 'ci-experience-facts',
-  register(env) {
-    env.registerInit({
-      deps: { providers: techInsightsFactRetrieversExtensionPoint },
-      async init({ providers }) {
-        providers.addFactRetrievers({
-          [CI_FACT_RETRIEVER_ID]: createCiFactRetriever(),
-        });
-      },
-    });
-  },
-});

@@ -4,14 +4,16 @@ import {
   CiProvider,
   CiProviderRun,
 } from '@ci-experience/plugin-ci-experience-node';
-import { AddressInfo } from 'node:net';
-import { ciPluginFeatures } from '../__testUtils__/backend';
 import {
   CI_FACT_RETRIEVER_ID,
   CI_FACT_SCHEMA,
   createCiFactRetriever,
-  daysSinceLongRed,
-} from './ciFactRetriever';
+} from '@ci-experience/plugin-tech-insights-backend-module-ci-experience';
+import { AddressInfo } from 'node:net';
+import { ciPluginFeatures } from '../__testUtils__/backend';
+
+// The Tech Insights module reads this plugin's HTTP API: its retriever
+// against a real backend of the plugin.
 
 const DAY = 24 * 3600_000;
 const NOW = Date.parse('2026-12-03T12:00:00.000Z');
@@ -20,65 +22,6 @@ const ago = (ms: number) => new Date(NOW - ms).toISOString();
 // The aggregates follow the sync's writes once they settle: bounded by
 // polls, not by the machine's speed.
 jest.setTimeout(120_000);
-
-describe('daysSinceLongRed', () => {
-  const run = (
-    workflow: string,
-    status: 'succeeded' | 'failed' | 'running',
-    createdAgo: number,
-  ) => ({ workflow, status, createdAt: ago(createdAgo) });
-
-  it('measures from the end of the last red stretch over a day, per workflow', () => {
-    expect(
-      daysSinceLongRed(
-        [
-          run('CI', 'succeeded', 20 * DAY),
-          run('CI', 'failed', 10 * DAY), // red for 2 days...
-          run('CI', 'failed', 9 * DAY),
-          run('CI', 'succeeded', 8 * DAY), // ...until here
-          run('CI', 'failed', 3 * DAY), // red for 12 hours only
-          run('CI', 'succeeded', 2.5 * DAY),
-          run('Deploy', 'succeeded', 1 * DAY),
-        ],
-        NOW,
-      ),
-    ).toBe(8);
-  });
-
-  it('is 0 while a stretch over a day is open, and absent when there was none', () => {
-    expect(
-      daysSinceLongRed(
-        [run('CI', 'succeeded', 5 * DAY), run('CI', 'failed', 2 * DAY)],
-        NOW,
-      ),
-    ).toBe(0);
-    // Red for 12 hours so far, and a running run: not yet a day.
-    expect(
-      daysSinceLongRed(
-        [
-          run('CI', 'succeeded', 5 * DAY),
-          run('CI', 'failed', 0.5 * DAY),
-          run('CI', 'running', 0.1 * DAY),
-        ],
-        NOW,
-      ),
-    ).toBeUndefined();
-    expect(daysSinceLongRed([], NOW)).toBeUndefined();
-  });
-
-  it('does not join one workflow red with another one green', () => {
-    expect(
-      daysSinceLongRed(
-        [
-          run('CI', 'failed', 6 * DAY),
-          run('Deploy', 'succeeded', 5 * DAY),
-          run('CI', 'succeeded', 4 * DAY),
-        ],
-        NOW,
-      ),
-    ).toBe(4);
-  });
-});
 
 describe('the CI fact retriever', () => {
   const runOf = (
