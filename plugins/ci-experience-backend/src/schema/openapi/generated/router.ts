@@ -838,8 +838,9 @@ export const spec = {
               'application/json': {
                 schema: {
                   type: 'object',
+                  required: ['rules'],
                   properties: {
-                    items: {
+                    rules: {
                       type: 'array',
                       items: {
                         $ref: '#/components/schemas/AlertRule',
@@ -1036,6 +1037,15 @@ export const spec = {
               'application/json': {
                 schema: {
                   type: 'object',
+                  required: ['firings'],
+                  properties: {
+                    firings: {
+                      type: 'array',
+                      items: {
+                        type: 'object',
+                      },
+                    },
+                  },
                 },
               },
             },
