@@ -11,8 +11,12 @@
  *   CLI downloads from Maven Central at run time, which neither this
  *   machine nor an offline CI can reach, so its typed endpoint map is not
  *   used: the router is typed from the spec constant instead.
- * - The frontend client's routes: plugins/ci-experience/src/api/generated/routes.ts,
- *   each operation's method and path, and `apiPath` to fill a path in.
+ * - The frontend client's request layer: plugins/ci-experience/src/api/generated/routes.ts,
+ *   the spec's schemas as TypeScript types, each operation's method, path,
+ *   query parameters, body and answer (`CiApiOperations`), and `apiRequest`,
+ *   which builds an operation's request from typed path, query and body:
+ *   a route, a query parameter or a body the spec does not have fails to
+ *   compile in the client, and so does an answer type that does not fit.
  * - The route index of docs/api.md, between its `openapi:routes` markers.
  *
  * With --check nothing is written: it fails when a generated file differs
@@ -50,6 +54,72 @@ const BANNER = `// *************************************************************
 `;
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
 
+/** A `$ref`'d component (parameter, response, ...) or the object itself. */
+function resolve(spec, object) {
+  if (!object?.$ref) return object;
+  const parts = object.$ref.replace(/^#\//, '').split('/');
+  return resolve(
+    spec,
+    parts.reduce((at, part) => at?.[part], spec),
+  );
+}
+
+/** The JSON schema of an operation's 2xx answer; undefined for no body. */
+function successResponse(spec, op) {
+  const code = Object.keys(op.responses ?? {}).find(c => /^2\d\d$/.test(c));
+  const response = code ? resolve(spec, op.responses[code]) : undefined;
+  return response?.content?.['application/json']?.schema;
+}
+
+/** The TypeScript name of a component schema. */
+const modelName = ref => `CiApi${ref.split('/').pop()}`;
+
+/**
+ * A JSON schema (the subset this spec uses) as a TypeScript type: a
+ * `$ref` by its model's name, an object without properties as `object`,
+ * a schema without a type as `unknown`.
+ */
+function tsType(schema, indent = '') {
+  if (!schema || Object.keys(schema).length === 0) return 'unknown';
+  if (schema.$ref) return modelName(schema.$ref);
+  if (schema.enum) return schema.enum.map(v => JSON.stringify(v)).join(' | ');
+  if (schema.allOf) return schema.allOf.map(s => tsType(s, indent)).join(' & ');
+  const union = schema.oneOf ?? schema.anyOf;
+  if (union) return union.map(s => tsType(s, indent)).join(' | ');
+  switch (schema.type) {
+    case 'string':
+      return 'string';
+    case 'integer':
+    case 'number':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'array':
+      return `Array<${tsType(schema.items, indent)}>`;
+    case 'object': {
+      const properties = Object.entries(schema.properties ?? {});
+      if (properties.length === 0) return 'object';
+      const required = new Set(schema.required ?? []);
+      const inner = `${indent}  `;
+      return `{\n${properties
+        .map(
+          ([name, property]) =>
+            `${inner}${name}${required.has(name) ? '' : '?'}: ${tsType(
+              property,
+              inner,
+            )};`,
+        )
+        .join('\n')}\n${indent}}`;
+    }
+    default:
+      return 'unknown';
+  }
+}
+
+/** The names in `{...}` of a path template. */
+const pathNames = template =>
+  [...template.matchAll(/\{(\w+)\}/g)].map(m => m[1]);
+
 function operations(spec) {
   const ops = [];
   for (const [p, item] of Object.entries(spec.paths)) {
@@ -59,11 +129,21 @@ function operations(spec) {
         if (!op.operationId) {
           throw new Error(`${method.toUpperCase()} ${p} has no operationId`);
         }
+        const params = [...(item.parameters ?? []), ...(op.parameters ?? [])]
+          .map(param => resolve(spec, param));
         ops.push({
           id: op.operationId,
           method: method.toUpperCase(),
           path: p,
           description: op.description ?? '',
+          query: params.filter(param => param.in === 'query'),
+          body: op.requestBody
+            ? {
+                required: Boolean(op.requestBody.required),
+                schema: op.requestBody.content?.['application/json']?.schema,
+              }
+            : undefined,
+          response: successResponse(spec, op),
         });
       }
     }
@@ -88,15 +168,67 @@ export const createOpenApiRouter = (
   options?: Parameters<typeof createValidatedOpenApiRouter>['1'],
 ) => createValidatedOpenApiRouter<typeof spec>(spec, options);
 `;
+  const models = Object.entries(spec.components?.schemas ?? {})
+    .map(
+      ([name, schema]) =>
+        `/** ${
+          schema.description ?? `The spec's \`${name}\` schema.`
+        } @internal */\nexport type ${modelName(name)} = ${tsType(schema)};`,
+    )
+    .join('\n\n');
+  const operationTypes = ops
+    .map(o => {
+      const names = pathNames(o.path);
+      const path = names.length
+        ? `{ ${names.map(n => `${n}: string`).join('; ')} }`
+        : 'Record<string, never>';
+      const query = o.query.length
+        ? `{ ${o.query
+            .map(
+              q => `${q.name}${q.required ? '' : '?'}: ${tsType(q.schema)}`,
+            )
+            .join('; ')} }`
+        : 'Record<string, never>';
+      let body = 'undefined';
+      if (o.body) body = tsType(o.body.schema);
+      const response = o.response ? tsType(o.response, '    ') : 'void';
+      return `  /** ${o.method} ${o.path} */
+  ${o.id}: {
+    path: ${path};
+    query: ${query};
+    body: ${body};
+    bodyRequired: ${o.body?.required ? 'true' : 'false'};
+    response: ${response};
+  };`;
+    })
+    .join('\n');
   const routes = `${BANNER}
+${models}
+
 /**
- * Every operation of the CI Experience API: its method and path template.
+ * Every operation of the CI Experience API: its path and query parameters,
+ * its JSON body and its 2xx answer (\`void\` when it has none).
+ *
+ * @internal
+ */
+export type CiApiOperations = {
+${operationTypes}
+};
+
+/**
+ * Every operation of the CI Experience API: its method, path template and
+ * query parameters.
  *
  * @internal
  */
 export const CI_API_ROUTES = {
 ${ops
-  .map(o => `  ${o.id}: { method: '${o.method}', path: '${o.path}' },`)
+  .map(
+    o =>
+      `  ${o.id}: { method: '${o.method}', path: '${o.path}', query: [${o.query
+        .map(q => `'${q.name}'`)
+        .join(', ')}] },`,
+  )
   .join('\n')}
 } as const;
 
@@ -121,6 +253,53 @@ export function apiPath<O extends CiApiOperation>(
   return CI_API_ROUTES[operation].path.replace(/\\{(\\w+)\\}/g, (_, name) =>
     encodeURIComponent((params as Record<string, string>)[name]),
   );
+}
+
+/**
+ * What a call of an operation takes: its path parameters, its query
+ * parameters (an undefined one is left out, an array one repeated) and its
+ * JSON body, each as the spec types it.
+ *
+ * @internal
+ */
+export type CiApiRequest<O extends CiApiOperation> = {
+  path: CiApiOperations[O]['path'];
+  query?: Partial<CiApiOperations[O]['query']>;
+} & (CiApiOperations[O]['bodyRequired'] extends true
+  ? { body: CiApiOperations[O]['body'] }
+  : { body?: CiApiOperations[O]['body'] });
+
+/**
+ * An operation's request relative to the plugin's base URL: its method, its
+ * path and query string, and \`init\` for \`fetch\` (method, and the JSON body
+ * with its content type).
+ *
+ * @internal
+ */
+export function apiRequest<O extends CiApiOperation>(
+  operation: O,
+  request: CiApiRequest<O>,
+): { method: string; path: string; init: RequestInit } {
+  const route = CI_API_ROUTES[operation];
+  const search = new URLSearchParams();
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  for (const name of route.query as readonly string[]) {
+    const value = query[name];
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item !== undefined && item !== null) search.append(name, String(item));
+    }
+  }
+  const path = apiPath(
+    operation,
+    request.path as CiApiPathParams<(typeof CI_API_ROUTES)[O]['path']>,
+  );
+  const qs = search.toString();
+  const init: RequestInit = { method: route.method };
+  if (request.body !== undefined) {
+    init.headers = { 'Content-Type': 'application/json' };
+    init.body = JSON.stringify(request.body);
+  }
+  return { method: route.method, path: qs ? \`\${path}?\${qs}\` : path, init };
 }
 `;
   const docs = fs.readFileSync(DOCS, 'utf8');

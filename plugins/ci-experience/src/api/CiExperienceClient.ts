@@ -1,4 +1,3 @@
-import { apiPath, CiApiOperation } from './generated/routes';
 import { CompoundEntityRef } from '@backstage/catalog-model';
 import { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
@@ -18,21 +17,16 @@ import {
   CiRunsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiExperienceApi, CiInsightsQuery } from './CiExperienceApi';
+import {
+  apiRequest,
+  CiApiOperation,
+  CiApiOperations,
+  CiApiRequest,
+} from './generated/routes';
 
-/**
- * An operation's path (generated from the backend's OpenAPI spec, so a
- * route the backend does not serve fails to compile), without its leading
- * slash. Kind and namespace are case-insensitive in the catalog; the name is
- * kept as is because the backend looks it up case-insensitively anyway.
- */
-function pathOf<O extends CiApiOperation>(
-  operation: O,
-  params: Parameters<typeof apiPath<O>>[1],
-): string {
-  return apiPath(operation, params).slice(1);
-}
-
-/** The path parameters of an entity. */
+/** The path parameters of an entity. Kind and namespace are
+ * case-insensitive in the catalog; the name is kept as is because the
+ * backend looks it up case-insensitively anyway. */
 function entityParams(entityRef: CompoundEntityRef) {
   return {
     kind: entityRef.kind.toLocaleLowerCase('en-US'),
@@ -41,17 +35,12 @@ function entityParams(entityRef: CompoundEntityRef) {
   };
 }
 
-/** `groups|systems/{namespace}/{name}/insights[?window=]`. */
-function rollupPath(
-  collection: 'groups' | 'systems',
-  ref: CompoundEntityRef,
-  window?: CiInsightsWindow,
-): string {
-  const path = pathOf(
-    collection === 'groups' ? 'GetGroupInsights' : 'GetSystemInsights',
-    { namespace: ref.namespace.toLocaleLowerCase('en-US'), name: ref.name },
-  );
-  return window ? `${path}?window=${encodeURIComponent(window)}` : path;
+/** The path parameters of a group or system. */
+function rollupParams(ref: CompoundEntityRef) {
+  return {
+    namespace: ref.namespace.toLocaleLowerCase('en-US'),
+    name: ref.name,
+  };
 }
 
 /**
@@ -74,60 +63,51 @@ export class CiExperienceClient implements CiExperienceApi {
     entityRef: CompoundEntityRef,
     query: CiRunsQuery,
   ): Promise<CiRunsResponse> {
-    const path = pathOf('ListEntityRuns', entityParams(entityRef));
-
-    const params = new URLSearchParams();
-    if (query.branch) {
-      params.set('branch', query.branch);
-    }
-    if (query.branchScope && query.branchScope !== 'all') {
-      params.set('branchScope', query.branchScope);
-    }
-    if (query.attempts && query.attempts !== 'latest') {
-      params.set('attempts', query.attempts);
-    }
-    // Repeated rather than comma-joined so that each value stays verbatim.
-    for (const status of query.status ?? []) {
-      params.append('status', status);
-    }
-    if (query.workflow) {
-      params.set('workflow', query.workflow);
-    }
-    for (const provider of query.provider ?? []) {
-      params.append('provider', provider);
-    }
-    if (query.limit !== undefined) {
-      params.set('limit', String(query.limit));
-    }
-    if (query.cursor) {
-      params.set('cursor', query.cursor);
-    }
-    const search = params.toString();
-
-    return this.get<CiRunsResponse>(search ? `${path}?${search}` : path);
+    return this.call<'ListEntityRuns', CiRunsResponse>('ListEntityRuns', {
+      path: entityParams(entityRef),
+      query: {
+        branch: query.branch || undefined,
+        branchScope:
+          query.branchScope && query.branchScope !== 'all'
+            ? query.branchScope
+            : undefined,
+        attempts:
+          query.attempts && query.attempts !== 'latest'
+            ? query.attempts
+            : undefined,
+        // Repeated rather than comma-joined so that each value stays verbatim.
+        status: query.status,
+        workflow: query.workflow || undefined,
+        provider: query.provider,
+        limit: query.limit === undefined ? undefined : String(query.limit),
+        cursor: query.cursor || undefined,
+      },
+    });
   }
 
   /** {@inheritDoc CiExperienceApi.getRun} */
   async getRun(id: string): Promise<CiRunDetail> {
-    return this.get<CiRunDetail>(pathOf('GetRun', { id }));
+    return this.call<'GetRun', CiRunDetail>('GetRun', { path: { id } });
   }
 
   private annotations?: Promise<{ annotations: string[] }>;
 
   /** Read once per page load: the list changes only with the backend's providers. */
   async getAnnotations(): Promise<{ annotations: string[] }> {
-    this.annotations ??= this.get<{ annotations: string[] }>(
-      pathOf('GetAnnotations', {}),
-    ).catch(error => {
-      this.annotations = undefined;
-      throw error;
-    });
+    this.annotations ??= this.call('GetAnnotations', { path: {} }).catch(
+      error => {
+        this.annotations = undefined;
+        throw error;
+      },
+    );
     return this.annotations;
   }
 
   /** {@inheritDoc CiExperienceApi.getJobLog} */
   async getJobLog(runId: string, jobId: string): Promise<CiJobLog> {
-    return this.get<CiJobLog>(pathOf('GetJobLog', { id: runId, jobId }));
+    return this.call<'GetJobLog', CiJobLog>('GetJobLog', {
+      path: { id: runId, jobId },
+    });
   }
 
   /** {@inheritDoc CiExperienceApi.rerunRun} */
@@ -140,18 +120,17 @@ export class CiExperienceClient implements CiExperienceApi {
     if (request.failedOnly !== undefined) {
       body.failedOnly = request.failedOnly;
     }
-    await this.post(
-      pathOf('RerunRun', { ...entityParams(entityRef), id: runId }),
+    await this.call('RerunRun', {
+      path: { ...entityParams(entityRef), id: runId },
       body,
-    );
+    });
   }
 
   /** {@inheritDoc CiExperienceApi.cancelRun} */
   async cancelRun(entityRef: CompoundEntityRef, runId: string): Promise<void> {
-    await this.post(
-      pathOf('CancelRun', { ...entityParams(entityRef), id: runId }),
-      {},
-    );
+    await this.call('CancelRun', {
+      path: { ...entityParams(entityRef), id: runId },
+    });
   }
 
   /** {@inheritDoc CiExperienceApi.getInsights} */
@@ -159,28 +138,22 @@ export class CiExperienceClient implements CiExperienceApi {
     entityRef: CompoundEntityRef,
     query: CiInsightsQuery = {},
   ): Promise<CiInsightsResponse> {
-    const path = pathOf('GetEntityInsights', entityParams(entityRef));
-    const params = new URLSearchParams();
     // A custom range wins over a window: the backend takes one or the other.
-    if (query.from || query.to) {
-      if (query.from) {
-        params.set('from', query.from);
-      }
-      if (query.to) {
-        params.set('to', query.to);
-      }
-    } else if (query.window) {
-      params.set('window', query.window);
-    }
-    if (query.workflow) {
-      params.set('workflow', query.workflow);
-    }
-    // Repeated rather than comma-joined: a branch name may hold a comma.
-    for (const branch of query.branches ?? []) {
-      params.append('branch', branch);
-    }
-    const search = params.toString();
-    return this.get<CiInsightsResponse>(search ? `${path}?${search}` : path);
+    const range = Boolean(query.from || query.to);
+    return this.call<'GetEntityInsights', CiInsightsResponse>(
+      'GetEntityInsights',
+      {
+        path: entityParams(entityRef),
+        query: {
+          from: query.from || undefined,
+          to: query.to || undefined,
+          window: range ? undefined : query.window,
+          workflow: query.workflow || undefined,
+          // Repeated rather than comma-joined: a branch name may hold a comma.
+          branch: query.branches,
+        },
+      },
+    );
   }
 
   /** {@inheritDoc CiExperienceApi.getGroupInsights} */
@@ -188,7 +161,10 @@ export class CiExperienceClient implements CiExperienceApi {
     groupRef: CompoundEntityRef,
     window?: CiInsightsWindow,
   ): Promise<CiRollupResponse> {
-    return this.get<CiRollupResponse>(rollupPath('groups', groupRef, window));
+    return this.call<'GetGroupInsights', CiRollupResponse>('GetGroupInsights', {
+      path: rollupParams(groupRef),
+      query: { window },
+    });
   }
 
   /** {@inheritDoc CiExperienceApi.getSystemInsights} */
@@ -196,16 +172,19 @@ export class CiExperienceClient implements CiExperienceApi {
     systemRef: CompoundEntityRef,
     window?: CiInsightsWindow,
   ): Promise<CiRollupResponse> {
-    return this.get<CiRollupResponse>(rollupPath('systems', systemRef, window));
+    return this.call<'GetSystemInsights', CiRollupResponse>(
+      'GetSystemInsights',
+      { path: rollupParams(systemRef), query: { window } },
+    );
   }
 
   /** {@inheritDoc CiExperienceApi.getAlertRules} */
   async getAlertRules(
     entityRef: CompoundEntityRef,
   ): Promise<CiAlertRulesResponse> {
-    return this.get<CiAlertRulesResponse>(
-      pathOf('ListAlertRules', entityParams(entityRef)),
-    );
+    return this.call<'ListAlertRules', CiAlertRulesResponse>('ListAlertRules', {
+      path: entityParams(entityRef),
+    });
   }
 
   /** {@inheritDoc CiExperienceApi.createAlertRule} */
@@ -213,12 +192,10 @@ export class CiExperienceClient implements CiExperienceApi {
     entityRef: CompoundEntityRef,
     input: CiAlertRuleInput,
   ): Promise<CiAlertRule> {
-    const res = await this.send(
-      'POST',
-      pathOf('ListAlertRules', entityParams(entityRef)),
-      input,
-    );
-    return (await res.json()) as CiAlertRule;
+    return this.call<'CreateAlertRule', CiAlertRule>('CreateAlertRule', {
+      path: entityParams(entityRef),
+      body: input,
+    });
   }
 
   /** {@inheritDoc CiExperienceApi.previewAlertRule} */
@@ -226,17 +203,17 @@ export class CiExperienceClient implements CiExperienceApi {
     entityRef: CompoundEntityRef,
     input: CiAlertRuleInput,
   ): Promise<CiAlertPreview> {
-    const res = await this.send(
-      'POST',
-      pathOf('PreviewAlertRule', entityParams(entityRef)),
-      input,
-    );
-    return (await res.json()) as CiAlertPreview;
+    return this.call<'PreviewAlertRule', CiAlertPreview>('PreviewAlertRule', {
+      path: entityParams(entityRef),
+      body: input,
+    });
   }
 
   /** {@inheritDoc CiExperienceApi.getAlertRule} */
   async getAlertRule(id: string): Promise<CiAlertRule> {
-    return this.get<CiAlertRule>(pathOf('GetAlertRule', { id }));
+    return this.call<'GetAlertRule', CiAlertRule>('GetAlertRule', {
+      path: { id },
+    });
   }
 
   /** {@inheritDoc CiExperienceApi.updateAlertRule} */
@@ -244,61 +221,48 @@ export class CiExperienceClient implements CiExperienceApi {
     id: string,
     input: CiAlertRuleInput,
   ): Promise<CiAlertRule> {
-    const res = await this.send(
-      'PUT',
-      pathOf('UpdateAlertRule', { id }),
-      input,
-    );
-    return (await res.json()) as CiAlertRule;
+    return this.call<'UpdateAlertRule', CiAlertRule>('UpdateAlertRule', {
+      path: { id },
+      body: input,
+    });
   }
 
   /** {@inheritDoc CiExperienceApi.deleteAlertRule} */
   async deleteAlertRule(id: string): Promise<void> {
-    await this.send('DELETE', pathOf('DeleteAlertRule', { id }));
+    await this.call('DeleteAlertRule', { path: { id } });
   }
 
   /** {@inheritDoc CiExperienceApi.getAlertFirings} */
   async getAlertFirings(
     entityRef: CompoundEntityRef,
   ): Promise<CiAlertFiringsResponse> {
-    return this.get<CiAlertFiringsResponse>(
-      pathOf('ListAlertFirings', entityParams(entityRef)),
+    return this.call<'ListAlertFirings', CiAlertFiringsResponse>(
+      'ListAlertFirings',
+      { path: entityParams(entityRef) },
     );
   }
 
-  private async get<T>(pathAndQuery: string): Promise<T> {
+  /**
+   * One operation of the API: the request is built from the spec's
+   * routes (`apiRequest`), and the answer is read as `R`, which must fit
+   * the spec's answer for the operation, so that a type of the common
+   * package that drifts from the spec fails to compile here. Throws a
+   * ResponseError unless the answer is ok; an answer without a body
+   * (202, 204) is undefined.
+   */
+  private async call<
+    O extends CiApiOperation,
+    R extends CiApiOperations[O]['response'] = CiApiOperations[O]['response'],
+  >(operation: O, request: CiApiRequest<O>): Promise<R> {
+    const { path, init } = apiRequest(operation, request);
     const baseUrl = await this.discoveryApi.getBaseUrl('ci-experience');
-    const res = await this.fetchApi.fetch(`${baseUrl}/${pathAndQuery}`);
+    const res = await this.fetchApi.fetch(`${baseUrl}${path}`, init);
     if (!res.ok) {
       throw await ResponseError.fromResponse(res);
     }
-    return (await res.json()) as T;
-  }
-
-  private async post(path: string, body: object): Promise<void> {
-    await this.send('POST', path, body);
-  }
-
-  /** A request with an optional JSON body; throws a ResponseError unless ok. */
-  private async send(
-    method: 'POST' | 'PUT' | 'DELETE',
-    path: string,
-    body?: object,
-  ): Promise<Response> {
-    const baseUrl = await this.discoveryApi.getBaseUrl('ci-experience');
-    const res = await this.fetchApi.fetch(
-      `${baseUrl}/${path}`,
-      body === undefined
-        ? { method }
-        : {
-            method,
-            headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify(body),
-          },
-    );
-    if (!res.ok) {
-      throw await ResponseError.fromResponse(res);
+    if (res.status === 202 || res.status === 204) {
+      return undefined as R;
     }
-    return res;
+    return (await res.json()) as R;
   }
 }

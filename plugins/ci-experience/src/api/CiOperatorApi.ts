@@ -1,4 +1,3 @@
-import { apiPath } from './generated/routes';
 import {
   createApiRef,
   DiscoveryApi,
@@ -6,6 +5,7 @@ import {
 } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import { CiOperatorStatus } from '@ci-experience/plugin-ci-experience-common';
+import { apiRequest } from './generated/routes';
 
 /**
  * The operator's view of the CI Experience backend (permission
@@ -45,13 +45,13 @@ export class CiOperatorClient implements CiOperatorApi {
     options: { limit?: number } = {},
   ): Promise<CiOperatorStatus> {
     const base = await this.options.discoveryApi.getBaseUrl('ci-experience');
-    const query =
-      options.limit === undefined
-        ? ''
-        : `?limit=${encodeURIComponent(String(options.limit))}`;
-    const res = await this.options.fetchApi.fetch(
-      `${base}${apiPath('GetOperatorStatus', {})}${query}`,
-    );
+    const { path, init } = apiRequest('GetOperatorStatus', {
+      path: {},
+      query: {
+        limit: options.limit === undefined ? undefined : String(options.limit),
+      },
+    });
+    const res = await this.options.fetchApi.fetch(`${base}${path}`, init);
     if (!res.ok) {
       throw await ResponseError.fromResponse(res);
     }

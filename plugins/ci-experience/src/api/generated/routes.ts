@@ -4,60 +4,363 @@
 // * by scripts/openapi.cjs (yarn openapi).                          *
 // ******************************************************************
 
+/** The spec's `Error` schema. @internal */
+export type CiApiError = {
+  error: {
+    name: string;
+    message: string;
+  };
+  request?: object;
+  response?: object;
+};
+
+/** The spec's `Status` schema. @internal */
+export type CiApiStatus =
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'skipped';
+
+/** The spec's `Run` schema. @internal */
+export type CiApiRun = {
+  id: string;
+  provider: string;
+  source: string;
+  workflow: string;
+  workflowLabel?: string;
+  workflowPath?: string;
+  runNumber: number;
+  attempt: number;
+  status: CiApiStatus;
+  providerStatus: string;
+  branch?: string;
+  commitSha?: string;
+  commitMessage?: string;
+  actor?: string;
+  event?: string;
+  url: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  queuedMs?: number;
+  failure?: object;
+};
+
+/** The spec's `Job` schema. @internal */
+export type CiApiJob = {
+  id: string;
+  name: string;
+  status: CiApiStatus;
+  providerStatus: string;
+  url?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  steps?: Array<object>;
+};
+
+/** The spec's `RunsResponse` schema. @internal */
+export type CiApiRunsResponse = {
+  items: Array<CiApiRun>;
+  nextCursor?: string;
+  sources: Array<{
+    provider: string;
+    source: string;
+    lastSyncedAt?: string;
+    syncing: boolean;
+    defaultBranch?: string;
+    error?: object;
+  }>;
+  allowedBranches?: Array<string>;
+};
+
+/** The spec's `RunDetail` schema. @internal */
+export type CiApiRunDetail = CiApiRun & {
+  jobs?: Array<CiApiJob>;
+  attempts?: Array<object>;
+  actions?: object;
+  jobsPending?: boolean;
+};
+
+/** The spec's `JobLog` schema. @internal */
+export type CiApiJobLog = {
+  text: string;
+  truncated?: boolean;
+  totalBytes?: number;
+  url?: string;
+};
+
+/** A rule as drafted (kind, params, channels, branches, workflow, name). @internal */
+export type CiApiAlertRuleInput = object;
+
+/** The spec's `AlertRule` schema. @internal */
+export type CiApiAlertRule = {
+  id: string;
+  entityRef: string;
+  kind: string;
+};
+
+/** An entity's insights over its window (see docs/insights.md). @internal */
+export type CiApiInsights = object;
+
+/** The spec's `Rollup` schema. @internal */
+export type CiApiRollup = {
+  items: Array<object>;
+};
+
 /**
- * Every operation of the CI Experience API: its method and path template.
+ * Every operation of the CI Experience API: its path and query parameters,
+ * its JSON body and its 2xx answer (`void` when it has none).
+ *
+ * @internal
+ */
+export type CiApiOperations = {
+  /** GET /annotations */
+  GetAnnotations: {
+    path: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: {
+      annotations: Array<string>;
+    };
+  };
+  /** GET /entities/{kind}/{namespace}/{name}/runs */
+  ListEntityRuns: {
+    path: { kind: string; namespace: string; name: string };
+    query: {
+      provider?: string | Array<string>;
+      status?: string | Array<string>;
+      branch?: string;
+      workflow?: string;
+      branchScope?: string;
+      attempts?: string;
+      cursor?: string;
+      limit?: string;
+    };
+    body: undefined;
+    bodyRequired: false;
+    response: CiApiRunsResponse;
+  };
+  /** GET /runs/{id} */
+  GetRun: {
+    path: { id: string };
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: CiApiRunDetail;
+  };
+  /** GET /runs/{id}/jobs/{jobId}/log */
+  GetJobLog: {
+    path: { id: string; jobId: string };
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: CiApiJobLog;
+  };
+  /** POST /entities/{kind}/{namespace}/{name}/runs/{id}/rerun */
+  RerunRun: {
+    path: { kind: string; namespace: string; name: string; id: string };
+    query: Record<string, never>;
+    body: {
+      failedOnly?: boolean;
+    };
+    bodyRequired: false;
+    response: void;
+  };
+  /** POST /entities/{kind}/{namespace}/{name}/runs/{id}/cancel */
+  CancelRun: {
+    path: { kind: string; namespace: string; name: string; id: string };
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: void;
+  };
+  /** GET /entities/{kind}/{namespace}/{name}/insights */
+  GetEntityInsights: {
+    path: { kind: string; namespace: string; name: string };
+    query: {
+      window?: string;
+      from?: string;
+      to?: string;
+      workflow?: string;
+      branch?: string | Array<string>;
+    };
+    body: undefined;
+    bodyRequired: false;
+    response: CiApiInsights;
+  };
+  /** GET /groups/{namespace}/{name}/insights */
+  GetGroupInsights: {
+    path: { namespace: string; name: string };
+    query: { window?: string };
+    body: undefined;
+    bodyRequired: false;
+    response: CiApiRollup;
+  };
+  /** GET /systems/{namespace}/{name}/insights */
+  GetSystemInsights: {
+    path: { namespace: string; name: string };
+    query: { window?: string };
+    body: undefined;
+    bodyRequired: false;
+    response: CiApiRollup;
+  };
+  /** GET /entities/{kind}/{namespace}/{name}/alert-rules */
+  ListAlertRules: {
+    path: { kind: string; namespace: string; name: string };
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: {
+      rules: Array<CiApiAlertRule>;
+    };
+  };
+  /** POST /entities/{kind}/{namespace}/{name}/alert-rules */
+  CreateAlertRule: {
+    path: { kind: string; namespace: string; name: string };
+    query: Record<string, never>;
+    body: CiApiAlertRuleInput;
+    bodyRequired: true;
+    response: CiApiAlertRule;
+  };
+  /** POST /entities/{kind}/{namespace}/{name}/alert-rules/preview */
+  PreviewAlertRule: {
+    path: { kind: string; namespace: string; name: string };
+    query: Record<string, never>;
+    body: CiApiAlertRuleInput;
+    bodyRequired: true;
+    response: object;
+  };
+  /** GET /alert-rules/{id} */
+  GetAlertRule: {
+    path: { id: string };
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: CiApiAlertRule;
+  };
+  /** PUT /alert-rules/{id} */
+  UpdateAlertRule: {
+    path: { id: string };
+    query: Record<string, never>;
+    body: CiApiAlertRuleInput;
+    bodyRequired: true;
+    response: CiApiAlertRule;
+  };
+  /** DELETE /alert-rules/{id} */
+  DeleteAlertRule: {
+    path: { id: string };
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: void;
+  };
+  /** GET /entities/{kind}/{namespace}/{name}/alerts */
+  ListAlertFirings: {
+    path: { kind: string; namespace: string; name: string };
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: {
+      firings: Array<object>;
+    };
+  };
+  /** GET /admin/status */
+  GetOperatorStatus: {
+    path: Record<string, never>;
+    query: { limit?: string };
+    body: undefined;
+    bodyRequired: false;
+    response: object;
+  };
+  /** POST /webhooks/{provider} */
+  PostWebhook: {
+    path: { provider: string };
+    query: Record<string, never>;
+    body: unknown;
+    bodyRequired: true;
+    response: void;
+  };
+};
+
+/**
+ * Every operation of the CI Experience API: its method, path template and
+ * query parameters.
  *
  * @internal
  */
 export const CI_API_ROUTES = {
-  GetAnnotations: { method: 'GET', path: '/annotations' },
+  GetAnnotations: { method: 'GET', path: '/annotations', query: [] },
   ListEntityRuns: {
     method: 'GET',
     path: '/entities/{kind}/{namespace}/{name}/runs',
+    query: [
+      'provider',
+      'status',
+      'branch',
+      'workflow',
+      'branchScope',
+      'attempts',
+      'cursor',
+      'limit',
+    ],
   },
-  GetRun: { method: 'GET', path: '/runs/{id}' },
-  GetJobLog: { method: 'GET', path: '/runs/{id}/jobs/{jobId}/log' },
+  GetRun: { method: 'GET', path: '/runs/{id}', query: [] },
+  GetJobLog: { method: 'GET', path: '/runs/{id}/jobs/{jobId}/log', query: [] },
   RerunRun: {
     method: 'POST',
     path: '/entities/{kind}/{namespace}/{name}/runs/{id}/rerun',
+    query: [],
   },
   CancelRun: {
     method: 'POST',
     path: '/entities/{kind}/{namespace}/{name}/runs/{id}/cancel',
+    query: [],
   },
   GetEntityInsights: {
     method: 'GET',
     path: '/entities/{kind}/{namespace}/{name}/insights',
+    query: ['window', 'from', 'to', 'workflow', 'branch'],
   },
   GetGroupInsights: {
     method: 'GET',
     path: '/groups/{namespace}/{name}/insights',
+    query: ['window'],
   },
   GetSystemInsights: {
     method: 'GET',
     path: '/systems/{namespace}/{name}/insights',
+    query: ['window'],
   },
   ListAlertRules: {
     method: 'GET',
     path: '/entities/{kind}/{namespace}/{name}/alert-rules',
+    query: [],
   },
   CreateAlertRule: {
     method: 'POST',
     path: '/entities/{kind}/{namespace}/{name}/alert-rules',
+    query: [],
   },
   PreviewAlertRule: {
     method: 'POST',
     path: '/entities/{kind}/{namespace}/{name}/alert-rules/preview',
+    query: [],
   },
-  GetAlertRule: { method: 'GET', path: '/alert-rules/{id}' },
-  UpdateAlertRule: { method: 'PUT', path: '/alert-rules/{id}' },
-  DeleteAlertRule: { method: 'DELETE', path: '/alert-rules/{id}' },
+  GetAlertRule: { method: 'GET', path: '/alert-rules/{id}', query: [] },
+  UpdateAlertRule: { method: 'PUT', path: '/alert-rules/{id}', query: [] },
+  DeleteAlertRule: { method: 'DELETE', path: '/alert-rules/{id}', query: [] },
   ListAlertFirings: {
     method: 'GET',
     path: '/entities/{kind}/{namespace}/{name}/alerts',
+    query: [],
   },
-  GetOperatorStatus: { method: 'GET', path: '/admin/status' },
-  PostWebhook: { method: 'POST', path: '/webhooks/{provider}' },
+  GetOperatorStatus: { method: 'GET', path: '/admin/status', query: ['limit'] },
+  PostWebhook: { method: 'POST', path: '/webhooks/{provider}', query: [] },
 } as const;
 
 /** An operation of the CI Experience API. @internal */
@@ -81,4 +384,52 @@ export function apiPath<O extends CiApiOperation>(
   return CI_API_ROUTES[operation].path.replace(/\{(\w+)\}/g, (_, name) =>
     encodeURIComponent((params as Record<string, string>)[name]),
   );
+}
+
+/**
+ * What a call of an operation takes: its path parameters, its query
+ * parameters (an undefined one is left out, an array one repeated) and its
+ * JSON body, each as the spec types it.
+ *
+ * @internal
+ */
+export type CiApiRequest<O extends CiApiOperation> = {
+  path: CiApiOperations[O]['path'];
+  query?: Partial<CiApiOperations[O]['query']>;
+} & (CiApiOperations[O]['bodyRequired'] extends true
+  ? { body: CiApiOperations[O]['body'] }
+  : { body?: CiApiOperations[O]['body'] });
+
+/**
+ * An operation's request relative to the plugin's base URL: its method, its
+ * path and query string, and `init` for `fetch` (method, and the JSON body
+ * with its content type).
+ *
+ * @internal
+ */
+export function apiRequest<O extends CiApiOperation>(
+  operation: O,
+  request: CiApiRequest<O>,
+): { method: string; path: string; init: RequestInit } {
+  const route = CI_API_ROUTES[operation];
+  const search = new URLSearchParams();
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  for (const name of route.query as readonly string[]) {
+    const value = query[name];
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item !== undefined && item !== null)
+        search.append(name, String(item));
+    }
+  }
+  const path = apiPath(
+    operation,
+    request.path as CiApiPathParams<(typeof CI_API_ROUTES)[O]['path']>,
+  );
+  const qs = search.toString();
+  const init: RequestInit = { method: route.method };
+  if (request.body !== undefined) {
+    init.headers = { 'Content-Type': 'application/json' };
+    init.body = JSON.stringify(request.body);
+  }
+  return { method: route.method, path: qs ? `${path}?${qs}` : path, init };
 }
