@@ -125,7 +125,7 @@ export const ciExperiencePlugin = createBackendPlugin({
           listings: changes.listings,
           insights: changes.insights,
           operatorStatus: OperatorStatus.create({
-            ...{ knex, metrics },
+            ...{ store, metrics },
             hosts: () => deps.toolkit.traffic.hostStates(),
             sources: () => planner.operatorSources(),
           }),

@@ -228,6 +228,16 @@ export interface CiStore {
    * newest first, at most `limit`.
    */
   listAlertRuns(query: AlertRunQuery): Promise<AlertRunRow[]>;
+  /**
+   * The depth of each work queue, counted over the index its worker claims
+   * from and capped at `cap` each: failed jobs awaiting triage (fewer than
+   * `triageMaxAttempts` log reads so far), final runs and jobs not yet
+   * folded into the insights, and pending alert deliveries.
+   */
+  countQueues(options: {
+    triageMaxAttempts: number;
+    cap: number;
+  }): Promise<{ triage: number; runs: number; jobs: number; outbox: number }>;
   /** Runs of a source still queued or running, to revisit. */
   listUnfinishedRuns(
     sourceKey: string,

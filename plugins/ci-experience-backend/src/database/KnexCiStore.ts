@@ -663,6 +663,31 @@ export class KnexCiStore implements CiStore {
       );
   }
 
+  async countQueues(options: {
+    triageMaxAttempts: number;
+    cap: number;
+  }): Promise<{ triage: number; runs: number; jobs: number; outbox: number }> {
+    const db = this.db;
+    const capped = async (query: Knex.QueryBuilder) => {
+      const [row] = await db
+        .count({ n: '*' })
+        .from(query.select(db.raw('1')).limit(options.cap).as('q'));
+      return Number((row as { n?: string | number }).n ?? 0);
+    };
+    const [triage, runs, jobs, outbox] = await Promise.all([
+      capped(
+        db('ci_jobs')
+          .where('status', 'failed')
+          .whereNull('triaged_at')
+          .where('triage_attempts', '<', options.triageMaxAttempts),
+      ),
+      capped(db('ci_runs').where('aggregated', false).where('status_rank', 2)),
+      capped(db('ci_jobs').where('aggregated', false).where('status_rank', 2)),
+      capped(db('ci_alert_deliveries').where('status', 'pending')),
+    ]);
+    return { triage, runs, jobs, outbox };
+  }
+
   async listAlertRuns(query: AlertRunQuery): Promise<AlertRunRow[]> {
     // Each attempt counts at its own start (`activity_at`): a GitHub re-run
     // keeps its run's created_at, and a re-run that broke main is the

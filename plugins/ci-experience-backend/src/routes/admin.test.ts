@@ -51,18 +51,18 @@ async function start() {
       })),
     ) as any,
   });
-  const knex = {} as any;
+  // Queue depths as the store counts them (OperatorStatus.test.ts counts
+  // them in a database).
+  const store = {
+    countQueues: async () => ({ triage: 2, runs: 0, jobs: 0, outbox: 1 }),
+  };
   const operatorStatus = OperatorStatus.create({
     hosts: () => [],
     sources: () => SOURCES,
-    knex,
+    store,
     metrics: CiMetrics.create({ meter: metrics.getMeter('test') }),
     now: () => NOW,
   });
-  // Queue depths come from the database; OperatorStatus.test.ts counts them.
-  jest
-    .spyOn(operatorStatus, 'queueDepths')
-    .mockResolvedValue({ triage: 2, aggregation: 0, outbox: 1 });
   const plugin = createBackendPlugin({
     pluginId: 'ci-experience',
     register(env) {

@@ -122,7 +122,7 @@ describe('OperatorStatus', () => {
       const status = OperatorStatus.create({
         hosts: () => [],
         sources: () => [],
-        knex,
+        store,
         metrics: CiMetrics.create({ meter: metrics.getMeter('test') }),
         now: () => now,
       });
@@ -153,7 +153,7 @@ describe('OperatorStatus', () => {
 
   it('answers hosts, the worst sources first up to the limit, intake tallies and queues', async () => {
     const knex = await databases.init('SQLITE_3');
-    await KnexCiStore.fromKnex(knex);
+    const store = await KnexCiStore.fromKnex(knex);
     const ciMetrics = CiMetrics.create({ meter: metrics.getMeter('test') });
     ciMetrics.deliveries.add(1, {
       provider: 'github-actions',
@@ -184,7 +184,7 @@ describe('OperatorStatus', () => {
         source('o/new'),
         source('o/fed', { mode: 'webhook', webhookFed: true, lagMs: 5_000 }),
       ],
-      knex,
+      store,
       metrics: ciMetrics,
       now: () => NOW,
     });

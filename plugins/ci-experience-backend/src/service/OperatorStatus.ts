@@ -3,7 +3,7 @@ import {
   CiOperatorSource,
   CiOperatorStatus,
 } from '@ci-experience/plugin-ci-experience-common';
-import { Knex } from 'knex';
+import { CiStore } from '../database/CiStore';
 import { DEFAULT_TRIAGE_LIMITS } from '../triage/TriageService';
 import { CiMetrics, CiQueueDepths } from './metrics';
 
@@ -24,8 +24,8 @@ export interface OperatorStatusOptions {
   hosts: () => CiOperatorHost[];
   /** Every source's sync state (cadence, last sync, error). */
   sources: () => Promise<CiOperatorSource[]> | CiOperatorSource[];
-  /** The plugin's database, for the queue depths. */
-  knex: Knex;
+  /** The plugin's store, which counts the queue depths. */
+  store: Pick<CiStore, 'countQueues'>;
   /** Webhook intake tallies; the gauges are fed from here too. */
   metrics: CiMetrics;
   now?: () => number;
@@ -124,38 +124,18 @@ export class OperatorStatus {
   }
 
   private async countQueues(): Promise<CiQueueDepths> {
-    const { knex } = this.options;
-    const maxAttempts =
-      this.options.triageMaxAttempts ?? DEFAULT_TRIAGE_LIMITS.maxAttempts;
-    // Each count reads the index its worker claims from, and stops at the cap.
-    const [triage, runs, jobs, outbox] = await Promise.all([
-      this.capped(
-        knex('ci_jobs')
-          .where('status', 'failed')
-          .whereNull('triaged_at')
-          .where('triage_attempts', '<', maxAttempts),
-      ),
-      this.capped(
-        knex('ci_runs').where('aggregated', false).where('status_rank', 2),
-      ),
-      this.capped(
-        knex('ci_jobs').where('aggregated', false).where('status_rank', 2),
-      ),
-      this.capped(knex('ci_alert_deliveries').where('status', 'pending')),
-    ]);
+    const { triage, runs, jobs, outbox } = await this.options.store.countQueues(
+      {
+        triageMaxAttempts:
+          this.options.triageMaxAttempts ?? DEFAULT_TRIAGE_LIMITS.maxAttempts,
+        cap: QUEUE_COUNT_CAP,
+      },
+    );
     return {
       triage,
       aggregation: Math.min(runs + jobs, QUEUE_COUNT_CAP),
       outbox,
     };
-  }
-
-  private async capped(query: Knex.QueryBuilder): Promise<number> {
-    const { knex } = this.options;
-    const [row] = await knex
-      .count({ n: '*' })
-      .from(query.select(knex.raw('1')).limit(QUEUE_COUNT_CAP).as('q'));
-    return Number((row as { n?: string | number }).n ?? 0);
   }
 
   private async sourcesWithLag(): Promise<CiOperatorSource[]> {
