@@ -35,6 +35,7 @@ async function runStorageBench({ log = c.makeLog('storage') } = {}) {
     log(`database ${database}: migrations`);
     const { KnexCiStore } = c.backend('database/KnexCiStore');
     const { InsightsAggregator } = c.backend('insights/InsightsAggregator');
+    const { KnexInsightsStore } = c.backend('insights/KnexInsightsStore');
     const store = await KnexCiStore.fromKnex(knex);
     const env = await c.machine(knex);
     const end = Date.now();
@@ -49,7 +50,9 @@ async function runStorageBench({ log = c.makeLog('storage') } = {}) {
     const storeMs = Date.now() - t;
     log(`stored ${s.runs} runs in ${c.f(storeMs / 1000)} s; aggregating`);
     t = Date.now();
-    const folded = await new InsightsAggregator({ knex }).aggregatePending();
+    const folded = await new InsightsAggregator({
+      store: new KnexInsightsStore(knex),
+    }).aggregatePending();
     const aggregateMs = Date.now() - t;
     await knex.raw('VACUUM ANALYZE');
     const vacuumed = await c.tableSizes(knex);

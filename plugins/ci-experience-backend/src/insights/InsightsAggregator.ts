@@ -1,6 +1,4 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { Knex } from 'knex';
-import { isPostgres } from '../database/dialect';
 import {
   add,
   commitTransition,
@@ -10,18 +8,15 @@ import {
   dailyCounterOf,
   dayOf,
   key,
-  num,
-  Q,
 } from './counting';
 import { bucketOf, HISTOGRAM_BUCKETS } from './histogram';
-import { claimRunBatch, markJobs } from './claiming';
 import {
-  bumpPassesByIncrement,
-  bumpPassesPg,
-  sums,
-  upsertCounters,
-  upsertRows,
-} from './writers';
+  ClaimedJob,
+  DailyClassRow,
+  InsightsBatch,
+  InsightsStore,
+  JobCommitRow,
+} from './InsightsStore';
 
 export { dayOf };
 
@@ -31,46 +26,6 @@ export interface AggregateResult {
   jobs: number;
   classes: number;
 }
-
-/** Counter columns of `ci_daily`, each merged by addition. */
-const DAILY_COUNTERS = [
-  'runs',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'skipped',
-  'duration_count',
-  'duration_sum',
-  'queue_count',
-  'queue_sum',
-  'commits',
-  'flaky_commits',
-  'flaky_breaks',
-  'flaky_cost_ms',
-  ...D,
-  ...Q,
-] as const;
-
-const JOB_COUNTERS = [
-  'runs',
-  'failures',
-  'flaky_breaks',
-  'flaky_cost_ms',
-  'duration_count',
-  'duration_sum',
-  ...D,
-] as const;
-
-/** Counters of `ci_commits` (per commit and workflow), merged by addition. */
-const COMMIT_COUNTERS = ['runs', 'failed', 'passed', 'failed_ms'];
-const COMMIT_COLUMNS = [
-  'source_key',
-  'workflow',
-  'commit_key',
-  'branch',
-  'day',
-  ...COMMIT_COUNTERS,
-];
 
 function parseJson(raw: unknown): any {
   if (typeof raw !== 'string' || !raw) {
@@ -110,24 +65,22 @@ function parseJson(raw: unknown): any {
  * failure ingested after the passes of its job is not a break.
  */
 export class InsightsAggregator {
-  private readonly knex: Knex;
+  private readonly store: InsightsStore;
   private readonly logger?: LoggerService;
   private readonly batchSize: number;
-  private readonly pg: boolean;
   private current?: Promise<AggregateResult>;
   private stopped = false;
   private again = false;
   private timer?: ReturnType<typeof setTimeout>;
 
   constructor(options: {
-    knex: Knex;
+    store: InsightsStore;
     logger?: LoggerService;
     batchSize?: number;
   }) {
-    this.knex = options.knex;
+    this.store = options.store;
     this.logger = options.logger;
     this.batchSize = options.batchSize ?? 500;
-    this.pg = isPostgres(options.knex);
   }
 
   /**
@@ -182,7 +135,6 @@ export class InsightsAggregator {
     this.timer.unref?.();
   }
 
-  /** Cancels a scheduled pass and waits for the one under way. */
   /**
    * For shutdown: no new pass starts and the one under way ends after its
    * current batch (each batch is one transaction; what is left stays
@@ -194,6 +146,7 @@ export class InsightsAggregator {
     this.timer = undefined;
   }
 
+  /** Cancels a scheduled pass and waits for the one under way. */
   async idle(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -211,264 +164,108 @@ export class InsightsAggregator {
    * after their run was folded are left to `aggregateJobs`.
    */
   private async foldRunBatch(): Promise<{ runs: number; jobs: number }> {
-    return this.knex.transaction(async trx => {
-      const { rows, jobs } = await claimRunBatch(trx, this.pg, this.batchSize);
-      if (rows.length === 0) {
+    return this.store.inBatch(async batch => {
+      const { runs, jobs } = await batch.claimRuns(this.batchSize);
+      if (runs.length === 0) {
         return { runs: 0, jobs: 0 };
       }
-      const { daily, commits, latest, workflows } = countRunBatch(rows);
+      const { daily, commits, latest, workflows } = countRunBatch(runs);
       const dailyOf = dailyCounterOf(daily);
 
       // Commits: what each one was before this batch tells whether it
       // is new, and whether it turns flaky now.
-      const commitRows = [...commits.entries()].sort(([a], [b]) =>
-        a.localeCompare(b),
+      const now = await batch.addCommits(
+        [...commits.entries()].map(([k, v]) => {
+          const [source_key, workflow, commit_key] = JSON.parse(k);
+          return { source_key, workflow, commit_key, ...v };
+        }),
       );
-      {
-        const returned = await upsertRows(trx, this.pg, {
-          table: 'ci_commits',
-          keys: ['source_key', 'workflow', 'commit_key'],
-          columns: COMMIT_COLUMNS,
-          rows: commitRows.map(([k, v]) => [
-            ...JSON.parse(k),
-            v.branch,
-            v.day,
-            v.runs,
-            v.failed,
-            v.passed,
-            v.failed_ms,
-          ]),
-          numeric: COMMIT_COUNTERS,
-          set: sums('ci_commits', COMMIT_COUNTERS),
-          returning: COMMIT_COLUMNS,
-        });
-        for (const row of returned) {
-          const delta = commits.get(
-            key(row.source_key, row.workflow, row.commit_key),
-          )!;
-          const now = {
-            runs: num(row.runs),
-            failed: num(row.failed),
-            passed: num(row.passed),
-            failed_ms: num(row.failed_ms),
-          };
-          const c = dailyOf(row.source_key, row.workflow, row.branch, row.day);
-          for (const [column, n] of Object.entries(
-            commitTransition(now, delta),
-          )) {
-            add(c, column, n);
-          }
+      for (const row of now) {
+        const delta = commits.get(
+          key(row.source_key, row.workflow, row.commit_key),
+        )!;
+        const c = dailyOf(row.source_key, row.workflow, row.branch, row.day);
+        for (const [column, n] of Object.entries(
+          commitTransition(row, delta),
+        )) {
+          add(c, column, n);
         }
       }
 
-      await upsertCounters(
-        trx,
-        this.pg,
-        'ci_daily',
-        ['source_key', 'workflow', 'branch', 'day'],
-        DAILY_COUNTERS,
-        daily,
+      await batch.addDaily(daily);
+      await batch.setLatest(
+        [...latest.entries()].map(([k, v]) => {
+          const [source_key, workflow, branch] = JSON.parse(k);
+          return { source_key, workflow, branch, ...v };
+        }),
       );
-
-      const latestRows = [...latest.entries()].sort(([a], [b]) =>
-        a.localeCompare(b),
+      await batch.setWorkflowPaths(
+        [...workflows.entries()].map(([k, workflow_path]) => {
+          const [source_key, workflow] = JSON.parse(k);
+          return { source_key, workflow, workflow_path };
+        }),
       );
-      await upsertRows(trx, this.pg, {
-        table: 'ci_latest',
-        keys: ['source_key', 'workflow', 'branch'],
-        columns: [
-          'source_key',
-          'workflow',
-          'branch',
-          'run_id',
-          'status',
-          'created_at',
-        ],
-        rows: latestRows.map(([k, v]) => [
-          ...JSON.parse(k),
-          v.run_id,
-          v.status,
-          v.created_at,
-        ]),
-        numeric: [],
-        set: ['run_id', 'status', 'created_at'].map(c => [
-          c,
-          `excluded."${c}"`,
-        ]),
-        where: 'excluded.created_at >= ci_latest.created_at',
-      });
-
-      const workflowRows = [...workflows.entries()].sort(([a], [b]) =>
-        a.localeCompare(b),
-      );
-      await upsertRows(trx, this.pg, {
-        table: 'ci_workflows',
-        keys: ['source_key', 'workflow'],
-        columns: ['source_key', 'workflow', 'workflow_path'],
-        rows: workflowRows.map(([k, path]) => [...JSON.parse(k), path]),
-        numeric: [],
-        set: [
-          [
-            'workflow_path',
-            'COALESCE(excluded.workflow_path, ci_workflows.workflow_path)',
-          ],
-        ],
-      });
-      await this.foldJobs(trx, jobs);
-      return { runs: rows.length, jobs: jobs.length };
+      await this.foldJobs(batch, jobs);
+      return { runs: runs.length, jobs: jobs.length };
     });
   }
 
   /** One batch of final jobs whose run is stored. */
   async aggregateJobs(): Promise<number> {
-    return this.knex.transaction(async trx => {
-      const select = trx('ci_jobs')
-        .join('ci_runs', 'ci_runs.id', 'ci_jobs.run_id')
-        .where('ci_jobs.aggregated', false)
-        .where('ci_jobs.status_rank', 2)
-        .orderBy([
-          { column: 'ci_jobs.run_id', order: 'asc' },
-          { column: 'ci_jobs.job_id', order: 'asc' },
-        ])
-        .limit(this.batchSize)
-        .select(
-          'ci_jobs.run_id',
-          'ci_jobs.job_id',
-          'ci_jobs.status',
-          'ci_jobs.data',
-          'ci_runs.source_key',
-          'ci_runs.provider_run_id',
-          'ci_runs.workflow',
-          'ci_runs.branch',
-          'ci_runs.commit_sha',
-          'ci_runs.created_at',
-        );
-      if (this.pg) {
-        select.forUpdate('ci_jobs').skipLocked();
-      }
-      const candidates: any[] = await select;
-      if (candidates.length === 0) {
-        return 0;
-      }
-      const claimed = await markJobs(trx, 'aggregated', candidates);
-      await this.foldJobs(trx, claimed);
+    return this.store.inBatch(async batch => {
+      const claimed = await batch.claimFinalJobs(this.batchSize);
+      await this.foldJobs(batch, claimed);
       return claimed.length;
     });
   }
 
   /** One batch of triaged jobs: failures by class. */
   async aggregateClasses(): Promise<number> {
-    return this.knex.transaction(async trx => {
-      const select = trx('ci_jobs')
-        .join('ci_runs', 'ci_runs.id', 'ci_jobs.run_id')
-        .where('ci_jobs.class_aggregated', false)
-        .whereNotNull('ci_jobs.triaged_at')
-        // The order of ci_jobs_class_idx: no scan of the jobs never triaged.
-        .orderBy([
-          { column: 'ci_jobs.triaged_at', order: 'asc' },
-          { column: 'ci_jobs.run_id', order: 'asc' },
-          { column: 'ci_jobs.job_id', order: 'asc' },
-        ])
-        .limit(this.batchSize)
-        .select(
-          'ci_jobs.run_id',
-          'ci_jobs.job_id',
-          'ci_jobs.failure',
-          'ci_runs.source_key',
-          'ci_runs.workflow',
-          'ci_runs.branch',
-          'ci_runs.created_at',
-        );
-      if (this.pg) {
-        select.forUpdate('ci_jobs').skipLocked();
-      }
-      const candidates: any[] = await select;
-      if (candidates.length === 0) {
+    return this.store.inBatch(async batch => {
+      const claimed = await batch.claimTriagedJobs(this.batchSize);
+      if (claimed.length === 0) {
         return 0;
       }
-      const claimed = await markJobs(trx, 'class_aggregated', candidates);
-      const classes = new Map<
-        string,
-        {
-          title: string;
-          category: string | null;
-          guide: string | null;
-          count: number;
-        }
-      >();
+      const classes = new Map<string, DailyClassRow>();
       for (const j of claimed) {
         const failure = parseJson(j.failure);
         if (!failure || typeof failure.id !== 'string') {
           continue;
         }
-        const k = key(
-          j.source_key,
-          j.workflow,
-          j.branch ?? '',
-          dayOf(j.created_at),
-          failure.id.slice(0, 128),
-        );
-        const had = classes.get(k);
-        classes.set(k, {
+        const row: DailyClassRow = {
+          source_key: j.source_key,
+          workflow: j.workflow,
+          branch: j.branch ?? '',
+          day: dayOf(j.created_at),
+          class_id: failure.id.slice(0, 128),
           title: String(failure.title ?? failure.id),
           category: failure.category ?? null,
           guide: failure.guide ?? null,
-          count: (had?.count ?? 0) + 1,
-        });
+          count: 1,
+        };
+        const k = key(
+          row.source_key,
+          row.workflow,
+          row.branch,
+          row.day,
+          row.class_id,
+        );
+        const had = classes.get(k);
+        classes.set(k, { ...row, count: (had?.count ?? 0) + 1 });
       }
-      const rows = [...classes.entries()].sort(([a], [b]) =>
-        a.localeCompare(b),
-      );
-      await upsertRows(trx, this.pg, {
-        table: 'ci_daily_classes',
-        keys: ['source_key', 'workflow', 'branch', 'day', 'class_id'],
-        columns: [
-          'source_key',
-          'workflow',
-          'branch',
-          'day',
-          'class_id',
-          'title',
-          'category',
-          'guide',
-          'count',
-        ],
-        rows: rows.map(([k, v]) => [
-          ...JSON.parse(k),
-          v.title,
-          v.category,
-          v.guide,
-          v.count,
-        ]),
-        numeric: ['count'],
-        set: [
-          ['title', 'excluded.title'],
-          ['category', 'excluded.category'],
-          ['guide', 'excluded.guide'],
-          ...sums('ci_daily_classes', ['count']),
-        ],
-      });
+      await batch.addDailyClasses([...classes.values()]);
       return claimed.length;
     });
   }
 
   /** Folds claimed final jobs (with their run's fields) into the aggregates. */
-  private async foldJobs(trx: Knex.Transaction, claimed: any[]) {
+  private async foldJobs(batch: InsightsBatch, claimed: ClaimedJob[]) {
     if (claimed.length === 0) {
       return;
     }
     const daily = new Map<string, Counters>();
     const dailyOf = dailyCounterOf(daily);
-    const states = new Map<
-      string,
-      {
-        branch: string;
-        day: string;
-        failed: number;
-        passed: number;
-        failed_ms: number;
-      }
-    >();
+    const states = new Map<string, JobCommitRow>();
     for (const j of claimed) {
       const data = parseJson(j.data) ?? {};
       const name = String(data.name ?? j.job_id).slice(0, 512);
@@ -491,7 +288,17 @@ export class InsightsAggregator {
         const sk = key(j.source_key, j.workflow, commitKey, name);
         let s = states.get(sk);
         if (!s) {
-          s = { branch, day, failed: 0, passed: 0, failed_ms: 0 };
+          s = {
+            source_key: j.source_key,
+            workflow: j.workflow,
+            commit_key: commitKey,
+            job_name: name,
+            branch,
+            day,
+            failed: 0,
+            passed: 0,
+            failed_ms: 0,
+          };
           states.set(sk, s);
         }
         if (status === 'failed') {
@@ -504,12 +311,11 @@ export class InsightsAggregator {
     }
     // Flaky-broken jobs: a state row only for a job that failed on a
     // commit; a pass only bumps a row that is already there.
-    const flaky = (
-      row: any,
-      delta: { failed: number; passed: number; failed_ms: number },
-    ) => {
-      const passed = num(row.passed);
-      if (passed === 0) {
+    const flaky = (row: JobCommitRow) => {
+      const delta = states.get(
+        key(row.source_key, row.workflow, row.commit_key, row.job_name),
+      )!;
+      if (row.passed === 0) {
         return;
       }
       const c = dailyOf(
@@ -519,69 +325,29 @@ export class InsightsAggregator {
         row.job_name,
         row.day,
       );
-      if (passed - delta.passed === 0) {
-        add(c, 'flaky_breaks', num(row.failed));
-        add(c, 'flaky_cost_ms', num(row.failed_ms));
+      if (row.passed - delta.passed === 0) {
+        add(c, 'flaky_breaks', row.failed);
+        add(c, 'flaky_cost_ms', row.failed_ms);
       } else {
         add(c, 'flaky_breaks', delta.failed);
         add(c, 'flaky_cost_ms', delta.failed_ms);
       }
     };
-    const stateKey = (row: any) =>
-      key(row.source_key, row.workflow, row.commit_key, row.job_name);
-    const stateColumns = [
-      'source_key',
-      'workflow',
-      'commit_key',
-      'job_name',
-      'branch',
-      'day',
-      'failed',
-      'passed',
-      'failed_ms',
-    ];
-    const stateRows = [...states.entries()].sort(([a], [b]) =>
-      a.localeCompare(b),
-    );
-    const failedRows = stateRows.filter(([, v]) => v.failed > 0);
-    for (const row of await upsertRows(trx, this.pg, {
-      table: 'ci_job_commits',
-      keys: ['source_key', 'workflow', 'commit_key', 'job_name'],
-      columns: stateColumns,
-      rows: failedRows.map(([k, v]) => [
-        ...JSON.parse(k),
-        v.branch,
-        v.day,
-        v.failed,
-        v.passed,
-        v.failed_ms,
-      ]),
-      numeric: ['failed', 'passed', 'failed_ms'],
-      set: sums('ci_job_commits', ['failed', 'passed', 'failed_ms']),
-      returning: stateColumns,
-    })) {
-      flaky(row, states.get(stateKey(row))!);
+    const stateRows = [...states.values()];
+    for (const row of await batch.addJobFailuresOnCommits(
+      stateRows.filter(s => s.failed > 0),
+    )) {
+      flaky(row);
     }
     // Passes only: they bump the rows that are there (jobs that failed on
     // the commit before) and create none.
-    const passedRows = stateRows.filter(([, v]) => v.failed === 0);
-    const bumped = this.pg
-      ? await bumpPassesPg(trx, passedRows, stateColumns)
-      : await bumpPassesByIncrement(trx, passedRows, stateColumns);
-    for (const row of bumped) {
-      flaky(row, states.get(stateKey(row))!);
+    for (const row of await batch.bumpJobPassesOnCommits(
+      stateRows.filter(s => s.failed === 0),
+    )) {
+      flaky(row);
     }
-    await upsertCounters(
-      trx,
-      this.pg,
-      'ci_daily_jobs',
-      ['source_key', 'workflow', 'branch', 'job_name', 'day'],
-      JOB_COUNTERS,
-      daily,
-    );
+    await batch.addDailyJobs(daily);
   }
-
-  /** Sets `aggregated` (and `also`) on the rows still unset; answers those ids. */
 }
 
 function jobDuration(data: any): number | undefined {

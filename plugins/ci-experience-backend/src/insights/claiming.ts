@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { ClaimedRun, key } from './counting';
+import { ClaimedJob, TriagedJob } from './InsightsStore';
 
 /*
  * The aggregator's claiming: a batch takes its rows by flipping their
@@ -29,7 +30,7 @@ export async function claimRunBatch(
   trx: Knex.Transaction,
   pg: boolean,
   batchSize: number,
-): Promise<{ rows: ClaimedRun[]; jobs: any[] }> {
+): Promise<{ rows: ClaimedRun[]; jobs: ClaimedJob[] }> {
   const select = trx('ci_runs')
     .where('aggregated', false)
     .where('status_rank', 2)
@@ -74,7 +75,7 @@ export async function claimRunBatch(
   // Their final jobs, claimed before any aggregate is written (locks in
   // one order: runs, jobs, then the aggregate tables).
   const runsById = new Map(rows.map(r => [r.id, r]));
-  const jobs: any[] = [];
+  const jobs: ClaimedJob[] = [];
   const runIds = [...runsById.keys()].sort();
   for (let i = 0; i < runIds.length; i += 500) {
     // A plain UPDATE by run (not an IN over a FOR UPDATE SKIP LOCKED
@@ -103,6 +104,7 @@ export async function claimRunBatch(
   return { rows, jobs };
 }
 
+/** Sets `aggregated` (and `also`) on the rows still unset; answers those ids. */
 export async function mark(
   trx: Knex.Transaction,
   table: string,
@@ -123,6 +125,86 @@ export async function mark(
   return done;
 }
 
+/**
+ * Claims up to `batchSize` final jobs not yet folded whose run is stored,
+ * with their run's fields.
+ */
+export async function claimFinalJobs(
+  trx: Knex.Transaction,
+  pg: boolean,
+  batchSize: number,
+): Promise<ClaimedJob[]> {
+  const select = trx('ci_jobs')
+    .join('ci_runs', 'ci_runs.id', 'ci_jobs.run_id')
+    .where('ci_jobs.aggregated', false)
+    .where('ci_jobs.status_rank', 2)
+    .orderBy([
+      { column: 'ci_jobs.run_id', order: 'asc' },
+      { column: 'ci_jobs.job_id', order: 'asc' },
+    ])
+    .limit(batchSize)
+    .select(
+      'ci_jobs.run_id',
+      'ci_jobs.job_id',
+      'ci_jobs.status',
+      'ci_jobs.data',
+      'ci_runs.source_key',
+      'ci_runs.provider_run_id',
+      'ci_runs.workflow',
+      'ci_runs.branch',
+      'ci_runs.commit_sha',
+      'ci_runs.created_at',
+    );
+  if (pg) {
+    select.forUpdate('ci_jobs').skipLocked();
+  }
+  const candidates: ClaimedJob[] = await select;
+  if (candidates.length === 0) {
+    return [];
+  }
+  return markJobs(trx, 'aggregated', candidates);
+}
+
+/**
+ * Claims up to `batchSize` triaged jobs whose class is not yet folded,
+ * with their run's fields.
+ */
+export async function claimTriagedJobs(
+  trx: Knex.Transaction,
+  pg: boolean,
+  batchSize: number,
+): Promise<TriagedJob[]> {
+  const select = trx('ci_jobs')
+    .join('ci_runs', 'ci_runs.id', 'ci_jobs.run_id')
+    .where('ci_jobs.class_aggregated', false)
+    .whereNotNull('ci_jobs.triaged_at')
+    // The order of ci_jobs_class_idx: no scan of the jobs never triaged.
+    .orderBy([
+      { column: 'ci_jobs.triaged_at', order: 'asc' },
+      { column: 'ci_jobs.run_id', order: 'asc' },
+      { column: 'ci_jobs.job_id', order: 'asc' },
+    ])
+    .limit(batchSize)
+    .select(
+      'ci_jobs.run_id',
+      'ci_jobs.job_id',
+      'ci_jobs.failure',
+      'ci_runs.source_key',
+      'ci_runs.workflow',
+      'ci_runs.branch',
+      'ci_runs.created_at',
+    );
+  if (pg) {
+    select.forUpdate('ci_jobs').skipLocked();
+  }
+  const candidates: TriagedJob[] = await select;
+  if (candidates.length === 0) {
+    return [];
+  }
+  return markJobs(trx, 'class_aggregated', candidates);
+}
+
+/** Sets `flag` on the jobs still unset; answers those rows. */
 export async function markJobs<T extends { run_id: string; job_id: string }>(
   trx: Knex.Transaction,
   flag: 'aggregated' | 'class_aggregated',

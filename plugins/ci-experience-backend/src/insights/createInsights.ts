@@ -6,6 +6,7 @@ import {
 import { Knex } from 'knex';
 import { InsightsAggregator } from './InsightsAggregator';
 import { InsightsService } from './InsightsService';
+import { KnexInsightsStore } from './KnexInsightsStore';
 
 const migrationsDir = resolvePackagePath(
   '@ci-experience/plugin-ci-experience-backend',
@@ -31,7 +32,7 @@ export async function createInsights(options: {
     await options.knex.migrate.latest({ directory: migrationsDir });
   }
   const aggregator = new InsightsAggregator({
-    knex: options.knex,
+    store: new KnexInsightsStore(options.knex),
     logger: options.logger,
     batchSize: options.batchSize,
   });

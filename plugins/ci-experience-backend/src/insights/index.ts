@@ -1,5 +1,7 @@
 export { InsightsAggregator } from './InsightsAggregator';
 export type { AggregateResult } from './InsightsAggregator';
+export type { InsightsBatch, InsightsStore } from './InsightsStore';
+export { KnexInsightsStore } from './KnexInsightsStore';
 export { InsightsService, resolveWindow } from './InsightsService';
 export type {
   EntityInsightsOptions,

@@ -5,6 +5,7 @@ import { StoredRun } from '../database/CiStore';
 import { KnexCiStore } from '../database/KnexCiStore';
 import { bucketOf, percentileOf } from './histogram';
 import { createInsights, InsightsAggregator, InsightsService } from '.';
+import { KnexInsightsStore } from './KnexInsightsStore';
 import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
 
 const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
@@ -386,7 +387,11 @@ describe.each(databases.eachSupportedId())('insights on %p', databaseId => {
       }),
     ]);
     const others = [1, 2].map(
-      () => new InsightsAggregator({ knex, batchSize: 1 }),
+      () =>
+        new InsightsAggregator({
+          store: new KnexInsightsStore(knex),
+          batchSize: 1,
+        }),
     );
     const results = await Promise.all([
       aggregator.aggregatePending(),
@@ -705,7 +710,10 @@ describe.each(databases.eachSupportedId())('insights on %p', databaseId => {
         }),
       ),
     );
-    const stopping = new InsightsAggregator({ knex, batchSize: 1 });
+    const stopping = new InsightsAggregator({
+      store: new KnexInsightsStore(knex),
+      batchSize: 1,
+    });
     const pass = stopping.aggregatePending();
     stopping.stop();
     stopping.schedule(0);
