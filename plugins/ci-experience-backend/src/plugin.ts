@@ -16,6 +16,7 @@ import { registerCiActions } from './actions/ciActions';
 import { CiAlerts } from './alerts/CiAlerts';
 import { readCiExperienceConfig } from './config';
 import { KnexCiStore } from './database/KnexCiStore';
+import { KnexTestResultsStore } from './testResults/TestResultsStore';
 import { registerRoutes } from './router';
 import { ChangeProcessing } from './service/ChangeProcessing';
 import { CiSyncService } from './service/CiSyncService';
@@ -131,6 +132,7 @@ export const ciExperiencePlugin = createBackendPlugin({
           }),
           allowedServices: config.actions.allowedServices,
           alerts: alerts.routes(),
+          testResults: new KnexTestResultsStore(knex),
           logLimits: config.logs,
         });
         logger.info(

@@ -29,6 +29,8 @@ import {
 import { JobLogReader } from './service/JobLogReader';
 import { OperatorStatus } from './service/OperatorStatus';
 import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
+import { createTestResultsUploadRouter } from './routes/testResults';
+import { TestResultsStore } from './testResults/TestResultsStore';
 
 /** The plugin's HTTP API, split by resource under `src/routes/`. */
 export function createRouter(options: {
@@ -56,6 +58,8 @@ export function createRouter(options: {
   >;
   /** The operator's view (`/admin/status`); absent, it is not served. */
   operatorStatus?: OperatorStatus;
+  /** Test results (`/runs/:id/tests`); absent, they are not served. */
+  testResults?: TestResultsStore;
 }): express.Router {
   // Generated from src/schema/openapi.yaml (yarn openapi): requests are
   // validated against the spec before the routes' own checks (which keep
@@ -112,6 +116,16 @@ export function registerRoutes(
   const { rootConfig, cache, ingresses, ...rest } = options;
   httpRouter.use(createWebhooksRouter({ ingresses, logger: rest.logger }));
   httpRouter.addAuthPolicy({ path: '/webhooks', allow: 'unauthenticated' });
+  // Uploads read their body raw (XML or zip), before the JSON API's parser.
+  if (rest.testResults) {
+    httpRouter.use(
+      createTestResultsUploadRouter({
+        httpAuth: rest.httpAuth,
+        store: rest.testResults,
+        logger: rest.logger,
+      }),
+    );
+  }
   httpRouter.use(
     createRouter({
       ...rest,

@@ -16,3 +16,4 @@ export * from './circleci';
 export * from './permissions';
 export * from './insights';
 export * from './alerts';
+export * from './tests';

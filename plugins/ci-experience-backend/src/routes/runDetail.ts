@@ -30,6 +30,8 @@ import { z } from 'zod';
 import { CiStore, StoredRun } from '../database/CiStore';
 import { CiSyncService } from '../service/CiSyncService';
 import { EntityResolver } from '../service/EntityResolver';
+import { TestResultsStore } from '../testResults/TestResultsStore';
+import { createRunTestsRouter } from './testResults';
 import { RunAccess } from '../service/RunAccess';
 import { JobLogReader } from '../service/JobLogReader';
 import { logTail } from '../service/logTail';
@@ -100,7 +102,7 @@ function runRef(run: StoredRun): CiRunRef {
 /**
  * `GET /runs/:id` (a run with jobs, attempts and actions),
  * `GET /runs/:id/jobs/:jobId/log` (the tail of a job's log, fetched through
- * the provider, never stored), and
+ * the provider, never stored), `GET /runs/:id/tests` (its test results), and
  * `POST /entities/:kind/:namespace/:name/runs/:id/{rerun,cancel}`, checked
  * with `ci-experience.run.execute` on the entity and recorded by the auditor.
  */
@@ -122,6 +124,8 @@ export function createRunDetailRouter(options: {
   allowedServices?: string[];
   /** Shares and keeps log reads; without it, each view reads the provider. */
   logReader?: JobLogReader<CiJobLog>;
+  /** Serves `GET /runs/:id/tests` (docs/tests.md); absent, it is not served. */
+  testResults?: TestResultsStore;
 }): express.Router {
   const { httpAuth, permissions, auditor, store, sync, logger } = options;
   const allowedServices = new Set(options.allowedServices ?? []);
@@ -427,5 +431,14 @@ export function createRunDetailRouter(options: {
     act('cancel'),
   );
 
+  if (options.testResults) {
+    router.use(
+      createRunTestsRouter({
+        httpAuth,
+        store: options.testResults,
+        visibleRun,
+      }),
+    );
+  }
   return router;
 }

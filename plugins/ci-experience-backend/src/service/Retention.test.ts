@@ -91,6 +91,12 @@ describe('retention', () => {
         run('recent', daysAgo(30)),
         run('edge', daysAgo(380)),
       ]);
+      // Test results of an expired run and of a kept one.
+      await knex('ci_test_results').insert([
+        { run_id: 'old-500', test_id: 't1', status: 0 },
+        { run_id: 'old-500', test_id: 't2', status: 1 },
+        { run_id: 'recent', test_id: 't1', status: 0 },
+      ]);
       // Daily rows past 25 months and within.
       await knex('ci_daily').insert([
         { source_key: KEY, workflow: 'CI', branch: '', day: '2024-01-01' },
@@ -157,6 +163,7 @@ describe('retention', () => {
       expect(result).toEqual({
         runs: 5,
         jobs: 5,
+        testResults: 2,
         dailyRows: 2,
         alertFirings: 1,
         deliveries: 1,
@@ -166,6 +173,9 @@ describe('retention', () => {
         (await knex('ci_runs').select('id').orderBy('id')).map(r => r.id),
       ).toEqual(['edge', 'recent']);
       expect(Number((await knex('ci_jobs').count({ n: '*' }))[0].n)).toBe(2);
+      expect(
+        (await knex('ci_test_results').select('run_id')).map(r => r.run_id),
+      ).toEqual(['recent']);
       expect(
         (await knex('ci_daily').select('day').orderBy('day')).map(r => r.day),
       ).toEqual(['2026-11-30']);
@@ -184,7 +194,7 @@ describe('retention', () => {
         ...(await store.getSources([KEY, 'fake:team/gone'])).keys(),
       ]).toEqual([KEY]);
       expect(logger.info).toHaveBeenCalledWith(
-        expect.stringContaining('Retention: deleted 5 runs (5 jobs)'),
+        expect.stringContaining('Retention: deleted 5 runs (5 jobs, 2 test results)'),
       );
 
       // A second pass finds nothing; an aborted pass deletes nothing.

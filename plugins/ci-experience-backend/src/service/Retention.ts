@@ -71,6 +71,8 @@ export function readRetention(config: Config | undefined): RetentionPolicy {
 export interface PruneResult {
   runs: number;
   jobs: number;
+  /** Test results of the runs deleted (docs/tests.md). */
+  testResults: number;
   dailyRows: number;
   alertFirings: number;
   deliveries: number;
@@ -163,6 +165,7 @@ export class RetentionPruner {
     const result: PruneResult = {
       runs: 0,
       jobs: 0,
+      testResults: 0,
       dailyRows: 0,
       alertFirings: 0,
       deliveries: 0,
@@ -190,8 +193,12 @@ export class RetentionPruner {
       await this.timed('ci_runs', () =>
         this.db.transaction(async tx => {
           const jobs = await tx('ci_jobs').whereIn('run_id', ids).delete();
+          const tests = await tx('ci_test_results')
+            .whereIn('run_id', ids)
+            .delete();
           const runs = await tx('ci_runs').whereIn('id', ids).delete();
           result.jobs += jobs;
+          result.testResults += tests;
           result.runs += runs;
           return runs;
         }),
@@ -273,7 +280,7 @@ export class RetentionPruner {
 
     if (Object.values(result).some(n => n > 0)) {
       this.logger.info(
-        `Retention: deleted ${result.runs} runs (${result.jobs} jobs), ${result.dailyRows} daily rows, ${result.alertFirings} alert firings, ${result.deliveries} delivery ids, ${result.sources} unclaimed sources`,
+        `Retention: deleted ${result.runs} runs (${result.jobs} jobs, ${result.testResults} test results), ${result.dailyRows} daily rows, ${result.alertFirings} alert firings, ${result.deliveries} delivery ids, ${result.sources} unclaimed sources`,
       );
     }
     return result;

@@ -103,6 +103,26 @@ export type CiApiAlertRule = {
   kind: string;
 };
 
+/** The spec's `TestStatus` schema. @internal */
+export type CiApiTestStatus =
+  | 'passed'
+  | 'failed'
+  | 'error'
+  | 'skipped'
+  | 'flaky';
+
+/** The spec's `RunTest` schema. @internal */
+export type CiApiRunTest = {
+  id: string;
+  suite: string;
+  name: string;
+  classname?: string;
+  file?: string;
+  status: CiApiTestStatus;
+  durationMs?: number;
+  message?: string;
+};
+
 /** An entity's insights over its window (see docs/insights.md). @internal */
 export type CiApiInsights = object;
 
@@ -152,6 +172,32 @@ export type CiApiOperations = {
     body: undefined;
     bodyRequired: false;
     response: CiApiRunDetail;
+  };
+  /** GET /runs/{id}/tests */
+  ListRunTests: {
+    path: { id: string };
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: {
+      items: Array<CiApiRunTest>;
+    };
+  };
+  /** POST /test-results */
+  UploadTestResults: {
+    path: Record<string, never>;
+    query: {
+      provider: string;
+      source: string;
+      runNumber: string;
+      attempt?: string;
+    };
+    body: unknown;
+    bodyRequired: true;
+    response: {
+      runId: string;
+      tests: number;
+    };
   };
   /** GET /runs/{id}/jobs/{jobId}/log */
   GetJobLog: {
@@ -310,6 +356,12 @@ export const CI_API_ROUTES = {
     ],
   },
   GetRun: { method: 'GET', path: '/runs/{id}', query: [] },
+  ListRunTests: { method: 'GET', path: '/runs/{id}/tests', query: [] },
+  UploadTestResults: {
+    method: 'POST',
+    path: '/test-results',
+    query: ['provider', 'source', 'runNumber', 'attempt'],
+  },
   GetJobLog: { method: 'GET', path: '/runs/{id}/jobs/{jobId}/log', query: [] },
   RerunRun: {
     method: 'POST',

@@ -365,6 +365,40 @@ export const spec = {
           },
         },
       },
+      TestStatus: {
+        type: 'string',
+        enum: ['passed', 'failed', 'error', 'skipped', 'flaky'],
+      },
+      RunTest: {
+        type: 'object',
+        required: ['id', 'suite', 'name', 'status'],
+        properties: {
+          id: {
+            type: 'string',
+          },
+          suite: {
+            type: 'string',
+          },
+          name: {
+            type: 'string',
+          },
+          classname: {
+            type: 'string',
+          },
+          file: {
+            type: 'string',
+          },
+          status: {
+            $ref: '#/components/schemas/TestStatus',
+          },
+          durationMs: {
+            type: 'number',
+          },
+          message: {
+            type: 'string',
+          },
+        },
+      },
       Insights: {
         type: 'object',
         description:
@@ -555,6 +589,129 @@ export const spec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/RunDetail',
+                },
+              },
+            },
+          },
+          default: {
+            $ref: '#/components/responses/Error',
+          },
+        },
+      },
+    },
+    '/runs/{id}/tests': {
+      get: {
+        operationId: 'ListRunTests',
+        description:
+          'The tests of a run attempt, failed first (docs/tests.md).',
+        parameters: [
+          {
+            $ref: '#/components/parameters/runId',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The tests.',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['items'],
+                  properties: {
+                    items: {
+                      type: 'array',
+                      items: {
+                        $ref: '#/components/schemas/RunTest',
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          default: {
+            $ref: '#/components/responses/Error',
+          },
+        },
+      },
+    },
+    '/test-results': {
+      post: {
+        operationId: 'UploadTestResults',
+        description:
+          'JUnit XML (or a zip of reports) for a run, posted by a CI step with service credentials (docs/tests.md).',
+        parameters: [
+          {
+            name: 'provider',
+            in: 'query',
+            required: true,
+            allowReserved: true,
+            schema: {
+              type: 'string',
+            },
+          },
+          {
+            name: 'source',
+            in: 'query',
+            required: true,
+            allowReserved: true,
+            description: "The run's source, as the run model gives it.",
+            schema: {
+              type: 'string',
+            },
+          },
+          {
+            name: 'runNumber',
+            in: 'query',
+            required: true,
+            allowReserved: true,
+            schema: {
+              type: 'string',
+            },
+          },
+          {
+            name: 'attempt',
+            in: 'query',
+            allowReserved: true,
+            description: 'Default: the latest attempt.',
+            schema: {
+              type: 'string',
+            },
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/xml': {
+              schema: {
+                type: 'string',
+                format: 'binary',
+              },
+            },
+            'application/zip': {
+              schema: {
+                type: 'string',
+                format: 'binary',
+              },
+            },
+          },
+        },
+        responses: {
+          '202': {
+            description: 'Stored for the run attempt.',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['runId', 'tests'],
+                  properties: {
+                    runId: {
+                      type: 'string',
+                    },
+                    tests: {
+                      type: 'integer',
+                    },
+                  },
                 },
               },
             },

@@ -1,0 +1,342 @@
+import { MiddlewareFactory } from '@backstage/backend-defaults/rootHttpRouter';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import express from 'express';
+import { Entity } from '@backstage/catalog-model';
+import {
+  CiProvider,
+  CiProviderRun,
+} from '@ci-experience/plugin-ci-experience-node';
+import fs from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import { ciPluginFeatures } from '../__testUtils__/backend';
+import { zipOf } from '../testResults/__testUtils__/zip';
+import { createTestResultsUploadRouter } from './testResults';
+
+const FIXTURES = path.join(__dirname, '../testResults/__fixtures__/junit');
+const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name));
+
+// The sync and the listing settle in a few polls; bounded by polls.
+jest.setTimeout(60_000);
+
+const runOf = (n: number, attempt = 1): CiProviderRun => ({
+  providerRunId: String(n),
+  attempt,
+  runNumber: n,
+  workflow: 'CI',
+  status: 'failed',
+  providerStatus: 'failure',
+  branch: 'main',
+  commitSha: `sha${n}`,
+  url: `https://ci.example.com/runs/${n}`,
+  createdAt: '2026-12-01T10:00:00.000Z',
+  updatedAt: '2026-12-01T10:05:00.000Z',
+});
+
+const provider: CiProvider = {
+  id: 'fake',
+  annotations: ['fake.io/slug'],
+  getSources: e => {
+    const slug = e.metadata.annotations?.['fake.io/slug'];
+    return slug
+      ? [{ provider: 'fake', key: `fake:${slug}`, source: slug }]
+      : [];
+  },
+  getSourceInfo: async () => ({ defaultBranch: 'main' }),
+  listRuns: async () => ({ runs: [runOf(7, 2), runOf(7, 1), runOf(8)] }),
+  getRun: async () => undefined,
+  listJobs: async () => [],
+};
+
+const app: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Component',
+  metadata: {
+    name: 'app',
+    namespace: 'default',
+    annotations: { 'fake.io/slug': 'org/app' },
+  },
+  spec: { type: 'service', owner: 'team-a', lifecycle: 'production' },
+};
+
+async function start() {
+  const { server } = await startTestBackend({
+    features: ciPluginFeatures({
+      providers: [provider],
+      entities: [app],
+      allow: [{ provider: 'fake', source: 'org/*' }],
+    }),
+  });
+  const http = request(server);
+  // The first listing syncs the source; wait for it.
+  for (let i = 0; i < 200; i++) {
+    const res = await http
+      .get(
+        '/api/ci-experience/entities/component/default/app/runs?attempts=all',
+      )
+      .set('Authorization', mockCredentials.user.header());
+    if (res.body.items?.length === 3 && !res.body.sources?.[0]?.syncing) {
+      return {
+        http,
+        runs: res.body.items as Array<{
+          id: string;
+          runNumber: number;
+          attempt: number;
+        }>,
+      };
+    }
+    await new Promise(r => setTimeout(r, 50));
+  }
+  throw new Error(
+    `the sync did not finish: ${JSON.stringify(
+      (
+        await http
+          .get(
+            '/api/ci-experience/entities/component/default/app/runs?attempts=all',
+          )
+          .set('Authorization', mockCredentials.user.header())
+      ).body,
+    ).slice(0, 1500)}`,
+  );
+}
+
+const upload = (
+  http: ReturnType<typeof request>,
+  query: string,
+  body: Buffer,
+  type = 'application/xml',
+  auth: string | undefined = mockCredentials.service.header(),
+) => {
+  const req = http
+    .post(`/api/ci-experience/test-results?${query}`)
+    .set('content-type', type);
+  if (auth) req.set('Authorization', auth);
+  return req.send(body);
+};
+
+describe('test results routes', () => {
+  it('takes a CI step’s JUnit for the latest attempt, and lists them on the run, failed first', async () => {
+    const { http, runs } = await start();
+    const latest = runs.find(r => r.runNumber === 7 && r.attempt === 2)!;
+
+    const res = await upload(
+      http,
+      'provider=fake&source=org/app&runNumber=7',
+      fixture('surefire-flaky.xml'),
+    );
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ runId: latest.id, tests: 4 });
+
+    const tests = await http
+      .get(`/api/ci-experience/runs/${latest.id}/tests`)
+      .set('Authorization', mockCredentials.user.header());
+    expect(tests.status).toBe(200);
+    expect(
+      tests.body.items.map((t: any) => [t.name, t.status, t.message]),
+    ).toEqual([
+      [
+        'failsAssertionAlways',
+        'failed',
+        'Always fails assertion ==> expected: <1> but was: <2>',
+      ],
+      ['throwsAlways', 'error', 'Always throws exception'],
+      [
+        'failsAssertionOnlyFirstAttempt',
+        'flaky',
+        'First attempt fails assertion ==> expected: <1> but was: <2>',
+      ],
+      ['throwsOnlyFirstAttempt', 'flaky', 'First attempt throws exception'],
+    ]);
+    expect(tests.body.items[0]).toMatchObject({
+      suite: 'example.ExampleTests',
+      classname: 'example.ExampleTests',
+      durationMs: expect.any(Number),
+    });
+
+    // Sent again, as a zip this time, to attempt 1: nothing twice, and the
+    // ids of tests are stable across runs.
+    const first = runs.find(r => r.runNumber === 7 && r.attempt === 1)!;
+    const zip = zipOf([
+      {
+        name: 'target/surefire-reports/TEST-example.xml',
+        data: fixture('surefire-flaky.xml'),
+      },
+    ]);
+    for (let i = 0; i < 2; i++) {
+      const again = await upload(
+        http,
+        'provider=fake&source=org/app&runNumber=7&attempt=1',
+        zip,
+        'application/zip',
+      );
+      expect(again.body).toEqual({ runId: first.id, tests: 4 });
+    }
+    const firstTests = await http
+      .get(`/api/ci-experience/runs/${first.id}/tests`)
+      .set('Authorization', mockCredentials.user.header());
+    expect(firstTests.body.items.map((t: any) => t.id).sort()).toEqual(
+      tests.body.items.map((t: any) => t.id).sort(),
+    );
+  });
+
+  it('answers bad uploads with a clear 4xx and stores nothing', async () => {
+    const { http, runs } = await start();
+    const q = 'provider=fake&source=org/app&runNumber=8';
+    const xml = fixture('pytest.xml');
+
+    // (The test backend takes a request without a header as a user's;
+    // mockCredentials.none is one without credentials.)
+    const anonymous = await upload(
+      http,
+      q,
+      xml,
+      'application/xml',
+      mockCredentials.none.header(),
+    );
+    expect(anonymous.status).toBe(401);
+    const asUser = await upload(
+      http,
+      q,
+      xml,
+      'application/xml',
+      mockCredentials.user.header(),
+    );
+    expect(asUser.status).toBe(403);
+
+    const cases: Array<[string, Buffer, string, number, RegExp]> = [
+      [
+        'provider=fake&source=org/app',
+        xml,
+        'application/xml',
+        400,
+        /runNumber is required/,
+      ],
+      [
+        'provider=fake&source=org/app&runNumber=x',
+        xml,
+        'application/xml',
+        400,
+        /runNumber must be a positive integer/,
+      ],
+      [
+        'provider=fake&source=org/app&runNumber=99',
+        xml,
+        'application/xml',
+        404,
+        /No run 99 of fake org\/app/,
+      ],
+      [
+        'provider=fake&source=other/app&runNumber=8',
+        xml,
+        'application/xml',
+        404,
+        /No run 8/,
+      ],
+      [
+        q,
+        xml,
+        'application/json',
+        415,
+        /must be application\/xml or application\/zip/,
+      ],
+      [
+        q,
+        Buffer.from('<testsuite><testcase'),
+        'application/xml',
+        400,
+        /Not well-formed XML/,
+      ],
+      [
+        q,
+        Buffer.from('<!DOCTYPE x [<!ENTITY a "b">]><testsuite/>'),
+        'application/xml',
+        400,
+        /DOCTYPE/,
+      ],
+      [
+        q,
+        Buffer.from('not a zip'),
+        'application/zip',
+        400,
+        /Not a readable zip/,
+      ],
+    ];
+    for (const [query, body, type, status, message] of cases) {
+      const res = await upload(http, query, body, type);
+      expect([query, type, res.status]).toEqual([query, type, status]);
+      expect(res.body.error.message).toMatch(message);
+    }
+    const run8 = runs.find(r => r.runNumber === 8)!;
+    const tests = await http
+      .get(`/api/ci-experience/runs/${run8.id}/tests`)
+      .set('Authorization', mockCredentials.user.header());
+    expect(tests.body).toEqual({ items: [] });
+  });
+});
+
+describe('the upload router’s limits', () => {
+  it('answers 413 past the byte limit and past the parser’s limits, 503 when the store fails', async () => {
+    const stored: number[] = [];
+    let failStore = false;
+    const store = {
+      findRun: async () => ({
+        id: 'run-1',
+        sourceKey: 'fake:org/app',
+        attempt: 1,
+      }),
+      putResults: async (_run: unknown, cases: unknown[]) => {
+        if (failStore) throw new Error('connection reset');
+        stored.push(cases.length);
+        return cases.length;
+      },
+      listRunTests: async () => [],
+    };
+    const server = express();
+    server.use(
+      createTestResultsUploadRouter({
+        httpAuth: mockServices.httpAuth({
+          defaultCredentials: mockCredentials.service(),
+        }),
+        store,
+        logger: mockServices.logger.mock(),
+        maxBytes: 1024,
+        limits: { maxCases: 2 },
+      }),
+    );
+    server.use(
+      MiddlewareFactory.create({
+        config: mockServices.rootConfig(),
+        logger: mockServices.logger.mock(),
+      }).error(),
+    );
+    const post = (body: string) =>
+      request(server)
+        .post('/test-results?provider=fake&source=org/app&runNumber=1')
+        .set('content-type', 'application/xml')
+        .send(body);
+
+    const big = await post(`<testsuite>${' '.repeat(2048)}</testsuite>`);
+    expect([big.status, big.body.error.message]).toEqual([
+      413,
+      'Test results are limited to 1024 bytes',
+    ]);
+    const many = await post(
+      `<testsuite>${'<testcase name="a"/>'.repeat(3)}</testsuite>`,
+    );
+    expect([many.status, many.body.error.message]).toEqual([
+      413,
+      'More than 2 test cases in one upload',
+    ]);
+    failStore = true;
+    const lost = await post('<testsuite><testcase name="a"/></testsuite>');
+    expect([lost.status, lost.headers['retry-after']]).toEqual([503, '30']);
+    failStore = false;
+    const ok = await post('<testsuite><testcase name="a"/></testsuite>');
+    expect([ok.status, ok.body]).toEqual([202, { runId: 'run-1', tests: 1 }]);
+    expect(stored).toEqual([1]);
+  });
+});

@@ -1,0 +1,195 @@
+import {
+  BackstageCredentials,
+  HttpAuthService,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
+import { InputError, NotFoundError } from '@backstage/errors';
+import {
+  CiRunTestsResponse,
+  CiTestResultsAccepted,
+} from '@ci-experience/plugin-ci-experience-common';
+import express from 'express';
+import Router from 'express-promise-router';
+import { StoredRun } from '../database/CiStore';
+import { JunitError, JunitLimits } from '../testResults/junit';
+import {
+  readReports,
+  ReportMediaType,
+  ZipLimits,
+} from '../testResults/reports';
+import { TestResultsStore } from '../testResults/TestResultsStore';
+
+/** The largest upload taken: a JUnit file or a zip of them. */
+export const MAX_TEST_RESULTS_BYTES = 50 * 1024 * 1024;
+
+/** An error the error handler answers with its `status`. */
+class StatusError extends Error {
+  constructor(readonly status: number, name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+const MEDIA_TYPES: Record<string, ReportMediaType> = {
+  'application/xml': 'application/xml',
+  'text/xml': 'application/xml',
+  'application/zip': 'application/zip',
+  'application/x-zip-compressed': 'application/zip',
+};
+
+/** A query parameter given once, as text. */
+function single(req: express.Request, name: string): string | undefined {
+  const value = req.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') {
+    throw new InputError(`${name} must be given once`);
+  }
+  return value;
+}
+
+function positiveInteger(name: string, value: string | undefined) {
+  if (value === undefined) return undefined;
+  if (!/^[1-9]\d{0,9}$/.test(value) || Number(value) > 2 ** 31 - 1) {
+    throw new InputError(`${name} must be a positive integer`);
+  }
+  return Number(value);
+}
+
+/**
+ * `POST /test-results`: a CI step posts its JUnit XML (or a zip of them)
+ * for a run the portal knows, with service credentials (a static token of
+ * `backend.auth.externalAccess`). The answer comes after the results are
+ * committed: 202 with the run attempt and the number of tests; 400 for a
+ * malformed report or query, 404 for an unknown run, 413 past a limit, 415
+ * for another media type, 503 when the database could not take them (so
+ * that a 2xx never hides lost results).
+ */
+export function createTestResultsUploadRouter(options: {
+  httpAuth: HttpAuthService;
+  store: TestResultsStore;
+  logger: LoggerService;
+  limits?: Partial<JunitLimits & ZipLimits>;
+  maxBytes?: number;
+  now?: () => Date;
+}) {
+  const { httpAuth, store, logger } = options;
+  const now = options.now ?? (() => new Date());
+  const router = Router();
+  const raw = express.raw({
+    type: () => true,
+    limit: options.maxBytes ?? MAX_TEST_RESULTS_BYTES,
+  });
+  router.post(
+    '/test-results',
+    async (req, _res, next) => {
+      // Credentials before the body is read: an anonymous upload is not
+      // buffered.
+      await httpAuth.credentials(req, { allow: ['service'] });
+      next();
+    },
+    (req, res, next) =>
+      raw(req, res, error => {
+        if (error && (error as { status?: number }).status === 413) {
+          next(
+            new StatusError(
+              413,
+              'PayloadTooLargeError',
+              `Test results are limited to ${
+                options.maxBytes ?? MAX_TEST_RESULTS_BYTES
+              } bytes`,
+            ),
+          );
+          return;
+        }
+        next(error);
+      }),
+    async (req, res) => {
+      const provider = single(req, 'provider');
+      const source = single(req, 'source');
+      if (!provider || !source) {
+        throw new InputError('provider and source are required');
+      }
+      const runNumber = positiveInteger('runNumber', single(req, 'runNumber'));
+      if (runNumber === undefined) {
+        throw new InputError('runNumber is required');
+      }
+      const attempt = positiveInteger('attempt', single(req, 'attempt'));
+      const type = (req.headers['content-type'] ?? '')
+        .split(';')[0]
+        .trim()
+        .toLowerCase();
+      const mediaType = MEDIA_TYPES[type];
+      if (!mediaType) {
+        throw new StatusError(
+          415,
+          'UnsupportedMediaTypeError',
+          `Test results must be application/xml or application/zip, got "${
+            type || 'none'
+          }"`,
+        );
+      }
+      const run = await store.findRun({ provider, source, runNumber, attempt });
+      if (!run) {
+        throw new NotFoundError(
+          `No run ${runNumber}${
+            attempt ? ` attempt ${attempt}` : ''
+          } of ${provider} ${source}`,
+        );
+      }
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      let cases;
+      try {
+        cases = await readReports(body, mediaType, options.limits);
+      } catch (error) {
+        if (error instanceof JunitError) {
+          logger.warn(
+            `Refused test results for ${provider} ${source} run ${runNumber}: ${error.message}`,
+          );
+          if (error.kind === 'too-large') {
+            throw new StatusError(413, 'PayloadTooLargeError', error.message);
+          }
+          throw new InputError(error.message);
+        }
+        throw error;
+      }
+      let tests: number;
+      try {
+        tests = await store.putResults(run, cases, now().toISOString());
+      } catch (error) {
+        logger.error(
+          `Could not store test results for ${provider} ${source} run ${runNumber}`,
+          error as Error,
+        );
+        res.setHeader('retry-after', '30');
+        throw new StatusError(
+          503,
+          'ServiceUnavailableError',
+          'The test results could not be stored; send them again',
+        );
+      }
+      const answer: CiTestResultsAccepted = { runId: run.id, tests };
+      res.status(202).json(answer);
+    },
+  );
+  return router;
+}
+
+/** `GET /runs/{id}/tests`: a visible run attempt's tests, failed first. */
+export function createRunTestsRouter(options: {
+  httpAuth: HttpAuthService;
+  store: TestResultsStore;
+  visibleRun(id: string, credentials: BackstageCredentials): Promise<StoredRun>;
+}) {
+  const router = Router();
+  router.get('/runs/:id/tests', async (req, res) => {
+    const credentials = await options.httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const run = await options.visibleRun(req.params.id, credentials);
+    const body: CiRunTestsResponse = {
+      items: await options.store.listRunTests(run.id),
+    };
+    res.json(body);
+  });
+  return router;
+}

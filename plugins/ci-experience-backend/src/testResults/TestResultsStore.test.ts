@@ -1,0 +1,162 @@
+import { TestDatabases } from '@backstage/backend-test-utils';
+import { StoredRun } from '../database/CiStore';
+import { KnexCiStore } from '../database/KnexCiStore';
+import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
+import { ParsedTestCase } from './junit';
+import { KnexTestResultsStore, testIdOf } from './TestResultsStore';
+
+jest.setTimeout(60_000);
+
+const KEY = 'fake:org/app';
+
+function run(id: string, runNumber: number, attempt: number): StoredRun {
+  return {
+    id,
+    sourceKey: KEY,
+    providerRunId: String(runNumber),
+    provider: 'fake',
+    source: 'org/app',
+    workflow: 'CI',
+    runNumber,
+    attempt,
+    status: 'failed',
+    providerStatus: 'failure',
+    url: `https://ci.example.com/${runNumber}`,
+    createdAt: '2026-12-01T10:00:00.000Z',
+    providerUpdatedAt: '2026-12-01T10:00:00.000Z',
+  };
+}
+
+const tc = (
+  name: string,
+  status: ParsedTestCase['status'],
+  extra: Partial<ParsedTestCase> = {},
+): ParsedTestCase => ({ suite: 'S', classname: 'C', name, status, ...extra });
+
+describe('KnexTestResultsStore', () => {
+  const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
+
+  it.each(databases.eachSupportedId())(
+    'finds runs by number, replaces an attempt’s results, lists failed first, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const ci = await KnexCiStore.fromKnex(knex);
+      await ci.upsertSource({ provider: 'fake', key: KEY, source: 'org/app' });
+      await ci.upsertRuns([
+        run('r7a1', 7, 1),
+        run('r7a2', 7, 2),
+        run('r8', 8, 1),
+      ]);
+      const store = new KnexTestResultsStore(knex);
+
+      expect(
+        await store.findRun({
+          provider: 'fake',
+          source: 'org/app',
+          runNumber: 7,
+        }),
+      ).toEqual({ id: 'r7a2', sourceKey: KEY, attempt: 2 });
+      expect(
+        await store.findRun({
+          provider: 'fake',
+          source: 'org/app',
+          runNumber: 7,
+          attempt: 1,
+        }),
+      ).toEqual({ id: 'r7a1', sourceKey: KEY, attempt: 1 });
+      expect(
+        await store.findRun({
+          provider: 'other',
+          source: 'org/app',
+          runNumber: 7,
+        }),
+      ).toBeUndefined();
+
+      const target = { id: 'r7a2', sourceKey: KEY, attempt: 2 };
+      const at = '2026-12-03T12:00:00.000Z';
+      await store.putResults(
+        target,
+        [tc('gone', 'failed', { message: 'old' })],
+        at,
+      );
+      // 1,200 tests: several INSERT chunks.
+      const many = Array.from({ length: 1200 }, (_, i) =>
+        tc(`t${String(i).padStart(4, '0')}`, 'passed', { durationMs: i }),
+      );
+      expect(
+        await store.putResults(
+          target,
+          [
+            ...many,
+            tc('b', 'failed', {
+              message: 'boom',
+              output: 'stack',
+              durationMs: 5,
+            }),
+            tc('a', 'error', { message: 'crash' }),
+            tc('f', 'flaky', { message: 'first try failed' }),
+            tc('s', 'skipped', { message: 'not on linux' }),
+          ],
+          at,
+        ),
+      ).toBe(1204);
+
+      const tests = await store.listRunTests('r7a2');
+      expect(tests).toHaveLength(1204);
+      expect(tests.slice(0, 5)).toEqual([
+        {
+          id: expect.any(String),
+          suite: 'S',
+          classname: 'C',
+          name: 'a',
+          status: 'error',
+          message: 'crash',
+        },
+        {
+          id: expect.any(String),
+          suite: 'S',
+          classname: 'C',
+          name: 'b',
+          status: 'failed',
+          durationMs: 5,
+          message: 'boom',
+        },
+        {
+          id: expect.any(String),
+          suite: 'S',
+          classname: 'C',
+          name: 'f',
+          status: 'flaky',
+          message: 'first try failed',
+        },
+        {
+          id: expect.any(String),
+          suite: 'S',
+          classname: 'C',
+          name: 's',
+          status: 'skipped',
+          message: 'not on linux',
+        },
+        {
+          id: testIdOf(KEY, many[0]),
+          suite: 'S',
+          classname: 'C',
+          name: 't0000',
+          status: 'passed',
+          durationMs: 0,
+        },
+      ]);
+      expect(tests.some(t => t.name === 'gone')).toBe(false);
+      // A test's identity is kept once, whatever the runs.
+      await store.putResults(
+        { id: 'r8', sourceKey: KEY, attempt: 1 },
+        many.slice(0, 10),
+        at,
+      );
+      expect(Number((await knex('ci_tests').count({ n: '*' }))[0].n)).toBe(
+        1205,
+      );
+      expect(await store.listRunTests('nope')).toEqual([]);
+    },
+  );
+});

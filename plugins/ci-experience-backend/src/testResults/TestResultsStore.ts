@@ -1,0 +1,188 @@
+import { CiRunTest } from '@ci-experience/plugin-ci-experience-common';
+import { createHash } from 'node:crypto';
+import { Knex } from 'knex';
+import { ParsedTestCase, TestCaseStatus, testKey } from './junit';
+
+/** A run attempt results are stored for. */
+export interface TestRunRef {
+  id: string;
+  sourceKey: string;
+  attempt: number;
+}
+
+/** Test results: tests by identity, and their outcome per run attempt. */
+export interface TestResultsStore {
+  /**
+   * The attempt of a run, found by what an upload names: the provider,
+   * the source (as the run model gives it), the run number and the
+   * attempt (the latest when undefined).
+   */
+  findRun(query: {
+    provider: string;
+    source: string;
+    runNumber: number;
+    attempt?: number;
+  }): Promise<TestRunRef | undefined>;
+  /**
+   * Stores an attempt's results, replacing any it had (an upload sent
+   * again stores nothing twice). Answers how many tests were stored.
+   */
+  putResults(
+    run: TestRunRef,
+    cases: ParsedTestCase[],
+    at: string,
+  ): Promise<number>;
+  /** The tests of a run attempt: failed (and errored) first, then flaky, skipped, passed; by suite and name within each. */
+  listRunTests(runId: string): Promise<CiRunTest[]>;
+}
+
+const CODE: Record<TestCaseStatus, number> = {
+  passed: 0,
+  failed: 1,
+  error: 2,
+  skipped: 3,
+  flaky: 4,
+};
+const STATUS: TestCaseStatus[] = [
+  'passed',
+  'failed',
+  'error',
+  'skipped',
+  'flaky',
+];
+/** Listing order: what needs reading first. */
+const ORDER: Record<TestCaseStatus, number> = {
+  failed: 0,
+  error: 0,
+  flaky: 1,
+  skipped: 2,
+  passed: 3,
+};
+
+/** Rows per INSERT: under SQLite's and PostgreSQL's bind-parameter limits. */
+const CHUNK = 500;
+
+/** A test's id: its identity within its source, hashed (32 hex chars). */
+export function testIdOf(sourceKey: string, c: ParsedTestCase): string {
+  return createHash('sha256')
+    .update(`${sourceKey}\u0000${testKey(c)}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** {@link TestResultsStore} on the plugin's database. */
+export class KnexTestResultsStore implements TestResultsStore {
+  constructor(private readonly db: Knex) {}
+
+  async findRun(query: {
+    provider: string;
+    source: string;
+    runNumber: number;
+    attempt?: number;
+  }): Promise<TestRunRef | undefined> {
+    const q = this.db('ci_runs')
+      .whereIn(
+        'source_key',
+        this.db('ci_sources')
+          .where({ provider: query.provider, source: query.source })
+          .select('key'),
+      )
+      .where('run_number', query.runNumber);
+    if (query.attempt !== undefined) q.where('attempt', query.attempt);
+    const row = await q
+      .orderBy('attempt', 'desc')
+      .first('id', 'source_key', 'attempt');
+    return row
+      ? { id: row.id, sourceKey: row.source_key, attempt: Number(row.attempt) }
+      : undefined;
+  }
+
+  async putResults(
+    run: TestRunRef,
+    cases: ParsedTestCase[],
+    at: string,
+  ): Promise<number> {
+    // One row per test: a report naming a test twice keeps its last row
+    // (mergeAttempts has already folded retries).
+    const byId = new Map<string, ParsedTestCase>();
+    for (const c of cases) byId.set(testIdOf(run.sourceKey, c), c);
+    const entries = [...byId.entries()].sort(([a], [b]) => a.localeCompare(b));
+    await this.db.transaction(async tx => {
+      for (let i = 0; i < entries.length; i += CHUNK) {
+        await tx('ci_tests')
+          .insert(
+            entries.slice(i, i + CHUNK).map(([id, c]) => ({
+              id,
+              source_key: run.sourceKey,
+              suite: c.suite,
+              classname: c.classname ?? '',
+              name: c.name,
+              file: c.file ?? '',
+              first_seen_at: at,
+            })),
+          )
+          .onConflict('id')
+          .ignore();
+      }
+      await tx('ci_test_results').where('run_id', run.id).delete();
+      for (let i = 0; i < entries.length; i += CHUNK) {
+        await tx('ci_test_results').insert(
+          entries.slice(i, i + CHUNK).map(([id, c]) => ({
+            run_id: run.id,
+            test_id: id,
+            status: CODE[c.status],
+            duration_ms: c.durationMs ?? null,
+            message: c.status === 'passed' ? null : c.message ?? null,
+            output: c.status === 'passed' ? null : c.output ?? null,
+          })),
+        );
+      }
+    });
+    return entries.length;
+  }
+
+  async listRunTests(runId: string): Promise<CiRunTest[]> {
+    const rows: Array<{
+      test_id: string;
+      status: number;
+      duration_ms: number | string | null;
+      message: string | null;
+      suite: string;
+      classname: string;
+      name: string;
+      file: string;
+    }> = await this.db('ci_test_results as r')
+      .join('ci_tests as t', 't.id', 'r.test_id')
+      .where('r.run_id', runId)
+      .select(
+        'r.test_id',
+        'r.status',
+        'r.duration_ms',
+        'r.message',
+        't.suite',
+        't.classname',
+        't.name',
+        't.file',
+      );
+    const tests = rows.map(row => {
+      const test: CiRunTest = {
+        id: row.test_id,
+        suite: row.suite,
+        name: row.name,
+        status: STATUS[Number(row.status)] ?? 'failed',
+      };
+      if (row.classname) test.classname = row.classname;
+      if (row.file) test.file = row.file;
+      if (row.duration_ms !== null) test.durationMs = Number(row.duration_ms);
+      if (row.message) test.message = row.message;
+      return test;
+    });
+    return tests.sort(
+      (a, b) =>
+        ORDER[a.status] - ORDER[b.status] ||
+        a.suite.localeCompare(b.suite) ||
+        (a.classname ?? '').localeCompare(b.classname ?? '') ||
+        a.name.localeCompare(b.name),
+    );
+  }
+}
