@@ -129,8 +129,10 @@ function operations(spec) {
         if (!op.operationId) {
           throw new Error(`${method.toUpperCase()} ${p} has no operationId`);
         }
-        const params = [...(item.parameters ?? []), ...(op.parameters ?? [])]
-          .map(param => resolve(spec, param));
+        const params = [
+          ...(item.parameters ?? []),
+          ...(op.parameters ?? []),
+        ].map(param => resolve(spec, param));
         ops.push({
           id: op.operationId,
           method: method.toUpperCase(),
@@ -184,9 +186,7 @@ export const createOpenApiRouter = (
         : 'Record<string, never>';
       const query = o.query.length
         ? `{ ${o.query
-            .map(
-              q => `${q.name}${q.required ? '' : '?'}: ${tsType(q.schema)}`,
-            )
+            .map(q => `${q.name}${q.required ? '' : '?'}: ${tsType(q.schema)}`)
             .join('; ')} }`
         : 'Record<string, never>';
       let body = 'undefined';

@@ -194,7 +194,9 @@ describe('retention', () => {
         ...(await store.getSources([KEY, 'fake:team/gone'])).keys(),
       ]).toEqual([KEY]);
       expect(logger.info).toHaveBeenCalledWith(
-        expect.stringContaining('Retention: deleted 5 runs (5 jobs, 2 test results)'),
+        expect.stringContaining(
+          'Retention: deleted 5 runs (5 jobs, 2 test results)',
+        ),
       );
 
       // A second pass finds nothing; an aborted pass deletes nothing.
