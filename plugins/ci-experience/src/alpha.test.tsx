@@ -28,6 +28,7 @@ import {
   makeRun,
   plainEntity,
   alertsApiStubs,
+  testsApiStubs,
   insightsApiStubs,
 } from './testing/fixtures';
 
@@ -72,6 +73,7 @@ describe('ci-experience new frontend system plugin', () => {
       cancelRun: jest.fn(),
       ...insightsApiStubs(),
       ...alertsApiStubs(),
+      ...testsApiStubs(),
     };
     const tester = createExtensionTester(ciExperienceEntityCard);
 
@@ -111,6 +113,7 @@ describe('ci-experience new frontend system plugin', () => {
       cancelRun: jest.fn(),
       ...insightsApiStubs(),
       ...alertsApiStubs(),
+      ...testsApiStubs(),
     });
 
     it('offers the card and the ci-health tab on groups and systems only', () => {

@@ -5,6 +5,7 @@ import {
   makeRunDetail,
   plainEntity,
   alertsApiStubs,
+  testsApiStubs,
   insightsApiStubs,
 } from './testing/fixtures';
 import {
@@ -74,6 +75,7 @@ describe('ci-experience legacy plugin', () => {
       cancelRun: jest.fn(),
       ...insightsApiStubs(),
       ...alertsApiStubs(),
+      ...testsApiStubs(),
     };
     await renderInTestApp(
       <TestApiProvider apis={[[ciExperienceApiRef, api]]}>
@@ -118,6 +120,7 @@ describe('ci-experience legacy plugin', () => {
       cancelRun: jest.fn(),
       ...insightsApiStubs(),
       ...alertsApiStubs(),
+      ...testsApiStubs(),
     };
     // What `<EntityLayout.Route path="/ci">` does: the tab owns `ci/*`.
     await renderInTestApp(

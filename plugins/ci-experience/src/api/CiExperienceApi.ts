@@ -12,6 +12,7 @@ import {
   CiRerunRequest,
   CiRollupResponse,
   CiRunDetail,
+  CiRunTestsResponse,
   CiRunsQuery,
   CiRunsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
@@ -71,6 +72,12 @@ export interface CiExperienceApi {
    * ANSI escapes, never markup.
    */
   getJobLog(runId: string, jobId: string): Promise<CiJobLog>;
+
+  /**
+   * The tests of a run attempt, failed first (empty when no results were
+   * sent or read for it).
+   */
+  getRunTests(runId: string): Promise<CiRunTestsResponse>;
 
   /**
    * Reruns a run of the entity (every job, or only the failed ones). The

@@ -15,6 +15,7 @@ import {
   CiRunDetail,
   CiRunsQuery,
   CiRunsResponse,
+  CiRunTestsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiExperienceApi, CiInsightsQuery } from './CiExperienceApi';
 import {
@@ -107,6 +108,13 @@ export class CiExperienceClient implements CiExperienceApi {
   async getJobLog(runId: string, jobId: string): Promise<CiJobLog> {
     return this.call<'GetJobLog', CiJobLog>('GetJobLog', {
       path: { id: runId, jobId },
+    });
+  }
+
+  /** {@inheritDoc CiExperienceApi.getRunTests} */
+  async getRunTests(runId: string): Promise<CiRunTestsResponse> {
+    return this.call<'ListRunTests', CiRunTestsResponse>('ListRunTests', {
+      path: { id: runId },
     });
   }
 

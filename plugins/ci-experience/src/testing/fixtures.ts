@@ -11,6 +11,7 @@ import {
   CiRun,
   CiRunDetail,
   CiRunsResponse,
+  CiRunTest,
   CiSourceState,
 } from '@ci-experience/plugin-ci-experience-common';
 
@@ -443,6 +444,13 @@ export function insightsApiStubs() {
  * The alert methods of a fake API, for tests about something else: the CI
  * tab's Alerts section then shows an entity without rules or firings.
  */
+/** The tests part of a CiExperienceApi fake: a run without test results. */
+export function testsApiStubs() {
+  return {
+    getRunTests: jest.fn(async () => ({ items: [] as CiRunTest[] })),
+  };
+}
+
 export function alertsApiStubs() {
   return {
     getAlertRules: jest.fn(async () => ({ rules: [] as CiAlertRule[] })),

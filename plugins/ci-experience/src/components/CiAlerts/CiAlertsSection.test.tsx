@@ -17,6 +17,7 @@ import {
 import { CiExperienceApi, ciExperienceApiRef } from '../../api';
 import {
   alertsApiStubs,
+  testsApiStubs,
   annotatedEntity,
   insightsApiStubs,
   makeAlertFiring,
@@ -64,6 +65,7 @@ function fakeApi(overrides: Partial<CiExperienceApi> = {}) {
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
     ...alertsApiStubs(),
+    ...testsApiStubs(),
     getAlertRules: jest.fn(async () => ({
       rules: [makeAlertRule(), successRule()],
     })),

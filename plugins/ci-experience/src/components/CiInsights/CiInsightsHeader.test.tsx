@@ -3,6 +3,7 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { CiExperienceApi, ciExperienceApiRef } from '../../api';
 import {
   alertsApiStubs,
+  testsApiStubs,
   insightsApiStubs,
   makeEmptyInsights,
   makeInsights,
@@ -34,6 +35,7 @@ function fakeApi(getInsights?: CiExperienceApi['getInsights']) {
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
     ...alertsApiStubs(),
+    ...testsApiStubs(),
     ...(getInsights ? { getInsights: jest.fn(getInsights) } : {}),
   } satisfies CiExperienceApi;
 }

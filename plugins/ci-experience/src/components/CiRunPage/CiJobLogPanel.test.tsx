@@ -3,6 +3,7 @@ import { screen, waitFor } from '@testing-library/react';
 import { CiExperienceApi, ciExperienceApiRef } from '../../api';
 import {
   alertsApiStubs,
+  testsApiStubs,
   makeRunDetail,
   insightsApiStubs,
 } from '../../testing/fixtures';
@@ -21,6 +22,7 @@ function fakeApi(text: string) {
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
     ...alertsApiStubs(),
+    ...testsApiStubs(),
   } satisfies CiExperienceApi;
 }
 

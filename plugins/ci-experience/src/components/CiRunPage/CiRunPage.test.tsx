@@ -10,6 +10,7 @@ import {
   makeRun,
   makeRunDetail,
   alertsApiStubs,
+  testsApiStubs,
   insightsApiStubs,
 } from '../../testing/fixtures';
 import { CI_TAB as TAB, renderCiTab } from '../../__testUtils__/renderCiTab';
@@ -31,6 +32,7 @@ function fakeApi(overrides: Partial<CiExperienceApi> = {}) {
     cancelRun: jest.fn(async () => {}),
     ...insightsApiStubs(),
     ...alertsApiStubs(),
+    ...testsApiStubs(),
     ...overrides,
   } satisfies CiExperienceApi;
 }

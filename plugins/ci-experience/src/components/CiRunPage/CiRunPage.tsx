@@ -22,6 +22,7 @@ import { CiRunStatus } from '../CiRunStatus';
 import { CiRunAction, CiRunActionsBar } from './CiRunActionsBar';
 import { CiRunAttempts } from './CiRunAttempts';
 import { CiRunSummary } from './CiRunSummary';
+import { CiRunTestsPanel } from './CiRunTestsPanel';
 import { CiRunTimeline } from './CiRunTimeline';
 
 /** How often an unfinished run is re-read. */
@@ -182,6 +183,11 @@ export function CiRunPage() {
                 }
               }}
             />
+          </InfoCard>
+        </Grid>
+        <Grid item xs={12}>
+          <InfoCard title="Tests">
+            <CiRunTestsPanel runId={run.id} />
           </InfoCard>
         </Grid>
       </Grid>

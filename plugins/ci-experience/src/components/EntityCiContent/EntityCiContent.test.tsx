@@ -15,6 +15,7 @@ import {
   makeSource,
   plainEntity,
   alertsApiStubs,
+  testsApiStubs,
   insightsApiStubs,
   makeInsights,
 } from '../../testing/fixtures';
@@ -35,6 +36,7 @@ function fakeApi(getRuns: CiExperienceApi['getRuns']) {
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
     ...alertsApiStubs(),
+    ...testsApiStubs(),
   } satisfies CiExperienceApi;
 }
 

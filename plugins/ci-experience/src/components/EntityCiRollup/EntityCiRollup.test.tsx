@@ -7,6 +7,7 @@ import {
   annotatedEntity,
   fig,
   alertsApiStubs,
+  testsApiStubs,
   insightsApiStubs,
   makeRollup,
   makeRollupItem,
@@ -38,6 +39,7 @@ function fakeApi(overrides: Partial<CiExperienceApi> = {}) {
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
     ...alertsApiStubs(),
+    ...testsApiStubs(),
     ...overrides,
   } satisfies CiExperienceApi;
 }

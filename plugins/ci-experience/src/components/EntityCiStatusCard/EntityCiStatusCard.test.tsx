@@ -16,6 +16,7 @@ import {
   makeSource,
   plainEntity,
   alertsApiStubs,
+  testsApiStubs,
   insightsApiStubs,
 } from '../../testing/fixtures';
 import { EntityCiStatusCard } from './EntityCiStatusCard';
@@ -34,6 +35,7 @@ function fakeApi(getRuns: CiExperienceApi['getRuns']) {
     cancelRun: jest.fn(),
     ...insightsApiStubs(),
     ...alertsApiStubs(),
+    ...testsApiStubs(),
   } satisfies CiExperienceApi;
 }
 
