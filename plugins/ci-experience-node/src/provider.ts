@@ -2,6 +2,7 @@ import { Entity } from '@backstage/catalog-model';
 import type { CiProviderWebhook } from './webhook';
 import {
   CiJob,
+  CiTestStatus,
   CiRun,
   CiStep,
 } from '@ci-experience/plugin-ci-experience-common';
@@ -157,6 +158,19 @@ export interface CiProvider {
   /** Cancels a queued or running run. */
   cancel?(source: CiSource, run: CiRunRef): Promise<void>;
 
+  /**
+   * The test results of one finished attempt, where the provider keeps
+   * them: a test API's cases, or JUnit reports (XML, or zips of them) the
+   * backend parses with its limits. Undefined when the run has none. Read
+   * once per finished attempt by the backend, not per view, within the
+   * provider's request budget (see docs/tests.md).
+   */
+  getTestResults?(
+    source: CiSource,
+    run: CiRunRef,
+    context: CiTestResultsContext,
+  ): Promise<CiProviderTestResults | undefined>;
+
   /** What of the optional methods the provider supports; default: what it implements. */
   readonly capabilities?: CiProviderCapabilities;
 
@@ -176,6 +190,72 @@ export interface CiProvider {
     source: CiSource,
     run: CiRunRef,
   ): Promise<Partial<CiProviderCapabilities>>;
+}
+
+/**
+ * One test case as a provider's test API gives it.
+ *
+ * @public
+ */
+export interface CiTestCaseResult {
+  /** The suite around it ('' when none). */
+  suite: string;
+  /** The test case's name. */
+  name: string;
+  /** Its class, when given. */
+  classname?: string;
+  /** Its source file, when given. */
+  file?: string;
+  /** Its outcome: `flaky` when it failed, then passed on a retry. */
+  status: CiTestStatus;
+  /** How long it took. */
+  durationMs?: number;
+  /** Why it failed or was skipped. The backend masks secrets and bounds it. */
+  message?: string;
+  /** The failure's text (a stack, output). The backend masks and bounds it. */
+  output?: string;
+}
+
+/**
+ * A JUnit report a provider keeps for a run (a CI artifact).
+ *
+ * @public
+ */
+export interface CiTestReport {
+  /** Its name at the provider (an artifact's path), for messages. */
+  name: string;
+  /** One JUnit XML file, or a zip of them. */
+  mediaType: 'application/xml' | 'application/zip';
+  data: Uint8Array;
+}
+
+/**
+ * A run's test results from its provider: parsed cases, or reports the
+ * backend parses.
+ *
+ * @public
+ */
+export type CiProviderTestResults =
+  | { cases: CiTestCaseResult[] }
+  | { reports: CiTestReport[] };
+
+/**
+ * What the backend tells a provider reading a run's test results.
+ *
+ * @public
+ */
+export interface CiTestResultsContext {
+  /** The attempt's jobs as stored (ids as `listJobs` gave them). */
+  jobs: CiJob[];
+  /**
+   * Globs of the artifacts that hold JUnit reports (config
+   * `ciExperience.testResults.artifacts`, or the entity's
+   * `ci-experience.io/test-reports`), for providers whose reports are
+   * artifacts.
+   */
+  artifactGlobs: string[];
+  /** The most bytes of reports to download for the run. */
+  maxBytes: number;
 }
 
 /**
