@@ -188,6 +188,29 @@ export interface Config {
       cacheMaxBytes?: number;
     };
     /**
+     * Test results (docs/tests.md): read once from each finished run's
+     * provider where it keeps them (GitLab's test report, Jenkins'
+     * testReport, CircleCI's tests, JUnit artifacts on GitHub Actions and
+     * Buildkite); any CI can also post them.
+     */
+    testResults?: {
+      /** Read results from the providers. Default true. */
+      fromProviders?: boolean;
+      /**
+       * Globs of the artifacts (GitHub Actions: artifact names; Buildkite:
+       * artifact paths) that hold JUnit reports. Default
+       * `['*test*', '*junit*']`.
+       */
+      artifacts?: string[];
+      /** Bytes of reports read per run at most. Default 52428800 (50 MiB). */
+      maxBytes?: number;
+      /**
+       * How far back finished runs are read; older runs (at the first
+       * start, say) are skipped. Default 3 days.
+       */
+      lookback?: HumanDurationConfig | string;
+    };
+    /**
      * Failure triage: each failed job is classified once, from its log
      * tail, when it is ingested. See docs/troubleshooting/adding-rules.md.
      */

@@ -25,6 +25,16 @@ export interface CiExperienceConfig {
     planner: ReturnType<typeof readSyncPlannerConfig>;
   };
   triage: { enabled: boolean };
+  testResults: {
+    /** Whether finished runs' results are read from their providers. */
+    fromProviders: boolean;
+    /** Globs of the artifacts that hold JUnit reports. */
+    artifacts: string[];
+    /** Bytes of reports read per run at most. */
+    maxBytes: number;
+    /** How far back finished runs are read (ms): older ones are skipped. */
+    lookbackMs: number;
+  };
   insights: { minSample?: number };
   alerts: {
     enabled: boolean;
@@ -90,6 +100,21 @@ export function readCiExperienceConfig(
     },
     triage: {
       enabled: section?.getOptionalBoolean('triage.enabled') !== false,
+    },
+    testResults: {
+      fromProviders:
+        section?.getOptionalBoolean('testResults.fromProviders') !== false,
+      artifacts: section?.getOptionalStringArray('testResults.artifacts') ?? [
+        '*test*',
+        '*junit*',
+      ],
+      maxBytes:
+        section?.getOptionalNumber('testResults.maxBytes') ?? 50 * 1024 * 1024,
+      lookbackMs: section?.has('testResults.lookback')
+        ? durationToMilliseconds(
+            readDurationFromConfig(section, { key: 'testResults.lookback' }),
+          )
+        : 3 * 24 * 3600_000,
     },
     insights: { minSample: section?.getOptionalNumber('insights.minSample') },
     alerts: {

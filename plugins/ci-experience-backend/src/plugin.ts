@@ -16,7 +16,6 @@ import { registerCiActions } from './actions/ciActions';
 import { CiAlerts } from './alerts/CiAlerts';
 import { readCiExperienceConfig } from './config';
 import { KnexCiStore } from './database/KnexCiStore';
-import { KnexTestResultsStore } from './testResults/TestResultsStore';
 import { registerRoutes } from './router';
 import { ChangeProcessing } from './service/ChangeProcessing';
 import { CiSyncService } from './service/CiSyncService';
@@ -132,7 +131,7 @@ export const ciExperiencePlugin = createBackendPlugin({
           }),
           allowedServices: config.actions.allowedServices,
           alerts: alerts.routes(),
-          testResults: new KnexTestResultsStore(knex),
+          testResults: changes.testResults,
           logLimits: config.logs,
         });
         logger.info(

@@ -293,7 +293,6 @@ describe('the upload router’s limits', () => {
         stored.push(cases.length);
         return cases.length;
       },
-      listRunTests: async () => [],
     };
     const server = express();
     server.use(

@@ -66,7 +66,7 @@ function positiveInteger(name: string, value: string | undefined) {
  */
 export function createTestResultsUploadRouter(options: {
   httpAuth: HttpAuthService;
-  store: TestResultsStore;
+  store: Pick<TestResultsStore, 'findRun' | 'putResults'>;
   logger: LoggerService;
   limits?: Partial<JunitLimits & ZipLimits>;
   maxBytes?: number;
@@ -177,7 +177,7 @@ export function createTestResultsUploadRouter(options: {
 /** `GET /runs/{id}/tests`: a visible run attempt's tests, failed first. */
 export function createRunTestsRouter(options: {
   httpAuth: HttpAuthService;
-  store: TestResultsStore;
+  store: Pick<TestResultsStore, 'listRunTests'>;
   visibleRun(id: string, credentials: BackstageCredentials): Promise<StoredRun>;
 }) {
   const router = Router();

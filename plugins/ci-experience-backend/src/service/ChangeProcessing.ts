@@ -12,11 +12,14 @@ import { createTriageService, FailureClassifier } from '../triage';
 import { TriageService } from '../triage/TriageService';
 import { ChangeFanOut } from './ChangeFanOut';
 import { ListingCache } from './ListingCache';
+import { KnexTestResultsStore } from '../testResults/TestResultsStore';
+import { TestResultsFetcher } from '../testResults/TestResultsFetcher';
 
 /**
  * What follows a change to a source's runs (a sync or a webhook delivery):
- * its cached listings drop at once; failed jobs are triaged, insights
- * folded in and alert rules evaluated once the writes settle (debounced by
+ * its cached listings drop at once; failed jobs are triaged, finished
+ * runs' test results read, insights folded in and alert rules evaluated
+ * once the writes settle (debounced by
  * {@link ChangeFanOut}), and again after every scheduled pass.
  */
 export class ChangeProcessing {
@@ -48,7 +51,24 @@ export class ChangeProcessing {
       minSample: config.insights.minSample,
       skipMigrations: true,
     });
-    return new ChangeProcessing(triage, insights, lifecycle);
+    const testResults = new KnexTestResultsStore(options.knex);
+    const fetcher = new TestResultsFetcher({
+      store: testResults,
+      runs: store,
+      providers: config.testResults.fromProviders ? providers : [],
+      logger,
+      artifactGlobs: config.testResults.artifacts,
+      maxBytes: config.testResults.maxBytes,
+      lookbackMs: config.testResults.lookbackMs,
+    });
+    lifecycle.addShutdownHook(() => fetcher.stop());
+    return new ChangeProcessing(
+      triage,
+      insights,
+      lifecycle,
+      testResults,
+      fetcher,
+    );
   }
 
   /** Many viewers polling one page cost one query per change. */
@@ -64,6 +84,9 @@ export class ChangeProcessing {
     private readonly triage: TriageService | undefined,
     insights: { aggregator: InsightsAggregator; service: InsightsService },
     lifecycle: LifecycleService,
+    /** Test results: uploads and the run page read and write them here. */
+    readonly testResults: KnexTestResultsStore,
+    private readonly fetcher: TestResultsFetcher,
   ) {
     this.insights = insights.service;
     this.aggregator = insights.aggregator;
@@ -73,6 +96,7 @@ export class ChangeProcessing {
       settled: keys => {
         this.triage?.schedule();
         this.aggregator.schedule(0);
+        this.fetcher.schedule();
         keys.forEach(key => this.alerts?.changed(key));
       },
     });
@@ -86,9 +110,13 @@ export class ChangeProcessing {
     this.alerts = alerts;
   }
 
-  /** After a scheduled pass: triage what it brought, fold it into insights. */
+  /**
+   * After a scheduled pass: triage what it brought, read its finished
+   * runs' test results, fold it into insights.
+   */
   async afterPass(): Promise<void> {
     await this.triage?.drain();
+    if (this.fetcher.active) await this.fetcher.drain();
     await this.aggregator.aggregatePending();
   }
 }

@@ -32,6 +32,21 @@ export interface TestResultsStore {
     cases: ParsedTestCase[],
     at: string,
   ): Promise<number>;
+  /**
+   * Finished run attempts whose results were not read from their provider
+   * yet: of the given providers, created since `since`, with fewer than
+   * `maxAttempts` failed reads, newest first.
+   */
+  pendingRuns(query: {
+    providers: string[];
+    since: string;
+    maxAttempts: number;
+    limit: number;
+  }): Promise<string[]>;
+  /** Records that an attempt's results were read (stored, or none). */
+  markRead(runId: string, at: string): Promise<void>;
+  /** Records a failed read; answers how many reads failed so far. */
+  markReadFailed(runId: string): Promise<number>;
   /** The tests of a run attempt: failed (and errored) first, then flaky, skipped, passed; by suite and name within each. */
   listRunTests(runId: string): Promise<CiRunTest[]>;
 }
@@ -139,6 +154,47 @@ export class KnexTestResultsStore implements TestResultsStore {
       }
     });
     return entries.length;
+  }
+
+  async pendingRuns(query: {
+    providers: string[];
+    since: string;
+    maxAttempts: number;
+    limit: number;
+  }): Promise<string[]> {
+    if (query.providers.length === 0) return [];
+    // The partial index ci_runs_tests_pending_idx (created_at, finished
+    // runs not read yet): a range scan from `since`.
+    const rows: Array<{ id: string }> = await this.db('ci_runs')
+      .where('status_rank', 2)
+      .whereNull('tests_read_at')
+      .where('created_at', '>=', query.since)
+      .whereIn('provider', query.providers)
+      .where(q =>
+        q
+          .whereNull('tests_attempts')
+          .orWhere('tests_attempts', '<', query.maxAttempts),
+      )
+      .orderBy('created_at', 'desc')
+      .limit(query.limit)
+      .select('id');
+    return rows.map(r => r.id);
+  }
+
+  async markRead(runId: string, at: string): Promise<void> {
+    await this.db('ci_runs').where('id', runId).update({ tests_read_at: at });
+  }
+
+  async markReadFailed(runId: string): Promise<number> {
+    await this.db('ci_runs')
+      .where('id', runId)
+      .update({
+        tests_attempts: this.db.raw('COALESCE(tests_attempts, 0) + 1'),
+      });
+    const row = await this.db('ci_runs')
+      .where('id', runId)
+      .first('tests_attempts');
+    return Number(row?.tests_attempts ?? 0);
   }
 
   async listRunTests(runId: string): Promise<CiRunTest[]> {

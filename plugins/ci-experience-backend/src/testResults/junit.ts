@@ -319,6 +319,36 @@ export class JunitParser {
   }
 }
 
+/**
+ * A case a provider's test API gave, held to the same bounds as a parsed
+ * one: message and output masked and cut, a name and suite present.
+ */
+export function boundCase(
+  c: ParsedTestCase,
+  limits: Partial<JunitLimits> = {},
+): ParsedTestCase {
+  const { maxMessage, maxOutput } = { ...DEFAULT_JUNIT_LIMITS, ...limits };
+  const out: ParsedTestCase = {
+    suite: String(c.suite ?? ''),
+    name: String(c.name ?? ''),
+    status: c.status,
+  };
+  if (c.classname) out.classname = String(c.classname);
+  if (c.file) out.file = String(c.file);
+  if (
+    typeof c.durationMs === 'number' &&
+    Number.isFinite(c.durationMs) &&
+    c.durationMs >= 0
+  ) {
+    out.durationMs = Math.round(c.durationMs);
+  }
+  if (c.message) out.message = excerpt(String(c.message), maxMessage);
+  if (c.output && c.status !== 'passed') {
+    out.output = excerpt(String(c.output), maxOutput);
+  }
+  return out;
+}
+
 /** Parses one whole report. */
 export function parseJunit(
   xml: Uint8Array | string,
