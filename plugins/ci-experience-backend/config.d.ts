@@ -209,6 +209,15 @@ export interface Config {
        * start, say) are skipped. Default 3 days.
        */
       lookback?: HumanDurationConfig | string;
+      /** How a test is judged over a window (docs/tests.md). */
+      flaky?: {
+        /** Attempts a test needs in the window to be judged flaky. Default 5. */
+        minRuns?: number;
+        /** Share of its commits that flaked for a test to be flaky, 0..1. Default 0.01. */
+        threshold?: number;
+        /** Commits without a flake after which a flaky test is fixed. Default 10. */
+        fixedAfter?: number;
+      };
     };
     /**
      * Failure triage: each failed job is classified once, from its log

@@ -8,6 +8,7 @@ import { durationToMilliseconds } from '@backstage/types';
 import { AlertLimits, readAlertLimits } from './alerts/limits';
 import { readRetention, RetentionPolicy } from './service/Retention';
 import { readSyncPlannerConfig } from './service/SyncPlanner';
+import { DEFAULT_FLAKY_POLICY, FlakyPolicy } from './testResults/flaky';
 
 /**
  * `ciExperience` as the plugin reads it, once, at start: every key with its
@@ -34,6 +35,8 @@ export interface CiExperienceConfig {
     maxBytes: number;
     /** How far back finished runs are read (ms): older ones are skipped. */
     lookbackMs: number;
+    /** How tests are judged flaky, broken or fixed. */
+    flaky: FlakyPolicy;
   };
   insights: { minSample?: number };
   alerts: {
@@ -115,6 +118,17 @@ export function readCiExperienceConfig(
             readDurationFromConfig(section, { key: 'testResults.lookback' }),
           )
         : 3 * 24 * 3600_000,
+      flaky: {
+        minRuns:
+          section?.getOptionalNumber('testResults.flaky.minRuns') ??
+          DEFAULT_FLAKY_POLICY.minRuns,
+        threshold:
+          section?.getOptionalNumber('testResults.flaky.threshold') ??
+          DEFAULT_FLAKY_POLICY.threshold,
+        fixedAfter:
+          section?.getOptionalNumber('testResults.flaky.fixedAfter') ??
+          DEFAULT_FLAKY_POLICY.fixedAfter,
+      },
     },
     insights: { minSample: section?.getOptionalNumber('insights.minSample') },
     alerts: {

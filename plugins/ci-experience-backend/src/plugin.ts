@@ -132,6 +132,7 @@ export const ciExperiencePlugin = createBackendPlugin({
           allowedServices: config.actions.allowedServices,
           alerts: alerts.routes(),
           testResults: changes.testResults,
+          flakyPolicy: config.testResults.flaky,
           logLimits: config.logs,
         });
         logger.info(

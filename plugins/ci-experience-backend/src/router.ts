@@ -29,7 +29,11 @@ import {
 import { JobLogReader } from './service/JobLogReader';
 import { OperatorStatus } from './service/OperatorStatus';
 import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
-import { createTestResultsUploadRouter } from './routes/testResults';
+import {
+  createEntityTestsRouter,
+  createTestResultsUploadRouter,
+} from './routes/testResults';
+import { FlakyPolicy } from './testResults/flaky';
 import { TestResultsStore } from './testResults/TestResultsStore';
 
 /** The plugin's HTTP API, split by resource under `src/routes/`. */
@@ -58,8 +62,10 @@ export function createRouter(options: {
   >;
   /** The operator's view (`/admin/status`); absent, it is not served. */
   operatorStatus?: OperatorStatus;
-  /** Test results (`/runs/:id/tests`); absent, they are not served. */
+  /** Test results (`/runs/:id/tests`, an entity's tests); absent, not served. */
   testResults?: TestResultsStore;
+  /** How an entity's tests are judged flaky. */
+  flakyPolicy?: FlakyPolicy;
 }): express.Router {
   // Generated from src/schema/openapi.yaml (yarn openapi): requests are
   // validated against the spec before the routes' own checks (which keep
@@ -88,6 +94,15 @@ export function createRouter(options: {
   }
   if (options.alerts) {
     router.use(createAlertsRouter({ ...options, ...options.alerts }));
+  }
+  if (options.testResults) {
+    router.use(
+      createEntityTestsRouter({
+        ...options,
+        store: options.testResults,
+        policy: options.flakyPolicy,
+      }),
+    );
   }
   if (options.operatorStatus) {
     router.use(

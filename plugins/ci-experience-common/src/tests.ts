@@ -52,3 +52,50 @@ export interface CiTestResultsAccepted {
   /** How many tests they hold. */
   tests: number;
 }
+
+/**
+ * A test's state over a window: `flaky` (passed and failed on one commit,
+ * or passed on a retry), `broken` (fails every time since a commit),
+ * `fixed` (was flaky, no flake lately), `stable`.
+ *
+ * @public
+ */
+export type CiTestState = 'flaky' | 'broken' | 'fixed' | 'stable';
+
+/**
+ * One test of an entity over a window
+ * (`GET /entities/{kind}/{namespace}/{name}/tests`).
+ *
+ * @public
+ */
+export interface CiEntityTest {
+  /** The test's id, as in a run's tests. */
+  id: string;
+  /** Its suite. */
+  suite: string;
+  /** Its name. */
+  name: string;
+  /** Its state over the window. */
+  state: CiTestState;
+  /** Attempts that ran it in the window (skips left out). */
+  runs: number;
+  /** Attempts in which it failed or errored. */
+  failures: number;
+  /** The share of the commits it ran on where it flaked, 0..1. */
+  flakeRate: number;
+  /** The time its flakes cost: failed attempts re-run to pass, and retries. */
+  timeLostMs: number;
+  /** Whether its owners quarantined it. */
+  quarantined: boolean;
+}
+
+/**
+ * `GET /entities/{kind}/{namespace}/{name}/tests`: flaky first, then
+ * broken, fixed and stable; by time lost within each.
+ *
+ * @public
+ */
+export interface CiEntityTestsResponse {
+  /** The entity's tests over the window. */
+  items: CiEntityTest[];
+}

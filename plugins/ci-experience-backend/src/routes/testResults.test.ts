@@ -33,8 +33,9 @@ const runOf = (n: number, attempt = 1): CiProviderRun => ({
   branch: 'main',
   commitSha: `sha${n}`,
   url: `https://ci.example.com/runs/${n}`,
-  createdAt: '2026-12-01T10:00:00.000Z',
-  updatedAt: '2026-12-01T10:05:00.000Z',
+  // Two days ago, whenever the test runs: within every window.
+  createdAt: new Date(Date.now() - 2 * 86400_000).toISOString(),
+  updatedAt: new Date(Date.now() - 2 * 86400_000 + 300_000).toISOString(),
 });
 
 const provider: CiProvider = {
@@ -63,12 +64,13 @@ const app: Entity = {
   spec: { type: 'service', owner: 'team-a', lifecycle: 'production' },
 };
 
-async function start() {
+async function start(ciExperience?: Record<string, any>) {
   const { server } = await startTestBackend({
     features: ciPluginFeatures({
       providers: [provider],
       entities: [app],
       allow: [{ provider: 'fake', source: 'org/*' }],
+      ciExperience,
     }),
   });
   const http = request(server);
@@ -275,6 +277,58 @@ describe('test results routes', () => {
       .get(`/api/ci-experience/runs/${run8.id}/tests`)
       .set('Authorization', mockCredentials.user.header());
     expect(tests.body).toEqual({ items: [] });
+  });
+});
+
+describe('an entity’s tests', () => {
+  it('are judged over the window: a test that failed, then passed on a rerun of its commit, is flaky', async () => {
+    const { http } = await start({ testResults: { flaky: { minRuns: 2 } } });
+    const report = (status: 'passed' | 'failed') =>
+      Buffer.from(
+        `<testsuite name="api"><testcase classname="api.Refunds" name="refunds a payment" time="2">${
+          status === 'failed' ? '<failure message="timed out"/>' : ''
+        }</testcase><testcase classname="api.Refunds" name="lists refunds" time="1"/></testsuite>`,
+      );
+    // Run 7 (commit sha7): attempt 1 failed the test, attempt 2 passed it.
+    const base = 'provider=fake&source=org/app&runNumber=7';
+    expect(
+      (await upload(http, `${base}&attempt=1`, report('failed'))).status,
+    ).toBe(202);
+    expect(
+      (await upload(http, `${base}&attempt=2`, report('passed'))).status,
+    ).toBe(202);
+
+    const tests = async (query = '') =>
+      http
+        .get(`/api/ci-experience/entities/component/default/app/tests${query}`)
+        .set('Authorization', mockCredentials.user.header());
+    const all = await tests('?window=7d');
+    expect(all.status).toBe(200);
+    expect(
+      all.body.items.map((t: any) => [t.name, t.state, t.runs, t.failures]),
+    ).toEqual([
+      ['refunds a payment', 'flaky', 2, 1],
+      ['lists refunds', 'stable', 2, 0],
+    ]);
+    expect(all.body.items[0]).toMatchObject({
+      flakeRate: 1,
+      quarantined: false,
+      id: expect.any(String),
+    });
+    const flaky = await tests('?state=flaky');
+    expect(flaky.body.items.map((t: any) => t.name)).toEqual([
+      'refunds a payment',
+    ]);
+    const bad = await tests('?state=sometimes');
+    expect([bad.status, bad.body.error.message]).toEqual([
+      400,
+      'Invalid query: state: state must be one of flaky, broken, fixed, stable',
+    ]);
+    expect((await tests('?window=1y')).status).toBe(400);
+    const unknown = await http
+      .get('/api/ci-experience/entities/component/default/nope/tests')
+      .set('Authorization', mockCredentials.user.header());
+    expect(unknown.status).toBe(404);
   });
 });
 

@@ -5,9 +5,17 @@ import {
 } from '@backstage/backend-plugin-api';
 import { InputError, NotFoundError } from '@backstage/errors';
 import {
+  CiEntityTest,
+  CiEntityTestsResponse,
   CiRunTestsResponse,
   CiTestResultsAccepted,
 } from '@ci-experience/plugin-ci-experience-common';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import { z } from 'zod';
+import { CiSyncService } from '../service/CiSyncService';
+import { EntityResolver } from '../service/EntityResolver';
+import { classifyTests, FlakyPolicy } from '../testResults/flaky';
+import { parseQuery, single } from './query';
 import express from 'express';
 import Router from 'express-promise-router';
 import { StoredRun } from '../database/CiStore';
@@ -38,7 +46,7 @@ const MEDIA_TYPES: Record<string, ReportMediaType> = {
 };
 
 /** A query parameter given once, as text. */
-function single(req: express.Request, name: string): string | undefined {
+function queryValue(req: express.Request, name: string): string | undefined {
   const value = req.query[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
@@ -104,16 +112,16 @@ export function createTestResultsUploadRouter(options: {
         next(error);
       }),
     async (req, res) => {
-      const provider = single(req, 'provider');
-      const source = single(req, 'source');
+      const provider = queryValue(req, 'provider');
+      const source = queryValue(req, 'source');
       if (!provider || !source) {
         throw new InputError('provider and source are required');
       }
-      const runNumber = positiveInteger('runNumber', single(req, 'runNumber'));
+      const runNumber = positiveInteger('runNumber', queryValue(req, 'runNumber'));
       if (runNumber === undefined) {
         throw new InputError('runNumber is required');
       }
-      const attempt = positiveInteger('attempt', single(req, 'attempt'));
+      const attempt = positiveInteger('attempt', queryValue(req, 'attempt'));
       const type = (req.headers['content-type'] ?? '')
         .split(';')[0]
         .trim()
@@ -189,6 +197,72 @@ export function createRunTestsRouter(options: {
     const body: CiRunTestsResponse = {
       items: await options.store.listRunTests(run.id),
     };
+    res.json(body);
+  });
+  return router;
+}
+
+const WINDOW_DAYS = { '7d': 7, '30d': 30, '90d': 90 } as const;
+const STATES = ['flaky', 'broken', 'fixed', 'stable'] as const;
+
+/** The query of `GET /entities/{kind}/{namespace}/{name}/tests`. */
+export const entityTestsQuery = z
+  .object({
+    window: single('window').pipe(
+      z
+        .enum(['7d', '30d', '90d'], {
+          errorMap: () => ({ message: 'window must be one of 7d, 30d, 90d' }),
+        })
+        .optional(),
+    ),
+    state: single('state').pipe(
+      z
+        .enum(STATES, {
+          errorMap: () => ({
+            message: `state must be one of ${STATES.join(', ')}`,
+          }),
+        })
+        .optional(),
+    ),
+  })
+  .strict();
+
+/**
+ * `GET /entities/{kind}/{namespace}/{name}/tests?window=&state=`: the
+ * entity's tests over the window (default 30d), flaky first, each with
+ * its state, attempts, failures, flake rate and time lost.
+ */
+export function createEntityTestsRouter(options: {
+  httpAuth: HttpAuthService;
+  catalog: CatalogService;
+  sync: Pick<CiSyncService, 'sourcesOf'>;
+  store: Pick<TestResultsStore, 'summarizeTests'>;
+  policy?: FlakyPolicy;
+  now?: () => Date;
+}) {
+  const entities = new EntityResolver(options.catalog);
+  const now = options.now ?? (() => new Date());
+  const router = Router();
+  router.get('/entities/:kind/:namespace/:name/tests', async (req, res) => {
+    const query = parseQuery(entityTestsQuery, req.query);
+    const credentials = await options.httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const { kind, namespace, name } = req.params;
+    const entity = await entities.get({ kind, namespace, name }, credentials);
+    if (!entity) {
+      throw new NotFoundError(`No entity ${kind}:${namespace}/${name}`);
+    }
+    const days = WINDOW_DAYS[query.window ?? '30d'];
+    const since = new Date(now().getTime() - days * 24 * 3600_000);
+    const summaries = await options.store.summarizeTests({
+      sourceKeys: options.sync.sourcesOf(entity).map(s => s.key),
+      since: since.toISOString(),
+    });
+    const items: CiEntityTest[] = classifyTests(summaries, options.policy)
+      .filter(t => !query.state || t.state === query.state)
+      .map(t => ({ ...t, quarantined: false }));
+    const body: CiEntityTestsResponse = { items };
     res.json(body);
   });
   return router;

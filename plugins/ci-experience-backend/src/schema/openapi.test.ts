@@ -10,6 +10,7 @@ import { ciPluginFeatures } from '../__testUtils__/backend';
 import { statusQuery } from '../routes/admin';
 import { entityQuery, rollupQuery } from '../routes/insights';
 import { runsQuery } from '../routes/runs';
+import { entityTestsQuery } from '../routes/testResults';
 import { spec } from './openapi';
 
 // The code and the OpenAPI spec agree: every route the code serves is in
@@ -90,6 +91,7 @@ describe('the OpenAPI spec (src/schema/openapi.yaml)', () => {
     ['/groups/{namespace}/{name}/insights', rollupQuery],
     ['/systems/{namespace}/{name}/insights', rollupQuery],
     ['/admin/status', statusQuery],
+    ['/entities/{kind}/{namespace}/{name}/tests', entityTestsQuery],
   ] as const)('lists the query parameters %s reads', (p, schema) => {
     expect(specQuery(p, 'get')).toEqual(schemaKeys(schema));
   });

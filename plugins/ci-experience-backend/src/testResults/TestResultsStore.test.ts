@@ -159,4 +159,87 @@ describe('KnexTestResultsStore', () => {
       expect(await store.listRunTests('nope')).toEqual([]);
     },
   );
+
+  it.each(databases.eachSupportedId())(
+    'sums each test’s attempts per commit over the window, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const ci = await KnexCiStore.fromKnex(knex);
+      await ci.upsertSource({ provider: 'fake', key: KEY, source: 'org/app' });
+      const at = (
+        n: number,
+        attempt: number,
+        commitSha?: string,
+        createdAt = '2026-12-01T10:00:00.000Z',
+      ) => ({
+        ...run(`r${n}a${attempt}`, n, attempt),
+        commitSha,
+        createdAt,
+        durationMs: 60_000 * attempt,
+      });
+      await ci.upsertRuns([
+        at(1, 1, 'c1'),
+        at(1, 2, 'c1'),
+        at(2, 1), // no commit: its own
+        at(3, 1, 'c3', '2026-10-01T10:00:00.000Z'), // before the window
+      ]);
+      const store = new KnexTestResultsStore(knex);
+      const put = (id: string, cases: ParsedTestCase[]) =>
+        store.putResults(
+          { id, sourceKey: KEY, attempt: 1 },
+          cases,
+          '2026-12-03T00:00:00.000Z',
+        );
+      await put('r1a1', [
+        tc('t', 'failed', { durationMs: 5 }),
+        tc('s', 'skipped'),
+      ]);
+      await put('r1a2', [
+        tc('t', 'passed', { durationMs: 4 }),
+        tc('s', 'skipped'),
+      ]);
+      await put('r2a1', [tc('t', 'flaky', { durationMs: 7 })]);
+      await put('r3a1', [tc('t', 'failed')]);
+
+      const rows = await store.summarizeTests({
+        sourceKeys: [KEY],
+        since: '2026-11-01T00:00:00.000Z',
+      });
+      const t = testIdOf(KEY, tc('t', 'passed'));
+      expect(rows.sort((a, b) => a.commit.localeCompare(b.commit))).toEqual([
+        {
+          testId: t,
+          suite: 'S',
+          name: 't',
+          commit: 'c1',
+          lastAt: '2026-12-01T10:00:00.000Z',
+          runs: 2,
+          passed: 1,
+          failed: 1,
+          flaky: 0,
+          failedRunsMs: 60_000,
+          flakyTestMs: 0,
+        },
+        {
+          testId: t,
+          suite: 'S',
+          name: 't',
+          commit: 'run:2',
+          lastAt: '2026-12-01T10:00:00.000Z',
+          runs: 1,
+          passed: 0,
+          failed: 0,
+          flaky: 1,
+          failedRunsMs: 0,
+          flakyTestMs: 7,
+        },
+      ]);
+      expect(
+        await store.summarizeTests({
+          sourceKeys: [],
+          since: '2026-11-01T00:00:00.000Z',
+        }),
+      ).toEqual([]);
+    },
+  );
 });

@@ -1,6 +1,7 @@
 import { CiRunTest } from '@ci-experience/plugin-ci-experience-common';
 import { createHash } from 'node:crypto';
 import { Knex } from 'knex';
+import { TestCommitSummary } from './flaky';
 import { ParsedTestCase, TestCaseStatus, testKey } from './junit';
 
 /** A run attempt results are stored for. */
@@ -47,6 +48,14 @@ export interface TestResultsStore {
   markRead(runId: string, at: string): Promise<void>;
   /** Records a failed read; answers how many reads failed so far. */
   markReadFailed(runId: string): Promise<number>;
+  /**
+   * Each test's results per commit over the sources' attempts created
+   * since `since` (skips left out), for {@link classifyTests}.
+   */
+  summarizeTests(query: {
+    sourceKeys: string[];
+    since: string;
+  }): Promise<TestCommitSummary[]>;
   /** The tests of a run attempt: failed (and errored) first, then flaky, skipped, passed; by suite and name within each. */
   listRunTests(runId: string): Promise<CiRunTest[]>;
 }
@@ -195,6 +204,62 @@ export class KnexTestResultsStore implements TestResultsStore {
       .where('id', runId)
       .first('tests_attempts');
     return Number(row?.tests_attempts ?? 0);
+  }
+
+  async summarizeTests(query: {
+    sourceKeys: string[];
+    since: string;
+  }): Promise<TestCommitSummary[]> {
+    if (query.sourceKeys.length === 0) return [];
+    const db = this.db;
+    const commitKey = db.raw(
+      "COALESCE(runs.commit_sha, 'run:' || runs.provider_run_id)",
+    );
+    const rows: any[] = await db('ci_test_results as r')
+      .join('ci_runs as runs', 'runs.id', 'r.run_id')
+      .join('ci_tests as t', 't.id', 'r.test_id')
+      .whereIn('runs.source_key', query.sourceKeys)
+      .where('runs.created_at', '>=', query.since)
+      .whereNot('r.status', CODE.skipped)
+      .groupBy('r.test_id', 't.suite', 't.name', commitKey)
+      .select(
+        'r.test_id',
+        't.suite',
+        't.name',
+        db.raw(
+          "COALESCE(runs.commit_sha, 'run:' || runs.provider_run_id) AS commit_key",
+        ),
+        db.raw('MAX(runs.created_at) AS last_at'),
+        db.raw('COUNT(*) AS runs'),
+        db.raw(
+          `SUM(CASE WHEN r.status = ${CODE.passed} THEN 1 ELSE 0 END) AS passed`,
+        ),
+        db.raw(
+          `SUM(CASE WHEN r.status IN (${CODE.failed}, ${CODE.error}) THEN 1 ELSE 0 END) AS failed`,
+        ),
+        db.raw(
+          `SUM(CASE WHEN r.status = ${CODE.flaky} THEN 1 ELSE 0 END) AS flaky`,
+        ),
+        db.raw(
+          `SUM(CASE WHEN r.status IN (${CODE.failed}, ${CODE.error}) THEN COALESCE(runs.duration_ms, 0) ELSE 0 END) AS failed_runs_ms`,
+        ),
+        db.raw(
+          `SUM(CASE WHEN r.status = ${CODE.flaky} THEN COALESCE(r.duration_ms, 0) ELSE 0 END) AS flaky_test_ms`,
+        ),
+      );
+    return rows.map(row => ({
+      testId: row.test_id,
+      suite: row.suite,
+      name: row.name,
+      commit: row.commit_key,
+      lastAt: row.last_at,
+      runs: Number(row.runs),
+      passed: Number(row.passed),
+      failed: Number(row.failed),
+      flaky: Number(row.flaky),
+      failedRunsMs: Number(row.failed_runs_ms),
+      flakyTestMs: Number(row.flaky_test_ms),
+    }));
   }
 
   async listRunTests(runId: string): Promise<CiRunTest[]> {

@@ -123,6 +123,19 @@ export type CiApiRunTest = {
   message?: string;
 };
 
+/** The spec's `EntityTest` schema. @internal */
+export type CiApiEntityTest = {
+  id: string;
+  suite: string;
+  name: string;
+  state: 'flaky' | 'broken' | 'fixed' | 'stable';
+  runs: number;
+  failures: number;
+  flakeRate: number;
+  timeLostMs: number;
+  quarantined: boolean;
+};
+
 /** An entity's insights over its window (see docs/insights.md). @internal */
 export type CiApiInsights = object;
 
@@ -181,6 +194,16 @@ export type CiApiOperations = {
     bodyRequired: false;
     response: {
       items: Array<CiApiRunTest>;
+    };
+  };
+  /** GET /entities/{kind}/{namespace}/{name}/tests */
+  ListEntityTests: {
+    path: { kind: string; namespace: string; name: string };
+    query: { window?: string; state?: string };
+    body: undefined;
+    bodyRequired: false;
+    response: {
+      items: Array<CiApiEntityTest>;
     };
   };
   /** POST /test-results */
@@ -357,6 +380,11 @@ export const CI_API_ROUTES = {
   },
   GetRun: { method: 'GET', path: '/runs/{id}', query: [] },
   ListRunTests: { method: 'GET', path: '/runs/{id}/tests', query: [] },
+  ListEntityTests: {
+    method: 'GET',
+    path: '/entities/{kind}/{namespace}/{name}/tests',
+    query: ['window', 'state'],
+  },
   UploadTestResults: {
     method: 'POST',
     path: '/test-results',

@@ -399,6 +399,50 @@ export const spec = {
           },
         },
       },
+      EntityTest: {
+        type: 'object',
+        required: [
+          'id',
+          'suite',
+          'name',
+          'state',
+          'runs',
+          'failures',
+          'flakeRate',
+          'timeLostMs',
+          'quarantined',
+        ],
+        properties: {
+          id: {
+            type: 'string',
+          },
+          suite: {
+            type: 'string',
+          },
+          name: {
+            type: 'string',
+          },
+          state: {
+            type: 'string',
+            enum: ['flaky', 'broken', 'fixed', 'stable'],
+          },
+          runs: {
+            type: 'integer',
+          },
+          failures: {
+            type: 'integer',
+          },
+          flakeRate: {
+            type: 'number',
+          },
+          timeLostMs: {
+            type: 'number',
+          },
+          quarantined: {
+            type: 'boolean',
+          },
+        },
+      },
       Insights: {
         type: 'object',
         description:
@@ -622,6 +666,61 @@ export const spec = {
                       type: 'array',
                       items: {
                         $ref: '#/components/schemas/RunTest',
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          default: {
+            $ref: '#/components/responses/Error',
+          },
+        },
+      },
+    },
+    '/entities/{kind}/{namespace}/{name}/tests': {
+      get: {
+        operationId: 'ListEntityTests',
+        description:
+          "The entity's tests over a window, flaky first, with their states (docs/tests.md).",
+        parameters: [
+          {
+            $ref: '#/components/parameters/kind',
+          },
+          {
+            $ref: '#/components/parameters/namespace',
+          },
+          {
+            $ref: '#/components/parameters/name',
+          },
+          {
+            $ref: '#/components/parameters/window',
+          },
+          {
+            name: 'state',
+            in: 'query',
+            allowReserved: true,
+            description:
+              'flaky, broken, fixed or stable: only tests in that state.',
+            schema: {
+              type: 'string',
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The tests.',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['items'],
+                  properties: {
+                    items: {
+                      type: 'array',
+                      items: {
+                        $ref: '#/components/schemas/EntityTest',
                       },
                     },
                   },
