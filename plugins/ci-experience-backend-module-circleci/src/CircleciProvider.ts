@@ -10,6 +10,9 @@ import {
   CiSource,
   CiSourceInfo,
   CiSourceRepository,
+  CiProviderTestResults,
+  CiTestCaseResult,
+  CiTestResultsContext,
   DEFAULT_TEXT_MAX_BYTES,
   boundJobToRun,
   CiProviderMetrics,
@@ -42,14 +45,17 @@ import {
   circleciPageSchema,
   circleciPipelineSchema,
   circleciProjectSchema,
+  circleciTestSchema,
   circleciWorkflowSchema,
   CircleciPipeline,
   CircleciWorkflow,
+  jobNumberOf,
   parseItems,
   PIPELINE_RUN_PREFIX,
   toJob,
   toPipelineRun,
   toProviderRun,
+  toTestCase,
 } from './mapping';
 
 /** Pages of workflows of one pipeline, and of jobs of one workflow, read at most. */
@@ -70,6 +76,12 @@ const REPOSITORY_HOSTS = new Map([
 
 /** Step outputs read at most for one job. */
 const MAX_STEP_OUTPUTS = 40;
+
+/** Pages of one job's tests read at most. */
+const MAX_TEST_PAGES = 20;
+
+/** Test cases read at most for one run (as many as one upload may hold). */
+const MAX_TEST_CASES = 100_000;
 
 /** The fields of API v1.1's job details that are read. */
 const v1JobSchema = circleciV1JobSchema;
@@ -472,6 +484,104 @@ export class CircleciProvider implements CiProvider {
       }
       throw error;
     }
+  }
+
+  /**
+   * The test results of a finished workflow, from the test metadata CircleCI
+   * keeps of each job's `store_test_results`:
+   * `GET /project/:slug/:job-number/tests` (pages of `next_page_token`, at most
+   * 20 a job) for each job of `context.jobs` that has a number (one that was
+   * queued or ran; approvals are left out), one job after the other. CircleCI
+   * has no suites: a job's tests are a suite named after the job. A job that
+   * CircleCI no longer has (404) is left out; a rate limit or an outage fails
+   * the read. Undefined when no job has tests.
+   */
+  async getTestResults(
+    source: CiSource,
+    _run: CiRunRef,
+    context: CiTestResultsContext,
+  ): Promise<CiProviderTestResults | undefined> {
+    const cases: CiTestCaseResult[] = [];
+    for (const job of context.jobs) {
+      const number = job.kind === 'manual' ? undefined : jobNumberOf(job);
+      if (number === undefined) {
+        continue;
+      }
+      if (cases.length >= MAX_TEST_CASES) {
+        // `testsOf` said so when it reached the bound.
+        break;
+      }
+      cases.push(
+        ...(await this.testsOf(
+          source,
+          job.name,
+          number,
+          MAX_TEST_CASES - cases.length,
+        )),
+      );
+    }
+    return cases.length > 0 ? { cases } : undefined;
+  }
+
+  /** The tests of one job, at most `room` of them: see `getTestResults`. */
+  private async testsOf(
+    source: CiSource,
+    suite: string,
+    number: number,
+    room: number,
+  ): Promise<CiTestCaseResult[]> {
+    const what = `the tests of job ${number} of ${where(source)}`;
+    const out: CiTestCaseResult[] = [];
+    let odd = 0;
+    let token: string | undefined;
+    try {
+      for (let i = 0; i < MAX_TEST_PAGES; i++) {
+        const page = await this.getPage(
+          `${projectPath(source)}/${number}/tests${
+            token ? `?page-token=${encodeURIComponent(token)}` : ''
+          }`,
+          source,
+        );
+        for (const item of page.items) {
+          const parsed = circleciTestSchema.safeParse(item);
+          const test = parsed.success
+            ? toTestCase(parsed.data, suite)
+            : undefined;
+          if (test) {
+            out.push(test);
+          } else {
+            odd += 1;
+          }
+        }
+        if (out.length >= room) {
+          this.logger.warn(
+            `Read ${MAX_TEST_CASES} CircleCI tests of the run; the rest of ${what} and of the jobs after it are left out`,
+          );
+          out.length = room;
+          break;
+        }
+        token = page.next_page_token ?? undefined;
+        if (!token || !PAGE_TOKEN.test(token)) {
+          break;
+        }
+        if (i === MAX_TEST_PAGES - 1) {
+          this.logger.warn(
+            `Read the first ${MAX_TEST_PAGES} pages of ${what}; the rest are left out`,
+          );
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) {
+        throw error;
+      }
+      this.logger.debug(`CircleCI has no ${what}: ${error.message}`);
+    }
+    if (odd > 0) {
+      this.logger.warn(
+        `Skipped ${odd} CircleCI test(s) without a name or of an unexpected shape in ${what}`,
+      );
+    }
+    return out;
   }
 
   /**

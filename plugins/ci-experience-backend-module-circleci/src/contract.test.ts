@@ -12,6 +12,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-node/testUtils';
 import openapi from './__fixtures__/openapi-v2-excerpt.json';
 import v1Job from './__fixtures__/v1.1-single-job.json';
+import v1Tests from './__fixtures__/v1.1-tests-example.json';
 import { CIRCLECI_READ_FIELDS } from './mapping';
 
 const server = setupServer();
@@ -55,6 +56,11 @@ describe('CircleCI contract: fields read vs the published descriptions and the s
       responseSchema('/workflow/{id}/job').properties.items.items,
     ],
     ['jobDetails', responseSchema('/project/{project-slug}/job/{job-number}')],
+    [
+      'jobTest',
+      responseSchema('/project/{project-slug}/{job-number}/tests').properties
+        .items.items,
+    ],
   ] as Array<[Group, any]>)(
     'the %s fields read are in the OpenAPI description with their JSON types',
     (group, schema) => {
@@ -74,6 +80,15 @@ describe('CircleCI contract: fields read vs the published descriptions and the s
       expect(mismatches('v1Step', step)).toEqual([]);
       expect(mismatches('v1Action', step.actions[0])).toEqual([]);
     }
+  });
+
+  it('the test fields read are in the published example of the same items (API v1.1), message nullable', () => {
+    const [first, second] = v1Tests.tests;
+    expect(mismatches('jobTest', first)).toEqual([]);
+    // `x-nullable` in the OpenAPI description: CircleCI sends null too.
+    expect(mismatches('jobTest', second)).toEqual([
+      'jobTest.message: want string, got null',
+    ]);
   });
 
   it('the simulator answers the same endpoints with the same fields and types', async () => {

@@ -6,6 +6,7 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import {
   CiProviderRun,
+  CiTestCaseResult,
   itemParserFor,
   instantText,
   toInstant,
@@ -458,6 +459,135 @@ export function toJob(
 }
 
 /**
+ * The number of a job as `toJob` stored it: the last segment of its URL
+ * (`…/workflows/<id>/jobs/<number>`), which `toJob` sets exactly when
+ * CircleCI gave the job a `job_number` (a job that was queued or ran; an
+ * approval or a job that never ran has none).
+ *
+ * @public
+ */
+export function jobNumberOf(job: CiJob): number | undefined {
+  const match = /\/jobs\/(\d{1,10})$/.exec(job.url ?? '');
+  const parsed = match ? counter.safeParse(Number(match[1])) : undefined;
+  return parsed?.success ? parsed.data : undefined;
+}
+
+/**
+ * One test of `GET /project/{slug}/{job-number}/tests`. The OpenAPI
+ * description lists `message` (nullable), `source`, `run_time` (seconds),
+ * `file`, `result`, `name` and `classname`; `file` may be missing and
+ * `run_time` may come as a string (CircleCI's own API client accepts both).
+ *
+ * @public
+ */
+export const circleciTestSchema = z.object({
+  name: z.string(),
+  classname: z.string().nullish(),
+  file: z.string().nullish(),
+  result: z.string().nullish(),
+  message: z.string().nullish(),
+  source: z.string().nullish(),
+  run_time: z.union([z.number(), z.string()]).nullish(),
+});
+export type CircleciTest = z.infer<typeof circleciTestSchema>;
+
+/**
+ * CircleCI's `result` of a test, as the provider-neutral status: `success`,
+ * `failure` and `skipped` as CircleCI's clients read them, `error` after
+ * JUnit's element of that name. `system-out` is also seen on passed tests
+ * (Mozilla's reader of these results counted it as a success), apparently
+ * the name of the only element of a JUnit test case that printed output;
+ * `system-err` is taken alike. The OpenAPI description lists no values.
+ */
+const TEST_RESULTS = new Map<string, CiTestCaseResult['status']>([
+  ['success', 'passed'],
+  ['system-out', 'passed'],
+  ['system-err', 'passed'],
+  ['failure', 'failed'],
+  ['error', 'error'],
+  ['skipped', 'skipped'],
+]);
+
+/** The most characters of a test's message and output kept. */
+const TEST_MESSAGE_MAX = 1_000;
+const TEST_OUTPUT_MAX = 16_384;
+
+/** The first non-empty line of a message, when it is long or has several lines. */
+function headline(message: string): string {
+  const trimmed = message.trim();
+  if (trimmed.length <= TEST_MESSAGE_MAX && !trimmed.includes('\n')) {
+    return trimmed;
+  }
+  const first = trimmed.split('\n').find(line => line.trim() !== '') ?? '';
+  return text(first.trim(), TEST_MESSAGE_MAX);
+}
+
+/** `run_time` (seconds, a number or a numeric string) in milliseconds. */
+function testDurationMs(runTime: CircleciTest['run_time']): number | undefined {
+  const seconds =
+    typeof runTime === 'string' && runTime.trim() !== ''
+      ? Number(runTime)
+      : runTime;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0
+    ? Math.round(seconds * 1000)
+    : undefined;
+}
+
+/**
+ * One CircleCI test as a test case of the job `suite` (CircleCI keeps no
+ * suite, so the job's name is the suite). A failure or an error has its
+ * message's first line as `message` (the whole when it is one short line)
+ * and the whole message as `output`; a skipped test has its message as
+ * `message`; a passed test neither (CircleCI fills `message` of passes too).
+ * A `result` of another value is kept as an `error` whose message names it.
+ * Undefined for a test without a name.
+ *
+ * @public
+ */
+export function toTestCase(
+  test: CircleciTest,
+  suite: string,
+): CiTestCaseResult | undefined {
+  const name = text(test.name, 1_000);
+  if (!name.trim()) {
+    return undefined;
+  }
+  const result = text(test.result, 64) ?? '';
+  const known = TEST_RESULTS.get(result);
+  const status = known ?? 'error';
+  const message = text(test.message, TEST_OUTPUT_MAX)?.trim() || undefined;
+  const out: CiTestCaseResult = {
+    suite,
+    name,
+    status,
+  };
+  const classname = text(test.classname, 1_000);
+  if (classname) {
+    out.classname = classname;
+  }
+  const file = text(test.file, 1_000);
+  if (file) {
+    out.file = file;
+  }
+  const durationMs = testDurationMs(test.run_time);
+  if (durationMs !== undefined) {
+    out.durationMs = durationMs;
+  }
+  if (!known) {
+    out.message = `CircleCI reported the result ${JSON.stringify(result)}`;
+    if (message) {
+      out.output = message;
+    }
+  } else if ((status === 'failed' || status === 'error') && message) {
+    out.message = headline(message);
+    out.output = message;
+  } else if (status === 'skipped' && message) {
+    out.message = headline(message);
+  }
+  return out;
+}
+
+/**
  * Every field of CircleCI's answers this provider reads, as
  * `path: JSON type`. The contract test checks each against the OpenAPI
  * description (v2), the published v1.1 example and the simulator.
@@ -478,6 +608,18 @@ export const CIRCLECI_READ_FIELDS = {
   },
   /** `GET /project/{slug}/job/{number}` (API v2 job details). */
   jobDetails: { queued_at: 'string', started_at: 'string' },
+  /**
+   * `GET /project/{slug}/{number}/tests` items (`message` may be null,
+   * `run_time` a numeric string; both are read).
+   */
+  jobTest: {
+    name: 'string',
+    classname: 'string',
+    file: 'string',
+    result: 'string',
+    message: 'string',
+    run_time: 'number',
+  },
   /** `GET /api/v1.1/project/{vcs}/{org}/{repo}/{number}`. */
   v1Job: {
     queued_at: 'string',
