@@ -88,15 +88,19 @@ export class GitlabApi {
   /**
    * GET a path under the API base (e.g. `/projects/a%2Fb/pipelines`) or a
    * full next-page URL, for the project named by `where` in messages.
+   * `keep` reduces the answer to what is read, before it is kept with its
+   * ETag (see `ProviderRequest.keep`).
    */
   async get<T>(
     host: string,
     project: string,
     pathOrUrl: string,
+    options: { keep?: (body: unknown) => unknown } = {},
   ): Promise<ProviderResponse<T>> {
     return this.http.get<T>({
       ...this.target(host, project),
       pathOrUrl,
+      ...(options.keep ? { keep: options.keep } : {}),
     });
   }
 

@@ -733,3 +733,195 @@ describe("GitlabCiProvider on GitLab's documented answers", () => {
     );
   });
 });
+
+describe('GitlabCiProvider test results', () => {
+  const fixture = (name: string) =>
+    JSON.parse(readFileSync(join(__dirname, '__fixtures__', name), 'utf8'));
+  const API = 'https://gitlab.example.com/api/v4/projects/foo%2Fbar';
+  const source: CiSource = {
+    provider: 'gitlab',
+    key: 'gitlab:gitlab.example.com/foo/bar',
+    source: 'foo/bar',
+    host: 'gitlab.example.com',
+  };
+  const run = {
+    providerRunId: '46',
+    attempt: 1,
+    runNumber: 12,
+    workflow: 'pipeline',
+    url: 'https://gitlab.example.com/foo/bar/-/pipelines/46',
+  };
+  const context = { jobs: [], artifactGlobs: [], maxBytes: 50 * 1024 * 1024 };
+
+  /** Serves `body` (or a status) as pipeline 46's test report, noting each request. */
+  function serve(answer: { body?: unknown; status?: number }) {
+    const seen: Array<{ url: string; authorization: string | null }> = [];
+    server.use(
+      http.get(`${API}/pipelines/46/test_report`, ({ request }) => {
+        seen.push({
+          url: request.url,
+          authorization: request.headers.get('authorization'),
+        });
+        return answer.status
+          ? HttpResponse.json(
+              {
+                message:
+                  answer.status === 404 ? '404 Not found' : '403 Forbidden',
+              },
+              { status: answer.status },
+            )
+          : HttpResponse.json(answer.body as Record<string, unknown>);
+      }),
+    );
+    const logger = mockServices.logger.mock();
+    const provider = GitlabCiProvider.fromConfig(config(), { logger });
+    return { provider, logger, seen };
+  }
+
+  it("maps every case of a test report as go-gitlab's fixture gives them: string, hash and list outputs", async () => {
+    const { provider, seen } = serve({
+      body: fixture('pipeline-test-report-go-gitlab.json'),
+    });
+    const limiter = provider.api.limiter('gitlab.example.com');
+    const before = limiter.remainingBudget;
+    const results = await provider.getTestResults(source, run, context);
+
+    // One GET of the pipeline's test report, with the host's token, within
+    // the host's request budget.
+    expect(seen).toEqual([
+      {
+        url: `${API}/pipelines/46/test_report`,
+        authorization: 'Bearer other-token',
+      },
+    ]);
+    expect(limiter.remainingBudget).toBe(before - 1);
+
+    const cases = results && 'cases' in results ? results.cases : [];
+    const count = (status: string) =>
+      cases.filter(c => c.status === status).length;
+    expect(cases).toHaveLength(5);
+    expect(
+      ['passed', 'failed', 'error', 'skipped', 'flaky'].map(count),
+    ).toEqual([2, 0, 3, 0, 0]);
+    expect(cases).toEqual([
+      {
+        suite: 'Failing',
+        name: 'Error testcase 1',
+        classname: 'MyClassOne',
+        file: '/path/file.ext',
+        status: 'error',
+        durationMs: 19987,
+        message: 'Failed test',
+        output:
+          'Failed test\n\njava.lang.Exception: Stack trace\nat java.base/java.lang.Thread.dumpStack(Thread.java:1383)',
+      },
+      // An attribute-only <error message="..." type="..."/>: GitLab sends its attributes.
+      {
+        suite: 'Failing',
+        name: 'Error testcase 2',
+        classname: 'MyClass',
+        status: 'error',
+        durationMs: 19984,
+        message: 'Failed test',
+        output: 'Failed test',
+      },
+      // Several <error> elements: GitLab sends a list.
+      {
+        suite: 'Failing',
+        name: 'Error testcase 3',
+        classname: 'MyClass',
+        status: 'error',
+        durationMs: 0,
+        message: 'Failed test a',
+        output: 'Failed test a\n\nFailed test b',
+      },
+      {
+        suite: 'Failing',
+        name: 'Succes full testcase',
+        classname: 'MyClass',
+        status: 'passed',
+        durationMs: 19780,
+      },
+      {
+        suite: 'Succes suite',
+        name: 'Succesfull testcase',
+        classname: 'MyClass',
+        status: 'passed',
+        durationMs: 1008,
+      },
+    ]);
+  });
+
+  it("maps the documented example of GitLab's API page", async () => {
+    const { provider } = serve({ body: fixture('pipeline-test-report.json') });
+    await expect(
+      provider.getTestResults(source, run, context),
+    ).resolves.toEqual({
+      cases: [
+        {
+          suite: 'Secure',
+          name: 'Security Reports can create an auto-remediation MR',
+          classname: 'vulnerability_management_spec',
+          status: 'passed',
+          durationMs: 5000,
+        },
+      ],
+    });
+  });
+
+  it('answers undefined for a 404 (no such pipeline), an empty report and a run id that is not a pipeline id', async () => {
+    const missing = serve({ status: 404 });
+    await expect(
+      missing.provider.getTestResults(source, run, context),
+    ).resolves.toBeUndefined();
+    expect(missing.seen).toHaveLength(1);
+
+    // GitLab's answer for a pipeline without JUnit reports: no suites.
+    const empty = fixture('pipeline-test-report.json');
+    empty.test_suites = [];
+    const none = serve({ body: empty });
+    await expect(
+      none.provider.getTestResults(source, run, context),
+    ).resolves.toBeUndefined();
+
+    const odd = serve({ body: empty });
+    await expect(
+      odd.provider.getTestResults(
+        source,
+        { ...run, providerRunId: '../jobs/1' },
+        context,
+      ),
+    ).resolves.toBeUndefined();
+    expect(odd.seen).toHaveLength(0);
+  });
+
+  it('turns a refusal into the error of every GitLab call, and drops a case of an unknown status with a log line', async () => {
+    const refused = serve({ status: 403 });
+    const error = await refused.provider
+      .getTestResults(source, run, context)
+      .catch(e => e);
+    expect(error).toBeInstanceOf(NotAllowedError);
+    expect(error.message).toMatch(/GitLab project foo\/bar/);
+
+    const report = fixture('pipeline-test-report-go-gitlab.json');
+    report.test_suites[1].test_cases[0].status = 'unknown';
+    // A NUL (which the database refuses) and a duration past its column.
+    Object.assign(report.test_suites[0].test_cases[3], {
+      name: 'Succes\u0000 full testcase',
+      execution_time: 1e9,
+    });
+    const { provider, logger } = serve({ body: report });
+    const results = await provider.getTestResults(source, run, context);
+    const cases = results && 'cases' in results ? results.cases : [];
+    expect(cases).toHaveLength(4);
+    expect(cases[3]).toEqual({
+      suite: 'Failing',
+      name: 'Succes full testcase',
+      classname: 'MyClass',
+      status: 'passed',
+    });
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('with an unknown status unknown'),
+    );
+  });
+});

@@ -10,6 +10,8 @@ import {
   CiSource,
   CiSourceInfo,
   CiSourceRepository,
+  CiProviderTestResults,
+  CiTestResultsContext,
   RateLimiterOptions,
   readMaxResponseBytes,
   CiProviderMetrics,
@@ -43,6 +45,7 @@ import {
   toProviderRun,
 } from './mapping';
 import { parseItems } from './parseItems';
+import { keepTestReport, toTestCases } from './testReport';
 import { z } from 'zod';
 
 const PAGE_SIZE = 100;
@@ -468,6 +471,45 @@ export class GitlabCiProvider implements CiProvider {
       }
       throw error;
     }
+  }
+
+  /**
+   * The pipeline's unit test report,
+   * `GET /projects/:id/pipelines/:pipeline_id/test_report`: the JUnit reports
+   * its jobs uploaded as `artifacts:reports:junit`, as GitLab parsed them,
+   * one suite per job (its latest try). Undefined when GitLab has no such
+   * pipeline (404) or the report has no cases (GitLab answers an empty
+   * report for a pipeline without JUnit reports). Read through the
+   * project's budgeted client, like every other request.
+   */
+  async getTestResults(
+    source: CiSource,
+    run: CiRunRef,
+    _context: CiTestResultsContext,
+  ): Promise<CiProviderTestResults | undefined> {
+    if (!/^\d{1,20}$/.test(run.providerRunId)) {
+      return undefined;
+    }
+    let body: unknown;
+    try {
+      ({ body } = await this.api.get<unknown>(
+        hostOf(source),
+        source.source,
+        `${projectPath(source)}/pipelines/${run.providerRunId}/test_report`,
+        { keep: keepTestReport },
+      ));
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+    const cases = toTestCases(
+      body,
+      `pipeline ${run.providerRunId} of ${source.source}`,
+      this.logger,
+    );
+    return cases.length > 0 ? { cases } : undefined;
   }
 
   /** `POST /projects/:id/pipelines/:pipeline_id/cancel`: its unfinished jobs are cancelled. */

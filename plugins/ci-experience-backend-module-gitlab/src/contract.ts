@@ -10,6 +10,7 @@ import {
   gitlabPipelineSchema,
   gitlabProjectSchema,
 } from './mapping';
+import { gitlabTestCaseSchema, gitlabTestSuiteSchema } from './testReport';
 
 /**
  * A JSON type as `typeof` and `Array.isArray` tell them, `any` for unchecked.
@@ -50,6 +51,11 @@ export interface GitlabContractEntry {
   fixture?: string;
   /** Why there is no recorded answer. */
   noFixture?: string;
+  /**
+   * Why the simulator is not asked for this answer (it does not serve
+   * the endpoint); the recorded answer is then the only check.
+   */
+  noSimulator?: string;
   /** The answer is a list of such items. */
   list?: boolean;
   /**
@@ -120,6 +126,20 @@ export const GITLAB_CONTRACT: GitlabContractEntry[] = [
     schema: gitlabJobSchema,
     fixture: 'job.json',
     nullInFixture: ['runner'],
+  },
+  {
+    name: 'GET /projects/:id/pipelines/:pipeline_id/test_report',
+    // The suites' and cases' fields as `toTestCases` parses them.
+    schema: z.object({
+      test_suites: z.array(
+        gitlabTestSuiteSchema.extend({
+          test_cases: z.array(gitlabTestCaseSchema).nullish(),
+        }),
+      ),
+    }),
+    fixture: 'pipeline-test-report-go-gitlab.json',
+    noSimulator:
+      'the simulator (packages/ci-simulator) serves no test reports; GitLab answers 404 there, which the provider reads as no results',
   },
   {
     name: 'Pipeline Hook',
