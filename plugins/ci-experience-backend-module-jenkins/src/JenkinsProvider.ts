@@ -9,6 +9,8 @@ import {
   CiRunRef,
   CiSource,
   CiSourceInfo,
+  CiProviderTestResults,
+  CiTestResultsContext,
   instantMillis,
   RateLimiterOptions,
   CiProviderMetrics,
@@ -59,6 +61,7 @@ import {
   webUrl,
   workflowLabelOf,
 } from './mapping';
+import { TEST_REPORT_TREE, toTestCases } from './testReport';
 
 /**
  * The provider id of Jenkins.
@@ -746,6 +749,47 @@ export class JenkinsProvider implements CiProvider {
       }
       throw error;
     }
+  }
+
+  /**
+   * The build's test report, as the JUnit plugin keeps it (its `junit`
+   * step or post-build action): `{build}/testReport/api/json`, asked with
+   * `tree=` for the fields read (`TEST_REPORT_READ`), through the
+   * instance's budgeted client. Undefined when the build has none (Jenkins
+   * answers 404 without the JUnit plugin's action on the build) or the
+   * report has no cases.
+   */
+  async getTestResults(
+    source: CiSource,
+    run: CiRunRef,
+    _context: CiTestResultsContext,
+  ): Promise<CiProviderTestResults | undefined> {
+    const id = parseProviderRunId(run.providerRunId);
+    if (!id) {
+      return undefined;
+    }
+    const instance = this.instanceOf(source);
+    let body: unknown;
+    try {
+      body = await this.api.get<unknown>(
+        instance,
+        `${buildPath(source, id)}/testReport/api/json?tree=${encodeURIComponent(
+          TEST_REPORT_TREE,
+        )}`,
+        `test report of build ${run.providerRunId} of ${source.source}`,
+      );
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+    const cases = toTestCases(
+      body,
+      `build ${run.providerRunId} of ${source.source}`,
+      this.logger,
+    );
+    return cases.length > 0 ? { cases } : undefined;
   }
 
   /**

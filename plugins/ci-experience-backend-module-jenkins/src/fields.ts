@@ -159,6 +159,30 @@ export const WFAPI_LOG_READ: ReadField[] = [
 ];
 
 /**
+ * The JUnit plugin's test report of a build
+ * (`{build}/testReport/api/json`, a `hudson.tasks.junit.TestResult`).
+ *
+ * @public
+ */
+export const TEST_REPORT_READ: ReadField[] = [
+  f('suites[].name', ['string', 'null']),
+  f('suites[].cases[].className', ['string', 'null']),
+  f('suites[].cases[].name', 'string'),
+  f('suites[].cases[].duration', 'number'),
+  f('suites[].cases[].status', 'string'),
+  f('suites[].cases[].errorDetails', ['string', 'null']),
+  f('suites[].cases[].errorStackTrace', ['string', 'null']),
+  f('suites[].cases[].skippedMessage', ['string', 'null']),
+  f('suites[].cases[].stdout', ['string', 'null']),
+  f('suites[].cases[].stderr', ['string', 'null']),
+  f(
+    'suites[].cases[].flakyFailures',
+    'object',
+    "junit-plugin CaseResult.getFlakyFailures (@Exported since 1380.v491ff054cd35, Nov 2025: Surefire's <flakyFailure> elements); no recording found",
+  ),
+];
+
+/**
  * A Notification plugin delivery (JSON format).
  *
  * @public
