@@ -131,7 +131,10 @@ export const ciExperiencePlugin = createBackendPlugin({
           }),
           allowedServices: config.actions.allowedServices,
           alerts: alerts.routes(),
-          testResults: changes.testResults,
+          ...{
+            testResults: changes.testResults,
+            quarantines: changes.quarantines,
+          },
           flakyPolicy: config.testResults.flaky,
           logLimits: config.logs,
         });

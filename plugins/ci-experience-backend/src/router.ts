@@ -34,6 +34,8 @@ import {
   createTestResultsUploadRouter,
 } from './routes/testResults';
 import { FlakyPolicy } from './testResults/flaky';
+import { createQuarantineRouter } from './routes/quarantine';
+import { QuarantineStore } from './testResults/QuarantineStore';
 import { TestResultsStore } from './testResults/TestResultsStore';
 
 /** The plugin's HTTP API, split by resource under `src/routes/`. */
@@ -66,6 +68,8 @@ export function createRouter(options: {
   testResults?: TestResultsStore;
   /** How an entity's tests are judged flaky. */
   flakyPolicy?: FlakyPolicy;
+  /** Quarantined tests; served with `testResults`. */
+  quarantines?: QuarantineStore;
 }): express.Router {
   // Generated from src/schema/openapi.yaml (yarn openapi): requests are
   // validated against the spec before the routes' own checks (which keep
@@ -103,6 +107,15 @@ export function createRouter(options: {
         policy: options.flakyPolicy,
       }),
     );
+    if (options.quarantines) {
+      router.use(
+        createQuarantineRouter({
+          ...options,
+          tests: options.testResults,
+          quarantines: options.quarantines,
+        }),
+      );
+    }
   }
   if (options.operatorStatus) {
     router.use(

@@ -30,6 +30,20 @@ export const ciAlertManagePermission = createPermission({
 });
 
 /**
+ * Quarantining an entity's test, or lifting a quarantine (with a reason and
+ * an expiry; docs/tests.md): checked in the backend against the entity and
+ * recorded by the auditor. The portal's policy grants it to the entity's
+ * owners.
+ *
+ * @public
+ */
+export const ciTestQuarantinePermission = createPermission({
+  name: 'ci-experience.test.quarantine',
+  attributes: { action: 'update' },
+  resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
+});
+
+/**
  * Reading the operator's view of the whole suite (`GET /admin/status` and the
  * portal's CI operations page): request budgets and breakers per provider
  * host, every source's sync state, webhook intake and queue depths. A basic
@@ -52,12 +66,13 @@ export const ciAdminReadPermission = createPermission({
 export const ciExperiencePermissions = [
   ciRunExecutePermission,
   ciAlertManagePermission,
+  ciTestQuarantinePermission,
   ciAdminReadPermission,
 ];
 
 /**
  * The permissions that belong to an entity's owners: rerunning and
- * cancelling its runs, and changing its alerts. Both are catalog-entity
+ * cancelling its runs, changing its alerts, and quarantining its tests. Both are catalog-entity
  * permissions, so a policy grants them with the catalog's own
  * `isEntityOwner` rule:
  *
@@ -78,4 +93,5 @@ export const ciExperiencePermissions = [
 export const ciExperienceOwnerPermissions = [
   ciRunExecutePermission,
   ciAlertManagePermission,
+  ciTestQuarantinePermission,
 ];

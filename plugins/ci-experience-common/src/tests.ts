@@ -99,3 +99,43 @@ export interface CiEntityTestsResponse {
   /** The entity's tests over the window. */
   items: CiEntityTest[];
 }
+
+/**
+ * A test an entity's owners quarantined: CI steps skip it or ignore its
+ * failures until `expiresAt`.
+ *
+ * @public
+ */
+export interface CiTestQuarantine {
+  /** The test's id, as in a run's tests. */
+  testId: string;
+  /** The entity whose owners quarantined it. */
+  entityRef: string;
+  /** The test's suite. */
+  suite: string;
+  /** The test's class, when it has one. */
+  classname?: string;
+  /** The test's name. */
+  name: string;
+  /** The test's file, when known. */
+  file?: string;
+  /** Why it is quarantined. */
+  reason: string;
+  /** When the quarantine lapses (ISO 8601). */
+  expiresAt: string;
+  /** Who quarantined it (a user's entity ref). */
+  createdBy: string;
+  /** When (ISO 8601). */
+  createdAt: string;
+}
+
+/**
+ * `GET /entities/{kind}/{namespace}/{name}/quarantine` and
+ * `GET /quarantine?source=`: active quarantines.
+ *
+ * @public
+ */
+export interface CiTestQuarantinesResponse {
+  /** The active quarantines. */
+  items: CiTestQuarantine[];
+}

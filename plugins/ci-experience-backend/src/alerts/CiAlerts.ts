@@ -11,6 +11,8 @@ import { CiStore } from '../database/CiStore';
 import { alertTargets } from './targets';
 import { Config } from '@backstage/config';
 import { NotificationService } from '@backstage/plugin-notifications-node';
+import { KnexQuarantineStore } from '../testResults/QuarantineStore';
+import { QuarantineLapses } from '../testResults/QuarantineLapses';
 import { Knex } from 'knex';
 import { CiExperienceConfig } from '../config';
 import { InsightsService } from '../insights/InsightsService';
@@ -83,6 +85,11 @@ export class CiAlerts {
       deliverer,
       rotation,
       targets.targetOf,
+      new QuarantineLapses({
+        store: new KnexQuarantineStore(options.knex),
+        notifications: options.notifications,
+        logger,
+      }),
     );
     options.lifecycle.addShutdownHook(() => alerts.stop());
     return alerts;
@@ -97,6 +104,7 @@ export class CiAlerts {
     private readonly deliverer: AlertDeliverer,
     private readonly rotation: SecretsRotation,
     private readonly targetOf: (entity: Entity) => Promise<AlertTarget>,
+    private readonly lapses: QuarantineLapses,
   ) {}
 
   /** The alert routes' options; undefined when alerts are off (no routes). */
@@ -137,6 +145,8 @@ export class CiAlerts {
         await this.evaluator.evaluateAll();
         await this.deliverer.deliverDue();
         await this.rotation.run();
+        // Test quarantines that expired: their owners are told.
+        await this.lapses.run();
       },
     });
   }

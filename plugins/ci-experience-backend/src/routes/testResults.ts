@@ -15,6 +15,8 @@ import { z } from 'zod';
 import { CiSyncService } from '../service/CiSyncService';
 import { EntityResolver } from '../service/EntityResolver';
 import { classifyTests, FlakyPolicy } from '../testResults/flaky';
+import { QuarantineStore } from '../testResults/QuarantineStore';
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import { parseQuery, single } from './query';
 import express from 'express';
 import Router from 'express-promise-router';
@@ -117,7 +119,10 @@ export function createTestResultsUploadRouter(options: {
       if (!provider || !source) {
         throw new InputError('provider and source are required');
       }
-      const runNumber = positiveInteger('runNumber', queryValue(req, 'runNumber'));
+      const runNumber = positiveInteger(
+        'runNumber',
+        queryValue(req, 'runNumber'),
+      );
       if (runNumber === undefined) {
         throw new InputError('runNumber is required');
       }
@@ -237,6 +242,7 @@ export function createEntityTestsRouter(options: {
   catalog: CatalogService;
   sync: Pick<CiSyncService, 'sourcesOf'>;
   store: Pick<TestResultsStore, 'summarizeTests'>;
+  quarantines?: Pick<QuarantineStore, 'listForEntity'>;
   policy?: FlakyPolicy;
   now?: () => Date;
 }) {
@@ -259,9 +265,17 @@ export function createEntityTestsRouter(options: {
       sourceKeys: options.sync.sourcesOf(entity).map(s => s.key),
       since: since.toISOString(),
     });
+    const quarantined = new Set(
+      (
+        (await options.quarantines?.listForEntity(
+          stringifyEntityRef(entity),
+          now().toISOString(),
+        )) ?? []
+      ).map(q => q.testId),
+    );
     const items: CiEntityTest[] = classifyTests(summaries, options.policy)
       .filter(t => !query.state || t.state === query.state)
-      .map(t => ({ ...t, quarantined: false }));
+      .map(t => ({ ...t, quarantined: quarantined.has(t.id) }));
     const body: CiEntityTestsResponse = { items };
     res.json(body);
   });

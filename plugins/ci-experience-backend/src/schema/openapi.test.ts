@@ -11,6 +11,7 @@ import { statusQuery } from '../routes/admin';
 import { entityQuery, rollupQuery } from '../routes/insights';
 import { runsQuery } from '../routes/runs';
 import { entityTestsQuery } from '../routes/testResults';
+import { quarantineQuery } from '../routes/quarantine';
 import { spec } from './openapi';
 
 // The code and the OpenAPI spec agree: every route the code serves is in
@@ -92,6 +93,7 @@ describe('the OpenAPI spec (src/schema/openapi.yaml)', () => {
     ['/systems/{namespace}/{name}/insights', rollupQuery],
     ['/admin/status', statusQuery],
     ['/entities/{kind}/{namespace}/{name}/tests', entityTestsQuery],
+    ['/quarantine', quarantineQuery],
   ] as const)('lists the query parameters %s reads', (p, schema) => {
     expect(specQuery(p, 'get')).toEqual(schemaKeys(schema));
   });

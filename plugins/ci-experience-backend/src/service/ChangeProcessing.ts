@@ -14,6 +14,7 @@ import { ChangeFanOut } from './ChangeFanOut';
 import { ListingCache } from './ListingCache';
 import { KnexTestResultsStore } from '../testResults/TestResultsStore';
 import { TestResultsFetcher } from '../testResults/TestResultsFetcher';
+import { KnexQuarantineStore } from '../testResults/QuarantineStore';
 
 /**
  * What follows a change to a source's runs (a sync or a webhook delivery):
@@ -67,6 +68,7 @@ export class ChangeProcessing {
       insights,
       lifecycle,
       testResults,
+      new KnexQuarantineStore(options.knex),
       fetcher,
     );
   }
@@ -86,6 +88,8 @@ export class ChangeProcessing {
     lifecycle: LifecycleService,
     /** Test results: uploads and the run page read and write them here. */
     readonly testResults: KnexTestResultsStore,
+    /** Quarantined tests, which the routes read and owners change. */
+    readonly quarantines: KnexQuarantineStore,
     private readonly fetcher: TestResultsFetcher,
   ) {
     this.insights = insights.service;

@@ -56,6 +56,20 @@ export interface TestResultsStore {
     sourceKeys: string[];
     since: string;
   }): Promise<TestCommitSummary[]>;
+  /** A test by its id, with the source it belongs to. */
+  getTest(id: string): Promise<
+    | {
+        id: string;
+        sourceKey: string;
+        suite: string;
+        classname: string;
+        name: string;
+        file: string;
+      }
+    | undefined
+  >;
+  /** The keys of the sources with this source name (of one provider). */
+  sourceKeysOf(query: { source: string; provider?: string }): Promise<string[]>;
   /** The tests of a run attempt: failed (and errored) first, then flaky, skipped, passed; by suite and name within each. */
   listRunTests(runId: string): Promise<CiRunTest[]>;
 }
@@ -260,6 +274,31 @@ export class KnexTestResultsStore implements TestResultsStore {
       failedRunsMs: Number(row.failed_runs_ms),
       flakyTestMs: Number(row.flaky_test_ms),
     }));
+  }
+
+  async getTest(id: string) {
+    const row = await this.db('ci_tests')
+      .where('id', id)
+      .first('id', 'source_key', 'suite', 'classname', 'name', 'file');
+    return row
+      ? {
+          id: row.id as string,
+          sourceKey: row.source_key as string,
+          suite: row.suite as string,
+          classname: row.classname as string,
+          name: row.name as string,
+          file: row.file as string,
+        }
+      : undefined;
+  }
+
+  async sourceKeysOf(query: {
+    source: string;
+    provider?: string;
+  }): Promise<string[]> {
+    const q = this.db('ci_sources').where('source', query.source);
+    if (query.provider) q.where('provider', query.provider);
+    return (await q.select('key')).map((r: { key: string }) => r.key);
   }
 
   async listRunTests(runId: string): Promise<CiRunTest[]> {

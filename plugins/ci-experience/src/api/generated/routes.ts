@@ -136,6 +136,25 @@ export type CiApiEntityTest = {
   quarantined: boolean;
 };
 
+/** The spec's `Quarantine` schema. @internal */
+export type CiApiQuarantine = {
+  testId: string;
+  entityRef: string;
+  suite: string;
+  classname?: string;
+  name: string;
+  file?: string;
+  reason: string;
+  expiresAt: string;
+  createdBy: string;
+  createdAt: string;
+};
+
+/** The spec's `Quarantines` schema. @internal */
+export type CiApiQuarantines = {
+  items: Array<CiApiQuarantine>;
+};
+
 /** An entity's insights over its window (see docs/insights.md). @internal */
 export type CiApiInsights = object;
 
@@ -205,6 +224,41 @@ export type CiApiOperations = {
     response: {
       items: Array<CiApiEntityTest>;
     };
+  };
+  /** GET /entities/{kind}/{namespace}/{name}/quarantine */
+  ListEntityQuarantines: {
+    path: { kind: string; namespace: string; name: string };
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: CiApiQuarantines;
+  };
+  /** PUT /entities/{kind}/{namespace}/{name}/tests/{testId}/quarantine */
+  QuarantineTest: {
+    path: { kind: string; namespace: string; name: string; testId: string };
+    query: Record<string, never>;
+    body: {
+      reason: string;
+      expiresAt: string;
+    };
+    bodyRequired: true;
+    response: CiApiQuarantine;
+  };
+  /** DELETE /entities/{kind}/{namespace}/{name}/tests/{testId}/quarantine */
+  UnquarantineTest: {
+    path: { kind: string; namespace: string; name: string; testId: string };
+    query: Record<string, never>;
+    body: undefined;
+    bodyRequired: false;
+    response: void;
+  };
+  /** GET /quarantine */
+  ListQuarantinedTests: {
+    path: Record<string, never>;
+    query: { source: string; provider?: string; format?: string };
+    body: undefined;
+    bodyRequired: false;
+    response: CiApiQuarantines;
   };
   /** POST /test-results */
   UploadTestResults: {
@@ -384,6 +438,26 @@ export const CI_API_ROUTES = {
     method: 'GET',
     path: '/entities/{kind}/{namespace}/{name}/tests',
     query: ['window', 'state'],
+  },
+  ListEntityQuarantines: {
+    method: 'GET',
+    path: '/entities/{kind}/{namespace}/{name}/quarantine',
+    query: [],
+  },
+  QuarantineTest: {
+    method: 'PUT',
+    path: '/entities/{kind}/{namespace}/{name}/tests/{testId}/quarantine',
+    query: [],
+  },
+  UnquarantineTest: {
+    method: 'DELETE',
+    path: '/entities/{kind}/{namespace}/{name}/tests/{testId}/quarantine',
+    query: [],
+  },
+  ListQuarantinedTests: {
+    method: 'GET',
+    path: '/quarantine',
+    query: ['source', 'provider', 'format'],
   },
   UploadTestResults: {
     method: 'POST',

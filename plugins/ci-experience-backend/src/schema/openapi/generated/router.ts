@@ -443,6 +443,63 @@ export const spec = {
           },
         },
       },
+      Quarantine: {
+        type: 'object',
+        required: [
+          'testId',
+          'entityRef',
+          'suite',
+          'name',
+          'reason',
+          'expiresAt',
+          'createdBy',
+          'createdAt',
+        ],
+        properties: {
+          testId: {
+            type: 'string',
+          },
+          entityRef: {
+            type: 'string',
+          },
+          suite: {
+            type: 'string',
+          },
+          classname: {
+            type: 'string',
+          },
+          name: {
+            type: 'string',
+          },
+          file: {
+            type: 'string',
+          },
+          reason: {
+            type: 'string',
+          },
+          expiresAt: {
+            type: 'string',
+          },
+          createdBy: {
+            type: 'string',
+          },
+          createdAt: {
+            type: 'string',
+          },
+        },
+      },
+      Quarantines: {
+        type: 'object',
+        required: ['items'],
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              $ref: '#/components/schemas/Quarantine',
+            },
+          },
+        },
+      },
       Insights: {
         type: 'object',
         description:
@@ -724,6 +781,185 @@ export const spec = {
                       },
                     },
                   },
+                },
+              },
+            },
+          },
+          default: {
+            $ref: '#/components/responses/Error',
+          },
+        },
+      },
+    },
+    '/entities/{kind}/{namespace}/{name}/quarantine': {
+      get: {
+        operationId: 'ListEntityQuarantines',
+        description: "The entity's quarantined tests (docs/tests.md).",
+        parameters: [
+          {
+            $ref: '#/components/parameters/kind',
+          },
+          {
+            $ref: '#/components/parameters/namespace',
+          },
+          {
+            $ref: '#/components/parameters/name',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The active quarantines.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Quarantines',
+                },
+              },
+            },
+          },
+          default: {
+            $ref: '#/components/responses/Error',
+          },
+        },
+      },
+    },
+    '/entities/{kind}/{namespace}/{name}/tests/{testId}/quarantine': {
+      put: {
+        operationId: 'QuarantineTest',
+        description:
+          'An owner quarantines a test of the entity, with a reason and an expiry at most 90 days away (permission ci-experience.test.quarantine, audited).',
+        parameters: [
+          {
+            $ref: '#/components/parameters/kind',
+          },
+          {
+            $ref: '#/components/parameters/namespace',
+          },
+          {
+            $ref: '#/components/parameters/name',
+          },
+          {
+            name: 'testId',
+            in: 'path',
+            required: true,
+            schema: {
+              type: 'string',
+            },
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['reason', 'expiresAt'],
+                properties: {
+                  reason: {
+                    type: 'string',
+                  },
+                  expiresAt: {
+                    type: 'string',
+                  },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'The quarantine.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Quarantine',
+                },
+              },
+            },
+          },
+          default: {
+            $ref: '#/components/responses/Error',
+          },
+        },
+      },
+      delete: {
+        operationId: 'UnquarantineTest',
+        description:
+          "An owner lifts a test's quarantine (permission ci-experience.test.quarantine, audited).",
+        parameters: [
+          {
+            $ref: '#/components/parameters/kind',
+          },
+          {
+            $ref: '#/components/parameters/namespace',
+          },
+          {
+            $ref: '#/components/parameters/name',
+          },
+          {
+            name: 'testId',
+            in: 'path',
+            required: true,
+            schema: {
+              type: 'string',
+            },
+          },
+        ],
+        responses: {
+          '204': {
+            description: 'Lifted.',
+          },
+          default: {
+            $ref: '#/components/responses/Error',
+          },
+        },
+      },
+    },
+    '/quarantine': {
+      get: {
+        operationId: 'ListQuarantinedTests',
+        description:
+          'The quarantined tests of a source, for a CI step to skip or ignore them (JSON, or format=text one classname.name per line).',
+        parameters: [
+          {
+            name: 'source',
+            in: 'query',
+            required: true,
+            allowReserved: true,
+            schema: {
+              type: 'string',
+            },
+          },
+          {
+            name: 'provider',
+            in: 'query',
+            allowReserved: true,
+            schema: {
+              type: 'string',
+            },
+          },
+          {
+            name: 'format',
+            in: 'query',
+            allowReserved: true,
+            description: 'json (default) or text.',
+            schema: {
+              type: 'string',
+            },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The active quarantines.',
+            content: {
+              'application/json': {
+                schema: {
+                  $ref: '#/components/schemas/Quarantines',
+                },
+              },
+              'text/plain': {
+                schema: {
+                  type: 'string',
                 },
               },
             },
