@@ -226,6 +226,7 @@ export interface CiTestReport {
   name: string;
   /** One JUnit XML file, or a zip of them. */
   mediaType: 'application/xml' | 'application/zip';
+  /** The report's bytes, as downloaded. */
   data: Uint8Array;
 }
 

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { ciPluginFeatures } from '../__testUtils__/backend';
-import { zipOf } from '../testResults/__testUtils__/zip';
+import { zipOf } from '@ci-experience/plugin-ci-experience-node/testUtils';
 import { createTestResultsUploadRouter } from './testResults';
 
 const FIXTURES = path.join(__dirname, '../testResults/__fixtures__/junit');

@@ -11,7 +11,7 @@ import { KnexCiStore } from '../database/KnexCiStore';
 import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
 import { MAX_READ_ATTEMPTS, TestResultsFetcher } from './TestResultsFetcher';
 import { KnexTestResultsStore } from './TestResultsStore';
-import { zipOf } from './__testUtils__/zip';
+import { zipOf } from '@ci-experience/plugin-ci-experience-node/testUtils';
 
 jest.setTimeout(60_000);
 

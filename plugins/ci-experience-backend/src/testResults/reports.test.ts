@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JunitError, parseJunit } from './junit';
 import { readReports, readZipReports } from './reports';
-import { zipOf } from './__testUtils__/zip';
+import { zipOf } from '@ci-experience/plugin-ci-experience-node/testUtils';
 
 const FIXTURES = path.join(__dirname, '__fixtures__', 'junit');
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name));

@@ -11,7 +11,9 @@ import {
   ServiceUnavailableError,
 } from '@backstage/errors';
 import { ConfigReader } from '@backstage/config';
-import { delay, http, HttpResponse } from 'msw';
+import { delay, http, HttpResponse, passthrough } from 'msw';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { setupServer } from 'msw/node';
 import { CiProviderMetrics } from '../metrics';
 import {
@@ -879,6 +881,246 @@ describe('ProviderHttpClient', () => {
       expect(error).toBeInstanceOf(NotFoundError);
       expect(error.message).toContain('log of job 9 of acme/app');
       expect(error.message).not.toContain(TOKEN);
+    });
+  });
+
+  describe('bytes', () => {
+    const ZIP = `${BASE}/artifacts/5/zip`;
+    const BLOB = 'https://blobs.example.net/artifacts/5.zip';
+    const MiB = 1024 * 1024;
+    const download = (
+      client: ProviderHttpClient,
+      options: Partial<Parameters<ProviderHttpClient['getBytes']>[0]> = {},
+    ) =>
+      client.getBytes({
+        host: 'ci.example.com',
+        base: BASE,
+        subject: 'artifact 5 of acme/app',
+        pathOrUrl: '/artifacts/5/zip',
+        credential: bearerCredential(TOKEN),
+        maxBytes: MiB,
+        ...options,
+      });
+
+    /** A body of `total` bytes (64 KiB a chunk), made as it is read. */
+    function streamedBytes(total: number) {
+      const state = { produced: 0 };
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (state.produced >= total) {
+            controller.close();
+            return;
+          }
+          const chunk = new Uint8Array(
+            Math.min(64 * 1024, total - state.produced),
+          ).fill(7);
+          state.produced += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      });
+      return { stream, state };
+    }
+
+    it('reads the bytes whole, with the credential, the Accept asked for and the content type', async () => {
+      const zip = Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0, 1, 2, 255]);
+      const seen: Array<[string | null, string | null]> = [];
+      server.use(
+        http.get(ZIP, ({ request }) => {
+          seen.push([
+            request.headers.get('authorization'),
+            request.headers.get('accept'),
+          ]);
+          return new HttpResponse(zip, {
+            headers: {
+              'content-type': 'application/zip',
+              'content-length': String(zip.byteLength),
+            },
+          });
+        }),
+      );
+      const { client } = setup();
+      const read = await download(client, { accept: '*/*' });
+      expect(read).toEqual({ data: zip, contentType: 'application/zip' });
+      expect((read as { data: Uint8Array }).data).toBeInstanceOf(Uint8Array);
+      expect(seen).toEqual([[`Bearer ${TOKEN}`, '*/*']]);
+    });
+
+    it('reads a body of exactly maxBytes, streamed', async () => {
+      const { stream } = streamedBytes(MiB);
+      server.use(http.get(ZIP, () => new HttpResponse(stream)));
+      const { client } = setup();
+      const read = await download(client);
+      expect('data' in read && read.data.byteLength).toBe(MiB);
+    });
+
+    it('follows a redirect to another origin without the credential', async () => {
+      const seen: Array<[string, string | null]> = [];
+      server.use(
+        http.get(ZIP, ({ request }) => {
+          seen.push([request.url, request.headers.get('authorization')]);
+          return new HttpResponse(null, {
+            status: 302,
+            headers: { location: `${BLOB}?sig=abc` },
+          });
+        }),
+        http.get(BLOB, ({ request }) => {
+          seen.push([request.url, request.headers.get('authorization')]);
+          return new HttpResponse(Uint8Array.from([1, 2, 3]), {
+            headers: { 'content-type': 'application/zip' },
+          });
+        }),
+      );
+      const { client } = setup();
+      await expect(download(client)).resolves.toEqual({
+        data: Uint8Array.from([1, 2, 3]),
+        contentType: 'application/zip',
+      });
+      expect(seen).toEqual([
+        [ZIP, `Bearer ${TOKEN}`],
+        [`${BLOB}?sig=abc`, null],
+      ]);
+    });
+
+    it('refuses a Content-Length over maxBytes before reading the body', async () => {
+      const { stream, state } = streamedBytes(8 * MiB);
+      server.use(
+        http.get(
+          ZIP,
+          () =>
+            new HttpResponse(stream, {
+              headers: { 'content-length': String(8 * MiB) },
+            }),
+        ),
+      );
+      const { client } = setup();
+      await expect(download(client)).resolves.toEqual({
+        tooLarge: true,
+        read: 0,
+      });
+      // Only what the stream made ahead before the cancel.
+      expect(state.produced).toBeLessThan(256 * 1024);
+    });
+
+    it('cuts off a body that grows past maxBytes, and says how much was read', async () => {
+      const { stream, state } = streamedBytes(64 * MiB);
+      const concat = jest.spyOn(Buffer, 'concat');
+      server.use(http.get(ZIP, () => new HttpResponse(stream)));
+      const { client } = setup();
+      const read = await download(client);
+      concat.mockRestore();
+      expect(read).toEqual({ tooLarge: true, read: expect.any(Number) });
+      const { read: bytes } = read as { read: number };
+      expect(bytes).toBeGreaterThan(MiB);
+      expect(bytes).toBeLessThanOrEqual(MiB + 64 * 1024);
+      // Cancelled a few chunks past the bound, not read to its 64 MiB; the
+      // chunks were never joined.
+      expect(state.produced).toBeLessThan(MiB + 256 * 1024);
+      expect(concat).not.toHaveBeenCalled();
+    });
+
+    it('maps a 404 and a 410 to NotFoundError, with the hint of a 403, never the token', async () => {
+      let status = 404;
+      server.use(
+        http.get(ZIP, () =>
+          HttpResponse.json(
+            { message: `refused for Bearer ${TOKEN}` },
+            { status },
+          ),
+        ),
+      );
+      const { client, logger } = setup();
+      const missing = await download(client).catch(e => e);
+      expect(missing).toBeInstanceOf(NotFoundError);
+      expect(missing.message).toMatch(
+        /^ExampleCI has no artifact 5 of acme\/app on ci\.example\.com — it does not exist/,
+      );
+      expect(missing.message).not.toContain(TOKEN);
+
+      status = 410;
+      const gone = await download(client).catch(e => e);
+      expect(gone).toBeInstanceOf(NotFoundError);
+      expect(gone.message).toBe(
+        'ExampleCI no longer has artifact 5 of acme/app on ci.example.com: 410 refused for ***',
+      );
+
+      status = 403;
+      const refused = await download(client, {
+        forbiddenHint: 'artifacts need the read_artifacts scope',
+      }).catch(e => e);
+      expect(refused).toBeInstanceOf(NotAllowedError);
+      expect(refused.message).toMatch(
+        /\(with the configured API token\); artifacts need the read_artifacts scope$/,
+      );
+      expect(refused.message).not.toContain(TOKEN);
+      expect(logged(logger)).not.toContain(TOKEN);
+    });
+
+    it('spends one request of the host budget, its redirect included, through the breaker', async () => {
+      let status = 200;
+      server.use(
+        http.get(ZIP, () =>
+          status === 200
+            ? new HttpResponse(null, {
+                status: 302,
+                headers: { location: BLOB },
+              })
+            : HttpResponse.json({ message: 'down' }, { status }),
+        ),
+        http.get(BLOB, () => new HttpResponse(Uint8Array.from([1]))),
+      );
+      const run = jest.spyOn(RateLimiter.prototype, 'run');
+      const { client, metrics } = setup();
+      const before = client.limiter('ci.example.com').remainingBudget;
+      await download(client);
+      expect(run).toHaveBeenCalledTimes(1);
+      expect(run.mock.calls[0][1]).toBe('/artifacts/{id}/zip');
+      run.mockRestore();
+      expect(client.limiter('ci.example.com').remainingBudget).toBe(before - 1);
+      expect(metrics.providerRequests.add).toHaveBeenCalledWith(1, {
+        provider: 'example',
+        host: 'ci.example.com',
+        endpoint: '/artifacts/{id}/zip',
+        status: '302',
+      });
+
+      status = 502;
+      await expect(download(client)).rejects.toThrow(
+        /^ExampleCI answered 502 for artifact 5 of acme\/app/,
+      );
+      expect(client.breaker('ci.example.com').state()).toMatchObject({
+        lastError:
+          'ExampleCI answered 502 for artifact 5 of acme/app on ci.example.com',
+      });
+    });
+
+    it('bounds the whole download, body included, by the time limit', async () => {
+      // A real server (msw's mocked bodies do not hear the abort): one
+      // chunk, then nothing more.
+      const sockets = new Set<Socket>();
+      const slow = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/zip' });
+        res.write(Buffer.alloc(10));
+      });
+      slow.on('connection', socket => sockets.add(socket));
+      await new Promise<void>(resolve => slow.listen(0, '127.0.0.1', resolve));
+      const { port } = slow.address() as AddressInfo;
+      const base = `http://127.0.0.1:${port}/api`;
+      server.use(http.get(`${base}/*`, () => passthrough()));
+      try {
+        const { client } = setup();
+        const error = await download(client, {
+          host: `127.0.0.1:${port}`,
+          base,
+          timeoutMs: 200,
+        }).catch(e => e);
+        expect(error).toBeInstanceOf(ServiceUnavailableError);
+        expect(error.message).toBe(
+          `ExampleCI did not answer within 0.2s for artifact 5 of acme/app on 127.0.0.1:${port}`,
+        );
+      } finally {
+        sockets.forEach(socket => socket.destroy());
+        await new Promise(resolve => slow.close(resolve));
+      }
     });
   });
 

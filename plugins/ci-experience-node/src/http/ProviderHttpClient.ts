@@ -27,6 +27,7 @@ import {
   BodyTooLargeError,
   DEFAULT_MAX_RESPONSE_BYTES,
   MAX_RESPONSE_BYTES_KEY,
+  readBoundedBytes,
   readBoundedText,
 } from './readBounded';
 
@@ -194,6 +195,58 @@ export interface ProviderText {
 }
 
 /**
+ * A GET of bytes, such as a CI artifact (a zip, a JUnit XML file), read
+ * whole up to `maxBytes`.
+ *
+ * @public
+ */
+export interface ProviderBytesRequest extends ProviderRequest {
+  /**
+   * Bytes read at most: a `Content-Length` above them is refused before a
+   * byte is read, and a body that grows past them is cancelled.
+   */
+  maxBytes: number;
+  /** The `Accept` header; default the client's headers. */
+  accept?: string;
+  /**
+   * Follow redirects (default: unless the client's `redirect` is `manual`).
+   * The credential goes to the request's origin only: a redirect to another
+   * host (a signed download URL) is requested without it.
+   */
+  followRedirects?: boolean;
+  /** Per-request time limit, body included; default the client's. */
+  timeoutMs?: number;
+}
+
+/**
+ * Bytes read by {@link ProviderHttpClient.getBytes}.
+ *
+ * @public
+ */
+export interface ProviderBytes {
+  /** The body, whole. */
+  data: Uint8Array;
+  /** The answer's `Content-Type`, when it had one. */
+  contentType?: string;
+}
+
+/**
+ * What {@link ProviderHttpClient.getBytes} answers for a body longer than
+ * its `maxBytes`: nothing of it is kept.
+ *
+ * @public
+ */
+export interface ProviderBytesTooLarge {
+  /** The body was longer than `maxBytes`. */
+  tooLarge: true;
+  /**
+   * Bytes downloaded before the reading stopped: 0 when the
+   * `Content-Length` alone refused the body.
+   */
+  read: number;
+}
+
+/**
  * Default tail of a text kept: 8 MiB.
  *
  * @public
@@ -206,6 +259,18 @@ export const DEFAULT_TEXT_MAX_BYTES = 8 * 1024 * 1024;
  */
 export const DEFAULT_TEXT_MAX_READ_BYTES = 64 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
+
+/** What a GET that follows redirects by hand asks for (`getText`, `getBytes`). */
+interface Download {
+  accept?: string;
+  followRedirects?: boolean;
+}
+
+/** The first answer of a chain of redirects (the API's), and the last. */
+interface Followed {
+  first: Response;
+  response: Response;
+}
 
 /** What one request to a provider needs, worked out once. */
 interface Prepared {
@@ -249,8 +314,10 @@ const DEFAULT_LIMITS: RateLimiterOptions = {
  * `@backstage/errors` whose messages name the provider, the subject and the
  * host but never a credential. Besides JSON GETs ({@link ProviderHttpClient.get})
  * it sends actions ({@link ProviderHttpClient.send}: POST or PUT, never
- * cached) and reads texts such as job logs ({@link ProviderHttpClient.getText}:
- * only their tail is held, redirects to other hosts get no credential).
+ * cached), reads texts such as job logs ({@link ProviderHttpClient.getText}:
+ * only their tail is held) and bytes such as CI artifacts
+ * ({@link ProviderHttpClient.getBytes}: up to a bound), redirects to other
+ * hosts getting no credential.
  *
  * @public
  */
@@ -485,95 +552,17 @@ export class ProviderHttpClient implements ProviderHostStateSource {
    */
   async getText(request: ProviderTextRequest): Promise<ProviderText> {
     const prepared = await this.prepare(request);
-    const { url, where, credential, redact, limiter, timeoutMs } = prepared;
     const { label } = this.options;
     const maxBytes = Math.max(1, request.maxBytes ?? DEFAULT_TEXT_MAX_BYTES);
     const maxReadBytes = Math.max(
       maxBytes,
       request.maxReadBytes ?? DEFAULT_TEXT_MAX_READ_BYTES,
     );
-    const follow =
-      request.followRedirects ?? this.options.redirect !== 'manual';
-    // Started when the request leaves the limiter's queue (below), so that
-    // waiting for a slot never counts against the request's time-out.
-    let signal = AbortSignal.timeout(timeoutMs);
-    const origin = new URL(url).origin;
-    const plainHeaders: Record<string, string> = {
-      ...(this.options.headers ?? { accept: 'application/json' }),
-      ...(request.accept ? { accept: request.accept } : {}),
-    };
-
-    const fetchChain = async (range: boolean) => {
-      let current = url;
-      let first: Response | undefined;
-      for (let hop = 0; ; hop++) {
-        const sameOrigin = new URL(current).origin === origin;
-        let response: Response;
-        try {
-          response = await fetch(current, {
-            headers: {
-              ...plainHeaders,
-              ...(range ? { range: `bytes=-${maxBytes}` } : {}),
-              // Never to another host: a signed URL needs no credential,
-              // and a stranger must not get ours.
-              ...(sameOrigin ? credential.headers : {}),
-            },
-            redirect: 'manual',
-            signal,
-          });
-        } catch (error) {
-          throw prepared.unreachable(error);
-        }
-        first = first ?? response;
-        const location = response.headers.get('location');
-        if (
-          !follow ||
-          response.status < 300 ||
-          response.status >= 400 ||
-          response.status === 304 ||
-          !location
-        ) {
-          return { first, response };
-        }
-        response.body?.cancel().catch(() => {});
-        const next = safeRedirect(current, location);
-        if (!next || hop >= MAX_REDIRECTS) {
-          throw new ServiceUnavailableError(
-            `${label} answered with ${
-              next ? 'too many redirects' : 'a redirect that is not followed'
-            } for ${where}`,
-          );
-        }
-        current = next;
-      }
-    };
-
-    const answer = await this.exchange(
+    const response = await this.download(
       prepared,
-      async () => {
-        signal = AbortSignal.timeout(timeoutMs);
-        const tried = await fetchChain(request.rangeTail === true);
-        if (tried.response.status === 416 && request.rangeTail) {
-          // The host does not take a suffix range: ask for the whole text.
-          tried.response.body?.cancel().catch(() => {});
-          return fetchChain(false);
-        }
-        return tried;
-      },
-      tried => tried.first.status,
+      request,
+      request.rangeTail ? `bytes=-${maxBytes}` : undefined,
     );
-    const limitHeaders = this.observe(prepared, answer.first);
-    const { response } = answer;
-    if (!response.ok) {
-      const message = redact(await errorMessage(response));
-      limiter.observe(response.status, limitHeaders, message);
-      throw this.refusal(response.status, limitHeaders, message, {
-        where,
-        credential: credential.name ?? 'credentials',
-        forbiddenHint: prepared.forbiddenHint,
-      });
-    }
-    limiter.observe(answer.first.status, limitHeaders);
 
     let read: TailRead;
     try {
@@ -606,6 +595,149 @@ export class ProviderHttpClient implements ProviderHostStateSource {
       truncated: cut || !read.complete,
       ...(totalBytes !== undefined ? { totalBytes } : {}),
     };
+  }
+
+  /**
+   * GETs bytes, such as a CI artifact, `maxBytes` at most: a
+   * `Content-Length` above them is refused before a byte is read, a body
+   * that grows past them is cancelled; either way the answer says how much
+   * was read instead of the body. Otherwise as {@link ProviderHttpClient.getText}:
+   * within the host's budget and through its breaker, redirects followed by
+   * hand with the credential sent to the request's origin only (GitHub and
+   * Buildkite redirect artifact downloads to signed URLs on other hosts),
+   * refusals mapped to `@backstage/errors` without the credential.
+   */
+  async getBytes(
+    request: ProviderBytesRequest,
+  ): Promise<ProviderBytes | ProviderBytesTooLarge> {
+    if (Number.isNaN(request.maxBytes)) {
+      throw new TypeError('maxBytes of a bytes request must be a number');
+    }
+    const prepared = await this.prepare(request);
+    const response = await this.download(prepared, request);
+    let data: Uint8Array;
+    try {
+      data = await readBoundedBytes(response, request.maxBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        return { tooLarge: true, read: error.read };
+      }
+      throw prepared.unreachable(error);
+    }
+    const contentType = response.headers.get('content-type');
+    return contentType ? { data, contentType } : { data };
+  }
+
+  /**
+   * The GET of `getText` and `getBytes`, as one exchange: redirects followed
+   * by hand (see `fetchFollowing`), asked again
+   * without the `range` when the host refuses it (416). The first answer is
+   * counted and its rate limit recorded; a refusal becomes an
+   * `@backstage/errors` error without the credential. The last answer, whose
+   * body is still to be read.
+   */
+  private async download(
+    prepared: Prepared,
+    request: Download,
+    range?: string,
+  ): Promise<Response> {
+    const { where, credential, redact, limiter, timeoutMs } = prepared;
+    const follow =
+      request.followRedirects ?? this.options.redirect !== 'manual';
+    const headers: Record<string, string> = {
+      ...(this.options.headers ?? { accept: 'application/json' }),
+      ...(request.accept ? { accept: request.accept } : {}),
+    };
+    const answer = await this.exchange(
+      prepared,
+      async () => {
+        // Started when the request leaves the limiter's queue, so that
+        // waiting for a slot never counts against the request's time-out;
+        // it bounds the body's reading too.
+        const signal = AbortSignal.timeout(timeoutMs);
+        if (!range) {
+          return this.fetchFollowing(prepared, headers, follow, signal);
+        }
+        const tried = await this.fetchFollowing(
+          prepared,
+          { ...headers, range },
+          follow,
+          signal,
+        );
+        if (tried.response.status === 416) {
+          // The host does not take the range: ask for the whole body.
+          tried.response.body?.cancel().catch(() => {});
+          return this.fetchFollowing(prepared, headers, follow, signal);
+        }
+        return tried;
+      },
+      tried => tried.first.status,
+    );
+    const limitHeaders = this.observe(prepared, answer.first);
+    const { response } = answer;
+    if (!response.ok) {
+      const message = redact(await errorMessage(response));
+      limiter.observe(response.status, limitHeaders, message);
+      throw this.refusal(response.status, limitHeaders, message, {
+        where,
+        credential: credential.name ?? 'credentials',
+        forbiddenHint: prepared.forbiddenHint,
+      });
+    }
+    limiter.observe(answer.first.status, limitHeaders);
+    return response;
+  }
+
+  /**
+   * A GET of the prepared URL that follows redirects by hand (when
+   * `follow`), `MAX_REDIRECTS` at most and never down to http. The
+   * credential goes to the request's origin only: a signed URL on another
+   * host needs none, and a stranger must not get ours.
+   */
+  private async fetchFollowing(
+    prepared: Prepared,
+    headers: Record<string, string>,
+    follow: boolean,
+    signal: AbortSignal,
+  ): Promise<Followed> {
+    const { url, where, credential } = prepared;
+    const origin = new URL(url).origin;
+    let current = url;
+    let first: Response | undefined;
+    for (let hop = 0; ; hop++) {
+      const sameOrigin = new URL(current).origin === origin;
+      let response: Response;
+      try {
+        response = await fetch(current, {
+          headers: { ...headers, ...(sameOrigin ? credential.headers : {}) },
+          redirect: 'manual',
+          signal,
+        });
+      } catch (error) {
+        throw prepared.unreachable(error);
+      }
+      first = first ?? response;
+      const location = response.headers.get('location');
+      if (
+        !follow ||
+        response.status < 300 ||
+        response.status >= 400 ||
+        response.status === 304 ||
+        !location
+      ) {
+        return { first, response };
+      }
+      response.body?.cancel().catch(() => {});
+      const next = safeRedirect(current, location);
+      if (!next || hop >= MAX_REDIRECTS) {
+        throw new ServiceUnavailableError(
+          `${this.options.label} answered with ${
+            next ? 'too many redirects' : 'a redirect that is not followed'
+          } for ${where}`,
+        );
+      }
+      current = next;
+    }
   }
 
   /**
@@ -681,7 +813,9 @@ export class ProviderHttpClient implements ProviderHostStateSource {
   }
 
   /** The URL, credential and bookkeeping of one request. */
-  private async prepare(request: ProviderRequest): Promise<Prepared> {
+  private async prepare(
+    request: ProviderRequest & { timeoutMs?: number },
+  ): Promise<Prepared> {
     const { label } = this.options;
     const { host } = request;
     const base = request.base.replace(/\/+$/, '');
@@ -709,9 +843,7 @@ export class ProviderHttpClient implements ProviderHostStateSource {
         status,
       });
     const timeoutMs =
-      (request as ProviderTextRequest).timeoutMs ??
-      this.options.timeoutMs ??
-      REQUEST_TIMEOUT_MS;
+      request.timeoutMs ?? this.options.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const unreachable = (error: unknown) => {
       if (error instanceof ServiceUnavailableError) {
         return error;

@@ -22,31 +22,37 @@ export const MAX_RESPONSE_BYTES_KEY = 'ciExperience.providers.maxResponseBytes';
 export class BodyTooLargeError extends Error {
   /** The bound, in bytes. */
   readonly maxBytes: number;
+  /**
+   * Bytes read before the reading stopped: past `maxBytes`, or 0 when the
+   * `Content-Length` alone refused the body.
+   */
+  readonly read: number;
 
-  constructor(maxBytes: number) {
+  constructor(maxBytes: number, read = 0) {
     super(`The body is longer than ${maxBytes} bytes`);
     this.name = 'BodyTooLargeError';
     this.maxBytes = maxBytes;
+    this.read = read;
   }
 }
 
 /**
- * Reads a body as UTF-8 text (a byte order mark dropped, as `response.text()`
- * does), `maxBytes` at most. A `Content-Length` above the bound is refused
- * before a byte is read; a body without one, or a compressed one (whose
- * length says nothing of what it inflates to), is counted as it streams in
- * and cancelled once past the bound. Past it: {@link BodyTooLargeError}.
- * Errors of the stream itself (a time-out, a reset) are passed on.
+ * Reads a body's bytes, `maxBytes` at most. A `Content-Length` above the
+ * bound is refused before a byte is read; a body without one, or a
+ * compressed one (whose length says nothing of what it inflates to), is
+ * counted as it streams in and cancelled once past the bound. Past it:
+ * {@link BodyTooLargeError}, with the bytes read. Errors of the stream
+ * itself (a time-out, a reset) are passed on.
  *
  * @public
  */
-export async function readBoundedText(
+export async function readBoundedBytes(
   response: Response,
   maxBytes: number,
-): Promise<string> {
+): Promise<Uint8Array> {
   const body = response.body;
   if (!body) {
-    return '';
+    return new Uint8Array(0);
   }
   const encoding = response.headers.get('content-encoding');
   const length = Number(response.headers.get('content-length') ?? NaN);
@@ -72,7 +78,7 @@ export async function readBoundedText(
         chunks.length = 0;
         // Not awaited: a source may never confirm the cancel.
         reader.cancel().catch(() => {});
-        throw new BodyTooLargeError(maxBytes);
+        throw new BodyTooLargeError(maxBytes, read);
       }
       chunks.push(value);
     }
@@ -83,7 +89,28 @@ export async function readBoundedText(
       // already released by the cancel
     }
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  // One copy into an array of its own (not a view of a shared pool).
+  const data = new Uint8Array(read);
+  let at = 0;
+  for (const chunk of chunks) {
+    data.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return data;
+}
+
+/**
+ * Reads a body as UTF-8 text (a byte order mark dropped, as `response.text()`
+ * does), `maxBytes` at most, as {@link readBoundedBytes} reads it: past the
+ * bound, {@link BodyTooLargeError}.
+ *
+ * @public
+ */
+export async function readBoundedText(
+  response: Response,
+  maxBytes: number,
+): Promise<string> {
+  return new TextDecoder().decode(await readBoundedBytes(response, maxBytes));
 }
 
 /**

@@ -28,7 +28,7 @@ function suffix(hint: string | undefined): string {
  * A provider's refusal as an `@backstage/errors` error, in its own words
  * (already redacted): a spent rate limit or an outage
  * `ServiceUnavailableError`, 401 `AuthenticationError`, 403
- * `NotAllowedError`, 404 `NotFoundError`, and for actions 409
+ * `NotAllowedError`, 404 and 410 `NotFoundError`, and for actions 409
  * `ConflictError` and 400/422 `InputError`.
  */
 export function refusalError(
@@ -96,6 +96,10 @@ export function refusalError(
     return new NotFoundError(
       `${label} has no ${where} — it does not exist (renamed or deleted?), or the configured ${credential} cannot see it: ${detail}`,
     );
+  }
+  if (status === 410) {
+    // Gone: expired or deleted (GitHub answers so for an expired artifact).
+    return new NotFoundError(`${label} no longer has ${where}: ${detail}`);
   }
   if (status >= 300 && status < 400) {
     return new ServiceUnavailableError(

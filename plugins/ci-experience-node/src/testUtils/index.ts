@@ -1,6 +1,6 @@
 /**
- * Test utilities for CI Experience providers: a cache in memory and the
- * contract test kit.
+ * Test utilities for CI Experience providers: a cache in memory, the
+ * contract test kit and a zip writer for artifact tests.
  *
  * @packageDocumentation
  */
@@ -8,3 +8,4 @@
 export * from './memoryCache';
 export * from './contract';
 export * from './jsonShape';
+export * from './zip';

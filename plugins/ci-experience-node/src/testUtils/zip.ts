@@ -1,9 +1,12 @@
 import zlib from 'node:zlib';
 
 /**
- * A zip archive (PKZIP 2.0, deflated entries), written here rather than
- * checked in so each test states what its archive holds. `claimedSize`
+ * A zip archive (PKZIP 2.0, deflated entries) for tests of providers whose
+ * test reports are zipped artifacts: written in the test rather than
+ * checked in, so each test states what its archive holds. `claimedSize`
  * makes an entry's headers lie about its inflated size, as a zip bomb's do.
+ *
+ * @public
  */
 export function zipOf(
   entries: Array<{ name: string; data: Buffer; claimedSize?: number }>,
