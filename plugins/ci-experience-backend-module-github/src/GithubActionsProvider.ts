@@ -5,6 +5,9 @@ import {
   CiProvider,
   CiProviderCapabilities,
   CiProviderRun,
+  CiProviderTestResults,
+  CiTestReport,
+  CiTestResultsContext,
   CiRunPage,
   CiRunRef,
   CiSource,
@@ -31,6 +34,7 @@ import {
 } from '@backstage/integration';
 import {
   CiJob,
+  compileGlob,
   getSourceLocationHost,
   GITHUB_PROJECT_SLUG_ANNOTATION,
   parseProjectSlug,
@@ -38,6 +42,8 @@ import {
 } from '@ci-experience/plugin-ci-experience-common';
 import { GithubApi } from './GithubApi';
 import {
+  GithubArtifact,
+  githubArtifactSchema,
   githubJobSchema,
   githubRunSchema,
   parseItems,
@@ -61,6 +67,11 @@ const PAGE_SIZE = 100;
 const keepRuns = keepItems('workflow_runs', githubRunSchema);
 const keepRun = keepItem(githubRunSchema);
 const keepJobs = keepItems('jobs', githubJobSchema);
+const keepArtifacts = keepItems('artifacts', githubArtifactSchema);
+/** Pages of a run's artifacts read at most: 1,000 artifacts. */
+const MAX_ARTIFACT_PAGES = 10;
+/** Artifacts downloaded per run at most, whatever their size. */
+const MAX_ARTIFACT_DOWNLOADS = 50;
 
 /**
  * GitHub Actions, on github.com or GitHub Enterprise, for entities annotated
@@ -289,6 +300,116 @@ export class GithubActionsProvider implements CiProvider {
       }
       throw error;
     }
+  }
+
+  /**
+   * JUnit reports kept as artifacts of the run: `GET .../actions/runs/{run_id}/artifacts`
+   * (paged), then each artifact whose name matches one of the globs and that
+   * has not expired, through `GET .../actions/artifacts/{artifact_id}/zip`
+   * (a redirect to a short-lived blob URL, followed without the token), as
+   * the zip GitHub serves. Artifacts are skipped, by the size the listing
+   * gives, once they would take the run past `maxBytes`, and each download
+   * stops at what is left of it. Undefined when no artifact matches.
+   */
+  async getTestResults(
+    source: CiSource,
+    run: CiRunRef,
+    context: CiTestResultsContext,
+  ): Promise<CiProviderTestResults | undefined> {
+    const globs = context.artifactGlobs.map(compileGlob);
+    if (globs.length === 0 || !/^\d{1,20}$/.test(run.providerRunId)) {
+      return undefined;
+    }
+    // Artifacts belong to the run, not to an attempt: GitHub lists them per
+    // run (this endpoint has no attempt), so every attempt of a run reads
+    // the same artifacts; the backend asks once per attempt.
+    const artifacts: GithubArtifact[] = [];
+    let page:
+      | string
+      | undefined = `/repos/${source.source}/actions/runs/${run.providerRunId}/artifacts?per_page=${PAGE_SIZE}`;
+    try {
+      for (let i = 0; page && i < MAX_ARTIFACT_PAGES; i++) {
+        const { body, next }: { body: { artifacts?: unknown }; next?: string } =
+          await this.api.get<{ artifacts?: unknown }>(
+            hostOf(source),
+            repoOf(source),
+            page,
+            keepArtifacts,
+          );
+        artifacts.push(
+          ...parseItems(
+            githubArtifactSchema,
+            body?.artifacts,
+            `artifact of ${source.source} run ${run.runNumber}`,
+            this.logger,
+          ),
+        );
+        page = next;
+      }
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+    const matching = artifacts.filter(
+      artifact =>
+        artifact.expired !== true &&
+        globs.some(glob => glob.matches(artifact.name)),
+    );
+    if (matching.length === 0) {
+      return undefined;
+    }
+
+    const reports: CiTestReport[] = [];
+    let left = context.maxBytes;
+    let downloads = 0;
+    for (const artifact of matching) {
+      const what = `artifact "${artifact.name}" of ${source.source} run ${run.runNumber}`;
+      if (downloads >= MAX_ARTIFACT_DOWNLOADS) {
+        this.logger.warn(
+          `Read the first ${MAX_ARTIFACT_DOWNLOADS} test report artifacts of ${source.source} run ${run.runNumber}; the others were skipped`,
+        );
+        break;
+      }
+      if (artifact.size_in_bytes > left) {
+        this.logger.warn(
+          `Skipped ${what}: its ${artifact.size_in_bytes} bytes are more than the ${left} left of the run's test report bytes (ciExperience.testResults.maxBytes)`,
+        );
+        continue;
+      }
+      let read;
+      downloads += 1;
+      try {
+        read = await this.api.getBytes(
+          hostOf(source),
+          repoOf(source),
+          `/repos/${source.source}/actions/artifacts/${artifact.id}/zip`,
+          what,
+          left,
+        );
+      } catch (error) {
+        if (error instanceof NotFoundError) {
+          // Expired or deleted since the listing (GitHub answers 410).
+          continue;
+        }
+        throw error;
+      }
+      if ('tooLarge' in read) {
+        left -= read.read;
+        this.logger.warn(
+          `Stopped reading ${what}: it is longer than the bytes left of the run's test report bytes (ciExperience.testResults.maxBytes)`,
+        );
+        continue;
+      }
+      left -= read.data.byteLength;
+      reports.push({
+        name: artifact.name,
+        mediaType: 'application/zip',
+        data: read.data,
+      });
+    }
+    return reports.length > 0 ? { reports } : undefined;
   }
 
   /**

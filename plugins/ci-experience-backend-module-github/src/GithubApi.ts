@@ -7,6 +7,8 @@ import {
 import {
   CiProviderMetrics,
   headerCredential,
+  ProviderBytes,
+  ProviderBytesTooLarge,
   ProviderCredential,
   ProviderHttpClient,
   ProviderResponse,
@@ -15,6 +17,14 @@ import {
   RateLimiter,
   RateLimiterOptions,
 } from '@ci-experience/plugin-ci-experience-node';
+
+/** Time limit of an artifact's download, body included. */
+const DOWNLOAD_TIMEOUT_MS = 60_000;
+
+const HEADERS = {
+  accept: 'application/vnd.github+json',
+  'x-github-api-version': '2022-11-28',
+};
 
 /**
  * A small client for the GitHub REST API: picks the integration (github.com
@@ -54,10 +64,7 @@ export class GithubApi {
       traffic: options.traffic,
       maxResponseBytes: options.maxResponseBytes,
       defaultLimits: { requestsPerHour: 4000, maxConcurrency: 4 },
-      headers: {
-        accept: 'application/vnd.github+json',
-        'x-github-api-version': '2022-11-28',
-      },
+      headers: HEADERS,
       endpointOf,
       hints: {
         forbiddenAction:
@@ -112,6 +119,33 @@ export class GithubApi {
       pathOrUrl: path,
       credential: this.credentialOf(host, repo),
       rangeTail: true,
+    });
+  }
+
+  /**
+   * GET bytes (an artifact's zip) for a repository, `maxBytes` at most,
+   * within the host's budget: GitHub answers with a redirect to a
+   * short-lived blob URL on another host, which is followed without the
+   * credential. Answers the body, or, past `maxBytes`, how many bytes were
+   * read before the download stopped.
+   */
+  async getBytes(
+    host: string,
+    repo: { owner: string; repo: string },
+    path: string,
+    subject: string,
+    maxBytes: number,
+  ): Promise<ProviderBytes | ProviderBytesTooLarge> {
+    return this.http.getBytes({
+      host,
+      base: this.baseOf(host),
+      subject,
+      pathOrUrl: path,
+      credential: this.credentialOf(host, repo),
+      maxBytes,
+      timeoutMs: DOWNLOAD_TIMEOUT_MS,
+      forbiddenHint:
+        'artifacts need the Actions read permission (actions: read for a GitHub App or fine-grained token, the repo scope for a classic token on a private repository)',
     });
   }
 

@@ -80,6 +80,21 @@ export const githubJobSchema = z.object({
 });
 
 /**
+ * The fields of a workflow run's artifact (`GET .../actions/runs/{run_id}/artifacts`)
+ * that test results read.
+ *
+ * @public
+ */
+export const githubArtifactSchema = z.object({
+  id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  name: z.string().max(1024),
+  size_in_bytes: z.number().int().nonnegative(),
+  expired: z.boolean().nullish(),
+});
+
+export type GithubArtifact = z.infer<typeof githubArtifactSchema>;
+
+/**
  * Text as the database can hold it: no NUL (PostgreSQL refuses it) and no
  * longer than its column, so one odd value never fails a page of runs.
  */
