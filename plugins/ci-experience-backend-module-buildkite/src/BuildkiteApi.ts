@@ -2,6 +2,8 @@ import { CacheService, LoggerService } from '@backstage/backend-plugin-api';
 import {
   CiProviderMetrics,
   bearerCredential,
+  ProviderBytes,
+  ProviderBytesTooLarge,
   ProviderHttpClient,
   ProviderResponse,
   ProviderText,
@@ -10,6 +12,9 @@ import {
   RateLimiter,
   RateLimiterOptions,
 } from '@ci-experience/plugin-ci-experience-node';
+
+/** Time limit of an artifact's download, body included, unless set. */
+const DOWNLOAD_TIMEOUT_MS = 60_000;
 
 /**
  * The provider id of Buildkite.
@@ -77,6 +82,11 @@ export class BuildkiteApi {
     return new URL(this.options.apiBaseUrl).host.toLowerCase();
   }
 
+  /** The API base, without a trailing slash. */
+  get apiBaseUrl(): string {
+    return this.options.apiBaseUrl.replace(/\/+$/, '');
+  }
+
   /** The request budget of a host (or instance). */
   limiter(host = this.host): RateLimiter {
     return this.http.limiter(host);
@@ -110,6 +120,32 @@ export class BuildkiteApi {
     });
   }
 
+  /**
+   * GET bytes (an artifact) from a URL under the API base, `maxBytes` at
+   * most, within the host's budget: Buildkite answers with a redirect to a
+   * short-lived S3 URL, which is followed without the token. Answers the
+   * body, or, past `maxBytes`, how many bytes were read before the download
+   * stopped.
+   */
+  async getBytes(
+    what: string,
+    url: string,
+    maxBytes: number,
+  ): Promise<ProviderBytes | ProviderBytesTooLarge> {
+    return this.http.getBytes({
+      host: this.host,
+      base: this.options.apiBaseUrl,
+      subject: what,
+      pathOrUrl: url,
+      credential: bearerCredential(this.options.apiToken),
+      accept: '*/*',
+      maxBytes,
+      timeoutMs: this.options.timeoutMs ?? DOWNLOAD_TIMEOUT_MS,
+      forbiddenHint:
+        'artifacts need a token with the read_artifacts scope for the organization',
+    });
+  }
+
   /** PUT an action (rebuild, retry, cancel); the answer's JSON. */
   async put<T = unknown>(what: string, path: string): Promise<T | undefined> {
     const { body } = await this.http.send<T>({
@@ -131,10 +167,14 @@ export class BuildkiteApi {
  */
 export function endpointOf(url: string, base: string): string {
   const path = url.slice(base.length).split('?')[0];
-  return path
-    .replace(
-      /^\/organizations\/[^/]+\/pipelines\/[^/]+/,
-      '/organizations/{org}/pipelines/{pipeline}',
-    )
-    .replace(/\/\d+(?=\/|$)/g, '/{number}');
+  return (
+    path
+      .replace(
+        /^\/organizations\/[^/]+\/pipelines\/[^/]+/,
+        '/organizations/{org}/pipelines/{pipeline}',
+      )
+      .replace(/\/\d+(?=\/|$)/g, '/{number}')
+      // Job and artifact ids (UUIDs): a name of few values.
+      .replace(/\/[0-9a-fA-F-]{36}(?=\/|$)/g, '/{id}')
+  );
 }

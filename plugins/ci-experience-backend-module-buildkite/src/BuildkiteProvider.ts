@@ -5,10 +5,13 @@ import {
   CiProvider,
   CiProviderCapabilities,
   CiProviderRun,
+  CiProviderTestResults,
   CiRunPage,
   CiRunRef,
   CiSource,
   CiSourceInfo,
+  CiTestReport,
+  CiTestResultsContext,
   RateLimiterOptions,
   CiProviderMetrics,
 } from '@ci-experience/plugin-ci-experience-node';
@@ -18,6 +21,7 @@ import { InputError, NotFoundError } from '@backstage/errors';
 import {
   BUILDKITE_CI_ANNOTATIONS,
   CiJob,
+  compileGlob,
   getBuildkitePipelineRefs,
   hasBuildkiteAnnotation,
   PROVIDER_ANNOTATIONS,
@@ -26,6 +30,8 @@ import { parseItems } from './parseItems';
 import { BuildkiteApi, BUILDKITE_PROVIDER_ID } from './BuildkiteApi';
 import { DEFAULT_BUILDKITE_API_BASE_URL, readBuildkiteConfig } from './config';
 import {
+  BuildkiteArtifact,
+  buildkiteArtifactSchema,
   BuildkiteBuild,
   buildkiteBuildSchema,
   buildkiteJobSchema,
@@ -35,6 +41,15 @@ import {
 } from './mapping';
 
 const PAGE_SIZE = 100;
+/** Pages of a build's artifacts read at most: 1,000 artifacts. */
+const MAX_ARTIFACT_PAGES = 10;
+/** Artifacts downloaded per build at most, whatever their size. */
+const MAX_ARTIFACT_DOWNLOADS = 50;
+/** What a report artifact's path ends with, and what it holds. */
+const REPORT_TYPES: Array<[RegExp, CiTestReport['mediaType']]> = [
+  [/\.xml$/i, 'application/xml'],
+  [/\.zip$/i, 'application/zip'],
+];
 
 /** Job states Buildkite retries. */
 const RETRYABLE = ['failed', 'timed_out', 'canceled'];
@@ -221,6 +236,120 @@ export class BuildkiteProvider implements CiProvider {
       }
       throw error;
     }
+  }
+
+  /**
+   * JUnit reports uploaded as artifacts of the build:
+   * `GET .../builds/{number}/artifacts` (all its jobs', paged), then each
+   * `finished` artifact whose path matches one of the globs and ends in
+   * `.xml` (a report) or `.zip` (of reports) through its `download_url` (a
+   * redirect to a short-lived S3 URL, followed without the token).
+   * Artifacts are skipped, by the `file_size` the listing gives, once they
+   * would take the build past `maxBytes`, and each download stops at what
+   * is left of it. Undefined when no artifact matches.
+   */
+  async getTestResults(
+    source: CiSource,
+    run: CiRunRef,
+    context: CiTestResultsContext,
+  ): Promise<CiProviderTestResults | undefined> {
+    const globs = context.artifactGlobs.map(compileGlob);
+    // Buildkite retries jobs within the build: there is only attempt 1.
+    if (
+      globs.length === 0 ||
+      run.attempt !== 1 ||
+      !BUILD_NUMBER.test(run.providerRunId)
+    ) {
+      return undefined;
+    }
+    const build = `Buildkite pipeline ${source.source} build ${run.providerRunId}`;
+    const artifacts: BuildkiteArtifact[] = [];
+    let page: string | undefined = `${pipelinePath(source)}/builds/${
+      run.providerRunId
+    }/artifacts?per_page=${PAGE_SIZE}`;
+    try {
+      for (let i = 0; page && i < MAX_ARTIFACT_PAGES; i++) {
+        const { body, next }: { body: unknown; next?: string } =
+          await this.api.get<unknown>(source.source, page);
+        artifacts.push(
+          ...parseItems(
+            buildkiteArtifactSchema,
+            body,
+            `artifact of ${source.source} build ${run.providerRunId}`,
+            this.logger,
+          ),
+        );
+        page = next;
+      }
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        return undefined;
+      }
+      throw error;
+    }
+    const matching = artifacts.flatMap(artifact => {
+      const mediaType = REPORT_TYPES.find(([ending]) =>
+        ending.test(artifact.path),
+      )?.[1];
+      return mediaType &&
+        artifact.state === 'finished' &&
+        globs.some(glob => glob.matches(artifact.path))
+        ? [{ ...artifact, mediaType }]
+        : [];
+    });
+    if (matching.length === 0) {
+      return undefined;
+    }
+
+    const base = `${this.api.apiBaseUrl}/`;
+    const reports: CiTestReport[] = [];
+    let left = context.maxBytes;
+    let downloads = 0;
+    for (const artifact of matching) {
+      const what = `artifact ${artifact.path} of ${build}`;
+      if (downloads >= MAX_ARTIFACT_DOWNLOADS) {
+        this.logger.warn(
+          `Read the first ${MAX_ARTIFACT_DOWNLOADS} test report artifacts of ${build}; the others were skipped`,
+        );
+        break;
+      }
+      if (!artifact.download_url.startsWith(base)) {
+        // Our token goes to the download URL: only ever to the API.
+        this.logger.warn(`Skipped ${what}: its download URL is not the API's`);
+        continue;
+      }
+      if (artifact.file_size > left) {
+        this.logger.warn(
+          `Skipped ${what}: its ${artifact.file_size} bytes are more than the ${left} left of the run's test report bytes (ciExperience.testResults.maxBytes)`,
+        );
+        continue;
+      }
+      let read;
+      downloads += 1;
+      try {
+        read = await this.api.getBytes(what, artifact.download_url, left);
+      } catch (error) {
+        if (error instanceof NotFoundError) {
+          // Deleted or expired since the listing.
+          continue;
+        }
+        throw error;
+      }
+      if ('tooLarge' in read) {
+        left -= read.read;
+        this.logger.warn(
+          `Stopped reading ${what}: it is longer than the bytes left of the run's test report bytes (ciExperience.testResults.maxBytes)`,
+        );
+        continue;
+      }
+      left -= read.data.byteLength;
+      reports.push({
+        name: artifact.path,
+        mediaType: artifact.mediaType,
+        data: read.data,
+      });
+    }
+    return reports.length > 0 ? { reports } : undefined;
   }
 
   /**

@@ -108,7 +108,23 @@ export const buildkitePipelineSchema = z.object({
   default_branch: z.string().nullish(),
 });
 
+/**
+ * The fields of a build's artifact (`GET .../builds/{number}/artifacts`)
+ * that test results read.
+ *
+ * @public
+ */
+export const buildkiteArtifactSchema = z.object({
+  id: z.string().max(64).nullish(),
+  job_id: z.string().max(64).nullish(),
+  state: z.string().max(64).nullish(),
+  path: z.string().min(1).max(4096),
+  file_size: z.number().int().nonnegative(),
+  download_url: webUrl,
+});
+
 export type BuildkiteBuild = z.infer<typeof buildkiteBuildSchema>;
+export type BuildkiteArtifact = z.infer<typeof buildkiteArtifactSchema>;
 export type BuildkiteJob = z.infer<typeof buildkiteJobSchema>;
 
 /**
