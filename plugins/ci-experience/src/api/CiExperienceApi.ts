@@ -6,6 +6,7 @@ import {
   CiAlertRule,
   CiAlertRuleInput,
   CiAlertRulesResponse,
+  CiEntityTestsResponse,
   CiInsightsResponse,
   CiInsightsWindow,
   CiJobLog,
@@ -15,6 +16,8 @@ import {
   CiRunTestsResponse,
   CiRunsQuery,
   CiRunsResponse,
+  CiTestQuarantine,
+  CiTestState,
 } from '@ci-experience/plugin-ci-experience-common';
 
 /**
@@ -78,6 +81,25 @@ export interface CiExperienceApi {
    * sent or read for it).
    */
   getRunTests(runId: string): Promise<CiRunTestsResponse>;
+
+  /**
+   * An entity's tests over a window (default 30d), flaky first, each with
+   * its state; `state` keeps one state.
+   */
+  getEntityTests(
+    entityRef: CompoundEntityRef,
+    query?: { window?: CiInsightsWindow; state?: CiTestState },
+  ): Promise<CiEntityTestsResponse>;
+
+  /** Quarantines a test of the entity (its owners only), until `expiresAt`. */
+  quarantineTest(
+    entityRef: CompoundEntityRef,
+    testId: string,
+    input: { reason: string; expiresAt: string },
+  ): Promise<CiTestQuarantine>;
+
+  /** Lifts a test's quarantine (its owners only). */
+  unquarantineTest(entityRef: CompoundEntityRef, testId: string): Promise<void>;
 
   /**
    * Reruns a run of the entity (every job, or only the failed ones). The

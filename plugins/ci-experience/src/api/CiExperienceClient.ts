@@ -16,6 +16,9 @@ import {
   CiRunsQuery,
   CiRunsResponse,
   CiRunTestsResponse,
+  CiEntityTestsResponse,
+  CiTestQuarantine,
+  CiTestState,
 } from '@ci-experience/plugin-ci-experience-common';
 import { CiExperienceApi, CiInsightsQuery } from './CiExperienceApi';
 import {
@@ -115,6 +118,42 @@ export class CiExperienceClient implements CiExperienceApi {
   async getRunTests(runId: string): Promise<CiRunTestsResponse> {
     return this.call<'ListRunTests', CiRunTestsResponse>('ListRunTests', {
       path: { id: runId },
+    });
+  }
+
+  /** {@inheritDoc CiExperienceApi.getEntityTests} */
+  async getEntityTests(
+    entityRef: CompoundEntityRef,
+    query: { window?: CiInsightsWindow; state?: CiTestState } = {},
+  ): Promise<CiEntityTestsResponse> {
+    return this.call<'ListEntityTests', CiEntityTestsResponse>(
+      'ListEntityTests',
+      {
+        path: entityParams(entityRef),
+        query: { window: query.window, state: query.state },
+      },
+    );
+  }
+
+  /** {@inheritDoc CiExperienceApi.quarantineTest} */
+  async quarantineTest(
+    entityRef: CompoundEntityRef,
+    testId: string,
+    input: { reason: string; expiresAt: string },
+  ): Promise<CiTestQuarantine> {
+    return this.call<'QuarantineTest', CiTestQuarantine>('QuarantineTest', {
+      path: { ...entityParams(entityRef), testId },
+      body: input,
+    });
+  }
+
+  /** {@inheritDoc CiExperienceApi.unquarantineTest} */
+  async unquarantineTest(
+    entityRef: CompoundEntityRef,
+    testId: string,
+  ): Promise<void> {
+    await this.call('UnquarantineTest', {
+      path: { ...entityParams(entityRef), testId },
     });
   }
 

@@ -12,6 +12,7 @@ import {
   CiRunDetail,
   CiRunsResponse,
   CiRunTest,
+  CiEntityTest,
   CiSourceState,
 } from '@ci-experience/plugin-ci-experience-common';
 
@@ -448,6 +449,11 @@ export function insightsApiStubs() {
 export function testsApiStubs() {
   return {
     getRunTests: jest.fn(async () => ({ items: [] as CiRunTest[] })),
+    getEntityTests: jest.fn(async () => ({ items: [] as CiEntityTest[] })),
+    quarantineTest: jest.fn(async () => {
+      throw new Error('not in this test');
+    }),
+    unquarantineTest: jest.fn(async () => {}),
   };
 }
 

@@ -40,6 +40,7 @@ import {
 } from '../CiRunFilters';
 import { CiRunPage } from '../CiRunPage';
 import { CiRunsTable } from '../CiRunsTable';
+import { CiTestsSection } from '../CiTests';
 import { CiSourcesState } from '../CiSourcesState';
 import { providerLabel } from '../../lib/format';
 
@@ -182,6 +183,9 @@ function CiRunsView(props: { entityRef: CompoundEntityRef }) {
       </Box>
       <Box mb={2}>
         <CiAlertsSection />
+      </Box>
+      <Box mb={2}>
+        <CiTestsSection />
       </Box>
     </>
   );

@@ -1,0 +1,1 @@
+export { CiTestsSection, FLAKY_TESTS_GUIDE } from './CiTestsSection';
