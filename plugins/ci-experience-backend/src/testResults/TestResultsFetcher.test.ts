@@ -4,6 +4,7 @@ import {
   CiProviderTestResults,
   CiRunRef,
 } from '@ci-experience/plugin-ci-experience-node';
+import { ServiceUnavailableError } from '@backstage/errors';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StoredRun } from '../database/CiStore';
@@ -145,7 +146,12 @@ describe('TestResultsFetcher', () => {
         now: () => NOW,
       });
 
-      expect(await fetcher.drain()).toEqual({ stored: 2, none: 1, failed: 2 });
+      expect(await fetcher.drain()).toEqual({
+        stored: 2,
+        none: 1,
+        failed: 2,
+        deferred: 0,
+      });
       // Newest first, each once; running, old and other providers' runs not.
       expect(asked.map(([n]) => n)).toEqual([1, 2, 3, 4, 5]);
       expect(asked[0]).toEqual([1, ['1-1'], ['*test*']]);
@@ -177,6 +183,66 @@ describe('TestResultsFetcher', () => {
         5,
         ...Array(MAX_READ_ATTEMPTS - 1).fill(4),
       ]);
+    },
+  );
+
+  it.each(databases.eachSupportedId())(
+    'puts reads off while the provider’s budget is spent, without counting them as failures, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const ci = await KnexCiStore.fromKnex(knex);
+      await ci.upsertSource({
+        provider: 'fake',
+        key: 'fake:org/app',
+        source: 'org/app',
+      });
+      await ci.upsertRuns([
+        run(1, 'failed', hoursAgo(1)),
+        run(2, 'failed', hoursAgo(2)),
+      ]);
+      let spent = true;
+      const asked: number[] = [];
+      const fake: CiProvider = {
+        id: 'fake',
+        getSources: () => [],
+        getSourceInfo: async () => ({}),
+        listRuns: async () => ({ runs: [] }),
+        getRun: async () => undefined,
+        listJobs: async () => [],
+        getTestResults: async (_source, ref) => {
+          asked.push(ref.runNumber);
+          if (spent) {
+            throw new ServiceUnavailableError(
+              'fake: the request budget is spent',
+            );
+          }
+          return { cases: [{ suite: 's', name: 't', status: 'passed' }] };
+        },
+      };
+      const store = new KnexTestResultsStore(knex);
+      const fetcher = new TestResultsFetcher({
+        store,
+        runs: ci,
+        providers: [fake],
+        logger: mockServices.logger.mock(),
+        artifactGlobs: [],
+        maxBytes: 1024,
+        lookbackMs: 3 * 24 * 3600_000,
+        now: () => NOW,
+      });
+      // Run 1's read meets the spent budget; run 2 is not even asked.
+      for (let i = 0; i < MAX_READ_ATTEMPTS + 1; i++) {
+        expect(await fetcher.drain()).toEqual({
+          stored: 0,
+          none: 0,
+          failed: 0,
+          deferred: 2,
+        });
+      }
+      expect(asked).toEqual(Array(MAX_READ_ATTEMPTS + 1).fill(1));
+      // The budget is back: both are read, none given up on.
+      spent = false;
+      expect(await fetcher.drain()).toMatchObject({ stored: 2, deferred: 0 });
     },
   );
 });

@@ -28,6 +28,11 @@ export interface TestResultsDrain {
   none: number;
   /** Reads that failed (tried again later, up to a few times). */
   failed: number;
+  /**
+   * Reads put off because the provider's request budget is spent or it
+   * asked to back off: not counted as failures, read on a later drain.
+   */
+  deferred: number;
 }
 
 /**
@@ -98,8 +103,15 @@ export class TestResultsFetcher {
   }
 
   private async run(): Promise<TestResultsDrain> {
-    const total: TestResultsDrain = { stored: 0, none: 0, failed: 0 };
+    const total: TestResultsDrain = {
+      stored: 0,
+      none: 0,
+      failed: 0,
+      deferred: 0,
+    };
     const tried = new Set<string>();
+    // Providers whose budget is spent: the rest of this drain leaves them.
+    const resting = new Set<string>();
     do {
       this.again = false;
       for (;;) {
@@ -118,7 +130,7 @@ export class TestResultsFetcher {
         for (const id of ids) {
           if (this.stopped) break;
           tried.add(id);
-          total[await this.readOne(id, now)] += 1;
+          total[await this.readOne(id, now, resting)] += 1;
         }
       }
     } while (this.again && !this.stopped);
@@ -128,10 +140,14 @@ export class TestResultsFetcher {
   private async readOne(
     id: string,
     now: Date,
+    resting: Set<string>,
   ): Promise<keyof TestResultsDrain> {
     const { store, runs, logger } = this.options;
     const run = await runs.getRun(id);
     const provider = run && this.providers.get(run.provider);
+    if (run && resting.has(run.provider)) {
+      return 'deferred';
+    }
     if (!run || !provider?.getTestResults) {
       await store.markRead(id, now.toISOString());
       return 'none';
@@ -153,6 +169,18 @@ export class TestResultsFetcher {
       });
       cases = results && (await this.casesOf(results));
     } catch (error) {
+      // A spent budget or a provider's "back off" (the HTTP toolkit's
+      // ServiceUnavailableError) says nothing of this run: leave the
+      // provider for this drain, and the sync its requests.
+      if ((error as Error)?.name === 'ServiceUnavailableError') {
+        resting.add(run.provider);
+        logger.info(
+          `Reading test results of ${run.provider} paused: ${
+            (error as Error).message
+          }`,
+        );
+        return 'deferred';
+      }
       const attempts = await store.markReadFailed(id);
       if (error instanceof JunitError) {
         // A malformed report will not get better: read no more.
