@@ -17,12 +17,15 @@ function examples(): Record<string, Json> {
       workflowRun: all['workflow-run'].value,
       job: all.job.value,
       repository: all['full-repository'].value,
+      artifact: all['artifact-paginated'].value.artifacts[0],
     };
   }
   return cached;
 }
 
 /** A fresh copy of GitHub's example of one published shape. */
-export function example(name: 'workflowRun' | 'job' | 'repository'): Json {
+export function example(
+  name: 'workflowRun' | 'job' | 'repository' | 'artifact',
+): Json {
   return structuredClone(examples()[name]);
 }

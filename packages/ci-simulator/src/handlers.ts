@@ -3,6 +3,9 @@ import { SimulatedProvider } from './SimulatedProvider';
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import { SimulatorChaos } from './chaos';
 import { example } from './examples';
+import { reportFiles } from './testResults/junit';
+import { jobTestReport, SimTestReport } from './testResults/report';
+import { zipOf } from './testResults/zip';
 import {
   DEMO_REPOS,
   SimActionResult,
@@ -52,7 +55,9 @@ export interface GithubFault {
  * serves over HTTP. Job logs redirect (302) to a download on the web host,
  * as GitHub's do to a signed URL; re-runs (`rerun`, `rerun-failed-jobs`,
  * 201) and cancels (202, 409 once finished) change the history, so the next
- * read and webhook show the new attempt or the cancelled run.
+ * read and webhook show the new attempt or the cancelled run. A run's
+ * artifacts are its test jobs' JUnit reports, each a zip that
+ * `.../actions/artifacts/{id}/zip` redirects (302) to, as to a blob.
  */
 export class GithubSimulator extends SimulatedProvider<GithubFault> {
   readonly options: Required<Omit<GithubSimulatorOptions, 'chaos'>>;
@@ -128,6 +133,67 @@ export class GithubSimulator extends SimulatedProvider<GithubFault> {
             },
           });
         }),
+      ),
+      http.get(
+        `${repoPath}/actions/runs/:runId/artifacts`,
+        ({ request, params }) =>
+          this.serve(request, params, (spec, url) =>
+            this.artifactsBody(spec, url, Number(params.runId)),
+          ),
+      ),
+      http.get(
+        `${repoPath}/actions/artifacts/:artifactId`,
+        ({ request, params }) =>
+          this.serve(request, params, spec => {
+            const found = this.artifact(spec, Number(params.artifactId));
+            return found
+              ? { body: this.artifactJson(spec, found) }
+              : notFound();
+          }),
+      ),
+      http.get(
+        `${repoPath}/actions/artifacts/:artifactId/:format`,
+        ({ request, params }) =>
+          this.serve(request, params, spec => {
+            const found =
+              params.format === 'zip'
+                ? this.artifact(spec, Number(params.artifactId))
+                : undefined;
+            if (!found) {
+              return notFound();
+            }
+            // A redirect to a short-lived blob URL, as GitHub answers.
+            return new HttpResponse(null, {
+              status: 302,
+              headers: {
+                location: `${this.options.webBaseUrl}/_simulator/artifacts/${spec.owner}/${spec.repo}/${found.job.id}.zip`,
+              },
+            });
+          }),
+      ),
+      http.get(
+        `${this.options.webBaseUrl}/_simulator/artifacts/:owner/:repo/:file`,
+        ({ params }) => {
+          const spec = this.history.repo(
+            String(params.owner),
+            String(params.repo),
+          );
+          const id = String(params.file).match(/^(\d+)\.zip$/)?.[1];
+          const found =
+            spec && id ? this.artifact(spec, Number(id)) : undefined;
+          if (!found) {
+            return new HttpResponse(
+              '<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobNotFound</Code><Message>The specified blob does not exist.</Message></Error>',
+              { status: 404, headers: { 'content-type': 'application/xml' } },
+            );
+          }
+          return new HttpResponse(found.zip, {
+            headers: {
+              'content-type': 'application/zip',
+              'content-length': String(found.zip.length),
+            },
+          });
+        },
       ),
       http.get(repoPath, ({ request, params }) =>
         this.serve(request, params, spec => this.repoBody(spec)),
@@ -440,6 +506,120 @@ export class GithubSimulator extends SimulatedProvider<GithubFault> {
     return { body, link: linkHeader(url, page, last) };
   }
 
+  /**
+   * `GET .../actions/runs/{run_id}/artifacts`: the run's test reports,
+   * one artifact per test job (its suite spec's `artifact` name, a zip of
+   * the job's JUnit XML), uploaded when the job finished with its tests
+   * run. Artifacts belong to the run: a re-run's upload of the same name
+   * replaces the earlier attempt's, so each is the latest attempt's that
+   * has one. `name` filters by name; paged with `per_page` and `Link`.
+   */
+  private artifactsBody(spec: SimRepoSpec, url: URL, runId: number) {
+    const latest = this.history.getRun(spec, runId);
+    if (!latest) {
+      return notFound();
+    }
+    const artifacts: GithubArtifact[] = [];
+    latest.workflow.jobs.forEach((jobSpec, index) => {
+      if (!jobSpec.tests) {
+        return;
+      }
+      for (let a = latest.attempt; a >= 1; a--) {
+        const run =
+          a === latest.attempt ? latest : this.history.getRun(spec, runId, a);
+        const found = run && this.artifactOf(spec, run, run.jobs[index]);
+        if (found) {
+          artifacts.push(found);
+          return;
+        }
+      }
+    });
+    const name = url.searchParams.get('name');
+    const listed = artifacts
+      .filter(a => !name || a.report.spec.artifact === name)
+      // GitHub lists the newest first.
+      .sort((a, b) => b.job.id - a.job.id);
+    const perPage = clamp(
+      Number(url.searchParams.get('per_page') ?? 30),
+      1,
+      100,
+    );
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+    const last = Math.max(1, Math.ceil(listed.length / perPage));
+    return {
+      body: {
+        total_count: listed.length,
+        artifacts: listed
+          .slice((page - 1) * perPage, page * perPage)
+          .map(a => this.artifactJson(spec, a)),
+      },
+      link: linkHeader(url, page, last),
+    };
+  }
+
+  /** The artifact of a job's test reports, by its id (the job's). */
+  private artifact(
+    spec: SimRepoSpec,
+    artifactId: number,
+  ): GithubArtifact | undefined {
+    const found = this.history.findJob(spec, artifactId);
+    return found && this.artifactOf(spec, found.run, found.job);
+  }
+
+  private artifactOf(
+    spec: SimRepoSpec,
+    run: SimRunAttempt,
+    job: SimJob | undefined,
+  ): GithubArtifact | undefined {
+    const report =
+      job &&
+      jobTestReport(run, job, {
+        workspace: `/home/runner/work/${spec.repo}/${spec.repo}`,
+      });
+    if (!job || !report) {
+      return undefined;
+    }
+    // upload-artifact zips the files under their common directory.
+    const zip = zipOf(
+      reportFiles(report).map(f => ({
+        name: f.path.split('/').pop()!,
+        data: f.data,
+      })),
+    );
+    return { run, job, report, zip };
+  }
+
+  /** An artifact in the shape of GitHub's published example. */
+  artifactJson(spec: SimRepoSpec, artifact: GithubArtifact) {
+    const json = example('artifact');
+    const api = `${this.options.apiBaseUrl}/repos/${spec.owner}/${spec.repo}`;
+    const id = artifact.job.id;
+    const at = artifact.job.completedAt ?? artifact.run.updatedAt;
+    Object.assign(json, {
+      id,
+      node_id: Buffer.from(`08:Artifact${id}`).toString('base64'),
+      name: artifact.report.spec.artifact,
+      size_in_bytes: artifact.zip.length,
+      url: `${api}/actions/artifacts/${id}`,
+      archive_download_url: `${api}/actions/artifacts/${id}/zip`,
+      expired: false,
+      created_at: iso(at),
+      // Kept 90 days, GitHub's default retention.
+      expires_at: iso(at + 90 * 24 * 60 * 60_000),
+      updated_at: iso(at),
+      digest: `sha256:${createHash('sha256')
+        .update(artifact.zip)
+        .digest('hex')}`,
+    });
+    json.workflow_run = {
+      ...json.workflow_run,
+      id: artifact.run.id,
+      head_branch: artifact.run.branch,
+      head_sha: artifact.run.sha,
+    };
+    return json;
+  }
+
   /** When the run's first attempt was created: GitHub's `created_at` of every attempt. */
   private runCreatedAt(spec: SimRepoSpec, run: SimRunAttempt): number {
     return run.attempt === 1
@@ -551,6 +731,14 @@ export class GithubSimulator extends SimulatedProvider<GithubFault> {
 interface Page {
   body: object;
   link?: string;
+}
+
+/** A job's test reports as the artifact it uploaded them as. */
+interface GithubArtifact {
+  run: SimRunAttempt;
+  job: SimJob;
+  report: SimTestReport;
+  zip: Buffer;
 }
 
 function notFound() {

@@ -17,3 +17,4 @@ export * from './buildkite';
 export * from './circleci';
 export * from './control';
 export * from './chaos';
+export * from './testResults';

@@ -26,6 +26,8 @@ const jenkins = new JenkinsSimulator(history, { baseUrl: `${base}/jenkins` });
 const buildkite = new BuildkiteSimulator(history, {
   apiBaseUrl: `${base}/buildkite/v2`,
   token: 'simulator-token',
+  // Artifact downloads redirect here, as Buildkite's do to S3.
+  artifactsUrl: `${base}/buildkite/artifacts`,
 });
 const circleci = new CircleciSimulator(history, {
   baseUrl: `${base}/circleci/api/v2`,

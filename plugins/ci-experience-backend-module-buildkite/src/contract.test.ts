@@ -9,12 +9,13 @@ import {
   jsonAt as at,
   jsonTypeOf as typeOf,
 } from '@ci-experience/plugin-ci-experience-node/testUtils';
+import docsArtifacts from './__fixtures__/docs-build-artifacts.json';
 import getBuild from './__fixtures__/docs-get-build.json';
 import triggerJob from './__fixtures__/docs-trigger-job.json';
 import unblockedJob from './__fixtures__/docs-unblocked-job.json';
 import roadieBuild137 from './__fixtures__/roadie-build-137.json';
 import roadiePipeline from './__fixtures__/roadie-pipeline.json';
-import { BUILDKITE_READ_FIELDS } from './mapping';
+import { BUILDKITE_READ_FIELDS, buildkiteArtifactSchema } from './mapping';
 
 const server = setupServer();
 registerMswTestHooks(server);
@@ -93,6 +94,34 @@ describe('Buildkite contract: fields read vs recordings and simulator', () => {
       const g = group as keyof typeof BUILDKITE_READ_FIELDS;
       expect(answer[g]).toBeDefined();
       expect(mismatches(g, answer[g])).toEqual([]);
+    }
+
+    // The artifacts of a build whose tests ran (getTestResults): the
+    // docs' artifact fields, in their order, each with the docs' JSON
+    // type; those the provider reads (its schema's) among them.
+    const tested = finished.find(b =>
+      b.jobs.some((j: any) => j.step_key === 'test'),
+    );
+    const artifacts: any[] = await get(
+      `/organizations/demo-org/pipelines/payments-service/builds/${tested.number}/artifacts`,
+    );
+    expect(artifacts.length).toBeGreaterThan(0);
+    const [published] = docsArtifacts;
+    expect(
+      Object.keys(buildkiteArtifactSchema.shape).filter(k => !(k in published)),
+    ).toEqual([]);
+    for (const artifact of artifacts) {
+      expect(Object.keys(artifact)).toEqual(Object.keys(published));
+      expect(
+        Object.entries(published)
+          .filter(
+            ([key, value]) =>
+              typeOf(artifact[key]) !== typeOf(value) &&
+              // Null in the docs' example: a string when set.
+              !(value === null && typeOf(artifact[key]) === 'string'),
+          )
+          .map(([key]) => key),
+      ).toEqual([]);
     }
   });
 });

@@ -127,5 +127,53 @@ describe('CircleCI contract: fields read vs the published descriptions and the s
       expect(mismatches('v1Step', step)).toEqual([]);
       expect(mismatches('v1Action', step.actions[0])).toEqual([]);
     }
+
+    // The tests of a job that ran them (checkout-web's unit tests, one
+    // failing): every item, passed, failed or skipped, has the fields read,
+    // in the answer's documented shape.
+    let tested: any;
+    let pageToken: string | null = null;
+    for (let i = 0; !tested && i < 10; i++) {
+      const page: any = await get(
+        `${v2}/project/gh/demo-org/checkout-web/pipeline${
+          pageToken ? `?page-token=${pageToken}` : ''
+        }`,
+      );
+      for (const p of page.items) {
+        const workflows = await get(`${v2}/pipeline/${p.id}/workflow`);
+        for (const w of workflows.items) {
+          const jobs = await get(`${v2}/workflow/${w.id}/job`);
+          tested = jobs.items.find(
+            (j: any) => j.name === 'unit-tests' && j.status === 'failed',
+          );
+          if (tested) break;
+        }
+        if (tested) break;
+      }
+      pageToken = page.next_page_token;
+    }
+    expect(tested).toBeDefined();
+    const schema = responseSchema('/project/{project-slug}/{job-number}/tests');
+    const items: any[] = [];
+    let token: string | null = null;
+    do {
+      const page: any = await get(
+        `${v2}/project/gh/demo-org/checkout-web/${tested.job_number}/tests${
+          token ? `?page-token=${token}` : ''
+        }`,
+      );
+      expect(Object.keys(page).sort()).toEqual([...schema.required].sort());
+      items.push(...page.items);
+      token = page.next_page_token;
+    } while (token);
+    expect(new Set(items.map(i => i.result))).toEqual(
+      new Set(['success', 'failure', 'skipped']),
+    );
+    for (const item of items) {
+      expect(mismatches('jobTest', item)).toEqual([]);
+      expect(Object.keys(item).sort()).toEqual(
+        [...schema.properties.items.items.required].sort(),
+      );
+    }
   });
 });

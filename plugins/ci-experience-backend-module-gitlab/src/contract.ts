@@ -138,8 +138,6 @@ export const GITLAB_CONTRACT: GitlabContractEntry[] = [
       ),
     }),
     fixture: 'pipeline-test-report-go-gitlab.json',
-    noSimulator:
-      'the simulator (packages/ci-simulator) serves no test reports; GitLab answers 404 there, which the provider reads as no results',
   },
   {
     name: 'Pipeline Hook',

@@ -30,6 +30,7 @@ import {
   WFAPI_RUN_READ,
 } from './fields';
 import { JenkinsProvider } from './JenkinsProvider';
+import { TEST_REPORT_TREE } from './testReport';
 
 const server = setupServer();
 registerMswTestHooks(server);
@@ -253,8 +254,25 @@ const ENDPOINTS: Array<{
     handWritten: ['test-report-blueocean.json'],
     // jenkinsapi's recording (of a 2013 Jenkins) has no skippedMessage.
     onlyHandWritten: ['suites[].cases[].skippedMessage'],
-    // The simulator serves no test reports: not asked of the simulator.
-    sim: async () => [],
+    sim: async () => {
+      // A build whose tests ran with one failing, and one where all passed
+      // (with the tree= the provider sends).
+      const spec = history.repo('demo-org', 'checkout-web')!;
+      const runs = history.listRuns(spec);
+      const failed = runs.find(r => r.jobs.some(j => j.failedTests?.length))!;
+      const passed = runs.find(r => r.conclusion === 'success')!;
+      return Promise.all(
+        [failed, passed].map(run =>
+          simGet(
+            `job/demo-org/job/checkout-web/${buildNumberOf(
+              run,
+            )}/testReport/api/json?tree=${encodeURIComponent(
+              TEST_REPORT_TREE,
+            )}`,
+          ),
+        ),
+      );
+    },
   },
   {
     name: 'Notification plugin delivery',
@@ -302,9 +320,9 @@ describe('Jenkins contract: the fields the provider reads', () => {
   );
 
   it.each(
-    ENDPOINTS.filter(
-      e => e.name !== 'job parameters' && e.name !== 'test report',
-    ).map(e => [e.name, e] as const),
+    ENDPOINTS.filter(e => e.name !== 'job parameters').map(
+      e => [e.name, e] as const,
+    ),
   )(
     '%s: the simulator answers every field with the same JSON type',
     async (_name, endpoint) => {
@@ -344,6 +362,11 @@ describe('Jenkins contract: the fields the provider reads', () => {
         ...done,
         attempt: 1,
       });
+      await provider.getTestResults(
+        src(name),
+        { ...done, attempt: 1 },
+        { jobs: [], artifactGlobs: [], maxBytes: 1_000_000 },
+      );
     }
     const listed = new Set(
       [
@@ -354,6 +377,7 @@ describe('Jenkins contract: the fields the provider reads', () => {
         ...JOB_READ,
         ...SOURCE_INFO_READ,
         ...JOB_PARAMETERS_READ,
+        ...TEST_REPORT_READ,
       ].map(f => (typeof f === 'string' ? f : f.path).replace(/\[\]/g, '')),
     );
     const asked = new Set<string>();
@@ -375,6 +399,9 @@ describe('Jenkins contract: the fields the provider reads', () => {
       walk(parseTree(tree), '');
     }
     expect(asked.size).toBeGreaterThan(10);
+    expect(
+      sim.stats.requests.filter(r => r.includes('/testReport/api/json?tree=')),
+    ).toHaveLength(2);
     expect([...asked].filter(p => !listed.has(p))).toEqual([]);
   });
 });

@@ -9,6 +9,8 @@ import {
   SimulatedHistory,
 } from '../history';
 import { commandOutput } from '../logs';
+import { reportFiles } from '../testResults/junit';
+import { jobTestReport } from '../testResults/report';
 
 /** Where the simulated Buildkite answers. */
 export interface BuildkiteSimulatorOptions {
@@ -22,6 +24,20 @@ export interface BuildkiteSimulatorOptions {
   rateLimit?: number;
   /** The organization slug of a simulated repository; default its owner. */
   organization?: (spec: SimRepoSpec) => string;
+  /**
+   * Where an artifact download redirects to (Buildkite's S3 storage,
+   * served without a token); default
+   * `https://buildkiteartifacts.com/artifacts`.
+   */
+  artifactsUrl?: string;
+}
+
+/** One artifact a job uploaded, with its bytes. */
+interface SimBuildkiteArtifact {
+  run: SimRunAttempt;
+  job: SimJob;
+  path: string;
+  data: Buffer;
 }
 
 /** What the simulator saw, for tests to assert on. */
@@ -88,6 +104,8 @@ function iso(ms: number | undefined): string | null {
  * JSON or with `Accept: text/plain` raw, and `.../log.txt`), and
  * `PUT .../jobs/:id/retry`, `.../rebuild` and `.../cancel` change the
  * history (a rebuild in place, where Buildkite makes a new build).
+ * `.../builds/:number/artifacts` lists the JUnit reports the test jobs
+ * uploaded, each downloaded through a redirect to storage.
  */
 export class BuildkiteSimulator extends SimulatedProvider<BuildkiteFault> {
   readonly options: Required<Omit<BuildkiteSimulatorOptions, 'token'>> & {
@@ -106,10 +124,12 @@ export class BuildkiteSimulator extends SimulatedProvider<BuildkiteFault> {
       webBaseUrl: 'https://buildkite.com',
       rateLimit: 200,
       organization: spec => spec.owner,
+      artifactsUrl: 'https://buildkiteartifacts.com/artifacts',
       ...options,
       apiBaseUrl: options.apiBaseUrl.replace(/\/$/, ''),
     };
     this.options.webBaseUrl = this.options.webBaseUrl.replace(/\/$/, '');
+    this.options.artifactsUrl = this.options.artifactsUrl.replace(/\/$/, '');
   }
 
   /** Serves this JSON instead of a build in lists (for malformed-item tests). */
@@ -158,9 +178,86 @@ export class BuildkiteSimulator extends SimulatedProvider<BuildkiteFault> {
     const api = this.options.apiBaseUrl;
     const base = `${api}/organizations/:org/pipelines/:pipeline`;
     return [
-      http.get(`${base}/builds/:number/jobs/:job/:log`, ctx =>
+      http.get(`${base}/builds/:number/artifacts`, ctx =>
+        this.serve(ctx.request, ctx.params, (pipeline, url) => {
+          const run = this.build(pipeline, Number(ctx.params.number));
+          if (!run) {
+            return buildkiteError(404, 'No build found');
+          }
+          return paginate(url, this.artifactsOf(pipeline, run.runNumber), a =>
+            this.artifactJson(pipeline, a),
+          );
+        }),
+      ),
+      http.get(
+        `${base}/builds/:number/jobs/:job/artifacts/:artifact/download`,
+        ctx =>
+          this.serve(ctx.request, ctx.params, pipeline => {
+            const found = this.findArtifact(pipeline, ctx.params);
+            if (!found) {
+              return buildkiteError(404, 'No artifact found');
+            }
+            // The URL is in the body and in Location (Buildkite's docs).
+            const location = this.storageUrl(pipeline, found);
+            return HttpResponse.json(
+              { url: location },
+              { status: 302, headers: { location } },
+            );
+          }),
+      ),
+      http.get(`${base}/builds/:number/jobs/:job/artifacts/:artifact`, ctx =>
         this.serve(ctx.request, ctx.params, pipeline => {
+          const found = this.findArtifact(pipeline, ctx.params);
+          return found
+            ? { body: this.artifactJson(pipeline, found) }
+            : buildkiteError(404, 'No artifact found');
+        }),
+      ),
+      http.get(
+        `${this.options.artifactsUrl}/sim/:repoIndex/:jobId/:path`,
+        ({ params }) => {
+          const spec = this.history.repos[Number(params.repoIndex)];
+          const found =
+            spec && this.history.findJob(spec, Number(params.jobId));
+          const pipeline = spec && this.pipelines().find(p => p.spec === spec);
+          const artifact =
+            found &&
+            pipeline &&
+            this.jobArtifacts(pipeline, found.run, found.job).find(
+              a => a.path === decodePath(String(params.path)),
+            );
+          if (!artifact) {
+            return new HttpResponse(
+              '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>',
+              { status: 404, headers: { 'content-type': 'application/xml' } },
+            );
+          }
+          return new HttpResponse(artifact.data, {
+            headers: {
+              'content-type': 'text/xml',
+              'content-length': String(artifact.data.length),
+            },
+          });
+        },
+      ),
+      http.get(`${base}/builds/:number/jobs/:job/:log`, ctx =>
+        this.serve(ctx.request, ctx.params, (pipeline, url) => {
           const { log } = ctx.params;
+          if (log === 'artifacts') {
+            const found = this.findJob(
+              pipeline,
+              Number(ctx.params.number),
+              String(ctx.params.job),
+            );
+            if (!found) {
+              return buildkiteError(404, 'No job found');
+            }
+            return paginate(
+              url,
+              this.jobArtifacts(pipeline, found.run, found.job),
+              a => this.artifactJson(pipeline, a),
+            );
+          }
           if (log !== 'log' && log !== 'log.txt') {
             return buildkiteError(404, 'Not Found');
           }
@@ -332,6 +429,103 @@ export class BuildkiteSimulator extends SimulatedProvider<BuildkiteFault> {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The artifacts of a build: the JUnit reports each finished test job
+   * uploaded (`buildkite-agent artifact upload` of its report path), of
+   * every attempt of the run: a job retried within the build keeps its
+   * artifacts beside its retry's, as in Buildkite.
+   */
+  artifactsOf(
+    pipeline: SimBuildkitePipeline,
+    number: number,
+  ): SimBuildkiteArtifact[] {
+    const latest = this.build(pipeline, number);
+    const out: SimBuildkiteArtifact[] = [];
+    for (let a = 1; latest && a <= latest.attempt; a++) {
+      const run =
+        a === latest.attempt
+          ? latest
+          : this.history.getRun(pipeline.spec, latest.id, a);
+      for (const job of run?.jobs ?? []) {
+        out.push(...this.jobArtifacts(pipeline, run!, job));
+      }
+    }
+    return out;
+  }
+
+  /** The report files a job uploaded once it finished with its tests run. */
+  jobArtifacts(
+    pipeline: SimBuildkitePipeline,
+    run: SimRunAttempt,
+    job: SimJob,
+  ): SimBuildkiteArtifact[] {
+    const agent = job.runnerName.toLowerCase().replace(/\s+/g, '-');
+    const report = jobTestReport(run, job, {
+      workspace: `/var/lib/buildkite-agent/builds/${agent}/${pipeline.organization}/${pipeline.slug}`,
+    });
+    return report
+      ? reportFiles(report).map(f => ({ run, job, path: f.path, data: f.data }))
+      : [];
+  }
+
+  private findArtifact(
+    pipeline: SimBuildkitePipeline,
+    params: Record<string, string | readonly string[] | undefined>,
+  ): SimBuildkiteArtifact | undefined {
+    const found = this.findJob(
+      pipeline,
+      Number(params.number),
+      String(params.job),
+    );
+    return found
+      ? this.jobArtifacts(pipeline, found.run, found.job).find(
+          a => this.artifactId(a) === String(params.artifact),
+        )
+      : undefined;
+  }
+
+  private artifactId(artifact: SimBuildkiteArtifact): string {
+    return buildkiteUuid(`artifact:${artifact.job.id}:${artifact.path}`);
+  }
+
+  /** Where a download redirects to: the artifact in (simulated) storage. */
+  private storageUrl(
+    pipeline: SimBuildkitePipeline,
+    artifact: SimBuildkiteArtifact,
+  ): string {
+    return `${this.options.artifactsUrl}/sim/${this.history.repos.indexOf(
+      pipeline.spec,
+    )}/${artifact.job.id}/${encodeURIComponent(artifact.path)}`;
+  }
+
+  /**
+   * An artifact as `GET .../builds/:number/artifacts` lists it, in the
+   * shape of the REST docs' "List artifacts for a build" example; the
+   * agent gives a `.xml` the `text/xml` type.
+   */
+  artifactJson(pipeline: SimBuildkitePipeline, artifact: SimBuildkiteArtifact) {
+    const { organization, slug } = pipeline;
+    const id = this.artifactId(artifact);
+    const jobId = buildkiteUuid(`job:${artifact.job.id}`);
+    const url = `${this.options.apiBaseUrl}/organizations/${organization}/pipelines/${slug}/builds/${artifact.run.runNumber}/jobs/${jobId}/artifacts/${id}`;
+    const slash = artifact.path.lastIndexOf('/');
+    return {
+      id,
+      job_id: jobId,
+      url,
+      download_url: `${url}/download`,
+      state: 'finished',
+      path: artifact.path,
+      dirname: artifact.path.slice(0, Math.max(0, slash)),
+      filename: artifact.path.slice(slash + 1),
+      mime_type: 'text/xml',
+      file_size: artifact.data.length,
+      glob_path: null,
+      original_path: null,
+      sha1sum: createHash('sha1').update(artifact.data).digest('hex'),
+    };
   }
 
   /**
@@ -710,6 +904,15 @@ export function buildkiteLog(
       break;
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A path from a URL segment (`reports%2Fjunit.xml`), as it was. */
+function decodePath(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** A JSON answer and its paging headers. */

@@ -7,6 +7,7 @@ import {
   SimulatedHistory,
 } from '../history';
 import { commandOutput } from '../logs';
+import { jobTestReport, SimTestCaseResult } from '../testResults/report';
 
 /** Where the simulated CircleCI answers, and who may ask. */
 export interface CircleciSimulatorOptions {
@@ -167,6 +168,7 @@ const error = (status: number, message: string) =>
  * (a new workflow, `from_failed` for the failed jobs) and `.../cancel`
  * change the history; API v1.1's job details list each step's output URL,
  * served without a token as CircleCI's signed S3 URLs are.
+ * `GET /project/{slug}/{job-number}/tests` serves a job's test results.
  */
 export class CircleciSimulator extends SimulatedProvider {
   readonly baseUrl: string;
@@ -454,6 +456,43 @@ export class CircleciSimulator extends SimulatedProvider {
   }
 
   /**
+   * `GET /project/{slug}/{job-number}/tests`: the test metadata CircleCI
+   * keeps of a job's `store_test_results`, each test of its JUnit reports
+   * as an item with the seven fields of the OpenAPI description's
+   * `TestsResponse` (`source` the report's directory under the stored
+   * path, `message` the failure's or skip's text, "" for a pass), paged
+   * with `next_page_token`. A job that has not finished, or ran no tests,
+   * has none.
+   */
+  private jobTests(spec: SimRepoSpec, number: number, url: URL): Response {
+    const found = Number.isInteger(number)
+      ? this.history.findJob(spec, number)
+      : undefined;
+    if (!found) {
+      return error(404, 'Job not found');
+    }
+    const offset = decodePageToken(url.searchParams.get('page-token'));
+    if (offset === undefined) {
+      return error(400, 'Invalid page-token');
+    }
+    const report = jobTestReport(found.run, found.job, {
+      workspace: '/home/circleci/project',
+    });
+    // The directory the reports are in (a Gradle report path is one).
+    const dir =
+      report?.tool === 'gradle'
+        ? report.spec.reportPath
+        : report?.spec.reportPath.replace(/\/[^/]*$/, '');
+    const source = dir?.split('/').pop() ?? '';
+    const tests = (report?.cases ?? []).map(test => circleciTest(test, source));
+    const more = offset + this.pageSize < tests.length;
+    return HttpResponse.json({
+      items: tests.slice(offset, offset + this.pageSize),
+      next_page_token: more ? encodePageToken(offset + this.pageSize) : null,
+    });
+  }
+
+  /**
    * When a job was queued: the workflow's creation for the first job, the
    * previous job's end for later ones (each depends on the one before),
    * never after its start.
@@ -602,6 +641,12 @@ export class CircleciSimulator extends SimulatedProvider {
   private project(parts: string[], url: URL): Response {
     const spec = this.specOfSlug(parts.slice(0, 3));
     const tail = parts.slice(3);
+    if (spec && tail.length === 2 && tail[1] === 'tests') {
+      if (spec.forbidden) {
+        return error(403, 'Permission denied');
+      }
+      return this.jobTests(spec, Number(tail[0]), url);
+    }
     if (spec && tail[0] === 'job' && tail.length === 2) {
       if (spec.forbidden) {
         return error(403, 'Permission denied');
@@ -823,6 +868,25 @@ export class CircleciSimulator extends SimulatedProvider {
       stopped_at: ran ? iso(job.completedAt) : null,
     };
   }
+}
+
+const TEST_RESULT: Record<SimTestCaseResult['status'], string> = {
+  passed: 'success',
+  failed: 'failure',
+  skipped: 'skipped',
+};
+
+/** One item of `GET /project/{slug}/{job-number}/tests`. */
+function circleciTest(test: SimTestCaseResult, source: string) {
+  return {
+    message: test.failure?.text ?? test.skipped?.text ?? '',
+    source,
+    run_time: test.time,
+    file: test.file ?? '',
+    result: TEST_RESULT[test.status],
+    name: test.name,
+    classname: test.classname,
+  };
 }
 
 function encodePageToken(offset: number): string {

@@ -9,6 +9,7 @@ import {
   SimulatedHistory,
 } from '../history';
 import { commandOutput } from '../logs';
+import { gitlabTestReport } from './testReport';
 
 /** Where the simulated GitLab answers. */
 export interface GitlabSimulatorOptions {
@@ -81,7 +82,8 @@ const STATUS_OF_JOB: Record<string, string> = {
  * (`/projects/:id/jobs/:id/trace`, plain text with the runner's sections
  * and ANSI colours), `POST .../pipelines/:id/retry` (the failed and
  * cancelled jobs run again: a new attempt) and `POST .../pipelines/:id/cancel`
- * change the history as GitLab would.
+ * change the history as GitLab would. `.../pipelines/:id/test_report`
+ * serves the JUnit results of the pipeline's latest jobs.
  */
 export class GitlabSimulator extends SimulatedProvider<GitlabFault> {
   readonly options: Required<Omit<GitlabSimulatorOptions, 'token'>> & {
@@ -212,6 +214,17 @@ export class GitlabSimulator extends SimulatedProvider<GitlabFault> {
             200,
           ),
         ),
+      ),
+      http.get(`${api}/projects/:id/pipelines/:pipelineId/test_report`, ctx =>
+        this.serve(ctx.request, ctx.params, project => {
+          const run = this.history.getRun(
+            project.spec,
+            Number(ctx.params.pipelineId),
+          );
+          return run
+            ? { body: gitlabTestReport(run, `/builds/${project.path}`) }
+            : gitlabError(404, '404 Not found');
+        }),
       ),
       http.get(`${api}/projects/:id/pipelines/:pipelineId/jobs`, ctx =>
         this.serve(ctx.request, ctx.params, (project, url) =>

@@ -1,3 +1,4 @@
 export * from './GitlabSimulator';
 export * from './webhooks';
 export * from './GitlabWebhookSender';
+export { gitlabTestReport } from './testReport';

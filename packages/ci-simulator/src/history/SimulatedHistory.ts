@@ -1,6 +1,7 @@
 import { hex, pick, seeded } from '../random';
 import { ACTORS, DEMO_REPOS, MESSAGES, TIMELINE_EPOCH } from './demoRepos';
 import { jobLog } from './jobLogs';
+import { brokenJobOf, failingTests } from './testRuns';
 import {
   FailureKind,
   MAX_SIM_ATTEMPTS,
@@ -48,6 +49,11 @@ interface PlannedRun {
   actor: string;
   event: string;
   attempts: PlannedAttempt[];
+  /**
+   * The job with a test broken on this run's commit: every attempt fails
+   * it (see {@link SimulatedHistory.applyBrokenTests}).
+   */
+  brokenJob?: number;
 }
 
 /*
@@ -169,7 +175,8 @@ export class SimulatedHistory {
 
   /**
    * Reruns a finished run, as a person would from the provider's page: a
-   * new attempt created at `at` that queues, runs and passes. With
+   * new attempt created at `at` that queues, runs and passes (but for a
+   * test broken on the run's commit, which fails again). With
    * `failedOnly` the jobs that passed before the first failed one are
    * carried over (done at once) and only the rest run again. A retry the
    * history had planned after `at` makes way for it. Refused for a run still
@@ -412,6 +419,10 @@ export class SimulatedHistory {
         ),
         requested: { failedOnly: how.failedOnly },
       };
+      if (run.brokenJob !== undefined && run.brokenJob >= how.carried) {
+        // Run again, a broken test fails again.
+        this.failBrokenTest(planned, run.brokenJob);
+      }
     }
     run.attempts = [...run.attempts.filter(a => a.attempt <= after), planned];
     return planned;
@@ -557,7 +568,7 @@ export class SimulatedHistory {
       delete retry.cancelled;
       attempts.push(retry);
     }
-    return {
+    const run: PlannedRun = {
       id: slot * 10 + repoIndex,
       // A per-repository sequence: stable, increasing, never reused.
       runNumber: slot,
@@ -569,6 +580,39 @@ export class SimulatedHistory {
       event: eventOf(onDefault, workflow),
       attempts,
     };
+    this.applyBrokenTests(run);
+    return run;
+  }
+
+  /**
+   * A commit pushed while one of its workflow's tests is broken (the test
+   * spec's `broken` schedule) fails that test on every attempt: each
+   * planned attempt fails the job that runs it with `test`, unless it
+   * ends before the tests ran (an earlier job failed, the job itself
+   * failed otherwise, or it was cancelled). Drawn after the run's other
+   * plans, so the rest of the history stays as it was.
+   */
+  private applyBrokenTests(run: PlannedRun) {
+    const job = brokenJobOf(run.workflow, run.attempts[0].createdAt);
+    if (job === undefined) {
+      return;
+    }
+    run.brokenJob = job;
+    for (const planned of run.attempts) {
+      this.failBrokenTest(planned, job);
+    }
+  }
+
+  private failBrokenTest(planned: PlannedAttempt, job: number) {
+    const failure = planned.failure;
+    if (
+      planned.cancelled ||
+      planned.cancelledAt !== undefined ||
+      (failure && (failure.job < job || failure.job === job))
+    ) {
+      return;
+    }
+    planned.failure = { job, kind: 'test' };
   }
 
   private planAttempt(
@@ -618,13 +662,21 @@ export class SimulatedHistory {
       const fails =
         planned.failure?.job === j ? planned.failure.kind : undefined;
       const cancels = planned.cancelled && j === run.workflow.jobs.length - 1;
+      const failedTests =
+        fails === 'test' && jobSpec.tests
+          ? failingTests(
+              jobSpec.tests,
+              { runId: run.id, attempt: planned.attempt, job: j },
+              run.attempts[0].createdAt,
+            )
+          : undefined;
       const job = this.materializeJob(
         jobSpec,
         id,
         cursor,
         duration,
         at,
-        fails,
+        { fails, failedTests },
         cancels,
         stoppedAt,
         planned.cancelledAt,
@@ -688,7 +740,7 @@ export class SimulatedHistory {
     start: number,
     duration: number,
     at: number,
-    fails: FailureKind | undefined,
+    fails: JobFailure,
     cancels: boolean | undefined,
     skippedAt: number | undefined,
     cancelAt: number | undefined,
@@ -753,7 +805,7 @@ export class SimulatedHistory {
     start: number,
     duration: number,
     at: number,
-    fails: FailureKind | undefined,
+    { fails, failedTests }: JobFailure,
     cancels: boolean | undefined,
     skippedAt: number | undefined,
   ): SimJob {
@@ -841,9 +893,17 @@ export class SimulatedHistory {
       log:
         status === 'queued'
           ? []
-          : jobLog(jobSpec, start, Math.min(at, end), end, fails),
+          : jobLog(jobSpec, start, Math.min(at, end), end, fails, failedTests),
+      ...(status === 'completed' && fails ? { failure: fails } : {}),
+      ...(status === 'completed' && failedTests ? { failedTests } : {}),
     };
   }
+}
+
+/** How a job fails, when it does: the kind, and the tests a `test` failure fails. */
+interface JobFailure {
+  fails: FailureKind | undefined;
+  failedTests?: string[];
 }
 
 function eventOf(onDefault: boolean, workflow: SimWorkflowSpec): string {

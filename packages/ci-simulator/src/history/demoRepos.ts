@@ -1,3 +1,10 @@
+import {
+  CHECKOUT_E2E_TESTS,
+  CHECKOUT_UNIT_TESTS,
+  INVENTORY_INTEGRATION_TESTS,
+  INVENTORY_UNIT_TESTS,
+  PAYMENTS_UNIT_TESTS,
+} from './demoTests';
 import { SimRepoSpec } from './model';
 
 /*
@@ -59,6 +66,7 @@ export const DEMO_REPOS: SimRepoSpec[] = [
               'dependency-install',
               'registry',
             ],
+            tests: PAYMENTS_UNIT_TESTS,
           },
           {
             name: 'build',
@@ -99,11 +107,17 @@ export const DEMO_REPOS: SimRepoSpec[] = [
             command: 'npm ci',
             failures: ['dependency-install', 'registry'],
           },
-          { name: 'unit-tests', command: 'npm test', failures: ['test'] },
+          {
+            name: 'unit-tests',
+            command: 'npm test',
+            failures: ['test'],
+            tests: CHECKOUT_UNIT_TESTS,
+          },
           {
             name: 'e2e',
             command: 'npm run e2e',
             failures: ['test', 'timeout'],
+            tests: CHECKOUT_E2E_TESTS,
           },
         ],
       },
@@ -121,7 +135,12 @@ export const DEMO_REPOS: SimRepoSpec[] = [
         name: 'CI',
         file: 'ci.yml',
         jobs: [
-          { name: 'test', command: 'go test ./...', failures: ['test'] },
+          {
+            name: 'test',
+            command: 'go test ./...',
+            failures: ['test'],
+            tests: INVENTORY_UNIT_TESTS,
+          },
           {
             name: 'docker',
             command: 'docker build .',
@@ -139,6 +158,7 @@ export const DEMO_REPOS: SimRepoSpec[] = [
             name: 'integration',
             command: './gradlew integrationTest',
             failures: ['out-of-memory', 'test', 'gradle-daemon'],
+            tests: INVENTORY_INTEGRATION_TESTS,
           },
         ],
       },

@@ -1,4 +1,5 @@
 import { FailureKind, SimJobSpec } from './model';
+import { testFailureLog } from './testRuns';
 
 /*
  * The logs of simulated jobs: a job's lines up to a time, and the lines
@@ -11,6 +12,7 @@ export function jobLog(
   until: number,
   end: number,
   fails: FailureKind | undefined,
+  failedTests?: string[],
 ): string[] {
   const lines: Array<[number, string]> = [
     [0, "Current runner version: '2.321.0'"],
@@ -28,9 +30,10 @@ export function jobLog(
     [0.21, `${job.command}`],
     [0.22, '##[endgroup]'],
   ];
-  lines.push(
-    ...failureLines(fails).map((l, i): [number, string] => [0.5 + i * 0.01, l]),
-  );
+  const failure = failureLines(fails, job, failedTests);
+  // 1 % of the job apart, closer when they are many (a test tool's report).
+  const step = Math.min(0.01, 0.4 / Math.max(1, failure.length));
+  lines.push(...failure.map((l, i): [number, string] => [0.5 + i * step, l]));
   if (!fails) {
     lines.push([0.85, 'Done in 42.17s.']);
   }
@@ -41,9 +44,20 @@ export function jobLog(
     .map(([f, text]) => `${new Date(start + f * span).toISOString()} ${text}`);
 }
 
-function failureLines(kind: FailureKind | undefined): string[] {
+function failureLines(
+  kind: FailureKind | undefined,
+  job: SimJobSpec,
+  failedTests: string[] | undefined,
+): string[] {
   switch (kind) {
     case 'test':
+      if (job.tests && failedTests && failedTests.length > 0) {
+        // What the job's test tool prints about the tests that failed.
+        return [
+          ...testFailureLog(job.tests, failedTests),
+          '##[error]Process completed with exit code 1.',
+        ];
+      }
       return [
         'FAIL src/payments/refund.test.ts',
         '  ● refunds › rounds partial refunds to the cent',

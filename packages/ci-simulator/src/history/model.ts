@@ -20,6 +20,82 @@ export interface SimJobSpec {
   command: string;
   /** The failure kinds this job can end with. */
   failures: FailureKind[];
+  /**
+   * The tests the command runs and reports as JUnit XML, when it runs
+   * any: the providers serve their results (see `src/testResults`).
+   */
+  tests?: SimTestSuiteSpec;
+}
+
+/**
+ * The tool that writes a job's JUnit XML, each in its own dialect (as in
+ * `plugins/ci-experience-backend/src/testResults/__fixtures__/junit/`):
+ * jest-junit (a suite per test file, `<failure>` without a message, the
+ * `file` attribute of its `addFileAttribute` option), go-junit-report v2
+ * (a suite per package, `<failure message="Failed">`) and Gradle's `Test`
+ * task (a file per class, `<failure message type>` with the stack trace).
+ */
+export type SimTestTool = 'jest-junit' | 'go-junit-report' | 'gradle';
+
+/** How a test fails when it does: the error as the tool prints it. */
+export interface SimTestFailureSpec {
+  /** The exception class (Gradle), the error's name (jest). */
+  type?: string;
+  /**
+   * The message, as the tool prints it: jest's whole assertion message
+   * (several lines), Go's `t.Errorf` line, the exception's message.
+   */
+  message: string;
+  /**
+   * Where it was thrown, innermost first: stack frames (`at ...`) for jest
+   * and Gradle, the `file_test.go:line` of a Go test's report.
+   */
+  at: string[];
+}
+
+/**
+ * Broken on purpose: from `fixedForMs` into every `everyMs` (counted from
+ * the timeline's epoch) to the end of it, every run of its job fails it,
+ * as a test does from the commit that broke it until the one that fixes it.
+ */
+export interface SimBrokenSchedule {
+  everyMs: number;
+  fixedForMs: number;
+}
+
+export interface SimTestCaseSpec {
+  /** The `<testsuite name>`: a test file (jest), package (Go), class (Gradle). */
+  suite: string;
+  /** The `classname`: the describe blocks (jest), package (Go), class (Gradle). */
+  classname: string;
+  /** The test's name; unique within its job's suite spec. */
+  name: string;
+  /** The `file` attribute, where the tool writes one. */
+  file?: string;
+  /** How long it takes, about, in ms. */
+  ms: number;
+  /** Skipped every time; the skip's text (Go's `t.Skip` line), '' for none. */
+  skipped?: string;
+  /** Fails on some attempts: a failure of its job with `test` picks it. */
+  flaky?: boolean;
+  /** Fails on every run while its schedule says it is broken. */
+  broken?: SimBrokenSchedule;
+  /** How it fails; flaky and broken tests have one. */
+  failure?: SimTestFailureSpec;
+}
+
+/** The tests of a job, the reports they are written to and uploaded as. */
+export interface SimTestSuiteSpec {
+  tool: SimTestTool;
+  /** The GitHub Actions artifact the reports are uploaded as (zipped). */
+  artifact: string;
+  /**
+   * Where the reports are written, relative to the checkout (Buildkite's
+   * artifact paths): the report (jest-junit, go-junit-report), or the
+   * directory of one `TEST-<class>.xml` per class (Gradle).
+   */
+  reportPath: string;
+  cases: SimTestCaseSpec[];
 }
 
 export interface SimWorkflowSpec {
@@ -62,6 +138,13 @@ export interface SimJob {
   runnerName: string;
   steps: SimStep[];
   log: string[];
+  /** How it failed, once it did with a planned failure. */
+  failure?: FailureKind;
+  /**
+   * The tests that failed (their names in the job's suite spec), once it
+   * failed with `test` and runs tests.
+   */
+  failedTests?: string[];
 }
 
 /** One attempt of one run, as seen at a moment. */

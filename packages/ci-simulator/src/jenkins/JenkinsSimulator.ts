@@ -7,6 +7,7 @@ import {
   SimulatedHistory,
 } from '../history';
 import { commandOutput } from '../logs';
+import { jenkinsTestReport } from './testReport';
 import { applyTree, parseTree } from './tree';
 
 /** Where the simulated Jenkins answers, and who may ask. */
@@ -97,7 +98,8 @@ type Resolved =
  * ETags, and neither does this. It serves `{build}/consoleText`, and
  * `{job}/build` (a new build: the newest finished run of the job runs again),
  * `{build}/stop` and `queue/cancelItem` change the history, with a CSRF
- * crumb when `requireCrumb` is set.
+ * crumb when `requireCrumb` is set. `{build}/testReport/api/json` serves the
+ * JUnit plugin's report of the build's test stages (404 without one).
  */
 export class JenkinsSimulator extends SimulatedProvider {
   readonly baseUrl: string;
@@ -319,6 +321,16 @@ export class JenkinsSimulator extends SimulatedProvider {
       }
       if (parsed.api === 'api/json') {
         body = this.buildJson(item, build);
+      } else if (parsed.api === 'testReport/api/json') {
+        const report = jenkinsTestReport(
+          build.run,
+          build.number,
+          this.workspaceOf(item),
+        );
+        if (!report) {
+          return page(404, 'Not Found');
+        }
+        body = report;
       } else if (parsed.api === 'wfapi/describe' && !item.freestyle) {
         body = this.describeJson(item, build);
       } else if (node && !item.freestyle) {
@@ -717,11 +729,16 @@ export class JenkinsSimulator extends SimulatedProvider {
    * stages as `[Pipeline]` lines, for a freestyle job its shell steps; each
    * command's output, and the build's result once it finished.
    */
-  consoleText(item: Resolved & { kind: 'job' }, build: SimBuild): string {
-    const { run } = build;
-    const workspace = `/var/jenkins_home/workspace/${item.path
+  /** Where a job's builds run on the agent. */
+  private workspaceOf(item: Resolved & { kind: 'job' }): string {
+    return `/var/jenkins_home/workspace/${item.path
       .map(p => p.replace(/[^\w.-]+/g, '_'))
       .join('_')}`;
+  }
+
+  consoleText(item: Resolved & { kind: 'job' }, build: SimBuild): string {
+    const { run } = build;
+    const workspace = this.workspaceOf(item);
     const started = run.jobs.find(j => j.startedAt);
     const lines = [
       causeOf(run).shortDescription,

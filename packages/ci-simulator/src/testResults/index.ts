@@ -1,0 +1,3 @@
+export * from './report';
+export * from './junit';
+export { zipOf } from './zip';
