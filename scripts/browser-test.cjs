@@ -251,6 +251,38 @@ async function openRunAndCheckJobs(page, { steps, screenshot }) {
   return { jobs: jobCount, steps: stepCount, criticalPath: basis };
 }
 
+/**
+ * Opens the entity's finished runs, newest first, until one's Tests card
+ * lists tests: the backend reads each finished run's results from its
+ * provider (GitLab's test report, Jenkins' testReport, CircleCI's job
+ * tests, GitHub and Buildkite JUnit artifacts) once after the sync that
+ * brought it, so the first runs may need a moment. Answers the summary.
+ */
+async function openRunWithTests(page, entity) {
+  const deadline = Date.now() + 240_000;
+  for (let round = 0; Date.now() < deadline; round++) {
+    await open(page, `${APP}/catalog/default/component/${entity}/ci`);
+    const rows = page
+      .locator('tbody tr')
+      .filter({ hasText: /Succeeded|Failed/ });
+    await rows.first().waitFor({ timeout: 120_000 });
+    const links = await rows
+      .locator('a[href*="/ci/runs/"]')
+      .evaluateAll(as => [...new Set(as.map(a => a.getAttribute('href')))]);
+    for (const href of links.slice(0, 5)) {
+      await open(page, new URL(href, APP).toString());
+      const summary = page.getByTestId('tests-summary');
+      const none = page.getByText(/^No test results for this run/);
+      await summary.or(none).first().waitFor({ timeout: 30_000 });
+      if (await summary.count()) {
+        return (await summary.innerText()).trim();
+      }
+    }
+    await page.waitForTimeout(10_000);
+  }
+  throw new Error(`no run of ${entity} among its newest shows test results`);
+}
+
 // The demo entity of each provider (examples/entities.yaml). `steps`:
 // whether one of the first jobs of a finished run must show steps. A
 // Buildkite job is itself a step: it has none.
@@ -404,6 +436,13 @@ async function main() {
             .screenshot({
               path: path.join(root, 'test-results', `table-${provider}.png`),
             });
+        },
+      );
+      await check(
+        `${provider}: a run page of ${entity} shows its test results`,
+        async () => {
+          const seen = await openRunWithTests(page, entity);
+          console.log(`       ${seen}`);
         },
       );
       await check(
