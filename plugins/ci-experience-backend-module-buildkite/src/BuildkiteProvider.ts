@@ -14,6 +14,7 @@ import {
   CiTestResultsContext,
   RateLimiterOptions,
   CiProviderMetrics,
+  readReportArtifacts,
 } from '@ci-experience/plugin-ci-experience-node';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
@@ -43,8 +44,6 @@ import {
 const PAGE_SIZE = 100;
 /** Pages of a build's artifacts read at most: 1,000 artifacts. */
 const MAX_ARTIFACT_PAGES = 10;
-/** Artifacts downloaded per build at most, whatever their size. */
-const MAX_ARTIFACT_DOWNLOADS = 50;
 /** What a report artifact's path ends with, and what it holds. */
 const REPORT_TYPES: Array<[RegExp, CiTestReport['mediaType']]> = [
   [/\.xml$/i, 'application/xml'],
@@ -302,54 +301,30 @@ export class BuildkiteProvider implements CiProvider {
     }
 
     const base = `${this.api.apiBaseUrl}/`;
-    const reports: CiTestReport[] = [];
-    let left = context.maxBytes;
-    let downloads = 0;
-    for (const artifact of matching) {
-      const what = `artifact ${artifact.path} of ${build}`;
-      if (downloads >= MAX_ARTIFACT_DOWNLOADS) {
-        this.logger.warn(
-          `Read the first ${MAX_ARTIFACT_DOWNLOADS} test report artifacts of ${build}; the others were skipped`,
-        );
-        break;
-      }
-      if (!artifact.download_url.startsWith(base)) {
-        // Our token goes to the download URL: only ever to the API.
-        this.logger.warn(`Skipped ${what}: its download URL is not the API's`);
-        continue;
-      }
-      if (artifact.file_size > left) {
-        this.logger.warn(
-          `Skipped ${what}: its ${artifact.file_size} bytes are more than the ${left} left of the run's test report bytes (ciExperience.testResults.maxBytes)`,
-        );
-        continue;
-      }
-      let read;
-      downloads += 1;
-      try {
-        read = await this.api.getBytes(what, artifact.download_url, left);
-      } catch (error) {
-        if (error instanceof NotFoundError) {
-          // Deleted or expired since the listing.
-          continue;
-        }
-        throw error;
-      }
-      if ('tooLarge' in read) {
-        left -= read.read;
-        this.logger.warn(
-          `Stopped reading ${what}: it is longer than the bytes left of the run's test report bytes (ciExperience.testResults.maxBytes)`,
-        );
-        continue;
-      }
-      left -= read.data.byteLength;
-      reports.push({
+    const downloadable = matching.filter(artifact => {
+      if (artifact.download_url.startsWith(base)) return true;
+      // Our token goes to the download URL: only ever to the API.
+      this.logger.warn(
+        `Skipped artifact ${artifact.path} of ${build}: its download URL is not the API's`,
+      );
+      return false;
+    });
+    return readReportArtifacts({
+      artifacts: downloadable.map(artifact => ({
         name: artifact.path,
+        size: artifact.file_size,
         mediaType: artifact.mediaType,
-        data: read.data,
-      });
-    }
-    return reports.length > 0 ? { reports } : undefined;
+        download: (maxBytes: number) =>
+          this.api.getBytes(
+            `artifact ${artifact.path} of ${build}`,
+            artifact.download_url,
+            maxBytes,
+          ),
+      })),
+      maxBytes: context.maxBytes,
+      run: build,
+      logger: this.logger,
+    });
   }
 
   /**

@@ -6,7 +6,6 @@ import {
   CiProviderCapabilities,
   CiProviderRun,
   CiProviderTestResults,
-  CiTestReport,
   CiTestResultsContext,
   CiRunPage,
   CiRunRef,
@@ -18,6 +17,7 @@ import {
   keepItem,
   keepItems,
   CiProviderMetrics,
+  readReportArtifacts,
 } from '@ci-experience/plugin-ci-experience-node';
 import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
@@ -70,8 +70,6 @@ const keepJobs = keepItems('jobs', githubJobSchema);
 const keepArtifacts = keepItems('artifacts', githubArtifactSchema);
 /** Pages of a run's artifacts read at most: 1,000 artifacts. */
 const MAX_ARTIFACT_PAGES = 10;
-/** Artifacts downloaded per run at most, whatever their size. */
-const MAX_ARTIFACT_DOWNLOADS = 50;
 
 /**
  * GitHub Actions, on github.com or GitHub Enterprise, for entities annotated
@@ -361,55 +359,24 @@ export class GithubActionsProvider implements CiProvider {
       return undefined;
     }
 
-    const reports: CiTestReport[] = [];
-    let left = context.maxBytes;
-    let downloads = 0;
-    for (const artifact of matching) {
-      const what = `artifact "${artifact.name}" of ${source.source} run ${run.runNumber}`;
-      if (downloads >= MAX_ARTIFACT_DOWNLOADS) {
-        this.logger.warn(
-          `Read the first ${MAX_ARTIFACT_DOWNLOADS} test report artifacts of ${source.source} run ${run.runNumber}; the others were skipped`,
-        );
-        break;
-      }
-      if (artifact.size_in_bytes > left) {
-        this.logger.warn(
-          `Skipped ${what}: its ${artifact.size_in_bytes} bytes are more than the ${left} left of the run's test report bytes (ciExperience.testResults.maxBytes)`,
-        );
-        continue;
-      }
-      let read;
-      downloads += 1;
-      try {
-        read = await this.api.getBytes(
-          hostOf(source),
-          repoOf(source),
-          `/repos/${source.source}/actions/artifacts/${artifact.id}/zip`,
-          what,
-          left,
-        );
-      } catch (error) {
-        if (error instanceof NotFoundError) {
-          // Expired or deleted since the listing (GitHub answers 410).
-          continue;
-        }
-        throw error;
-      }
-      if ('tooLarge' in read) {
-        left -= read.read;
-        this.logger.warn(
-          `Stopped reading ${what}: it is longer than the bytes left of the run's test report bytes (ciExperience.testResults.maxBytes)`,
-        );
-        continue;
-      }
-      left -= read.data.byteLength;
-      reports.push({
+    return readReportArtifacts({
+      artifacts: matching.map(artifact => ({
         name: artifact.name,
-        mediaType: 'application/zip',
-        data: read.data,
-      });
-    }
-    return reports.length > 0 ? { reports } : undefined;
+        size: artifact.size_in_bytes,
+        mediaType: 'application/zip' as const,
+        download: (maxBytes: number) =>
+          this.api.getBytes(
+            hostOf(source),
+            repoOf(source),
+            `/repos/${source.source}/actions/artifacts/${artifact.id}/zip`,
+            `artifact "${artifact.name}" of ${source.source} run ${run.runNumber}`,
+            maxBytes,
+          ),
+      })),
+      maxBytes: context.maxBytes,
+      run: `${source.source} run ${run.runNumber}`,
+      logger: this.logger,
+    });
   }
 
   /**

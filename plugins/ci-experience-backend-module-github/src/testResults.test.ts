@@ -264,10 +264,10 @@ describe('GithubActionsProvider test results', () => {
       `/repos/${REPO}/actions/artifacts/21/zip`,
     ]);
     expect(logger.warn).toHaveBeenCalledWith(
-      expect.stringContaining('Skipped artifact "test-results-macos"'),
+      expect.stringContaining('Skipped artifact test-results-macos'),
     );
     expect(logger.warn).toHaveBeenCalledWith(
-      expect.stringContaining('Skipped artifact "test-results-arm"'),
+      expect.stringContaining('Skipped artifact test-results-arm'),
     );
 
     // With room for both, both are read.
@@ -319,7 +319,7 @@ describe('GithubActionsProvider test results', () => {
     expect(results).toBeUndefined();
     expect(sent).toBeLessThan(8 * 1024 * 1024);
     expect(logger.warn).toHaveBeenCalledWith(
-      expect.stringContaining('Stopped reading artifact "test-big"'),
+      expect.stringContaining('Stopped reading artifact test-big'),
     );
   });
 
@@ -336,7 +336,7 @@ describe('GithubActionsProvider test results', () => {
     );
     expect(results).toBeUndefined();
     expect(logger.warn).toHaveBeenCalledWith(
-      expect.stringContaining('Stopped reading artifact "test-small"'),
+      expect.stringContaining('Stopped reading artifact test-small'),
     );
   });
 

@@ -3,3 +3,4 @@ export * from './instantSchema';
 export * from './runIds';
 export * from './parseItems';
 export * from './runBounds';
+export * from './reportArtifacts';
