@@ -147,14 +147,37 @@ describe('KnexTestResultsStore', () => {
         },
       ]);
       expect(tests.some(t => t.name === 'gone')).toBe(false);
-      // A test's identity is kept once, whatever the runs.
+      // What the database cannot hold is made storable, whoever read it:
+      // a NUL in a text (PostgreSQL refuses it), a duration past the column.
+      await store.putResults(
+        { id: 'r7a1', sourceKey: KEY, attempt: 1 },
+        [
+          tc('nul\u0000name', 'failed', {
+            message: 'bad\u0000byte',
+            durationMs: 2 ** 40,
+          }),
+        ],
+        at,
+      );
+      expect(await store.listRunTests('r7a1')).toEqual([
+        {
+          id: expect.any(String),
+          suite: 'S',
+          classname: 'C',
+          name: 'nulname',
+          status: 'failed',
+          message: 'badbyte',
+        },
+      ]);
+      // A test's identity is kept once, whatever the runs (1,204 tests of
+      // r7a2 with the one made storable above: 1,205; 'gone' makes 1,206).
       await store.putResults(
         { id: 'r8', sourceKey: KEY, attempt: 1 },
         many.slice(0, 10),
         at,
       );
       expect(Number((await knex('ci_tests').count({ n: '*' }))[0].n)).toBe(
-        1205,
+        1206,
       );
       expect(await store.listRunTests('nope')).toEqual([]);
     },

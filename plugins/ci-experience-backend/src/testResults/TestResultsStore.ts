@@ -97,6 +97,37 @@ const ORDER: Record<TestCaseStatus, number> = {
   passed: 3,
 };
 
+/** The largest duration the results' `integer` column holds (ms). */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** Text as the database holds it: PostgreSQL refuses NUL characters. */
+const NUL = String.fromCharCode(0);
+const text = (value: string) => value.split(NUL).join('');
+
+/**
+ * A case as it can be stored, whoever read it (an upload, a provider's
+ * test API, a module of a third party): no NUL in its texts, and a
+ * duration the column holds (else none).
+ */
+function storable(c: ParsedTestCase): ParsedTestCase {
+  const out: ParsedTestCase = {
+    ...c,
+    suite: text(c.suite),
+    name: text(c.name),
+  };
+  if (c.classname !== undefined) out.classname = text(c.classname);
+  if (c.file !== undefined) out.file = text(c.file);
+  if (c.message !== undefined) out.message = text(c.message);
+  if (c.output !== undefined) out.output = text(c.output);
+  if (
+    c.durationMs !== undefined &&
+    !(c.durationMs >= 0 && c.durationMs <= MAX_DURATION_MS)
+  ) {
+    delete out.durationMs;
+  }
+  return out;
+}
+
 /** Rows per INSERT: under SQLite's and PostgreSQL's bind-parameter limits. */
 const CHUNK = 500;
 
@@ -143,7 +174,9 @@ export class KnexTestResultsStore implements TestResultsStore {
     // One row per test: a report naming a test twice keeps its last row
     // (mergeAttempts has already folded retries).
     const byId = new Map<string, ParsedTestCase>();
-    for (const c of cases) byId.set(testIdOf(run.sourceKey, c), c);
+    for (const c of cases.map(storable)) {
+      byId.set(testIdOf(run.sourceKey, c), c);
+    }
     const entries = [...byId.entries()].sort(([a], [b]) => a.localeCompare(b));
     await this.db.transaction(async tx => {
       for (let i = 0; i < entries.length; i += CHUNK) {
