@@ -67,6 +67,8 @@ export class BuildkiteApi {
       maxResponseBytes: options.maxResponseBytes,
       rateLimitHeaders: headers =>
         standardRateLimitHeaders(headers, options.now?.() ?? Date.now()),
+      // RateLimit-Limit counts requests per minute.
+      rateLimitWindowSeconds: 60,
       endpointOf,
       hints: {
         forbidden:

@@ -449,6 +449,15 @@ describe('BuildkiteProvider', () => {
     expect(provider.api.limiter()).toBe(provider.api.limiter());
     run.mockRestore();
   });
+
+  it("reads Buildkite's RateLimit-Limit as a minute's: 200 a minute leaves requestsPerHour the budget", async () => {
+    const { provider, source } = setup({ requestsPerHour: 3600 });
+    await provider.getSourceInfo(source('demo-org/inventory-api'));
+    // The simulator sends Buildkite's 200 a minute; read as an hour's it
+    // would make the budget 160.
+    expect(provider.api.limiter().budget).toBe(2880);
+    expect(provider.api.limiter().state().limit).toBe(3600);
+  });
 });
 
 describe('BuildkiteProvider logs, rebuild, retry and cancel', () => {

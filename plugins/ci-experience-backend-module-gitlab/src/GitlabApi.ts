@@ -65,6 +65,8 @@ export class GitlabApi {
       timeoutMs: options.timeoutMs,
       maxResponseBytes: options.maxResponseBytes,
       rateLimitHeaders: headers => standardRateLimitHeaders(headers),
+      // RateLimit-Limit counts requests per minute.
+      rateLimitWindowSeconds: 60,
       nextPage,
       endpointOf,
       hints: {

@@ -89,6 +89,11 @@ export interface ProviderHttpClientOptions {
   redirect?: RequestRedirect;
   /** The rate-limit headers under GitHub's `x-ratelimit-*` names; default as sent. */
   rateLimitHeaders?: (headers: Headers) => Headers;
+  /**
+   * The seconds the provider's rate limit counts over: default 3600
+   * (GitHub's hour); 60 for Buildkite and GitLab, whose limits are per minute.
+   */
+  rateLimitWindowSeconds?: number;
   /** The next page's URL; default the `Link` header's `rel="next"`. */
   nextPage?: (url: string, headers: Headers) => string | undefined;
   /** A low-cardinality name of the endpoint, for metrics. */
@@ -347,6 +352,7 @@ export class ProviderHttpClient implements ProviderHostStateSource {
           budgetShare: settings.budgetShare,
           requestsPerMinutePerEndpoint: settings.requestsPerMinutePerEndpoint,
           expectedReplicas: settings.expectedReplicas,
+          providerLimitWindowSeconds: this.options.rateLimitWindowSeconds,
           now: traffic.now,
           sleep: traffic.sleep,
           ...((typeof limits === 'function' ? limits(host) : limits) ??

@@ -121,6 +121,44 @@ describe('RateLimiter', () => {
     expect(configured.budget).toBe(500);
   });
 
+  it("reads a per-minute limit (Buildkite's, GitLab's) as 60 times it an hour, and keeps people's share of the minute", async () => {
+    const { l, clock } = limiter({
+      requestsPerHour: 3600,
+      providerLimitWindowSeconds: 60,
+    });
+    const reset = Math.floor(clock.now / 1000) + 30;
+    // Buildkite: 200 a minute, 150 left in this one.
+    l.observe(
+      200,
+      headers({
+        'x-ratelimit-limit': '200',
+        'x-ratelimit-remaining': '150',
+        'x-ratelimit-reset': String(reset),
+      }),
+    );
+    // 200 a minute is 12,000 an hour: requestsPerHour (3600) is the lower.
+    expect(l.budget).toBe(2880);
+    expect(l.state().limit).toBe(3600);
+    // 150 left of the minute's 200, 40 of them kept for people: 110 to spend.
+    for (let i = 0; i < 110; i++) {
+      await l.run(async () => i);
+    }
+    const error = await l.run(async () => 'x').catch(e => e);
+    expect(error.message).toMatch(
+      /GitHub reports 40 of 200 left, the share kept for people's own requests/,
+    );
+    // The minute turns: the provider's figure no longer holds.
+    clock.now += 31_000;
+    await expect(l.run(async () => 'x')).resolves.toBe('x');
+    // A low per-minute limit still caps the hour: 20 a minute is 1200 an hour.
+    const { l: low } = limiter({
+      requestsPerHour: 3600,
+      providerLimitWindowSeconds: 60,
+    });
+    low.observe(200, headers({ 'x-ratelimit-limit': '20' }));
+    expect(low.budget).toBe(960);
+  });
+
   it("leaves people's share of GitHub's limit alone, whoever spent the rest", async () => {
     const { l, clock } = limiter({ requestsPerHour: 5000 });
     const reset = Math.floor(clock.now / 1000) + 600;

@@ -21,6 +21,14 @@ export interface RateLimiterOptions {
   /** Requests per minute to one endpoint; default 900, GitHub's secondary limit. */
   requestsPerMinutePerEndpoint?: number;
   /**
+   * The window, in seconds, the provider's `x-ratelimit-limit` counts over:
+   * 3600 (GitHub, the default) or 60 (Buildkite's and GitLab's
+   * `RateLimit-Limit` are per minute). The hourly budget reads a per-minute
+   * limit as 60 times it; what the provider says is left is compared with
+   * its limit in its own window.
+   */
+  providerLimitWindowSeconds?: number;
+  /**
    * Replicas that share the budget when it cannot be shared through the
    * cache: each then spends `1 / expectedReplicas` of it. Default 1.
    */
@@ -116,6 +124,7 @@ export class RateLimiter {
   private readonly perEndpoint: number;
   private readonly replicas: number;
   private readonly maxConcurrency: number;
+  private readonly providerWindowMs: number;
   private window = 0;
   private usedInWindow = 0;
   /** Requests left in the chunks claimed from the shared budget. */
@@ -160,17 +169,22 @@ export class RateLimiter {
       1,
       MAX_IN_FLIGHT,
     );
+    this.providerWindowMs =
+      clamp(options.providerLimitWindowSeconds ?? 3600, 1, 86_400) * 1000;
   }
 
   /** Requests syncs may spend per window: the share of the lower limit. */
   get budget(): number {
-    return Math.max(
-      1,
-      Math.floor(
-        this.share *
-          Math.min(this.options.requestsPerHour, this.limit ?? Infinity),
-      ),
-    );
+    return Math.max(1, Math.floor(this.share * this.hourlyLimit()));
+  }
+
+  /** The lower of `requestsPerHour` and the provider's limit, per hour. */
+  private hourlyLimit(): number {
+    const perHour =
+      this.limit === undefined
+        ? Infinity
+        : this.limit * (BUDGET_WINDOW_MS / this.providerWindowMs);
+    return Math.min(this.options.requestsPerHour, perHour);
   }
 
   /** Requests in flight now. */
@@ -268,10 +282,7 @@ export class RateLimiter {
   /** The budget's figures, for an operator's page. */
   state(): BudgetState {
     const remaining = this.remainingBudget;
-    const limit = Math.min(
-      this.options.requestsPerHour,
-      this.limit ?? Infinity,
-    );
+    const limit = this.hourlyLimit();
     return {
       limit,
       used: Math.max(0, this.budget - remaining),
