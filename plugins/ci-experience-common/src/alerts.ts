@@ -17,7 +17,18 @@
  * - `flaky-rate`: the flaky rate over the last `windowDays` is above
  *   `abovePercent` %, on at least `minRuns` commits;
  * - `stuck-run`: a run has been queued or running for longer than `minutes`;
- * - `silent`: no run at all for `days` days.
+ * - `silent`: no run at all for `days` days;
+ * - `new-flaky-test`: a test of the entity turned flaky within the last
+ *   `days` days (its first flake in the last 30 days is that recent) and is
+ *   not quarantined;
+ * - `test-failure-rate`: a test that is not quarantined failed in more than
+ *   `abovePercent` % of the runs that ran it over the last `windowDays`, on
+ *   at least `minRuns` runs;
+ * - `quarantine-expiring`: a quarantine of the entity's expires within
+ *   `days` days.
+ *
+ * The test kinds read every branch's test results (flakes are found across
+ * a commit's runs, whatever its branch), not only the rule's branches.
  *
  * @public
  */
@@ -28,6 +39,9 @@ export const CI_ALERT_KINDS = [
   'flaky-rate',
   'stuck-run',
   'silent',
+  'new-flaky-test',
+  'test-failure-rate',
+  'quarantine-expiring',
 ] as const;
 
 /**
@@ -65,13 +79,13 @@ export interface CiAlertParams {
   runs?: number;
   /** success-rate: 0..100. */
   belowPercent?: number;
-  /** duration-regression (e.g. 120 = 20 % slower), flaky-rate (0..100). */
+  /** duration-regression (e.g. 120 = 20 % slower), flaky-rate, test-failure-rate (0..100). */
   abovePercent?: number;
-  /** success-rate, duration-regression, flaky-rate: 1..90 days. */
+  /** success-rate, duration-regression, flaky-rate, test-failure-rate: 1..90 days. */
   windowDays?: number;
-  /** success-rate, duration-regression, flaky-rate: at least 1. */
+  /** success-rate, duration-regression, flaky-rate, test-failure-rate: at least 1. */
   minRuns?: number;
-  /** silent: 1..365 days. */
+  /** silent: 1..365 days; new-flaky-test: 1..30; quarantine-expiring: 1..30. */
   days?: number;
 }
 

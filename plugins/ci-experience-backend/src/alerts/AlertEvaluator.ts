@@ -14,6 +14,13 @@ import {
 } from './evaluate';
 import { AlertDeliverer } from './channels';
 import { ValidRule } from './validation';
+import { FlakyPolicy } from '../testResults/flaky';
+import {
+  AlertTestData,
+  TEST_KINDS,
+  TestAlertKind,
+  testKindVerdict,
+} from './testKinds';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -22,6 +29,10 @@ const DAY = 24 * HOUR;
 export interface AlertTarget {
   sourceKeys: string[];
   workflowScope?: string[];
+  /** The entity (the test kinds read its quarantines). */
+  entityRef?: string;
+  /** Its flaky policy: config's, or its own annotation's. */
+  flakyPolicy?: FlakyPolicy;
 }
 
 /** The parts of a rule evaluation needs (a stored rule or a draft). */
@@ -67,6 +78,8 @@ export class AlertEvaluator {
       ) => Promise<Array<AlertTarget | undefined>>;
       deliverer?: AlertDeliverer;
       logger: LoggerService;
+      /** Test results and quarantines, for the test kinds; none: they never fire. */
+      tests?: AlertTestData;
       /** Folds pending runs into the aggregates first (the figure kinds read them). */
       beforeEvaluation?: () => Promise<unknown>;
       now?: () => Date;
@@ -227,9 +240,33 @@ export class AlertEvaluator {
     if (FIGURE_KINDS.has(rule.kind)) {
       return this.figuresAt(rule, target, now);
     }
+    if (TEST_KINDS.has(rule.kind)) {
+      return this.testsAt(rule, target, now.getTime());
+    }
     const runs = await this.loadRuns(rule, target, now.getTime() - LOOKBACK_MS);
     const since = rule.createdAt ? Date.parse(rule.createdAt) : now.getTime();
     return runsVerdict(rule, runs, now.getTime(), since);
+  }
+
+  private async testsAt(
+    rule: RuleShape,
+    target: AlertTarget,
+    t: number,
+  ): Promise<Verdict> {
+    if (!this.options.tests) {
+      return {
+        active: false,
+        detail: 'test results are off (ciExperience.testResults)',
+        runIds: [],
+      };
+    }
+    return testKindVerdict(
+      rule.kind as TestAlertKind,
+      rule.params,
+      target,
+      this.options.tests,
+      t,
+    );
   }
 
   private async figuresAt(
@@ -308,7 +345,22 @@ export class AlertEvaluator {
     const now = this.now().getTime();
     const start = now - days * DAY;
     const steps: Array<{ t: number; active: boolean }> = [];
-    if (FIGURE_KINDS.has(rule.kind)) {
+    if (rule.kind === 'quarantine-expiring') {
+      // Quarantines keep no history of their expiries: now only.
+      steps.push({
+        t: now,
+        active: (await this.testsAt(rule, target, now)).active,
+      });
+    } else if (TEST_KINDS.has(rule.kind)) {
+      for (let i = days - 1; i >= 0; i--) {
+        const t =
+          i === 0 ? now : Math.floor((now - i * DAY) / DAY) * DAY + DAY - 1;
+        steps.push({
+          t,
+          active: (await this.testsAt(rule, target, t)).active,
+        });
+      }
+    } else if (FIGURE_KINDS.has(rule.kind)) {
       for (let i = days - 1; i >= 0; i--) {
         const t =
           i === 0 ? now : Math.floor((now - i * DAY) / DAY) * DAY + DAY - 1;

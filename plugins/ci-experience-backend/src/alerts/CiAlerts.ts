@@ -13,6 +13,8 @@ import { Config } from '@backstage/config';
 import { NotificationService } from '@backstage/plugin-notifications-node';
 import { KnexQuarantineStore } from '../testResults/QuarantineStore';
 import { QuarantineLapses } from '../testResults/QuarantineLapses';
+import { KnexTestResultsStore } from '../testResults/TestResultsStore';
+import { flakyPolicyResolver } from '../testResults/flaky';
 import { Knex } from 'knex';
 import { CiExperienceConfig } from '../config';
 import { InsightsService } from '../insights/InsightsService';
@@ -68,11 +70,21 @@ export class CiAlerts {
       backoffMs: config.alerts.retry.backoffMs,
       maxAttempts: config.alerts.retry.maxAttempts,
     });
-    const targets = alertTargets(options);
+    const targets = alertTargets({
+      ...options,
+      flakyPolicyOf: flakyPolicyResolver(config.testResults.flaky, logger),
+    });
+    const quarantines = new KnexQuarantineStore(options.knex);
+    const testResults = new KnexTestResultsStore(options.knex);
     const evaluator = new AlertEvaluator({
       runs: options.runs,
       store,
       insights: options.insights,
+      tests: {
+        summarize: query => testResults.summarizeTests(query),
+        quarantines: (entityRef, now) =>
+          quarantines.listForEntity(entityRef, now),
+      },
       deliverer,
       logger,
       beforeEvaluation: options.aggregatePending,
@@ -86,7 +98,7 @@ export class CiAlerts {
       rotation,
       targets.targetOf,
       new QuarantineLapses({
-        store: new KnexQuarantineStore(options.knex),
+        store: quarantines,
         notifications: options.notifications,
         logger,
       }),

@@ -1,5 +1,6 @@
 import { AuthService } from '@backstage/backend-plugin-api';
-import { Entity } from '@backstage/catalog-model';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
+import { FlakyPolicy } from '../testResults/flaky';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { workflowScopeOf } from '../insights';
 import { InsightsService } from '../insights/InsightsService';
@@ -17,13 +18,17 @@ export function alertTargets(options: {
   auth: AuthService;
   sync: CiSyncService;
   insights: InsightsService;
+  /** The entity's flaky policy (config's, or its annotation's). */
+  flakyPolicyOf?: (entity: Entity) => FlakyPolicy;
 }) {
-  const { catalog, auth, sync, insights } = options;
+  const { catalog, auth, sync, insights, flakyPolicyOf } = options;
   const targetOf = async (entity: Entity): Promise<AlertTarget> => {
     const sourceKeys = sync.sourcesOf(entity).map(s => s.key);
     return {
       sourceKeys,
       workflowScope: await workflowScopeOf(insights, entity, sourceKeys),
+      entityRef: stringifyEntityRef(entity),
+      flakyPolicy: flakyPolicyOf?.(entity),
     };
   };
   const resolveTargets = async (entityRefs: string[]) => {

@@ -64,6 +64,17 @@ const PARAMS: Record<CiAlertKind, z.ZodTypeAny> = {
     .strict(),
   'stuck-run': z.object({ minutes: int('minutes', 1, 43_200) }).strict(),
   silent: z.object({ days: int('days', 1, 365) }).strict(),
+  'new-flaky-test': z.object({ days: int('days', 1, 30).default(7) }).strict(),
+  'test-failure-rate': z
+    .object({
+      abovePercent: percent('abovePercent'),
+      windowDays: int('windowDays', 1, 90),
+      minRuns: int('minRuns', 1, 100_000).default(10),
+    })
+    .strict(),
+  'quarantine-expiring': z
+    .object({ days: int('days', 1, 30).default(2) })
+    .strict(),
 };
 
 const isoTime = z

@@ -242,6 +242,8 @@ describe('KnexTestResultsStore', () => {
           flaky: 0,
           failedRunsMs: 60_000,
           flakyTestMs: 0,
+          durationMs: 9,
+          timed: 2,
         },
         {
           testId: t,
@@ -255,8 +257,18 @@ describe('KnexTestResultsStore', () => {
           flaky: 1,
           failedRunsMs: 0,
           flakyTestMs: 7,
+          durationMs: 7,
+          timed: 1,
         },
       ]);
+      // `until` leaves out the attempts created at or after it.
+      expect(
+        await store.summarizeTests({
+          sourceKeys: [KEY],
+          since: '2026-11-01T00:00:00.000Z',
+          until: '2026-12-01T10:00:00.000Z',
+        }),
+      ).toEqual([]);
       expect(
         await store.summarizeTests({
           sourceKeys: [],

@@ -55,6 +55,8 @@ export interface TestResultsStore {
   summarizeTests(query: {
     sourceKeys: string[];
     since: string;
+    /** Attempts created before this (ISO); default: up to now. */
+    until?: string;
   }): Promise<TestCommitSummary[]>;
   /** A test by its id, with the source it belongs to. */
   getTest(id: string): Promise<
@@ -72,6 +74,16 @@ export interface TestResultsStore {
   sourceKeysOf(query: { source: string; provider?: string }): Promise<string[]>;
   /** The tests of a run attempt: failed (and errored) first, then flaky, skipped, passed; by suite and name within each. */
   listRunTests(runId: string): Promise<CiRunTest[]>;
+  /**
+   * The results of these tests in the last `limit` run attempts of the
+   * run's source and workflow up to the run (its own included), oldest
+   * first; a test absent from an attempt has no entry for it.
+   */
+  recentResults(
+    run: { sourceKey: string; workflow: string; createdAt: string },
+    testIds: string[],
+    limit: number,
+  ): Promise<Map<string, TestCaseStatus[]>>;
 }
 
 const CODE: Record<TestCaseStatus, number> = {
@@ -256,17 +268,22 @@ export class KnexTestResultsStore implements TestResultsStore {
   async summarizeTests(query: {
     sourceKeys: string[];
     since: string;
+    until?: string;
   }): Promise<TestCommitSummary[]> {
     if (query.sourceKeys.length === 0) return [];
     const db = this.db;
     const commitKey = db.raw(
       "COALESCE(runs.commit_sha, 'run:' || runs.provider_run_id)",
     );
-    const rows: any[] = await db('ci_test_results as r')
+    const q = db('ci_test_results as r')
       .join('ci_runs as runs', 'runs.id', 'r.run_id')
       .join('ci_tests as t', 't.id', 'r.test_id')
       .whereIn('runs.source_key', query.sourceKeys)
-      .where('runs.created_at', '>=', query.since)
+      .where('runs.created_at', '>=', query.since);
+    if (query.until !== undefined) {
+      q.where('runs.created_at', '<', query.until);
+    }
+    const rows: any[] = await q
       .whereNot('r.status', CODE.skipped)
       .groupBy('r.test_id', 't.suite', 't.name', commitKey)
       .select(
@@ -293,6 +310,8 @@ export class KnexTestResultsStore implements TestResultsStore {
         db.raw(
           `SUM(CASE WHEN r.status = ${CODE.flaky} THEN COALESCE(r.duration_ms, 0) ELSE 0 END) AS flaky_test_ms`,
         ),
+        db.raw('SUM(r.duration_ms) AS duration_ms'),
+        db.raw('COUNT(r.duration_ms) AS timed'),
       );
     return rows.map(row => ({
       testId: row.test_id,
@@ -306,6 +325,8 @@ export class KnexTestResultsStore implements TestResultsStore {
       flaky: Number(row.flaky),
       failedRunsMs: Number(row.failed_runs_ms),
       flakyTestMs: Number(row.flaky_test_ms),
+      durationMs: Number(row.duration_ms ?? 0),
+      timed: Number(row.timed),
     }));
   }
 
@@ -332,6 +353,47 @@ export class KnexTestResultsStore implements TestResultsStore {
     const q = this.db('ci_sources').where('source', query.source);
     if (query.provider) q.where('provider', query.provider);
     return (await q.select('key')).map((r: { key: string }) => r.key);
+  }
+
+  async recentResults(
+    run: { sourceKey: string; workflow: string; createdAt: string },
+    testIds: string[],
+    limit: number,
+  ): Promise<Map<string, TestCaseStatus[]>> {
+    const out = new Map<string, TestCaseStatus[]>();
+    if (testIds.length === 0) return out;
+    // The attempts first (the source's index on created_at), then their
+    // results by primary key: never a scan of a test's whole history.
+    const attempts: Array<{ id: string }> = await this.db('ci_runs')
+      .where({ source_key: run.sourceKey, workflow: run.workflow })
+      .where('created_at', '<=', run.createdAt)
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'attempt', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(limit)
+      .select('id');
+    const order = new Map(attempts.map((a, i) => [a.id, i]));
+    const rows: Array<{ run_id: string; test_id: string; status: number }> = [];
+    for (let i = 0; i < testIds.length; i += CHUNK) {
+      rows.push(
+        ...(await this.db('ci_test_results')
+          .whereIn(
+            'run_id',
+            attempts.map(a => a.id),
+          )
+          .whereIn('test_id', testIds.slice(i, i + CHUNK))
+          .select('run_id', 'test_id', 'status')),
+      );
+    }
+    rows.sort((a, b) => order.get(b.run_id)! - order.get(a.run_id)!);
+    for (const row of rows) {
+      const list = out.get(row.test_id) ?? [];
+      list.push(STATUS[Number(row.status)] ?? 'failed');
+      out.set(row.test_id, list);
+    }
+    return out;
   }
 
   async listRunTests(runId: string): Promise<CiRunTest[]> {

@@ -71,6 +71,7 @@ describe('classifyTests', () => {
       flakeRate: 0.1,
       // The failed attempt that had to be run again.
       timeLostMs: 300_000,
+      firstFlakeAt: '2026-11-09T00:00:00.000Z',
     });
     expect(tests[1].timeLostMs).toBe(4_000);
     expect(tests.find(t => t.id === 'broken')?.timeLostMs).toBe(0);

@@ -20,6 +20,10 @@ export interface TestCommitSummary {
   failedRunsMs: number;
   /** The test's own time in attempts where it was flaky (ms). */
   flakyTestMs: number;
+  /** The test's own durations added up, over the attempts that gave one (ms). */
+  durationMs?: number;
+  /** Attempts that gave its duration. */
+  timed?: number;
 }
 
 /** The states of a test over the window. */
@@ -58,6 +62,10 @@ export interface TestOverWindow {
    * then passed, and its own time in attempts that passed on a retry.
    */
   timeLostMs: number;
+  /** Its mean duration over the attempts that gave one (ms). */
+  meanDurationMs?: number;
+  /** When the first commit on which it flaked in the window ran (ISO). */
+  firstFlakeAt?: string;
 }
 
 /** Whether the test flaked on this commit. */
@@ -119,7 +127,9 @@ export function classifyTests(
     else if (redStreak >= 2) state = 'broken';
     else if (flakyOverall) state = 'fixed';
     const last = commits[commits.length - 1];
-    out.push({
+    const timed = commits.reduce((n, c) => n + (c.timed ?? 0), 0);
+    const total = commits.reduce((n, c) => n + (c.durationMs ?? 0), 0);
+    const test: TestOverWindow = {
       id,
       suite: last.suite,
       name: last.name,
@@ -128,7 +138,10 @@ export function classifyTests(
       failures,
       flakeRate: Math.round(flakeRate * 10_000) / 10_000,
       timeLostMs,
-    });
+    };
+    if (timed > 0) test.meanDurationMs = Math.round(total / timed);
+    if (flakes.length > 0) test.firstFlakeAt = flakes[0].lastAt;
+    out.push(test);
   }
   const ORDER: Record<TestState, number> = {
     flaky: 0,
@@ -143,4 +156,96 @@ export function classifyTests(
       b.failures - a.failures ||
       a.name.localeCompare(b.name),
   );
+}
+
+/** An entity's own flaky policy: `minRuns=10, threshold=0.05, fixedAfter=20`. */
+export const FLAKY_POLICY_ANNOTATION = 'ci-experience.io/flaky-policy';
+
+const POLICY_KEYS: Record<
+  keyof FlakyPolicy,
+  { integer: boolean; min: number; max: number }
+> = {
+  minRuns: { integer: true, min: 1, max: 100_000 },
+  threshold: { integer: false, min: 0, max: 1 },
+  fixedAfter: { integer: true, min: 1, max: 10_000 },
+};
+
+/**
+ * The policy an entity's `ci-experience.io/flaky-policy` annotation sets
+ * over `base` (any of `minRuns`, `threshold`, `fixedAfter`, comma
+ * separated). A malformed annotation changes nothing and says why.
+ */
+export function parseFlakyPolicy(
+  value: string | undefined,
+  base: FlakyPolicy = DEFAULT_FLAKY_POLICY,
+): { policy: FlakyPolicy; error?: string } {
+  if (value === undefined || !value.trim()) return { policy: base };
+  const policy: FlakyPolicy = { ...base };
+  for (const part of value.slice(0, 500).split(',')) {
+    const match = /^\s*([A-Za-z]+)\s*=\s*([0-9.]+)\s*$/.exec(part);
+    const key = match?.[1] as keyof FlakyPolicy | undefined;
+    const rule =
+      key && Object.prototype.hasOwnProperty.call(POLICY_KEYS, key)
+        ? POLICY_KEYS[key]
+        : undefined;
+    if (!match || !key || !rule) {
+      return {
+        policy: base,
+        error: `${FLAKY_POLICY_ANNOTATION}: "${part
+          .trim()
+          .slice(0, 50)}" is not one of minRuns=, threshold=, fixedAfter=`,
+      };
+    }
+    const n = Number(match[2]);
+    if (
+      !Number.isFinite(n) ||
+      (rule.integer && !Number.isInteger(n)) ||
+      n < rule.min ||
+      n > rule.max
+    ) {
+      return {
+        policy: base,
+        error: `${FLAKY_POLICY_ANNOTATION}: ${key} must be ${
+          rule.integer ? 'a whole number' : 'a number'
+        } from ${rule.min} to ${rule.max}`,
+      };
+    }
+    policy[key] = n;
+  }
+  return { policy };
+}
+
+/**
+ * Each entity's flaky policy: `base` (config) with its annotation over it.
+ * A malformed annotation is logged once per entity and value.
+ */
+export function flakyPolicyResolver(
+  base: FlakyPolicy,
+  logger?: { warn(message: string): void },
+): (entity: {
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    annotations?: Record<string, string>;
+  };
+}) => FlakyPolicy {
+  const told = new Set<string>();
+  return entity => {
+    const value = entity.metadata.annotations?.[FLAKY_POLICY_ANNOTATION];
+    const { policy, error } = parseFlakyPolicy(value, base);
+    if (error) {
+      const ref = `${entity.kind}:${entity.metadata.namespace ?? 'default'}/${
+        entity.metadata.name
+      }`.toLocaleLowerCase('en-US');
+      const key = `${ref}\u0000${value}`;
+      if (!told.has(key) && told.size < 10_000) {
+        told.add(key);
+        logger?.warn(
+          `Entity ${ref}: ${error}; the configured flaky policy applies`,
+        );
+      }
+    }
+    return policy;
+  };
 }

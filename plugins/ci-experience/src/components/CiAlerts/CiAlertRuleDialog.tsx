@@ -32,6 +32,7 @@ import {
   draftToInput,
   draftToPreviewInput,
   formatDateTime,
+  isTestKind,
   KIND_FIELDS,
   KIND_LABELS,
   newDraft,
@@ -401,29 +402,41 @@ export function CiAlertRuleDialog(props: CiAlertRuleDialogProps) {
             </Typography>
           )}
 
-          <Box mt={2} display="flex" flexWrap="wrap" style={{ gap: 16 }}>
-            <Box flex="1 1 200px">
-              <TextField
-                id="ci-alert-workflow"
-                label="Workflow (optional)"
-                fullWidth
-                value={draft.workflow}
-                onChange={event => change({ workflow: event.target.value })}
-                helperText="Only the runs of this workflow; every workflow when empty"
-              />
+          {isTestKind(draft.kind) ? (
+            <Typography
+              variant="caption"
+              color="textSecondary"
+              component="p"
+              data-testid="ci-alert-test-kind-scope"
+            >
+              Reads the test results of every workflow and branch: a flake is
+              found across the runs of one commit, whatever its branch.
+            </Typography>
+          ) : (
+            <Box mt={2} display="flex" flexWrap="wrap" style={{ gap: 16 }}>
+              <Box flex="1 1 200px">
+                <TextField
+                  id="ci-alert-workflow"
+                  label="Workflow (optional)"
+                  fullWidth
+                  value={draft.workflow}
+                  onChange={event => change({ workflow: event.target.value })}
+                  helperText="Only the runs of this workflow; every workflow when empty"
+                />
+              </Box>
+              <Box flex="1 1 260px">
+                <TextField
+                  id="ci-alert-branches"
+                  label="Branches"
+                  fullWidth
+                  value={draft.branches}
+                  onChange={event => change({ branches: event.target.value })}
+                  placeholder="Default branch"
+                  helperText="Comma separated; patterns such as release/* work. Empty: the default branch"
+                />
+              </Box>
             </Box>
-            <Box flex="1 1 260px">
-              <TextField
-                id="ci-alert-branches"
-                label="Branches"
-                fullWidth
-                value={draft.branches}
-                onChange={event => change({ branches: event.target.value })}
-                placeholder="Default branch"
-                helperText="Comma separated; patterns such as release/* work. Empty: the default branch"
-              />
-            </Box>
-          </Box>
+          )}
 
           <Box mt={1} display="flex" flexWrap="wrap">
             <FormControlLabel

@@ -1,6 +1,8 @@
 import { makeAlertFiring, makeAlertRule } from '../../testing/fixtures';
 import {
+  defaultParams,
   describeDeliveries,
+  isTestKind,
   describeRule,
   describeScope,
   draftFromRule,
@@ -83,6 +85,41 @@ describe('alert rules in words', () => {
         }),
       ),
     ).toBe('notifications (resolved): pending');
+  });
+});
+
+describe('the test kinds', () => {
+  it('describe their thresholds, read every branch, and start from their defaults', () => {
+    expect(describeRule({ kind: 'new-flaky-test', params: { days: 7 } })).toBe(
+      'New flaky test: a test turned flaky within 7 days',
+    );
+    expect(
+      describeRule({
+        kind: 'test-failure-rate',
+        params: { abovePercent: 20, windowDays: 14, minRuns: 10 },
+      }),
+    ).toBe(
+      'Test failure rate: a test failed in more than 20% of its runs over 14 days (at least 10 runs)',
+    );
+    expect(
+      describeRule({ kind: 'quarantine-expiring', params: { days: 1 } }),
+    ).toBe('Quarantine expiring within 1 day');
+    expect(
+      describeScope({ kind: 'new-flaky-test', workflow: 'CI', branches: [] }),
+    ).toBe('Test results of every workflow and branch');
+    expect(isTestKind('flaky-rate')).toBe(false);
+    const draft = {
+      ...newDraft(),
+      name: 'Flakes',
+      kind: 'test-failure-rate' as const,
+      params: defaultParams('test-failure-rate'),
+    };
+    expect(validateDraft(draft)).toEqual({});
+    expect(draftToInput(draft).params).toEqual({
+      abovePercent: 20,
+      windowDays: 7,
+      minRuns: 10,
+    });
   });
 });
 

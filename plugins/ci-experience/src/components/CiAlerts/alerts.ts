@@ -16,6 +16,9 @@ export const KIND_LABELS: Record<CiAlertKind, string> = {
   'flaky-rate': 'Flaky rate too high',
   'stuck-run': 'Stuck run',
   silent: 'No runs (silent)',
+  'new-flaky-test': 'New flaky test',
+  'test-failure-rate': 'Test failure rate too high',
+  'quarantine-expiring': 'Quarantine expiring',
 };
 
 export const SEVERITY_LABELS: Record<CiAlertSeverity, string> = {
@@ -161,6 +164,48 @@ export const KIND_FIELDS: Record<CiAlertKind, CiAlertParamField[]> = {
       defaultValue: 7,
     },
   ],
+  'new-flaky-test': [
+    {
+      key: 'days',
+      label: 'Turned flaky within (days)',
+      helperText: '1 to 30; quarantined tests are left out',
+      min: 1,
+      max: 30,
+      integer: true,
+      defaultValue: 7,
+    },
+  ],
+  'test-failure-rate': [
+    {
+      key: 'abovePercent',
+      label: "A test's failure rate above (%)",
+      helperText: '0 to 100; quarantined tests are left out',
+      min: 0,
+      max: 100,
+      integer: false,
+      defaultValue: 20,
+    },
+    WINDOW_DAYS,
+    {
+      key: 'minRuns',
+      label: 'On at least (runs of the test)',
+      helperText: 'Too few runs say nothing',
+      min: 1,
+      integer: true,
+      defaultValue: 10,
+    },
+  ],
+  'quarantine-expiring': [
+    {
+      key: 'days',
+      label: 'Expires within (days)',
+      helperText: '1 to 30',
+      min: 1,
+      max: 30,
+      integer: true,
+      defaultValue: 2,
+    },
+  ],
 };
 
 /** `30 min`, `2 h`, `1 h 30 min`, `3 days`. */
@@ -226,16 +271,40 @@ export function describeRule(rule: {
       }`;
     case 'silent':
       return `Silent: no run for ${days(p.days)}`;
+    case 'new-flaky-test':
+      return `New flaky test: a test turned flaky within ${days(p.days)}`;
+    case 'test-failure-rate':
+      return `Test failure rate: a test failed in more than ${
+        p.abovePercent ?? '?'
+      }% of its runs over ${days(p.windowDays)}${atLeast(
+        p.minRuns,
+        p.minRuns === 1 ? 'run' : 'runs',
+      )}`;
+    case 'quarantine-expiring':
+      return `Quarantine expiring within ${days(p.days)}`;
     default:
       return String(rule.kind);
   }
 }
 
+/** The kinds read from test results: every workflow and branch. */
+export function isTestKind(kind: CiAlertKind): boolean {
+  return (
+    kind === 'new-flaky-test' ||
+    kind === 'test-failure-rate' ||
+    kind === 'quarantine-expiring'
+  );
+}
+
 /** `CI on main, release/*`, `All workflows on the default branch`. */
 export function describeScope(rule: {
+  kind?: CiAlertKind;
   workflow?: string;
   branches?: string[];
 }): string {
+  if (rule.kind && isTestKind(rule.kind)) {
+    return 'Test results of every workflow and branch';
+  }
   const workflow = rule.workflow ? rule.workflow : 'All workflows';
   const branches =
     rule.branches && rule.branches.length > 0
