@@ -141,6 +141,9 @@ describe('TestResultsFetcher', () => {
         providers: [fake, quiet],
         logger,
         artifactGlobs: ['*test*'],
+        // The source's entities name their own (ci-experience.io/test-reports).
+        globsFor: async key =>
+          key === 'fake:org/app' ? ['fastlane/*.junit'] : ['*test*'],
         maxBytes: 1024 * 1024,
         lookbackMs: 3 * 24 * 3600_000,
         now: () => NOW,
@@ -154,7 +157,7 @@ describe('TestResultsFetcher', () => {
       });
       // Newest first, each once; running, old and other providers' runs not.
       expect(asked.map(([n]) => n)).toEqual([1, 2, 3, 4, 5]);
-      expect(asked[0]).toEqual([1, ['1-1'], ['*test*']]);
+      expect(asked[0]).toEqual([1, ['1-1'], ['fastlane/*.junit']]);
 
       const one = await store.listRunTests('fake-1');
       expect(one.map(t => [t.name, t.status])).toEqual([

@@ -57,6 +57,8 @@ export class TestResultsFetcher {
       providers: CiProvider[];
       logger: LoggerService;
       artifactGlobs: string[];
+      /** A source's globs (its entities' `ci-experience.io/test-reports`); default `artifactGlobs`. */
+      globsFor?: (sourceKey: string) => Promise<string[]>;
       maxBytes: number;
       lookbackMs: number;
       limits?: Partial<JunitLimits & ZipLimits>;
@@ -164,7 +166,9 @@ export class TestResultsFetcher {
     try {
       const results = await provider.getTestResults(source, run, {
         jobs: run.jobs ?? [],
-        artifactGlobs: this.options.artifactGlobs,
+        artifactGlobs:
+          (await this.options.globsFor?.(run.sourceKey)) ??
+          this.options.artifactGlobs,
         maxBytes: this.options.maxBytes,
       });
       cases = results && (await this.casesOf(results));
