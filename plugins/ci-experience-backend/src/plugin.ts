@@ -29,6 +29,7 @@ import { SourcePolicy } from './service/SourcePolicy';
 import { SyncPipeline } from './service/SyncPipeline';
 import { SyncPlanner } from './service/SyncPlanner';
 import { WebhookIntake } from './service/WebhookIntake';
+import { flakyPolicyResolver } from './testResults/flaky';
 
 /**
  * The CI Experience backend plugin: syncs runs from the CI providers its
@@ -80,6 +81,7 @@ export const ciExperiencePlugin = createBackendPlugin({
         const store = await KnexCiStore.create({ database: deps.database });
         const changes = await ChangeProcessing.create({
           ...{ config, rootConfig, store, knex, providers, logger, lifecycle },
+          ...{ catalog, auth },
         });
         const sync = CiSyncService.create({
           ...{ providers, store, logger, metrics },
@@ -122,8 +124,7 @@ export const ciExperiencePlugin = createBackendPlugin({
         registerRoutes(deps.httpRouter, {
           ...{ ...deps, store, sync, claims, providers },
           ingresses: intake.ingresses,
-          listings: changes.listings,
-          insights: changes.insights,
+          ...changes.routeOptions(),
           operatorStatus: OperatorStatus.create({
             ...{ store, metrics },
             hosts: () => deps.toolkit.traffic.hostStates(),
@@ -131,11 +132,7 @@ export const ciExperiencePlugin = createBackendPlugin({
           }),
           allowedServices: config.actions.allowedServices,
           alerts: alerts.routes(),
-          ...{
-            testResults: changes.testResults,
-            quarantines: changes.quarantines,
-          },
-          flakyPolicy: config.testResults.flaky,
+          flakyPolicyOf: flakyPolicyResolver(config.testResults.flaky, logger),
           logLimits: config.logs,
         });
         logger.info(

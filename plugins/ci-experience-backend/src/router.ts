@@ -1,3 +1,4 @@
+import { Entity } from '@backstage/catalog-model';
 import {
   AuditorService,
   CacheService,
@@ -24,6 +25,7 @@ import { ListingCache } from './service/ListingCache';
 import { SourceClaims } from './service/SourceClaims';
 import {
   CiJobLog,
+  CiFailureClass,
   CiRunsResponse,
 } from '@ci-experience/plugin-ci-experience-common';
 import { JobLogReader } from './service/JobLogReader';
@@ -31,6 +33,7 @@ import { OperatorStatus } from './service/OperatorStatus';
 import { createWebhooksRouter, WebhookIngress } from './routes/webhooks';
 import {
   createEntityTestsRouter,
+  createRollupTestsRouter,
   createTestResultsUploadRouter,
 } from './routes/testResults';
 import { FlakyPolicy } from './testResults/flaky';
@@ -66,10 +69,12 @@ export function createRouter(options: {
   operatorStatus?: OperatorStatus;
   /** Test results (`/runs/:id/tests`, an entity's tests); absent, not served. */
   testResults?: TestResultsStore;
-  /** How an entity's tests are judged flaky. */
-  flakyPolicy?: FlakyPolicy;
+  /** How an entity's tests are judged flaky (config's policy, or its own annotation's). */
+  flakyPolicyOf?: (entity: Entity) => FlakyPolicy;
   /** Quarantined tests; served with `testResults`. */
   quarantines?: QuarantineStore;
+  /** The triage rules' class of a failed test's message (its guide). */
+  classifyFailure?: (message: string) => CiFailureClass;
 }): express.Router {
   // Generated from src/schema/openapi.yaml (yarn openapi): requests are
   // validated against the spec before the routes' own checks (which keep
@@ -104,7 +109,14 @@ export function createRouter(options: {
       createEntityTestsRouter({
         ...options,
         store: options.testResults,
-        policy: options.flakyPolicy,
+        policyOf: options.flakyPolicyOf,
+      }),
+    );
+    router.use(
+      createRollupTestsRouter({
+        ...options,
+        store: options.testResults,
+        policyOf: options.flakyPolicyOf,
       }),
     );
     if (options.quarantines) {

@@ -28,6 +28,18 @@ export interface CiRunTest {
   durationMs?: number;
   /** Why it failed or was skipped: the report's message, secrets masked. */
   message?: string;
+  /**
+   * Its last results in this source up to this run (at most 30, oldest
+   * first), this run's included.
+   */
+  history?: CiTestStatus[];
+  /** Its entity's owners quarantined it (active now). */
+  quarantined?: boolean;
+  /**
+   * The troubleshooting guide of the failure class whose rules match its
+   * message (failed and errored tests).
+   */
+  guide?: { id: string; title: string; url: string };
 }
 
 /**
@@ -87,6 +99,28 @@ export interface CiEntityTest {
   timeLostMs: number;
   /** Whether its owners quarantined it. */
   quarantined: boolean;
+  /** Its mean duration over the attempts that timed it (ms). */
+  meanDurationMs?: number;
+}
+
+/**
+ * An entity's tests over a window, added up.
+ *
+ * @public
+ */
+export interface CiEntityTestTotals {
+  /** Tests that ran in the window. */
+  tests: number;
+  /** Of them, flaky. */
+  flaky: number;
+  /** Of them, broken. */
+  broken: number;
+  /** Test attempts (a test in one run attempt) in the window. */
+  runs: number;
+  /** Of them, failed or errored. */
+  failures: number;
+  /** Time lost to flakes (ms). */
+  timeLostMs: number;
 }
 
 /**
@@ -98,6 +132,36 @@ export interface CiEntityTest {
 export interface CiEntityTestsResponse {
   /** The entity's tests over the window. */
   items: CiEntityTest[];
+  /** The window (ISO 8601). */
+  window?: { from: string; to: string };
+  /** The window's totals (every state, whatever `state` filters). */
+  totals?: CiEntityTestTotals;
+  /** The same over the window before it, for the trend. */
+  previous?: CiEntityTestTotals;
+}
+
+/**
+ * A flaky test of a team's or a system's component
+ * (`GET /groups/{namespace}/{name}/tests`, `GET /systems/{namespace}/{name}/tests`).
+ *
+ * @public
+ */
+export interface CiRollupTest extends CiEntityTest {
+  /** The component it belongs to. */
+  entityRef: string;
+}
+
+/**
+ * The flaky tests of every component a group owns or a system holds,
+ * worst first (time lost, then flake rate); at most 500.
+ *
+ * @public
+ */
+export interface CiRollupTestsResponse {
+  /** The flaky tests, worst first. */
+  items: CiRollupTest[];
+  /** The components read. */
+  entities: number;
 }
 
 /**

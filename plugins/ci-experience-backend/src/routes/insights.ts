@@ -209,7 +209,7 @@ export function createInsightsRouter(options: {
  * Components a group owns (relation ownedBy, or spec.owner naming it) or a
  * system holds (relation partOf, or spec.system naming it).
  */
-async function membersOf(
+export async function membersOf(
   catalog: CatalogService,
   kind: 'group' | 'system',
   ref: string,

@@ -11,6 +11,7 @@ import { CatalogService } from '@backstage/plugin-catalog-node';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   ciRunExecutePermission,
+  CiFailureClass,
   CiJobLog,
   CiRunActions,
   CiRunDetail,
@@ -32,6 +33,7 @@ import { CiSyncService } from '../service/CiSyncService';
 import { EntityResolver } from '../service/EntityResolver';
 import { TestResultsStore } from '../testResults/TestResultsStore';
 import { createRunTestsRouter } from './testResults';
+import { QuarantineStore } from '../testResults/QuarantineStore';
 import { RunAccess } from '../service/RunAccess';
 import { JobLogReader } from '../service/JobLogReader';
 import { logTail } from '../service/logTail';
@@ -126,6 +128,10 @@ export function createRunDetailRouter(options: {
   logReader?: JobLogReader<CiJobLog>;
   /** Serves `GET /runs/:id/tests` (docs/tests.md); absent, it is not served. */
   testResults?: TestResultsStore;
+  /** Marks quarantined tests on a run's tests. */
+  quarantines?: Pick<QuarantineStore, 'listForSources'>;
+  /** Links failed tests to the guide of the failure class their message matches. */
+  classifyFailure?: (message: string) => CiFailureClass;
 }): express.Router {
   const { httpAuth, permissions, auditor, store, sync, logger } = options;
   const allowedServices = new Set(options.allowedServices ?? []);
@@ -437,6 +443,8 @@ export function createRunDetailRouter(options: {
         httpAuth,
         store: options.testResults,
         visibleRun,
+        quarantines: options.quarantines,
+        classify: options.classifyFailure,
       }),
     );
   }

@@ -23,6 +23,10 @@ const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name));
 // The sync and the listing settle in a few polls; bounded by polls.
 jest.setTimeout(60_000);
 
+// Two days ago, whenever the test runs: within every window. A run's
+// attempts share its creation time, as GitHub keeps it.
+const CREATED = Date.now() - 2 * 86400_000;
+
 const runOf = (n: number, attempt = 1): CiProviderRun => ({
   providerRunId: String(n),
   attempt,
@@ -33,9 +37,8 @@ const runOf = (n: number, attempt = 1): CiProviderRun => ({
   branch: 'main',
   commitSha: `sha${n}`,
   url: `https://ci.example.com/runs/${n}`,
-  // Two days ago, whenever the test runs: within every window.
-  createdAt: new Date(Date.now() - 2 * 86400_000).toISOString(),
-  updatedAt: new Date(Date.now() - 2 * 86400_000 + 300_000).toISOString(),
+  createdAt: new Date(CREATED + n * 60_000).toISOString(),
+  updatedAt: new Date(CREATED + n * 60_000 + 300_000).toISOString(),
 });
 
 const provider: CiProvider = {
@@ -64,11 +67,18 @@ const app: Entity = {
   spec: { type: 'service', owner: 'team-a', lifecycle: 'production' },
 };
 
+const team: Entity = {
+  apiVersion: 'backstage.io/v1alpha1',
+  kind: 'Group',
+  metadata: { name: 'team-a', namespace: 'default' },
+  spec: { type: 'team', children: [] },
+};
+
 async function start(ciExperience?: Record<string, any>) {
   const { server } = await startTestBackend({
     features: ciPluginFeatures({
       providers: [provider],
-      entities: [app],
+      entities: [app, team],
       allow: [{ provider: 'fake', source: 'org/*' }],
       ciExperience,
     }),
@@ -282,11 +292,15 @@ describe('test results routes', () => {
 
 describe('an entity’s tests', () => {
   it('are judged over the window: a test that failed, then passed on a rerun of its commit, is flaky', async () => {
-    const { http } = await start({ testResults: { flaky: { minRuns: 2 } } });
+    const { http, runs } = await start({
+      testResults: { flaky: { minRuns: 2 } },
+    });
     const report = (status: 'passed' | 'failed') =>
       Buffer.from(
         `<testsuite name="api"><testcase classname="api.Refunds" name="refunds a payment" time="2">${
-          status === 'failed' ? '<failure message="timed out"/>' : ''
+          status === 'failed'
+            ? '<failure message="connect ETIMEDOUT 10.0.0.5:5432"/>'
+            : ''
         }</testcase><testcase classname="api.Refunds" name="lists refunds" time="1"/></testsuite>`,
       );
     // Run 7 (commit sha7): attempt 1 failed the test, attempt 2 passed it.
@@ -314,7 +328,90 @@ describe('an entity’s tests', () => {
       flakeRate: 1,
       quarantined: false,
       id: expect.any(String),
+      meanDurationMs: 2000,
     });
+    // The window's totals, and the window before it (no results then).
+    expect(all.body.totals).toEqual({
+      tests: 2,
+      flaky: 1,
+      broken: 0,
+      runs: 4,
+      failures: 1,
+      timeLostMs: expect.any(Number),
+    });
+    expect(all.body.previous).toEqual({
+      tests: 0,
+      flaky: 0,
+      broken: 0,
+      runs: 0,
+      failures: 0,
+      timeLostMs: 0,
+    });
+    expect(
+      Date.parse(all.body.window.to) - Date.parse(all.body.window.from),
+    ).toBe(7 * 86400_000);
+
+    // The run page: each test's last results (attempt 1, then this one),
+    // and the guide of the failure class its message matches.
+    const attempt = (n: number) =>
+      runs.find(r => r.runNumber === 7 && r.attempt === n)!.id;
+    const onRun = async (id: string) =>
+      (
+        await http
+          .get(`/api/ci-experience/runs/${id}/tests`)
+          .set('Authorization', mockCredentials.user.header())
+      ).body.items as any[];
+    const second = await onRun(attempt(2));
+    expect(second.map(t => [t.name, t.status, t.history])).toEqual([
+      ['lists refunds', 'passed', ['passed', 'passed']],
+      ['refunds a payment', 'passed', ['failed', 'passed']],
+    ]);
+    const [failed] = await onRun(attempt(1));
+    expect(failed).toMatchObject({
+      name: 'refunds a payment',
+      status: 'failed',
+      history: ['failed'],
+      guide: {
+        id: 'network-timeout',
+        title: 'Network or DNS timeout',
+        url: expect.stringMatching(/troubleshooting\/network-timeout\/$/),
+      },
+    });
+    expect(failed.quarantined).toBeUndefined();
+
+    // Its owners quarantine it: marked on the run page.
+    const put = await http
+      .put(
+        `/api/ci-experience/entities/component/default/app/tests/${failed.id}/quarantine`,
+      )
+      .set('Authorization', mockCredentials.user.header())
+      .send({
+        reason: 'times out on the shared database',
+        expiresAt: new Date(Date.now() + 7 * 86400_000).toISOString(),
+      });
+    expect(put.status).toBe(200);
+    expect((await onRun(attempt(1)))[0].quarantined).toBe(true);
+
+    // The team's page: the flaky tests of everything it owns.
+    const rollup = await http
+      .get('/api/ci-experience/groups/default/team-a/tests?window=7d')
+      .set('Authorization', mockCredentials.user.header());
+    expect(rollup.status).toBe(200);
+    expect(rollup.body).toEqual({
+      entities: 1,
+      items: [
+        expect.objectContaining({
+          entityRef: 'component:default/app',
+          name: 'refunds a payment',
+          state: 'flaky',
+          quarantined: true,
+        }),
+      ],
+    });
+    const noTeam = await http
+      .get('/api/ci-experience/groups/default/nobody/tests')
+      .set('Authorization', mockCredentials.user.header());
+    expect(noTeam.status).toBe(404);
     const flaky = await tests('?state=flaky');
     expect(flaky.body.items.map((t: any) => t.name)).toEqual([
       'refunds a payment',

@@ -7,6 +7,10 @@ import { InputError, NotFoundError } from '@backstage/errors';
 import {
   CiEntityTest,
   CiEntityTestsResponse,
+  CiEntityTestTotals,
+  CiFailureClass,
+  CiRollupTest,
+  CiRollupTestsResponse,
   CiRunTestsResponse,
   CiTestResultsAccepted,
 } from '@ci-experience/plugin-ci-experience-common';
@@ -14,10 +18,15 @@ import { CatalogService } from '@backstage/plugin-catalog-node';
 import { z } from 'zod';
 import { CiSyncService } from '../service/CiSyncService';
 import { EntityResolver } from '../service/EntityResolver';
-import { classifyTests, FlakyPolicy } from '../testResults/flaky';
+import {
+  classifyTests,
+  FlakyPolicy,
+  TestOverWindow,
+} from '../testResults/flaky';
 import { QuarantineStore } from '../testResults/QuarantineStore';
-import { stringifyEntityRef } from '@backstage/catalog-model';
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { parseQuery, single } from './query';
+import { membersOf } from './insights';
 import express from 'express';
 import Router from 'express-promise-router';
 import { StoredRun } from '../database/CiStore';
@@ -187,11 +196,24 @@ export function createTestResultsUploadRouter(options: {
   return router;
 }
 
-/** `GET /runs/{id}/tests`: a visible run attempt's tests, failed first. */
+/** Results of a test shown on a run page: the last 30. */
+const HISTORY_LENGTH = 30;
+/** Failed tests whose messages are matched against the triage rules. */
+const MAX_GUIDED = 200;
+
+/**
+ * `GET /runs/{id}/tests`: a visible run attempt's tests, failed first, each
+ * with its last results in the run's workflow, whether it is quarantined,
+ * and (failed ones) the guide of the failure class its message matches.
+ */
 export function createRunTestsRouter(options: {
   httpAuth: HttpAuthService;
-  store: Pick<TestResultsStore, 'listRunTests'>;
+  store: Pick<TestResultsStore, 'listRunTests' | 'recentResults'>;
   visibleRun(id: string, credentials: BackstageCredentials): Promise<StoredRun>;
+  quarantines?: Pick<QuarantineStore, 'listForSources'>;
+  /** The triage rules' class of a failure message, when one matches. */
+  classify?: (message: string) => CiFailureClass;
+  now?: () => Date;
 }) {
   const router = Router();
   router.get('/runs/:id/tests', async (req, res) => {
@@ -199,9 +221,42 @@ export function createRunTestsRouter(options: {
       allow: ['user', 'service'],
     });
     const run = await options.visibleRun(req.params.id, credentials);
-    const body: CiRunTestsResponse = {
-      items: await options.store.listRunTests(run.id),
-    };
+    const items = await options.store.listRunTests(run.id);
+    const [history, quarantines] = await Promise.all([
+      options.store.recentResults(
+        run,
+        items.map(t => t.id),
+        HISTORY_LENGTH,
+      ),
+      options.quarantines?.listForSources(
+        [run.sourceKey],
+        (options.now?.() ?? new Date()).toISOString(),
+      ) ?? [],
+    ]);
+    const quarantined = new Set(quarantines.map(q => q.testId));
+    let guided = 0;
+    for (const test of items) {
+      const past = history.get(test.id);
+      if (past && past.length > 0) test.history = past;
+      if (quarantined.has(test.id)) test.quarantined = true;
+      if (
+        options.classify &&
+        test.message &&
+        (test.status === 'failed' || test.status === 'error') &&
+        guided < MAX_GUIDED
+      ) {
+        guided += 1;
+        const failure = options.classify(test.message);
+        if (failure.guide && failure.id !== 'unknown') {
+          test.guide = {
+            id: failure.id,
+            title: failure.title,
+            url: failure.guide,
+          };
+        }
+      }
+    }
+    const body: CiRunTestsResponse = { items };
     res.json(body);
   });
   return router;
@@ -235,7 +290,8 @@ export const entityTestsQuery = z
 /**
  * `GET /entities/{kind}/{namespace}/{name}/tests?window=&state=`: the
  * entity's tests over the window (default 30d), flaky first, each with
- * its state, attempts, failures, flake rate and time lost.
+ * its state, attempts, failures, flake rate, time lost and mean duration;
+ * with the window's totals and the previous window's, for the trend.
  */
 export function createEntityTestsRouter(options: {
   httpAuth: HttpAuthService;
@@ -243,7 +299,8 @@ export function createEntityTestsRouter(options: {
   sync: Pick<CiSyncService, 'sourcesOf'>;
   store: Pick<TestResultsStore, 'summarizeTests'>;
   quarantines?: Pick<QuarantineStore, 'listForEntity'>;
-  policy?: FlakyPolicy;
+  /** The entity's flaky policy; default the built-in one. */
+  policyOf?: (entity: Entity) => FlakyPolicy;
   now?: () => Date;
 }) {
   const entities = new EntityResolver(options.catalog);
@@ -259,25 +316,175 @@ export function createEntityTestsRouter(options: {
     if (!entity) {
       throw new NotFoundError(`No entity ${kind}:${namespace}/${name}`);
     }
+    const policy = options.policyOf?.(entity);
     const days = WINDOW_DAYS[query.window ?? '30d'];
-    const since = new Date(now().getTime() - days * 24 * 3600_000);
-    const summaries = await options.store.summarizeTests({
-      sourceKeys: options.sync.sourcesOf(entity).map(s => s.key),
-      since: since.toISOString(),
-    });
-    const quarantined = new Set(
-      (
-        (await options.quarantines?.listForEntity(
-          stringifyEntityRef(entity),
-          now().toISOString(),
-        )) ?? []
-      ).map(q => q.testId),
-    );
-    const items: CiEntityTest[] = classifyTests(summaries, options.policy)
+    const to = now();
+    const since = new Date(to.getTime() - days * 24 * 3600_000);
+    const before = new Date(since.getTime() - days * 24 * 3600_000);
+    const sourceKeys = options.sync.sourcesOf(entity).map(s => s.key);
+    const [summaries, previousSummaries, quarantines] = await Promise.all([
+      options.store.summarizeTests({
+        sourceKeys,
+        since: since.toISOString(),
+      }),
+      options.store.summarizeTests({
+        sourceKeys,
+        since: before.toISOString(),
+        until: since.toISOString(),
+      }),
+      options.quarantines?.listForEntity(
+        stringifyEntityRef(entity),
+        to.toISOString(),
+      ) ?? [],
+    ]);
+    const quarantined = new Set(quarantines.map(q => q.testId));
+    const current = classifyTests(summaries, policy);
+    const items: CiEntityTest[] = current
       .filter(t => !query.state || t.state === query.state)
-      .map(t => ({ ...t, quarantined: quarantined.has(t.id) }));
-    const body: CiEntityTestsResponse = { items };
+      .map(t => entityTestOf(t, quarantined.has(t.id)));
+    const body: CiEntityTestsResponse = {
+      items,
+      window: { from: since.toISOString(), to: to.toISOString() },
+      totals: totalsOf(current),
+      previous: totalsOf(classifyTests(previousSummaries, policy)),
+    };
     res.json(body);
   });
+  return router;
+}
+
+/** A test over the window as the API answers it. */
+export function entityTestOf(
+  t: TestOverWindow,
+  quarantined: boolean,
+): CiEntityTest {
+  const test: CiEntityTest = {
+    id: t.id,
+    suite: t.suite,
+    name: t.name,
+    state: t.state,
+    runs: t.runs,
+    failures: t.failures,
+    flakeRate: t.flakeRate,
+    timeLostMs: t.timeLostMs,
+    quarantined,
+  };
+  if (t.meanDurationMs !== undefined) test.meanDurationMs = t.meanDurationMs;
+  return test;
+}
+
+/** A window's figures: tests by state, failures and time lost. */
+export function totalsOf(tests: TestOverWindow[]): CiEntityTestTotals {
+  const count = (state: string) => tests.filter(t => t.state === state).length;
+  return {
+    tests: tests.length,
+    flaky: count('flaky'),
+    broken: count('broken'),
+    runs: tests.reduce((n, t) => n + t.runs, 0),
+    failures: tests.reduce((n, t) => n + t.failures, 0),
+    timeLostMs: tests.reduce((n, t) => n + t.timeLostMs, 0),
+  };
+}
+
+/** The query of a roll-up's tests. */
+export const rollupTestsQuery = z
+  .object({
+    window: single('window').pipe(
+      z
+        .enum(['7d', '30d', '90d'], {
+          errorMap: () => ({ message: 'window must be one of 7d, 30d, 90d' }),
+        })
+        .optional(),
+    ),
+  })
+  .strict();
+
+/** Flaky tests answered at most by a team's or a system's roll-up. */
+const MAX_ROLLUP_TESTS = 500;
+
+/**
+ * `GET /groups/{namespace}/{name}/tests?window=` and
+ * `GET /systems/{namespace}/{name}/tests?window=`: the flaky tests of every
+ * component the group owns or the system holds, worst first (time lost,
+ * then flake rate), each with its component.
+ */
+export function createRollupTestsRouter(options: {
+  httpAuth: HttpAuthService;
+  catalog: CatalogService;
+  sync: Pick<CiSyncService, 'sourcesOf'>;
+  store: Pick<TestResultsStore, 'summarizeTests'>;
+  quarantines?: Pick<QuarantineStore, 'listForEntity'>;
+  policyOf?: (entity: Entity) => FlakyPolicy;
+  now?: () => Date;
+}) {
+  const entities = new EntityResolver(options.catalog);
+  const now = options.now ?? (() => new Date());
+  const router = Router();
+  const rollup = async (
+    req: express.Request,
+    res: express.Response,
+    kind: 'group' | 'system',
+  ) => {
+    const query = parseQuery(rollupTestsQuery, req.query);
+    const credentials = await options.httpAuth.credentials(req, {
+      allow: ['user', 'service'],
+    });
+    const { namespace, name } = req.params;
+    const owner = await entities.get({ kind, namespace, name }, credentials);
+    if (!owner) {
+      throw new NotFoundError(`No ${kind} ${kind}:${namespace}/${name}`);
+    }
+    const members = await membersOf(
+      options.catalog,
+      kind,
+      stringifyEntityRef(owner),
+      credentials,
+    );
+    const days = WINDOW_DAYS[query.window ?? '30d'];
+    const to = now();
+    const since = new Date(to.getTime() - days * 24 * 3600_000).toISOString();
+    const items: CiRollupTest[] = [];
+    // A few components at a time: each is one grouped query.
+    for (let i = 0; i < members.length; i += 4) {
+      const batch = await Promise.all(
+        members.slice(i, i + 4).map(async entity => {
+          const entityRef = stringifyEntityRef(entity);
+          const sourceKeys = options.sync.sourcesOf(entity).map(s => s.key);
+          if (sourceKeys.length === 0) return [];
+          const [summaries, quarantines] = await Promise.all([
+            options.store.summarizeTests({ sourceKeys, since }),
+            options.quarantines?.listForEntity(entityRef, to.toISOString()) ??
+              [],
+          ]);
+          const quarantined = new Set(quarantines.map(q => q.testId));
+          return classifyTests(summaries, options.policyOf?.(entity))
+            .filter(t => t.state === 'flaky')
+            .map(t => ({
+              entityRef,
+              ...entityTestOf(t, quarantined.has(t.id)),
+            }));
+        }),
+      );
+      items.push(...batch.flat());
+    }
+    items.sort(
+      (a, b) =>
+        b.timeLostMs - a.timeLostMs ||
+        b.flakeRate - a.flakeRate ||
+        a.entityRef.localeCompare(b.entityRef) ||
+        a.name.localeCompare(b.name),
+    );
+    const body: CiRollupTestsResponse = {
+      items: items.slice(0, MAX_ROLLUP_TESTS),
+      entities: members.length,
+    };
+    res.json(body);
+  };
+  router.get('/groups/:namespace/:name/tests', (req, res) =>
+    rollup(req, res, 'group'),
+  );
+  router.get('/systems/:namespace/:name/tests', (req, res) =>
+    rollup(req, res, 'system'),
+  );
   return router;
 }

@@ -1,4 +1,10 @@
-import { LifecycleService, LoggerService } from '@backstage/backend-plugin-api';
+import {
+  AuthService,
+  LifecycleService,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import { testReportGlobsResolver } from '../testResults/testReportGlobs';
 import { Config } from '@backstage/config';
 import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
 import { CiProvider } from '@ci-experience/plugin-ci-experience-node';
@@ -32,17 +38,21 @@ export class ChangeProcessing {
     providers: CiProvider[];
     logger: LoggerService;
     lifecycle: LifecycleService;
+    /** Where the test-report annotations of a source's entities are read. */
+    catalog?: CatalogService;
+    auth?: AuthService;
   }): Promise<ChangeProcessing> {
     const { config, store, providers, logger, lifecycle } = options;
+    const classifier = FailureClassifier.fromConfig(options.rootConfig, {
+      logger,
+    });
     const triage = config.triage.enabled
       ? createTriageService({
           store,
           providers,
           logger,
           lifecycle,
-          classifier: FailureClassifier.fromConfig(options.rootConfig, {
-            logger,
-          }),
+          classifier,
         })
       : undefined;
     const insights = await createInsights({
@@ -59,6 +69,16 @@ export class ChangeProcessing {
       providers: config.testResults.fromProviders ? providers : [],
       logger,
       artifactGlobs: config.testResults.artifacts,
+      globsFor:
+        options.catalog && options.auth
+          ? testReportGlobsResolver({
+              catalog: options.catalog,
+              auth: options.auth,
+              claimsOf: key => store.getClaims(key),
+              fallback: config.testResults.artifacts,
+              logger,
+            })
+          : undefined,
       maxBytes: config.testResults.maxBytes,
       lookbackMs: config.testResults.lookbackMs,
     });
@@ -70,6 +90,7 @@ export class ChangeProcessing {
       testResults,
       new KnexQuarantineStore(options.knex),
       fetcher,
+      classifier,
     );
   }
 
@@ -91,6 +112,8 @@ export class ChangeProcessing {
     /** Quarantined tests, which the routes read and owners change. */
     readonly quarantines: KnexQuarantineStore,
     private readonly fetcher: TestResultsFetcher,
+    /** The triage rules, which also link failed tests to their guides. */
+    readonly classifier: FailureClassifier,
   ) {
     this.insights = insights.service;
     this.aggregator = insights.aggregator;
@@ -104,6 +127,17 @@ export class ChangeProcessing {
         keys.forEach(key => this.alerts?.changed(key));
       },
     });
+  }
+
+  /** What the routes read from here. */
+  routeOptions() {
+    return {
+      listings: this.listings,
+      insights: this.insights,
+      testResults: this.testResults,
+      quarantines: this.quarantines,
+      classifyFailure: (message: string) => this.classifier.classify(message),
+    };
   }
 
   /** A source's runs changed. */

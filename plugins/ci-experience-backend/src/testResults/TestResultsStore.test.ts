@@ -277,4 +277,60 @@ describe('KnexTestResultsStore', () => {
       ).toEqual([]);
     },
   );
+  it.each(databases.eachSupportedId())(
+    'answers a test’s last results in the workflow up to an attempt, oldest first, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const ci = await KnexCiStore.fromKnex(knex);
+      await ci.upsertSource({ provider: 'fake', key: KEY, source: 'org/app' });
+      const later = (r: StoredRun, minutes: number): StoredRun => ({
+        ...r,
+        createdAt: new Date(
+          Date.parse(r.createdAt) + minutes * 60_000,
+        ).toISOString(),
+      });
+      await ci.upsertRuns([
+        run('r6', 6, 1),
+        later(run('r7a1', 7, 1), 10),
+        later(run('r7a2', 7, 2), 10),
+        later(run('r8', 8, 1), 20),
+        { ...later(run('n9', 9, 1), 15), workflow: 'Nightly' },
+      ]);
+      const store = new KnexTestResultsStore(knex);
+      const at = '2026-12-03T12:00:00.000Z';
+      const put = (
+        id: string,
+        attempt: number,
+        status: ParsedTestCase['status'],
+      ) =>
+        store.putResults(
+          { id, sourceKey: KEY, attempt },
+          [tc('x', status)],
+          at,
+        );
+      await put('r6', 1, 'passed');
+      await put('r7a1', 1, 'failed');
+      await put('r7a2', 2, 'flaky');
+      await put('r8', 1, 'error');
+      await put('n9', 1, 'skipped');
+      const x = testIdOf(KEY, tc('x', 'passed'));
+      const history = async (id: string, limit = 30) => {
+        const r = (await ci.getRun(id))!;
+        return (await store.recentResults(r, [x, 'other'], limit)).get(x);
+      };
+      // Attempt 1 of run 7 does not see its re-run, nor run 8, nor Nightly.
+      expect(await history('r7a1')).toEqual(['passed', 'failed']);
+      expect(await history('r7a2')).toEqual(['passed', 'failed', 'flaky']);
+      expect(await history('r8')).toEqual([
+        'passed',
+        'failed',
+        'flaky',
+        'error',
+      ]);
+      expect(await history('r8', 2)).toEqual(['flaky', 'error']);
+      expect(
+        await store.recentResults((await ci.getRun('r8'))!, [], 30),
+      ).toEqual(new Map());
+    },
+  );
 });

@@ -80,7 +80,12 @@ export interface TestResultsStore {
    * first; a test absent from an attempt has no entry for it.
    */
   recentResults(
-    run: { sourceKey: string; workflow: string; createdAt: string },
+    run: {
+      sourceKey: string;
+      workflow: string;
+      createdAt: string;
+      attempt: number;
+    },
     testIds: string[],
     limit: number,
   ): Promise<Map<string, TestCaseStatus[]>>;
@@ -356,7 +361,12 @@ export class KnexTestResultsStore implements TestResultsStore {
   }
 
   async recentResults(
-    run: { sourceKey: string; workflow: string; createdAt: string },
+    run: {
+      sourceKey: string;
+      workflow: string;
+      createdAt: string;
+      attempt: number;
+    },
     testIds: string[],
     limit: number,
   ): Promise<Map<string, TestCaseStatus[]>> {
@@ -366,7 +376,16 @@ export class KnexTestResultsStore implements TestResultsStore {
     // results by primary key: never a scan of a test's whole history.
     const attempts: Array<{ id: string }> = await this.db('ci_runs')
       .where({ source_key: run.sourceKey, workflow: run.workflow })
-      .where('created_at', '<=', run.createdAt)
+      // Up to this attempt: a re-run keeps its run's creation time.
+      .where(q =>
+        q
+          .where('created_at', '<', run.createdAt)
+          .orWhere(same =>
+            same
+              .where('created_at', run.createdAt)
+              .where('attempt', '<=', run.attempt),
+          ),
+      )
       .orderBy([
         { column: 'created_at', order: 'desc' },
         { column: 'attempt', order: 'desc' },

@@ -12,6 +12,7 @@ import {
   CiJobLog,
   CiRerunRequest,
   CiRollupResponse,
+  CiRollupTestsResponse,
   CiRunDetail,
   CiRunTestsResponse,
   CiRunsQuery,
@@ -137,6 +138,18 @@ export interface CiExperienceApi {
     systemRef: CompoundEntityRef,
     window?: CiInsightsWindow,
   ): Promise<CiRollupResponse>;
+
+  /** The flaky tests of the components a group owns, worst first. */
+  getGroupFlakyTests(
+    groupRef: CompoundEntityRef,
+    window?: CiInsightsWindow,
+  ): Promise<CiRollupTestsResponse>;
+
+  /** The flaky tests of a system's components, worst first. */
+  getSystemFlakyTests(
+    systemRef: CompoundEntityRef,
+    window?: CiInsightsWindow,
+  ): Promise<CiRollupTestsResponse>;
 
   /** An entity's alert rules, with their state; never a Slack URL. */
   getAlertRules(entityRef: CompoundEntityRef): Promise<CiAlertRulesResponse>;

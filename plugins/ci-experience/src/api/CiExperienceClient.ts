@@ -12,6 +12,7 @@ import {
   CiJobLog,
   CiRerunRequest,
   CiRollupResponse,
+  CiRollupTestsResponse,
   CiRunDetail,
   CiRunsQuery,
   CiRunsResponse,
@@ -221,6 +222,28 @@ export class CiExperienceClient implements CiExperienceApi {
   ): Promise<CiRollupResponse> {
     return this.call<'GetSystemInsights', CiRollupResponse>(
       'GetSystemInsights',
+      { path: rollupParams(systemRef), query: { window } },
+    );
+  }
+
+  /** {@inheritDoc CiExperienceApi.getGroupFlakyTests} */
+  async getGroupFlakyTests(
+    groupRef: CompoundEntityRef,
+    window?: CiInsightsWindow,
+  ): Promise<CiRollupTestsResponse> {
+    return this.call<'ListGroupFlakyTests', CiRollupTestsResponse>(
+      'ListGroupFlakyTests',
+      { path: rollupParams(groupRef), query: { window } },
+    );
+  }
+
+  /** {@inheritDoc CiExperienceApi.getSystemFlakyTests} */
+  async getSystemFlakyTests(
+    systemRef: CompoundEntityRef,
+    window?: CiInsightsWindow,
+  ): Promise<CiRollupTestsResponse> {
+    return this.call<'ListSystemFlakyTests', CiRollupTestsResponse>(
+      'ListSystemFlakyTests',
       { path: rollupParams(systemRef), query: { window } },
     );
   }

@@ -438,6 +438,8 @@ export function insightsApiStubs() {
     getInsights: jest.fn(async () => makeEmptyInsights()),
     getGroupInsights: jest.fn(async () => makeRollup()),
     getSystemInsights: jest.fn(async () => makeRollup()),
+    getGroupFlakyTests: jest.fn(async () => ({ items: [], entities: 0 })),
+    getSystemFlakyTests: jest.fn(async () => ({ items: [], entities: 0 })),
   };
 }
 

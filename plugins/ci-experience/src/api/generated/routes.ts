@@ -121,6 +121,13 @@ export type CiApiRunTest = {
   status: CiApiTestStatus;
   durationMs?: number;
   message?: string;
+  history?: Array<CiApiTestStatus>;
+  quarantined?: boolean;
+  guide?: {
+    id: string;
+    title: string;
+    url: string;
+  };
 };
 
 /** The spec's `EntityTest` schema. @internal */
@@ -134,6 +141,22 @@ export type CiApiEntityTest = {
   flakeRate: number;
   timeLostMs: number;
   quarantined: boolean;
+  meanDurationMs?: number;
+};
+
+/** The spec's `RollupTest` schema. @internal */
+export type CiApiRollupTest = CiApiEntityTest & {
+  entityRef: string;
+};
+
+/** The spec's `TestTotals` schema. @internal */
+export type CiApiTestTotals = {
+  tests: number;
+  flaky: number;
+  broken: number;
+  runs: number;
+  failures: number;
+  timeLostMs: number;
 };
 
 /** The spec's `Quarantine` schema. @internal */
@@ -223,6 +246,12 @@ export type CiApiOperations = {
     bodyRequired: false;
     response: {
       items: Array<CiApiEntityTest>;
+      window?: {
+        from: string;
+        to: string;
+      };
+      totals?: CiApiTestTotals;
+      previous?: CiApiTestTotals;
     };
   };
   /** GET /entities/{kind}/{namespace}/{name}/quarantine */
@@ -323,6 +352,28 @@ export type CiApiOperations = {
     body: undefined;
     bodyRequired: false;
     response: CiApiRollup;
+  };
+  /** GET /groups/{namespace}/{name}/tests */
+  ListGroupFlakyTests: {
+    path: { namespace: string; name: string };
+    query: { window?: string };
+    body: undefined;
+    bodyRequired: false;
+    response: {
+      items: Array<CiApiRollupTest>;
+      entities: number;
+    };
+  };
+  /** GET /systems/{namespace}/{name}/tests */
+  ListSystemFlakyTests: {
+    path: { namespace: string; name: string };
+    query: { window?: string };
+    body: undefined;
+    bodyRequired: false;
+    response: {
+      items: Array<CiApiRollupTest>;
+      entities: number;
+    };
   };
   /** GET /systems/{namespace}/{name}/insights */
   GetSystemInsights: {
@@ -483,6 +534,16 @@ export const CI_API_ROUTES = {
   GetGroupInsights: {
     method: 'GET',
     path: '/groups/{namespace}/{name}/insights',
+    query: ['window'],
+  },
+  ListGroupFlakyTests: {
+    method: 'GET',
+    path: '/groups/{namespace}/{name}/tests',
+    query: ['window'],
+  },
+  ListSystemFlakyTests: {
+    method: 'GET',
+    path: '/systems/{namespace}/{name}/tests',
     query: ['window'],
   },
   GetSystemInsights: {

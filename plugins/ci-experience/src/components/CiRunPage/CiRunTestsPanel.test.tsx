@@ -91,6 +91,66 @@ describe('CiRunTestsPanel', () => {
     ).toBeInTheDocument();
   });
 
+  it('shows each test’s last results, a quarantine, and the guide its failure matches', async () => {
+    // As plugins/ci-experience-backend/src/routes/testResults.test.ts reads
+    // it back: a failure whose message the network-timeout rule matches.
+    server.use(
+      http.get(`${BASE}/runs/r9/tests`, () =>
+        HttpResponse.json({
+          items: [
+            {
+              id: 'b1',
+              suite: 'api',
+              classname: 'api.Refunds',
+              name: 'refunds a payment',
+              status: 'failed',
+              message: 'connect ETIMEDOUT 10.0.0.5:5432',
+              history: ['passed', 'flaky', 'passed', 'failed'],
+              quarantined: true,
+              guide: {
+                id: 'network-timeout',
+                title: 'Network or DNS timeout',
+                url: '/docs/default/component/ci-experience/troubleshooting/network-timeout/',
+              },
+            },
+            {
+              id: 'b2',
+              suite: 'api',
+              name: 'lists refunds',
+              status: 'passed',
+              history: ['passed'],
+            },
+          ],
+        }),
+      ),
+    );
+    render('r9');
+    await screen.findByTestId('tests-summary');
+    const [first, second] = screen.getAllByRole('row').slice(1);
+    const bars = within(first).getByTestId('test-history');
+    expect(bars).toHaveAttribute(
+      'aria-label',
+      'Last 4 results: 2 passed, 1 failed, 1 flaky',
+    );
+    expect(
+      [...bars.querySelectorAll('rect')].map(r =>
+        r.getAttribute('data-status'),
+      ),
+    ).toEqual(['passed', 'flaky', 'passed', 'failed']);
+    expect(within(first).getByTestId('test-quarantined')).toBeInTheDocument();
+    expect(within(first).getByTestId('test-guide')).toHaveTextContent(
+      'Network or DNS timeout: How to fix',
+    );
+    expect(
+      within(first).getByRole('link', { name: 'How to fix' }),
+    ).toHaveAttribute(
+      'href',
+      '/docs/default/component/ci-experience/troubleshooting/network-timeout/',
+    );
+    expect(within(second).queryByTestId('test-quarantined')).toBeNull();
+    expect(within(second).queryByTestId('test-guide')).toBeNull();
+  });
+
   it('says how to send results when the run has none, and why it could not read them', async () => {
     server.use(
       http.get(`${BASE}/runs/empty/tests`, () =>

@@ -42,6 +42,55 @@ function StatusChip(props: { status: CiTestStatus }) {
   );
 }
 
+const HISTORY_COLOR: Record<CiTestStatus, string> = {
+  passed: '#2e7d32',
+  failed: '#c62828',
+  error: '#c62828',
+  flaky: '#ef6c00',
+  skipped: '#9e9e9e',
+};
+
+/**
+ * The test's last results in this workflow, oldest first, one bar each:
+ * green passed, red failed, orange flaky, grey skipped; this run's last.
+ */
+export function TestHistory(props: { history?: CiTestStatus[] }) {
+  const history = props.history ?? [];
+  if (history.length === 0) return null;
+  const counts = (s: CiTestStatus) => history.filter(h => h === s).length;
+  const failed = counts('failed') + counts('error');
+  const label = `Last ${history.length} results: ${[
+    `${counts('passed')} passed`,
+    failed ? `${failed} failed` : '',
+    counts('flaky') ? `${counts('flaky')} flaky` : '',
+    counts('skipped') ? `${counts('skipped')} skipped` : '',
+  ]
+    .filter(Boolean)
+    .join(', ')}`;
+  return (
+    <svg
+      width={history.length * 4}
+      height={14}
+      role="img"
+      aria-label={label}
+      data-testid="test-history"
+    >
+      <title>{label}</title>
+      {history.map((status, i) => (
+        <rect
+          key={i}
+          x={i * 4}
+          y={status === 'passed' ? 6 : 0}
+          width={3}
+          height={status === 'passed' ? 8 : 14}
+          fill={HISTORY_COLOR[status]}
+          data-status={status}
+        />
+      ))}
+    </svg>
+  );
+}
+
 const columns: TableColumn<CiRunTest>[] = [
   {
     title: 'Test',
@@ -63,14 +112,38 @@ const columns: TableColumn<CiRunTest>[] = [
             {test.message}
           </Typography>
         )}
+        {test.guide && (
+          <Typography variant="body2" data-testid="test-guide">
+            {test.guide.title}: <Link to={test.guide.url}>How to fix</Link>
+          </Typography>
+        )}
       </Box>
     ),
   },
   {
     title: 'Result',
     field: 'status',
-    width: '120px',
-    render: test => <StatusChip status={test.status} />,
+    width: '140px',
+    render: test => (
+      <Box display="flex" flexWrap="wrap" style={{ gap: 4 }}>
+        <StatusChip status={test.status} />
+        {test.quarantined && (
+          <Chip
+            size="small"
+            variant="outlined"
+            label="quarantined"
+            data-testid="test-quarantined"
+          />
+        )}
+      </Box>
+    ),
+  },
+  {
+    title: 'Last results',
+    field: 'history',
+    width: '140px',
+    sorting: false,
+    render: test => <TestHistory history={test.history} />,
   },
   {
     title: 'Duration',

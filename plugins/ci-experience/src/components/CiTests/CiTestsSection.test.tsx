@@ -167,4 +167,70 @@ describe('CiTestsSection', () => {
       ),
     ).toBeInTheDocument();
   });
+  it('shows the trend against the 30 days before, and the slowest and most failing tests', async () => {
+    server.use(
+      http.get(`${BASE}/entities/component/default/trend/tests`, () =>
+        HttpResponse.json({
+          items: TESTS.items.map((t, i) => ({
+            ...t,
+            meanDurationMs: [2000, 500, 90_000][i],
+          })),
+          window: {
+            from: '2026-11-03T00:00:00.000Z',
+            to: '2026-12-03T00:00:00.000Z',
+          },
+          totals: {
+            tests: 3,
+            flaky: 1,
+            broken: 1,
+            runs: 88,
+            failures: 9,
+            timeLostMs: 1_260_000,
+          },
+          previous: {
+            tests: 3,
+            flaky: 0,
+            broken: 0,
+            runs: 80,
+            failures: 2,
+            timeLostMs: 0,
+          },
+        }),
+      ),
+    );
+    await render('trend', AuthorizeResult.DENY);
+    expect(await screen.findByTestId('tests-trend')).toHaveTextContent(
+      '1 flaky (0 flaky the 30 days before) · 10.2 % of test runs failed (2.5 % of test runs failed the 30 days before) · 21m 0s lost to flakes (no time lost to flakes the 30 days before)',
+    );
+    const names = () =>
+      screen
+        .getAllByRole('row')
+        .slice(1)
+        .map(r => within(r).getAllByRole('cell')[0].textContent);
+    expect(names()).toEqual([
+      expect.stringContaining('refunds a payment'),
+      expect.stringContaining('settles a batch'),
+    ]);
+    fireEvent.mouseDown(
+      screen.getByRole('button', { name: /Flaky and broken/ }),
+    );
+    fireEvent.click(await screen.findByRole('option', { name: 'Slowest' }));
+    expect(
+      await screen.findByText(/The 20 slowest tests, last 30 days/),
+    ).toBeInTheDocument();
+    expect(names()).toEqual([
+      expect.stringContaining('lists refunds'),
+      expect.stringContaining('refunds a payment'),
+      expect.stringContaining('settles a batch'),
+    ]);
+    fireEvent.mouseDown(screen.getByRole('button', { name: /Slowest/ }));
+    fireEvent.click(
+      await screen.findByRole('option', { name: 'Most failing' }),
+    );
+    await screen.findByText(/The 20 tests that failed most/);
+    expect(names()).toEqual([
+      expect.stringContaining('settles a batch'),
+      expect.stringContaining('refunds a payment'),
+    ]);
+  });
 });

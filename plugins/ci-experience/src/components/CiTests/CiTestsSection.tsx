@@ -15,6 +15,8 @@ import { useEntity } from '@backstage/plugin-catalog-react';
 import { usePermission } from '@backstage/plugin-permission-react';
 import {
   CiEntityTest,
+  CiEntityTestsResponse,
+  CiEntityTestTotals,
   CiTestState,
   ciTestQuarantinePermission,
 } from '@ci-experience/plugin-ci-experience-common';
@@ -35,6 +37,65 @@ import { formatDuration } from '../../lib/format';
 /** The guide on flaky tests, in TechDocs. */
 export const FLAKY_TESTS_GUIDE =
   '/docs/default/component/ci-experience/troubleshooting/flaky-tests/';
+
+/** The card's views of the entity's tests. */
+export type CiTestsView = 'flaky' | 'slowest' | 'failing';
+
+const VIEWS: Array<{ value: CiTestsView; label: string; subheader: string }> = [
+  {
+    value: 'flaky',
+    label: 'Flaky and broken',
+    subheader: 'Flaky and broken tests, last 30 days, by time lost',
+  },
+  {
+    value: 'slowest',
+    label: 'Slowest',
+    subheader: 'The 20 slowest tests, last 30 days, by mean duration',
+  },
+  {
+    value: 'failing',
+    label: 'Most failing',
+    subheader: 'The 20 tests that failed most, last 30 days',
+  },
+];
+
+/** The tests a view shows, in its order. */
+export function testsOf(items: CiEntityTest[], view: CiTestsView) {
+  if (view === 'slowest') {
+    return items
+      .filter(t => t.meanDurationMs !== undefined)
+      .sort((a, b) => b.meanDurationMs! - a.meanDurationMs!)
+      .slice(0, 20);
+  }
+  if (view === 'failing') {
+    return items
+      .filter(t => t.failures > 0)
+      .sort((a, b) => b.failures - a.failures || b.runs - a.runs)
+      .slice(0, 20);
+  }
+  return items.filter(t => t.state !== 'stable' || t.quarantined);
+}
+
+const change = (now: number, before: number, unit: (n: number) => string) =>
+  now === before
+    ? `${unit(now)} (same as the 30 days before)`
+    : `${unit(now)} (${unit(before)} the 30 days before)`;
+
+/** "3 flaky (1 the 30 days before) · …": the window against the one before. */
+export function describeTrend(
+  totals: CiEntityTestTotals,
+  previous: CiEntityTestTotals,
+): string {
+  const rate = (t: CiEntityTestTotals) =>
+    t.runs ? Math.round((t.failures / t.runs) * 1000) / 10 : 0;
+  return [
+    change(totals.flaky, previous.flaky, n => `${n} flaky`),
+    change(rate(totals), rate(previous), n => `${n} % of test runs failed`),
+    change(totals.timeLostMs, previous.timeLostMs, n =>
+      n > 0 ? `${formatDuration(n)} lost to flakes` : 'no time lost to flakes',
+    ),
+  ].join(' · ');
+}
 
 /** How long a quarantine may be asked for, in days (the backend allows 90). */
 const QUARANTINE_DAYS = [7, 14, 30, 90];
@@ -134,16 +195,17 @@ export function CiTestsSection() {
     resourceRef: entityRef,
   });
   const [state, setState] = useState<{
-    items?: CiEntityTest[];
+    response?: CiEntityTestsResponse;
     error?: Error;
   }>();
+  const [view, setView] = useState<CiTestsView>('flaky');
   const [reloads, setReloads] = useState(0);
   const [asking, setAsking] = useState<CiEntityTest>();
 
   useEffect(() => {
     let current = true;
     api.getEntityTests(ref).then(
-      ({ items }) => current && setState({ items }),
+      response => current && setState({ response }),
       error => current && setState({ error }),
     );
     return () => {
@@ -212,6 +274,13 @@ export function CiTestsSection() {
       type: 'numeric',
       render: t => (t.timeLostMs > 0 ? formatDuration(t.timeLostMs) : '–'),
     },
+    {
+      title: 'Mean duration',
+      field: 'meanDurationMs',
+      type: 'numeric',
+      render: t =>
+        t.meanDurationMs === undefined ? '–' : formatDuration(t.meanDurationMs),
+    },
   ];
   if (mayQuarantine) {
     columns.push({
@@ -238,39 +307,73 @@ export function CiTestsSection() {
     });
   }
 
+  const items = state?.response?.items ?? [];
+  const current = VIEWS.find(v => v.value === view)!;
   let body;
   if (!state) body = <Progress />;
   else if (state.error) body = <ResponseErrorPanel error={state.error} />;
   else {
-    const shown = (state.items ?? []).filter(
-      t => t.state !== 'stable' || t.quarantined,
+    const shown = testsOf(items, view);
+    const { totals, previous } = state.response ?? {};
+    body = (
+      <>
+        {totals && previous && totals.tests > 0 && (
+          <Typography
+            variant="body2"
+            color="textSecondary"
+            paragraph
+            data-testid="tests-trend"
+          >
+            {describeTrend(totals, previous)}
+          </Typography>
+        )}
+        {shown.length === 0 ? (
+          <Typography variant="body2" color="textSecondary">
+            {items.length
+              ? `No ${
+                  view === 'failing' ? 'failing' : 'flaky or broken'
+                } tests among ${items.length} in the last 30 days.`
+              : 'No test results in the last 30 days.'}{' '}
+            <Link to={FLAKY_TESTS_GUIDE}>Flaky tests</Link>
+          </Typography>
+        ) : (
+          <Table<CiEntityTest>
+            columns={columns}
+            data={shown}
+            options={{
+              paging: shown.length > 20,
+              pageSize: 20,
+              search: false,
+              toolbar: false,
+              padding: 'dense',
+            }}
+          />
+        )}
+      </>
     );
-    body =
-      shown.length === 0 ? (
-        <Typography variant="body2" color="textSecondary">
-          {state.items?.length
-            ? `No flaky or broken tests among ${state.items.length} in the last 30 days.`
-            : 'No test results in the last 30 days.'}{' '}
-          <Link to={FLAKY_TESTS_GUIDE}>Flaky tests</Link>
-        </Typography>
-      ) : (
-        <Table<CiEntityTest>
-          columns={columns}
-          data={shown}
-          options={{
-            paging: shown.length > 20,
-            pageSize: 20,
-            search: false,
-            toolbar: false,
-            padding: 'dense',
-          }}
-        />
-      );
   }
   return (
     <InfoCard
       title="Tests"
-      subheader="Flaky and broken tests, last 30 days, by time lost"
+      subheader={current.subheader}
+      action={
+        <Box mt={1} mr={1}>
+          <TextField
+            select
+            size="small"
+            label="Show"
+            value={view}
+            onChange={e => setView(e.target.value as CiTestsView)}
+            inputProps={{ 'data-testid': 'tests-view' }}
+          >
+            {VIEWS.map(v => (
+              <MenuItem key={v.value} value={v.value}>
+                {v.label}
+              </MenuItem>
+            ))}
+          </TextField>
+        </Box>
+      }
     >
       {body}
       <QuarantineDialog

@@ -245,4 +245,60 @@ describe('EntityCiRollupContent', () => {
     );
     expect(api.getGroupInsights).toHaveBeenCalledTimes(2);
   });
+  it("lists the flaky tests of the team's components, worst first, each linking to its CI tab", async () => {
+    // As plugins/ci-experience-backend/src/routes/testResults.test.ts reads
+    // GET /groups/{namespace}/{name}/tests back.
+    const getGroupFlakyTests = jest.fn(async () => ({
+      entities: 2,
+      items: [
+        {
+          entityRef: 'component:default/checkout',
+          id: 'c'.repeat(32),
+          suite: 'web',
+          name: 'applies a coupon',
+          state: 'flaky' as const,
+          runs: 40,
+          failures: 4,
+          flakeRate: 0.1,
+          timeLostMs: 600_000,
+          quarantined: true,
+        },
+        {
+          entityRef: 'component:default/payments',
+          id: 'p'.repeat(32),
+          suite: 'api',
+          name: 'refunds a payment',
+          state: 'flaky' as const,
+          runs: 41,
+          failures: 3,
+          flakeRate: 0.0732,
+          timeLostMs: 300_000,
+          quarantined: false,
+        },
+      ],
+    }));
+    await render(
+      fakeApi({ getGroupFlakyTests }),
+      group,
+      <EntityCiRollupContent />,
+    );
+    const card = await screen.findByTestId('flaky-tests-rollup');
+    await within(card).findByText('applies a coupon');
+    const rows = within(card).getAllByRole('row').slice(1);
+    expect(
+      rows.map(r => within(r).getAllByRole('cell')[0].textContent),
+    ).toEqual([
+      expect.stringContaining('applies a coupon'),
+      expect.stringContaining('refunds a payment'),
+    ]);
+    expect(
+      within(rows[0]).getByRole('link', { name: 'checkout' }),
+    ).toHaveAttribute('href', ciTabPath('component:default/checkout'));
+    expect(within(rows[0]).getByText('quarantined')).toBeInTheDocument();
+    expect(within(rows[1]).getByText('7.3 %')).toBeInTheDocument();
+    expect(getGroupFlakyTests).toHaveBeenCalledWith(
+      { kind: 'Group', namespace: 'default', name: 'payments-team' },
+      '30d',
+    );
+  });
 });

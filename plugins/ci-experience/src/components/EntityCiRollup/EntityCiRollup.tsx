@@ -37,6 +37,7 @@ import {
 import { CiRunStatus } from '../CiRunStatus';
 import { DEFAULT_INSIGHTS_WINDOW } from '../CiInsights';
 import { ciTabPath, rollupItemName, sortRollupItems } from './rollup';
+import { FlakyTestsRollup } from './FlakyTestsRollup';
 
 const WINDOW_LABELS: Record<CiInsightsWindow, string> = {
   '7d': 'Last 7 days',
@@ -328,23 +329,30 @@ export function EntityCiRollupContent() {
   }
   const title = titleOf(kind);
   return (
-    <InfoCard
-      title={title}
-      subheader="On the default branch, worst first. Health is the success rate times (1 − flaky rate)."
-      action={
-        <Box mt={1} mr={1}>
-          <WindowSelect value={window} onChange={setWindow} />
-        </Box>
-      }
-    >
-      <RollupView
-        key={stringifyEntityRef(entity)}
+    <Box display="flex" flexDirection="column" style={{ gap: 24 }}>
+      <InfoCard
+        title={title}
+        subheader="On the default branch, worst first. Health is the success rate times (1 − flaky rate)."
+        action={
+          <Box mt={1} mr={1}>
+            <WindowSelect value={window} onChange={setWindow} />
+          </Box>
+        }
+      >
+        <RollupView
+          key={stringifyEntityRef(entity)}
+          kind={kind}
+          entityRef={getCompoundEntityRef(entity)}
+          detailed
+          title={title}
+          window={window}
+        />
+      </InfoCard>
+      <FlakyTestsRollup
         kind={kind}
         entityRef={getCompoundEntityRef(entity)}
-        detailed
-        title={title}
         window={window}
       />
-    </InfoCard>
+    </Box>
   );
 }

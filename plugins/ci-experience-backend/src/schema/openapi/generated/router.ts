@@ -397,6 +397,32 @@ export const spec = {
           message: {
             type: 'string',
           },
+          history: {
+            type: 'array',
+            description:
+              "Its last results in the run's workflow up to this run (at most 30), oldest first.",
+            items: {
+              $ref: '#/components/schemas/TestStatus',
+            },
+          },
+          quarantined: {
+            type: 'boolean',
+          },
+          guide: {
+            type: 'object',
+            required: ['id', 'title', 'url'],
+            properties: {
+              id: {
+                type: 'string',
+              },
+              title: {
+                type: 'string',
+              },
+              url: {
+                type: 'string',
+              },
+            },
+          },
         },
       },
       EntityTest: {
@@ -440,6 +466,56 @@ export const spec = {
           },
           quarantined: {
             type: 'boolean',
+          },
+          meanDurationMs: {
+            type: 'number',
+          },
+        },
+      },
+      RollupTest: {
+        allOf: [
+          {
+            $ref: '#/components/schemas/EntityTest',
+          },
+          {
+            type: 'object',
+            required: ['entityRef'],
+            properties: {
+              entityRef: {
+                type: 'string',
+              },
+            },
+          },
+        ],
+      },
+      TestTotals: {
+        type: 'object',
+        required: [
+          'tests',
+          'flaky',
+          'broken',
+          'runs',
+          'failures',
+          'timeLostMs',
+        ],
+        properties: {
+          tests: {
+            type: 'integer',
+          },
+          flaky: {
+            type: 'integer',
+          },
+          broken: {
+            type: 'integer',
+          },
+          runs: {
+            type: 'integer',
+          },
+          failures: {
+            type: 'integer',
+          },
+          timeLostMs: {
+            type: 'number',
           },
         },
       },
@@ -779,6 +855,26 @@ export const spec = {
                       items: {
                         $ref: '#/components/schemas/EntityTest',
                       },
+                    },
+                    window: {
+                      type: 'object',
+                      required: ['from', 'to'],
+                      properties: {
+                        from: {
+                          type: 'string',
+                          format: 'date-time',
+                        },
+                        to: {
+                          type: 'string',
+                          format: 'date-time',
+                        },
+                      },
+                    },
+                    totals: {
+                      $ref: '#/components/schemas/TestTotals',
+                    },
+                    previous: {
+                      $ref: '#/components/schemas/TestTotals',
                     },
                   },
                 },
@@ -1266,6 +1362,96 @@ export const spec = {
               'application/json': {
                 schema: {
                   $ref: '#/components/schemas/Rollup',
+                },
+              },
+            },
+          },
+          default: {
+            $ref: '#/components/responses/Error',
+          },
+        },
+      },
+    },
+    '/groups/{namespace}/{name}/tests': {
+      get: {
+        operationId: 'ListGroupFlakyTests',
+        description:
+          'The flaky tests of the components a group owns, worst first (docs/tests.md).',
+        parameters: [
+          {
+            $ref: '#/components/parameters/namespace',
+          },
+          {
+            $ref: '#/components/parameters/name',
+          },
+          {
+            $ref: '#/components/parameters/window',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The flaky tests.',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['items', 'entities'],
+                  properties: {
+                    items: {
+                      type: 'array',
+                      items: {
+                        $ref: '#/components/schemas/RollupTest',
+                      },
+                    },
+                    entities: {
+                      type: 'integer',
+                    },
+                  },
+                },
+              },
+            },
+          },
+          default: {
+            $ref: '#/components/responses/Error',
+          },
+        },
+      },
+    },
+    '/systems/{namespace}/{name}/tests': {
+      get: {
+        operationId: 'ListSystemFlakyTests',
+        description:
+          "The flaky tests of a system's components, worst first (docs/tests.md).",
+        parameters: [
+          {
+            $ref: '#/components/parameters/namespace',
+          },
+          {
+            $ref: '#/components/parameters/name',
+          },
+          {
+            $ref: '#/components/parameters/window',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The flaky tests.',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['items', 'entities'],
+                  properties: {
+                    items: {
+                      type: 'array',
+                      items: {
+                        $ref: '#/components/schemas/RollupTest',
+                      },
+                    },
+                    entities: {
+                      type: 'integer',
+                    },
+                  },
                 },
               },
             },
