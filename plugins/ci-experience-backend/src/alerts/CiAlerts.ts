@@ -81,7 +81,7 @@ export class CiAlerts {
       store,
       insights: options.insights,
       tests: {
-        summarize: query => testResults.summarizeTests(query),
+        aggregate: query => testResults.aggregateTests(query),
         quarantines: (entityRef, now) =>
           quarantines.listForEntity(entityRef, now),
       },

@@ -139,7 +139,7 @@ describe.each(databases.eachSupportedId())(
         logger: mockServices.logger.mock(),
         now,
         tests: {
-          summarize: query => tests.summarizeTests(query),
+          aggregate: query => tests.aggregateTests(query),
           quarantines: (entityRef, at) =>
             quarantines.listForEntity(entityRef, at),
         },

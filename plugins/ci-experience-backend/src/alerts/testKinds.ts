@@ -1,9 +1,9 @@
 import { CiAlertParams } from '@ci-experience/plugin-ci-experience-common';
 import {
-  classifyTests,
   DEFAULT_FLAKY_POLICY,
   FlakyPolicy,
-  TestCommitSummary,
+  judgeTests,
+  TestAggregate,
 } from '../testResults/flaky';
 import { Verdict } from './evaluate';
 
@@ -33,12 +33,12 @@ export interface AlertQuarantine {
 
 /** Where the test kinds read test results and quarantines. */
 export interface AlertTestData {
-  /** Each test's results per commit over the sources' attempts in [since, until). */
-  summarize(query: {
+  /** Each test's commits added up over the sources' attempts in [since, until). */
+  aggregate(query: {
     sourceKeys: string[];
     since: string;
     until: string;
-  }): Promise<TestCommitSummary[]>;
+  }): Promise<TestAggregate[]>;
   /** The entity's quarantines active at `now`. */
   quarantines(entityRef: string, now: string): Promise<AlertQuarantine[]>;
 }
@@ -62,7 +62,7 @@ function some(items: string[], shown = 3): string {
  * not quarantined.
  */
 export function newFlakyVerdict(
-  summaries: TestCommitSummary[],
+  aggregates: TestAggregate[],
   quarantined: Set<string>,
   params: CiAlertParams,
   t: number,
@@ -70,7 +70,7 @@ export function newFlakyVerdict(
 ): Verdict {
   const days = params.days ?? 7;
   const from = t - days * DAY;
-  const fresh = classifyTests(summaries, policy).filter(
+  const fresh = judgeTests(aggregates, policy).filter(
     test =>
       test.state === 'flaky' &&
       !quarantined.has(test.id) &&
@@ -103,30 +103,22 @@ export function newFlakyVerdict(
  * at least `minRuns` attempts. The worst first.
  */
 export function failureRateVerdict(
-  summaries: TestCommitSummary[],
+  aggregates: TestAggregate[],
   quarantined: Set<string>,
   params: CiAlertParams,
 ): Verdict {
   const minRuns = params.minRuns ?? 10;
   const days = params.windowDays ?? 7;
   const limit = params.abovePercent ?? 100;
-  const byTest = new Map<
-    string,
-    { suite: string; name: string; runs: number; failed: number }
-  >();
-  for (const s of summaries) {
-    if (quarantined.has(s.testId)) continue;
-    const test = byTest.get(s.testId) ?? {
-      suite: s.suite,
-      name: s.name,
-      runs: 0,
-      failed: 0,
-    };
-    test.runs += s.runs;
-    test.failed += s.failed;
-    byTest.set(s.testId, test);
-  }
-  const judged = [...byTest.values()].filter(test => test.runs >= minRuns);
+  const byTest = aggregates
+    .filter(a => !quarantined.has(a.testId))
+    .map(a => ({
+      suite: a.suite,
+      name: a.name,
+      runs: a.runs,
+      failed: a.failures,
+    }));
+  const judged = byTest.filter(test => test.runs >= minRuns);
   const over = judged
     .map(test => ({ ...test, rate: test.failed / test.runs }))
     .filter(test => test.rate * 100 > limit)
@@ -209,14 +201,14 @@ export async function testKindVerdict(
   const quarantined = new Set(quarantines.map(q => q.testId));
   const days =
     kind === 'new-flaky-test' ? FLAKY_LOOKBACK_DAYS : params.windowDays ?? 7;
-  const summaries = target.sourceKeys.length
-    ? await data.summarize({
+  const aggregates = target.sourceKeys.length
+    ? await data.aggregate({
         sourceKeys: target.sourceKeys,
         since: new Date(t - days * DAY).toISOString(),
         until: new Date(t + 1).toISOString(),
       })
     : [];
   return kind === 'new-flaky-test'
-    ? newFlakyVerdict(summaries, quarantined, params, t, target.flakyPolicy)
-    : failureRateVerdict(summaries, quarantined, params);
+    ? newFlakyVerdict(aggregates, quarantined, params, t, target.flakyPolicy)
+    : failureRateVerdict(aggregates, quarantined, params);
 }

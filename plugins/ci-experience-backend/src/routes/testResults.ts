@@ -18,11 +18,7 @@ import { CatalogService } from '@backstage/plugin-catalog-node';
 import { z } from 'zod';
 import { CiSyncService } from '../service/CiSyncService';
 import { EntityResolver } from '../service/EntityResolver';
-import {
-  classifyTests,
-  FlakyPolicy,
-  TestOverWindow,
-} from '../testResults/flaky';
+import { FlakyPolicy, judgeTests, TestOverWindow } from '../testResults/flaky';
 import { QuarantineStore } from '../testResults/QuarantineStore';
 import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { parseQuery, single } from './query';
@@ -297,7 +293,7 @@ export function createEntityTestsRouter(options: {
   httpAuth: HttpAuthService;
   catalog: CatalogService;
   sync: Pick<CiSyncService, 'sourcesOf'>;
-  store: Pick<TestResultsStore, 'summarizeTests'>;
+  store: Pick<TestResultsStore, 'aggregateTests'>;
   quarantines?: Pick<QuarantineStore, 'listForEntity'>;
   /** The entity's flaky policy; default the built-in one. */
   policyOf?: (entity: Entity) => FlakyPolicy;
@@ -323,11 +319,11 @@ export function createEntityTestsRouter(options: {
     const before = new Date(since.getTime() - days * 24 * 3600_000);
     const sourceKeys = options.sync.sourcesOf(entity).map(s => s.key);
     const [summaries, previousSummaries, quarantines] = await Promise.all([
-      options.store.summarizeTests({
+      options.store.aggregateTests({
         sourceKeys,
         since: since.toISOString(),
       }),
-      options.store.summarizeTests({
+      options.store.aggregateTests({
         sourceKeys,
         since: before.toISOString(),
         until: since.toISOString(),
@@ -338,7 +334,7 @@ export function createEntityTestsRouter(options: {
       ) ?? [],
     ]);
     const quarantined = new Set(quarantines.map(q => q.testId));
-    const current = classifyTests(summaries, policy);
+    const current = judgeTests(summaries, policy);
     const items: CiEntityTest[] = current
       .filter(t => !query.state || t.state === query.state)
       .map(t => entityTestOf(t, quarantined.has(t.id)));
@@ -346,7 +342,7 @@ export function createEntityTestsRouter(options: {
       items,
       window: { from: since.toISOString(), to: to.toISOString() },
       totals: totalsOf(current),
-      previous: totalsOf(classifyTests(previousSummaries, policy)),
+      previous: totalsOf(judgeTests(previousSummaries, policy)),
     };
     res.json(body);
   });
@@ -412,7 +408,7 @@ export function createRollupTestsRouter(options: {
   httpAuth: HttpAuthService;
   catalog: CatalogService;
   sync: Pick<CiSyncService, 'sourcesOf'>;
-  store: Pick<TestResultsStore, 'summarizeTests'>;
+  store: Pick<TestResultsStore, 'aggregateTests'>;
   quarantines?: Pick<QuarantineStore, 'listForEntity'>;
   policyOf?: (entity: Entity) => FlakyPolicy;
   now?: () => Date;
@@ -452,12 +448,12 @@ export function createRollupTestsRouter(options: {
           const sourceKeys = options.sync.sourcesOf(entity).map(s => s.key);
           if (sourceKeys.length === 0) return [];
           const [summaries, quarantines] = await Promise.all([
-            options.store.summarizeTests({ sourceKeys, since }),
+            options.store.aggregateTests({ sourceKeys, since }),
             options.quarantines?.listForEntity(entityRef, to.toISOString()) ??
               [],
           ]);
           const quarantined = new Set(quarantines.map(q => q.testId));
-          return classifyTests(summaries, options.policyOf?.(entity))
+          return judgeTests(summaries, options.policyOf?.(entity))
             .filter(t => t.state === 'flaky')
             .map(t => ({
               entityRef,

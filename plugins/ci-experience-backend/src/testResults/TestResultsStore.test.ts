@@ -4,6 +4,13 @@ import { KnexCiStore } from '../database/KnexCiStore';
 import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
 import { ParsedTestCase } from './junit';
 import { KnexTestResultsStore, testIdOf } from './TestResultsStore';
+import {
+  aggregateCommits,
+  classifyTests,
+  DEFAULT_FLAKY_POLICY,
+  judgeTests,
+  TestAggregate,
+} from './flaky';
 
 jest.setTimeout(60_000);
 
@@ -331,6 +338,86 @@ describe('KnexTestResultsStore', () => {
       expect(
         await store.recentResults((await ci.getRun('r8'))!, [], 30),
       ).toEqual(new Map());
+    },
+  );
+  it.each(databases.eachSupportedId())(
+    'adds each test’s commits up in SQL exactly as from the summaries (seeded histories), %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const ci = await KnexCiStore.fromKnex(knex);
+      await ci.upsertSource({ provider: 'fake', key: KEY, source: 'org/app' });
+      const store = new KnexTestResultsStore(knex);
+      // A small seeded generator: the same histories every time.
+      let seed = 7;
+      const random = () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
+      const statuses: ParsedTestCase['status'][] = [
+        'passed',
+        'passed',
+        'passed',
+        'failed',
+        'error',
+        'skipped',
+        'flaky',
+      ];
+      const base = Date.parse('2026-11-10T00:00:00.000Z');
+      let n = 0;
+      for (let commit = 0; commit < 30; commit++) {
+        const attempts = 1 + Math.floor(random() * 3);
+        for (let attempt = 1; attempt <= attempts; attempt++) {
+          n += 1;
+          const id = `rr${n}`;
+          // Some commits share a time (a re-run keeps it); some runs name no commit.
+          const createdAt = new Date(
+            base + commit * 3600_000 + (random() < 0.5 ? 0 : attempt * 60_000),
+          ).toISOString();
+          const r: StoredRun = {
+            ...run(id, 100 + commit, attempt),
+            createdAt,
+            ...(commit % 7 === 3 ? {} : { commitSha: `c${commit}` }),
+            durationMs: Math.floor(random() * 600_000),
+          };
+          await ci.upsertRuns([r]);
+          await store.putResults(
+            { id, sourceKey: KEY, attempt },
+            Array.from({ length: 12 }, (_, k) =>
+              tc(`t${k}`, statuses[Math.floor(random() * statuses.length)], {
+                ...(random() < 0.8
+                  ? { durationMs: Math.floor(random() * 5000) }
+                  : {}),
+              }),
+            ),
+            createdAt,
+          );
+        }
+      }
+      for (const [since, until] of [
+        ['2026-11-01T00:00:00.000Z', undefined],
+        ['2026-11-10T05:00:00.000Z', '2026-11-11T02:00:00.000Z'],
+      ] as Array<[string, string | undefined]>) {
+        const query = { sourceKeys: [KEY], since, until };
+        const bySql = await store.aggregateTests(query);
+        const summaries = await store.summarizeTests(query);
+        const byId = (a: TestAggregate, b: TestAggregate) =>
+          a.testId.localeCompare(b.testId);
+        expect(bySql.length).toBe(12);
+        expect([...bySql].sort(byId)).toEqual(
+          aggregateCommits(summaries).sort(byId),
+        );
+        for (const policy of [
+          DEFAULT_FLAKY_POLICY,
+          { minRuns: 3, threshold: 0.2, fixedAfter: 3 },
+        ]) {
+          expect(judgeTests(bySql, policy)).toEqual(
+            classifyTests(summaries, policy),
+          );
+        }
+      }
+      expect(
+        await store.aggregateTests({ sourceKeys: [], since: '2026-11-01' }),
+      ).toEqual([]);
     },
   );
 });

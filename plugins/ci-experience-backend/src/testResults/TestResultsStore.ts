@@ -1,7 +1,7 @@
 import { CiRunTest } from '@ci-experience/plugin-ci-experience-common';
 import { createHash } from 'node:crypto';
 import { Knex } from 'knex';
-import { TestCommitSummary } from './flaky';
+import { TestAggregate, TestCommitSummary } from './flaky';
 import { ParsedTestCase, TestCaseStatus, testKey } from './junit';
 
 /** A run attempt results are stored for. */
@@ -58,6 +58,17 @@ export interface TestResultsStore {
     /** Attempts created before this (ISO); default: up to now. */
     until?: string;
   }): Promise<TestCommitSummary[]>;
+  /**
+   * Each test's commits over the sources' attempts created in
+   * [since, until) added up, in SQL: one row per test whatever the number
+   * of runs (what the views and alerts judge; {@link aggregateCommits} of
+   * {@link summarizeTests} gives the same).
+   */
+  aggregateTests(query: {
+    sourceKeys: string[];
+    since: string;
+    until?: string;
+  }): Promise<TestAggregate[]>;
   /** A test by its id, with the source it belongs to. */
   getTest(id: string): Promise<
     | {
@@ -333,6 +344,97 @@ export class KnexTestResultsStore implements TestResultsStore {
       durationMs: Number(row.duration_ms ?? 0),
       timed: Number(row.timed),
     }));
+  }
+
+  async aggregateTests(query: {
+    sourceKeys: string[];
+    since: string;
+    until?: string;
+  }): Promise<TestAggregate[]> {
+    if (query.sourceKeys.length === 0) return [];
+    const db = this.db;
+    const { passed, failed, error, skipped, flaky } = CODE;
+    const bad = `${failed}, ${error}`;
+    const keys = query.sourceKeys.map(() => '?').join(', ');
+    const until = query.until !== undefined ? 'AND runs.created_at < ?' : '';
+    // Per test and commit, then each commit ranked newest first within its
+    // test, then per test: flaked and red commits, the latest flake's rank
+    // and the red streak at the end. Window functions: PostgreSQL, SQLite
+    // 3.25+.
+    const sql = `
+      WITH per_commit AS (
+        SELECT r.test_id,
+          COALESCE(runs.commit_sha, 'run:' || runs.provider_run_id) AS commit_key,
+          MAX(runs.created_at) AS last_at,
+          COUNT(*) AS runs,
+          SUM(CASE WHEN r.status = ${passed} THEN 1 ELSE 0 END) AS passed,
+          SUM(CASE WHEN r.status IN (${bad}) THEN 1 ELSE 0 END) AS failed,
+          SUM(CASE WHEN r.status = ${flaky} THEN 1 ELSE 0 END) AS flaky,
+          SUM(CASE WHEN r.status IN (${bad}) THEN COALESCE(runs.duration_ms, 0) ELSE 0 END) AS failed_runs_ms,
+          SUM(CASE WHEN r.status = ${flaky} THEN COALESCE(r.duration_ms, 0) ELSE 0 END) AS flaky_test_ms,
+          SUM(r.duration_ms) AS duration_ms,
+          COUNT(r.duration_ms) AS timed
+        FROM ci_test_results r
+        JOIN ci_runs runs ON runs.id = r.run_id
+        WHERE runs.source_key IN (${keys})
+          AND runs.created_at >= ? ${until}
+          AND r.status <> ${skipped}
+        GROUP BY r.test_id, COALESCE(runs.commit_sha, 'run:' || runs.provider_run_id)
+      ),
+      ranked AS (
+        SELECT c.*,
+          CASE WHEN c.flaky > 0 OR (c.failed > 0 AND c.passed > 0) THEN 1 ELSE 0 END AS flaked,
+          CASE WHEN c.failed > 0 AND c.passed = 0 AND c.flaky = 0 THEN 1 ELSE 0 END AS red,
+          ROW_NUMBER() OVER (PARTITION BY c.test_id ORDER BY c.last_at DESC, c.commit_key DESC) AS rn
+        FROM per_commit c
+      )
+      SELECT k.test_id, t.suite, t.name,
+        COUNT(*) AS commits,
+        SUM(k.runs) AS runs,
+        SUM(k.failed) AS failures,
+        SUM(k.flaked) AS flaked_commits,
+        SUM(CASE WHEN k.flaked = 1 THEN
+          (CASE WHEN k.failed > 0 AND k.passed > 0 THEN k.failed_runs_ms ELSE 0 END) + k.flaky_test_ms
+          ELSE 0 END) AS time_lost_ms,
+        SUM(COALESCE(k.duration_ms, 0)) AS duration_ms,
+        SUM(k.timed) AS timed,
+        MIN(CASE WHEN k.flaked = 1 THEN k.last_at END) AS first_flake_at,
+        MIN(CASE WHEN k.flaked = 1 THEN k.rn END) AS latest_flake_rank,
+        MIN(CASE WHEN k.red = 0 THEN k.rn END) AS first_not_red
+      FROM ranked k
+      JOIN ci_tests t ON t.id = k.test_id
+      GROUP BY k.test_id, t.suite, t.name`;
+    const bindings: string[] = [...query.sourceKeys, query.since];
+    if (query.until !== undefined) bindings.push(query.until);
+    const result: any = await db.raw(sql, bindings);
+    const rows: any[] = Array.isArray(result) ? result : result.rows;
+    return rows.map(row => {
+      const commits = Number(row.commits);
+      const aggregate: TestAggregate = {
+        testId: row.test_id,
+        suite: row.suite,
+        name: row.name,
+        commits,
+        runs: Number(row.runs),
+        failures: Number(row.failures),
+        flakedCommits: Number(row.flaked_commits),
+        timeLostMs: Number(row.time_lost_ms),
+        durationMs: Number(row.duration_ms),
+        timed: Number(row.timed),
+        redStreak:
+          row.first_not_red === null || row.first_not_red === undefined
+            ? commits
+            : Number(row.first_not_red) - 1,
+      };
+      if (row.first_flake_at) aggregate.firstFlakeAt = row.first_flake_at;
+      if (
+        row.latest_flake_rank !== null &&
+        row.latest_flake_rank !== undefined
+      ) {
+        aggregate.latestFlakeRank = Number(row.latest_flake_rank);
+      }
+      return aggregate;
+    });
   }
 
   async getTest(id: string) {

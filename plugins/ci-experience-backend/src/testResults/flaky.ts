@@ -79,7 +79,87 @@ function red(c: TestCommitSummary): boolean {
 }
 
 /**
- * Each test's state from its per-commit summaries (any order):
+ * One test over a window, its commits added up: what judging it needs
+ * (the store computes it in SQL, {@link aggregateCommits} from summaries).
+ */
+export interface TestAggregate {
+  testId: string;
+  suite: string;
+  name: string;
+  /** Commits it ran on. */
+  commits: number;
+  /** Attempts that ran it. */
+  runs: number;
+  /** Attempts in which it failed or errored. */
+  failures: number;
+  /** Commits on which it flaked. */
+  flakedCommits: number;
+  /** What its flakes cost (ms), as {@link TestOverWindow.timeLostMs}. */
+  timeLostMs: number;
+  /** Its durations added up, and how many attempts gave one. */
+  durationMs: number;
+  timed: number;
+  /** When the first commit it flaked on ran (ISO). */
+  firstFlakeAt?: string;
+  /** The rank, newest first from 1, of the latest commit it flaked on. */
+  latestFlakeRank?: number;
+  /** Its latest commits in a row on which every attempt failed. */
+  redStreak: number;
+}
+
+/** Each test's commits added up (any order), newest commit ranked 1. */
+export function aggregateCommits(
+  summaries: TestCommitSummary[],
+): TestAggregate[] {
+  const byTest = new Map<string, TestCommitSummary[]>();
+  for (const s of summaries) {
+    const list = byTest.get(s.testId);
+    if (list) list.push(s);
+    else byTest.set(s.testId, [s]);
+  }
+  const out: TestAggregate[] = [];
+  for (const [testId, commits] of byTest) {
+    // Newest first; on a tie, the greater commit first (as the store's SQL).
+    commits.sort(
+      (a, b) =>
+        b.lastAt.localeCompare(a.lastAt) || b.commit.localeCompare(a.commit),
+    );
+    const flakes = commits.filter(flaked);
+    let redStreak = 0;
+    while (redStreak < commits.length && red(commits[redStreak])) {
+      redStreak += 1;
+    }
+    const rank = commits.findIndex(flaked);
+    const aggregate: TestAggregate = {
+      testId,
+      suite: commits[0].suite,
+      name: commits[0].name,
+      commits: commits.length,
+      runs: commits.reduce((n, c) => n + c.runs, 0),
+      failures: commits.reduce((n, c) => n + c.failed, 0),
+      flakedCommits: flakes.length,
+      timeLostMs: flakes.reduce(
+        (n, c) =>
+          n +
+          (c.failed > 0 && c.passed > 0 ? c.failedRunsMs : 0) +
+          c.flakyTestMs,
+        0,
+      ),
+      durationMs: commits.reduce((n, c) => n + (c.durationMs ?? 0), 0),
+      timed: commits.reduce((n, c) => n + (c.timed ?? 0), 0),
+      redStreak,
+    };
+    if (flakes.length > 0) {
+      aggregate.firstFlakeAt = flakes[flakes.length - 1].lastAt;
+      aggregate.latestFlakeRank = rank + 1;
+    }
+    out.push(aggregate);
+  }
+  return out;
+}
+
+/**
+ * Each test's state from its aggregate over the window:
  *
  * - **flaky**: it passed and failed on one commit (across attempts or
  *   runs) or passed on a retry within one attempt, on at least
@@ -91,58 +171,36 @@ function red(c: TestCommitSummary): boolean {
  *   more (it fails every time since a commit), and is not flaky;
  * - **stable**: anything else.
  */
-export function classifyTests(
-  summaries: TestCommitSummary[],
+export function judgeTests(
+  aggregates: TestAggregate[],
   policy: FlakyPolicy = DEFAULT_FLAKY_POLICY,
 ): TestOverWindow[] {
-  const byTest = new Map<string, TestCommitSummary[]>();
-  for (const s of summaries) {
-    const list = byTest.get(s.testId);
-    if (list) list.push(s);
-    else byTest.set(s.testId, [s]);
-  }
-  const out: TestOverWindow[] = [];
-  for (const [id, commits] of byTest) {
-    commits.sort((a, b) => a.lastAt.localeCompare(b.lastAt));
-    const runs = commits.reduce((n, c) => n + c.runs, 0);
-    const failures = commits.reduce((n, c) => n + c.failed, 0);
-    const flakes = commits.filter(flaked);
-    const flakeRate = commits.length ? flakes.length / commits.length : 0;
-    const timeLostMs = flakes.reduce(
-      (n, c) =>
-        n + (c.failed > 0 && c.passed > 0 ? c.failedRunsMs : 0) + c.flakyTestMs,
-      0,
-    );
-    const recent = commits.slice(-policy.fixedAfter);
-    let redStreak = 0;
-    for (let i = commits.length - 1; i >= 0 && red(commits[i]); i--) {
-      redStreak += 1;
-    }
+  const out: TestOverWindow[] = aggregates.map(a => {
+    const flakeRate = a.commits ? a.flakedCommits / a.commits : 0;
     const flakyOverall =
-      flakes.length > 0 &&
-      runs >= policy.minRuns &&
+      a.flakedCommits > 0 &&
+      a.runs >= policy.minRuns &&
       flakeRate >= policy.threshold;
+    const recent =
+      a.latestFlakeRank !== undefined && a.latestFlakeRank <= policy.fixedAfter;
     let state: TestState = 'stable';
-    if (flakyOverall && recent.some(flaked)) state = 'flaky';
-    else if (redStreak >= 2) state = 'broken';
+    if (flakyOverall && recent) state = 'flaky';
+    else if (a.redStreak >= 2) state = 'broken';
     else if (flakyOverall) state = 'fixed';
-    const last = commits[commits.length - 1];
-    const timed = commits.reduce((n, c) => n + (c.timed ?? 0), 0);
-    const total = commits.reduce((n, c) => n + (c.durationMs ?? 0), 0);
     const test: TestOverWindow = {
-      id,
-      suite: last.suite,
-      name: last.name,
+      id: a.testId,
+      suite: a.suite,
+      name: a.name,
       state,
-      runs,
-      failures,
+      runs: a.runs,
+      failures: a.failures,
       flakeRate: Math.round(flakeRate * 10_000) / 10_000,
-      timeLostMs,
+      timeLostMs: a.timeLostMs,
     };
-    if (timed > 0) test.meanDurationMs = Math.round(total / timed);
-    if (flakes.length > 0) test.firstFlakeAt = flakes[0].lastAt;
-    out.push(test);
-  }
+    if (a.timed > 0) test.meanDurationMs = Math.round(a.durationMs / a.timed);
+    if (a.firstFlakeAt !== undefined) test.firstFlakeAt = a.firstFlakeAt;
+    return test;
+  });
   const ORDER: Record<TestState, number> = {
     flaky: 0,
     broken: 1,
@@ -154,8 +212,17 @@ export function classifyTests(
       ORDER[a.state] - ORDER[b.state] ||
       b.timeLostMs - a.timeLostMs ||
       b.failures - a.failures ||
-      a.name.localeCompare(b.name),
+      a.name.localeCompare(b.name) ||
+      a.id.localeCompare(b.id),
   );
+}
+
+/** Each test's state from its per-commit summaries (any order). */
+export function classifyTests(
+  summaries: TestCommitSummary[],
+  policy: FlakyPolicy = DEFAULT_FLAKY_POLICY,
+): TestOverWindow[] {
+  return judgeTests(aggregateCommits(summaries), policy);
 }
 
 /** An entity's own flaky policy: `minRuns=10, threshold=0.05, fixedAfter=20`. */
