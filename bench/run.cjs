@@ -20,7 +20,8 @@
  * docs/benchmarks.md; BENCH_ONLY=portal runs only benchmarks 1-3.
  *
  * `yarn bench storage`, `yarn bench prune`, `yarn bench migrate` (or
- * BENCH_ONLY=<mode>; `scale` for the three) run benchmarks 5-7 alone
+ * BENCH_ONLY=<mode>; `scale` for the three) run benchmarks 5-7 alone;
+ * `yarn bench tests` runs benchmark 10 (test results, bench/tests/) alone
  * (bench/scale/run.cjs: bytes per run, prune beside intake, migrations
  * beside writes, on PostgreSQL at 1M runs), each rewriting only its own
  * section; a full run keeps those sections as they are.
@@ -1073,6 +1074,7 @@ function report(results, errorsByBench, totalMs) {
   L.push('BENCH_ONLY=insights yarn bench   # only benchmark 4');
   L.push(
     'yarn bench storage   # only benchmark 5 (bytes per run, 1M-run database; about 10 minutes); likewise `yarn bench prune` (6), `yarn bench migrate` (7), `yarn bench scale` (5-7)',
+    'yarn bench tests   # only benchmark 10 (test results: 20M results on PostgreSQL and SQLite; BENCH_TESTS_ENTITIES=20 for 4M)',
   );
   L.push(
     'BENCH_ONLY=insights BENCH_INSIGHTS_RUNS=50000 yarn bench   # a quick check at a smaller scale',

@@ -392,6 +392,7 @@ const SECTIONS = [
     heading: '## 9. Faults: a replica killed mid-sync and mid-burst',
     row: '| 9. Faults',
   },
+  { heading: '## 10. Test results', row: '| 10. Test results' },
 ];
 
 /**
@@ -455,7 +456,10 @@ function keepScaleSections(oldMd, newMd) {
 }
 
 function writeSection(key, rows, section) {
-  const s = SECTIONS[['storage', 'prune', 'migrate'].indexOf(key)];
+  const s =
+    SECTIONS[
+      key === 'tests' ? 5 : ['storage', 'prune', 'migrate'].indexOf(key)
+    ];
   const out = benchOut();
   let md;
   try {
