@@ -283,13 +283,8 @@ export const entityTestsQuery = z
   })
   .strict();
 
-/**
- * `GET /entities/{kind}/{namespace}/{name}/tests?window=&state=`: the
- * entity's tests over the window (default 30d), flaky first, each with
- * its state, attempts, failures, flake rate, time lost and mean duration;
- * with the window's totals and the previous window's, for the trend.
- */
-export function createEntityTestsRouter(options: {
+/** What the views of an entity's or a team's tests read. */
+export type TestViewOptions = {
   httpAuth: HttpAuthService;
   catalog: CatalogService;
   sync: Pick<CiSyncService, 'sourcesOf'>;
@@ -298,7 +293,15 @@ export function createEntityTestsRouter(options: {
   /** The entity's flaky policy; default the built-in one. */
   policyOf?: (entity: Entity) => FlakyPolicy;
   now?: () => Date;
-}) {
+};
+
+/**
+ * `GET /entities/{kind}/{namespace}/{name}/tests?window=&state=`: the
+ * entity's tests over the window (default 30d), flaky first, each with
+ * its state, attempts, failures, flake rate, time lost and mean duration;
+ * with the window's totals and the previous window's, for the trend.
+ */
+export function createEntityTestsRouter(options: TestViewOptions) {
   const entities = new EntityResolver(options.catalog);
   const now = options.now ?? (() => new Date());
   const router = Router();
@@ -404,15 +407,7 @@ const MAX_ROLLUP_TESTS = 500;
  * component the group owns or the system holds, worst first (time lost,
  * then flake rate), each with its component.
  */
-export function createRollupTestsRouter(options: {
-  httpAuth: HttpAuthService;
-  catalog: CatalogService;
-  sync: Pick<CiSyncService, 'sourcesOf'>;
-  store: Pick<TestResultsStore, 'aggregateTests'>;
-  quarantines?: Pick<QuarantineStore, 'listForEntity'>;
-  policyOf?: (entity: Entity) => FlakyPolicy;
-  now?: () => Date;
-}) {
+export function createRollupTestsRouter(options: TestViewOptions) {
   const entities = new EntityResolver(options.catalog);
   const now = options.now ?? (() => new Date());
   const router = Router();

@@ -11,6 +11,14 @@ export interface TestRunRef {
   attempt: number;
 }
 
+/** A run attempt as its tests' recent results are found from it. */
+export type RecentRunKey = {
+  sourceKey: string;
+  workflow: string;
+  createdAt: string;
+  attempt: number;
+};
+
 /** Test results: tests by identity, and their outcome per run attempt. */
 export interface TestResultsStore {
   /**
@@ -91,12 +99,7 @@ export interface TestResultsStore {
    * first; a test absent from an attempt has no entry for it.
    */
   recentResults(
-    run: {
-      sourceKey: string;
-      workflow: string;
-      createdAt: string;
-      attempt: number;
-    },
+    run: RecentRunKey,
     testIds: string[],
     limit: number,
   ): Promise<Map<string, TestCaseStatus[]>>;
@@ -463,12 +466,7 @@ export class KnexTestResultsStore implements TestResultsStore {
   }
 
   async recentResults(
-    run: {
-      sourceKey: string;
-      workflow: string;
-      createdAt: string;
-      attempt: number;
-    },
+    run: RecentRunKey,
     testIds: string[],
     limit: number,
   ): Promise<Map<string, TestCaseStatus[]>> {
