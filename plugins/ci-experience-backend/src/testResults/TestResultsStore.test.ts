@@ -4,13 +4,12 @@ import { KnexCiStore } from '../database/KnexCiStore';
 import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
 import { ParsedTestCase } from './junit';
 import { KnexTestResultsStore, testIdOf } from './TestResultsStore';
+import { DEFAULT_FLAKY_POLICY, judgeTests, TestAggregate } from './flaky';
 import {
   aggregateCommits,
   classifyTests,
-  DEFAULT_FLAKY_POLICY,
-  judgeTests,
-  TestAggregate,
-} from './flaky';
+  summarizeTests,
+} from './__testUtils__/commitSummaries';
 
 jest.setTimeout(60_000);
 
@@ -231,7 +230,7 @@ describe('KnexTestResultsStore', () => {
       await put('r2a1', [tc('t', 'flaky', { durationMs: 7 })]);
       await put('r3a1', [tc('t', 'failed')]);
 
-      const rows = await store.summarizeTests({
+      const rows = await summarizeTests(knex, {
         sourceKeys: [KEY],
         since: '2026-11-01T00:00:00.000Z',
       });
@@ -270,14 +269,14 @@ describe('KnexTestResultsStore', () => {
       ]);
       // `until` leaves out the attempts created at or after it.
       expect(
-        await store.summarizeTests({
+        await summarizeTests(knex, {
           sourceKeys: [KEY],
           since: '2026-11-01T00:00:00.000Z',
           until: '2026-12-01T10:00:00.000Z',
         }),
       ).toEqual([]);
       expect(
-        await store.summarizeTests({
+        await summarizeTests(knex, {
           sourceKeys: [],
           since: '2026-11-01T00:00:00.000Z',
         }),
@@ -399,7 +398,7 @@ describe('KnexTestResultsStore', () => {
       ] as Array<[string, string | undefined]>) {
         const query = { sourceKeys: [KEY], since, until };
         const bySql = await store.aggregateTests(query);
-        const summaries = await store.summarizeTests(query);
+        const summaries = await summarizeTests(knex, query);
         const byId = (a: TestAggregate, b: TestAggregate) =>
           a.testId.localeCompare(b.testId);
         expect(bySql.length).toBe(12);

@@ -1,7 +1,7 @@
 import { CiRunTest } from '@ci-experience/plugin-ci-experience-common';
 import { createHash } from 'node:crypto';
 import { Knex } from 'knex';
-import { TestAggregate, TestCommitSummary } from './flaky';
+import { TestAggregate } from './flaky';
 import { ParsedTestCase, TestCaseStatus, testKey } from './junit';
 
 /** A run attempt results are stored for. */
@@ -57,20 +57,10 @@ export interface TestResultsStore {
   /** Records a failed read; answers how many reads failed so far. */
   markReadFailed(runId: string): Promise<number>;
   /**
-   * Each test's results per commit over the sources' attempts created
-   * since `since` (skips left out), for {@link classifyTests}.
-   */
-  summarizeTests(query: {
-    sourceKeys: string[];
-    since: string;
-    /** Attempts created before this (ISO); default: up to now. */
-    until?: string;
-  }): Promise<TestCommitSummary[]>;
-  /**
    * Each test's commits over the sources' attempts created in
    * [since, until) added up, in SQL: one row per test whatever the number
-   * of runs (what the views and alerts judge; {@link aggregateCommits} of
-   * {@link summarizeTests} gives the same).
+   * of runs (what the views and alerts judge; the tests hold it to a
+   * per-commit reference, `__testUtils__/commitSummaries.ts`).
    */
   aggregateTests(query: {
     sourceKeys: string[];
@@ -105,7 +95,8 @@ export interface TestResultsStore {
   ): Promise<Map<string, TestCaseStatus[]>>;
 }
 
-const CODE: Record<TestCaseStatus, number> = {
+/** A result's status as stored. */
+export const STATUS_CODES: Record<TestCaseStatus, number> = {
   passed: 0,
   failed: 1,
   error: 2,
@@ -232,7 +223,7 @@ export class KnexTestResultsStore implements TestResultsStore {
           entries.slice(i, i + CHUNK).map(([id, c]) => ({
             run_id: run.id,
             test_id: id,
-            status: CODE[c.status],
+            status: STATUS_CODES[c.status],
             duration_ms: c.durationMs ?? null,
             message: c.status === 'passed' ? null : c.message ?? null,
             output: c.status === 'passed' ? null : c.output ?? null,
@@ -284,71 +275,6 @@ export class KnexTestResultsStore implements TestResultsStore {
     return Number(row?.tests_attempts ?? 0);
   }
 
-  async summarizeTests(query: {
-    sourceKeys: string[];
-    since: string;
-    until?: string;
-  }): Promise<TestCommitSummary[]> {
-    if (query.sourceKeys.length === 0) return [];
-    const db = this.db;
-    const commitKey = db.raw(
-      "COALESCE(runs.commit_sha, 'run:' || runs.provider_run_id)",
-    );
-    const q = db('ci_test_results as r')
-      .join('ci_runs as runs', 'runs.id', 'r.run_id')
-      .join('ci_tests as t', 't.id', 'r.test_id')
-      .whereIn('runs.source_key', query.sourceKeys)
-      .where('runs.created_at', '>=', query.since);
-    if (query.until !== undefined) {
-      q.where('runs.created_at', '<', query.until);
-    }
-    const rows: any[] = await q
-      .whereNot('r.status', CODE.skipped)
-      .groupBy('r.test_id', 't.suite', 't.name', commitKey)
-      .select(
-        'r.test_id',
-        't.suite',
-        't.name',
-        db.raw(
-          "COALESCE(runs.commit_sha, 'run:' || runs.provider_run_id) AS commit_key",
-        ),
-        db.raw('MAX(runs.created_at) AS last_at'),
-        db.raw('COUNT(*) AS runs'),
-        db.raw(
-          `SUM(CASE WHEN r.status = ${CODE.passed} THEN 1 ELSE 0 END) AS passed`,
-        ),
-        db.raw(
-          `SUM(CASE WHEN r.status IN (${CODE.failed}, ${CODE.error}) THEN 1 ELSE 0 END) AS failed`,
-        ),
-        db.raw(
-          `SUM(CASE WHEN r.status = ${CODE.flaky} THEN 1 ELSE 0 END) AS flaky`,
-        ),
-        db.raw(
-          `SUM(CASE WHEN r.status IN (${CODE.failed}, ${CODE.error}) THEN COALESCE(runs.duration_ms, 0) ELSE 0 END) AS failed_runs_ms`,
-        ),
-        db.raw(
-          `SUM(CASE WHEN r.status = ${CODE.flaky} THEN COALESCE(r.duration_ms, 0) ELSE 0 END) AS flaky_test_ms`,
-        ),
-        db.raw('SUM(r.duration_ms) AS duration_ms'),
-        db.raw('COUNT(r.duration_ms) AS timed'),
-      );
-    return rows.map(row => ({
-      testId: row.test_id,
-      suite: row.suite,
-      name: row.name,
-      commit: row.commit_key,
-      lastAt: row.last_at,
-      runs: Number(row.runs),
-      passed: Number(row.passed),
-      failed: Number(row.failed),
-      flaky: Number(row.flaky),
-      failedRunsMs: Number(row.failed_runs_ms),
-      flakyTestMs: Number(row.flaky_test_ms),
-      durationMs: Number(row.duration_ms ?? 0),
-      timed: Number(row.timed),
-    }));
-  }
-
   async aggregateTests(query: {
     sourceKeys: string[];
     since: string;
@@ -356,7 +282,7 @@ export class KnexTestResultsStore implements TestResultsStore {
   }): Promise<TestAggregate[]> {
     if (query.sourceKeys.length === 0) return [];
     const db = this.db;
-    const { passed, failed, error, skipped, flaky } = CODE;
+    const { passed, failed, error, skipped, flaky } = STATUS_CODES;
     const bad = `${failed}, ${error}`;
     const keys = query.sourceKeys.map(() => '?').join(', ');
     const until = query.until !== undefined ? 'AND runs.created_at < ?' : '';

@@ -1,4 +1,7 @@
-import { classifyTests, TestCommitSummary } from './flaky';
+import {
+  classifyTests,
+  TestCommitSummary,
+} from './__testUtils__/commitSummaries';
 
 /** A test's summary on one commit, `day` days into the window. */
 function on(

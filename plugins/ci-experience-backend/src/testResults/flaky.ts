@@ -1,30 +1,4 @@
-/**
- * A test's results on one commit within the window, as the store sums
- * them: how many attempts ran it and how they ended.
- */
-export interface TestCommitSummary {
-  testId: string;
-  suite: string;
-  name: string;
-  /** The commit ('' when runs name none: each run is then its own). */
-  commit: string;
-  /** When the last attempt on the commit started (ISO). */
-  lastAt: string;
-  runs: number;
-  passed: number;
-  /** Failed or errored. */
-  failed: number;
-  /** Passed on a retry within one attempt. */
-  flaky: number;
-  /** Durations of the attempts in which it failed (ms). */
-  failedRunsMs: number;
-  /** The test's own time in attempts where it was flaky (ms). */
-  flakyTestMs: number;
-  /** The test's own durations added up, over the attempts that gave one (ms). */
-  durationMs?: number;
-  /** Attempts that gave its duration. */
-  timed?: number;
-}
+import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 
 /** The states of a test over the window. */
 export type TestState = 'flaky' | 'broken' | 'fixed' | 'stable';
@@ -68,19 +42,10 @@ export interface TestOverWindow {
   firstFlakeAt?: string;
 }
 
-/** Whether the test flaked on this commit. */
-function flaked(c: TestCommitSummary): boolean {
-  return c.flaky > 0 || (c.failed > 0 && c.passed > 0);
-}
-
-/** Whether every attempt on this commit failed. */
-function red(c: TestCommitSummary): boolean {
-  return c.failed > 0 && c.passed === 0 && c.flaky === 0;
-}
-
 /**
  * One test over a window, its commits added up: what judging it needs
- * (the store computes it in SQL, {@link aggregateCommits} from summaries).
+ * (the store computes it in SQL; the tests' reference,
+ * `__testUtils__/commitSummaries.ts`, from per-commit summaries).
  */
 export interface TestAggregate {
   testId: string;
@@ -105,57 +70,6 @@ export interface TestAggregate {
   latestFlakeRank?: number;
   /** Its latest commits in a row on which every attempt failed. */
   redStreak: number;
-}
-
-/** Each test's commits added up (any order), newest commit ranked 1. */
-export function aggregateCommits(
-  summaries: TestCommitSummary[],
-): TestAggregate[] {
-  const byTest = new Map<string, TestCommitSummary[]>();
-  for (const s of summaries) {
-    const list = byTest.get(s.testId);
-    if (list) list.push(s);
-    else byTest.set(s.testId, [s]);
-  }
-  const out: TestAggregate[] = [];
-  for (const [testId, commits] of byTest) {
-    // Newest first; on a tie, the greater commit first (as the store's SQL).
-    commits.sort(
-      (a, b) =>
-        b.lastAt.localeCompare(a.lastAt) || b.commit.localeCompare(a.commit),
-    );
-    const flakes = commits.filter(flaked);
-    let redStreak = 0;
-    while (redStreak < commits.length && red(commits[redStreak])) {
-      redStreak += 1;
-    }
-    const rank = commits.findIndex(flaked);
-    const aggregate: TestAggregate = {
-      testId,
-      suite: commits[0].suite,
-      name: commits[0].name,
-      commits: commits.length,
-      runs: commits.reduce((n, c) => n + c.runs, 0),
-      failures: commits.reduce((n, c) => n + c.failed, 0),
-      flakedCommits: flakes.length,
-      timeLostMs: flakes.reduce(
-        (n, c) =>
-          n +
-          (c.failed > 0 && c.passed > 0 ? c.failedRunsMs : 0) +
-          c.flakyTestMs,
-        0,
-      ),
-      durationMs: commits.reduce((n, c) => n + (c.durationMs ?? 0), 0),
-      timed: commits.reduce((n, c) => n + (c.timed ?? 0), 0),
-      redStreak,
-    };
-    if (flakes.length > 0) {
-      aggregate.firstFlakeAt = flakes[flakes.length - 1].lastAt;
-      aggregate.latestFlakeRank = rank + 1;
-    }
-    out.push(aggregate);
-  }
-  return out;
 }
 
 /**
@@ -215,14 +129,6 @@ export function judgeTests(
       a.name.localeCompare(b.name) ||
       a.id.localeCompare(b.id),
   );
-}
-
-/** Each test's state from its per-commit summaries (any order). */
-export function classifyTests(
-  summaries: TestCommitSummary[],
-  policy: FlakyPolicy = DEFAULT_FLAKY_POLICY,
-): TestOverWindow[] {
-  return judgeTests(aggregateCommits(summaries), policy);
 }
 
 /** An entity's own flaky policy: `minRuns=10, threshold=0.05, fixedAfter=20`. */
@@ -289,22 +195,13 @@ export function parseFlakyPolicy(
 export function flakyPolicyResolver(
   base: FlakyPolicy,
   logger?: { warn(message: string): void },
-): (entity: {
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    annotations?: Record<string, string>;
-  };
-}) => FlakyPolicy {
+): (entity: Entity) => FlakyPolicy {
   const told = new Set<string>();
   return entity => {
     const value = entity.metadata.annotations?.[FLAKY_POLICY_ANNOTATION];
     const { policy, error } = parseFlakyPolicy(value, base);
     if (error) {
-      const ref = `${entity.kind}:${entity.metadata.namespace ?? 'default'}/${
-        entity.metadata.name
-      }`.toLocaleLowerCase('en-US');
+      const ref = stringifyEntityRef(entity);
       const key = `${ref}\u0000${value}`;
       if (!told.has(key) && told.size < 10_000) {
         told.add(key);
