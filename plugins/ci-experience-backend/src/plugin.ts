@@ -29,7 +29,6 @@ import { SourcePolicy } from './service/SourcePolicy';
 import { SyncPipeline } from './service/SyncPipeline';
 import { SyncPlanner } from './service/SyncPlanner';
 import { WebhookIntake } from './service/WebhookIntake';
-import { flakyPolicyResolver } from './testResults/flaky';
 
 /**
  * The CI Experience backend plugin: syncs runs from the CI providers its
@@ -96,7 +95,7 @@ export const ciExperiencePlugin = createBackendPlugin({
         const alerts = await CiAlerts.create({
           ...{ config, rootConfig, knex, logger, lifecycle, catalog, auth },
           ...{ sync, runs: store, notifications: deps.notifications },
-          insights: changes.insights,
+          ...{ insights: changes.insights, tests: changes },
           aggregatePending: () => changes.aggregator.aggregatePending(),
         });
         changes.notifyAlerts(alerts);
@@ -132,7 +131,6 @@ export const ciExperiencePlugin = createBackendPlugin({
           }),
           allowedServices: config.actions.allowedServices,
           alerts: alerts.routes(),
-          flakyPolicyOf: flakyPolicyResolver(config.testResults.flaky, logger),
           logLimits: config.logs,
         });
         logger.info(

@@ -13,8 +13,8 @@ import { Config } from '@backstage/config';
 import { NotificationService } from '@backstage/plugin-notifications-node';
 import { KnexQuarantineStore } from '../testResults/QuarantineStore';
 import { QuarantineLapses } from '../testResults/QuarantineLapses';
-import { KnexTestResultsStore } from '../testResults/TestResultsStore';
-import { flakyPolicyResolver } from '../testResults/flaky';
+import { TestResultsStore } from '../testResults/TestResultsStore';
+import { FlakyPolicy } from '../testResults/flaky';
 import { Knex } from 'knex';
 import { CiExperienceConfig } from '../config';
 import { InsightsService } from '../insights/InsightsService';
@@ -40,6 +40,12 @@ export class CiAlerts {
     runs: Pick<CiStore, 'listAlertRuns'>;
     notifications: NotificationService;
     insights: InsightsService;
+    /** Test results, quarantines and each entity's flaky policy (the test kinds). */
+    tests: {
+      testResults: Pick<TestResultsStore, 'aggregateTests'>;
+      quarantines: KnexQuarantineStore;
+      flakyPolicyOf: (entity: Entity) => FlakyPolicy;
+    };
     /** Folds pending runs into the aggregates before an evaluation. */
     aggregatePending: () => Promise<unknown>;
     catalog: CatalogService;
@@ -70,12 +76,8 @@ export class CiAlerts {
       backoffMs: config.alerts.retry.backoffMs,
       maxAttempts: config.alerts.retry.maxAttempts,
     });
-    const targets = alertTargets({
-      ...options,
-      flakyPolicyOf: flakyPolicyResolver(config.testResults.flaky, logger),
-    });
-    const quarantines = new KnexQuarantineStore(options.knex);
-    const testResults = new KnexTestResultsStore(options.knex);
+    const { testResults, quarantines, flakyPolicyOf } = options.tests;
+    const targets = alertTargets({ ...options, flakyPolicyOf });
     const evaluator = new AlertEvaluator({
       runs: options.runs,
       store,

@@ -5,6 +5,8 @@ import {
 } from '@backstage/backend-plugin-api';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { testReportGlobsResolver } from '../testResults/testReportGlobs';
+import { FlakyPolicy, flakyPolicyResolver } from '../testResults/flaky';
+import { Entity } from '@backstage/catalog-model';
 import { Config } from '@backstage/config';
 import { CiRunsResponse } from '@ci-experience/plugin-ci-experience-common';
 import { CiProvider } from '@ci-experience/plugin-ci-experience-node';
@@ -91,6 +93,7 @@ export class ChangeProcessing {
       new KnexQuarantineStore(options.knex),
       fetcher,
       classifier,
+      flakyPolicyResolver(config.testResults.flaky, logger),
     );
   }
 
@@ -114,6 +117,8 @@ export class ChangeProcessing {
     private readonly fetcher: TestResultsFetcher,
     /** The triage rules, which also link failed tests to their guides. */
     readonly classifier: FailureClassifier,
+    /** An entity's flaky policy (config's, or its annotation's): one for the views and the alerts. */
+    readonly flakyPolicyOf: (entity: Entity) => FlakyPolicy,
   ) {
     this.insights = insights.service;
     this.aggregator = insights.aggregator;
@@ -137,6 +142,7 @@ export class ChangeProcessing {
       testResults: this.testResults,
       quarantines: this.quarantines,
       classifyFailure: (message: string) => this.classifier.classify(message),
+      flakyPolicyOf: this.flakyPolicyOf,
     };
   }
 

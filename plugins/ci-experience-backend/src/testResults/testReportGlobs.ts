@@ -1,4 +1,5 @@
 import { AuthService, LoggerService } from '@backstage/backend-plugin-api';
+import { stringifyEntityRef } from '@backstage/catalog-model';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 
 /**
@@ -82,9 +83,7 @@ export function testReportGlobsResolver(options: {
           );
           if (parsed.error) {
             options.logger.warn(
-              `Entity ${entity!.kind}:${
-                entity!.metadata.namespace ?? 'default'
-              }/${entity!.metadata.name}: ${parsed.error}`,
+              `Entity ${stringifyEntityRef(entity!)}: ${parsed.error}`,
             );
           }
           parsed.globs.forEach(g => named.add(g));
