@@ -45,6 +45,18 @@ export const CI_ALERT_KINDS = [
 ] as const;
 
 /**
+ * The kinds read from test results (of every workflow and branch: a rule's
+ * workflow filter and branch set do not apply to them).
+ *
+ * @public
+ */
+export const CI_TEST_ALERT_KINDS: readonly CiAlertKind[] = [
+  'new-flaky-test',
+  'test-failure-rate',
+  'quarantine-expiring',
+];
+
+/**
  * The kind of an alert rule: one of {@link CI_ALERT_KINDS}.
  *
  * @public

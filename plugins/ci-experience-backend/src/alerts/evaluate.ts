@@ -153,7 +153,8 @@ export function silentAt(
   };
 }
 
-const pct = (v: number) => `${Math.round(v * 1000) / 10}%`;
+/** A share as a percentage with one decimal: `12.5%`. */
+export const pct = (v: number) => `${Math.round(v * 1000) / 10}%`;
 
 /** The kinds computed from the insights figures of a window. */
 export function figuresVerdict(

@@ -1,11 +1,14 @@
-import { CiAlertParams } from '@ci-experience/plugin-ci-experience-common';
+import {
+  CI_TEST_ALERT_KINDS,
+  CiAlertParams,
+} from '@ci-experience/plugin-ci-experience-common';
 import {
   DEFAULT_FLAKY_POLICY,
   FlakyPolicy,
   judgeTests,
   TestAggregate,
 } from '../testResults/flaky';
-import { Verdict } from './evaluate';
+import { pct, Verdict } from './evaluate';
 
 const DAY = 24 * 3600_000;
 /** How far back `new-flaky-test` looks for a test's first flake. */
@@ -17,11 +20,7 @@ export type TestAlertKind =
   | 'test-failure-rate'
   | 'quarantine-expiring';
 
-export const TEST_KINDS = new Set<string>([
-  'new-flaky-test',
-  'test-failure-rate',
-  'quarantine-expiring',
-]);
+export const TEST_KINDS = new Set<string>(CI_TEST_ALERT_KINDS);
 
 /** A quarantine as the test kinds read it. */
 export interface AlertQuarantine {
@@ -45,8 +44,6 @@ export interface AlertTestData {
 
 const label = (t: { suite: string; name: string }) =>
   t.suite && t.suite !== t.name ? `${t.suite} › ${t.name}` : t.name;
-
-const pct = (v: number) => `${Math.round(v * 1000) / 10}%`;
 
 /** "A, B and 3 more" of the first items. */
 function some(items: string[], shown = 3): string {

@@ -1,4 +1,5 @@
 import {
+  CI_TEST_ALERT_KINDS,
   CiAlertDelivery,
   CiAlertFiring,
   CiAlertKind,
@@ -289,11 +290,7 @@ export function describeRule(rule: {
 
 /** The kinds read from test results: every workflow and branch. */
 export function isTestKind(kind: CiAlertKind): boolean {
-  return (
-    kind === 'new-flaky-test' ||
-    kind === 'test-failure-rate' ||
-    kind === 'quarantine-expiring'
-  );
+  return CI_TEST_ALERT_KINDS.includes(kind);
 }
 
 /** `CI on main, release/*`, `All workflows on the default branch`. */
