@@ -412,6 +412,13 @@ describe('an entity’s tests', () => {
       .get('/api/ci-experience/groups/default/nobody/tests')
       .set('Authorization', mockCredentials.user.header());
     expect(noTeam.status).toBe(404);
+    const badWindow = await http
+      .get('/api/ci-experience/groups/default/team-a/tests?window=1y')
+      .set('Authorization', mockCredentials.user.header());
+    expect([badWindow.status, badWindow.body.error.message]).toEqual([
+      400,
+      expect.stringMatching(/window/),
+    ]);
     const flaky = await tests('?state=flaky');
     expect(flaky.body.items.map((t: any) => t.name)).toEqual([
       'refunds a payment',
