@@ -3,9 +3,10 @@ import zlib from 'node:zlib';
 /**
  * A zip archive (PKZIP 2.0, deflated entries, UTF-8 names), as GitHub
  * serves an artifact: a local header and the deflated data per entry, then
- * the central directory and its end record. The same writer as the
- * backend's test utility (`plugins/ci-experience-backend/src/testResults/
- * __testUtils__/zip.ts`), which this package cannot import.
+ * the central directory and its end record. The node package's test
+ * utility (`@ci-experience/plugin-ci-experience-node/testUtils` `zipOf`)
+ * writes the same; the simulator depends on no plugin package, so that it
+ * stays an independent reading of the providers' APIs.
  */
 export function zipOf(entries: Array<{ name: string; data: Buffer }>): Buffer {
   const locals: Buffer[] = [];
