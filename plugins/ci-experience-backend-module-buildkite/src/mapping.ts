@@ -264,8 +264,11 @@ export function toJob(job: BuildkiteJob): CiJob {
   const finishedAt = isFinalStatus(mapped.status)
     ? iso(job.finished_at)
     : undefined;
-  const name =
-    job.name || job.label || job.step_key || UNNAMED[job.type] || job.type;
+  // An own-property read: a `type` such as "constructor" names no entry.
+  const unnamed = Object.prototype.hasOwnProperty.call(UNNAMED, job.type)
+    ? UNNAMED[job.type]
+    : undefined;
+  const name = job.name || job.label || job.step_key || unnamed || job.type;
   const kind = Object.prototype.hasOwnProperty.call(
     BUILDKITE_JOB_KINDS,
     job.type,

@@ -310,3 +310,59 @@ describe('createBuildkiteWebhookValidator', () => {
     ).toBeUndefined();
   });
 });
+
+describe('parseBuildkiteDelivery on a delivery with one field of another type', () => {
+  /** Every path to a value in `value`, objects and arrays included. */
+  function pathsOf(value: unknown, prefix: (string | number)[] = []) {
+    const out: (string | number)[][] = prefix.length > 0 ? [prefix] : [];
+    if (value && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        const k = Array.isArray(value) ? Number(key) : key;
+        out.push(...pathsOf(child, [...prefix, k]));
+      }
+    }
+    return out;
+  }
+  // Names of Object.prototype's members too: the fuzz test found that a job
+  // `type` of "constructor" read a lookup table's inherited function.
+  const replacements: unknown[] = [
+    7,
+    1e300,
+    -1,
+    true,
+    [],
+    {},
+    null,
+    'x',
+    ['a'],
+    'constructor',
+    '__proto__',
+    'toString',
+  ];
+
+  it.each([
+    ['build.finished', buildFinished],
+    ['job.finished', jobFinished],
+  ])('never throws on %s, whatever one field holds', async (_kind, fixture) => {
+    let tried = 0;
+    for (const path of pathsOf(fixture)) {
+      for (const replacement of replacements) {
+        const payload: any = clone(fixture);
+        let parent = payload;
+        for (const key of path.slice(0, -1)) parent = parent[key];
+        parent[path[path.length - 1]] = replacement;
+        const result = await parseBuildkiteDelivery(
+          delivery(payload, { 'x-buildkite-event': _kind }),
+          claimAll,
+        ).catch(error => {
+          throw new Error(
+            `${path.join('.')} = ${JSON.stringify(replacement)}: ${error}`,
+          );
+        });
+        expect(typeof result.ok).toBe('boolean');
+        tried += 1;
+      }
+    }
+    expect(tried).toBeGreaterThan(100);
+  });
+});

@@ -257,6 +257,13 @@ describe('test results routes', () => {
       ],
       [
         q,
+        xml,
+        'constructor',
+        415,
+        /must be application\/xml or application\/zip/,
+      ],
+      [
+        q,
         Buffer.from('<testsuite><testcase'),
         'application/xml',
         400,

@@ -136,7 +136,9 @@ export function createTestResultsUploadRouter(options: {
         .split(';')[0]
         .trim()
         .toLowerCase();
-      const mediaType = MEDIA_TYPES[type];
+      const mediaType = Object.prototype.hasOwnProperty.call(MEDIA_TYPES, type)
+        ? MEDIA_TYPES[type]
+        : undefined;
       if (!mediaType) {
         throw new StatusError(
           415,
