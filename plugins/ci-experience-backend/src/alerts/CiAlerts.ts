@@ -83,7 +83,8 @@ export class CiAlerts {
       store,
       insights: options.insights,
       tests: {
-        aggregate: query => testResults.aggregateTests(query),
+        aggregate: query =>
+          testResults.aggregateTests({ ...query, failingOnly: true }),
         quarantines: (entityRef, now) =>
           quarantines.listForEntity(entityRef, now),
       },

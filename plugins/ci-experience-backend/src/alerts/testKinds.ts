@@ -32,7 +32,11 @@ export interface AlertQuarantine {
 
 /** Where the test kinds read test results and quarantines. */
 export interface AlertTestData {
-  /** Each test's commits added up over the sources' attempts in [since, until). */
+  /**
+   * Each test's commits added up over the sources' attempts in
+   * [since, until), of the tests that failed or flaked there (no other can
+   * be flaky or failing).
+   */
   aggregate(query: {
     sourceKeys: string[];
     since: string;

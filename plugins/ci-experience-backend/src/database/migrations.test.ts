@@ -3,12 +3,14 @@ import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
 import { isPostgres } from './dialect';
 import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
+import { dayOf, KnexTestResultsStore } from '../testResults/TestResultsStore';
 
 const databases = TestDatabases.create({ ids: STORE_TEST_DATABASES });
 
 const MIGRATION = '20261128040000_aggregate_write_locality.js';
 const CLAMP = '20261202000100_clamp_future_times.js';
 const LATEST_ATTEMPT = '20261202200000_latest_attempt.js';
+const COMPACT_TESTS = '20261203230000_test_results_compact.js';
 const directory = resolvePackagePath(
   '@ci-experience/plugin-ci-experience-backend',
   'migrations',
@@ -212,5 +214,133 @@ describe.each(databases.eachSupportedId())('migrations on %p', databaseId => {
     expect(index).toEqual([
       { valid: true, columns: 'source_key, activity_at' },
     ]);
+  });
+
+  it('copies test results stored by string keys into the numbered shape and back', async () => {
+    const knex = await databases.init(databaseId);
+    await knex.migrate.latest({ directory });
+    await knex.migrate.down({ directory, name: COMPACT_TESTS });
+    expect(await knex.schema.hasTable('ci_test_days')).toBe(false);
+    const run = (id: string, createdAt: string, commitSha: string | null) => ({
+      id,
+      source_key: 'src',
+      provider: 'p',
+      source: 's',
+      provider_run_id: id,
+      attempt: 1,
+      workflow: 'CI',
+      run_number: 1,
+      status: 'failed',
+      provider_status: 'failure',
+      url: 'https://ci.example.com/',
+      created_at: createdAt,
+      commit_sha: commitSha,
+      status_rank: 2,
+    });
+    await knex('ci_runs').insert([
+      run('a', '2026-11-01T23:00:00.000Z', 'c1'),
+      run('b', '2026-11-02T01:00:00.000Z', 'c1'),
+      run('c', '2026-11-02T05:00:00.000Z', null),
+    ]);
+    const test = (id: string, name: string) => ({
+      id,
+      source_key: 'src',
+      suite: 'S',
+      classname: '',
+      name,
+      file: '',
+      first_seen_at: '2026-11-01T23:00:00.000Z',
+    });
+    await knex('ci_tests').insert([test('t1', 'one'), test('t2', 'two')]);
+    const result = (
+      runId: string,
+      testId: string,
+      status: number,
+      durationMs: number | null,
+      message: string | null = null,
+    ) => ({
+      run_id: runId,
+      test_id: testId,
+      status,
+      duration_ms: durationMs,
+      message,
+    });
+    await knex('ci_test_results').insert([
+      result('a', 't1', 1, 100, 'boom'),
+      result('a', 't2', 0, 10),
+      result('b', 't1', 0, 200),
+      result('b', 't2', 3, null),
+      result('c', 't1', 0, null),
+      result('c', 't2', 0, 30),
+    ]);
+    await knex.migrate.up({ directory, name: COMPACT_TESTS });
+
+    const store = new KnexTestResultsStore(knex);
+    expect(await store.listRunTests('a')).toEqual([
+      {
+        id: 't1',
+        suite: 'S',
+        name: 'one',
+        status: 'failed',
+        durationMs: 100,
+        message: 'boom',
+      },
+      { id: 't2', suite: 'S', name: 'two', status: 'passed', durationMs: 10 },
+    ]);
+    // 20758 is 2026-11-01 in UTC days since 1970, as the store reckons it.
+    expect(dayOf('2026-11-01T23:00:00.000Z')).toBe(20758);
+    expect(
+      await knex('ci_test_runs')
+        .orderBy('run_id')
+        .select('run_id', 'day', 'commit_key'),
+    ).toEqual([
+      { run_id: 'a', day: 20758, commit_key: 'c1' },
+      { run_id: 'b', day: 20759, commit_key: 'c1' },
+      { run_id: 'c', day: 20759, commit_key: 'run:c' },
+    ]);
+    // Per day and test: attempts not skipped, failed ones, durations.
+    const days = await knex('ci_test_days as d')
+      .join('ci_tests as t', 't.pk', 'd.test_pk')
+      .orderBy(['d.day', 't.id'])
+      .select('d.day', 't.id', 'd.runs', 'd.bad', 'd.duration_ms', 'd.timed');
+    expect(
+      days.map(d => ({ ...d, duration_ms: Number(d.duration_ms) })),
+    ).toEqual([
+      { day: 20758, id: 't1', runs: 1, bad: 1, duration_ms: 100, timed: 1 },
+      { day: 20758, id: 't2', runs: 1, bad: 0, duration_ms: 10, timed: 1 },
+      { day: 20759, id: 't1', runs: 2, bad: 0, duration_ms: 200, timed: 1 },
+      { day: 20759, id: 't2', runs: 1, bad: 0, duration_ms: 30, timed: 1 },
+    ]);
+    // t1 failed then passed on c1: one flaked commit of two.
+    const [t1] = await store.aggregateTests({
+      sourceKeys: ['src'],
+      since: '2026-11-01T00:00:00.000Z',
+      failingOnly: true,
+    });
+    expect(t1).toMatchObject({
+      testId: 't1',
+      commits: 2,
+      runs: 3,
+      failures: 1,
+      flakedCommits: 1,
+    });
+
+    await knex.migrate.down({ directory, name: COMPACT_TESTS });
+    expect(
+      await knex('ci_test_results')
+        .orderBy(['run_id', 'test_id'])
+        .select('run_id', 'test_id', 'status'),
+    ).toEqual([
+      { run_id: 'a', test_id: 't1', status: 1 },
+      { run_id: 'a', test_id: 't2', status: 0 },
+      { run_id: 'b', test_id: 't1', status: 0 },
+      { run_id: 'b', test_id: 't2', status: 3 },
+      { run_id: 'c', test_id: 't1', status: 0 },
+      { run_id: 'c', test_id: 't2', status: 0 },
+    ]);
+    await knex.migrate.latest({ directory });
+    expect(Number((await knex('ci_test_results').count({ n: '*' }))[0].n)).toBe(
+      6,
+    );
   });
 });

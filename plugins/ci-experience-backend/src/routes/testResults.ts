@@ -445,7 +445,11 @@ export function createRollupTestsRouter(options: TestViewOptions) {
           const sourceKeys = options.sync.sourcesOf(entity).map(s => s.key);
           if (sourceKeys.length === 0) return [];
           const [summaries, quarantines] = await Promise.all([
-            options.store.aggregateTests({ sourceKeys, since }),
+            options.store.aggregateTests({
+              sourceKeys,
+              since,
+              failingOnly: true,
+            }),
             options.quarantines?.listForEntity(entityRef, to.toISOString()) ??
               [],
           ]);

@@ -21,6 +21,7 @@ import { TriageService } from '../triage/TriageService';
 import { ChangeFanOut } from './ChangeFanOut';
 import { ListingCache } from './ListingCache';
 import { KnexTestResultsStore } from '../testResults/TestResultsStore';
+import { DayCompaction } from '../testResults/DayCompaction';
 import { TestResultsFetcher } from '../testResults/TestResultsFetcher';
 import { KnexQuarantineStore } from '../testResults/QuarantineStore';
 
@@ -85,6 +86,9 @@ export class ChangeProcessing {
       lookbackMs: config.testResults.lookbackMs,
     });
     lifecycle.addShutdownHook(() => fetcher.stop());
+    const compaction = new DayCompaction({ store: testResults, logger });
+    compaction.start();
+    lifecycle.addShutdownHook(() => compaction.stop());
     return new ChangeProcessing(
       triage,
       insights,
@@ -92,6 +96,7 @@ export class ChangeProcessing {
       testResults,
       new KnexQuarantineStore(options.knex),
       fetcher,
+      compaction,
       classifier,
       flakyPolicyResolver(config.testResults.flaky, logger),
     );
@@ -115,6 +120,7 @@ export class ChangeProcessing {
     /** Quarantined tests, which the routes read and owners change. */
     readonly quarantines: KnexQuarantineStore,
     private readonly fetcher: TestResultsFetcher,
+    private readonly compaction: DayCompaction,
     /** The triage rules, which also link failed tests to their guides. */
     readonly classifier: FailureClassifier,
     /** An entity's flaky policy (config's, or its annotation's): one for the views and the alerts. */
@@ -156,11 +162,13 @@ export class ChangeProcessing {
 
   /**
    * After a scheduled pass: triage what it brought, read its finished
-   * runs' test results, fold it into insights.
+   * runs' test results (and compact their days' counts), fold it into
+   * insights.
    */
   async afterPass(): Promise<void> {
     await this.triage?.drain();
     if (this.fetcher.active) await this.fetcher.drain();
+    await this.compaction.run();
     await this.aggregator.aggregatePending();
   }
 }

@@ -7,6 +7,7 @@ import { ConfigReader } from '@backstage/config';
 import { StoredRun } from '../database/CiStore';
 import { KnexCiStore } from '../database/KnexCiStore';
 import { STORE_TEST_DATABASES } from '../__testUtils__/databases';
+import { KnexTestResultsStore } from '../testResults/TestResultsStore';
 import { readRetention, RetentionPruner } from './Retention';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
@@ -92,11 +93,20 @@ describe('retention', () => {
         run('edge', daysAgo(380)),
       ]);
       // Test results of an expired run and of a kept one.
-      await knex('ci_test_results').insert([
-        { run_id: 'old-500', test_id: 't1', status: 0 },
-        { run_id: 'old-500', test_id: 't2', status: 1 },
-        { run_id: 'recent', test_id: 't1', status: 0 },
-      ]);
+      const tests = new KnexTestResultsStore(knex);
+      for (const id of ['old-500', 'recent']) {
+        await tests.putResults(
+          { id, sourceKey: KEY, attempt: 1 },
+          [
+            { suite: 's', name: 't1', status: 'passed' },
+            ...(id === 'old-500'
+              ? [{ suite: 's', name: 't2', status: 'failed' as const }]
+              : []),
+          ],
+          daysAgo(0),
+        );
+      }
+      expect(await tests.compactDays()).toBe(2);
       // Daily rows past 25 months and within.
       await knex('ci_daily').insert([
         { source_key: KEY, workflow: 'CI', branch: '', day: '2024-01-01' },
@@ -164,7 +174,7 @@ describe('retention', () => {
         runs: 5,
         jobs: 5,
         testResults: 2,
-        dailyRows: 2,
+        dailyRows: 5,
         alertFirings: 1,
         deliveries: 1,
         sources: 1,
@@ -174,8 +184,23 @@ describe('retention', () => {
       ).toEqual(['edge', 'recent']);
       expect(Number((await knex('ci_jobs').count({ n: '*' }))[0].n)).toBe(2);
       expect(
-        (await knex('ci_test_results').select('run_id')).map(r => r.run_id),
+        (
+          await knex('ci_test_results as r')
+            .join('ci_test_runs as tr', 'tr.pk', 'r.run_pk')
+            .select('tr.run_id')
+        ).map(r => r.run_id),
       ).toEqual(['recent']);
+      expect(
+        (await knex('ci_test_runs').select('run_id')).map(r => r.run_id),
+      ).toEqual(['recent']);
+      // The old run's day of test counts is gone; the kept run's stays.
+      expect(Number((await knex('ci_test_days').count({ n: '*' }))[0].n)).toBe(
+        1,
+      );
+      // t2 failed on the old run's day: its commit sums went with the day.
+      expect(
+        Number((await knex('ci_test_day_commits').count({ n: '*' }))[0].n),
+      ).toBe(0);
       expect(
         (await knex('ci_daily').select('day').orderBy('day')).map(r => r.day),
       ).toEqual(['2026-11-30']);

@@ -194,8 +194,12 @@ export class RetentionPruner {
         this.db.transaction(async tx => {
           const jobs = await tx('ci_jobs').whereIn('run_id', ids).delete();
           const tests = await tx('ci_test_results')
-            .whereIn('run_id', ids)
+            .whereIn(
+              'run_pk',
+              tx('ci_test_runs').whereIn('run_id', ids).select('pk'),
+            )
             .delete();
+          await tx('ci_test_runs').whereIn('run_id', ids).delete();
           const runs = await tx('ci_runs').whereIn('id', ids).delete();
           result.jobs += jobs;
           result.testResults += tests;
@@ -209,6 +213,23 @@ export class RetentionPruner {
       await this.pause(signal);
     }
     await this.db('ci_latest').where('created_at', '<', runsBefore).delete();
+    // The per-day test counts and commit sums of the days whose runs are
+    // all gone.
+    const testDayBefore = Math.floor(Date.parse(runsBefore) / 86_400_000);
+    for (const table of ['ci_test_days', 'ci_test_day_commits']) {
+      while (!signal?.aborted) {
+        const deleted = await this.deleteBatch(table, q =>
+          q.where('day', '<', testDayBefore),
+        );
+        result.dailyRows += deleted;
+        if (deleted < this.batch) {
+          break;
+        }
+      }
+    }
+    await this.db('ci_test_days_pending')
+      .where('day', '<', testDayBefore)
+      .delete();
 
     const dayBefore = this.cutoff('dailyAggregates').slice(0, 10);
     for (const table of DAILY_TABLES) {

@@ -369,8 +369,13 @@ describe('KnexTestResultsStore', () => {
           n += 1;
           const id = `rr${n}`;
           // Some commits share a time (a re-run keeps it); some runs name no commit.
+          // Five hours apart: the history spans six UTC days, so windows
+          // read whole days from the per-day counts and their edges from
+          // the results.
           const createdAt = new Date(
-            base + commit * 3600_000 + (random() < 0.5 ? 0 : attempt * 60_000),
+            base +
+              commit * 5 * 3600_000 +
+              (random() < 0.5 ? 0 : attempt * 60_000),
           ).toISOString();
           const r: StoredRun = {
             ...run(id, 100 + commit, attempt),
@@ -381,42 +386,187 @@ describe('KnexTestResultsStore', () => {
           await ci.upsertRuns([r]);
           await store.putResults(
             { id, sourceKey: KEY, attempt },
-            Array.from({ length: 12 }, (_, k) =>
-              tc(`t${k}`, statuses[Math.floor(random() * statuses.length)], {
-                ...(random() < 0.8
-                  ? { durationMs: Math.floor(random() * 5000) }
-                  : {}),
-              }),
-            ),
+            [
+              ...Array.from({ length: 12 }, (_, k) =>
+                tc(`t${k}`, statuses[Math.floor(random() * statuses.length)], {
+                  ...(random() < 0.8
+                    ? { durationMs: Math.floor(random() * 5000) }
+                    : {}),
+                }),
+              ),
+              // Tests that never fail: counted from the per-day counts.
+              ...Array.from({ length: 3 }, (_, k) =>
+                tc(`ok${k}`, k === 2 && random() < 0.3 ? 'skipped' : 'passed', {
+                  ...(random() < 0.8
+                    ? { durationMs: Math.floor(random() * 5000) }
+                    : {}),
+                }),
+              ),
+            ],
             createdAt,
           );
         }
       }
-      for (const [since, until] of [
-        ['2026-11-01T00:00:00.000Z', undefined],
-        ['2026-11-10T05:00:00.000Z', '2026-11-11T02:00:00.000Z'],
-      ] as Array<[string, string | undefined]>) {
-        const query = { sourceKeys: [KEY], since, until };
-        const bySql = await store.aggregateTests(query);
-        const summaries = await summarizeTests(knex, query);
-        const byId = (a: TestAggregate, b: TestAggregate) =>
-          a.testId.localeCompare(b.testId);
-        expect(bySql.length).toBe(12);
-        expect([...bySql].sort(byId)).toEqual(
-          aggregateCommits(summaries).sort(byId),
-        );
-        for (const policy of [
-          DEFAULT_FLAKY_POLICY,
-          { minRuns: 3, threshold: 0.2, fixedAfter: 3 },
-        ]) {
-          expect(judgeTests(bySql, policy)).toEqual(
-            classifyTests(summaries, policy),
+      const check = async () => {
+        for (const [since, until] of [
+          // Whole days only; whole days and a partial first day.
+          ['2026-11-01T00:00:00.000Z', undefined],
+          ['2026-11-11T07:30:00.000Z', undefined],
+          // Partial days at both ends, whole days between.
+          ['2026-11-10T05:00:00.000Z', '2026-11-13T02:00:00.000Z'],
+          // Within one day; across one midnight.
+          ['2026-11-12T01:00:00.000Z', '2026-11-12T16:00:00.000Z'],
+          ['2026-11-10T05:00:00.000Z', '2026-11-11T02:00:00.000Z'],
+          // Days with no run.
+          ['2026-12-01T00:00:00.000Z', undefined],
+        ] as Array<[string, string | undefined]>) {
+          const query = { sourceKeys: [KEY], since, until };
+          const bySql = await store.aggregateTests(query);
+          const summaries = await summarizeTests(knex, query);
+          const byId = (a: TestAggregate, b: TestAggregate) =>
+            a.testId.localeCompare(b.testId);
+          // A test that never failed nor flaked has no commit count.
+          const reference = aggregateCommits(summaries).map(a => {
+            if (a.failures > 0 || a.flakedCommits > 0) return a;
+            const { commits, ...rest } = a;
+            return rest;
+          });
+          expect(bySql.length).toBe(reference.length);
+          expect([...bySql].sort(byId)).toEqual(reference.sort(byId));
+          // Only the failing ones, when asked so.
+          expect(
+            (await store.aggregateTests({ ...query, failingOnly: true })).sort(
+              byId,
+            ),
+          ).toEqual(
+            reference
+              .filter(a => a.failures > 0 || a.flakedCommits > 0)
+              .sort(byId),
           );
+          for (const policy of [
+            DEFAULT_FLAKY_POLICY,
+            { minRuns: 3, threshold: 0.2, fixedAfter: 3 },
+          ]) {
+            expect(judgeTests(bySql, policy)).toEqual(
+              classifyTests(summaries, policy),
+            );
+          }
         }
-      }
+      };
+      // Every day marked: each is read from its results.
+      expect(
+        Number((await knex('ci_test_days_pending').count({ n: '*' }))[0].n),
+      ).toBeGreaterThan(5);
+      await check();
+      // Compacted: whole days from the per-day counts.
+      expect(await store.compactDays()).toBeGreaterThan(5);
+      expect(await knex('ci_test_days_pending').select('day')).toEqual([]);
+      await check();
+      // One upload sent again: its day is marked, and read from its
+      // results until compacted again.
+      await store.putResults(
+        { id: 'rr5', sourceKey: KEY, attempt: 1 },
+        [
+          tc('t0', 'failed', { durationMs: 10 }),
+          tc('ok0', 'passed'),
+          // ok1 fails for the first time: compacting this day adds its
+          // per-commit sums on every other day.
+          tc('ok1', 'failed', { durationMs: 7 }),
+        ],
+        '2026-11-20T00:00:00.000Z',
+      );
+      expect(await knex('ci_test_days_pending').select('day')).toHaveLength(1);
+      await check();
+      expect(await store.compactDays()).toBe(1);
+      await check();
       expect(
         await store.aggregateTests({ sourceKeys: [], since: '2026-11-01' }),
       ).toEqual([]);
+    },
+  );
+
+  it('skips a day another transaction holds when compacting, and compacts it later, POSTGRES_15', async () => {
+    if (!databases.eachSupportedId().some(([id]) => id === 'POSTGRES_15')) {
+      return;
+    }
+    const knex = await databases.init('POSTGRES_15');
+    const ci = await KnexCiStore.fromKnex(knex);
+    await ci.upsertSource({ provider: 'fake', key: KEY, source: 'org/app' });
+    const store = new KnexTestResultsStore(knex);
+    await ci.upsertRuns([run('h1', 1, 1)]);
+    await store.putResults(
+      { id: 'h1', sourceKey: KEY, attempt: 1 },
+      [tc('t', 'failed')],
+      '2026-11-20T00:00:00.000Z',
+    );
+    // A writer (or another replica) in the middle of marking the day.
+    const writer = await knex.transaction();
+    await writer('ci_test_days_pending').forUpdate().select('day');
+    try {
+      expect(await store.compactDays()).toBe(0);
+    } finally {
+      await writer.commit();
+    }
+    expect(await store.compactDays()).toBe(1);
+    expect(await knex('ci_test_days').select('runs', 'bad')).toEqual([
+      { runs: 1, bad: 1 },
+    ]);
+  });
+
+  it.each(databases.eachSupportedId())(
+    'leaves a day with an unfinished run marked until the run finishes, %p',
+    async databaseId => {
+      const knex = await databases.init(databaseId);
+      const ci = await KnexCiStore.fromKnex(knex);
+      await ci.upsertSource({ provider: 'fake', key: KEY, source: 'org/app' });
+      const store = new KnexTestResultsStore(knex);
+      // An upload from a step of a run still going: its duration, which
+      // time lost counts, is not known yet.
+      await ci.upsertRuns([
+        {
+          ...run('u1', 1, 1),
+          status: 'running',
+          providerStatus: 'in_progress',
+        },
+      ]);
+      await store.putResults(
+        { id: 'u1', sourceKey: KEY, attempt: 1 },
+        [tc('t', 'failed')],
+        '2026-12-01T10:05:00.000Z',
+      );
+      expect(await store.compactDays()).toBe(0);
+      expect(await knex('ci_test_days').select('runs')).toEqual([]);
+      // Read from its results meanwhile.
+      const [t] = await store.aggregateTests({
+        sourceKeys: [KEY],
+        since: '2026-11-01T00:00:00.000Z',
+      });
+      expect(t).toMatchObject({ runs: 1, failures: 1, commits: 1 });
+      await ci.upsertRuns([
+        {
+          ...run('u1', 1, 1),
+          durationMs: 60_000,
+          providerUpdatedAt: '2026-12-01T10:10:00.000Z',
+        },
+      ]);
+      expect(await store.compactDays()).toBe(1);
+      expect(
+        (await knex('ci_test_day_commits').select('failed_runs_ms')).map(r =>
+          Number(r.failed_runs_ms),
+        ),
+      ).toEqual([60_000]);
+      // Only days first marked before the given time.
+      await store.putResults(
+        { id: 'u1', sourceKey: KEY, attempt: 1 },
+        [tc('t', 'passed')],
+        '2026-12-01T11:00:00.000Z',
+      );
+      expect(
+        await store.compactDays({ markedBefore: '2026-12-01T11:00:00.000Z' }),
+      ).toBe(0);
+      expect(
+        await store.compactDays({ markedBefore: '2026-12-01T11:00:00.001Z' }),
+      ).toBe(1);
     },
   );
 });

@@ -3,6 +3,11 @@ import { createHash } from 'node:crypto';
 import { Knex } from 'knex';
 import { TestAggregate } from './flaky';
 import { ParsedTestCase, TestCaseStatus, testKey } from './junit';
+import { CHUNK, dayOf, STATUS, STATUS_CODES } from './storedCodes';
+import { compactDay } from './compactDay';
+import { KnexTestWindows } from './testWindows';
+
+export { dayOf, STATUS_CODES };
 
 /** A run attempt results are stored for. */
 export interface TestRunRef {
@@ -58,15 +63,33 @@ export interface TestResultsStore {
   markReadFailed(runId: string): Promise<number>;
   /**
    * Each test's commits over the sources' attempts created in
-   * [since, until) added up, in SQL: one row per test whatever the number
-   * of runs (what the views and alerts judge; the tests hold it to a
-   * per-commit reference, `__testUtils__/commitSummaries.ts`).
+   * [since, until) added up: one row per test whatever the number of runs
+   * (what the views and alerts judge; the tests hold it to a per-commit
+   * reference, `__testUtils__/commitSummaries.ts`). A test that never
+   * failed nor flaked in the window is counted from the per-day counts
+   * and has no `commits`; the others are added up per commit in SQL.
    */
   aggregateTests(query: {
     sourceKeys: string[];
     since: string;
     until?: string;
+    /**
+     * Only the tests that failed, errored or flaked in the window (what
+     * flaky rankings and alerts read): the others cannot be flaky,
+     * broken or failing.
+     */
+    failingOnly?: boolean;
   }): Promise<TestAggregate[]>;
+  /**
+   * Brings the per-day counts (and per-commit sums) of up to `limit` days
+   * (100) whose results changed up to date, oldest change first, of those
+   * marked before `markedBefore` when given; answers how many it did.
+   * Until then a view reads those days' results (exact, slower).
+   */
+  compactDays(options?: {
+    limit?: number;
+    markedBefore?: string;
+  }): Promise<number>;
   /** A test by its id, with the source it belongs to. */
   getTest(id: string): Promise<
     | {
@@ -95,21 +118,6 @@ export interface TestResultsStore {
   ): Promise<Map<string, TestCaseStatus[]>>;
 }
 
-/** A result's status as stored. */
-export const STATUS_CODES: Record<TestCaseStatus, number> = {
-  passed: 0,
-  failed: 1,
-  error: 2,
-  skipped: 3,
-  flaky: 4,
-};
-const STATUS: TestCaseStatus[] = [
-  'passed',
-  'failed',
-  'error',
-  'skipped',
-  'flaky',
-];
 /** Listing order: what needs reading first. */
 const ORDER: Record<TestCaseStatus, number> = {
   failed: 0,
@@ -150,9 +158,6 @@ function storable(c: ParsedTestCase): ParsedTestCase {
   return out;
 }
 
-/** Rows per INSERT: under SQLite's and PostgreSQL's bind-parameter limits. */
-const CHUNK = 500;
-
 /** A test's id: its identity within its source, hashed (32 hex chars). */
 export function testIdOf(sourceKey: string, c: ParsedTestCase): string {
   return createHash('sha256')
@@ -161,9 +166,26 @@ export function testIdOf(sourceKey: string, c: ParsedTestCase): string {
     .slice(0, 32);
 }
 
-/** {@link TestResultsStore} on the plugin's database. */
+/** How many test ids the store remembers the number of (bounded memory). */
+const MAX_CACHED_TESTS = 200_000;
+
+/**
+ * {@link TestResultsStore} on the plugin's database (the shape of
+ * migration 20261203230000: numbered sources, tests and run attempts, and
+ * per-day counts that `compactDays` computes for the days that storing
+ * results marked; docs/tests.md).
+ */
 export class KnexTestResultsStore implements TestResultsStore {
-  constructor(private readonly db: Knex) {}
+  /** Test id → its number; a test's number never changes. */
+  private readonly testPks = new Map<string, number>();
+  /** Source key → its number. */
+  private readonly sourcePks = new Map<string, number>();
+
+  private readonly windows: KnexTestWindows;
+
+  constructor(private readonly db: Knex) {
+    this.windows = new KnexTestWindows(db);
+  }
 
   async findRun(query: {
     provider: string;
@@ -188,6 +210,126 @@ export class KnexTestResultsStore implements TestResultsStore {
       : undefined;
   }
 
+  /** The numbers of the sources that have results (remembered once known). */
+  private async sourcePksOf(sourceKeys: string[]): Promise<number[]> {
+    const out: number[] = [];
+    const unknown: string[] = [];
+    for (const key of sourceKeys) {
+      const pk = this.sourcePks.get(key);
+      if (pk === undefined) unknown.push(key);
+      else out.push(pk);
+    }
+    if (unknown.length > 0) {
+      const rows: Array<{ pk: number | string; source_key: string }> =
+        await this.db('ci_test_sources')
+          .whereIn('source_key', unknown)
+          .select('pk', 'source_key');
+      for (const row of rows) {
+        out.push(Number(row.pk));
+        if (this.sourcePks.size < 10_000) {
+          this.sourcePks.set(row.source_key, Number(row.pk));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The number of a source, numbering it when new (remembered by the caller once committed). */
+  private async sourcePkOf(tx: Knex, sourceKey: string): Promise<number> {
+    const cached = this.sourcePks.get(sourceKey);
+    if (cached !== undefined) return cached;
+    await tx('ci_test_sources')
+      .insert({ source_key: sourceKey })
+      .onConflict('source_key')
+      .ignore();
+    const row = await tx('ci_test_sources')
+      .where('source_key', sourceKey)
+      .first('pk');
+    return Number(row.pk);
+  }
+
+  /** The numbers of a source's tests, numbering the new ones. */
+  private async testPksOf(
+    tx: Knex,
+    sourceKey: string,
+    sourcePk: number,
+    entries: Array<[string, ParsedTestCase]>,
+    at: string,
+    learned: Map<string, number>,
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const missing: Array<[string, ParsedTestCase]> = [];
+    for (const entry of entries) {
+      const pk = this.testPks.get(entry[0]);
+      if (pk === undefined) missing.push(entry);
+      else out.set(entry[0], pk);
+    }
+    for (let i = 0; i < missing.length; i += CHUNK) {
+      const chunk = missing.slice(i, i + CHUNK);
+      await tx('ci_tests')
+        .insert(
+          chunk.map(([id, c]) => ({
+            id,
+            source_pk: sourcePk,
+            source_key: sourceKey,
+            suite: c.suite,
+            classname: c.classname ?? '',
+            name: c.name,
+            file: c.file ?? '',
+            first_seen_at: at,
+          })),
+        )
+        .onConflict('id')
+        .ignore();
+      const rows: Array<{ pk: number | string; id: string }> = await tx(
+        'ci_tests',
+      )
+        .whereIn(
+          'id',
+          chunk.map(([id]) => id),
+        )
+        .select('pk', 'id');
+      for (const row of rows) {
+        out.set(row.id, Number(row.pk));
+        learned.set(row.id, Number(row.pk));
+      }
+    }
+    return out;
+  }
+
+  /** The numbered row of a run attempt, made when it has none. */
+  private async testRunOf(
+    tx: Knex,
+    run: TestRunRef,
+    sourcePk: number,
+  ): Promise<{ pk: number; day: number; existed: boolean }> {
+    const found = await tx('ci_test_runs')
+      .where('run_id', run.id)
+      .first('pk', 'day');
+    if (found) {
+      return { pk: Number(found.pk), day: Number(found.day), existed: true };
+    }
+    const stored = await tx('ci_runs')
+      .where('id', run.id)
+      .first('created_at', 'commit_sha', 'provider_run_id');
+    if (!stored) {
+      throw new Error(`No run ${run.id} to store test results for`);
+    }
+    const day = dayOf(stored.created_at);
+    await tx('ci_test_runs')
+      .insert({
+        run_id: run.id,
+        source_pk: sourcePk,
+        created_at: stored.created_at,
+        day,
+        commit_key: stored.commit_sha ?? `run:${stored.provider_run_id}`,
+      })
+      .onConflict('run_id')
+      .ignore();
+    const row = await tx('ci_test_runs').where('run_id', run.id).first('pk');
+    return { pk: Number(row.pk), day, existed: false };
+  }
+
   async putResults(
     run: TestRunRef,
     cases: ParsedTestCase[],
@@ -200,37 +342,52 @@ export class KnexTestResultsStore implements TestResultsStore {
       byId.set(testIdOf(run.sourceKey, c), c);
     }
     const entries = [...byId.entries()].sort(([a], [b]) => a.localeCompare(b));
+    const learned = new Map<string, number>();
+    let sourcePk = 0;
     await this.db.transaction(async tx => {
-      for (let i = 0; i < entries.length; i += CHUNK) {
-        await tx('ci_tests')
-          .insert(
-            entries.slice(i, i + CHUNK).map(([id, c]) => ({
-              id,
-              source_key: run.sourceKey,
-              suite: c.suite,
-              classname: c.classname ?? '',
-              name: c.name,
-              file: c.file ?? '',
-              first_seen_at: at,
-            })),
-          )
-          .onConflict('id')
-          .ignore();
+      sourcePk = await this.sourcePkOf(tx, run.sourceKey);
+      const pks = await this.testPksOf(
+        tx,
+        run.sourceKey,
+        sourcePk,
+        entries,
+        at,
+        learned,
+      );
+      const testRun = await this.testRunOf(tx, run, sourcePk);
+      if (testRun.existed) {
+        await tx('ci_test_results').where('run_pk', testRun.pk).delete();
       }
-      await tx('ci_test_results').where('run_id', run.id).delete();
-      for (let i = 0; i < entries.length; i += CHUNK) {
-        await tx('ci_test_results').insert(
-          entries.slice(i, i + CHUNK).map(([id, c]) => ({
-            run_id: run.id,
-            test_id: id,
-            status: STATUS_CODES[c.status],
-            duration_ms: c.durationMs ?? null,
-            message: c.status === 'passed' ? null : c.message ?? null,
-            output: c.status === 'passed' ? null : c.output ?? null,
-          })),
-        );
+      const rows = entries.map(([id, c]) => ({
+        run_pk: testRun.pk,
+        test_pk: pks.get(id)!,
+        status: STATUS_CODES[c.status],
+        duration_ms: c.durationMs ?? null,
+        message: c.status === 'passed' ? null : c.message ?? null,
+        output: c.status === 'passed' ? null : c.output ?? null,
+      }));
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        await tx('ci_test_results').insert(rows.slice(i, i + CHUNK));
       }
+      // Last: the day's counts are out of date until it is compacted
+      // (compactDays); views read its results meanwhile. A compaction of
+      // this day running now holds this row: the mark waits for it, and so
+      // is never lost.
+      await tx('ci_test_days_pending')
+        .insert({ source_pk: sourcePk, day: testRun.day, marked_at: at })
+        .onConflict(['source_pk', 'day'])
+        // The first mark's time stays (a busy day is compacted every few
+        // minutes, not never); updating it still takes the row's lock.
+        .merge({ marked_at: tx.raw('ci_test_days_pending.marked_at') });
     });
+    // Remembered once committed: a rolled-back number names no row.
+    if (this.sourcePks.size < 10_000) {
+      this.sourcePks.set(run.sourceKey, sourcePk);
+    }
+    if (this.testPks.size + learned.size > MAX_CACHED_TESTS) {
+      this.testPks.clear();
+    }
+    for (const [id, pk] of learned) this.testPks.set(id, pk);
     return entries.length;
   }
 
@@ -279,91 +436,34 @@ export class KnexTestResultsStore implements TestResultsStore {
     sourceKeys: string[];
     since: string;
     until?: string;
+    failingOnly?: boolean;
   }): Promise<TestAggregate[]> {
     if (query.sourceKeys.length === 0) return [];
-    const db = this.db;
-    const { passed, failed, error, skipped, flaky } = STATUS_CODES;
-    const bad = `${failed}, ${error}`;
-    const keys = query.sourceKeys.map(() => '?').join(', ');
-    const until = query.until !== undefined ? 'AND runs.created_at < ?' : '';
-    // Per test and commit, then each commit ranked newest first within its
-    // test, then per test: flaked and red commits, the latest flake's rank
-    // and the red streak at the end. Window functions: PostgreSQL, SQLite
-    // 3.25+.
-    const sql = `
-      WITH per_commit AS (
-        SELECT r.test_id,
-          COALESCE(runs.commit_sha, 'run:' || runs.provider_run_id) AS commit_key,
-          MAX(runs.created_at) AS last_at,
-          COUNT(*) AS runs,
-          SUM(CASE WHEN r.status = ${passed} THEN 1 ELSE 0 END) AS passed,
-          SUM(CASE WHEN r.status IN (${bad}) THEN 1 ELSE 0 END) AS failed,
-          SUM(CASE WHEN r.status = ${flaky} THEN 1 ELSE 0 END) AS flaky,
-          SUM(CASE WHEN r.status IN (${bad}) THEN COALESCE(runs.duration_ms, 0) ELSE 0 END) AS failed_runs_ms,
-          SUM(CASE WHEN r.status = ${flaky} THEN COALESCE(r.duration_ms, 0) ELSE 0 END) AS flaky_test_ms,
-          SUM(r.duration_ms) AS duration_ms,
-          COUNT(r.duration_ms) AS timed
-        FROM ci_test_results r
-        JOIN ci_runs runs ON runs.id = r.run_id
-        WHERE runs.source_key IN (${keys})
-          AND runs.created_at >= ? ${until}
-          AND r.status <> ${skipped}
-        GROUP BY r.test_id, COALESCE(runs.commit_sha, 'run:' || runs.provider_run_id)
-      ),
-      ranked AS (
-        SELECT c.*,
-          CASE WHEN c.flaky > 0 OR (c.failed > 0 AND c.passed > 0) THEN 1 ELSE 0 END AS flaked,
-          CASE WHEN c.failed > 0 AND c.passed = 0 AND c.flaky = 0 THEN 1 ELSE 0 END AS red,
-          ROW_NUMBER() OVER (PARTITION BY c.test_id ORDER BY c.last_at DESC, c.commit_key DESC) AS rn
-        FROM per_commit c
-      )
-      SELECT k.test_id, t.suite, t.name,
-        COUNT(*) AS commits,
-        SUM(k.runs) AS runs,
-        SUM(k.failed) AS failures,
-        SUM(k.flaked) AS flaked_commits,
-        SUM(CASE WHEN k.flaked = 1 THEN
-          (CASE WHEN k.failed > 0 AND k.passed > 0 THEN k.failed_runs_ms ELSE 0 END) + k.flaky_test_ms
-          ELSE 0 END) AS time_lost_ms,
-        SUM(COALESCE(k.duration_ms, 0)) AS duration_ms,
-        SUM(k.timed) AS timed,
-        MIN(CASE WHEN k.flaked = 1 THEN k.last_at END) AS first_flake_at,
-        MIN(CASE WHEN k.flaked = 1 THEN k.rn END) AS latest_flake_rank,
-        MIN(CASE WHEN k.red = 0 THEN k.rn END) AS first_not_red
-      FROM ranked k
-      JOIN ci_tests t ON t.id = k.test_id
-      GROUP BY k.test_id, t.suite, t.name`;
-    const bindings: string[] = [...query.sourceKeys, query.since];
-    if (query.until !== undefined) bindings.push(query.until);
-    const result: any = await db.raw(sql, bindings);
-    const rows: any[] = Array.isArray(result) ? result : result.rows;
-    return rows.map(row => {
-      const commits = Number(row.commits);
-      const aggregate: TestAggregate = {
-        testId: row.test_id,
-        suite: row.suite,
-        name: row.name,
-        commits,
-        runs: Number(row.runs),
-        failures: Number(row.failures),
-        flakedCommits: Number(row.flaked_commits),
-        timeLostMs: Number(row.time_lost_ms),
-        durationMs: Number(row.duration_ms),
-        timed: Number(row.timed),
-        redStreak:
-          row.first_not_red === null || row.first_not_red === undefined
-            ? commits
-            : Number(row.first_not_red) - 1,
-      };
-      if (row.first_flake_at) aggregate.firstFlakeAt = row.first_flake_at;
-      if (
-        row.latest_flake_rank !== null &&
-        row.latest_flake_rank !== undefined
-      ) {
-        aggregate.latestFlakeRank = Number(row.latest_flake_rank);
+    const sourcePks = await this.sourcePksOf(query.sourceKeys);
+    if (sourcePks.length === 0) return [];
+    return this.windows.aggregate(sourcePks, query);
+  }
+
+  async compactDays(
+    options: { limit?: number; markedBefore?: string } = {},
+  ): Promise<number> {
+    const q = this.db('ci_test_days_pending');
+    if (options.markedBefore !== undefined) {
+      q.where('marked_at', '<', options.markedBefore);
+    }
+    const pending: Array<{ source_pk: number | string; day: number | string }> =
+      await q
+        .orderBy('marked_at')
+        .limit(options.limit ?? 100)
+        .select('source_pk', 'day');
+    let compacted = 0;
+    for (const p of pending) {
+      const key = { sourcePk: Number(p.source_pk), day: Number(p.day) };
+      if (await this.db.transaction(tx => compactDay(tx, key))) {
+        compacted += 1;
       }
-      return aggregate;
-    });
+    }
+    return compacted;
   }
 
   async getTest(id: string) {
@@ -420,17 +520,45 @@ export class KnexTestResultsStore implements TestResultsStore {
       .limit(limit)
       .select('id');
     const order = new Map(attempts.map((a, i) => [a.id, i]));
-    const rows: Array<{ run_id: string; test_id: string; status: number }> = [];
+    const numbered: Array<{ pk: number | string; run_id: string }> =
+      attempts.length === 0
+        ? []
+        : await this.db('ci_test_runs')
+            .whereIn(
+              'run_id',
+              attempts.map(a => a.id),
+            )
+            .select('pk', 'run_id');
+    const runOf = new Map(numbered.map(r => [Number(r.pk), r.run_id]));
+    const tests: Array<{ pk: number | string; id: string }> = [];
     for (let i = 0; i < testIds.length; i += CHUNK) {
-      rows.push(
-        ...(await this.db('ci_test_results')
-          .whereIn(
-            'run_id',
-            attempts.map(a => a.id),
-          )
-          .whereIn('test_id', testIds.slice(i, i + CHUNK))
-          .select('run_id', 'test_id', 'status')),
+      tests.push(
+        ...(await this.db('ci_tests')
+          .whereIn('id', testIds.slice(i, i + CHUNK))
+          .select('pk', 'id')),
       );
+    }
+    const testOf = new Map(tests.map(t => [Number(t.pk), t.id]));
+    const rows: Array<{ run_id: string; test_id: string; status: number }> = [];
+    if (runOf.size > 0) {
+      const testPks = [...testOf.keys()];
+      for (let i = 0; i < testPks.length; i += CHUNK) {
+        const found: Array<{
+          run_pk: number | string;
+          test_pk: number | string;
+          status: number | string;
+        }> = await this.db('ci_test_results')
+          .whereIn('run_pk', [...runOf.keys()])
+          .whereIn('test_pk', testPks.slice(i, i + CHUNK))
+          .select('run_pk', 'test_pk', 'status');
+        for (const f of found) {
+          rows.push({
+            run_id: runOf.get(Number(f.run_pk))!,
+            test_id: testOf.get(Number(f.test_pk))!,
+            status: Number(f.status),
+          });
+        }
+      }
     }
     rows.sort((a, b) => order.get(b.run_id)! - order.get(a.run_id)!);
     for (const row of rows) {
@@ -451,11 +579,12 @@ export class KnexTestResultsStore implements TestResultsStore {
       classname: string;
       name: string;
       file: string;
-    }> = await this.db('ci_test_results as r')
-      .join('ci_tests as t', 't.id', 'r.test_id')
-      .where('r.run_id', runId)
+    }> = await this.db('ci_test_runs as tr')
+      .join('ci_test_results as r', 'r.run_pk', 'tr.pk')
+      .join('ci_tests as t', 't.pk', 'r.test_pk')
+      .where('tr.run_id', runId)
       .select(
-        'r.test_id',
+        't.id as test_id',
         'r.status',
         'r.duration_ms',
         'r.message',

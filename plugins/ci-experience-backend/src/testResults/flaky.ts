@@ -51,8 +51,12 @@ export interface TestAggregate {
   testId: string;
   suite: string;
   name: string;
-  /** Commits it ran on. */
-  commits: number;
+  /**
+   * Commits it ran on: counted for a test that failed or flaked in the
+   * window (its flake rate's denominator); left out for the others, whose
+   * rate is 0.
+   */
+  commits?: number;
   /** Attempts that ran it. */
   runs: number;
   /** Attempts in which it failed or errored. */
