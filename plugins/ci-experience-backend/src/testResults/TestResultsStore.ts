@@ -67,7 +67,7 @@ export interface TestResultsStore {
    * (what the views and alerts judge; the tests hold it to a per-commit
    * reference, `__testUtils__/commitSummaries.ts`). A test that never
    * failed nor flaked in the window is counted from the per-day counts
-   * and has no `commits`; the others are added up per commit in SQL.
+   * and has no `commits`; the others are added up per commit.
    */
   aggregateTests(query: {
     sourceKeys: string[];

@@ -149,13 +149,15 @@ export class KnexTestWindows {
           )),
         );
       }
+      // Those have no sums yet: their whole window from the results.
       for (let i = 0; i < raw.length; i += CHUNK) {
         out.push(
-          ...(await this.commitAggregates(
+          ...(await this.summedAggregates(
             sourcePks,
             raw.slice(i, i + CHUNK),
-            query.since,
-            query.until,
+            undefined,
+            [],
+            [[query.since, query.until]],
           )),
         );
       }
@@ -239,10 +241,11 @@ export class KnexTestWindows {
   }
 
   /**
-   * These tests (each failed on some compacted day) added up per commit:
-   * their per-day commit sums of the window's whole compacted days, and
-   * their results of its partial days and of the days not compacted yet,
-   * a commit's parts added into one; then per test (`aggregateCommits`).
+   * These tests added up per commit: their per-day commit sums of the
+   * window's whole compacted days (`days`; only a test that failed on some
+   * compacted day has them), and their results of the `edges` ranges and
+   * of the `pending` days, a commit's parts added into one; then per test
+   * (`aggregateCommits`).
    */
   private async summedAggregates(
     sourcePks: number[],
@@ -428,100 +431,5 @@ export class KnexTestWindows {
       });
     }
     return out;
-  }
-
-  /**
-   * These tests' commits over the sources' attempts created in
-   * [since, until) added up, in SQL: per test and commit, then each commit
-   * ranked newest first within its test, then per test (flaked and red
-   * commits, the latest flake's rank, the red streak at the end). Window
-   * functions: PostgreSQL, SQLite 3.25+.
-   */
-  private async commitAggregates(
-    sourcePks: number[],
-    testPks: number[],
-    since: string,
-    until?: string,
-  ): Promise<TestAggregate[]> {
-    const { passed, failed, error, skipped, flaky } = STATUS_CODES;
-    const bad = `${failed}, ${error}`;
-    const sources = sourcePks.map(() => '?').join(', ');
-    const tests = testPks.map(() => '?').join(', ');
-    const untilSql = until !== undefined ? 'AND tr.created_at < ?' : '';
-    const sql = `
-      WITH per_commit AS (
-        SELECT r.test_pk, tr.commit_key,
-          MAX(tr.created_at) AS last_at,
-          COUNT(*) AS runs,
-          SUM(CASE WHEN r.status = ${passed} THEN 1 ELSE 0 END) AS passed,
-          SUM(CASE WHEN r.status IN (${bad}) THEN 1 ELSE 0 END) AS failed,
-          SUM(CASE WHEN r.status = ${flaky} THEN 1 ELSE 0 END) AS flaky,
-          SUM(CASE WHEN r.status IN (${bad}) THEN COALESCE(runs.duration_ms, 0) ELSE 0 END) AS failed_runs_ms,
-          SUM(CASE WHEN r.status = ${flaky} THEN COALESCE(r.duration_ms, 0) ELSE 0 END) AS flaky_test_ms,
-          SUM(r.duration_ms) AS duration_ms,
-          COUNT(r.duration_ms) AS timed
-        FROM ci_test_runs tr
-        JOIN ci_test_results r ON r.run_pk = tr.pk
-        JOIN ci_runs runs ON runs.id = tr.run_id
-        WHERE tr.source_pk IN (${sources})
-          AND r.test_pk IN (${tests})
-          AND tr.created_at >= ? ${untilSql}
-          AND r.status <> ${skipped}
-        GROUP BY r.test_pk, tr.commit_key
-      ),
-      ranked AS (
-        SELECT c.*,
-          CASE WHEN c.flaky > 0 OR (c.failed > 0 AND c.passed > 0) THEN 1 ELSE 0 END AS flaked,
-          CASE WHEN c.failed > 0 AND c.passed = 0 AND c.flaky = 0 THEN 1 ELSE 0 END AS red,
-          ROW_NUMBER() OVER (PARTITION BY c.test_pk ORDER BY c.last_at DESC, c.commit_key DESC) AS rn
-        FROM per_commit c
-      )
-      SELECT t.id AS test_id, t.suite, t.name,
-        COUNT(*) AS commits,
-        SUM(k.runs) AS runs,
-        SUM(k.failed) AS failures,
-        SUM(k.flaked) AS flaked_commits,
-        SUM(CASE WHEN k.flaked = 1 THEN
-          (CASE WHEN k.failed > 0 AND k.passed > 0 THEN k.failed_runs_ms ELSE 0 END) + k.flaky_test_ms
-          ELSE 0 END) AS time_lost_ms,
-        SUM(COALESCE(k.duration_ms, 0)) AS duration_ms,
-        SUM(k.timed) AS timed,
-        MIN(CASE WHEN k.flaked = 1 THEN k.last_at END) AS first_flake_at,
-        MIN(CASE WHEN k.flaked = 1 THEN k.rn END) AS latest_flake_rank,
-        MIN(CASE WHEN k.red = 0 THEN k.rn END) AS first_not_red
-      FROM ranked k
-      JOIN ci_tests t ON t.pk = k.test_pk
-      GROUP BY t.id, t.suite, t.name`;
-    const bindings: Array<string | number> = [...sourcePks, ...testPks, since];
-    if (until !== undefined) bindings.push(until);
-    const result: any = await this.db.raw(sql, bindings);
-    const rows: any[] = Array.isArray(result) ? result : result.rows;
-    return rows.map(row => {
-      const commits = Number(row.commits);
-      const aggregate: TestAggregate = {
-        testId: row.test_id,
-        suite: row.suite,
-        name: row.name,
-        commits,
-        runs: Number(row.runs),
-        failures: Number(row.failures),
-        flakedCommits: Number(row.flaked_commits),
-        timeLostMs: Number(row.time_lost_ms),
-        durationMs: Number(row.duration_ms),
-        timed: Number(row.timed),
-        redStreak:
-          row.first_not_red === null || row.first_not_red === undefined
-            ? commits
-            : Number(row.first_not_red) - 1,
-      };
-      if (row.first_flake_at) aggregate.firstFlakeAt = row.first_flake_at;
-      if (
-        row.latest_flake_rank !== null &&
-        row.latest_flake_rank !== undefined
-      ) {
-        aggregate.latestFlakeRank = Number(row.latest_flake_rank);
-      }
-      return aggregate;
-    });
   }
 }
